@@ -1,0 +1,22 @@
+using Beacon.EarlyWarning.Consumers;
+using Beacon.EarlyWarning.Domain;
+using Beacon.EarlyWarning.Grpc;
+using Beacon.EarlyWarning.Storage;
+using Beacon.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddServiceDatabase<EarlyWarningDbContext>("earlywarning");
+builder.AddServiceBus("early-warning", bus => bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition)));
+builder.Services.AddOutboxRelay<EarlyWarningDbContext>();
+builder.Services.Configure<ChronicAbsenceOptions>(builder.Configuration.GetSection("EarlyWarning:ChronicAbsence"));
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddGrpc().AddJsonTranscoding();
+
+var app = builder.Build();
+await app.InitializeDatabaseAsync<EarlyWarningDbContext>();
+app.MapDefaultEndpoints();
+app.MapGrpcService<EarlyWarningGrpcService>();
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,87 @@
+using Beacon.Ingestion.Domain;
+using FluentValidation;
+
+namespace Beacon.Ingestion.Api;
+
+internal static class Rules
+{
+    public const int MaxIdLength = 64;
+    public const int MaxNameLength = 200;
+
+    public static IRuleBuilderOptions<T, string?> Identifier<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.NotEmpty().WithMessage("is required.")
+            .MaximumLength(MaxIdLength).WithMessage($"must be at most {MaxIdLength} characters.");
+
+    public static IRuleBuilderOptions<T, string?> SchoolDate<T>(this IRuleBuilder<T, string?> rule, DateOnly today) =>
+        rule.NotEmpty().WithMessage("is required (yyyy-MM-dd).")
+            .Must(d => DateOnly.TryParseExact(d, "yyyy-MM-dd", out _)).WithMessage(d => $"'{d}' is not a date in the form yyyy-MM-dd.")
+            .Must(d => !DateOnly.TryParseExact(d, "yyyy-MM-dd", out var date) || date <= today)
+            .WithMessage(d => $"is in the future (today is {today:yyyy-MM-dd}).");
+}
+
+public sealed class SchoolRowValidator : AbstractValidator<SchoolRow>
+{
+    public SchoolRowValidator()
+    {
+        RuleFor(r => r.SchoolId).Identifier();
+        RuleFor(r => r.Name).NotEmpty().WithMessage("is required.").MaximumLength(Rules.MaxNameLength);
+    }
+}
+
+public sealed class StaffRowValidator : AbstractValidator<StaffRow>
+{
+    public StaffRowValidator(Func<string, bool> schoolKnown)
+    {
+        RuleFor(r => r.StaffId).Identifier();
+        RuleFor(r => r.SchoolId).Identifier()
+            .Must(id => id is null || schoolKnown(id)).WithMessage(r => $"school '{r.SchoolId}' is not on the roster.");
+        RuleFor(r => r.Role).Must(r => r is not null && StaffRoles.All.Contains(r))
+            .WithMessage(r => $"'{r.Role}' is not a known role; use {string.Join(", ", StaffRoles.All)}.");
+        RuleFor(r => r.GivenName).NotEmpty().WithMessage("is required.").MaximumLength(Rules.MaxNameLength);
+        RuleFor(r => r.FamilyName).NotEmpty().WithMessage("is required.").MaximumLength(Rules.MaxNameLength);
+        RuleFor(r => r.Email).EmailAddress().When(r => !string.IsNullOrEmpty(r.Email)).WithMessage("is not an email address.");
+    }
+}
+
+public sealed class StudentRowValidator : AbstractValidator<StudentRow>
+{
+    public StudentRowValidator(Func<string, bool> schoolKnown)
+    {
+        RuleFor(r => r.StudentId).Identifier();
+        RuleFor(r => r.SchoolId).Identifier()
+            .Must(id => id is null || schoolKnown(id)).WithMessage(r => $"school '{r.SchoolId}' is not on the roster.");
+        RuleFor(r => r.GivenName).NotEmpty().WithMessage("is required.").MaximumLength(Rules.MaxNameLength);
+        RuleFor(r => r.FamilyName).NotEmpty().WithMessage("is required.").MaximumLength(Rules.MaxNameLength);
+        RuleFor(r => r.GradeLevel).MaximumLength(16);
+    }
+}
+
+public sealed class AttendanceRowValidator : AbstractValidator<AttendanceRow>
+{
+    public AttendanceRowValidator(Func<string, bool> studentKnown, DateOnly today)
+    {
+        RuleFor(r => r.StudentId).Identifier()
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{r.StudentId}' is not on the roster.");
+        RuleFor(r => r.Date).SchoolDate(today);
+        RuleFor(r => r.Status).Must(s => s is not null && AttendanceStatuses.All.Contains(s))
+            .WithMessage(r => $"'{r.Status}' is not a known status; use {string.Join(", ", AttendanceStatuses.All)}.");
+    }
+}
+
+public sealed class ItemResponseRowValidator : AbstractValidator<ItemResponseRow>
+{
+    public ItemResponseRowValidator(Func<string, bool> studentKnown, DateTimeOffset now)
+    {
+        RuleFor(r => r.StudentId).Identifier()
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{r.StudentId}' is not on the roster.");
+        RuleFor(r => r.ItemId).Identifier();
+        RuleFor(r => r.SkillIds).NotEmpty().WithMessage("must name at least one skill.");
+        RuleForEach(r => r.SkillIds).Identifier();
+        RuleFor(r => r.Correct).NotNull().WithMessage("is required (true or false).");
+        RuleFor(r => r.AttemptNumber).NotNull().WithMessage("is required.").GreaterThanOrEqualTo(1).WithMessage("must be 1 or more.");
+        RuleFor(r => r.HintsUsed).GreaterThanOrEqualTo(0).WithMessage("must not be negative.");
+        RuleFor(r => r.TimeOnTaskSeconds).GreaterThanOrEqualTo(0).WithMessage("must not be negative.");
+        RuleFor(r => r.AnsweredAt).NotNull().WithMessage("is required.")
+            .Must(t => t is null || t <= now.AddMinutes(5)).WithMessage("is in the future.");
+    }
+}

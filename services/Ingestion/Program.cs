@@ -1,0 +1,22 @@
+using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Grpc;
+using Beacon.Ingestion.Storage;
+using Beacon.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddServiceDatabase<IngestionDbContext>("ingestion");
+builder.AddServiceBus("ingestion");
+builder.Services.AddOutboxRelay<IngestionDbContext>();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddGrpc().AddJsonTranscoding();
+
+var app = builder.Build();
+await app.InitializeDatabaseAsync<IngestionDbContext>();
+app.MapDefaultEndpoints();
+app.MapIngestionEndpoints();
+app.MapGrpcService<RosterGrpcService>();
+app.MapGrpcService<AttendanceHistoryGrpcService>();
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,58 @@
+using Beacon.Contracts.Events;
+using Beacon.Interventions.Domain;
+using Beacon.Interventions.Storage;
+using Beacon.ServiceDefaults;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+
+namespace Beacon.Interventions.Consumers;
+
+/// <summary>
+/// Opens an unassigned case for an alert, or attaches the alert to the student's case that is still
+/// active. Idempotent on the alert id: a redelivered alert finds its link and changes nothing.
+/// </summary>
+public sealed class RiskAlertRaisedConsumer(InterventionsDbContext db, TimeProvider clock) : IConsumer<RiskAlertRaised>
+{
+    public async Task Consume(ConsumeContext<RiskAlertRaised> context)
+    {
+        var alert = context.Message;
+        var ct = context.CancellationToken;
+        if (await db.CaseAlerts.AnyAsync(a => a.AlertId == alert.AlertId, ct))
+        {
+            return;
+        }
+        var link = new CaseAlert { AlertId = alert.AlertId, Kind = alert.Kind, RaisedAt = alert.RaisedAt };
+        var active = await db.Cases.FirstOrDefaultAsync(c => c.StudentId == alert.StudentId && CaseStatuses.Active.Contains(c.Status), ct);
+        if (active is not null)
+        {
+            link.CaseId = active.CaseId;
+            db.CaseAlerts.Add(link);
+        }
+        else
+        {
+            var opened = new InterventionCase
+            {
+                CaseId = NewId.NextGuid(),
+                StudentId = alert.StudentId,
+                SchoolId = alert.SchoolId,
+                Reason = alert.Reason,
+                OpenedAt = clock.GetUtcNow(),
+            };
+            link.CaseId = opened.CaseId;
+            opened.Alerts.Add(link);
+            db.Cases.Add(opened);
+            db.Publish(new InterventionCaseOpened(opened.CaseId, alert.AlertId, opened.StudentId, opened.SchoolId, opened.OpenedAt));
+        }
+        await db.SaveChangesAsync(ct);
+    }
+}
+
+public sealed class RiskAlertRaisedConsumerDefinition : ConsumerDefinition<RiskAlertRaisedConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<RiskAlertRaisedConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        // Two alerts for one student must not both find "no active case".
+        consumerConfigurator.Message<RiskAlertRaised>(m => m.UsePartitioner(8, ctx => Partitioning.ForStudent(ctx.Message.StudentId)));
+    }
+}

@@ -1,0 +1,54 @@
+using Beacon.Contracts.Interventions;
+using Beacon.Interventions.Storage;
+using Grpc.Core;
+using Microsoft.EntityFrameworkCore;
+using CaseMessage = Beacon.Contracts.Interventions.InterventionCase;
+
+namespace Beacon.Interventions.Grpc;
+
+public sealed class InterventionsGrpcService(InterventionsDbContext db) : Contracts.Interventions.Interventions.InterventionsBase
+{
+    public override async Task<ListCasesResponse> ListCases(ListCasesRequest request, ServerCallContext context)
+    {
+        var query = db.Cases.AsNoTracking().Include(c => c.Alerts).AsQueryable();
+        if (!string.IsNullOrEmpty(request.Status))
+        {
+            query = query.Where(c => c.Status == request.Status);
+        }
+        if (!string.IsNullOrEmpty(request.SchoolId))
+        {
+            query = query.Where(c => c.SchoolId == request.SchoolId);
+        }
+        if (!string.IsNullOrEmpty(request.StudentId))
+        {
+            query = query.Where(c => c.StudentId == request.StudentId);
+        }
+        var cases = await query.ToListAsync(context.CancellationToken);
+        var response = new ListCasesResponse();
+        response.Cases.AddRange(cases.OrderByDescending(c => c.OpenedAt).Select(ToMessage));
+        return response;
+    }
+
+    public override async Task<CaseMessage> GetCase(GetCaseRequest request, ServerCallContext context)
+    {
+        if (!Guid.TryParse(request.CaseId, out var caseId))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"case_id: '{request.CaseId}' is not a case id."));
+        }
+        var found = await db.Cases.AsNoTracking().Include(c => c.Alerts).FirstOrDefaultAsync(c => c.CaseId == caseId, context.CancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"Case '{request.CaseId}' does not exist."));
+        return ToMessage(found);
+    }
+
+    private static CaseMessage ToMessage(Domain.InterventionCase c) => new()
+    {
+        CaseId = c.CaseId.ToString(),
+        AlertId = c.Alerts.OrderBy(a => a.RaisedAt).FirstOrDefault()?.AlertId.ToString() ?? "",
+        StudentId = c.StudentId,
+        SchoolId = c.SchoolId,
+        Status = c.Status,
+        OpenedAt = c.OpenedAt.ToString("O"),
+        Reason = c.Reason,
+        AssignedTo = c.AssignedTo ?? "",
+    };
+}

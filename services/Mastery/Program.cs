@@ -1,0 +1,22 @@
+using Beacon.Mastery.Consumers;
+using Beacon.Mastery.Domain;
+using Beacon.Mastery.Grpc;
+using Beacon.Mastery.Storage;
+using Beacon.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddServiceDatabase<MasteryDbContext>("mastery");
+builder.AddServiceBus("mastery", bus => bus.AddConsumer<ItemResponseRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition)));
+builder.Services.AddOutboxRelay<MasteryDbContext>();
+builder.Services.Configure<MasteryOptions>(builder.Configuration.GetSection("Mastery"));
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddGrpc().AddJsonTranscoding();
+
+var app = builder.Build();
+await app.InitializeDatabaseAsync<MasteryDbContext>();
+app.MapDefaultEndpoints();
+app.MapGrpcService<MasteryGrpcService>();
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,35 @@
+namespace Beacon.Contracts.Events;
+
+// Integration events on the bus. One record per event; past tense; ids are strings chosen by the
+// district (student and school ids) or Guids minted by the publisher (alerts, cases, notifications).
+// Dates are school days (DateOnly); instants are UTC.
+
+/// <summary>A student was placed on a school's roster (new or moved).</summary>
+public sealed record StudentEnrolled(string StudentId, string SchoolId, string GivenName, string FamilyName, string GradeLevel, DateTimeOffset OccurredAt);
+
+/// <summary>A staff member was assigned to a school in a role (counselor, teacher, coordinator).</summary>
+public sealed record StaffAssigned(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, DateTimeOffset OccurredAt);
+
+/// <summary>One day of attendance was recorded or corrected (same student and date, new status).</summary>
+public sealed record AttendanceRecorded(string StudentId, string SchoolId, DateOnly Date, string Status, bool IsCorrection, DateTimeOffset OccurredAt);
+
+/// <summary>A student answered an item that practises one or more skills.</summary>
+public sealed record ItemResponseRecorded(string StudentId, string ItemId, IReadOnlyList<string> SkillIds, bool Correct, int AttemptNumber, int HintsUsed, double TimeOnTaskSeconds, DateTimeOffset AnsweredAt);
+
+/// <summary>A student's estimated mastery of a skill changed.</summary>
+public sealed record MasteryChanged(string StudentId, string SkillId, double ProbabilityMastered, bool Mastered, int Attempts, DateTimeOffset OccurredAt);
+
+/// <summary>A student crossed into risk on an indicator or model; raised once per crossing.</summary>
+public sealed record RiskAlertRaised(Guid AlertId, string StudentId, string SchoolId, string Kind, string Reason, double Score, DateTimeOffset RaisedAt);
+
+/// <summary>An outreach case was opened for an alert (or by hand).</summary>
+public sealed record InterventionCaseOpened(Guid CaseId, Guid? AlertId, string StudentId, string SchoolId, DateTimeOffset OpenedAt);
+
+/// <summary>A notification reached a staff member on a channel.</summary>
+public sealed record NotificationDelivered(Guid NotificationId, string StaffId, string Channel, string Kind, Guid? AlertId, DateTimeOffset DeliveredAt);
+
+/// <summary>Well-known values of <see cref="RiskAlertRaised.Kind"/>.</summary>
+public static class RiskKinds
+{
+    public const string ChronicAbsence = "chronic-absence";
+}

@@ -1,0 +1,44 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Beacon.ServiceDefaults;
+
+public static class BusExtensions
+{
+    /// <summary>
+    /// MassTransit over RabbitMQ (ConnectionStrings:RabbitMQ, an amqp:// URI; default the local broker).
+    /// Queues are prefixed with the service name so two services never compete for one queue.
+    /// Failed messages are retried with back-off, then moved to the queue's _error queue.
+    /// </summary>
+    public static IHostApplicationBuilder AddServiceBus(this IHostApplicationBuilder builder, string serviceName,
+        Action<IBusRegistrationConfigurator>? configureConsumers = null)
+    {
+        var uri = new Uri(builder.Configuration.GetConnectionString("RabbitMQ") ?? "amqp://guest:guest@127.0.0.1:5672/");
+        builder.Services.AddMassTransit(x =>
+        {
+            x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(serviceName, includeNamespace: false));
+            configureConsumers?.Invoke(x);
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(uri);
+                cfg.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(300)));
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        builder.Services.Configure<MassTransitHostOptions>(o =>
+        {
+            o.WaitUntilStarted = false;
+            o.StopTimeout = TimeSpan.FromSeconds(20);
+        });
+        return builder;
+    }
+}
+
+public static class Partitioning
+{
+    /// <summary>A stable partition key for a student id, so one student's messages are handled one at a time.</summary>
+    public static Guid ForStudent(string studentId) =>
+        new(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(studentId)));
+}

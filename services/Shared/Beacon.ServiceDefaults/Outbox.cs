@@ -1,0 +1,155 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Beacon.ServiceDefaults;
+
+/// <summary>
+/// A transactional outbox: events are saved in the same transaction as the state change that caused
+/// them and published afterwards by <see cref="OutboxRelay{TContext}"/>, so a crash between commit and
+/// publish loses nothing. (MassTransit's EF outbox package is not available here.) Consumers are
+/// idempotent, so the rare double publish after a crash is harmless.
+/// </summary>
+public sealed class OutboxMessage
+{
+    public long Sequence { get; set; }
+    public Guid MessageId { get; set; }
+    public required string MessageType { get; set; }
+    public required string Body { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? SentAt { get; set; }
+    public int Attempts { get; set; }
+    public string? LastError { get; set; }
+}
+
+public static class OutboxExtensions
+{
+    public static ModelBuilder AddOutbox(this ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<OutboxMessage>(e =>
+        {
+            e.ToTable("outbox");
+            e.HasKey(m => m.Sequence);
+            e.Property(m => m.Sequence).ValueGeneratedOnAdd();
+            e.HasIndex(m => m.MessageId).IsUnique();
+            e.HasIndex(m => m.SentAt);
+        });
+        return modelBuilder;
+    }
+
+    /// <summary>Queues an event to be published once the surrounding SaveChanges commits.</summary>
+    public static void Publish<TMessage>(this DbContext db, TMessage message)
+        where TMessage : class
+    {
+        db.Set<OutboxMessage>().Add(new OutboxMessage
+        {
+            MessageId = NewId.NextGuid(),
+            MessageType = typeof(TMessage).AssemblyQualifiedName!,
+            Body = JsonSerializer.Serialize(message),
+            CreatedAt = DateTimeOffset.UtcNow,
+        });
+    }
+
+    /// <summary>Starts the relay that publishes this service's outbox.</summary>
+    public static IServiceCollection AddOutboxRelay<TContext>(this IServiceCollection services)
+        where TContext : DbContext =>
+        services.AddHostedService<OutboxRelay<TContext>>();
+}
+
+/// <summary>Wakes the relay as soon as a transaction with events commits, so publishing adds no polling delay.</summary>
+public sealed class OutboxSignal
+{
+    private readonly SemaphoreSlim _signal = new(0);
+
+    public void Notify()
+    {
+        if (_signal.CurrentCount == 0)
+        {
+            _signal.Release();
+        }
+    }
+
+    public Task WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
+}
+
+internal sealed class OutboxSaveInterceptor(OutboxSignal signal) : SaveChangesInterceptor
+{
+    public override async ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        NotifyIfOutboxChanged(eventData.Context);
+        return await base.SavedChangesAsync(eventData, result, cancellationToken);
+    }
+
+    public override int SavedChanges(SaveChangesCompletedEventData eventData, int result)
+    {
+        NotifyIfOutboxChanged(eventData.Context);
+        return base.SavedChanges(eventData, result);
+    }
+
+    private void NotifyIfOutboxChanged(DbContext? context)
+    {
+        // Inside an explicit transaction the rows are not visible yet; the poll picks them up shortly.
+        if (context is not null && context.Database.CurrentTransaction is null)
+        {
+            signal.Notify();
+        }
+    }
+}
+
+public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus, OutboxSignal signal, ILogger<OutboxRelay<TContext>> logger)
+    : BackgroundService
+    where TContext : DbContext
+{
+    private const int BatchSize = 200;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var published = await PublishPendingAsync(stoppingToken);
+                if (published < BatchSize)
+                {
+                    await signal.WaitAsync(PollInterval, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Broker or database down: keep the rows and try again; nothing is dropped.
+                logger.LogWarning(ex, "Outbox relay could not publish; retrying");
+                await Task.Delay(PollInterval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    public async Task<int> PublishPendingAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TContext>();
+        var pending = await db.Set<OutboxMessage>()
+            .Where(m => m.SentAt == null)
+            .OrderBy(m => m.Sequence)
+            .Take(BatchSize)
+            .ToListAsync(ct);
+        foreach (var message in pending)
+        {
+            var type = Type.GetType(message.MessageType, throwOnError: true)!;
+            var body = JsonSerializer.Deserialize(message.Body, type)!;
+            message.Attempts++;
+            await bus.Publish(body, type, ctx => ctx.MessageId = message.MessageId, ct);
+            message.SentAt = DateTimeOffset.UtcNow;
+            await db.SaveChangesAsync(ct);
+        }
+        return pending.Count;
+    }
+}
