@@ -9,7 +9,8 @@ public static class BusExtensions
 {
     /// <summary>
     /// MassTransit over RabbitMQ (ConnectionStrings:RabbitMQ, an amqp:// URI; default the local broker).
-    /// Queues are prefixed with the service name so two services never compete for one queue.
+    /// Queues are prefixed with the service name so two services never compete for one queue; Bus:QueuePrefix
+    /// adds an instance prefix (tests, side-by-side runs) and Bus:TemporaryQueues makes them auto-delete.
     /// Failed messages are retried with back-off, then moved to the queue's _error queue.
     /// </summary>
     public static IHostApplicationBuilder AddServiceBus(this IHostApplicationBuilder builder, string serviceName,
@@ -18,7 +19,20 @@ public static class BusExtensions
         var uri = new Uri(builder.Configuration.GetConnectionString("RabbitMQ") ?? "amqp://guest:guest@127.0.0.1:5672/");
         builder.Services.AddMassTransit(x =>
         {
-            x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(serviceName, includeNamespace: false));
+            var prefix = builder.Configuration["Bus:QueuePrefix"];
+            x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(
+                string.IsNullOrEmpty(prefix) ? serviceName : $"{prefix}-{serviceName}", includeNamespace: false));
+            if (builder.Configuration.GetValue<bool>("Bus:TemporaryQueues"))
+            {
+                x.AddConfigureEndpointsCallback((_, endpoint) =>
+                {
+                    if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                    {
+                        rabbit.AutoDelete = true;
+                        rabbit.Durable = false;
+                    }
+                });
+            }
             configureConsumers?.Invoke(x);
             x.UsingRabbitMq((context, cfg) =>
             {

@@ -1,0 +1,77 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Beacon.Testing;
+
+/// <summary>
+/// Hosts one service in memory against the real RabbitMQ and its own fresh database (a temp SQLite
+/// file unless a connection string is given). Queues get a unique prefix and auto-delete, so tests
+/// running side by side never take each other's messages.
+/// </summary>
+public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
+    where TProgram : class
+{
+    /// <summary>A database connection string; null means a fresh SQLite file.</summary>
+    public string? ConnectionString { get; init; }
+
+    /// <summary>Extra configuration for the service under test.</summary>
+    public Dictionary<string, string?> Settings { get; init; } = [];
+
+    public string DataDirectory { get; } = TestEnvironment.NewTempDirectory(typeof(TProgram).Assembly.GetName().Name!.ToLowerInvariant());
+    public string QueuePrefix { get; } = $"test-{Guid.NewGuid():N}"[..13];
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("ConnectionStrings:RabbitMQ", TestEnvironment.RabbitMq);
+        builder.UseSetting("Beacon:DataDirectory", DataDirectory);
+        builder.UseSetting("Bus:QueuePrefix", QueuePrefix);
+        builder.UseSetting("Bus:TemporaryQueues", "true");
+        if (ConnectionString is not null)
+        {
+            builder.UseSetting("ConnectionStrings:Database", ConnectionString);
+        }
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+        builder.ConfigureServices(ConfigureTestServices);
+    }
+
+    protected virtual void ConfigureTestServices(IServiceCollection services)
+    {
+    }
+
+    /// <summary>Runs work against the service's own DbContext.</summary>
+    public async Task<T> WithDbAsync<TContext, T>(Func<TContext, Task<T>> work)
+        where TContext : notnull
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await work(scope.ServiceProvider.GetRequiredService<TContext>());
+    }
+}
+
+public static class ServiceFactoryExtensions
+{
+    /// <summary>Waits for /healthz/ready (database and bus up, queues bound) so published messages are not lost.</summary>
+    public static async Task WaitUntilReadyAsync<TProgram>(this WebApplicationFactory<TProgram> factory, TimeSpan? timeout = null)
+        where TProgram : class
+    {
+        using var client = factory.CreateClient();
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            using var response = await client.GetAsync("/healthz/ready");
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{typeof(TProgram).Assembly.GetName().Name} was not ready: {await response.Content.ReadAsStringAsync()}");
+            }
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Storage;
+using Beacon.ServiceDefaults;
+using Beacon.Testing;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Beacon.EarlyWarning.Tests;
+
+/// <summary>Early warning hosted against the real RabbitMQ: attendance events in, alerts out (via the outbox).</summary>
+public sealed class AttendanceToAlertTests : IAsyncLifetime
+{
+    private readonly ServiceFactory<Program> _service = new()
+    {
+        Settings = { ["EarlyWarning:ChronicAbsence:MinimumDays"] = "5" },
+    };
+
+    public Task InitializeAsync() => _service.WaitUntilReadyAsync();
+
+    public async Task DisposeAsync() => await _service.DisposeAsync();
+
+    private async Task PublishDaysAsync(string studentId, string pattern, DateOnly firstDay)
+    {
+        var bus = _service.Services.GetRequiredService<IBus>();
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            var status = pattern[i] == 'A' ? "absent" : "present";
+            await bus.Publish(new AttendanceRecorded(studentId, "school-t", firstDay.AddDays(i), status, false, DateTimeOffset.UtcNow));
+        }
+    }
+
+    private Task<List<RiskAlert>> AlertsAsync(string studentId) =>
+        _service.WithDbAsync<EarlyWarningDbContext, List<RiskAlert>>(db => db.Alerts.Where(a => a.StudentId == studentId).ToListAsync());
+
+    private Task<int> UnsentOutboxAsync() =>
+        _service.WithDbAsync<EarlyWarningDbContext, int>(db => db.Set<OutboxMessage>().CountAsync(m => m.SentAt == null));
+
+    [Fact]
+    public async Task Crossing_raises_one_alert_and_redelivered_days_raise_none()
+    {
+        var student = $"stu-{Guid.NewGuid():N}";
+        var day1 = new DateOnly(2026, 9, 1);
+        await PublishDaysAsync(student, "PPAPPAPP", day1);   // 2 of 5 at day 5 -> chronic
+        var alerts = await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count > 0, TimeSpan.FromSeconds(20));
+        Assert.Single(alerts);
+
+        // The same eight days again (a redelivery or a re-sent file): nothing changes.
+        await PublishDaysAsync(student, "PPAPPAPP", day1);
+        var state = await Eventually.WaitAsync(
+            () => _service.WithDbAsync<EarlyWarningDbContext, StudentRiskState?>(db => db.RiskStates.FindAsync(student).AsTask()),
+            s => s?.DaysEnrolled == 8, TimeSpan.FromSeconds(20));
+        await Task.Delay(1000);
+        Assert.Single(await AlertsAsync(student));
+        Assert.Equal(8, state!.DaysEnrolled);
+        Assert.Equal(2, state.DaysAbsent);
+
+        // The alert left through the outbox.
+        Assert.Equal(0, await Eventually.WaitAsync(UnsentOutboxAsync, n => n == 0, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task A_correction_that_ends_chronic_absence_lets_a_later_crossing_alert_again()
+    {
+        var student = $"stu-{Guid.NewGuid():N}";
+        var day1 = new DateOnly(2026, 9, 1);
+        var bus = _service.Services.GetRequiredService<IBus>();
+        await PublishDaysAsync(student, "APPPP", day1);   // 1 of 5 = 20 % -> alert 1
+        await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count == 1, TimeSpan.FromSeconds(20));
+
+        // The absence was a data-entry error: corrected to present -> out of chronic absence.
+        await bus.Publish(new AttendanceRecorded(student, "school-t", day1, "present", true, DateTimeOffset.UtcNow));
+        await Eventually.WaitAsync(
+            () => _service.WithDbAsync<EarlyWarningDbContext, bool?>(async db => (await db.RiskStates.FindAsync(student))?.ChronicallyAbsent),
+            c => c == false, TimeSpan.FromSeconds(20));
+
+        await PublishDaysAsync(student, "A", day1.AddDays(5));   // 1 of 6 = 17 % -> crossing again
+        var alerts = await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count == 2, TimeSpan.FromSeconds(20));
+        Assert.Equal([1, 2], alerts.Select(a => a.Crossing).Order());
+    }
+}

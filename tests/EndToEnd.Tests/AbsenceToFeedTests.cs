@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Beacon.Contracts.Ingestion;
+using Beacon.Testing;
+using Grpc.Net.Client;
+using Xunit.Abstractions;
+
+namespace Beacon.EndToEnd.Tests;
+
+/// <summary>
+/// The first real path, all through the gateway, with the six processes running for real:
+/// roster → attendance → chronic-absence alert → open case → counselor's feed.
+/// </summary>
+public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan PathTimeout = TimeSpan.FromSeconds(30);
+    private PlatformProcess _platform = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _platform = await PlatformProcess.StartAsync(TimeSpan.FromSeconds(120));
+        output.WriteLine($"Platform ready through the gateway in {_platform.StartupTime.TotalSeconds:F1} s");
+        _http = new HttpClient { BaseAddress = _platform.Gateway };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _platform.DisposeAsync();
+    }
+
+    private async Task<JsonElement> GetAsync(string path)
+    {
+        using var response = await _http.GetAsync(path);
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} -> {(int)response.StatusCode}");
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private static IEnumerable<string> SchoolDays(int count)
+    {
+        var day = new DateOnly(2026, 9, 1);
+        for (var n = 0; n < count; day = day.AddDays(1))
+        {
+            if (day.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
+            {
+                n++;
+                yield return day.ToString("yyyy-MM-dd");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task One_student_crossing_into_chronic_absence_reaches_every_counselor_and_opens_one_case()
+    {
+        try
+        {
+            await RunPathAsync();
+        }
+        catch
+        {
+            output.WriteLine(_platform.Output);
+            output.WriteLine(_platform.Logs());
+            throw;
+        }
+    }
+
+    private async Task RunPathAsync()
+    {
+        // 1. Roster: one school, two counselors, a teacher, two students.
+        using (var roster = await _http.PostAsJsonAsync("/api/ingestion/v1/roster", new
+        {
+            schools = new[] { new { schoolId = "e2e-high", name = "E2E High" } },
+            staff = new[]
+            {
+                new { staffId = "e2e-c1", schoolId = "e2e-high", role = "counselor", givenName = "Ana", familyName = "Lopez", email = "ana@e2e.example.edu" },
+                new { staffId = "e2e-c2", schoolId = "e2e-high", role = "counselor", givenName = "Ben", familyName = "Okafor", email = "ben@e2e.example.edu" },
+                new { staffId = "e2e-t1", schoolId = "e2e-high", role = "teacher", givenName = "Cy", familyName = "Park", email = "cy@e2e.example.edu" },
+            },
+            students = new[]
+            {
+                new { studentId = "e2e-s1", schoolId = "e2e-high", givenName = "Dee", familyName = "Ray", gradeLevel = "10" },
+                new { studentId = "e2e-s2", schoolId = "e2e-high", givenName = "Eli", familyName = "Sun", gradeLevel = "10" },
+            },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, roster.StatusCode);
+        }
+
+        // 2. Twelve school days: s1 misses days 2 and 7 (chronic from day 10, the minimum), s2 misses none.
+        var days = SchoolDays(12).ToList();
+        var records = days.SelectMany((d, i) => new[]
+        {
+            new { studentId = "e2e-s1", date = d, status = i is 1 or 6 ? "absent" : "present" },
+            new { studentId = "e2e-s2", date = d, status = i == 3 ? "tardy" : "present" },
+        }).ToList();
+        using (var attendance = await _http.PostAsJsonAsync("/api/ingestion/v1/attendance", new { records }))
+        {
+            Assert.Equal(HttpStatusCode.OK, attendance.StatusCode);
+        }
+
+        // Bad input through the gateway: a 400 naming the row, never a 500.
+        using (var bad = await _http.PostAsJsonAsync("/api/ingestion/v1/attendance", new { records = new[] { new { studentId = "e2e-s1", date = days[0], status = "sick" } } }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            var problem = await bad.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(problem.GetProperty("errors").TryGetProperty("records[0].status", out _));
+        }
+
+        // 3. Exactly one alert for s1, none for s2.
+        var alerts = await Eventually.WaitAsync(() => GetAsync("/api/early-warning/v1/alerts?schoolId=e2e-high"),
+            a => a.GetProperty("alerts").GetArrayLength() > 0, PathTimeout);
+        var alert = Assert.Single(alerts.GetProperty("alerts").EnumerateArray());
+        Assert.Equal("e2e-s1", alert.GetProperty("studentId").GetString());
+        Assert.Equal("chronic-absence", alert.GetProperty("kind").GetString());
+        var alertId = alert.GetProperty("alertId").GetString();
+
+        // 4. One open, unassigned case for the alert.
+        var cases = await Eventually.WaitAsync(() => GetAsync("/api/interventions/v1/cases?studentId=e2e-s1"),
+            c => c.GetProperty("cases").GetArrayLength() > 0, PathTimeout);
+        var opened = Assert.Single(cases.GetProperty("cases").EnumerateArray());
+        Assert.Equal("open", opened.GetProperty("status").GetString());
+        Assert.Equal(alertId, opened.GetProperty("alertId").GetString());
+
+        // 5–6. The alert is in both counselors' feeds, not in the teacher's.
+        foreach (var counselor in new[] { "e2e-c1", "e2e-c2" })
+        {
+            var feed = await Eventually.WaitAsync(() => GetAsync($"/api/notifications/v1/staff/{counselor}/feed"),
+                f => f.GetProperty("entries").GetArrayLength() > 0, PathTimeout);
+            var entry = Assert.Single(feed.GetProperty("entries").EnumerateArray());
+            Assert.Equal(alertId, entry.GetProperty("alertId").GetString());
+            Assert.Equal("e2e-s1", entry.GetProperty("studentId").GetString());
+        }
+        Assert.Equal(0, (await GetAsync("/api/notifications/v1/staff/e2e-t1/feed")).GetProperty("entries").GetArrayLength());
+
+        // Later absences keep s1 chronic and raise no second alert.
+        using (var more = await _http.PostAsJsonAsync("/api/ingestion/v1/attendance", new
+        {
+            records = SchoolDays(14).Skip(12).Select(d => new { studentId = "e2e-s1", date = d, status = "absent" }),
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, more.StatusCode);
+        }
+        var indicators = await Eventually.WaitAsync(() => GetAsync("/api/early-warning/v1/students/e2e-s1/indicators"),
+            i => i.GetProperty("daysEnrolled").GetInt32() == 14, PathTimeout);
+        Assert.Equal(4, indicators.GetProperty("daysAbsent").GetInt32());
+        Assert.Single((await GetAsync("/api/early-warning/v1/alerts?schoolId=e2e-high")).GetProperty("alerts").EnumerateArray());
+
+        // The same roster question over gRPC through the gateway's HTTP/2 port.
+        using var channel = GrpcChannel.ForAddress(_platform.GatewayGrpc);
+        var counselors = await new Roster.RosterClient(channel).ListSchoolCounselorsAsync(new ListSchoolCounselorsRequest { SchoolId = "e2e-high" });
+        Assert.Equal(["e2e-c1", "e2e-c2"], counselors.Counselors.Select(c => c.StaffId));
+    }
+}
