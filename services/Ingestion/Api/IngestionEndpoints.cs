@@ -64,8 +64,12 @@ public static class IngestionEndpoints
             }
             var incoming = new StaffMember
             {
-                StaffId = row.StaffId!, SchoolId = row.SchoolId!, Role = row.Role!,
-                GivenName = row.GivenName!, FamilyName = row.FamilyName!, Email = row.Email ?? "",
+                StaffId = row.StaffId!,
+                SchoolId = row.SchoolId!,
+                Role = row.Role!,
+                GivenName = row.GivenName!,
+                FamilyName = row.FamilyName!,
+                Email = row.Email ?? "",
             };
             if (staff.TryGetValue(incoming.StaffId, out var existing))
             {
@@ -97,8 +101,11 @@ public static class IngestionEndpoints
             }
             var incoming = new Student
             {
-                StudentId = row.StudentId!, SchoolId = row.SchoolId!, GivenName = row.GivenName!,
-                FamilyName = row.FamilyName!, GradeLevel = row.GradeLevel ?? "",
+                StudentId = row.StudentId!,
+                SchoolId = row.SchoolId!,
+                GivenName = row.GivenName!,
+                FamilyName = row.FamilyName!,
+                GradeLevel = row.GradeLevel ?? "",
             };
             if (students.TryGetValue(incoming.StudentId, out var existing))
             {
@@ -214,9 +221,14 @@ public static class IngestionEndpoints
             }
             var response = new ItemResponse
             {
-                StudentId = row.StudentId!, ItemId = row.ItemId!, AttemptNumber = row.AttemptNumber.Value,
-                SkillIds = string.Join(',', row.SkillIds!), Correct = row.Correct!.Value, HintsUsed = row.HintsUsed ?? 0,
-                TimeOnTaskSeconds = row.TimeOnTaskSeconds ?? 0, AnsweredAt = row.AnsweredAt!.Value,
+                StudentId = row.StudentId!,
+                ItemId = row.ItemId!,
+                AttemptNumber = row.AttemptNumber.Value,
+                SkillIds = string.Join(',', row.SkillIds!),
+                Correct = row.Correct!.Value,
+                HintsUsed = row.HintsUsed ?? 0,
+                TimeOnTaskSeconds = row.TimeOnTaskSeconds ?? 0,
+                AnsweredAt = row.AnsweredAt!.Value,
             };
             db.ItemResponses.Add(response);
             db.Publish(new ItemResponseRecorded(response.StudentId, response.ItemId, row.SkillIds!, response.Correct,
