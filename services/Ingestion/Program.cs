@@ -1,5 +1,6 @@
 using Beacon.Ingestion.Api;
 using Beacon.Ingestion.Grpc;
+using Beacon.Ingestion.Intake;
 using Beacon.Ingestion.Storage;
 using Beacon.ServiceDefaults;
 
@@ -9,6 +10,7 @@ builder.AddServiceDatabase<IngestionDbContext>("ingestion");
 builder.AddServiceBus("ingestion");
 builder.Services.AddOutboxRelay<IngestionDbContext>();
 builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddScoped<SignalIntake>();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();

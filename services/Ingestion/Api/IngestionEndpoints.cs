@@ -1,25 +1,137 @@
+using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Ingestion.Domain;
+using Beacon.Ingestion.Intake;
 using Beacon.Ingestion.Storage;
 using Beacon.ServiceDefaults;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Ingestion.Api;
 
 /// <summary>
-/// Write side of Ingestion. Every batch keeps its valid rows (one transaction for all of them, with
-/// their events in the outbox) and reports each rejected row by index, field and reason.
-/// Re-sending a row with the same natural key and values changes nothing; new values are a correction.
+/// Write side of Ingestion. Every signal kind is accepted as a JSON batch (Content-Type
+/// application/json) or a CSV file (text/csv, or a multipart upload), under an optional batch id
+/// (Idempotency-Key header or ?batchId=) and source (X-Beacon-Source header or ?source=).
+/// Batches keep their valid rows and report each rejected row by position, field and reason;
+/// rejected rows go to the quarantine. Re-sending a row with the same natural key and values changes
+/// nothing; new values are a correction.
 /// </summary>
 public static class IngestionEndpoints
 {
+    /// <summary>Rows in one JSON batch; bigger loads go as CSV, which is streamed.</summary>
+    public const int MaxJsonRows = 10_000;
+    public const long MaxJsonBytes = 16L * 1024 * 1024;
+    public const long MaxCsvBytes = 512L * 1024 * 1024;
+
     public static IEndpointRouteBuilder MapIngestionEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/ingestion/v1");
         api.MapPost("/roster", PostRosterAsync);
-        api.MapPost("/attendance", PostAttendanceAsync);
-        api.MapPost("/item-responses", PostItemResponsesAsync);
+        MapSignal<AttendanceBatch, AttendanceRow>(api, "/attendance", () => new AttendanceProcessor(), b => b.Records, "records");
+        MapSignal<ItemResponseBatch, ItemResponseRow>(api, "/item-responses", () => new ItemResponseProcessor(), b => b.Responses, "responses");
+        MapSignal<GradeBatch, GradeRow>(api, "/grades", () => new GradeProcessor(), b => b.Grades, "grades");
+        MapSignal<BehaviorIncidentBatch, BehaviorIncidentRow>(api, "/behavior-incidents", () => new BehaviorIncidentProcessor(), b => b.Incidents, "incidents");
         return app;
+    }
+
+    private static void MapSignal<TBatch, TRow>(RouteGroupBuilder api, string path, Func<ISignalProcessor<TRow>> processor,
+        Func<TBatch, List<TRow>?> rowsOf, string collection)
+        where TBatch : class =>
+        api.MapPost(path, async (HttpRequest request, SignalIntake intake, CancellationToken ct) =>
+        {
+            var (batch, problem) = BatchOf(request);
+            if (problem is not null)
+            {
+                return problem;
+            }
+            if (await intake.AlreadySeenAsync(batch, ct) is { } answer)
+            {
+                return answer;
+            }
+            var errors = new RowErrors();
+            if (IsCsv(request))
+            {
+                SetBodyLimit(request, MaxCsvBytes);
+                var file = await CsvStreamAsync(request, ct);
+                if (file is null)
+                {
+                    return Results.ValidationProblem(new Dictionary<string, string[]> { ["file"] = ["A multipart upload must contain one CSV file."] });
+                }
+                return await intake.IngestAsync(processor(), CsvRows.ReadAsync<TRow>(file, errors, ct), errors, batch, ct);
+            }
+            SetBodyLimit(request, MaxJsonBytes);
+            var (body, jsonProblem) = await JsonBody.ReadAsync<TBatch>(request, ct);
+            if (body is null)
+            {
+                return jsonProblem!;
+            }
+            var rows = rowsOf(body) ?? [];
+            if (rows.Count > MaxJsonRows)
+            {
+                return Results.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    [collection] = [$"{rows.Count} rows is more than {MaxJsonRows} in one JSON batch; split it or upload a CSV file."],
+                }, title: "Batch too large; nothing was stored");
+            }
+            return await intake.IngestAsync(processor(), Positioned(rows, collection).ToAsyncEnumerable(), errors, batch, ct);
+        });
+
+    internal static IEnumerable<Positioned<TRow>> Positioned<TRow>(List<TRow>? rows, string collection) =>
+        (rows ?? []).Select((row, i) => new Positioned<TRow>($"{collection}[{i}]", row));
+
+    private static (BatchContext Batch, IResult? Problem) BatchOf(HttpRequest request)
+    {
+        var batchId = request.Headers["Idempotency-Key"].FirstOrDefault() ?? request.Query["batchId"].FirstOrDefault();
+        var source = request.Headers["X-Beacon-Source"].FirstOrDefault() ?? request.Query["source"].FirstOrDefault() ?? "api";
+        var errors = new Dictionary<string, string[]>();
+        if (batchId is { Length: > 100 } || (batchId is not null && string.IsNullOrWhiteSpace(batchId)))
+        {
+            errors["batchId"] = ["must be 1 to 100 characters."];
+        }
+        if (source.Length is 0 or > 64)
+        {
+            errors["source"] = ["must be 1 to 64 characters."];
+        }
+        var batch = new BatchContext(batchId ?? Guid.NewGuid().ToString("N"), source);
+        return errors.Count > 0 ? (batch, Results.ValidationProblem(errors, title: "Invalid batch id or source")) : (batch, null);
+    }
+
+    private static bool IsCsv(HttpRequest request) =>
+        request.ContentType is { } type && (type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase)
+            || type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase));
+
+    private static void SetBodyLimit(HttpRequest request, long bytes)
+    {
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = bytes;
+        }
+    }
+
+    /// <summary>The CSV body itself, or the first file of a multipart upload (streamed, not buffered whole).</summary>
+    private static async Task<Stream?> CsvStreamAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (!request.HasFormContentType)
+        {
+            return request.Body;
+        }
+        var boundary = Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(
+            Microsoft.Net.Http.Headers.MediaTypeHeaderValue.Parse(request.ContentType).Boundary).Value;
+        if (string.IsNullOrEmpty(boundary))
+        {
+            return null;
+        }
+        var reader = new Microsoft.AspNetCore.WebUtilities.MultipartReader(boundary, request.Body);
+        while (await reader.ReadNextSectionAsync(ct) is { } section)
+        {
+            if (Microsoft.Net.Http.Headers.ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                && (disposition.FileName.HasValue || disposition.FileNameStar.HasValue))
+            {
+                return section.Body;
+            }
+        }
+        return null;
     }
 
     private static async Task<IResult> PostRosterAsync(HttpRequest request, IngestionDbContext db, TimeProvider clock, CancellationToken ct)
@@ -30,14 +142,15 @@ public static class IngestionEndpoints
             return problem!;
         }
         var now = clock.GetUtcNow();
-        var errors = new BatchErrors();
+        var errors = new RowErrors();
         int accepted = 0, unchanged = 0, corrected = 0;
 
         var schools = await db.Schools.ToDictionaryAsync(s => s.SchoolId, ct);
         var schoolValidator = new SchoolRowValidator();
-        foreach (var (row, i) in (batch.Schools ?? []).Select((r, i) => (r, i)))
+        foreach (var positioned in Positioned(batch.Schools, "schools"))
         {
-            if (!errors.Validate(schoolValidator, "schools", i, row))
+            var row = positioned.Row;
+            if (!errors.Validate(schoolValidator, positioned))
             {
                 continue;
             }
@@ -56,9 +169,10 @@ public static class IngestionEndpoints
         var staffIds = (batch.Staff ?? []).Select(s => s.StaffId).OfType<string>().Distinct().ToList();
         var staff = await db.Staff.Where(s => staffIds.Contains(s.StaffId)).ToDictionaryAsync(s => s.StaffId, ct);
         var staffValidator = new StaffRowValidator(schools.ContainsKey);
-        foreach (var (row, i) in (batch.Staff ?? []).Select((r, i) => (r, i)))
+        foreach (var positioned in Positioned(batch.Staff, "staff"))
         {
-            if (!errors.Validate(staffValidator, "staff", i, row))
+            var row = positioned.Row;
+            if (!errors.Validate(staffValidator, positioned))
             {
                 continue;
             }
@@ -93,9 +207,10 @@ public static class IngestionEndpoints
         var studentIds = (batch.Students ?? []).Select(s => s.StudentId).OfType<string>().Distinct().ToList();
         var students = await db.Students.Where(s => studentIds.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
         var studentValidator = new StudentRowValidator(schools.ContainsKey);
-        foreach (var (row, i) in (batch.Students ?? []).Select((r, i) => (r, i)))
+        foreach (var positioned in Positioned(batch.Students, "students"))
         {
-            if (!errors.Validate(studentValidator, "students", i, row))
+            var row = positioned.Row;
+            if (!errors.Validate(studentValidator, positioned))
             {
                 continue;
             }
@@ -127,117 +242,8 @@ public static class IngestionEndpoints
         }
 
         await db.SaveChangesAsync(ct);
-        return Finish(errors, new BatchAccepted(accepted, unchanged, corrected));
-    }
-
-    private static async Task<IResult> PostAttendanceAsync(HttpRequest request, IngestionDbContext db, TimeProvider clock, CancellationToken ct)
-    {
-        var (batch, problem) = await JsonBody.ReadAsync<AttendanceBatch>(request, ct);
-        if (batch is null)
-        {
-            return problem!;
-        }
-        var rows = batch.Records ?? [];
-        var now = clock.GetUtcNow();
-        var studentIds = rows.Select(r => r.StudentId).OfType<string>().Distinct().ToList();
-        var schoolOf = await db.Students.Where(s => studentIds.Contains(s.StudentId))
-            .ToDictionaryAsync(s => s.StudentId, s => s.SchoolId, ct);
-        var existing = await db.Attendance.Where(a => studentIds.Contains(a.StudentId))
-            .ToDictionaryAsync(a => (a.StudentId, a.Date), ct);
-
-        var validator = new AttendanceRowValidator(schoolOf.ContainsKey, DateOnly.FromDateTime(now.UtcDateTime));
-        var errors = new BatchErrors();
-        var seen = new Dictionary<(string, DateOnly), int>();
-        int accepted = 0, unchanged = 0, corrected = 0;
-        for (var i = 0; i < rows.Count; i++)
-        {
-            var row = rows[i];
-            if (!errors.Validate(validator, "records", i, row))
-            {
-                continue;
-            }
-            var key = (row.StudentId!, DateOnly.ParseExact(row.Date!, "yyyy-MM-dd"));
-            if (seen.TryGetValue(key, out var first))
-            {
-                errors.Add("records", i, "date", $"duplicates records[{first}] (same student and date in one batch).");
-                continue;
-            }
-            seen[key] = i;
-            var schoolId = schoolOf[key.Item1];
-            var isCorrection = false;
-            if (existing.TryGetValue(key, out var record))
-            {
-                if (record.Status == row.Status)
-                {
-                    unchanged++;
-                    continue;
-                }
-                record.Status = row.Status!;
-                record.RecordedAt = now;
-                isCorrection = true;
-                corrected++;
-            }
-            else
-            {
-                db.Attendance.Add(new AttendanceRecord { StudentId = key.Item1, Date = key.Item2, Status = row.Status!, SchoolId = schoolId, RecordedAt = now });
-                accepted++;
-            }
-            db.Publish(new AttendanceRecorded(key.Item1, schoolId, key.Item2, row.Status!, isCorrection, now));
-        }
-
-        await db.SaveChangesAsync(ct);
-        return Finish(errors, new BatchAccepted(accepted, unchanged, corrected));
-    }
-
-    private static async Task<IResult> PostItemResponsesAsync(HttpRequest request, IngestionDbContext db, TimeProvider clock, CancellationToken ct)
-    {
-        var (batch, problem) = await JsonBody.ReadAsync<ItemResponseBatch>(request, ct);
-        if (batch is null)
-        {
-            return problem!;
-        }
-        var rows = batch.Responses ?? [];
-        var studentIds = rows.Select(r => r.StudentId).OfType<string>().Distinct().ToList();
-        var known = (await db.Students.Where(s => studentIds.Contains(s.StudentId)).Select(s => s.StudentId).ToListAsync(ct)).ToHashSet();
-        var existing = (await db.ItemResponses.Where(r => studentIds.Contains(r.StudentId))
-            .Select(r => new { r.StudentId, r.ItemId, r.AttemptNumber }).ToListAsync(ct))
-            .Select(r => (r.StudentId, r.ItemId, r.AttemptNumber)).ToHashSet();
-
-        var validator = new ItemResponseRowValidator(known.Contains, clock.GetUtcNow());
-        var errors = new BatchErrors();
-        int accepted = 0, unchanged = 0;
-        for (var i = 0; i < rows.Count; i++)
-        {
-            var row = rows[i];
-            if (!errors.Validate(validator, "responses", i, row))
-            {
-                continue;
-            }
-            // Answers are facts: a re-sent answer (same student, item, attempt) is ignored, not corrected.
-            if (!existing.Add((row.StudentId!, row.ItemId!, row.AttemptNumber!.Value)))
-            {
-                unchanged++;
-                continue;
-            }
-            var response = new ItemResponse
-            {
-                StudentId = row.StudentId!,
-                ItemId = row.ItemId!,
-                AttemptNumber = row.AttemptNumber.Value,
-                SkillIds = string.Join(',', row.SkillIds!),
-                Correct = row.Correct!.Value,
-                HintsUsed = row.HintsUsed ?? 0,
-                TimeOnTaskSeconds = row.TimeOnTaskSeconds ?? 0,
-                AnsweredAt = row.AnsweredAt!.Value,
-            };
-            db.ItemResponses.Add(response);
-            db.Publish(new ItemResponseRecorded(response.StudentId, response.ItemId, row.SkillIds!, response.Correct,
-                response.AttemptNumber, response.HintsUsed, response.TimeOnTaskSeconds, response.AnsweredAt));
-            accepted++;
-        }
-
-        await db.SaveChangesAsync(ct);
-        return Finish(errors, new BatchAccepted(accepted, unchanged, 0));
+        var summary = new BatchSummary("", "roster", "api", accepted + unchanged + corrected + errors.RejectedRows, accepted, unchanged, corrected, errors.RejectedRows);
+        return errors.Any ? SignalIntake.RejectedRows(errors, summary) : Results.Ok(summary);
     }
 
     private static void Count(bool same, ref int unchanged, ref int corrected)
@@ -252,6 +258,4 @@ public static class IngestionEndpoints
         }
     }
 
-    private static IResult Finish(BatchErrors errors, BatchAccepted accepted) =>
-        errors.Any ? JsonBody.RejectedRows(errors, accepted) : Results.Ok(accepted);
 }

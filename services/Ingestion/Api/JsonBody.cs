@@ -31,18 +31,4 @@ public static class JsonBody
             return (null, Results.Problem(title: "Unreadable request body; nothing was stored", detail: ex.Message, statusCode: ex.StatusCode));
         }
     }
-
-    /// <summary>400 naming every rejected row; valid rows of the batch have been stored.</summary>
-    public static IResult RejectedRows(BatchErrors errors, BatchAccepted accepted) =>
-        Results.ValidationProblem(
-            errors.ToDictionary(),
-            title: $"{errors.RejectedRows} row(s) rejected; {accepted.Accepted} valid row(s) stored",
-            detail: "Batches keep their valid rows. Fix the rows named in 'errors' (by index) and send them again.",
-            extensions: new Dictionary<string, object?>
-            {
-                ["accepted"] = accepted.Accepted,
-                ["unchanged"] = accepted.Unchanged,
-                ["corrected"] = accepted.Corrected,
-                ["rejected"] = errors.RejectedRows,
-            });
 }

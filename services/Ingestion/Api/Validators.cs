@@ -65,6 +65,36 @@ public sealed class AttendanceRowValidator : AbstractValidator<AttendanceRow>
         RuleFor(r => r.Date).SchoolDate(today);
         RuleFor(r => r.Status).Must(s => s is not null && AttendanceStatuses.All.Contains(s))
             .WithMessage(r => $"'{r.Status}' is not a known status; use {string.Join(", ", AttendanceStatuses.All)}.");
+        RuleFor(r => r.Period).MaximumLength(16).WithMessage("must be at most 16 characters.");
+    }
+}
+
+public sealed class GradeRowValidator : AbstractValidator<GradeRow>
+{
+    public GradeRowValidator(Func<string, bool> studentKnown, DateOnly today)
+    {
+        RuleFor(r => r.StudentId).Identifier()
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{r.StudentId}' is not on the roster.");
+        RuleFor(r => r.CourseId).Identifier();
+        RuleFor(r => r.Term).Identifier();
+        RuleFor(r => r.MarkPercent).NotNull().WithMessage("is required (0 to 100).")
+            .InclusiveBetween(0, 100).WithMessage(r => $"{r.MarkPercent} is not a percentage (0 to 100).");
+        RuleFor(r => r.Date).SchoolDate(today);
+    }
+}
+
+public sealed class BehaviorIncidentRowValidator : AbstractValidator<BehaviorIncidentRow>
+{
+    public BehaviorIncidentRowValidator(Func<string, bool> studentKnown, DateOnly today)
+    {
+        RuleFor(r => r.IncidentId).Identifier();
+        RuleFor(r => r.StudentId).Identifier()
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{r.StudentId}' is not on the roster.");
+        RuleFor(r => r.Date).SchoolDate(today);
+        RuleFor(r => r.Category).Must(c => c is not null && BehaviorCategories.All.Contains(c))
+            .WithMessage(r => $"'{r.Category}' is not a known category; use {string.Join(", ", BehaviorCategories.All)}.");
+        RuleFor(r => r.Severity).Must(s => s is not null && BehaviorSeverities.All.Contains(s))
+            .WithMessage(r => $"'{r.Severity}' is not a known severity; use {string.Join(", ", BehaviorSeverities.All)}.");
     }
 }
 

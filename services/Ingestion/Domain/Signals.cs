@@ -1,10 +1,14 @@
 namespace Beacon.Ingestion.Domain;
 
-/// <summary>One student's attendance on one school day; (StudentId, Date) is the natural key.</summary>
+/// <summary>
+/// One student's attendance on one school day, or one period of it; (StudentId, Date, Period) is the
+/// natural key and Period is "" for a daily record.
+/// </summary>
 public sealed class AttendanceRecord
 {
     public required string StudentId { get; set; }
     public required DateOnly Date { get; set; }
+    public string Period { get; set; } = "";
     public required string Status { get; set; }
     public required string SchoolId { get; set; }
     public DateTimeOffset RecordedAt { get; set; }
@@ -30,4 +34,50 @@ public sealed class ItemResponse
     public int HintsUsed { get; set; }
     public double TimeOnTaskSeconds { get; set; }
     public DateTimeOffset AnsweredAt { get; set; }
+}
+
+/// <summary>A course mark for a term; (StudentId, CourseId, Term) is the natural key.</summary>
+public sealed class GradeRecord
+{
+    public required string StudentId { get; set; }
+    public required string CourseId { get; set; }
+    public required string Term { get; set; }
+    public double MarkPercent { get; set; }
+    public DateOnly Date { get; set; }
+    public DateTimeOffset RecordedAt { get; set; }
+}
+
+/// <summary>A behaviour incident, keyed by the district's incident id.</summary>
+public sealed class BehaviorIncident
+{
+    public required string IncidentId { get; set; }
+    public required string StudentId { get; set; }
+    public DateOnly Date { get; set; }
+    public required string Category { get; set; }
+    public required string Severity { get; set; }
+    public DateTimeOffset RecordedAt { get; set; }
+}
+
+public static class BehaviorCategories
+{
+    public static readonly IReadOnlySet<string> All = new HashSet<string>
+    {
+        "disruption", "defiance", "fighting", "bullying", "harassment", "truancy", "substance", "weapon", "vandalism", "other",
+    };
+}
+
+public static class BehaviorSeverities
+{
+    public static readonly IReadOnlySet<string> All = new HashSet<string> { "minor", "moderate", "major" };
+}
+
+/// <summary>An LMS statement mapped from xAPI that is not an item response (completed, experienced).</summary>
+public sealed class LmsActivity
+{
+    public required string StatementId { get; set; }
+    public required string StudentId { get; set; }
+    public required string Verb { get; set; }
+    public required string ObjectId { get; set; }
+    public double DurationSeconds { get; set; }
+    public DateTimeOffset Timestamp { get; set; }
 }

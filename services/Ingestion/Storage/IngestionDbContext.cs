@@ -4,6 +4,10 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Ingestion.Storage;
 
+/// <summary>
+/// Ingestion's store. The outbox table doubles as the append-only log of accepted events: rows are
+/// never deleted, so any time range can be replayed to rebuild a downstream projection.
+/// </summary>
 public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> options) : DbContext(options)
 {
     public DbSet<School> Schools => Set<School>();
@@ -11,6 +15,11 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<Student> Students => Set<Student>();
     public DbSet<AttendanceRecord> Attendance => Set<AttendanceRecord>();
     public DbSet<ItemResponse> ItemResponses => Set<ItemResponse>();
+    public DbSet<GradeRecord> Grades => Set<GradeRecord>();
+    public DbSet<BehaviorIncident> BehaviorIncidents => Set<BehaviorIncident>();
+    public DbSet<LmsActivity> LmsActivities => Set<LmsActivity>();
+    public DbSet<IngestionBatch> Batches => Set<IngestionBatch>();
+    public DbSet<QuarantinedRow> Quarantine => Set<QuarantinedRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -25,8 +34,30 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.HasKey(s => s.StudentId);
             e.HasIndex(s => s.SchoolId);
         });
-        modelBuilder.Entity<AttendanceRecord>().HasKey(a => new { a.StudentId, a.Date });
+        modelBuilder.Entity<AttendanceRecord>().HasKey(a => new { a.StudentId, a.Date, a.Period });
         modelBuilder.Entity<ItemResponse>().HasKey(r => new { r.StudentId, r.ItemId, r.AttemptNumber });
+        modelBuilder.Entity<GradeRecord>().HasKey(g => new { g.StudentId, g.CourseId, g.Term });
+        modelBuilder.Entity<BehaviorIncident>(e =>
+        {
+            e.HasKey(b => b.IncidentId);
+            e.HasIndex(b => b.StudentId);
+        });
+        modelBuilder.Entity<LmsActivity>(e =>
+        {
+            e.HasKey(a => a.StatementId);
+            e.HasIndex(a => a.StudentId);
+        });
+        modelBuilder.Entity<IngestionBatch>(e =>
+        {
+            e.HasKey(b => b.BatchId);
+            e.HasIndex(b => new { b.Day, b.Source, b.Kind });
+        });
+        modelBuilder.Entity<QuarantinedRow>(e =>
+        {
+            e.HasKey(q => q.Id);
+            e.Property(q => q.Id).ValueGeneratedOnAdd();
+            e.HasIndex(q => new { q.Status, q.Kind });
+        });
         modelBuilder.AddOutbox();
     }
 }

@@ -10,8 +10,22 @@ public sealed record StudentEnrolled(string StudentId, string SchoolId, string G
 /// <summary>A staff member was assigned to a school in a role (counselor, teacher, coordinator).</summary>
 public sealed record StaffAssigned(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, DateTimeOffset OccurredAt);
 
-/// <summary>One day of attendance was recorded or corrected (same student and date, new status).</summary>
-public sealed record AttendanceRecorded(string StudentId, string SchoolId, DateOnly Date, string Status, bool IsCorrection, DateTimeOffset OccurredAt);
+/// <summary>
+/// One day (Period null) or one period of attendance was recorded or corrected (same student, date and
+/// period, new status).
+/// </summary>
+public sealed record AttendanceRecorded(string StudentId, string SchoolId, DateOnly Date, string Status, bool IsCorrection, DateTimeOffset OccurredAt,
+    string? Period = null);
+
+/// <summary>A course mark for a term was recorded or corrected.</summary>
+public sealed record GradeRecorded(string StudentId, string SchoolId, string CourseId, string Term, double MarkPercent, DateOnly Date, bool IsCorrection, DateTimeOffset OccurredAt);
+
+/// <summary>A behaviour incident was recorded or corrected (same incident id).</summary>
+public sealed record BehaviorIncidentRecorded(string IncidentId, string StudentId, string SchoolId, DateOnly Date, string Category, string Severity,
+    bool IsCorrection, DateTimeOffset OccurredAt);
+
+/// <summary>LMS activity that is not an answer (an xAPI "completed" or "experienced" statement).</summary>
+public sealed record LmsActivityRecorded(string StatementId, string StudentId, string Verb, string ObjectId, double DurationSeconds, DateTimeOffset Timestamp);
 
 /// <summary>A student answered an item that practises one or more skills.</summary>
 public sealed record ItemResponseRecorded(string StudentId, string ItemId, IReadOnlyList<string> SkillIds, bool Correct, int AttemptNumber, int HintsUsed, double TimeOnTaskSeconds, DateTimeOffset AnsweredAt);

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using FluentValidation;
+
+namespace Beacon.Ingestion.Intake;
+
+/// <summary>A row and where it came from: "records[3]" in a JSON batch, "lines[5]" (1-based file line) in a CSV upload.</summary>
+public readonly record struct Positioned<TRow>(string Position, TRow Row);
+
+/// <summary>One rejected row: where, its raw content (for the quarantine), and every reason.</summary>
+public sealed record RejectedRow(string Position, string Raw, List<(string Field, string Reason)> Reasons);
+
+/// <summary>
+/// Collects row errors under keys like <c>records[3].status</c> (problem-details style) and keeps the
+/// rejected rows so they can be quarantined. Only the first <see cref="MaxReported"/> rows are echoed in
+/// a response; all of them are quarantined.
+/// </summary>
+public sealed class RowErrors
+{
+    public const int MaxReported = 1000;
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly Dictionary<string, RejectedRow> _rows = new(StringComparer.Ordinal);
+    private readonly List<RejectedRow> _pending = [];
+
+    public int RejectedRows => _rows.Count;
+    public bool Any => _rows.Count > 0;
+    public IEnumerable<RejectedRow> All => _rows.Values;
+
+    public bool IsRejected(string position) => _rows.ContainsKey(position);
+
+    public void Add(string position, string raw, string field, string reason)
+    {
+        if (!_rows.TryGetValue(position, out var row))
+        {
+            _rows[position] = row = new RejectedRow(position, raw, []);
+            _pending.Add(row);
+        }
+        row.Reasons.Add((field, reason));
+    }
+
+    public void Add<TRow>(Positioned<TRow> row, string field, string reason) =>
+        Add(row.Position, JsonSerializer.Serialize(row.Row, Json), field, reason);
+
+    /// <summary>Validates one row; returns true when it is valid.</summary>
+    public bool Validate<TRow>(IValidator<TRow> validator, Positioned<TRow> row)
+    {
+        var result = validator.Validate(row.Row);
+        foreach (var failure in result.Errors)
+        {
+            Add(row, JsonNamingPolicy.CamelCase.ConvertName(failure.PropertyName), failure.ErrorMessage);
+        }
+        return result.IsValid;
+    }
+
+    /// <summary>Rows rejected since the last call (to quarantine them chunk by chunk).</summary>
+    public List<RejectedRow> TakePending()
+    {
+        var taken = _pending.ToList();
+        _pending.Clear();
+        return taken;
+    }
+
+    /// <summary>Rejections counted by field, for the data-quality report.</summary>
+    public Dictionary<string, int> CountByField() =>
+        _rows.Values.SelectMany(r => r.Reasons.Select(x => x.Field).Distinct())
+            .GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
+
+    public Dictionary<string, string[]> ToProblemErrors() =>
+        _rows.Values.Take(MaxReported)
+            .SelectMany(r => r.Reasons.Select(x => (Key: $"{r.Position}.{x.Field}", x.Reason)))
+            .GroupBy(x => x.Key)
+            .ToDictionary(g => g.Key, g => g.Select(x => x.Reason).ToArray());
+}

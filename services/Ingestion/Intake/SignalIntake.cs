@@ -1,0 +1,115 @@
+using System.Text.Json;
+using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Domain;
+using Beacon.Ingestion.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace Beacon.Ingestion.Intake;
+
+/// <summary>Who sent a batch and under which id (Idempotency-Key header or ?batchId=).</summary>
+public sealed record BatchContext(string BatchId, string Source);
+
+/// <summary>
+/// Runs a batch through a processor a chunk at a time: each chunk's valid rows, their events and its
+/// rejected rows (into the quarantine) are saved in one transaction, so memory stays bounded for any
+/// file size and nothing valid is lost when other rows are bad. A batch id seen before returns the
+/// first answer without touching anything.
+/// </summary>
+public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
+{
+    public const int ChunkSize = 2000;
+
+    public async Task<IResult?> AlreadySeenAsync(BatchContext batch, CancellationToken ct)
+    {
+        var seen = await db.Batches.AsNoTracking().FirstOrDefaultAsync(b => b.BatchId == batch.BatchId, ct);
+        return seen is null
+            ? null
+            : Results.Ok(new BatchSummary(seen.BatchId, seen.Kind, seen.Source, seen.Received, seen.Accepted, seen.Unchanged, seen.Corrected, seen.Rejected, Replayed: true));
+    }
+
+    public async Task<IResult> IngestAsync<TRow>(ISignalProcessor<TRow> processor, IAsyncEnumerable<Positioned<TRow>> rows, RowErrors errors,
+        BatchContext batch, CancellationToken ct)
+    {
+        if (await AlreadySeenAsync(batch, ct) is { } answer)
+        {
+            return answer;
+        }
+        var now = clock.GetUtcNow();
+        int accepted = 0, unchanged = 0, corrected = 0, late = 0;
+        var chunk = new List<Positioned<TRow>>(ChunkSize);
+
+        async Task FlushAsync()
+        {
+            var counts = await processor.ProcessAsync(chunk, errors, db, now, ct);
+            (accepted, unchanged, corrected, late) = (accepted + counts.Accepted, unchanged + counts.Unchanged, corrected + counts.Corrected, late + counts.Late);
+            Quarantine(processor.Kind, batch, errors.TakePending(), now);
+            await db.SaveChangesAsync(ct);
+            db.ChangeTracker.Clear();
+            chunk.Clear();
+        }
+
+        await foreach (var row in rows.WithCancellation(ct))
+        {
+            chunk.Add(row);
+            if (chunk.Count == ChunkSize)
+            {
+                await FlushAsync();
+            }
+        }
+        await FlushAsync();
+
+        var summary = new BatchSummary(batch.BatchId, processor.Kind, batch.Source, accepted + unchanged + corrected + errors.RejectedRows,
+            accepted, unchanged, corrected, errors.RejectedRows);
+        db.Batches.Add(new IngestionBatch
+        {
+            BatchId = batch.BatchId,
+            Kind = processor.Kind,
+            Source = batch.Source,
+            Day = DateOnly.FromDateTime(now.UtcDateTime),
+            ReceivedAt = now,
+            Received = summary.Received,
+            Accepted = accepted,
+            Unchanged = unchanged,
+            Corrected = corrected,
+            Rejected = summary.Rejected,
+            Late = late,
+            RejectedByField = JsonSerializer.Serialize(errors.CountByField()),
+        });
+        await db.SaveChangesAsync(ct);
+        return errors.Any ? RejectedRows(errors, summary) : Results.Ok(summary);
+    }
+
+    private void Quarantine(string kind, BatchContext batch, List<RejectedRow> rejected, DateTimeOffset now)
+    {
+        foreach (var row in rejected)
+        {
+            db.Quarantine.Add(new QuarantinedRow
+            {
+                Kind = kind,
+                Source = batch.Source,
+                BatchId = batch.BatchId,
+                Position = row.Position,
+                Raw = row.Raw,
+                Errors = string.Join('\n', row.Reasons.Select(r => $"{r.Field}: {r.Reason}")),
+                ReceivedAt = now,
+            });
+        }
+    }
+
+    /// <summary>400 naming every rejected row (the first 1,000); the valid rows of the batch have been stored.</summary>
+    public static IResult RejectedRows(RowErrors errors, BatchSummary summary) =>
+        Results.ValidationProblem(
+            errors.ToProblemErrors(),
+            title: $"{summary.Rejected} row(s) rejected; {summary.Accepted + summary.Corrected} valid row(s) stored",
+            detail: "Batches keep their valid rows. Rejected rows are in the quarantine (GET /api/ingestion/v1/quarantine); "
+                + "fix and re-submit them there, or send them again in a new batch.",
+            extensions: new Dictionary<string, object?>
+            {
+                ["batchId"] = summary.BatchId,
+                ["received"] = summary.Received,
+                ["accepted"] = summary.Accepted,
+                ["unchanged"] = summary.Unchanged,
+                ["corrected"] = summary.Corrected,
+                ["rejected"] = summary.Rejected,
+            });
+}

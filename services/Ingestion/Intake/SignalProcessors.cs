@@ -1,0 +1,256 @@
+using Beacon.Contracts.Events;
+using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Domain;
+using Beacon.Ingestion.Storage;
+using Beacon.ServiceDefaults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Beacon.Ingestion.Intake;
+
+public sealed record ChunkCounts(int Accepted, int Unchanged, int Corrected, int Late = 0);
+
+/// <summary>
+/// Validates and stores one kind of signal, a chunk at a time. One instance serves one batch, so it can
+/// remember natural keys across chunks (a duplicate within a batch is rejected, not counted twice).
+/// Stored rows and their events are added to the context; the caller saves.
+/// </summary>
+public interface ISignalProcessor<TRow>
+{
+    string Kind { get; }
+    Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<TRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct);
+}
+
+internal static class SchoolDays
+{
+    public static DateOnly Today(DateTimeOffset now) => DateOnly.FromDateTime(now.UtcDateTime);
+    public static DateOnly Parse(string text) => DateOnly.ParseExact(text, "yyyy-MM-dd");
+
+    /// <summary>Records for a day this many days back or more are counted as late arrivals.</summary>
+    public const int LateAfterDays = 3;
+
+    public static async Task<Dictionary<string, string>> SchoolOfAsync(IngestionDbContext db, IEnumerable<string?> studentIds, CancellationToken ct)
+    {
+        var ids = studentIds.OfType<string>().Distinct().ToList();
+        return await db.Students.AsNoTracking().Where(s => ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, s => s.SchoolId, ct);
+    }
+}
+
+public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
+{
+    private readonly Dictionary<(string, DateOnly, string), string> _seen = [];
+
+    public string Kind => "attendance";
+
+    public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<AttendanceRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
+    {
+        var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
+        var validator = new AttendanceRowValidator(schoolOf.ContainsKey, SchoolDays.Today(now));
+        var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
+        if (valid.Count == 0)
+        {
+            return new ChunkCounts(0, 0, 0);
+        }
+
+        var ids = valid.Select(r => r.Row.StudentId!).Distinct().ToList();
+        var dates = valid.Select(r => SchoolDays.Parse(r.Row.Date!)).ToList();
+        var (from, to) = (dates.Min(), dates.Max());
+        var existing = await db.Attendance.Where(a => ids.Contains(a.StudentId) && a.Date >= from && a.Date <= to)
+            .ToDictionaryAsync(a => (a.StudentId, a.Date, a.Period), ct);
+
+        int accepted = 0, unchanged = 0, corrected = 0, late = 0;
+        var lateBefore = SchoolDays.Today(now).AddDays(-SchoolDays.LateAfterDays);
+        foreach (var positioned in valid)
+        {
+            var row = positioned.Row;
+            var key = (row.StudentId!, SchoolDays.Parse(row.Date!), row.Period ?? "");
+            if (_seen.TryGetValue(key, out var first))
+            {
+                errors.Add(positioned, "date", $"duplicates {first} (same student, date and period in one batch).");
+                continue;
+            }
+            _seen[key] = positioned.Position;
+            var schoolId = schoolOf[key.Item1];
+            var isCorrection = false;
+            if (existing.TryGetValue(key, out var record))
+            {
+                if (record.Status == row.Status)
+                {
+                    unchanged++;
+                    continue;
+                }
+                record.Status = row.Status!;
+                record.RecordedAt = now;
+                isCorrection = true;
+                corrected++;
+            }
+            else
+            {
+                db.Attendance.Add(new AttendanceRecord { StudentId = key.Item1, Date = key.Item2, Period = key.Item3, Status = row.Status!, SchoolId = schoolId, RecordedAt = now });
+                accepted++;
+                late += key.Item2 < lateBefore ? 1 : 0;
+            }
+            db.Publish(new AttendanceRecorded(key.Item1, schoolId, key.Item2, row.Status!, isCorrection, now, key.Item3.Length == 0 ? null : key.Item3));
+        }
+        return new ChunkCounts(accepted, unchanged, corrected, late);
+    }
+}
+
+public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
+{
+    private readonly HashSet<(string, string, int)> _seen = [];
+
+    public string Kind => "item-responses";
+
+    public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<ItemResponseRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
+    {
+        var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
+        var validator = new ItemResponseRowValidator(schoolOf.ContainsKey, now);
+        var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
+        var ids = valid.Select(r => r.Row.StudentId!).Distinct().ToList();
+        var items = valid.Select(r => r.Row.ItemId!).Distinct().ToList();
+        var existing = (await db.ItemResponses.AsNoTracking().Where(r => ids.Contains(r.StudentId) && items.Contains(r.ItemId))
+            .Select(r => new { r.StudentId, r.ItemId, r.AttemptNumber }).ToListAsync(ct))
+            .Select(r => (r.StudentId, r.ItemId, r.AttemptNumber)).ToHashSet();
+
+        int accepted = 0, unchanged = 0;
+        foreach (var positioned in valid)
+        {
+            var row = positioned.Row;
+            var key = (row.StudentId!, row.ItemId!, row.AttemptNumber!.Value);
+            if (!_seen.Add(key))
+            {
+                errors.Add(positioned, "attemptNumber", "duplicates an earlier row (same student, item and attempt in one batch).");
+                continue;
+            }
+            // Answers are facts: a re-sent answer (same student, item, attempt) is ignored, not corrected.
+            if (existing.Contains(key))
+            {
+                unchanged++;
+                continue;
+            }
+            var response = new ItemResponse
+            {
+                StudentId = key.Item1,
+                ItemId = key.Item2,
+                AttemptNumber = key.Item3,
+                SkillIds = string.Join(',', row.SkillIds!),
+                Correct = row.Correct!.Value,
+                HintsUsed = row.HintsUsed ?? 0,
+                TimeOnTaskSeconds = row.TimeOnTaskSeconds ?? 0,
+                AnsweredAt = row.AnsweredAt!.Value,
+            };
+            db.ItemResponses.Add(response);
+            db.Publish(new ItemResponseRecorded(response.StudentId, response.ItemId, row.SkillIds!, response.Correct,
+                response.AttemptNumber, response.HintsUsed, response.TimeOnTaskSeconds, response.AnsweredAt));
+            accepted++;
+        }
+        return new ChunkCounts(accepted, unchanged, 0);
+    }
+}
+
+public sealed class GradeProcessor : ISignalProcessor<GradeRow>
+{
+    private readonly Dictionary<(string, string, string), string> _seen = [];
+
+    public string Kind => "grades";
+
+    public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<GradeRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
+    {
+        var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
+        var validator = new GradeRowValidator(schoolOf.ContainsKey, SchoolDays.Today(now));
+        var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
+        var ids = valid.Select(r => r.Row.StudentId!).Distinct().ToList();
+        var existing = await db.Grades.Where(g => ids.Contains(g.StudentId)).ToDictionaryAsync(g => (g.StudentId, g.CourseId, g.Term), ct);
+
+        int accepted = 0, unchanged = 0, corrected = 0;
+        foreach (var positioned in valid)
+        {
+            var row = positioned.Row;
+            var key = (row.StudentId!, row.CourseId!, row.Term!);
+            if (_seen.TryGetValue(key, out var first))
+            {
+                errors.Add(positioned, "courseId", $"duplicates {first} (same student, course and term in one batch).");
+                continue;
+            }
+            _seen[key] = positioned.Position;
+            var date = SchoolDays.Parse(row.Date!);
+            var isCorrection = false;
+            if (existing.TryGetValue(key, out var grade))
+            {
+                if (grade.MarkPercent.Equals(row.MarkPercent!.Value) && grade.Date == date)
+                {
+                    unchanged++;
+                    continue;
+                }
+                grade.MarkPercent = row.MarkPercent.Value;
+                grade.Date = date;
+                isCorrection = true;
+                corrected++;
+            }
+            else
+            {
+                db.Grades.Add(new GradeRecord { StudentId = key.Item1, CourseId = key.Item2, Term = key.Item3, MarkPercent = row.MarkPercent!.Value, Date = date, RecordedAt = now });
+                accepted++;
+            }
+            db.Publish(new GradeRecorded(key.Item1, schoolOf[key.Item1], key.Item2, key.Item3, row.MarkPercent!.Value, date, isCorrection, now));
+        }
+        return new ChunkCounts(accepted, unchanged, corrected);
+    }
+}
+
+public sealed class BehaviorIncidentProcessor : ISignalProcessor<BehaviorIncidentRow>
+{
+    private readonly Dictionary<string, string> _seen = [];
+
+    public string Kind => "behavior-incidents";
+
+    public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<BehaviorIncidentRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
+    {
+        var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
+        var validator = new BehaviorIncidentRowValidator(schoolOf.ContainsKey, SchoolDays.Today(now));
+        var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
+        var incidentIds = valid.Select(r => r.Row.IncidentId!).Distinct().ToList();
+        var existing = await db.BehaviorIncidents.Where(b => incidentIds.Contains(b.IncidentId)).ToDictionaryAsync(b => b.IncidentId, ct);
+
+        int accepted = 0, unchanged = 0, corrected = 0;
+        foreach (var positioned in valid)
+        {
+            var row = positioned.Row;
+            if (_seen.TryGetValue(row.IncidentId!, out var first))
+            {
+                errors.Add(positioned, "incidentId", $"duplicates {first} (same incident id in one batch).");
+                continue;
+            }
+            _seen[row.IncidentId!] = positioned.Position;
+            var incoming = new BehaviorIncident
+            {
+                IncidentId = row.IncidentId!,
+                StudentId = row.StudentId!,
+                Date = SchoolDays.Parse(row.Date!),
+                Category = row.Category!,
+                Severity = row.Severity!,
+                RecordedAt = now,
+            };
+            var isCorrection = false;
+            if (existing.TryGetValue(incoming.IncidentId, out var stored))
+            {
+                if (stored.StudentId == incoming.StudentId && stored.Date == incoming.Date && stored.Category == incoming.Category && stored.Severity == incoming.Severity)
+                {
+                    unchanged++;
+                    continue;
+                }
+                db.Entry(stored).CurrentValues.SetValues(incoming);
+                isCorrection = true;
+                corrected++;
+            }
+            else
+            {
+                db.BehaviorIncidents.Add(incoming);
+                accepted++;
+            }
+            db.Publish(new BehaviorIncidentRecorded(incoming.IncidentId, incoming.StudentId, schoolOf[incoming.StudentId], incoming.Date,
+                incoming.Category, incoming.Severity, isCorrection, now));
+        }
+        return new ChunkCounts(accepted, unchanged, corrected);
+    }
+}
