@@ -17,6 +17,7 @@ var app = builder.Build();
 await app.InitializeDatabaseAsync<IngestionDbContext>();
 app.MapDefaultEndpoints();
 app.MapIngestionEndpoints();
+app.MapOperationsEndpoints();
 app.MapGrpcService<RosterGrpcService>();
 app.MapGrpcService<AttendanceHistoryGrpcService>();
 app.Run();

@@ -1,8 +1,9 @@
 namespace Beacon.Ingestion.Api;
 
 // Batch bodies use strings for dates and enumerations so that one bad value rejects one row with a
-// clear reason instead of failing the whole document at deserialisation. The same records are the
-// columns of the CSV uploads (header names match the property names, case-insensitive).
+// clear reason instead of failing the whole document at deserialisation. The signal rows are also the
+// columns of the CSV uploads (header names match the property names, case-insensitive); they have
+// settable properties rather than constructor parameters so that optional CSV columns may be left out.
 
 public sealed record RosterBatch(List<SchoolRow>? Schools, List<StaffRow>? Staff, List<StudentRow>? Students);
 public sealed record SchoolRow(string? SchoolId, string? Name);
@@ -11,17 +12,46 @@ public sealed record StudentRow(string? StudentId, string? SchoolId, string? Giv
 
 public sealed record AttendanceBatch(List<AttendanceRow>? Records);
 /// <summary>Period is empty for a daily record, or the period's name/number for a per-period record.</summary>
-public sealed record AttendanceRow(string? StudentId, string? Date, string? Status, string? Period = null);
+public sealed record AttendanceRow
+{
+    public string? StudentId { get; init; }
+    public string? Date { get; init; }
+    public string? Status { get; init; }
+    public string? Period { get; init; }
+}
 
 public sealed record ItemResponseBatch(List<ItemResponseRow>? Responses);
-public sealed record ItemResponseRow(string? StudentId, string? ItemId, List<string>? SkillIds, bool? Correct, int? AttemptNumber,
-    int? HintsUsed, double? TimeOnTaskSeconds, DateTimeOffset? AnsweredAt);
+public sealed record ItemResponseRow
+{
+    public string? StudentId { get; init; }
+    public string? ItemId { get; init; }
+    public List<string>? SkillIds { get; init; }
+    public bool? Correct { get; init; }
+    public int? AttemptNumber { get; init; }
+    public int? HintsUsed { get; init; }
+    public double? TimeOnTaskSeconds { get; init; }
+    public DateTimeOffset? AnsweredAt { get; init; }
+}
 
 public sealed record GradeBatch(List<GradeRow>? Grades);
-public sealed record GradeRow(string? StudentId, string? CourseId, string? Term, double? MarkPercent, string? Date);
+public sealed record GradeRow
+{
+    public string? StudentId { get; init; }
+    public string? CourseId { get; init; }
+    public string? Term { get; init; }
+    public double? MarkPercent { get; init; }
+    public string? Date { get; init; }
+}
 
 public sealed record BehaviorIncidentBatch(List<BehaviorIncidentRow>? Incidents);
-public sealed record BehaviorIncidentRow(string? IncidentId, string? StudentId, string? Date, string? Category, string? Severity);
+public sealed record BehaviorIncidentRow
+{
+    public string? IncidentId { get; init; }
+    public string? StudentId { get; init; }
+    public string? Date { get; init; }
+    public string? Category { get; init; }
+    public string? Severity { get; init; }
+}
 
 /// <summary>What a batch did. Valid rows are kept; rejected rows are reported and quarantined.</summary>
 public sealed record BatchSummary(string BatchId, string Kind, string Source, int Received, int Accepted, int Unchanged, int Corrected, int Rejected,

@@ -134,7 +134,7 @@ public static class IngestionEndpoints
         return null;
     }
 
-    private static async Task<IResult> PostRosterAsync(HttpRequest request, IngestionDbContext db, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> PostRosterAsync(HttpRequest request, IngestionDbContext db, SignalIntake intake, TimeProvider clock, CancellationToken ct)
     {
         var (batch, problem) = await JsonBody.ReadAsync<RosterBatch>(request, ct);
         if (batch is null)
@@ -241,6 +241,8 @@ public static class IngestionEndpoints
             db.Publish(new StudentEnrolled(incoming.StudentId, incoming.SchoolId, incoming.GivenName, incoming.FamilyName, incoming.GradeLevel, now));
         }
 
+        // The roster's rejected rows join the quarantine in the same transaction as its valid rows.
+        intake.Quarantine("roster", new BatchContext($"roster-{now:yyyyMMddHHmmssfff}", "api"), errors.TakePending(), now);
         await db.SaveChangesAsync(ct);
         var summary = new BatchSummary("", "roster", "api", accepted + unchanged + corrected + errors.RejectedRows, accepted, unchanged, corrected, errors.RejectedRows);
         return errors.Any ? SignalIntake.RejectedRows(errors, summary) : Results.Ok(summary);

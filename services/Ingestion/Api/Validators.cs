@@ -8,13 +8,16 @@ internal static class Rules
     public const int MaxIdLength = 64;
     public const int MaxNameLength = 200;
 
+    /// <summary>A value quoted back in an error message, cut short so a hostile value cannot bloat the answer.</summary>
+    public static string Show(object? value) => value?.ToString() is { } text ? (text.Length <= 40 ? text : text[..40] + "…") : "";
+
     public static IRuleBuilderOptions<T, string?> Identifier<T>(this IRuleBuilder<T, string?> rule) =>
         rule.NotEmpty().WithMessage("is required.")
             .MaximumLength(MaxIdLength).WithMessage($"must be at most {MaxIdLength} characters.");
 
     public static IRuleBuilderOptions<T, string?> SchoolDate<T>(this IRuleBuilder<T, string?> rule, DateOnly today) =>
         rule.NotEmpty().WithMessage("is required (yyyy-MM-dd).")
-            .Must(d => DateOnly.TryParseExact(d, "yyyy-MM-dd", out _)).WithMessage(d => $"'{d}' is not a date in the form yyyy-MM-dd.")
+            .Must(d => DateOnly.TryParseExact(d, "yyyy-MM-dd", out _)).WithMessage(d => $"'{Rules.Show(d)}' is not a date in the form yyyy-MM-dd.")
             .Must(d => !DateOnly.TryParseExact(d, "yyyy-MM-dd", out var date) || date <= today)
             .WithMessage(d => $"is in the future (today is {today:yyyy-MM-dd}).");
 }
@@ -34,9 +37,9 @@ public sealed class StaffRowValidator : AbstractValidator<StaffRow>
     {
         RuleFor(r => r.StaffId).Identifier();
         RuleFor(r => r.SchoolId).Identifier()
-            .Must(id => id is null || schoolKnown(id)).WithMessage(r => $"school '{r.SchoolId}' is not on the roster.");
+            .Must(id => id is null || schoolKnown(id)).WithMessage(r => $"school '{Rules.Show(r.SchoolId)}' is not on the roster.");
         RuleFor(r => r.Role).Must(r => r is not null && StaffRoles.All.Contains(r))
-            .WithMessage(r => $"'{r.Role}' is not a known role; use {string.Join(", ", StaffRoles.All)}.");
+            .WithMessage(r => $"'{Rules.Show(r.Role)}' is not a known role; use {string.Join(", ", StaffRoles.All)}.");
         RuleFor(r => r.GivenName).NotEmpty().WithMessage("is required.").MaximumLength(Rules.MaxNameLength);
         RuleFor(r => r.FamilyName).NotEmpty().WithMessage("is required.").MaximumLength(Rules.MaxNameLength);
         RuleFor(r => r.Email).EmailAddress().When(r => !string.IsNullOrEmpty(r.Email)).WithMessage("is not an email address.");
@@ -49,7 +52,7 @@ public sealed class StudentRowValidator : AbstractValidator<StudentRow>
     {
         RuleFor(r => r.StudentId).Identifier();
         RuleFor(r => r.SchoolId).Identifier()
-            .Must(id => id is null || schoolKnown(id)).WithMessage(r => $"school '{r.SchoolId}' is not on the roster.");
+            .Must(id => id is null || schoolKnown(id)).WithMessage(r => $"school '{Rules.Show(r.SchoolId)}' is not on the roster.");
         RuleFor(r => r.GivenName).NotEmpty().WithMessage("is required.").MaximumLength(Rules.MaxNameLength);
         RuleFor(r => r.FamilyName).NotEmpty().WithMessage("is required.").MaximumLength(Rules.MaxNameLength);
         RuleFor(r => r.GradeLevel).MaximumLength(16);
@@ -61,10 +64,10 @@ public sealed class AttendanceRowValidator : AbstractValidator<AttendanceRow>
     public AttendanceRowValidator(Func<string, bool> studentKnown, DateOnly today)
     {
         RuleFor(r => r.StudentId).Identifier()
-            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{r.StudentId}' is not on the roster.");
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{Rules.Show(r.StudentId)}' is not on the roster.");
         RuleFor(r => r.Date).SchoolDate(today);
         RuleFor(r => r.Status).Must(s => s is not null && AttendanceStatuses.All.Contains(s))
-            .WithMessage(r => $"'{r.Status}' is not a known status; use {string.Join(", ", AttendanceStatuses.All)}.");
+            .WithMessage(r => $"'{Rules.Show(r.Status)}' is not a known status; use {string.Join(", ", AttendanceStatuses.All)}.");
         RuleFor(r => r.Period).MaximumLength(16).WithMessage("must be at most 16 characters.");
     }
 }
@@ -74,7 +77,7 @@ public sealed class GradeRowValidator : AbstractValidator<GradeRow>
     public GradeRowValidator(Func<string, bool> studentKnown, DateOnly today)
     {
         RuleFor(r => r.StudentId).Identifier()
-            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{r.StudentId}' is not on the roster.");
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{Rules.Show(r.StudentId)}' is not on the roster.");
         RuleFor(r => r.CourseId).Identifier();
         RuleFor(r => r.Term).Identifier();
         RuleFor(r => r.MarkPercent).NotNull().WithMessage("is required (0 to 100).")
@@ -89,12 +92,12 @@ public sealed class BehaviorIncidentRowValidator : AbstractValidator<BehaviorInc
     {
         RuleFor(r => r.IncidentId).Identifier();
         RuleFor(r => r.StudentId).Identifier()
-            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{r.StudentId}' is not on the roster.");
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{Rules.Show(r.StudentId)}' is not on the roster.");
         RuleFor(r => r.Date).SchoolDate(today);
         RuleFor(r => r.Category).Must(c => c is not null && BehaviorCategories.All.Contains(c))
-            .WithMessage(r => $"'{r.Category}' is not a known category; use {string.Join(", ", BehaviorCategories.All)}.");
+            .WithMessage(r => $"'{Rules.Show(r.Category)}' is not a known category; use {string.Join(", ", BehaviorCategories.All)}.");
         RuleFor(r => r.Severity).Must(s => s is not null && BehaviorSeverities.All.Contains(s))
-            .WithMessage(r => $"'{r.Severity}' is not a known severity; use {string.Join(", ", BehaviorSeverities.All)}.");
+            .WithMessage(r => $"'{Rules.Show(r.Severity)}' is not a known severity; use {string.Join(", ", BehaviorSeverities.All)}.");
     }
 }
 
@@ -103,7 +106,7 @@ public sealed class ItemResponseRowValidator : AbstractValidator<ItemResponseRow
     public ItemResponseRowValidator(Func<string, bool> studentKnown, DateTimeOffset now)
     {
         RuleFor(r => r.StudentId).Identifier()
-            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{r.StudentId}' is not on the roster.");
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{Rules.Show(r.StudentId)}' is not on the roster.");
         RuleFor(r => r.ItemId).Identifier();
         RuleFor(r => r.SkillIds).NotEmpty().WithMessage("must name at least one skill.");
         RuleForEach(r => r.SkillIds).Identifier();

@@ -14,10 +14,13 @@ namespace Beacon.Ingestion.Intake;
 /// </summary>
 public static class CsvRows
 {
+    /// <summary>No real field is this long; past it the file is treated as broken and reading stops.</summary>
+    public const int MaxFieldChars = 1 << 20;
+
     public static async IAsyncEnumerable<Positioned<TRow>> ReadAsync<TRow>(Stream body, RowErrors errors, [EnumeratorCancellation] CancellationToken ct)
     {
-        // Invalid UTF-8 must be an error, not silently replaced characters.
-        using var reader = new StreamReader(body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+        // Bytes that are not UTF-8 become U+FFFD here and reject their own line (below), not the whole file.
+        using var reader = new StreamReader(body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false));
         var config = new CsvConfiguration(CultureInfo.InvariantCulture)
         {
             PrepareHeaderForMatch = args => args.Header.Replace("_", "").Replace("-", "").ToLowerInvariant(),
@@ -25,7 +28,7 @@ public static class CsvRows
             HeaderValidated = null,
             DetectColumnCountChanges = true,
             TrimOptions = TrimOptions.Trim,
-            MaxFieldSize = 4096,
+            MaxFieldSize = MaxFieldChars,
         };
         using var csv = new CsvReader(reader, config);
         csv.Context.TypeConverterCache.AddConverter<List<string>>(new SkillListConverter());
@@ -35,23 +38,12 @@ public static class CsvRows
             options.BooleanFalseValues.Add("0");
         }
 
+        // A record starts on the line after the previous one ended (a quoted field may span lines).
         var line = 1;
-        string? fatal = null;
-        try
+        var lastEnd = 1;
+        if (!await csv.ReadAsync() || !csv.ReadHeader())
         {
-            if (!await csv.ReadAsync() || !csv.ReadHeader())
-            {
-                errors.Add("lines[1]", "", "header", "the file is empty; the first line must name the columns.");
-                yield break;
-            }
-        }
-        catch (DecoderFallbackException)
-        {
-            fatal = "the file is not UTF-8 text.";
-        }
-        if (fatal is not null)
-        {
-            errors.Add("lines[1]", "", "file", fatal);
+            errors.Add("lines[1]", "", "header", "the file is empty; the first line must name the columns.");
             yield break;
         }
 
@@ -62,11 +54,16 @@ public static class CsvRows
             var ok = false;
             try
             {
+                line = lastEnd + 1;
                 if (!await csv.ReadAsync())
                 {
                     break;
                 }
-                line = csv.Parser.RawRow;
+                if (csv.Parser.RawRecord.Contains('\uFFFD'))
+                {
+                    errors.Add($"lines[{line}]", Raw(csv), "row", "contains bytes that are not UTF-8 text.");
+                    continue;
+                }
                 row = csv.GetRecord<TRow>();
                 ok = row is not null;
             }
@@ -77,17 +74,19 @@ public static class CsvRows
             }
             catch (BadDataException ex)
             {
-                errors.Add($"lines[{line}]", Raw(csv), "row", ex.Message.Split('\n')[0]);
+                errors.Add($"lines[{line}]", Raw(csv), "row",
+                    csv.Parser.RawRecord.Contains('\uFFFD') ? "contains bytes that are not UTF-8 text." : ex.Message.Split('\n')[0]);
             }
-            catch (DecoderFallbackException)
+            catch (MaxFieldSizeException)
             {
-                errors.Add($"lines[{line + 1}]", "", "file", "the file is not UTF-8 text from this line on; the rest was not read.");
+                errors.Add($"lines[{line}]", "", "row", $"has a field longer than {MaxFieldChars} characters; the rest of the file was not read.");
                 break;
             }
             catch (CsvHelperException ex)
             {
-                errors.Add($"lines[{line}]", Raw(csv), "row", Truncate(ex.Message.Split('\n')[0]));
+                errors.Add($"lines[{line}]", Raw(csv), "row", Truncate((ex.InnerException ?? ex).Message.Split('\n')[0], 300));
             }
+            lastEnd = csv.Parser.RawRow;
             if (ok)
             {
                 yield return new Positioned<TRow>($"lines[{line}]", row!);

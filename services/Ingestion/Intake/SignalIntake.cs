@@ -34,6 +34,14 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
         {
             return answer;
         }
+        var summary = await RunAsync(processor, rows, errors, batch, quarantine: true, ct);
+        return errors.Any ? RejectedRows(errors, summary) : Results.Ok(summary);
+    }
+
+    /// <summary>Processes the rows and records the batch; rejected rows are quarantined unless told otherwise.</summary>
+    public async Task<BatchSummary> RunAsync<TRow>(ISignalProcessor<TRow> processor, IAsyncEnumerable<Positioned<TRow>> rows, RowErrors errors,
+        BatchContext batch, bool quarantine, CancellationToken ct)
+    {
         var now = clock.GetUtcNow();
         int accepted = 0, unchanged = 0, corrected = 0, late = 0;
         var chunk = new List<Positioned<TRow>>(ChunkSize);
@@ -42,7 +50,11 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
         {
             var counts = await processor.ProcessAsync(chunk, errors, db, now, ct);
             (accepted, unchanged, corrected, late) = (accepted + counts.Accepted, unchanged + counts.Unchanged, corrected + counts.Corrected, late + counts.Late);
-            Quarantine(processor.Kind, batch, errors.TakePending(), now);
+            var rejected = errors.TakePending();
+            if (quarantine)
+            {
+                Quarantine(processor.Kind, batch, rejected, now);
+            }
             await db.SaveChangesAsync(ct);
             db.ChangeTracker.Clear();
             chunk.Clear();
@@ -76,10 +88,10 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
             RejectedByField = JsonSerializer.Serialize(errors.CountByField()),
         });
         await db.SaveChangesAsync(ct);
-        return errors.Any ? RejectedRows(errors, summary) : Results.Ok(summary);
+        return summary;
     }
 
-    private void Quarantine(string kind, BatchContext batch, List<RejectedRow> rejected, DateTimeOffset now)
+    public void Quarantine(string kind, BatchContext batch, List<RejectedRow> rejected, DateTimeOffset now)
     {
         foreach (var row in rejected)
         {

@@ -141,14 +141,22 @@ public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus,
             .OrderBy(m => m.Sequence)
             .Take(BatchSize)
             .ToListAsync(ct);
-        foreach (var message in pending)
+        try
         {
-            var type = Type.GetType(message.MessageType, throwOnError: true)!;
-            var body = JsonSerializer.Deserialize(message.Body, type)!;
-            message.Attempts++;
-            await bus.Publish(body, type, ctx => ctx.MessageId = message.MessageId, ct);
-            message.SentAt = DateTimeOffset.UtcNow;
-            await db.SaveChangesAsync(ct);
+            // In order, one at a time: consumers see a student's events in the order they happened.
+            foreach (var message in pending)
+            {
+                var type = Type.GetType(message.MessageType, throwOnError: true)!;
+                var body = JsonSerializer.Deserialize(message.Body, type)!;
+                message.Attempts++;
+                await bus.Publish(body, type, ctx => ctx.MessageId = message.MessageId, ct);
+                message.SentAt = DateTimeOffset.UtcNow;
+            }
+        }
+        finally
+        {
+            // One commit for the batch; if publishing stopped half-way, what was sent is still marked.
+            await db.SaveChangesAsync(CancellationToken.None);
         }
         return pending.Count;
     }

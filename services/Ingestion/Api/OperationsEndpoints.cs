@@ -1,0 +1,213 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Beacon.Ingestion.Domain;
+using Beacon.Ingestion.Intake;
+using Beacon.Ingestion.Storage;
+using Beacon.ServiceDefaults;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+
+namespace Beacon.Ingestion.Api;
+
+/// <summary>What operators use: the quarantine, batch receipts, the data-quality report and replay.</summary>
+public static class OperationsEndpoints
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public sealed record QuarantineEntry(long Id, string Kind, string Source, string BatchId, string Position, string Raw, string[] Errors,
+        DateTimeOffset ReceivedAt, string Status);
+
+    public sealed record SourceQuality(string Source, string Kind, int Batches, int Received, int Accepted, int Unchanged, int Corrected, int Rejected,
+        int LateArrivals, Dictionary<string, int> RejectedByField);
+
+    public sealed record DataQualityReport(DateOnly Day, IReadOnlyList<SourceQuality> Sources, int OpenQuarantine, int SilentStudentDays,
+        int StudentsWithoutAttendance, IReadOnlyList<string> StudentsWithoutAttendanceSample, int ItemResponsesRejectedForSkills);
+
+    public sealed record ReplayResult(int Replayed, long? FirstSequence, long? LastSequence);
+
+    public static IEndpointRouteBuilder MapOperationsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/ingestion/v1");
+        api.MapGet("/quarantine", ListQuarantineAsync);
+        api.MapPost("/quarantine/{id:long}/resubmit", ResubmitAsync);
+        api.MapDelete("/quarantine/{id:long}", DiscardAsync);
+        api.MapGet("/batches/{batchId}", GetBatchAsync);
+        api.MapGet("/data-quality", DataQualityAsync);
+        api.MapPost("/replay", ReplayAsync);
+        return app;
+    }
+
+    private static async Task<IResult> ListQuarantineAsync(IngestionDbContext db, string? kind, string? status, int? limit, CancellationToken ct)
+    {
+        var query = db.Quarantine.AsNoTracking().Where(q => q.Status == (status ?? QuarantineStatuses.Open));
+        if (!string.IsNullOrEmpty(kind))
+        {
+            query = query.Where(q => q.Kind == kind);
+        }
+        var rows = await query.OrderBy(q => q.Id).Take(Math.Clamp(limit ?? 100, 1, 1000)).ToListAsync(ct);
+        return Results.Ok(rows.Select(ToEntry));
+    }
+
+    private static QuarantineEntry ToEntry(QuarantinedRow q) =>
+        new(q.Id, q.Kind, q.Source, q.BatchId, q.Position, q.Raw, q.Errors.Split('\n'), q.ReceivedAt, q.Status);
+
+    /// <summary>
+    /// Re-submits a fixed row (the body is the row, in the kind's JSON shape). If it is valid now it is
+    /// stored like any other row and the quarantine entry is closed; if not, the entry stays open and the
+    /// answer names what is still wrong.
+    /// </summary>
+    private static async Task<IResult> ResubmitAsync(long id, HttpRequest request, IngestionDbContext db, SignalIntake intake, TimeProvider clock, CancellationToken ct)
+    {
+        var entry = await db.Quarantine.FindAsync([id], ct);
+        if (entry is null)
+        {
+            return Results.Problem(statusCode: 404, title: $"Quarantine entry {id} does not exist.");
+        }
+        if (entry.Status != QuarantineStatuses.Open)
+        {
+            return Results.Problem(statusCode: 409, title: $"Quarantine entry {id} is already {entry.Status}.");
+        }
+        var (body, problem) = await JsonBody.ReadAsync<JsonObject>(request, ct);
+        if (body is null)
+        {
+            return problem!;
+        }
+        var batch = new BatchContext($"resubmit-{id}-{Guid.NewGuid():N}", entry.Source);
+        var errors = new RowErrors();
+        BatchSummary summary;
+        try
+        {
+            summary = entry.Kind switch
+            {
+                "attendance" => await RunOneAsync(intake, new AttendanceProcessor(), body, errors, batch, ct),
+                "item-responses" => await RunOneAsync(intake, new ItemResponseProcessor(), body, errors, batch, ct),
+                "grades" => await RunOneAsync(intake, new GradeProcessor(), body, errors, batch, ct),
+                "behavior-incidents" => await RunOneAsync(intake, new BehaviorIncidentProcessor(), body, errors, batch, ct),
+                _ => throw new NotSupportedException($"Rows of kind '{entry.Kind}' are re-sent through their own endpoint (POST /api/ingestion/v1/{entry.Kind})."),
+            };
+        }
+        catch (NotSupportedException ex)
+        {
+            return Results.Problem(statusCode: 400, title: ex.Message);
+        }
+        catch (JsonException ex)
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { [ex.Path ?? "$"] = [ex.Message] }, title: "The row does not have the expected shape");
+        }
+        if (errors.Any)
+        {
+            return SignalIntake.RejectedRows(errors, summary);
+        }
+        // The intake cleared the change tracker; close the entry with a direct update.
+        var now = clock.GetUtcNow();
+        await db.Quarantine.Where(q => q.Id == id)
+            .ExecuteUpdateAsync(u => u.SetProperty(q => q.Status, QuarantineStatuses.Resubmitted).SetProperty(q => q.ResolvedAt, now), ct);
+        return Results.Ok(summary);
+    }
+
+    private static Task<BatchSummary> RunOneAsync<TRow>(SignalIntake intake, ISignalProcessor<TRow> processor, JsonObject body, RowErrors errors,
+        BatchContext batch, CancellationToken ct)
+    {
+        var row = body.Deserialize<TRow>(Json)!;
+        return intake.RunAsync(processor, new[] { new Positioned<TRow>("row", row) }.ToAsyncEnumerable(), errors, batch, quarantine: false, ct);
+    }
+
+    private static async Task<IResult> DiscardAsync(long id, IngestionDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var entry = await db.Quarantine.FindAsync([id], ct);
+        if (entry is null)
+        {
+            return Results.Problem(statusCode: 404, title: $"Quarantine entry {id} does not exist.");
+        }
+        entry.Status = QuarantineStatuses.Discarded;
+        entry.ResolvedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> GetBatchAsync(string batchId, IngestionDbContext db, CancellationToken ct) =>
+        await db.Batches.AsNoTracking().FirstOrDefaultAsync(b => b.BatchId == batchId, ct) is { } batch
+            ? Results.Ok(new BatchSummary(batch.BatchId, batch.Kind, batch.Source, batch.Received, batch.Accepted, batch.Unchanged, batch.Corrected, batch.Rejected))
+            : Results.Problem(statusCode: 404, title: $"Batch '{batchId}' has not been received.");
+
+    /// <summary>
+    /// Per source and kind for one day: rows received, accepted, rejected by field, late arrivals; plus
+    /// students on the roster with no attendance in the last N days (default 5) and the open quarantine.
+    /// </summary>
+    private static async Task<IResult> DataQualityAsync(IngestionDbContext db, TimeProvider clock, string? day, int? silentDays, CancellationToken ct)
+    {
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        var date = today;
+        if (day is not null && !DateOnly.TryParseExact(day, "yyyy-MM-dd", out date))
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["day"] = [$"'{day}' is not a date in the form yyyy-MM-dd."] });
+        }
+        var n = Math.Clamp(silentDays ?? 5, 1, 365);
+        var batches = await db.Batches.AsNoTracking().Where(b => b.Day == date).ToListAsync(ct);
+        var sources = batches.GroupBy(b => (b.Source, b.Kind)).OrderBy(g => g.Key).Select(g => new SourceQuality(
+            g.Key.Source, g.Key.Kind, g.Count(), g.Sum(b => b.Received), g.Sum(b => b.Accepted), g.Sum(b => b.Unchanged), g.Sum(b => b.Corrected),
+            g.Sum(b => b.Rejected), g.Sum(b => b.Late),
+            g.SelectMany(b => JsonSerializer.Deserialize<Dictionary<string, int>>(b.RejectedByField) ?? [])
+                .GroupBy(x => x.Key).ToDictionary(x => x.Key, x => x.Sum(y => y.Value)))).ToList();
+
+        var since = date.AddDays(-n);
+        var recentlySeen = db.Attendance.Where(a => a.Date > since).Select(a => a.StudentId);
+        var silent = await db.Students.AsNoTracking().Where(s => !recentlySeen.Contains(s.StudentId)).OrderBy(s => s.StudentId).Select(s => s.StudentId).ToListAsync(ct);
+        var openQuarantine = await db.Quarantine.CountAsync(q => q.Status == QuarantineStatuses.Open, ct);
+        var skillRejections = sources.Where(s => s.Kind == "item-responses").Sum(s => s.RejectedByField.GetValueOrDefault("skillIds"));
+        return Results.Ok(new DataQualityReport(date, sources, openQuarantine, n, silent.Count, silent.Take(100).ToList(), skillRejections));
+    }
+
+    /// <summary>
+    /// Re-publishes accepted events from the append-only log (the outbox), in their original order, so a
+    /// downstream projection can be rebuilt. Filters: a time range (from/to, ISO-8601) and an event type
+    /// name (for example AttendanceRecorded). Consumers are idempotent, so a replay never double-counts.
+    /// </summary>
+    private static async Task<IResult> ReplayAsync(IngestionDbContext db, IBus bus, string? from, string? to, string? type, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var start = ParseInstant(from, "from", DateTimeOffset.MinValue, errors);
+        var end = ParseInstant(to, "to", DateTimeOffset.MaxValue, errors);
+        if (errors.Count > 0)
+        {
+            return Results.ValidationProblem(errors, title: "Invalid replay range");
+        }
+        int replayed = 0;
+        long? first = null, last = null;
+        long after = 0;
+        while (true)
+        {
+            // Paged by sequence; the time filter runs here because SQLite cannot compare DateTimeOffset in SQL.
+            var page = await db.Set<OutboxMessage>().AsNoTracking().Where(m => m.Sequence > after).OrderBy(m => m.Sequence).Take(5000).ToListAsync(ct);
+            if (page.Count == 0)
+            {
+                break;
+            }
+            after = page[^1].Sequence;
+            foreach (var message in page.Where(m => m.CreatedAt >= start && m.CreatedAt <= end
+                && (type is null || m.MessageType.StartsWith($"Beacon.Contracts.Events.{type},", StringComparison.Ordinal))))
+            {
+                var messageType = Type.GetType(message.MessageType, throwOnError: true)!;
+                await bus.Publish(JsonSerializer.Deserialize(message.Body, messageType)!, messageType, ct);
+                first ??= message.Sequence;
+                last = message.Sequence;
+                replayed++;
+            }
+        }
+        return Results.Ok(new ReplayResult(replayed, first, last));
+    }
+
+    private static DateTimeOffset ParseInstant(string? text, string name, DateTimeOffset fallback, Dictionary<string, string[]> errors)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var value))
+        {
+            return value;
+        }
+        errors[name] = [$"'{text}' is not an ISO-8601 date or instant."];
+        return fallback;
+    }
+}
