@@ -4,7 +4,8 @@
 #   2. helm lint and helm template with the default, dev and all-options values,
 #   3. validate every rendered document (validate.mjs: Kubernetes/KEDA schemas from kubernetes-models,
 #      misspelled keys, Beacon's rules: probes, resources, non-root, no inlined secrets, NetworkPolicies, tags),
-#   4. negative check: render values-bad.yaml and assert the checker reports each broken rule.
+#   4. static checks of skaffold.yaml and the Dockerfiles (check-build-files.mjs),
+#   5. negative check: render values-bad.yaml and assert the checker reports each broken rule.
 # Needs node, npm, tar and unzip (or python3). Exit code 0 = all good.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -52,11 +53,14 @@ render() { # name, values files...
 
 render default || status=1
 render dev "$chart/values-dev.yaml" || status=1
+render production-like "$chart/values-production-like.yaml" || status=1
 render all-options "$here/values-all.yaml" || status=1
 if [ $status -eq 0 ]; then
   echo "== validating rendered manifests"
-  ( cd "$out" && node "$here/validate.mjs" default.yaml dev.yaml all-options.yaml ) || status=1
+  ( cd "$out" && node "$here/validate.mjs" default.yaml dev.yaml production-like.yaml all-options.yaml ) || status=1
 fi
+echo "== skaffold.yaml and Dockerfiles (static: no Docker engine here)"
+node "$here/check-build-files.mjs" "$here/../.." || status=1
 
 echo "== negative check: values-bad.yaml must be rejected"
 if "$helm" template beacon "$chart" --namespace beacon -f "$here/values-bad.yaml" > "$out/bad.yaml"; then
