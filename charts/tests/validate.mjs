@@ -76,7 +76,7 @@ function checkImage(where, image) {
   if (!image) return fail(where, "container has no image");
   const lastPart = image.split("/").pop();
   if (image.includes("@sha256:")) return;
-  if (!lastPart.includes(":")) return fail(where, `image "${image}" has no tag (means latest)`);
+  if (!lastPart.includes(":")) return fail(where, `image "${image}" has no image tag (means latest)`);
   const tag = lastPart.split(":").pop();
   if (tag === "" || tag === "latest") fail(where, `image "${image}" uses tag "${tag || "(empty)"}", not a pinned build`);
 }
@@ -212,7 +212,7 @@ async function main(files) {
         const from = rule.from ?? [];
         if (from.length === 0) fail(np.where, "admits traffic from anywhere; only the gateway may");
         for (const peer of from) {
-          if (peer.ipBlock || peer.namespaceSelector || !peer.podSelector) fail(np.where, "admits peers outside the release; only the gateway may");
+          if (peer.ipBlock || peer.namespaceSelector || !peer.podSelector) fail(np.where, "admits peers other than pods of its namespace; only the gateway may");
         }
       }
     }

@@ -77,5 +77,21 @@ else
   echo "FAIL helm template could not render values-bad.yaml"; status=1
 fi
 
+echo "== negative check: a misspelled value must fail values.schema.json"
+if "$helm" template beacon "$chart" --set defaults.replcas=3 > /dev/null 2> "$out/schema.log"; then
+  echo "FAIL helm accepted the misspelled value defaults.replcas"; status=1
+elif grep -qF "'replcas' not allowed" "$out/schema.log"; then echo "  reported: defaults.replcas not allowed"
+else echo "FAIL helm failed for another reason:"; cat "$out/schema.log"; status=1; fi
+
+echo "== negative check: fixtures/bad-exposure.yaml must be rejected"
+if node "$here/validate.mjs" "$here/fixtures/bad-exposure.yaml" > "$out/exposure.log" 2>&1; then
+  echo "FAIL the checker accepted fixtures/bad-exposure.yaml"; status=1
+fi
+for expected in 'Service type NodePort' 'routes to beacon-mastery' 'admits peers other than' \
+    'must restrict both Ingress and Egress' 'has no image tag' 'has no livenessProbe'; do
+  if grep -qF "$expected" "$out/exposure.log"; then echo "  reported: $expected"
+  else echo "FAIL the checker did not report: $expected"; status=1; fi
+done
+
 if [ $status -eq 0 ]; then echo "validate: chart OK"; else echo "validate: chart has problems"; fi
 exit $status
