@@ -1,10 +1,12 @@
 // Static checks of what cannot be run here (no Docker engine, no skaffold): skaffold.yaml and the Dockerfiles.
 // Every artifact's Dockerfile exists and every COPY source in it exists in the repository; each Dockerfile
 // publishes the project it names and runs its dll as a non-root user; skaffold sets the repository and tag
-// of every image on a component that the chart's values.yaml declares. Usage: node check-build-files.mjs <repo root>
+// of every image on a component that the chart's values.yaml declares; with a rendered chart, the gateway's
+// ConfigMap overrides the address of every YARP cluster in gateway/appsettings.json and of no other.
+// Usage: node check-build-files.mjs <repo root> [rendered.yaml]
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 
 const root = process.argv[2];
 const errors = [];
@@ -65,6 +67,21 @@ for (const a of artifacts) {
   }
 }
 
+const rendered = process.argv[3];
+if (rendered) {
+  const clusters = Object.keys(JSON.parse(readFileSync(join(root, "gateway/appsettings.json"), "utf8")).ReverseProxy.Clusters);
+  const gatewayConfig = parseAllDocuments(readFileSync(rendered, "utf8")).map((d) => d.toJS())
+    .find((d) => d?.kind === "ConfigMap" && d.metadata?.labels?.["app.kubernetes.io/component"] === "gateway");
+  const keys = Object.keys(gatewayConfig?.data ?? {});
+  const overridden = new Set(keys.map((k) => k.match(/^ReverseProxy__Clusters__(.+?)__Destinations__primary__Address$/)?.[1]).filter(Boolean));
+  for (const c of clusters) {
+    if (!overridden.has(c)) fail("gateway ConfigMap", `does not set the address of YARP cluster ${c}`);
+    const health = JSON.parse(readFileSync(join(root, "gateway/appsettings.json"), "utf8")).ReverseProxy.Clusters[c].Destinations.primary.Health;
+    if (health && !keys.includes(`ReverseProxy__Clusters__${c}__Destinations__primary__Health`)) fail("gateway ConfigMap", `does not set the health address of ${c}`);
+  }
+  for (const c of overridden) if (!clusters.includes(c)) fail("gateway ConfigMap", `sets cluster ${c}, which gateway/appsettings.json does not have`);
+}
+
 for (const e of errors) console.error(`FAIL ${e}`);
-console.log(`checked skaffold.yaml and ${artifacts.length} Dockerfiles; ${errors.length} problems`);
+console.log(`checked skaffold.yaml, ${artifacts.length} Dockerfiles${rendered ? " and the gateway's cluster addresses" : ""}; ${errors.length} problems`);
 process.exit(errors.length === 0 ? 0 : 1);

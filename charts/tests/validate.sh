@@ -59,8 +59,8 @@ if [ $status -eq 0 ]; then
   echo "== validating rendered manifests"
   ( cd "$out" && node "$here/validate.mjs" default.yaml dev.yaml production-like.yaml all-options.yaml ) || status=1
 fi
-echo "== skaffold.yaml and Dockerfiles (static: no Docker engine here)"
-node "$here/check-build-files.mjs" "$here/../.." || status=1
+echo "== skaffold.yaml, Dockerfiles, gateway clusters (static: no Docker engine here)"
+node "$here/check-build-files.mjs" "$here/../.." "$out/default.yaml" || status=1
 
 echo "== negative check: values-bad.yaml must be rejected"
 if "$helm" template beacon "$chart" --namespace beacon -f "$here/values-bad.yaml" > "$out/bad.yaml"; then
