@@ -20,6 +20,7 @@ app.MapIngestionEndpoints();
 app.MapOperationsEndpoints();
 app.MapGrpcService<RosterGrpcService>();
 app.MapGrpcService<AttendanceHistoryGrpcService>();
+app.MapGrpcService<SignalFeedGrpcService>();
 app.Run();
 
 public partial class Program;

@@ -19,12 +19,16 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
 {
     public const int ChunkSize = 2000;
 
-    public async Task<IResult?> AlreadySeenAsync(BatchContext batch, CancellationToken ct)
+    public async Task<IResult?> AlreadySeenAsync(BatchContext batch, CancellationToken ct) =>
+        await FindAsync(batch.BatchId, ct) is { } seen ? Results.Ok(seen) : null;
+
+    /// <summary>The receipt of a batch already received under this id, or null.</summary>
+    public async Task<BatchSummary?> FindAsync(string batchId, CancellationToken ct)
     {
-        var seen = await db.Batches.AsNoTracking().FirstOrDefaultAsync(b => b.BatchId == batch.BatchId, ct);
+        var seen = await db.Batches.AsNoTracking().FirstOrDefaultAsync(b => b.BatchId == batchId, ct);
         return seen is null
             ? null
-            : Results.Ok(new BatchSummary(seen.BatchId, seen.Kind, seen.Source, seen.Received, seen.Accepted, seen.Unchanged, seen.Corrected, seen.Rejected, Replayed: true));
+            : new BatchSummary(seen.BatchId, seen.Kind, seen.Source, seen.Received, seen.Accepted, seen.Unchanged, seen.Corrected, seen.Rejected, Replayed: true);
     }
 
     public async Task<IResult> IngestAsync<TRow>(ISignalProcessor<TRow> processor, IAsyncEnumerable<Positioned<TRow>> rows, RowErrors errors,
@@ -87,7 +91,19 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
             Late = late,
             RejectedByField = JsonSerializer.Serialize(errors.CountByField()),
         });
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            // The same batch id arrived twice at once; its rows were de-duplicated by their natural keys.
+            if (!await db.Batches.AsNoTracking().AnyAsync(b => b.BatchId == batch.BatchId, ct))
+            {
+                throw;
+            }
+        }
         return summary;
     }
 
