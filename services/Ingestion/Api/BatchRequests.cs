@@ -56,3 +56,14 @@ public sealed record BehaviorIncidentRow
 /// <summary>What a batch did. Valid rows are kept; rejected rows are reported and quarantined.</summary>
 public sealed record BatchSummary(string BatchId, string Kind, string Source, int Received, int Accepted, int Unchanged, int Corrected, int Rejected,
     bool Replayed = false);
+
+/// <summary>An xAPI statement mapped to LMS activity (verbs completed and experienced).</summary>
+public sealed record LmsActivityRow
+{
+    public string? StatementId { get; init; }
+    public string? StudentId { get; init; }
+    public string? Verb { get; init; }
+    public string? ObjectId { get; init; }
+    public double? DurationSeconds { get; init; }
+    public DateTimeOffset? Timestamp { get; init; }
+}

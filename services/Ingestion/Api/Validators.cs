@@ -118,3 +118,17 @@ public sealed class ItemResponseRowValidator : AbstractValidator<ItemResponseRow
             .Must(t => t is null || t <= now.AddMinutes(5)).WithMessage("is in the future.");
     }
 }
+
+public sealed class LmsActivityRowValidator : AbstractValidator<LmsActivityRow>
+{
+    public LmsActivityRowValidator(Func<string, bool> studentKnown, DateTimeOffset now)
+    {
+        RuleFor(r => r.StatementId).NotEmpty().WithMessage("is required.").MaximumLength(100);
+        RuleFor(r => r.StudentId).Identifier()
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{Rules.Show(r.StudentId)}' is not on the roster.");
+        RuleFor(r => r.ObjectId).NotEmpty().WithMessage("is required.").MaximumLength(500);
+        RuleFor(r => r.DurationSeconds).GreaterThanOrEqualTo(0).WithMessage("must not be negative.");
+        RuleFor(r => r.Timestamp).NotNull().WithMessage("is required.")
+            .Must(t => t is null || t <= now.AddMinutes(5)).WithMessage("is in the future.");
+    }
+}

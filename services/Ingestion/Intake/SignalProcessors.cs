@@ -254,3 +254,48 @@ public sealed class BehaviorIncidentProcessor : ISignalProcessor<BehaviorInciden
         return new ChunkCounts(accepted, unchanged, corrected);
     }
 }
+
+public sealed class LmsActivityProcessor : ISignalProcessor<LmsActivityRow>
+{
+    private readonly HashSet<string> _seen = [];
+
+    public string Kind => "lms-activity";
+
+    public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<LmsActivityRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
+    {
+        var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
+        var validator = new LmsActivityRowValidator(schoolOf.ContainsKey, now);
+        var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
+        var ids = valid.Select(r => r.Row.StatementId!).Distinct().ToList();
+        var existing = (await db.LmsActivities.AsNoTracking().Where(a => ids.Contains(a.StatementId)).Select(a => a.StatementId).ToListAsync(ct)).ToHashSet();
+        int accepted = 0, unchanged = 0;
+        foreach (var positioned in valid)
+        {
+            var row = positioned.Row;
+            if (!_seen.Add(row.StatementId!))
+            {
+                errors.Add(positioned, "id", "duplicates an earlier statement (same statement id in one batch).");
+                continue;
+            }
+            // A statement is immutable in xAPI: the same id again is the same statement.
+            if (existing.Contains(row.StatementId!))
+            {
+                unchanged++;
+                continue;
+            }
+            var activity = new LmsActivity
+            {
+                StatementId = row.StatementId!,
+                StudentId = row.StudentId!,
+                Verb = row.Verb!,
+                ObjectId = row.ObjectId!,
+                DurationSeconds = row.DurationSeconds ?? 0,
+                Timestamp = row.Timestamp!.Value,
+            };
+            db.LmsActivities.Add(activity);
+            db.Publish(new LmsActivityRecorded(activity.StatementId, activity.StudentId, activity.Verb, activity.ObjectId, activity.DurationSeconds, activity.Timestamp));
+            accepted++;
+        }
+        return new ChunkCounts(accepted, unchanged, 0);
+    }
+}
