@@ -11,6 +11,8 @@ builder.AddServiceBus("ingestion");
 builder.Services.AddOutboxRelay<IngestionDbContext>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddScoped<SignalIntake>();
+builder.Services.AddScoped<RosterImport>();
+builder.Services.AddScoped<OneRosterImport>();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();

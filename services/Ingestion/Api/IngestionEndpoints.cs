@@ -33,7 +33,40 @@ public static class IngestionEndpoints
         MapSignal<GradeBatch, GradeRow>(api, "/grades", () => new GradeProcessor(), b => b.Grades, "grades");
         MapSignal<BehaviorIncidentBatch, BehaviorIncidentRow>(api, "/behavior-incidents", () => new BehaviorIncidentProcessor(), b => b.Incidents, "incidents");
         api.MapPost("/xapi/statements", PostXapiAsync);
+        api.MapPost("/oneroster", PostOneRosterAsync).DisableAntiforgery();
         return app;
+    }
+
+    /// <summary>A OneRoster 1.2 CSV upload: a multipart form with any of orgs.csv, users.csv, classes.csv, enrollments.csv, demographics.csv.</summary>
+    private static async Task<IResult> PostOneRosterAsync(HttpRequest request, OneRosterImport oneRoster, CancellationToken ct)
+    {
+        if (!request.HasFormContentType)
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["files"] = ["Send a multipart/form-data upload with the OneRoster CSV files (orgs.csv, users.csv, classes.csv, enrollments.csv, demographics.csv)."],
+            }, title: "Not a OneRoster upload");
+        }
+        SetBodyLimit(request, MaxCsvBytes);
+        var form = await request.ReadFormAsync(ct);
+        var files = new Dictionary<string, OneRosterImport.Table>(StringComparer.OrdinalIgnoreCase);
+        foreach (var file in form.Files)
+        {
+            var name = Path.GetFileName(file.FileName).ToLowerInvariant();
+            if (!OneRosterImport.KnownFiles.Contains(name))
+            {
+                return Results.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    [name] = [$"is not a file Beacon reads; send {string.Join(", ", OneRosterImport.KnownFiles)}."],
+                }, title: "Unknown OneRoster file; nothing was stored");
+            }
+            await using var stream = file.OpenReadStream();
+            files[name] = await OneRosterImport.ReadAsync(name, stream, ct);
+        }
+        var errors = new RowErrors();
+        var source = request.Headers["X-Beacon-Source"].FirstOrDefault() ?? "oneroster";
+        var summary = await oneRoster.ApplyAsync(files, errors, source, ct);
+        return errors.Any ? SignalIntake.RejectedRows(errors, summary) : Results.Ok(summary);
     }
 
     /// <summary>xAPI statements (one object or an array): answers become item responses, the rest LMS activity.</summary>
@@ -172,130 +205,17 @@ public static class IngestionEndpoints
         return null;
     }
 
-    private static async Task<IResult> PostRosterAsync(HttpRequest request, IngestionDbContext db, SignalIntake intake, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> PostRosterAsync(HttpRequest request, RosterImport roster, CancellationToken ct)
     {
         var (batch, problem) = await JsonBody.ReadAsync<RosterBatch>(request, ct);
         if (batch is null)
         {
             return problem!;
         }
-        var now = clock.GetUtcNow();
         var errors = new RowErrors();
-        int accepted = 0, unchanged = 0, corrected = 0;
-
-        var schools = await db.Schools.ToDictionaryAsync(s => s.SchoolId, ct);
-        var schoolValidator = new SchoolRowValidator();
-        foreach (var positioned in Positioned(batch.Schools, "schools"))
-        {
-            var row = positioned.Row;
-            if (!errors.Validate(schoolValidator, positioned))
-            {
-                continue;
-            }
-            if (schools.TryGetValue(row.SchoolId!, out var school))
-            {
-                Count(school.Name == row.Name, ref unchanged, ref corrected);
-                school.Name = row.Name!;
-            }
-            else
-            {
-                schools[row.SchoolId!] = db.Schools.Add(new School { SchoolId = row.SchoolId!, Name = row.Name! }).Entity;
-                accepted++;
-            }
-        }
-
-        var staffIds = (batch.Staff ?? []).Select(s => s.StaffId).OfType<string>().Distinct().ToList();
-        var staff = await db.Staff.Where(s => staffIds.Contains(s.StaffId)).ToDictionaryAsync(s => s.StaffId, ct);
-        var staffValidator = new StaffRowValidator(schools.ContainsKey);
-        foreach (var positioned in Positioned(batch.Staff, "staff"))
-        {
-            var row = positioned.Row;
-            if (!errors.Validate(staffValidator, positioned))
-            {
-                continue;
-            }
-            var incoming = new StaffMember
-            {
-                StaffId = row.StaffId!,
-                SchoolId = row.SchoolId!,
-                Role = row.Role!,
-                GivenName = row.GivenName!,
-                FamilyName = row.FamilyName!,
-                Email = row.Email ?? "",
-            };
-            if (staff.TryGetValue(incoming.StaffId, out var existing))
-            {
-                var same = existing.SchoolId == incoming.SchoolId && existing.Role == incoming.Role && existing.GivenName == incoming.GivenName
-                    && existing.FamilyName == incoming.FamilyName && existing.Email == incoming.Email;
-                Count(same, ref unchanged, ref corrected);
-                if (same)
-                {
-                    continue;
-                }
-                db.Entry(existing).CurrentValues.SetValues(incoming);
-            }
-            else
-            {
-                staff[incoming.StaffId] = db.Staff.Add(incoming).Entity;
-                accepted++;
-            }
-            db.Publish(new StaffAssigned(incoming.StaffId, incoming.SchoolId, incoming.Role, incoming.GivenName, incoming.FamilyName, incoming.Email, now));
-        }
-
-        var studentIds = (batch.Students ?? []).Select(s => s.StudentId).OfType<string>().Distinct().ToList();
-        var students = await db.Students.Where(s => studentIds.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
-        var studentValidator = new StudentRowValidator(schools.ContainsKey);
-        foreach (var positioned in Positioned(batch.Students, "students"))
-        {
-            var row = positioned.Row;
-            if (!errors.Validate(studentValidator, positioned))
-            {
-                continue;
-            }
-            var incoming = new Student
-            {
-                StudentId = row.StudentId!,
-                SchoolId = row.SchoolId!,
-                GivenName = row.GivenName!,
-                FamilyName = row.FamilyName!,
-                GradeLevel = row.GradeLevel ?? "",
-            };
-            if (students.TryGetValue(incoming.StudentId, out var existing))
-            {
-                var same = existing.SchoolId == incoming.SchoolId && existing.GivenName == incoming.GivenName
-                    && existing.FamilyName == incoming.FamilyName && existing.GradeLevel == incoming.GradeLevel;
-                Count(same, ref unchanged, ref corrected);
-                if (same)
-                {
-                    continue;
-                }
-                db.Entry(existing).CurrentValues.SetValues(incoming);
-            }
-            else
-            {
-                students[incoming.StudentId] = db.Students.Add(incoming).Entity;
-                accepted++;
-            }
-            db.Publish(new StudentEnrolled(incoming.StudentId, incoming.SchoolId, incoming.GivenName, incoming.FamilyName, incoming.GradeLevel, now));
-        }
-
-        // The roster's rejected rows join the quarantine in the same transaction as its valid rows.
-        intake.Quarantine("roster", new BatchContext($"roster-{now:yyyyMMddHHmmssfff}", "api"), errors.TakePending(), now);
-        await db.SaveChangesAsync(ct);
-        var summary = new BatchSummary("", "roster", "api", accepted + unchanged + corrected + errors.RejectedRows, accepted, unchanged, corrected, errors.RejectedRows);
+        var summary = await roster.ApplyAsync(new RosterRows(Positioned(batch.Schools, "schools"), Positioned(batch.Staff, "staff"), Positioned(batch.Students, "students")),
+            errors, "api", ct);
         return errors.Any ? SignalIntake.RejectedRows(errors, summary) : Results.Ok(summary);
-    }
-
-    private static void Count(bool same, ref int unchanged, ref int corrected)
-    {
-        if (same)
-        {
-            unchanged++;
-        }
-        else
-        {
-            corrected++;
-        }
     }
 
 }

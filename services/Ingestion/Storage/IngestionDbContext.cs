@@ -18,6 +18,9 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<GradeRecord> Grades => Set<GradeRecord>();
     public DbSet<BehaviorIncident> BehaviorIncidents => Set<BehaviorIncident>();
     public DbSet<LmsActivity> LmsActivities => Set<LmsActivity>();
+    public DbSet<Section> Sections => Set<Section>();
+    public DbSet<SectionEnrollment> SectionEnrollments => Set<SectionEnrollment>();
+    public DbSet<StudentDemographics> Demographics => Set<StudentDemographics>();
     public DbSet<IngestionBatch> Batches => Set<IngestionBatch>();
     public DbSet<QuarantinedRow> Quarantine => Set<QuarantinedRow>();
 
@@ -34,6 +37,13 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.HasKey(s => s.StudentId);
             e.HasIndex(s => s.SchoolId);
         });
+        modelBuilder.Entity<Section>().HasKey(s => s.SectionId);
+        modelBuilder.Entity<SectionEnrollment>(e =>
+        {
+            e.HasKey(x => new { x.SectionId, x.PersonId });
+            e.HasIndex(x => x.PersonId);
+        });
+        modelBuilder.Entity<StudentDemographics>().HasKey(d => d.StudentId);
         modelBuilder.Entity<AttendanceRecord>().HasKey(a => new { a.StudentId, a.Date, a.Period });
         modelBuilder.Entity<ItemResponse>().HasKey(r => new { r.StudentId, r.ItemId, r.AttemptNumber });
         modelBuilder.Entity<GradeRecord>().HasKey(g => new { g.StudentId, g.CourseId, g.Term });

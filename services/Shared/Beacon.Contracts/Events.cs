@@ -7,6 +7,13 @@ namespace Beacon.Contracts.Events;
 /// <summary>A student was placed on a school's roster (new or moved).</summary>
 public sealed record StudentEnrolled(string StudentId, string SchoolId, string GivenName, string FamilyName, string GradeLevel, DateTimeOffset OccurredAt);
 
+/// <summary>
+/// A student's demographics (from the roster). Never model inputs by default: they are for the
+/// fairness report. Null means the district did not say.
+/// </summary>
+public sealed record StudentDemographicsRecorded(string StudentId, string? Sex, string? RaceEthnicity, bool? EconomicallyDisadvantaged, bool? EnglishLearner,
+    bool? Disability, DateTimeOffset OccurredAt);
+
 /// <summary>A staff member was assigned to a school in a role (counselor, teacher, coordinator).</summary>
 public sealed record StaffAssigned(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, DateTimeOffset OccurredAt);
 

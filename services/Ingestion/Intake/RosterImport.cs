@@ -1,0 +1,139 @@
+using Beacon.Contracts.Events;
+using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Domain;
+using Beacon.Ingestion.Storage;
+using Beacon.ServiceDefaults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Beacon.Ingestion.Intake;
+
+/// <summary>Roster rows from any format (the JSON API or OneRoster CSV), with their positions.</summary>
+public sealed record RosterRows(IEnumerable<Positioned<SchoolRow>> Schools, IEnumerable<Positioned<StaffRow>> Staff, IEnumerable<Positioned<StudentRow>> Students);
+
+/// <summary>
+/// Upserts schools, staff and students. New or changed staff and students are published
+/// (StaffAssigned, StudentEnrolled); re-sent unchanged rows change nothing.
+/// </summary>
+public sealed class RosterImport(IngestionDbContext db, SignalIntake intake, TimeProvider clock)
+{
+    /// <summary>Validates and upserts roster rows; the rejected ones are quarantined with the same commit.</summary>
+    public async Task<BatchSummary> ApplyAsync(RosterRows rows, RowErrors errors, string source, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        int accepted = 0, unchanged = 0, corrected = 0;
+
+        var schools = await db.Schools.ToDictionaryAsync(s => s.SchoolId, ct);
+        var schoolValidator = new SchoolRowValidator();
+        foreach (var positioned in rows.Schools)
+        {
+            var row = positioned.Row;
+            if (!errors.Validate(schoolValidator, positioned))
+            {
+                continue;
+            }
+            if (schools.TryGetValue(row.SchoolId!, out var school))
+            {
+                Count(school.Name == row.Name, ref unchanged, ref corrected);
+                school.Name = row.Name!;
+            }
+            else
+            {
+                schools[row.SchoolId!] = db.Schools.Add(new School { SchoolId = row.SchoolId!, Name = row.Name! }).Entity;
+                accepted++;
+            }
+        }
+
+        var staffIds = rows.Staff.Select(s => s.Row.StaffId).OfType<string>().Distinct().ToList();
+        var staff = await db.Staff.Where(s => staffIds.Contains(s.StaffId)).ToDictionaryAsync(s => s.StaffId, ct);
+        var staffValidator = new StaffRowValidator(schools.ContainsKey);
+        foreach (var positioned in rows.Staff)
+        {
+            var row = positioned.Row;
+            if (!errors.Validate(staffValidator, positioned))
+            {
+                continue;
+            }
+            var incoming = new StaffMember
+            {
+                StaffId = row.StaffId!,
+                SchoolId = row.SchoolId!,
+                Role = row.Role!,
+                GivenName = row.GivenName!,
+                FamilyName = row.FamilyName!,
+                Email = row.Email ?? "",
+            };
+            if (staff.TryGetValue(incoming.StaffId, out var existing))
+            {
+                var same = existing.SchoolId == incoming.SchoolId && existing.Role == incoming.Role && existing.GivenName == incoming.GivenName
+                    && existing.FamilyName == incoming.FamilyName && existing.Email == incoming.Email;
+                Count(same, ref unchanged, ref corrected);
+                if (same)
+                {
+                    continue;
+                }
+                db.Entry(existing).CurrentValues.SetValues(incoming);
+            }
+            else
+            {
+                staff[incoming.StaffId] = db.Staff.Add(incoming).Entity;
+                accepted++;
+            }
+            db.Publish(new StaffAssigned(incoming.StaffId, incoming.SchoolId, incoming.Role, incoming.GivenName, incoming.FamilyName, incoming.Email, now));
+        }
+
+        var studentIds = rows.Students.Select(s => s.Row.StudentId).OfType<string>().Distinct().ToList();
+        var students = await db.Students.Where(s => studentIds.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
+        var studentValidator = new StudentRowValidator(schools.ContainsKey);
+        foreach (var positioned in rows.Students)
+        {
+            var row = positioned.Row;
+            if (!errors.Validate(studentValidator, positioned))
+            {
+                continue;
+            }
+            var incoming = new Student
+            {
+                StudentId = row.StudentId!,
+                SchoolId = row.SchoolId!,
+                GivenName = row.GivenName!,
+                FamilyName = row.FamilyName!,
+                GradeLevel = row.GradeLevel ?? "",
+            };
+            if (students.TryGetValue(incoming.StudentId, out var existing))
+            {
+                var same = existing.SchoolId == incoming.SchoolId && existing.GivenName == incoming.GivenName
+                    && existing.FamilyName == incoming.FamilyName && existing.GradeLevel == incoming.GradeLevel;
+                Count(same, ref unchanged, ref corrected);
+                if (same)
+                {
+                    continue;
+                }
+                db.Entry(existing).CurrentValues.SetValues(incoming);
+            }
+            else
+            {
+                students[incoming.StudentId] = db.Students.Add(incoming).Entity;
+                accepted++;
+            }
+            db.Publish(new StudentEnrolled(incoming.StudentId, incoming.SchoolId, incoming.GivenName, incoming.FamilyName, incoming.GradeLevel, now));
+        }
+
+        // The roster's rejected rows join the quarantine in the same transaction as its valid rows.
+        var batchId = $"roster-{now:yyyyMMddHHmmssfff}";
+        intake.Quarantine("roster", new BatchContext(batchId, source), errors.TakePending(), now);
+        await db.SaveChangesAsync(ct);
+        return new BatchSummary(batchId, "roster", source, accepted + unchanged + corrected + errors.RejectedRows, accepted, unchanged, corrected, errors.RejectedRows);
+    }
+
+    private static void Count(bool same, ref int unchanged, ref int corrected)
+    {
+        if (same)
+        {
+            unchanged++;
+        }
+        else
+        {
+            corrected++;
+        }
+    }
+}
