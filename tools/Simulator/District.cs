@@ -1,0 +1,155 @@
+namespace Beacon.Simulator;
+
+public sealed record SimulationOptions(int Seed = 42, int Schools = 2, int StudentsPerSchool = 15, int SchoolDays = 20, DateOnly? LastDay = null,
+    int ItemsPerDay = 3);
+
+public sealed record SchoolInfo(string SchoolId, string Name);
+public sealed record StaffInfo(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email);
+public sealed record StudentInfo(string StudentId, string SchoolId, string GivenName, string FamilyName, string Grade, string Sex, string RaceEthnicity,
+    bool EconomicallyDisadvantaged, bool EnglishLearner, bool Disability, double AbsencePropensity, double Engagement);
+public sealed record SectionInfo(string SectionId, string SchoolId, string Title, string TeacherId);
+public sealed record AttendanceDay(string StudentId, DateOnly Date, string Status);
+public sealed record ItemAnswer(string StudentId, string ItemId, string SkillId, bool Correct, int Attempt, int Hints, double Seconds, DateTimeOffset At);
+public sealed record Grade(string StudentId, string CourseId, string Term, double MarkPercent, DateOnly Date);
+public sealed record Incident(string IncidentId, string StudentId, DateOnly Date, string Category, string Severity);
+
+/// <summary>The four BKT parameters a skill's answers were generated with.</summary>
+public sealed record SkillTruth(string SkillId, string[] Prerequisites, double PriorKnowledge, double Learn, double Guess, double Slip);
+
+/// <summary>End-of-term outcomes and the model that drew them (so a model test can check what it should recover).</summary>
+public sealed record StudentOutcome(string StudentId, double AbsenceRate, bool ChronicallyAbsent, double DropoutProbability, bool DroppedOut);
+
+public sealed record GroundTruth(int Seed, IReadOnlyList<SkillTruth> Skills, string DropoutModel, IReadOnlyList<StudentOutcome> Outcomes);
+
+public sealed record District(IReadOnlyList<SchoolInfo> Schools, IReadOnlyList<StaffInfo> Staff, IReadOnlyList<StudentInfo> Students,
+    IReadOnlyList<SectionInfo> Sections, IReadOnlyList<AttendanceDay> Attendance, IReadOnlyList<ItemAnswer> Answers, IReadOnlyList<Grade> Grades,
+    IReadOnlyList<Incident> Incidents, GroundTruth Truth);
+
+/// <summary>
+/// Generates a district from a seed. Attendance: each student has a persistent absence propensity
+/// (most low, a tail high), Mondays and Fridays are worse, and absence drifts up over the term for
+/// disengaging students. Item responses follow a known BKT process per skill. Dropout is drawn from a
+/// known logistic model of absence rate, behaviour incidents and the course mark.
+/// </summary>
+public static class DistrictGenerator
+{
+    private static readonly string[] SchoolNames = ["north", "south", "east", "west", "central", "lake", "hill", "river"];
+    private static readonly string[] Given = ["Ava", "Leo", "Mia", "Noah", "Zoe", "Eli", "Ivy", "Kai", "Ana", "Sam", "Maya", "Omar", "Lena", "Jin", "Rosa", "Theo"];
+    private static readonly string[] Family = ["Garcia", "Nguyen", "Smith", "Okafor", "Kim", "Brown", "Lopez", "Patel", "Chen", "Wilson", "Ali", "Reed"];
+    private static readonly string[] Races = ["white", "hispanic-or-latino", "black-or-african-american", "asian", "two-or-more", "american-indian-or-alaska-native"];
+
+    public static readonly SkillTruth[] Skills =
+    [
+        new("fractions", [], 0.35, 0.20, 0.20, 0.10),
+        new("equivalent-fractions", ["fractions"], 0.25, 0.15, 0.18, 0.08),
+        new("comparing-fractions", ["equivalent-fractions"], 0.20, 0.12, 0.22, 0.12),
+        new("decimals", ["fractions"], 0.30, 0.18, 0.15, 0.10),
+    ];
+
+    public const string DropoutModel = "logit(p) = -4.2 + 9.0*absenceRate + 0.35*incidents - 0.03*(mark - 70)";
+
+    public static District Generate(SimulationOptions o)
+    {
+        var rng = new Random(o.Seed);
+        var lastDay = o.LastDay ?? DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
+        var days = SchoolDaysEndingOn(lastDay, o.SchoolDays);
+        var schools = Enumerable.Range(0, o.Schools).Select(i => SchoolNames[i % SchoolNames.Length] + (i >= SchoolNames.Length ? $"-{i}" : ""))
+            .Select(id => new SchoolInfo(id, $"{char.ToUpperInvariant(id[0])}{id[1..]} High School")).ToList();
+
+        var staff = new List<StaffInfo>();
+        var sections = new List<SectionInfo>();
+        foreach (var school in schools)
+        {
+            for (var c = 1; c <= 2; c++)
+            {
+                staff.Add(new StaffInfo($"c-{school.SchoolId}-{c}", school.SchoolId, "counselor", Pick(rng, Given), Pick(rng, Family), $"counselor{c}@{school.SchoolId}.example.edu"));
+            }
+            var teacher = new StaffInfo($"t-{school.SchoolId}-1", school.SchoolId, "teacher", Pick(rng, Given), Pick(rng, Family), $"math@{school.SchoolId}.example.edu");
+            staff.Add(teacher);
+            sections.Add(new SectionInfo($"sec-{school.SchoolId}-math", school.SchoolId, "Math 9", teacher.StaffId));
+        }
+
+        var students = new List<StudentInfo>();
+        var n = 0;
+        foreach (var school in schools)
+        {
+            for (var i = 0; i < o.StudentsPerSchool; i++)
+            {
+                n++;
+                var disadvantaged = rng.NextDouble() < 0.4;
+                // A skewed propensity: most students rarely miss school, about one in eight often does.
+                var propensity = rng.NextDouble() < 0.12 ? 0.12 + rng.NextDouble() * 0.25 : rng.NextDouble() * 0.06;
+                students.Add(new StudentInfo($"stu-{n:0000}", school.SchoolId, Pick(rng, Given), Pick(rng, Family), (9 + rng.Next(4)).ToString(),
+                    rng.NextDouble() < 0.5 ? "female" : "male", Pick(rng, Races), disadvantaged, rng.NextDouble() < 0.12, rng.NextDouble() < 0.1,
+                    propensity, 0.4 + rng.NextDouble() * 0.6));
+            }
+        }
+
+        var attendance = new List<AttendanceDay>();
+        var answers = new List<ItemAnswer>();
+        var incidents = new List<Incident>();
+        var grades = new List<Grade>();
+        var outcomes = new List<StudentOutcome>();
+        foreach (var student in students)
+        {
+            var drift = student.Engagement < 0.55 ? 0.004 : 0.0;   // disengaging students slide over the term
+            var absences = 0;
+            var known = Skills.ToDictionary(s => s.SkillId, s => rng.NextDouble() < s.PriorKnowledge);
+            var attempts = new Dictionary<string, int>();
+            for (var d = 0; d < days.Count; d++)
+            {
+                var day = days[d];
+                var p = student.AbsencePropensity + drift * d + (day.DayOfWeek is DayOfWeek.Monday or DayOfWeek.Friday ? 0.02 : 0);
+                var roll = rng.NextDouble();
+                var status = roll < p ? (rng.NextDouble() < 0.25 ? "excused-absent" : "absent") : roll < p + 0.04 ? "tardy" : "present";
+                attendance.Add(new AttendanceDay(student.StudentId, day, status));
+                if (status is "absent" or "excused-absent")
+                {
+                    absences++;
+                    continue;
+                }
+                if (rng.NextDouble() < 0.01 + student.AbsencePropensity * 0.1)
+                {
+                    incidents.Add(new Incident($"inc-{student.StudentId}-{d}", student.StudentId, day, Pick(rng, ["disruption", "defiance", "fighting", "truancy"]),
+                        rng.NextDouble() < 0.7 ? "minor" : "moderate"));
+                }
+                for (var k = 0; k < o.ItemsPerDay; k++)
+                {
+                    var skill = Skills[rng.Next(Skills.Length)];
+                    var attempt = attempts[skill.SkillId] = attempts.GetValueOrDefault(skill.SkillId) + 1;
+                    var correct = known[skill.SkillId] ? rng.NextDouble() >= skill.Slip : rng.NextDouble() < skill.Guess;
+                    answers.Add(new ItemAnswer(student.StudentId, $"{skill.SkillId}-item-{rng.Next(1, 21):00}", skill.SkillId, correct, attempt,
+                        correct ? 0 : rng.Next(0, 3), Math.Round(20 + rng.NextDouble() * 60, 1), day.ToDateTime(new TimeOnly(9 + k, rng.Next(60)), DateTimeKind.Utc)));
+                    // Learning happens at each opportunity, as BKT assumes.
+                    known[skill.SkillId] = known[skill.SkillId] || rng.NextDouble() < skill.Learn;
+                }
+            }
+            var rate = (double)absences / days.Count;
+            var mark = Math.Clamp(Math.Round(85 - 120 * rate - 10 * (1 - student.Engagement) + (rng.NextDouble() - 0.5) * 16, 1), 0, 100);
+            grades.Add(new Grade(student.StudentId, "MATH9", "T1", mark, days[^1]));
+            var studentIncidents = incidents.Count(x => x.StudentId == student.StudentId);
+            var logit = -4.2 + 9.0 * rate + 0.35 * studentIncidents - 0.03 * (mark - 70);
+            var pDrop = 1 / (1 + Math.Exp(-logit));
+            outcomes.Add(new StudentOutcome(student.StudentId, Math.Round(rate, 4), rate >= 0.10, Math.Round(pDrop, 4), rng.NextDouble() < pDrop));
+        }
+
+        return new District(schools, staff, students, sections, attendance, answers, grades, incidents,
+            new GroundTruth(o.Seed, Skills, DropoutModel, outcomes));
+    }
+
+    public static List<DateOnly> SchoolDaysEndingOn(DateOnly lastDay, int count)
+    {
+        var days = new List<DateOnly>();
+        for (var d = lastDay; days.Count < count; d = d.AddDays(-1))
+        {
+            if (d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
+            {
+                days.Add(d);
+            }
+        }
+        days.Reverse();
+        return days;
+    }
+
+    private static T Pick<T>(Random rng, IReadOnlyList<T> items) => items[rng.Next(items.Count)];
+}

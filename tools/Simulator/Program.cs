@@ -1,0 +1,66 @@
+using Beacon.Simulator;
+
+// beacon simulate: generate a district (files + ground truth) and/or load it through the gateway.
+var command = args.FirstOrDefault() ?? "help";
+var options = Options.Parse(args.Skip(1).ToArray());
+if (options is null || command is "help" or "-h" or "--help")
+{
+    Console.Error.WriteLine("""
+        Usage: simulate <command> [options]
+          generate --out DIR               write OneRoster CSV, signal CSV files and truth.json
+          upload   --dir DIR --gateway URL upload a generated folder through the gateway
+          demo     --gateway URL           generate into a temp folder and upload it
+        Options: --seed N (42)  --schools N (2)  --students N per school (15)  --days N school days (20)
+                 --last-day yyyy-MM-dd (yesterday)  --items N answers per student and day (3)
+        """);
+    return command is "help" or "-h" or "--help" ? 0 : 2;
+}
+
+var district = DistrictGenerator.Generate(options.Simulation);
+switch (command)
+{
+    case "generate":
+        var folder = options.Out ?? "district";
+        DistrictFiles.Write(district, folder);
+        Console.WriteLine($"Wrote {district.Students.Count} students, {district.Attendance.Count} attendance days, {district.Answers.Count} answers, "
+            + $"{district.Incidents.Count} incidents to {Path.GetFullPath(folder)} (ground truth in truth.json)");
+        return 0;
+    case "upload":
+        return await DistrictFiles.UploadAsync(options.Dir ?? "district", options.Gateway, Console.Out, CancellationToken.None) == 0 ? 0 : 1;
+    case "demo":
+        var temp = Path.Combine(Path.GetTempPath(), $"beacon-demo-{Guid.NewGuid():N}");
+        DistrictFiles.Write(district, temp);
+        try
+        {
+            return await DistrictFiles.UploadAsync(temp, options.Gateway, Console.Out, CancellationToken.None) == 0 ? 0 : 1;
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+    default:
+        Console.Error.WriteLine($"Unknown command '{command}'; try 'simulate help'.");
+        return 2;
+}
+
+internal sealed record Options(SimulationOptions Simulation, string? Out, string? Dir, Uri Gateway)
+{
+    public static Options? Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>();
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                return null;
+            }
+            values[args[i][2..]] = args[i + 1];
+        }
+        int Int(string name, int fallback) => values.TryGetValue(name, out var v) && int.TryParse(v, out var n) && n > 0 ? n : fallback;
+        DateOnly? lastDay = values.TryGetValue("last-day", out var d) && DateOnly.TryParseExact(d, "yyyy-MM-dd", out var day) ? day : null;
+        return new Options(
+            new SimulationOptions(Int("seed", 42), Int("schools", 2), Int("students", 15), Int("days", 20), lastDay, Int("items", 3)),
+            values.GetValueOrDefault("out"), values.GetValueOrDefault("dir"),
+            new Uri(values.GetValueOrDefault("gateway") ?? "http://127.0.0.1:8080"));
+    }
+}
