@@ -34,6 +34,7 @@ public static class OperationsEndpoints
         api.MapGet("/batches/{batchId}", GetBatchAsync);
         api.MapGet("/data-quality", DataQualityAsync);
         api.MapPost("/replay", ReplayAsync);
+        api.MapGet("/outbox", OutboxAsync);
         return app;
     }
 
@@ -196,6 +197,14 @@ public static class OperationsEndpoints
         }
         return Results.Ok(new ReplayResult(replayed, first, last));
     }
+
+    public sealed record OutboxState(int Pending, long LastSequence);
+
+    /// <summary>How many accepted events still wait to be published (ops, and the ingestion benchmark).</summary>
+    private static async Task<IResult> OutboxAsync(IngestionDbContext db, CancellationToken ct) =>
+        Results.Ok(new OutboxState(
+            await db.Set<OutboxMessage>().CountAsync(m => m.SentAt == null, ct),
+            await db.Set<OutboxMessage>().Select(m => (long?)m.Sequence).MaxAsync(ct) ?? 0));
 
     private static DateTimeOffset ParseInstant(string? text, string name, DateTimeOffset fallback, Dictionary<string, string[]> errors)
     {
