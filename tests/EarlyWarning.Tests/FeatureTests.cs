@@ -120,6 +120,8 @@ public sealed class FeatureTests
         Assert.Equal(80 * 0.1f + 30 * 0.2f, Get("weighted_marks"), 3);
         Assert.Equal(5, Get("days_since_last_submission"));
         Assert.Equal(1, Get("previous_attempts"));
+        Assert.Equal(1, Get("module_AAA"));
+        Assert.Equal(0, Get("module_BBB"));
         Assert.Equal(1, Get("submitted_days_0_30"));
         Assert.Equal(1, Get("submitted_days_31_60"));
         var s12 = data.Train.Single(e => e.Id.EndsWith("|12"));

@@ -109,7 +109,32 @@ public sealed class RiskScoringTests : IAsyncLifetime
     [Fact]
     public async Task Registry_lists_promotes_and_rolls_back_and_refuses_bad_requests_clearly()
     {
+        // Before any model: attendance is projected, nobody is scored, and rescoring is refused clearly.
+        var student = $"stu-{Guid.NewGuid():N}";
+        var bus = _service.Services.GetRequiredService<IBus>();
+        for (var i = 0; i < 12; i++)
+        {
+            await bus.Publish(new AttendanceRecorded(student, "school-r", new DateOnly(2026, 9, 7).AddDays(i / 5 * 7 + i % 5), i % 4 == 0 ? "absent" : "present", false, DateTimeOffset.UtcNow));
+        }
+        await Eventually.WaitAsync(
+            () => _service.WithDbAsync<EarlyWarningDbContext, int?>(async db => (await db.RiskStates.FindAsync(student))?.DaysEnrolled),
+            n => n == 12, TimeSpan.FromSeconds(20));
+        Assert.False(await _service.WithDbAsync<EarlyWarningDbContext, bool>(db => db.RiskScores.AnyAsync(s => s.StudentId == student)));
+        using (var early = await _client.PostAsJsonAsync("/api/early-warning/v1/models/rescore", new { kind = "chronic-absence" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, early.StatusCode);
+        }
+
         var first = await TrainAsync(promote: true, seed: 1);
+        using (var rescore = await _client.PostAsJsonAsync("/api/early-warning/v1/models/rescore", new { kind = "chronic-absence" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, rescore.StatusCode);
+            // At least ours: tests running alongside publish attendance to the same exchange.
+            Assert.True((await rescore.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("studentsScored").GetInt32() >= 1);
+        }
+        var scored = await _service.WithDbAsync<EarlyWarningDbContext, StudentRiskScore?>(db => db.RiskScores.AsNoTracking().FirstOrDefaultAsync(s => s.StudentId == student));
+        Assert.Equal(1, scored?.ModelVersion);
+
         var second = await TrainAsync(promote: false, seed: 2);
         Assert.Equal("candidate", second.GetProperty("status").GetString());
 

@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Grpc;
 
-public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, ModelRegistry registry)
+public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, ModelRegistry registry,
+    RiskScoring scoring, TimeProvider clock)
     : Contracts.EarlyWarning.EarlyWarning.EarlyWarningBase
 {
     public override async Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context)
@@ -103,5 +104,20 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
             throw new RpcException(new Status(StatusCode.InvalidArgument, "kind is required."));
         }
         return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(await registry.RollbackAsync(request.Kind, context.CancellationToken)));
+    }
+
+    public override Task<RescoreStudentsResponse> RescoreStudents(RescoreStudentsRequest request, ServerCallContext context)
+    {
+        if (!string.IsNullOrEmpty(request.Kind) && request.Kind != AttendanceFeatures.Kind)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"Only '{AttendanceFeatures.Kind}' can be scored from the signals Early warning receives; got '{request.Kind}'."));
+        }
+        return ModelsGrpc.Guard(async () =>
+        {
+            var scored = await scoring.RescoreAllAsync(clock.GetUtcNow(), context.CancellationToken);
+            var active = await db.Models.AsNoTracking().FirstAsync(m => m.Kind == AttendanceFeatures.Kind && m.Status == ModelStatus.Active, context.CancellationToken);
+            return new RescoreStudentsResponse { StudentsScored = scored, ModelId = active.ModelId.ToString() };
+        });
     }
 }

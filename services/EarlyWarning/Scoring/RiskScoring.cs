@@ -33,12 +33,45 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
 
     public async Task ScoreAttendanceAsync(string studentId, string schoolId, IEnumerable<SchoolDay> days, DateTimeOffset now, CancellationToken ct)
     {
-        var kind = AttendanceFeatures.Kind;
-        var active = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct);
+        var active = await ActiveAsync(AttendanceFeatures.Kind, ct);
         if (active is null)
         {
             return;   // no model promoted yet: the indicator alone speaks
         }
+        await ScoreAsync(active, studentId, schoolId, days, now, ct);
+    }
+
+    private Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>
+        db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct);
+
+    /// <summary>
+    /// Re-scores every student with recorded attendance using the active model (after a promotion, or
+    /// nightly), in chunks, each chunk saved with its events. Returns how many students were scored.
+    /// </summary>
+    public async Task<int> RescoreAllAsync(DateTimeOffset now, CancellationToken ct, int chunkSize = 500)
+    {
+        var active = await ActiveAsync(AttendanceFeatures.Kind, ct)
+            ?? throw new ModelRegistryException($"No active '{AttendanceFeatures.Kind}' model to score with.");
+        var students = await db.RiskStates.AsNoTracking().OrderBy(s => s.StudentId).Select(s => new { s.StudentId, s.SchoolId }).ToListAsync(ct);
+        var scored = 0;
+        foreach (var chunk in students.Chunk(chunkSize))
+        {
+            var ids = chunk.Select(s => s.StudentId).ToArray();
+            var days = (await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct)).ToLookup(d => d.StudentId);
+            foreach (var student in chunk)
+            {
+                await ScoreAsync(active, student.StudentId, student.SchoolId, days[student.StudentId].Select(d => new SchoolDay(d.Date, d.Status)), now, ct);
+            }
+            await db.SaveChangesAsync(ct);
+            db.ChangeTracker.Clear();
+            scored += chunk.Length;
+        }
+        return scored;
+    }
+
+    private async Task ScoreAsync(ModelVersionRecord active, string studentId, string schoolId, IEnumerable<SchoolDay> days, DateTimeOffset now, CancellationToken ct)
+    {
+        var kind = active.Kind;
         var prediction = models.Get(active).Predict(AttendanceFeatures.Compute(days));
         var score = await db.RiskScores.FindAsync([studentId, kind], ct);
         var isNew = score is null;

@@ -2,13 +2,15 @@ using System.Diagnostics;
 using Beacon.EarlyWarning.Models;
 using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Models.Dropout;
+using Beacon.EarlyWarning.Training;
 
 // beacon-ew-train: trains and evaluates the early-warning models and prints every held-out figure.
 //   oulad <folder> [--out DIR]                                    dropout on OULAD (train != 2014J, test 2014J)
 //   attendance [--students N] [--test N] [--seed S] [--out DIR]   chronic absence on SYNTHETIC attendance
+//   bench [--students 100000] [--score 1000000] [--seed S]        training and scoring speed against the ABC rule
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
 {
-    Console.WriteLine("usage: beacon-ew-train oulad <folder> [--out DIR] | attendance [--students 20000] [--test 10000] [--seed 42] [--out DIR]");
+    Console.WriteLine("usage: beacon-ew-train oulad <folder> [--out DIR] | attendance [--students 20000] [--test 10000] [--seed 42] [--out DIR] | bench [--students 100000] [--score 1000000]");
     return args.Length == 0 ? 2 : 0;
 }
 
@@ -16,6 +18,12 @@ string? Option(string name) => Array.IndexOf(args, name) is var i && i >= 0 && i
 int IntOption(string name, int fallback) => Option(name) is { } v
     ? int.TryParse(v, out var n) && n > 0 ? n : throw new ArgumentException($"{name} must be a positive whole number, not '{v}'.")
     : fallback;
+
+if (args[0] == "bench")
+{
+    Bench.Run(IntOption("--students", 100_000), IntOption("--score", 1_000_000), IntOption("--seed", 42));
+    return 0;
+}
 
 var watch = Stopwatch.StartNew();
 var progress = new Progress<string>(m => Console.Error.WriteLine($"[{watch.Elapsed:mm\\:ss\\.f}] {m}"));

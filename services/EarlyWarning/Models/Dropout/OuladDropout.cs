@@ -17,6 +17,9 @@ public static class OuladDropout
     public const int CutoffDay = 60;
     public const string TestPresentation = "2014J";
 
+    /// <summary>The course itself (withdrawal rates differ by module); not a demographic.</summary>
+    private static readonly string[] Modules = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG"];
+
     public static readonly FeatureSet Set = new(Kind,
     [
         new("previous_attempts", (f, s) => $"{N(f, s, "previous_attempts")} previous attempt(s) at this module"),
@@ -36,6 +39,7 @@ public static class OuladDropout
         new("first_assessment_mark", (f, s) => $"first assessment mark {f[s.IndexOf("first_assessment_mark")]:F0} % (0 if not handed in)"),
         new("submitted_days_0_30", (f, s) => $"{N(f, s, "submitted_days_0_30")} hand-in(s) in the first 30 days"),
         new("submitted_days_31_60", (f, s) => $"{N(f, s, "submitted_days_31_60")} hand-in(s) in days 31–60"),
+        .. Modules.Select(m => new FeatureDefinition($"module_{m}", (f, s) => f[s.IndexOf($"module_{m}")] > 0 ? $"studying module {m}" : $"not studying module {m}")),
     ]);
 
     private static int N(IReadOnlyList<float> f, FeatureSet s, string name) => (int)Math.Round(f[s.IndexOf(name)]);
@@ -125,6 +129,7 @@ public static class OuladDropout
             (float)firstMark,
             known.Count(s => s.Submitted <= 30),
             known.Count(s => s.Submitted > 30),
+            .. Modules.Select(m => info["code_module"] == m ? 1f : 0f),
         ];
     }
 
