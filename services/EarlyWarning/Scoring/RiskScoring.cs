@@ -17,6 +17,13 @@ public static class RiskBands
     public const string High = "high";
 
     public static string For(double score, double threshold) => score >= threshold ? High : score >= threshold / 2 ? Elevated : Low;
+
+    /// <summary>
+    /// Flagged at or above the threshold; once flagged, stays flagged until the score falls below
+    /// threshold × <paramref name="hysteresisRatio"/>, so a score hovering at the line does not alert daily.
+    /// </summary>
+    public static bool IsFlagged(bool wasFlagged, double score, double threshold, double hysteresisRatio) =>
+        score >= threshold || (wasFlagged && score >= threshold * hysteresisRatio);
 }
 
 /// <summary>
@@ -78,8 +85,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         score ??= db.RiskScores.Add(new StudentRiskScore { StudentId = studentId, Kind = kind, SchoolId = schoolId, Band = RiskBands.Low, FactorsJson = "[]" }).Entity;
 
         var wasFlagged = score.Flagged;
-        var flagged = prediction.Probability >= active.Threshold
-            || (wasFlagged && prediction.Probability >= active.Threshold * options.Value.HysteresisRatio);
+        var flagged = RiskBands.IsFlagged(wasFlagged, prediction.Probability, active.Threshold, options.Value.HysteresisRatio);
         var band = RiskBands.For(prediction.Probability, active.Threshold);
         var news = isNew || Math.Abs(score.Score - prediction.Probability) >= NoticeableChange
             || score.Band != band || score.Flagged != flagged || score.ModelId != active.ModelId;
