@@ -1,6 +1,7 @@
 using Beacon.EarlyWarning.Consumers;
 using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Grpc;
+using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Beacon.ServiceDefaults;
 
@@ -10,6 +11,7 @@ builder.AddServiceDatabase<EarlyWarningDbContext>("earlywarning");
 builder.AddServiceBus("early-warning", bus => bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition)));
 builder.Services.AddOutboxRelay<EarlyWarningDbContext>();
 builder.Services.Configure<ChronicAbsenceOptions>(builder.Configuration.GetSection("EarlyWarning:ChronicAbsence"));
+builder.AddRiskModels();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddGrpc().AddJsonTranscoding();
 

@@ -1,5 +1,7 @@
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
+using Beacon.EarlyWarning.Models.Attendance;
+using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Beacon.ServiceDefaults;
 using MassTransit;
@@ -10,15 +12,21 @@ namespace Beacon.EarlyWarning.Consumers;
 
 /// <summary>
 /// Updates the attendance projection and re-evaluates the indicator. Idempotent: a redelivered or
-/// re-sent record changes no day, so the state does not move and no second alert is raised.
+/// re-sent record changes no day, so the state does not move and no second alert is raised. A changed
+/// day also re-scores the student with the active chronic-absence model, if one is promoted.
 /// </summary>
-public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, TimeProvider clock)
+public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, TimeProvider clock)
     : IConsumer<AttendanceRecorded>
 {
     public async Task Consume(ConsumeContext<AttendanceRecorded> context)
     {
         var message = context.Message;
         var ct = context.CancellationToken;
+        if (message.Period is not null)
+        {
+            // The ABC indicator counts school days; per-period records do not change it.
+            return;
+        }
         var days = await db.AttendanceDays.Where(d => d.StudentId == message.StudentId).ToListAsync(ct);
         var day = days.Find(d => d.Date == message.Date);
         if (day is null)
@@ -64,6 +72,8 @@ public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOption
         state.DaysAbsent = reading.Summary.DaysAbsent;
         state.ChronicallyAbsent = reading.ChronicallyAbsent;
         state.UpdatedAt = now;
+        // The model re-scores the student in the same unit of work, so score and signal commit together.
+        await scoring.ScoreAttendanceAsync(message.StudentId, message.SchoolId, days.Select(d => new SchoolDay(d.Date, d.Status)), now, ct);
         await db.SaveChangesAsync(ct);
     }
 }

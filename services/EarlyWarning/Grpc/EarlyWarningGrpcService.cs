@@ -1,5 +1,7 @@
 using Beacon.Contracts.EarlyWarning;
 using Beacon.EarlyWarning.Domain;
+using Beacon.EarlyWarning.Models.Attendance;
+using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
@@ -7,7 +9,8 @@ using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Grpc;
 
-public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options)
+public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, ModelRegistry registry,
+    RiskScoring scoring, TimeProvider clock)
     : Contracts.EarlyWarning.EarlyWarning.EarlyWarningBase
 {
     public override async Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context)
@@ -46,5 +49,75 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
             ChronicallyAbsent = state.ChronicallyAbsent,
             Explanation = reading.Explanation,
         };
+    }
+
+    public override async Task<StudentRisk> GetStudentRisk(GetStudentRiskRequest request, ServerCallContext context)
+    {
+        var kind = string.IsNullOrEmpty(request.Kind) ? AttendanceFeatures.Kind : request.Kind;
+        var score = await db.RiskScores.AsNoTracking().FirstOrDefaultAsync(s => s.StudentId == request.StudentId && s.Kind == kind, context.CancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.NotFound,
+                $"No '{kind}' risk score for student '{request.StudentId}': no signal since a model was promoted, or no model is active."));
+        return ModelsGrpc.ToMessage(score);
+    }
+
+    public override async Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
+    {
+        var query = db.Models.AsNoTracking();
+        if (!string.IsNullOrEmpty(request.Kind))
+        {
+            query = query.Where(m => m.Kind == request.Kind);
+        }
+        var response = new ListModelsResponse();
+        response.Models.AddRange((await query.ToListAsync(context.CancellationToken))
+            .OrderBy(m => m.Kind).ThenByDescending(m => m.Version).Select(ModelsGrpc.ToMessage));
+        return response;
+    }
+
+    public override async Task<ModelVersion> GetModel(GetModelRequest request, ServerCallContext context)
+    {
+        var id = ModelsGrpc.ParseModelId(request.ModelId);
+        var record = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.ModelId == id, context.CancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}'."));
+        return ModelsGrpc.ToMessage(record);
+    }
+
+    public override Task<ModelVersion> TrainModel(TrainModelRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrEmpty(request.Kind))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "kind is required ('chronic-absence' or 'dropout')."));
+        }
+        return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(
+            await registry.TrainAsync(request.Kind, request.Students, request.Seed, request.Promote, context.CancellationToken)));
+    }
+
+    public override Task<ModelVersion> PromoteModel(PromoteModelRequest request, ServerCallContext context)
+    {
+        var id = ModelsGrpc.ParseModelId(request.ModelId);
+        return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(await registry.PromoteAsync(id, context.CancellationToken)));
+    }
+
+    public override Task<ModelVersion> RollbackModel(RollbackModelRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrEmpty(request.Kind))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "kind is required."));
+        }
+        return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(await registry.RollbackAsync(request.Kind, context.CancellationToken)));
+    }
+
+    public override Task<RescoreStudentsResponse> RescoreStudents(RescoreStudentsRequest request, ServerCallContext context)
+    {
+        if (!string.IsNullOrEmpty(request.Kind) && request.Kind != AttendanceFeatures.Kind)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"Only '{AttendanceFeatures.Kind}' can be scored from the signals Early warning receives; got '{request.Kind}'."));
+        }
+        return ModelsGrpc.Guard(async () =>
+        {
+            var scored = await scoring.RescoreAllAsync(clock.GetUtcNow(), context.CancellationToken);
+            var active = await db.Models.AsNoTracking().FirstAsync(m => m.Kind == AttendanceFeatures.Kind && m.Status == ModelStatus.Active, context.CancellationToken);
+            return new RescoreStudentsResponse { StudentsScored = scored, ModelId = active.ModelId.ToString() };
+        });
     }
 }

@@ -36,11 +36,50 @@ public sealed class RiskAlert
     public DateTimeOffset RaisedAt { get; set; }
 }
 
+/// <summary>One registered model version: its file, threshold, data and held-out metrics (the model card).</summary>
+public sealed class ModelVersionRecord
+{
+    public Guid ModelId { get; set; }
+    public required string Kind { get; set; }
+    public int Version { get; set; }
+    public required string Algorithm { get; set; }
+    /// <summary>candidate | active | retired; at most one active per kind.</summary>
+    public required string Status { get; set; }
+    public double Threshold { get; set; }
+    public required string DataSource { get; set; }
+    public DateTimeOffset TrainedAt { get; set; }
+    public DateTimeOffset? ActivatedAt { get; set; }
+    /// <summary>Relative to the models directory (Beacon:DataDirectory/models).</summary>
+    public required string FileName { get; set; }
+    /// <summary>The full card (features, split, every scorer's held-out report) as JSON.</summary>
+    public required string CardJson { get; set; }
+}
+
+/// <summary>A student's latest model score per kind; remembers whether they are flagged, for hysteresis.</summary>
+public sealed class StudentRiskScore
+{
+    public required string StudentId { get; set; }
+    public required string Kind { get; set; }
+    public required string SchoolId { get; set; }
+    public double Score { get; set; }
+    public required string Band { get; set; }
+    public bool Flagged { get; set; }
+    public int Crossings { get; set; }
+    public Guid ModelId { get; set; }
+    public int ModelVersion { get; set; }
+    public double Threshold { get; set; }
+    /// <summary>Top factors (text, direction, contribution) as JSON.</summary>
+    public required string FactorsJson { get; set; }
+    public DateTimeOffset ScoredAt { get; set; }
+}
+
 public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext> options) : DbContext(options)
 {
     public DbSet<AttendanceDay> AttendanceDays => Set<AttendanceDay>();
     public DbSet<StudentRiskState> RiskStates => Set<StudentRiskState>();
     public DbSet<RiskAlert> Alerts => Set<RiskAlert>();
+    public DbSet<ModelVersionRecord> Models => Set<ModelVersionRecord>();
+    public DbSet<StudentRiskScore> RiskScores => Set<StudentRiskScore>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -52,6 +91,12 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
             e.HasIndex(a => new { a.StudentId, a.Kind, a.Crossing }).IsUnique();
             e.HasIndex(a => a.SchoolId);
         });
+        modelBuilder.Entity<ModelVersionRecord>(e =>
+        {
+            e.HasKey(m => m.ModelId);
+            e.HasIndex(m => new { m.Kind, m.Version }).IsUnique();
+        });
+        modelBuilder.Entity<StudentRiskScore>().HasKey(s => new { s.StudentId, s.Kind });
         modelBuilder.AddOutbox();
     }
 }

@@ -54,3 +54,6 @@ public static class RiskKinds
 {
     public const string ChronicAbsence = "chronic-absence";
 }
+
+/// <summary>A model re-scored a student: calibrated probability, band and the version that produced it.</summary>
+public sealed record RiskScoreChanged(string StudentId, string SchoolId, string Kind, double Score, string Band, bool Flagged, Guid ModelId, int ModelVersion, IReadOnlyList<string> TopFactors, DateTimeOffset ScoredAt);

@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using Beacon.EarlyWarning.Models;
+using Beacon.EarlyWarning.Models.Attendance;
+using Beacon.EarlyWarning.Models.Dropout;
+using Beacon.EarlyWarning.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Beacon.EarlyWarning.Scoring;
+
+public static class ModelStatus
+{
+    public const string Candidate = "candidate";
+    public const string Active = "active";
+    public const string Retired = "retired";
+    public const string RolledBack = "rolled-back";
+}
+
+/// <summary>A request the registry cannot carry out, with the reason in plain words.</summary>
+public sealed class ModelRegistryException(string message, bool notFound = false) : Exception(message)
+{
+    public bool NotFound { get; } = notFound;
+}
+
+/// <summary>Loaded models, one per version; a version's file never changes, so it is loaded once.</summary>
+public sealed class LoadedModels(IConfiguration configuration, IOptions<ModelOptions> options)
+{
+    private readonly ConcurrentDictionary<Guid, Lazy<RiskModel>> _models = new();
+
+    public string Directory { get; } = Path.GetFullPath(options.Value.Directory
+        ?? Path.Combine(configuration["Beacon:DataDirectory"] ?? Path.Combine(".beacon", "data"), "models"));
+
+    public RiskModel Get(ModelVersionRecord record) =>
+        _models.GetOrAdd(record.ModelId, _ => new Lazy<RiskModel>(() =>
+            new RiskModel(Path.Combine(Directory, record.FileName), record.Kind, record.Threshold))).Value;
+}
+
+/// <summary>Trains and registers model versions; promotes and rolls back. One active version per kind.</summary>
+public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, ILogger<ModelRegistry> logger, TimeProvider clock)
+{
+    public async Task<ModelVersionRecord> TrainAsync(string kind, int students, int seed, bool promote, CancellationToken ct)
+    {
+        var data = kind switch
+        {
+            AttendanceFeatures.Kind => students is < 0 || students > options.Value.MaximumTrainingStudents
+                ? throw new ModelRegistryException($"students must be between 1 and {options.Value.MaximumTrainingStudents} (0 means 20000); got {students}.")
+                : AttendanceSimulator.Dataset(students == 0 ? 20_000 : students, Math.Max(500, (students == 0 ? 20_000 : students) / 2), seed == 0 ? 42 : seed),
+            OuladDropout.Kind => options.Value.OuladDirectory is { Length: > 0 } folder && System.IO.Directory.Exists(folder)
+                ? OuladDropout.Load(folder)
+                : throw new ModelRegistryException("Dropout training needs the OULAD folder: set EarlyWarning:Models:OuladDirectory."),
+            _ => throw new ModelRegistryException($"Unknown model kind '{kind}': use '{AttendanceFeatures.Kind}' or '{OuladDropout.Kind}'."),
+        };
+        var progress = new Progress<string>(m => logger.LogInformation("Training {Kind}: {Progress}", kind, m));
+        var result = await Task.Run(() => new RiskModelTrainer(progress).Train(data, new TrainingOptions { Trees = options.Value.Trees }), ct);
+
+        var version = (await db.Models.Where(m => m.Kind == kind).MaxAsync(m => (int?)m.Version, ct) ?? 0) + 1;
+        var id = Guid.NewGuid();
+        var file = RiskModelFile.Save(result, models.Directory, $"{kind}-v{version}-{id:N}");
+        var card = RiskModelFile.Card(result);
+        var record = new ModelVersionRecord
+        {
+            ModelId = id,
+            Kind = kind,
+            Version = version,
+            Algorithm = card.Algorithm,
+            Status = ModelStatus.Candidate,
+            Threshold = card.Threshold,
+            DataSource = card.DataSource,
+            TrainedAt = card.TrainedAt,
+            FileName = Path.GetFileName(file),
+            CardJson = RiskModelFile.SerializeCard(card),
+        };
+        db.Models.Add(record);
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("Registered {Kind} v{Version} ({ModelId}); held-out AUC {Auc:F3}, rule baseline {Baseline:F3}",
+            kind, version, id, result.Served.Report.Auc, result.Baseline.Auc);
+        return promote ? await PromoteAsync(id, ct) : record;
+    }
+
+    public async Task<ModelVersionRecord> PromoteAsync(Guid modelId, CancellationToken ct)
+    {
+        var record = await db.Models.FindAsync([modelId], ct) ?? throw new ModelRegistryException($"No model '{modelId}'.", notFound: true);
+        if (record.Status == ModelStatus.Active)
+        {
+            return record;
+        }
+        models.Get(record);   // refuse to promote a file that does not load
+        foreach (var active in await db.Models.Where(m => m.Kind == record.Kind && m.Status == ModelStatus.Active).ToListAsync(ct))
+        {
+            active.Status = ModelStatus.Retired;
+        }
+        record.Status = ModelStatus.Active;
+        record.ActivatedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return record;
+    }
+
+    /// <summary>Retires the active version and re-activates the one active before it.</summary>
+    public async Task<ModelVersionRecord> RollbackAsync(string kind, CancellationToken ct)
+    {
+        var versions = await db.Models.Where(m => m.Kind == kind).ToListAsync(ct);
+        var active = versions.SingleOrDefault(m => m.Status == ModelStatus.Active)
+            ?? throw new ModelRegistryException($"No active '{kind}' model to roll back.");
+        var previous = versions.Where(m => m.Status == ModelStatus.Retired && m.ActivatedAt is not null)
+            .OrderByDescending(m => m.ActivatedAt).FirstOrDefault()
+            ?? throw new ModelRegistryException($"No earlier active '{kind}' model to roll back to.");
+        active.Status = ModelStatus.RolledBack;
+        previous.Status = ModelStatus.Active;
+        await db.SaveChangesAsync(ct);
+        return previous;
+    }
+}

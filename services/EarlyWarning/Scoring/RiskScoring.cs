@@ -1,0 +1,146 @@
+using System.Text.Json;
+using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Models;
+using Beacon.EarlyWarning.Models.Attendance;
+using Beacon.EarlyWarning.Storage;
+using Beacon.ServiceDefaults;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Beacon.EarlyWarning.Scoring;
+
+public static class RiskBands
+{
+    public const string Low = "low";
+    public const string Elevated = "elevated";
+    public const string High = "high";
+
+    public static string For(double score, double threshold) => score >= threshold ? High : score >= threshold / 2 ? Elevated : Low;
+
+    /// <summary>
+    /// Flagged at or above the threshold; once flagged, stays flagged until the score falls below
+    /// threshold × <paramref name="hysteresisRatio"/>, so a score hovering at the line does not alert daily.
+    /// </summary>
+    public static bool IsFlagged(bool wasFlagged, double score, double threshold, double hysteresisRatio) =>
+        score >= threshold || (wasFlagged && score >= threshold * hysteresisRatio);
+}
+
+/// <summary>
+/// Scores one student with the active model of a kind, inside the caller's unit of work: the score,
+/// RiskScoreChanged and (on a crossing) RiskAlertRaised are saved with the signal that caused them.
+/// </summary>
+public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options)
+{
+    /// <summary>Alerts from a model carry their own kind, so the indicator's alerts are untouched.</summary>
+    public static string AlertKind(string modelKind) => $"{modelKind}-model";
+
+    /// <summary>Scores below this change are not news (no event), though the stored score is updated.</summary>
+    private const double NoticeableChange = 0.005;
+
+    public async Task ScoreAttendanceAsync(string studentId, string schoolId, IEnumerable<SchoolDay> days, DateTimeOffset now, CancellationToken ct)
+    {
+        var active = await ActiveAsync(AttendanceFeatures.Kind, ct);
+        if (active is null)
+        {
+            return;   // no model promoted yet: the indicator alone speaks
+        }
+        await ScoreAsync(active, studentId, schoolId, days, now, ct);
+    }
+
+    private Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>
+        db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct);
+
+    /// <summary>
+    /// Re-scores every student with recorded attendance using the active model (after a promotion, or
+    /// nightly), in chunks, each chunk saved with its events. Returns how many students were scored.
+    /// </summary>
+    public async Task<int> RescoreAllAsync(DateTimeOffset now, CancellationToken ct, int chunkSize = 500)
+    {
+        var active = await ActiveAsync(AttendanceFeatures.Kind, ct)
+            ?? throw new ModelRegistryException($"No active '{AttendanceFeatures.Kind}' model to score with.");
+        var students = await db.RiskStates.AsNoTracking().OrderBy(s => s.StudentId).Select(s => new { s.StudentId, s.SchoolId }).ToListAsync(ct);
+        var scored = 0;
+        foreach (var chunk in students.Chunk(chunkSize))
+        {
+            var ids = chunk.Select(s => s.StudentId).ToArray();
+            var days = (await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct)).ToLookup(d => d.StudentId);
+            foreach (var student in chunk)
+            {
+                await ScoreAsync(active, student.StudentId, student.SchoolId, days[student.StudentId].Select(d => new SchoolDay(d.Date, d.Status)), now, ct);
+            }
+            await db.SaveChangesAsync(ct);
+            db.ChangeTracker.Clear();
+            scored += chunk.Length;
+        }
+        return scored;
+    }
+
+    private async Task ScoreAsync(ModelVersionRecord active, string studentId, string schoolId, IEnumerable<SchoolDay> days, DateTimeOffset now, CancellationToken ct)
+    {
+        var kind = active.Kind;
+        var prediction = models.Get(active).Predict(AttendanceFeatures.Compute(days));
+        var score = await db.RiskScores.FindAsync([studentId, kind], ct);
+        var isNew = score is null;
+        score ??= db.RiskScores.Add(new StudentRiskScore { StudentId = studentId, Kind = kind, SchoolId = schoolId, Band = RiskBands.Low, FactorsJson = "[]" }).Entity;
+
+        var wasFlagged = score.Flagged;
+        var flagged = RiskBands.IsFlagged(wasFlagged, prediction.Probability, active.Threshold, options.Value.HysteresisRatio);
+        var band = RiskBands.For(prediction.Probability, active.Threshold);
+        var news = isNew || Math.Abs(score.Score - prediction.Probability) >= NoticeableChange
+            || score.Band != band || score.Flagged != flagged || score.ModelId != active.ModelId;
+
+        if (flagged && !wasFlagged)
+        {
+            score.Crossings++;
+            var alert = new RiskAlert
+            {
+                AlertId = NewId.NextGuid(),
+                StudentId = studentId,
+                SchoolId = schoolId,
+                Kind = AlertKind(kind),
+                Crossing = score.Crossings,
+                Reason = Explain(prediction, active),
+                Score = prediction.Probability,
+                RaisedAt = now,
+            };
+            db.Alerts.Add(alert);
+            db.Publish(new RiskAlertRaised(alert.AlertId, studentId, schoolId, alert.Kind, alert.Reason, alert.Score, now));
+        }
+        score.SchoolId = schoolId;
+        score.Score = prediction.Probability;
+        score.Band = band;
+        score.Flagged = flagged;
+        score.ModelId = active.ModelId;
+        score.ModelVersion = active.Version;
+        score.Threshold = active.Threshold;
+        score.FactorsJson = JsonSerializer.Serialize(prediction.TopFactors);
+        score.ScoredAt = now;
+        if (news)
+        {
+            db.Publish(new RiskScoreChanged(studentId, schoolId, kind, prediction.Probability, band, flagged, active.ModelId, active.Version,
+                prediction.TopFactors.Select(Phrase).ToArray(), now));
+        }
+    }
+
+    public static string Phrase(RiskFactor factor) => $"{factor.Text} ({(factor.RaisesRisk ? "raises" : "lowers")} risk)";
+
+    public static string Explain(RiskPrediction prediction, ModelVersionRecord model) =>
+        Explain(prediction.Probability, prediction.TopFactors, model.Kind, model.Version);
+
+    public static string Explain(double probability, IReadOnlyList<RiskFactor> factors, string kind, int version)
+    {
+        var up = factors.Where(f => f.RaisesRisk).Select(f => f.Text).ToArray();
+        var down = factors.Where(f => !f.RaisesRisk).Select(f => f.Text).ToArray();
+        var sentence = $"Estimated {probability:P0} risk of {kind.Replace('-', ' ')} (model v{version}).";
+        if (up.Length > 0)
+        {
+            sentence += $" Raising it: {string.Join("; ", up)}.";
+        }
+        if (down.Length > 0)
+        {
+            sentence += $" Lowering it: {string.Join("; ", down)}.";
+        }
+        return sentence;
+    }
+}
