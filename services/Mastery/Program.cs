@@ -1,8 +1,14 @@
 using Beacon.Mastery.Consumers;
 using Beacon.Mastery.Domain;
+using Beacon.Mastery.Evaluation;
 using Beacon.Mastery.Grpc;
 using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
+
+if (args is ["eval" or "eval-simulator", ..])
+{
+    return EvaluationCommand.Run(args);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -18,5 +24,6 @@ await app.InitializeDatabaseAsync<MasteryDbContext>();
 app.MapDefaultEndpoints();
 app.MapGrpcService<MasteryGrpcService>();
 app.Run();
+return 0;
 
 public partial class Program;
