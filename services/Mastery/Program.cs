@@ -1,3 +1,4 @@
+using Beacon.Mastery.Api;
 using Beacon.Mastery.Consumers;
 using Beacon.Mastery.Domain;
 using Beacon.Mastery.Evaluation;
@@ -13,15 +14,21 @@ if (args is ["eval" or "eval-simulator", ..])
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddServiceDatabase<MasteryDbContext>("mastery");
-builder.AddServiceBus("mastery", bus => bus.AddConsumer<ItemResponseRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition)));
+builder.AddServiceBus("mastery", bus =>
+{
+    bus.AddConsumer<ItemResponseRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition));
+    bus.AddConsumer<StudentEnrolledConsumer>();
+});
 builder.Services.AddOutboxRelay<MasteryDbContext>();
 builder.Services.Configure<MasteryOptions>(builder.Configuration.GetSection("Mastery"));
+builder.Services.AddScoped<SkillRefitter>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();
 await app.InitializeDatabaseAsync<MasteryDbContext>();
 app.MapDefaultEndpoints();
+app.MapSkillGraphEndpoints();
 app.MapGrpcService<MasteryGrpcService>();
 app.Run();
 return 0;

@@ -8,7 +8,11 @@ using Microsoft.Extensions.Options;
 
 namespace Beacon.Mastery.Consumers;
 
-/// <summary>Updates the student's mastery of each skill the item practises and publishes the change.</summary>
+/// <summary>
+/// Updates the student's mastery of each skill the item practises with that skill's fitted parameters
+/// (defaults until it is fitted), records the step, and publishes the change. Idempotent on
+/// (student, item, attempt): a redelivered answer changes nothing.
+/// </summary>
 public sealed class ItemResponseRecordedConsumer(MasteryDbContext db, IOptions<MasteryOptions> options, TimeProvider clock)
     : IConsumer<ItemResponseRecorded>
 {
@@ -20,21 +24,48 @@ public sealed class ItemResponseRecordedConsumer(MasteryDbContext db, IOptions<M
         {
             return;
         }
-        db.AppliedResponses.Add(new AppliedResponse { StudentId = answer.StudentId, ItemId = answer.ItemId, AttemptNumber = answer.AttemptNumber });
-        var parameters = options.Value.DefaultParameters;
-        var now = clock.GetUtcNow();
-        foreach (var skillId in answer.SkillIds.Distinct())
+        var skillIds = answer.SkillIds.Where(s => !string.IsNullOrWhiteSpace(s)).Distinct().ToList();
+        db.AppliedResponses.Add(new AppliedResponse
         {
+            StudentId = answer.StudentId,
+            ItemId = answer.ItemId,
+            AttemptNumber = answer.AttemptNumber,
+            Correct = answer.Correct,
+            SkillIds = string.Join(',', skillIds),
+            AnsweredAt = answer.AnsweredAt,
+        });
+        var settings = options.Value;
+        var now = clock.GetUtcNow();
+        foreach (var skillId in skillIds)
+        {
+            var skill = await db.Skills.FindAsync([skillId], ct)
+                ?? db.Skills.Add(SkillParameters.NewSkill(skillId, settings.DefaultParameters)).Entity;
+            var parameters = SkillParameters.Of(skill);
             var mastery = await db.Mastery.FindAsync([answer.StudentId, skillId], ct);
             if (mastery is null)
             {
-                mastery = db.Mastery.Add(new StudentSkillMastery { StudentId = answer.StudentId, SkillId = skillId, ProbabilityMastered = parameters.PriorKnowledge }).Entity;
+                mastery = db.Mastery.Add(new StudentSkillMastery
+                {
+                    StudentId = answer.StudentId,
+                    SkillId = skillId,
+                    ProbabilityMastered = parameters.PriorKnowledge,
+                    PeakProbability = parameters.PriorKnowledge,
+                }).Entity;
             }
-            mastery.ProbabilityMastered = KnowledgeTracing.Update(mastery.ProbabilityMastered, answer.Correct, parameters);
-            mastery.Attempts++;
+            SkillParameters.Apply(mastery, answer.Correct, parameters, settings);
             mastery.UpdatedAt = now;
+            db.Steps.Add(new MasteryStep
+            {
+                StudentId = answer.StudentId,
+                SkillId = skillId,
+                ItemId = answer.ItemId,
+                AttemptNumber = answer.AttemptNumber,
+                Correct = answer.Correct,
+                AnsweredAt = answer.AnsweredAt,
+                ProbabilityAfter = mastery.ProbabilityMastered,
+            });
             db.Publish(new MasteryChanged(answer.StudentId, skillId, mastery.ProbabilityMastered,
-                mastery.ProbabilityMastered >= options.Value.MasteredAt, mastery.Attempts, now));
+                mastery.ProbabilityMastered >= settings.MasteredAt, mastery.Attempts, now));
         }
         await db.SaveChangesAsync(ct);
     }
