@@ -52,9 +52,7 @@ public sealed class ItemResponseRecordedConsumer(MasteryDbContext db, IOptions<M
                     PeakProbability = parameters.PriorKnowledge,
                 }).Entity;
             }
-            SkillParameters.Apply(mastery, answer.Correct, parameters, settings);
-            mastery.UpdatedAt = now;
-            db.Steps.Add(new MasteryStep
+            var step = db.Steps.Add(new MasteryStep
             {
                 StudentId = answer.StudentId,
                 SkillId = skillId,
@@ -62,13 +60,29 @@ public sealed class ItemResponseRecordedConsumer(MasteryDbContext db, IOptions<M
                 AttemptNumber = answer.AttemptNumber,
                 Correct = answer.Correct,
                 AnsweredAt = answer.AnsweredAt,
-                ProbabilityAfter = mastery.ProbabilityMastered,
-            });
+            }).Entity;
+            var history = await db.Steps.Where(s => s.StudentId == answer.StudentId && s.SkillId == skillId).ToListAsync(ct);
+            if (!history.Any(s => AnsweredAfter(s, step)))
+            {
+                SkillParameters.Apply(mastery, answer.Correct, parameters, settings);
+                step.ProbabilityAfter = mastery.ProbabilityMastered;
+            }
+            else
+            {
+                // An answer arrived after a later one (a retry, a late file): replay the skill in answer order.
+                history.Add(step);
+                SkillParameters.Replay(mastery, history.OrderBy(s => s.AnsweredAt).ThenBy(s => s.AttemptNumber).ThenBy(s => s.Id == 0 ? long.MaxValue : s.Id),
+                    parameters, settings);
+            }
+            mastery.UpdatedAt = now;
             db.Publish(new MasteryChanged(answer.StudentId, skillId, mastery.ProbabilityMastered,
                 mastery.ProbabilityMastered >= settings.MasteredAt, mastery.Attempts, now));
         }
         await db.SaveChangesAsync(ct);
     }
+
+    private static bool AnsweredAfter(MasteryStep other, MasteryStep step) =>
+        other.AnsweredAt > step.AnsweredAt || (other.AnsweredAt == step.AnsweredAt && other.AttemptNumber > step.AttemptNumber);
 }
 
 public sealed class ItemResponseRecordedConsumerDefinition : ConsumerDefinition<ItemResponseRecordedConsumer>

@@ -35,4 +35,16 @@ public static class SkillParameters
         mastery.PeakProbability = Math.Max(mastery.PeakProbability, mastery.ProbabilityMastered);
         mastery.Struggling = options.IsStruggling(mastery.ProbabilityMastered, mastery.PeakProbability, mastery.Attempts);
     }
+
+    /// <summary>Recomputes a student's mastery of a skill from all their answers to it, in the order given.</summary>
+    public static void Replay(StudentSkillMastery mastery, IEnumerable<MasteryStep> ordered, BktParameters p, MasteryOptions options)
+    {
+        mastery.ProbabilityMastered = mastery.PeakProbability = p.PriorKnowledge;
+        mastery.Attempts = mastery.CorrectAnswers = 0;
+        foreach (var step in ordered)
+        {
+            Apply(mastery, step.Correct, p, options);
+            step.ProbabilityAfter = mastery.ProbabilityMastered;
+        }
+    }
 }

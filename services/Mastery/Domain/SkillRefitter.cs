@@ -48,13 +48,7 @@ public sealed class SkillRefitter(MasteryDbContext db, IOptions<MasteryOptions> 
                     continue;
                 }
                 var before = mastery.ProbabilityMastered;
-                mastery.ProbabilityMastered = mastery.PeakProbability = fit.Parameters.PriorKnowledge;
-                mastery.Attempts = mastery.CorrectAnswers = 0;
-                foreach (var step in student)
-                {
-                    SkillParameters.Apply(mastery, step.Correct, fit.Parameters, settings);
-                    step.ProbabilityAfter = mastery.ProbabilityMastered;
-                }
+                SkillParameters.Replay(mastery, student, fit.Parameters, settings);
                 if (Math.Abs(before - mastery.ProbabilityMastered) > 1e-9)
                 {
                     mastery.UpdatedAt = now;
