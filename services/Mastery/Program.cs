@@ -6,7 +6,7 @@ using Beacon.Mastery.Grpc;
 using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
 
-if (args is ["eval" or "eval-simulator", ..])
+if (args is ["eval" or "eval-simulator" or "bench-update", ..])
 {
     return EvaluationCommand.Run(args);
 }
@@ -22,6 +22,7 @@ builder.AddServiceBus("mastery", bus =>
 builder.Services.AddOutboxRelay<MasteryDbContext>();
 builder.Services.Configure<MasteryOptions>(builder.Configuration.GetSection("Mastery"));
 builder.Services.AddScoped<SkillRefitter>();
+builder.Services.AddScoped<MasteryTracker>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddGrpc().AddJsonTranscoding();
 
