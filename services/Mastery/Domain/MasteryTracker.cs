@@ -27,7 +27,7 @@ public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions>
             AttemptNumber = answer.AttemptNumber,
             Correct = answer.Correct,
             SkillIds = string.Join(',', skillIds),
-            AnsweredAt = answer.AnsweredAt,
+            AnsweredAt = answer.AnsweredAt.ToUniversalTime(),
         });
         var settings = options.Value;
         var now = clock.GetUtcNow();
@@ -54,7 +54,7 @@ public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions>
                 ItemId = answer.ItemId,
                 AttemptNumber = answer.AttemptNumber,
                 Correct = answer.Correct,
-                AnsweredAt = answer.AnsweredAt,
+                AnsweredAt = answer.AnsweredAt.ToUniversalTime(),
             }).Entity;
             var history = await db.Steps.Where(s => s.StudentId == answer.StudentId && s.SkillId == skillId).ToListAsync(ct);
             if (!history.Any(s => AnsweredAfter(s, step)))
