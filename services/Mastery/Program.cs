@@ -23,6 +23,7 @@ builder.Services.AddOutboxRelay<MasteryDbContext>();
 builder.Services.Configure<MasteryOptions>(builder.Configuration.GetSection("Mastery"));
 builder.Services.AddScoped<SkillRefitter>();
 builder.Services.AddScoped<MasteryTracker>();
+builder.Services.AddHostedService<ScheduledRefit>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddGrpc().AddJsonTranscoding();
 

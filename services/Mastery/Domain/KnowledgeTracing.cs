@@ -29,6 +29,9 @@ public sealed class MasteryOptions
     /// <summary>A skill is refitted only from at least this many responses (else it keeps its parameters).</summary>
     public int MinimumResponsesToFit { get; set; } = 50;
 
+    /// <summary>Refit all skills this often in the background; null (the default) = only on request.</summary>
+    public TimeSpan? RefitEvery { get; set; }
+
     /// <summary>Fit the per-skill forgetting parameter too (BKT+forgets).</summary>
     public bool FitForgetting { get; set; }
 
