@@ -1,10 +1,7 @@
 using Beacon.Contracts.Events;
 using Beacon.Mastery.Domain;
-using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
 using MassTransit;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Beacon.Mastery.Consumers;
 
