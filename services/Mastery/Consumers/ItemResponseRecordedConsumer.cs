@@ -1,43 +1,14 @@
 using Beacon.Contracts.Events;
 using Beacon.Mastery.Domain;
-using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
 using MassTransit;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Beacon.Mastery.Consumers;
 
-/// <summary>Updates the student's mastery of each skill the item practises and publishes the change.</summary>
-public sealed class ItemResponseRecordedConsumer(MasteryDbContext db, IOptions<MasteryOptions> options, TimeProvider clock)
-    : IConsumer<ItemResponseRecorded>
+/// <summary>Applies each recorded answer to the student's mastery (see <see cref="MasteryTracker"/>).</summary>
+public sealed class ItemResponseRecordedConsumer(MasteryTracker tracker) : IConsumer<ItemResponseRecorded>
 {
-    public async Task Consume(ConsumeContext<ItemResponseRecorded> context)
-    {
-        var answer = context.Message;
-        var ct = context.CancellationToken;
-        if (await db.AppliedResponses.AnyAsync(r => r.StudentId == answer.StudentId && r.ItemId == answer.ItemId && r.AttemptNumber == answer.AttemptNumber, ct))
-        {
-            return;
-        }
-        db.AppliedResponses.Add(new AppliedResponse { StudentId = answer.StudentId, ItemId = answer.ItemId, AttemptNumber = answer.AttemptNumber });
-        var parameters = options.Value.DefaultParameters;
-        var now = clock.GetUtcNow();
-        foreach (var skillId in answer.SkillIds.Distinct())
-        {
-            var mastery = await db.Mastery.FindAsync([answer.StudentId, skillId], ct);
-            if (mastery is null)
-            {
-                mastery = db.Mastery.Add(new StudentSkillMastery { StudentId = answer.StudentId, SkillId = skillId, ProbabilityMastered = parameters.PriorKnowledge }).Entity;
-            }
-            mastery.ProbabilityMastered = KnowledgeTracing.Update(mastery.ProbabilityMastered, answer.Correct, parameters);
-            mastery.Attempts++;
-            mastery.UpdatedAt = now;
-            db.Publish(new MasteryChanged(answer.StudentId, skillId, mastery.ProbabilityMastered,
-                mastery.ProbabilityMastered >= options.Value.MasteredAt, mastery.Attempts, now));
-        }
-        await db.SaveChangesAsync(ct);
-    }
+    public Task Consume(ConsumeContext<ItemResponseRecorded> context) => tracker.ApplyAsync(context.Message, context.CancellationToken);
 }
 
 public sealed class ItemResponseRecordedConsumerDefinition : ConsumerDefinition<ItemResponseRecordedConsumer>

@@ -1,19 +1,48 @@
 namespace Beacon.Mastery.Domain;
 
-/// <summary>The four Bayesian Knowledge Tracing parameters of one skill.</summary>
-public sealed record BktParameters(double PriorKnowledge, double Learn, double Guess, double Slip)
+/// <summary>
+/// The Bayesian Knowledge Tracing parameters of one skill: P(known before the first attempt), P(learn at
+/// an attempt), P(correct while not known), P(wrong while known) and, optionally, P(forget at an attempt).
+/// </summary>
+public sealed record BktParameters(double PriorKnowledge, double Learn, double Guess, double Slip, double Forget = 0)
 {
     public BktParameters() : this(0.3, 0.15, 0.2, 0.1) { }
+
+    /// <summary>The chance of a correct answer for a student whose mastery is <paramref name="probabilityMastered"/>.</summary>
+    public double PredictCorrect(double probabilityMastered) =>
+        probabilityMastered * (1 - Slip) + (1 - probabilityMastered) * Guess;
 }
 
 public sealed class MasteryOptions
 {
     /// <summary>A student has mastered a skill at this probability or above.</summary>
     public double MasteredAt { get; set; } = 0.95;
+
+    /// <summary>Struggling: still below <see cref="StrugglingBelow"/> after this many attempts...</summary>
+    public int StrugglingAfterAttempts { get; set; } = 5;
+
+    public double StrugglingBelow { get; set; } = 0.6;
+
+    /// <summary>...or fallen this far below the highest mastery the student had reached on the skill.</summary>
+    public double StrugglingFall { get; set; } = 0.2;
+
+    /// <summary>A skill is refitted only from at least this many responses (else it keeps its parameters).</summary>
+    public int MinimumResponsesToFit { get; set; } = 50;
+
+    /// <summary>Refit all skills this often in the background; null (the default) = only on request.</summary>
+    public TimeSpan? RefitEvery { get; set; }
+
+    /// <summary>Fit the per-skill forgetting parameter too (BKT+forgets).</summary>
+    public bool FitForgetting { get; set; }
+
     public BktParameters DefaultParameters { get; set; } = new();
+
+    public bool IsStruggling(double probability, double peak, int attempts) =>
+        probability < MasteredAt
+        && ((attempts >= StrugglingAfterAttempts && probability < StrugglingBelow) || peak - probability >= StrugglingFall);
 }
 
-/// <summary>Standard BKT: Bayes' rule on the observed answer, then the chance of learning at this opportunity.</summary>
+/// <summary>Standard BKT: Bayes' rule on the observed answer, then the transition (learning, and forgetting if fitted).</summary>
 public static class KnowledgeTracing
 {
     public static double Update(double probabilityMastered, bool correct, BktParameters p)
@@ -22,6 +51,6 @@ public static class KnowledgeTracing
         var posterior = correct
             ? known * (1 - p.Slip) / (known * (1 - p.Slip) + (1 - known) * p.Guess)
             : known * p.Slip / (known * p.Slip + (1 - known) * (1 - p.Guess));
-        return posterior + (1 - posterior) * p.Learn;
+        return posterior * (1 - p.Forget) + (1 - posterior) * p.Learn;
     }
 }

@@ -8,7 +8,13 @@ public sealed class StudentSkillMastery
     public required string StudentId { get; set; }
     public required string SkillId { get; set; }
     public double ProbabilityMastered { get; set; }
+
+    /// <summary>The highest mastery reached so far; a fall from it marks the student as struggling.</summary>
+    public double PeakProbability { get; set; }
+
     public int Attempts { get; set; }
+    public int CorrectAnswers { get; set; }
+    public bool Struggling { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
@@ -18,17 +24,78 @@ public sealed class AppliedResponse
     public required string StudentId { get; set; }
     public required string ItemId { get; set; }
     public int AttemptNumber { get; set; }
+    public bool Correct { get; set; }
+    public string SkillIds { get; set; } = "";
+    public DateTimeOffset AnsweredAt { get; set; }
+}
+
+/// <summary>One answer's effect on one skill: the history behind trends, refits and failure rates.</summary>
+public sealed class MasteryStep
+{
+    public long Id { get; set; }
+    public required string StudentId { get; set; }
+    public required string SkillId { get; set; }
+    public required string ItemId { get; set; }
+    public int AttemptNumber { get; set; }
+    public bool Correct { get; set; }
+    public DateTimeOffset AnsweredAt { get; set; }
+    public double ProbabilityAfter { get; set; }
+}
+
+/// <summary>A skill, its BKT parameters (defaults until fitted) and its prerequisites.</summary>
+public sealed class Skill
+{
+    public required string SkillId { get; set; }
+    public string? Name { get; set; }
+    public double PriorKnowledge { get; set; }
+    public double Learn { get; set; }
+    public double Guess { get; set; }
+    public double Slip { get; set; }
+    public double Forget { get; set; }
+
+    /// <summary>How many responses the parameters were fitted from; 0 = defaults.</summary>
+    public int FittedFromResponses { get; set; }
+
+    public DateTimeOffset? FittedAt { get; set; }
+    public List<SkillPrerequisite> Prerequisites { get; set; } = [];
+}
+
+public sealed class SkillPrerequisite
+{
+    public required string SkillId { get; set; }
+    public required string PrerequisiteId { get; set; }
+}
+
+/// <summary>Projection of Ingestion's roster (StudentEnrolled): who is in which school. Sections are not on the roster yet.</summary>
+public sealed class EnrolledStudent
+{
+    public required string StudentId { get; set; }
+    public required string SchoolId { get; set; }
+    public string GivenName { get; set; } = "";
+    public string FamilyName { get; set; } = "";
+    public string GradeLevel { get; set; } = "";
 }
 
 public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options) : DbContext(options)
 {
     public DbSet<StudentSkillMastery> Mastery => Set<StudentSkillMastery>();
     public DbSet<AppliedResponse> AppliedResponses => Set<AppliedResponse>();
+    public DbSet<MasteryStep> Steps => Set<MasteryStep>();
+    public DbSet<Skill> Skills => Set<Skill>();
+    public DbSet<SkillPrerequisite> Prerequisites => Set<SkillPrerequisite>();
+    public DbSet<EnrolledStudent> Students => Set<EnrolledStudent>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<StudentSkillMastery>().HasKey(m => new { m.StudentId, m.SkillId });
         modelBuilder.Entity<AppliedResponse>().HasKey(r => new { r.StudentId, r.ItemId, r.AttemptNumber });
+        modelBuilder.Entity<MasteryStep>().HasIndex(s => new { s.StudentId, s.SkillId });
+        modelBuilder.Entity<MasteryStep>().HasIndex(s => s.SkillId);
+        modelBuilder.Entity<Skill>().HasKey(s => s.SkillId);
+        modelBuilder.Entity<Skill>().HasMany(s => s.Prerequisites).WithOne().HasForeignKey(p => p.SkillId);
+        modelBuilder.Entity<SkillPrerequisite>().HasKey(p => new { p.SkillId, p.PrerequisiteId });
+        modelBuilder.Entity<EnrolledStudent>().HasKey(s => s.StudentId);
+        modelBuilder.Entity<EnrolledStudent>().HasIndex(s => s.SchoolId);
         modelBuilder.AddOutbox();
     }
 }

@@ -1,0 +1,52 @@
+using Beacon.Mastery.Evaluation;
+using Xunit.Abstractions;
+
+namespace Beacon.Mastery.Tests;
+
+/// <summary>
+/// Held-out next-answer prediction on the ASSISTments 2009 DKT split. Needs shared/data/assistments2009
+/// beside the repository (or BEACON_ASSISTMENTS2009); skipped with a message when it is absent.
+/// </summary>
+public class AssistmentsEvaluationTests(ITestOutputHelper output)
+{
+    private static string? FindData()
+    {
+        if (Environment.GetEnvironmentVariable("BEACON_ASSISTMENTS2009") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "shared", "data", "assistments2009");
+            if (File.Exists(Path.Combine(candidate, "builder_train.csv")))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    [SkippableFact]
+    public void Bkt_beats_the_per_skill_mean_on_held_out_students()
+    {
+        var folder = FindData();
+        Skip.If(folder is null, "ASSISTments 2009 data not found (shared/data/assistments2009 beside the repo, or BEACON_ASSISTMENTS2009): skipped.");
+
+        var results = KnowledgeTracingEvaluation.Run(
+            DktSequenceFile.Read(Path.Combine(folder!, "builder_train.csv")),
+            DktSequenceFile.Read(Path.Combine(folder!, "builder_test.csv")));
+        foreach (var r in results)
+        {
+            output.WriteLine($"{r.Model}: AUC {r.Auc:F4}, RMSE {r.Rmse:F4}, {r.Predictions} predictions, fit {r.FitTime.TotalSeconds:F2} s");
+        }
+
+        var baseline = results[0];
+        var bkt = results[1];
+        var forgetting = results[2];
+        // Published on this split: BKT 0.73 (Khajah et al. 2016), 0.76 (pyBKT); BKT+forgets 0.83. Measured here 0.740 / 0.826.
+        Assert.True(bkt.Auc > baseline.Auc + 0.05, $"BKT {bkt.Auc:F4} vs baseline {baseline.Auc:F4}");
+        Assert.True(bkt.Rmse < baseline.Rmse);
+        Assert.InRange(bkt.Auc, 0.72, 1);
+        Assert.InRange(forgetting.Auc, 0.80, 1);
+    }
+}
