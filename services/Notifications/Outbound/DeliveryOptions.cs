@@ -1,0 +1,32 @@
+namespace Beacon.Notifications.Outbound;
+
+/// <summary>Configuration section "Notifications".</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>Dispatch rounds before a delivery is dead-lettered (each round already retries inside, see Polly pipelines).</summary>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Wait after the first failed round; doubled after each further one.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often pending deliveries are looked for.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Tries within one round (in-call retries with exponential back-off).</summary>
+    public int InCallRetries { get; set; } = 2;
+    public TimeSpan InCallRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public SmtpOptions Smtp { get; set; } = new();
+    public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class SmtpOptions
+{
+    public string Host { get; set; } = "127.0.0.1";
+    public int Port { get; set; } = 25;
+    public bool UseTls { get; set; }
+    public string? UserName { get; set; }
+    public string? Password { get; set; }
+    public string From { get; set; } = "beacon@localhost";
+    public string FromName { get; set; } = "Beacon";
+}
