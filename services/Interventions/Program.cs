@@ -15,6 +15,7 @@ await app.InitializeDatabaseAsync<InterventionsDbContext>();
 app.MapDefaultEndpoints();
 app.MapGrpcService<InterventionsGrpcService>();
 app.MapCaseEndpoints();
+app.MapEffectEndpoints();
 app.Run();
 
 public partial class Program;

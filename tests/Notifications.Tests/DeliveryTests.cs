@@ -45,6 +45,7 @@ public sealed class DeliveryTests : IAsyncLifetime
         {
             Settings =
             {
+                ["Notifications:Smtp:Host"] = "127.0.0.1",
                 ["Notifications:Smtp:Port"] = _smtp.Port.ToString(),
                 ["Notifications:PollInterval"] = "00:00:00.200",
                 ["Notifications:RetryDelay"] = "00:00:00.300",

@@ -46,8 +46,12 @@ public sealed class EmailSender(IOptions<DeliveryOptions> options) : IChannelSen
         {
             throw new PermanentDeliveryException($"No email address on the roster for '{items[0].StaffId}'.");
         }
-        var message = new MimeMessage();
         var smtp = options.Value.Smtp;
+        if (string.IsNullOrWhiteSpace(smtp.Host))
+        {
+            throw new PermanentDeliveryException("No mail server configured (Notifications:Smtp:Host).");
+        }
+        var message = new MimeMessage();
         message.From.Add(new MailboxAddress(smtp.FromName, smtp.From));
         message.To.Add(new MailboxAddress(recipient.Name, recipient.Email));
         message.Subject = items.Count == 1 ? items[0].Title : $"Beacon digest: {items.Count} notifications";

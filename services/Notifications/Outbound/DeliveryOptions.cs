@@ -22,7 +22,8 @@ public sealed class DeliveryOptions
 
 public sealed class SmtpOptions
 {
-    public string Host { get; set; } = "127.0.0.1";
+    /// <summary>Empty: no mail server configured; email deliveries are dead-lettered with that reason, not lost.</summary>
+    public string Host { get; set; } = "";
     public int Port { get; set; } = 25;
     public bool UseTls { get; set; }
     public string? UserName { get; set; }
