@@ -30,7 +30,17 @@ public static class NotificationsExtensions
         var section = builder.Configuration.GetSection("Notifications");
         builder.Services.Configure<DeliveryOptions>(section);
         var options = section.Get<DeliveryOptions>() ?? new DeliveryOptions();
-        builder.Services.AddSingleton<IChannelSender, EmailSender>();
+        if (string.Equals(options.EmailTransport, "dapr", StringComparison.OrdinalIgnoreCase))
+        {
+            var endpoint = options.Dapr.GrpcEndpoint is { Length: > 0 } e ? e
+                : Environment.GetEnvironmentVariable("DAPR_GRPC_ENDPOINT") ?? "http://127.0.0.1:50001";
+            builder.Services.AddSingleton(_ => new Dapr.Client.DaprClientBuilder().UseGrpcEndpoint(endpoint).Build());
+            builder.Services.AddSingleton<IChannelSender, DaprEmailSender>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IChannelSender, EmailSender>();
+        }
         builder.Services.AddSingleton<IChannelSender, WebhookSender>();
         builder.Services.AddHttpClient(WebhookSender.ClientName)
             .AddResilienceHandler("webhook", pipeline =>

@@ -16,7 +16,10 @@ public sealed class DeliveryOptions
     public int InCallRetries { get; set; } = 2;
     public TimeSpan InCallRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>"smtp" (MailKit, default) or "dapr" (a Dapr output binding through the sidecar).</summary>
+    public string EmailTransport { get; set; } = "smtp";
     public SmtpOptions Smtp { get; set; } = new();
+    public DaprOptions Dapr { get; set; } = new();
     public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
@@ -30,4 +33,11 @@ public sealed class SmtpOptions
     public string? Password { get; set; }
     public string From { get; set; } = "beacon@localhost";
     public string FromName { get; set; } = "Beacon";
+}
+
+public sealed class DaprOptions
+{
+    /// <summary>The sidecar's gRPC address; empty means DAPR_GRPC_ENDPOINT or the default port 50001.</summary>
+    public string GrpcEndpoint { get; set; } = "";
+    public string EmailBinding { get; set; } = "email";
 }
