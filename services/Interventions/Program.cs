@@ -1,4 +1,5 @@
-using Beacon.Interventions.Consumers;
+using Beacon.Interventions;
+using Beacon.Interventions.Api;
 using Beacon.Interventions.Grpc;
 using Beacon.Interventions.Storage;
 using Beacon.ServiceDefaults;
@@ -6,15 +7,15 @@ using Beacon.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddServiceDatabase<InterventionsDbContext>("interventions");
-builder.AddServiceBus("interventions", bus => bus.AddConsumer<RiskAlertRaisedConsumer>(typeof(RiskAlertRaisedConsumerDefinition)));
-builder.Services.AddOutboxRelay<InterventionsDbContext>();
-builder.Services.AddSingleton(TimeProvider.System);
+builder.AddInterventions();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();
 await app.InitializeDatabaseAsync<InterventionsDbContext>();
 app.MapDefaultEndpoints();
 app.MapGrpcService<InterventionsGrpcService>();
+app.MapCaseEndpoints();
+app.MapEffectEndpoints();
 app.Run();
 
 public partial class Program;

@@ -1,5 +1,5 @@
-using Beacon.Contracts.Ingestion;
-using Beacon.Notifications.Consumers;
+using Beacon.Notifications;
+using Beacon.Notifications.Api;
 using Beacon.Notifications.Grpc;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
@@ -7,17 +7,14 @@ using Beacon.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddServiceDatabase<NotificationsDbContext>("notifications");
-builder.AddServiceBus("notifications", bus => bus.AddConsumer<RiskAlertRaisedConsumer>());
-builder.Services.AddOutboxRelay<NotificationsDbContext>();
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"]!))
-    .AddStandardResilienceHandler();
+builder.AddNotifications();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();
 await app.InitializeDatabaseAsync<NotificationsDbContext>();
 app.MapDefaultEndpoints();
 app.MapGrpcService<NotificationsGrpcService>();
+app.MapNotificationEndpoints();
 app.Run();
 
 public partial class Program;

@@ -11,7 +11,7 @@ namespace Beacon.Interventions.Consumers;
 /// Opens an unassigned case for an alert, or attaches the alert to the student's case that is still
 /// active. Idempotent on the alert id: a redelivered alert finds its link and changes nothing.
 /// </summary>
-public sealed class RiskAlertRaisedConsumer(InterventionsDbContext db, TimeProvider clock) : IConsumer<RiskAlertRaised>
+public sealed class RiskAlertRaisedConsumer(InterventionsDbContext db, CaseOpener opener, TimeProvider clock) : IConsumer<RiskAlertRaised>
 {
     public async Task Consume(ConsumeContext<RiskAlertRaised> context)
     {
@@ -27,21 +27,13 @@ public sealed class RiskAlertRaisedConsumer(InterventionsDbContext db, TimeProvi
         {
             link.CaseId = active.CaseId;
             db.CaseAlerts.Add(link);
+            db.Activity.Add(new CaseActivity { CaseId = active.CaseId, At = clock.GetUtcNow(), Kind = ActivityKinds.AlertAttached, By = "alert", Text = alert.Reason });
         }
         else
         {
-            var opened = new InterventionCase
-            {
-                CaseId = NewId.NextGuid(),
-                StudentId = alert.StudentId,
-                SchoolId = alert.SchoolId,
-                Reason = alert.Reason,
-                OpenedAt = clock.GetUtcNow(),
-            };
+            var opened = opener.Open(alert.StudentId, alert.SchoolId, alert.Reason, "alert", alert.AlertId);
             link.CaseId = opened.CaseId;
             opened.Alerts.Add(link);
-            db.Cases.Add(opened);
-            db.Publish(new InterventionCaseOpened(opened.CaseId, alert.AlertId, opened.StudentId, opened.SchoolId, opened.OpenedAt));
         }
         await db.SaveChangesAsync(ct);
     }

@@ -40,15 +40,39 @@ public sealed class InterventionsGrpcService(InterventionsDbContext db) : Contra
         return ToMessage(found);
     }
 
-    private static CaseMessage ToMessage(Domain.InterventionCase c) => new()
+    private static CaseMessage ToMessage(Domain.InterventionCase c)
     {
-        CaseId = c.CaseId.ToString(),
-        AlertId = c.Alerts.OrderBy(a => a.RaisedAt).FirstOrDefault()?.AlertId.ToString() ?? "",
-        StudentId = c.StudentId,
-        SchoolId = c.SchoolId,
-        Status = c.Status,
-        OpenedAt = c.OpenedAt.ToString("O"),
-        Reason = c.Reason,
-        AssignedTo = c.AssignedTo ?? "",
-    };
+        var alerts = c.Alerts.OrderBy(a => a.RaisedAt).ToList();
+        var message = new CaseMessage
+        {
+            CaseId = c.CaseId.ToString(),
+            AlertId = alerts.FirstOrDefault()?.AlertId.ToString() ?? "",
+            StudentId = c.StudentId,
+            SchoolId = c.SchoolId,
+            Status = c.Status,
+            OpenedAt = c.OpenedAt.ToString("O"),
+            Reason = c.Reason,
+            AssignedTo = c.AssignedTo ?? "",
+            ContactDueBy = c.ContactDueBy.ToString("yyyy-MM-dd"),
+            FirstContactAt = c.FirstContactAt?.ToString("O") ?? "",
+            Escalated = c.EscalatedAt is not null,
+            Outcome = c.Outcome ?? "",
+            EndedAt = c.EndedAt?.ToString("O") ?? "",
+        };
+        message.HelperIds.AddRange(c.HelperIds);
+        message.AlertIds.AddRange(alerts.Select(a => a.AlertId.ToString()));
+        if (c.Plan is { } p)
+        {
+            message.Plan = new InterventionPlan
+            {
+                Type = p.Type,
+                Tier = p.Tier,
+                Goal = p.Goal,
+                StartDate = p.StartDate.ToString("yyyy-MM-dd"),
+                DurationWeeks = p.DurationWeeks,
+                CheckInFrequency = p.CheckInFrequency,
+            };
+        }
+        return message;
+    }
 }

@@ -10,7 +10,11 @@ public sealed class NotificationsGrpcService(NotificationsDbContext db) : Contra
     public override async Task<GetFeedResponse> GetFeed(GetFeedRequest request, ServerCallContext context)
     {
         var entries = await db.Feed.AsNoTracking().Where(f => f.StaffId == request.StaffId).ToListAsync(context.CancellationToken);
-        var response = new GetFeedResponse { StaffId = request.StaffId };
+        var response = new GetFeedResponse { StaffId = request.StaffId, Unread = entries.Count(e => !e.Read) };
+        if (request.UnreadOnly)
+        {
+            entries = entries.Where(e => !e.Read).ToList();
+        }
         response.Entries.AddRange(entries.OrderByDescending(e => e.CreatedAt).Select(e => new Contracts.Notifications.FeedEntry
         {
             EntryId = e.EntryId.ToString(),

@@ -1,3 +1,4 @@
+using Beacon.Notifications.Domain;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 
@@ -17,9 +18,63 @@ public sealed class FeedEntry
     public bool Read { get; set; }
 }
 
+/// <summary>Notifications' projection of the staff roster (from StaffAssigned): who is where, in which role, at which address.</summary>
+public sealed class StaffMember
+{
+    public required string StaffId { get; set; }
+    public required string SchoolId { get; set; }
+    public required string Role { get; set; }
+    public required string Name { get; set; }
+    public string Email { get; set; } = "";
+}
+
+/// <summary>A staff member's delivery settings. Missing row = defaults (<see cref="PreferenceDefaults"/>).</summary>
+public sealed class UserPreferences
+{
+    public required string StaffId { get; set; }
+
+    /// <summary>Per event kind: "kind=channel+channel[;digest]" entries separated by '|', e.g. "risk-alert=in-app+email|case-assigned=in-app;digest".</summary>
+    public string Rules { get; set; } = "";
+    public TimeOnly? QuietFrom { get; set; }
+    public TimeOnly? QuietUntil { get; set; }
+
+    /// <summary>IANA or Windows time-zone id for quiet hours and the digest hour.</summary>
+    public string TimeZone { get; set; } = "UTC";
+    public TimeOnly DigestAt { get; set; } = new(7, 0);
+    public string? WebhookUrl { get; set; }
+    public string? WebhookSecret { get; set; }
+}
+
+/// <summary>
+/// One message to one recipient on one outbound channel (email, webhook) for one event. Unique per
+/// (StaffId, SourceEventId, Channel), so a redelivered event cannot send twice. Never deleted: it ends
+/// sent or dead (the dead-letter list ops re-drive from).
+/// </summary>
+public sealed class Delivery
+{
+    public Guid DeliveryId { get; set; }
+    public required string StaffId { get; set; }
+    public required Guid SourceEventId { get; set; }
+    public required string Channel { get; set; }
+    public required string Kind { get; set; }
+    public required string Title { get; set; }
+    public required string Body { get; set; }
+    public string StudentId { get; set; } = "";
+    public string Status { get; set; } = DeliveryStatuses.Pending;
+    public bool Digest { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset NotBefore { get; set; }
+    public int Attempts { get; set; }
+    public string? LastError { get; set; }
+    public DateTimeOffset? SentAt { get; set; }
+}
+
 public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbContext> options) : DbContext(options)
 {
     public DbSet<FeedEntry> Feed => Set<FeedEntry>();
+    public DbSet<StaffMember> Staff => Set<StaffMember>();
+    public DbSet<UserPreferences> Preferences => Set<UserPreferences>();
+    public DbSet<Delivery> Deliveries => Set<Delivery>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -27,6 +82,18 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
         {
             e.HasKey(f => f.EntryId);
             e.HasIndex(f => new { f.StaffId, f.SourceEventId }).IsUnique();
+        });
+        modelBuilder.Entity<StaffMember>(e =>
+        {
+            e.HasKey(s => s.StaffId);
+            e.HasIndex(s => new { s.SchoolId, s.Role });
+        });
+        modelBuilder.Entity<UserPreferences>().HasKey(p => p.StaffId);
+        modelBuilder.Entity<Delivery>(e =>
+        {
+            e.HasKey(d => d.DeliveryId);
+            e.HasIndex(d => new { d.StaffId, d.SourceEventId, d.Channel }).IsUnique();
+            e.HasIndex(d => new { d.Status, d.NotBefore });
         });
         modelBuilder.AddOutbox();
     }

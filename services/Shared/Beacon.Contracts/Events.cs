@@ -57,3 +57,17 @@ public static class RiskKinds
 
 /// <summary>A model re-scored a student: calibrated probability, band and the version that produced it.</summary>
 public sealed record RiskScoreChanged(string StudentId, string SchoolId, string Kind, double Score, string Band, bool Flagged, Guid ModelId, int ModelVersion, IReadOnlyList<string> TopFactors, DateTimeOffset ScoredAt);
+/// <summary>A case was given an owner (a counselor) and optional helpers; sent again on reassignment.</summary>
+public sealed record InterventionAssigned(Guid CaseId, string StudentId, string SchoolId, string OwnerId, IReadOnlyList<string> HelperIds, string AssignedBy, DateTimeOffset AssignedAt);
+
+/// <summary>An alerted student was not contacted within the configured number of school days; escalate to the school's coordinators.</summary>
+public sealed record InterventionOverdue(Guid CaseId, string StudentId, string SchoolId, string? OwnerId, DateOnly ContactDueBy, int SchoolDaysOverdue, DateTimeOffset DetectedAt);
+
+/// <summary>A case ended (completed or closed) with an outcome. Outcome "false-alarm" is feedback on the alerts that opened it.</summary>
+public sealed record InterventionOutcomeRecorded(Guid CaseId, string StudentId, string SchoolId, IReadOnlyList<Guid> AlertIds, string Status, string Outcome, string? InterventionType, DateTimeOffset RecordedAt);
+
+/// <summary>Well-known values of <see cref="InterventionOutcomeRecorded.Outcome"/>.</summary>
+public static class InterventionOutcomes
+{
+    public const string FalseAlarm = "false-alarm";
+}

@@ -1,0 +1,41 @@
+using Beacon.Interventions.Domain;
+using Microsoft.Extensions.Options;
+
+namespace Beacon.Interventions.Api;
+
+public static class EffectEndpoints
+{
+    /// <summary>GET /api/interventions/v1/effect-report?windowWeeks=1|2&amp;schoolId=: the effect of completed interventions on attendance, per type.</summary>
+    public static IEndpointRouteBuilder MapEffectEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/interventions/v1/effect-report", async (int? windowWeeks, string? schoolId, EffectReport report, IOptions<InterventionsOptions> options, CancellationToken ct) =>
+        {
+            var weeks = windowWeeks ?? options.Value.EffectWindowWeeks;
+            if (weeks is < 1 or > 2)
+            {
+                return Results.ValidationProblem(new Dictionary<string, string[]> { ["windowWeeks"] = ["must be 1 or 2."] });
+            }
+            var settings = new EffectSettings(WindowWeeks: weeks);
+            var rows = await report.BuildAsync(settings, schoolId, ct);
+            return Results.Ok(new
+            {
+                measure = "attendance rate (share of recorded school days present or tardy)",
+                windowWeeks = weeks,
+                method = $"difference in differences: each case's change ({weeks} week(s) after its start − {weeks} before) minus the mean change of up to {settings.MaxComparisons} same-school students not (yet) in an intervention with a similar attendance rate (±{settings.Caliper:0.00}) in the {settings.MatchingWeeks} weeks before; 95 % t-interval over cases",
+                interventionTypes = rows.Select(r => new
+                {
+                    type = r.InterventionType,
+                    cases = r.Cases,
+                    excluded = r.Excluded,
+                    meanChange = Round(r.MeanChange),
+                    comparisonChange = Round(r.ComparisonChange),
+                    difference = Round(r.Difference),
+                    ci95 = r.CiLow is null ? null : new[] { Round(r.CiLow.Value), Round(r.CiHigh!.Value) },
+                }),
+            });
+        });
+        return app;
+    }
+
+    private static double? Round(double v) => double.IsNaN(v) ? null : Math.Round(v, 4);
+}

@@ -1,0 +1,99 @@
+using Beacon.Interventions.Domain;
+using FluentValidation;
+
+namespace Beacon.Interventions.Api;
+
+// Bodies use nullable strings so that a missing or unknown value is reported by field, not as a parse failure.
+
+public sealed record OpenCaseRequest(string? StudentId, string? SchoolId, string? Reason, string? OpenedBy);
+public sealed record AssignRequest(string? OwnerId, List<string>? HelperIds, string? AssignedBy);
+public sealed record BulkAssignRequest(List<string>? CaseIds, string? OwnerId, List<string>? HelperIds, string? AssignedBy);
+public sealed record PlanRequest(string? Type, int? Tier, string? Goal, string? StartDate, int? DurationWeeks, string? CheckInFrequency, string? By);
+public sealed record StartRequest(string? By);
+public sealed record NoteRequest(string? Text, string? AuthorId, bool? Contact);
+public sealed record OutcomeRequest(string? Outcome, string? By, string? Reason);
+
+internal static class Rules
+{
+    public const int MaxIdLength = 64;
+
+    public static IRuleBuilderOptions<T, string?> Identifier<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.NotEmpty().WithMessage("is required.")
+            .MaximumLength(MaxIdLength).WithMessage($"must be at most {MaxIdLength} characters.");
+
+    public static IRuleBuilderOptions<T, string?> OneOf<T>(this IRuleBuilder<T, string?> rule, string[] allowed) =>
+        rule.Must(v => v is not null && allowed.Contains(v)).WithMessage((_, v) => $"'{v}' is not allowed; use {string.Join(", ", allowed)}.");
+}
+
+public sealed class OpenCaseValidator : AbstractValidator<OpenCaseRequest>
+{
+    public OpenCaseValidator()
+    {
+        RuleFor(r => r.StudentId).Identifier();
+        RuleFor(r => r.SchoolId).Identifier();
+        RuleFor(r => r.OpenedBy).Identifier();
+        RuleFor(r => r.Reason).NotEmpty().WithMessage("is required.").MaximumLength(2000);
+    }
+}
+
+public sealed class AssignValidator : AbstractValidator<AssignRequest>
+{
+    public AssignValidator()
+    {
+        RuleFor(r => r.OwnerId).Identifier();
+        RuleFor(r => r.AssignedBy).Identifier();
+        RuleFor(r => r.HelperIds).Must(h => h is null || h.Count <= 10).WithMessage("at most 10 helpers.");
+        RuleForEach(r => r.HelperIds).Identifier();
+    }
+}
+
+public sealed class BulkAssignValidator : AbstractValidator<BulkAssignRequest>
+{
+    public BulkAssignValidator()
+    {
+        RuleFor(r => r.CaseIds).NotEmpty().WithMessage("name at least one case.")
+            .Must(c => c is null || c.Count <= 500).WithMessage("at most 500 cases at once.");
+        RuleFor(r => r.OwnerId).Identifier();
+        RuleFor(r => r.AssignedBy).Identifier();
+        RuleForEach(r => r.HelperIds).Identifier();
+    }
+}
+
+public sealed class PlanValidator : AbstractValidator<PlanRequest>
+{
+    public PlanValidator()
+    {
+        RuleFor(r => r.Type).OneOf(InterventionTypes.All);
+        RuleFor(r => r.Tier).NotNull().WithMessage("is required (1, 2 or 3).").InclusiveBetween(1, 3).WithMessage("must be 1, 2 or 3.");
+        RuleFor(r => r.Goal).NotEmpty().WithMessage("is required.").MaximumLength(2000);
+        RuleFor(r => r.StartDate).NotEmpty().WithMessage("is required (yyyy-MM-dd).")
+            .Must(d => DateOnly.TryParseExact(d, "yyyy-MM-dd", out _)).WithMessage((_, d) => $"'{d}' is not a date in the form yyyy-MM-dd.");
+        RuleFor(r => r.DurationWeeks).NotNull().WithMessage("is required.").InclusiveBetween(1, 52).WithMessage("must be between 1 and 52 weeks.");
+        RuleFor(r => r.CheckInFrequency).OneOf(CheckInFrequencies.All);
+        RuleFor(r => r.By).Identifier();
+    }
+}
+
+public sealed class StartValidator : AbstractValidator<StartRequest>
+{
+    public StartValidator() => RuleFor(r => r.By).Identifier();
+}
+
+public sealed class NoteValidator : AbstractValidator<NoteRequest>
+{
+    public NoteValidator()
+    {
+        RuleFor(r => r.Text).NotEmpty().WithMessage("is required.").MaximumLength(4000);
+        RuleFor(r => r.AuthorId).Identifier();
+    }
+}
+
+public sealed class OutcomeValidator : AbstractValidator<OutcomeRequest>
+{
+    public OutcomeValidator()
+    {
+        RuleFor(r => r.Outcome).OneOf(Outcomes.All);
+        RuleFor(r => r.By).Identifier();
+        RuleFor(r => r.Reason).MaximumLength(2000);
+    }
+}

@@ -1,0 +1,106 @@
+namespace Beacon.Interventions.Domain;
+
+/// <summary>A request that breaks the case's rules (wrong state, bad value). Becomes problem details, never a 500.</summary>
+public sealed class CaseRuleException(string field, string message, bool conflict = true) : Exception(message)
+{
+    public string Field { get; } = field;
+
+    /// <summary>True when the case's state forbids it (409); false when the value itself is wrong (400).</summary>
+    public bool Conflict { get; } = conflict;
+}
+
+/// <summary>
+/// The status flow: open → assigned → in-progress → completed, and any active case → closed.
+/// Completed and closed cases are final and carry an outcome. Every change leaves a line of history.
+/// </summary>
+public static class CaseWorkflow
+{
+    public static void Assign(InterventionCase c, string ownerId, IReadOnlyList<string> helperIds, string by, DateTimeOffset now)
+    {
+        RequireActive(c, "assign");
+        c.AssignedTo = ownerId;
+        c.Helpers = string.Join(',', helperIds.Where(h => h != ownerId).Distinct());
+        if (c.Status == CaseStatuses.Open)
+        {
+            c.Status = CaseStatuses.Assigned;
+        }
+        var helpers = c.Helpers.Length == 0 ? "" : $" with helpers {c.Helpers.Replace(",", ", ")}";
+        Log(c, now, ActivityKinds.Assigned, by, $"Assigned to {ownerId}{helpers}.");
+    }
+
+    public static void SetPlan(InterventionCase c, InterventionPlan plan, string by, DateTimeOffset now)
+    {
+        RequireActive(c, "plan");
+        c.Plan = plan;
+        Log(c, now, ActivityKinds.PlanSet, by,
+            $"Plan: {plan.Type}, tier {plan.Tier}, from {plan.StartDate:yyyy-MM-dd} for {plan.DurationWeeks} week(s), check-in {plan.CheckInFrequency}. Goal: {plan.Goal}");
+    }
+
+    public static void Start(InterventionCase c, string by, DateTimeOffset now)
+    {
+        if (c.Status != CaseStatuses.Assigned)
+        {
+            throw new CaseRuleException("status", $"Only an assigned case can be started; this case is {c.Status}.");
+        }
+        if (c.Plan is null)
+        {
+            throw new CaseRuleException("plan", "Set a plan (type, tier, goal, start date, duration, check-in frequency) before starting.");
+        }
+        c.Status = CaseStatuses.InProgress;
+        // Starting work means someone reached the student.
+        c.FirstContactAt ??= now;
+        Log(c, now, ActivityKinds.Started, by, $"Started {c.Plan.Type}.");
+    }
+
+    public static void AddNote(InterventionCase c, string text, bool isContact, string by, DateTimeOffset now)
+    {
+        if (isContact)
+        {
+            RequireActive(c, "record a contact on");
+            c.FirstContactAt ??= now;
+        }
+        Log(c, now, isContact ? ActivityKinds.Contact : ActivityKinds.Note, by, text);
+    }
+
+    public static void Complete(InterventionCase c, string outcome, string by, DateTimeOffset now)
+    {
+        RequireOutcome(outcome);
+        if (c.Status != CaseStatuses.InProgress)
+        {
+            throw new CaseRuleException("status", $"Only a case in progress can be completed; this case is {c.Status}. Close it instead.");
+        }
+        c.Status = CaseStatuses.Completed;
+        c.Outcome = outcome;
+        c.EndedAt = now;
+        Log(c, now, ActivityKinds.Completed, by, $"Completed: {outcome}.");
+    }
+
+    public static void Close(InterventionCase c, string outcome, string? reason, string by, DateTimeOffset now)
+    {
+        RequireOutcome(outcome);
+        RequireActive(c, "close");
+        c.Status = CaseStatuses.Closed;
+        c.Outcome = outcome;
+        c.EndedAt = now;
+        Log(c, now, ActivityKinds.Closed, by, string.IsNullOrWhiteSpace(reason) ? $"Closed: {outcome}." : $"Closed: {outcome}. {reason}");
+    }
+
+    public static void Log(InterventionCase c, DateTimeOffset now, string kind, string by, string text) =>
+        c.Activity.Add(new CaseActivity { CaseId = c.CaseId, At = now, Kind = kind, By = by, Text = text });
+
+    private static void RequireActive(InterventionCase c, string action)
+    {
+        if (!CaseStatuses.Active.Contains(c.Status))
+        {
+            throw new CaseRuleException("status", $"Cannot {action} a {c.Status} case; it ended with outcome '{c.Outcome}'.");
+        }
+    }
+
+    private static void RequireOutcome(string outcome)
+    {
+        if (!Outcomes.All.Contains(outcome))
+        {
+            throw new CaseRuleException("outcome", $"'{outcome}' is not a known outcome; use {string.Join(", ", Outcomes.All)}.", conflict: false);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using MathNet.Numerics.Distributions;
+
+namespace Beacon.Interventions.Domain;
+
+/// <summary>A completed intervention to measure: whose, where, what, from when.</summary>
+public sealed record TreatedCase(Guid CaseId, string StudentId, string SchoolId, string InterventionType, DateOnly StartDate);
+
+/// <summary>One school day of one student: in school or not.</summary>
+public sealed record AttendanceFact(string StudentId, string SchoolId, DateOnly Date, bool Attended);
+
+/// <summary>Per intervention type: cases measured, their mean change, the comparison change, and the difference with a 95 % CI.</summary>
+public sealed record EffectRow(string InterventionType, int Cases, int Excluded, double MeanChange, double ComparisonChange,
+    double Difference, double? CiLow, double? CiHigh);
+
+public sealed record EffectSettings(int WindowWeeks = 2, int MatchingWeeks = 4, double Caliper = 0.10, int MaxComparisons = 10, int MinDaysPerWindow = 3);
+
+/// <summary>
+/// Difference in differences against matched comparison students. For each completed intervention:
+/// change = attendance rate in the window after the start − in the window before. Comparison students
+/// are in the same school, were not in an intervention (no case opened) before the after-window ends,
+/// and had a similar attendance rate (within the caliper; the nearest ones) in the weeks before the
+/// before-window. Matching on that earlier period, not on the before-window itself, keeps regression to
+/// the mean out of the comparison. Effect per case = its change − the mean change of its comparisons;
+/// per type: mean effect and a t-interval over cases.
+/// </summary>
+public static class EffectEstimator
+{
+    public static List<EffectRow> Estimate(IReadOnlyList<TreatedCase> treated, IReadOnlyList<AttendanceFact> days,
+        IReadOnlyDictionary<string, DateOnly> firstCaseOpened, EffectSettings settings)
+    {
+        var bySchool = days.GroupBy(d => d.SchoolId).ToDictionary(
+            g => g.Key,
+            g => g.GroupBy(d => d.StudentId).ToDictionary(s => s.Key, s => s.Select(d => (d.Date, d.Attended)).ToArray()));
+        var window = settings.WindowWeeks * 7;
+        var rows = new List<EffectRow>();
+        foreach (var type in treated.GroupBy(t => t.InterventionType).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var changes = new List<double>();
+            var comparisonChanges = new List<double>();
+            var excluded = 0;
+            foreach (var t in type)
+            {
+                var students = bySchool.GetValueOrDefault(t.SchoolId);
+                var beforeFrom = t.StartDate.AddDays(-window);
+                var afterTo = t.StartDate.AddDays(window);
+                var matchFrom = beforeFrom.AddDays(-settings.MatchingWeeks * 7);
+                var own = students?.GetValueOrDefault(t.StudentId);
+                var change = own is null ? null : Change(own, beforeFrom, t.StartDate, afterTo, settings.MinDaysPerWindow);
+                if (change is null)
+                {
+                    excluded++;
+                    continue;
+                }
+                var ownMatch = Rate(own!, matchFrom, beforeFrom, settings.MinDaysPerWindow);
+                var pool = new List<(double Distance, double Change)>();
+                foreach (var (studentId, history) in students!)
+                {
+                    if (studentId == t.StudentId || (firstCaseOpened.TryGetValue(studentId, out var opened) && opened < afterTo))
+                    {
+                        continue;
+                    }
+                    if (Change(history, beforeFrom, t.StartDate, afterTo, settings.MinDaysPerWindow) is not { } c)
+                    {
+                        continue;
+                    }
+                    if (ownMatch is { } m)
+                    {
+                        if (Rate(history, matchFrom, beforeFrom, settings.MinDaysPerWindow) is not { } r || Math.Abs(r - m) > settings.Caliper)
+                        {
+                            continue;
+                        }
+                        pool.Add((Math.Abs(r - m), c));
+                    }
+                    else
+                    {
+                        // No earlier history to match on: every eligible student of the school compares.
+                        pool.Add((0, c));
+                    }
+                }
+                if (pool.Count == 0)
+                {
+                    excluded++;
+                    continue;
+                }
+                var matched = pool.OrderBy(p => p.Distance).Take(ownMatch is null ? int.MaxValue : settings.MaxComparisons).ToList();
+                changes.Add(change.Value);
+                comparisonChanges.Add(matched.Average(p => p.Change));
+            }
+            rows.Add(Summarise(type.Key, changes, comparisonChanges, excluded));
+        }
+        return rows;
+    }
+
+    private static EffectRow Summarise(string type, List<double> changes, List<double> comparison, int excluded)
+    {
+        var n = changes.Count;
+        if (n == 0)
+        {
+            return new EffectRow(type, 0, excluded, double.NaN, double.NaN, double.NaN, null, null);
+        }
+        var diffs = changes.Zip(comparison, (a, b) => a - b).ToList();
+        var mean = diffs.Average();
+        double? low = null, high = null;
+        if (n >= 2)
+        {
+            var sd = Math.Sqrt(diffs.Sum(d => (d - mean) * (d - mean)) / (n - 1));
+            var half = StudentT.InvCDF(0, 1, n - 1, 0.975) * sd / Math.Sqrt(n);
+            (low, high) = (mean - half, mean + half);
+        }
+        return new EffectRow(type, n, excluded, changes.Average(), comparison.Average(), mean, low, high);
+    }
+
+    /// <summary>Rate after − rate before, or null when either window has too few recorded days.</summary>
+    private static double? Change((DateOnly Date, bool Attended)[] history, DateOnly beforeFrom, DateOnly start, DateOnly afterTo, int minDays) =>
+        Rate(history, beforeFrom, start, minDays) is { } before && Rate(history, start, afterTo, minDays) is { } after ? after - before : null;
+
+    /// <summary>Share of recorded days in [from, to) the student attended.</summary>
+    private static double? Rate((DateOnly Date, bool Attended)[] history, DateOnly from, DateOnly to, int minDays)
+    {
+        int recorded = 0, attended = 0;
+        foreach (var (date, present) in history)
+        {
+            if (date >= from && date < to)
+            {
+                recorded++;
+                attended += present ? 1 : 0;
+            }
+        }
+        return recorded >= minDays ? (double)attended / recorded : null;
+    }
+}

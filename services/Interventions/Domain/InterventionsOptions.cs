@@ -1,0 +1,19 @@
+namespace Beacon.Interventions.Domain;
+
+/// <summary>Configuration section "Interventions".</summary>
+public sealed class InterventionsOptions
+{
+    /// <summary>An alerted student must be contacted within this many school days of the case opening.</summary>
+    public int ContactWithinSchoolDays { get; set; } = 3;
+
+    /// <summary>Non-school weekdays (yyyy-MM-dd).</summary>
+    public List<DateOnly> Holidays { get; set; } = [];
+
+    /// <summary>How often the overdue check runs.</summary>
+    public TimeSpan OverdueScanInterval { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Weeks of attendance compared before and after an intervention's start (1 or 2).</summary>
+    public int EffectWindowWeeks { get; set; } = 2;
+
+    public SchoolCalendar Calendar() => new(Holidays);
+}

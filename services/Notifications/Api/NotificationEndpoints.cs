@@ -1,0 +1,151 @@
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using Beacon.Notifications.Domain;
+using Beacon.Notifications.Storage;
+using FluentValidation;
+using Microsoft.EntityFrameworkCore;
+
+namespace Beacon.Notifications.Api;
+
+/// <summary>Preferences, read marks, the live feed (server-sent events), and the dead-letter list for ops.</summary>
+public static class NotificationEndpoints
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { MaxDepth = 16 };
+
+    public static IEndpointRouteBuilder MapNotificationEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/notifications/v1");
+        api.MapGet("/staff/{staffId}/preferences", GetPreferencesAsync);
+        api.MapPut("/staff/{staffId}/preferences", PutPreferencesAsync);
+        api.MapPost("/staff/{staffId}/feed/{entryId}/read", MarkReadAsync);
+        api.MapGet("/staff/{staffId}/feed/stream", (string staffId, FeedBroadcaster broadcaster, CancellationToken ct) =>
+            TypedResults.ServerSentEvents(Stream(staffId, broadcaster.Subscribe(staffId, ct))));
+        api.MapGet("/dead-letters", DeadLettersAsync);
+        api.MapPost("/dead-letters/{deliveryId}/redrive", RedriveAsync);
+        return app;
+    }
+
+    /// <summary>A "ready" event first, so the client sees the stream open at once; then one "feed-entry" event per new entry.</summary>
+    private static async IAsyncEnumerable<SseItem<object>> Stream(string staffId, IAsyncEnumerable<FeedEntry> entries)
+    {
+        yield return new SseItem<object>(new { staffId }, "ready");
+        await foreach (var e in entries)
+        {
+            yield return new SseItem<object>(new { entryId = e.EntryId, staffId = e.StaffId, kind = e.Kind, studentId = e.StudentId, title = e.Title, body = e.Body, createdAt = e.CreatedAt, eventId = e.SourceEventId }, "feed-entry");
+        }
+    }
+
+    private static async Task<IResult> GetPreferencesAsync(string staffId, NotificationsDbContext db, CancellationToken ct)
+    {
+        var p = await db.Preferences.AsNoTracking().FirstOrDefaultAsync(x => x.StaffId == staffId, ct);
+        var rules = p is null ? [] : PreferenceRules.Parse(p.Rules);
+        return Results.Ok(new
+        {
+            staffId,
+            kinds = EventKinds.All.ToDictionary(k => k, k => rules.GetValueOrDefault(k) ?? PreferenceDefaults.Default),
+            quietHours = p?.QuietFrom is null ? null : new { from = p.QuietFrom.Value.ToString("HH:mm"), until = p.QuietUntil!.Value.ToString("HH:mm") },
+            timeZone = p?.TimeZone ?? "UTC",
+            digestAt = (p?.DigestAt ?? new TimeOnly(7, 0)).ToString("HH:mm"),
+            webhookUrl = p?.WebhookUrl,
+            webhookSecretSet = !string.IsNullOrEmpty(p?.WebhookSecret),
+        });
+    }
+
+    private static async Task<IResult> PutPreferencesAsync(string staffId, HttpRequest request, NotificationsDbContext db, CancellationToken ct)
+    {
+        PreferencesRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<PreferencesRequest>(request.Body, Json, ct);
+        }
+        catch (JsonException ex)
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { [ex.Path ?? "$"] = [ex.Message] }, title: "Malformed JSON; nothing was changed");
+        }
+        if (body is null)
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["$"] = ["A JSON object is required."] }, title: "Empty request body");
+        }
+        var result = new PreferencesValidator().Validate(body);
+        if (!result.IsValid)
+        {
+            return Results.ValidationProblem(
+                result.Errors.GroupBy(e => JsonNamingPolicy.CamelCase.ConvertName(e.PropertyName)).ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).ToArray()),
+                title: "Invalid preferences; nothing was changed");
+        }
+        var p = await db.Preferences.FirstOrDefaultAsync(x => x.StaffId == staffId, ct);
+        if (p is null)
+        {
+            p = new UserPreferences { StaffId = staffId };
+            db.Preferences.Add(p);
+        }
+        p.Rules = PreferenceRules.Format((body.Kinds ?? []).ToDictionary(k => k.Key, k => new KindRule(k.Value.Channels!, k.Value.Digest ?? false)));
+        p.QuietFrom = body.QuietHours is null ? null : TimeOnly.ParseExact(body.QuietHours.From!, "HH:mm");
+        p.QuietUntil = body.QuietHours is null ? null : TimeOnly.ParseExact(body.QuietHours.Until!, "HH:mm");
+        p.TimeZone = body.TimeZone ?? "UTC";
+        p.DigestAt = body.DigestAt is null ? new TimeOnly(7, 0) : TimeOnly.ParseExact(body.DigestAt, "HH:mm");
+        p.WebhookUrl = body.WebhookUrl;
+        p.WebhookSecret = body.WebhookUrl is null ? null : body.WebhookSecret;
+        await db.SaveChangesAsync(ct);
+        return await GetPreferencesAsync(staffId, db, ct);
+    }
+
+    private static async Task<IResult> MarkReadAsync(string staffId, string entryId, NotificationsDbContext db, CancellationToken ct)
+    {
+        if (!Guid.TryParse(entryId, out var id))
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["entryId"] = [$"'{entryId}' is not an entry id."] });
+        }
+        var entry = await db.Feed.FirstOrDefaultAsync(f => f.EntryId == id && f.StaffId == staffId, ct);
+        if (entry is null)
+        {
+            return Results.Problem(statusCode: 404, title: "No such feed entry", detail: $"Staff '{staffId}' has no feed entry '{entryId}'.");
+        }
+        entry.Read = true;
+        await db.SaveChangesAsync(ct);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> DeadLettersAsync(NotificationsDbContext db, CancellationToken ct)
+    {
+        var dead = await db.Deliveries.AsNoTracking().Where(d => d.Status == DeliveryStatuses.Dead).ToListAsync(ct);
+        return Results.Ok(new
+        {
+            deadLetters = dead.OrderByDescending(d => d.CreatedAt).Select(d => new
+            {
+                d.DeliveryId,
+                d.StaffId,
+                d.Channel,
+                d.Kind,
+                eventId = d.SourceEventId,
+                d.Title,
+                d.Attempts,
+                d.LastError,
+                d.CreatedAt,
+            }),
+        });
+    }
+
+    private static async Task<IResult> RedriveAsync(string deliveryId, NotificationsDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        if (!Guid.TryParse(deliveryId, out var id))
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["deliveryId"] = [$"'{deliveryId}' is not a delivery id."] });
+        }
+        var d = await db.Deliveries.FirstOrDefaultAsync(x => x.DeliveryId == id, ct);
+        if (d is null)
+        {
+            return Results.Problem(statusCode: 404, title: "No such delivery", detail: $"Delivery '{deliveryId}' does not exist.");
+        }
+        if (d.Status != DeliveryStatuses.Dead || d.Channel == Channels.None)
+        {
+            return Results.Problem(statusCode: 409, title: "Cannot re-drive this delivery",
+                detail: d.Channel == Channels.None ? "It has no recipient; fix the roster, the next event will find one." : $"It is {d.Status}, not dead.");
+        }
+        d.Status = DeliveryStatuses.Pending;
+        d.Attempts = 0;
+        d.NotBefore = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return Results.Accepted($"/api/notifications/v1/dead-letters", new { d.DeliveryId, d.Status });
+    }
+}

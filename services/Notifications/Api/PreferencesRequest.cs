@@ -1,0 +1,37 @@
+using Beacon.Notifications.Domain;
+using FluentValidation;
+
+namespace Beacon.Notifications.Api;
+
+public sealed record KindPreference(List<string>? Channels, bool? Digest);
+public sealed record QuietHours(string? From, string? Until);
+public sealed record PreferencesRequest(Dictionary<string, KindPreference>? Kinds, QuietHours? QuietHours, string? TimeZone, string? DigestAt,
+    string? WebhookUrl, string? WebhookSecret);
+
+public sealed class PreferencesValidator : AbstractValidator<PreferencesRequest>
+{
+    public PreferencesValidator()
+    {
+        RuleForEach(r => r.Kinds).ChildRules(kind =>
+        {
+            kind.RuleFor(k => k.Key).Must(k => EventKinds.All.Contains(k))
+                .WithMessage((_, k) => $"'{k}' is not an event kind; use {string.Join(", ", EventKinds.All)}.");
+            kind.RuleFor(k => k.Value.Channels).NotNull().WithMessage("is required (an empty list turns the kind off).");
+            kind.RuleForEach(k => k.Value.Channels).Must(c => Channels.All.Contains(c))
+                .WithMessage((_, c) => $"'{c}' is not a channel; use {string.Join(", ", Channels.All)}.");
+        }).OverridePropertyName("kinds");
+        RuleFor(r => r.QuietHours!.From).Must(BeTime).WithMessage("must be a time HH:mm.").When(r => r.QuietHours is not null).OverridePropertyName("quietHours.from");
+        RuleFor(r => r.QuietHours!.Until).Must(BeTime).WithMessage("must be a time HH:mm.").When(r => r.QuietHours is not null).OverridePropertyName("quietHours.until");
+        RuleFor(r => r.DigestAt).Must(BeTime).When(r => r.DigestAt is not null).WithMessage("must be a time HH:mm.");
+        RuleFor(r => r.TimeZone).Must(BeZone).When(r => r.TimeZone is not null).WithMessage((_, z) => $"'{z}' is not a known time zone.");
+        RuleFor(r => r.WebhookUrl).Must(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            .When(r => r.WebhookUrl is not null).WithMessage("must be an absolute http(s) URL.");
+        RuleFor(r => r.WebhookSecret).MinimumLength(16).When(r => r.WebhookUrl is not null).WithMessage("must be at least 16 characters when a webhook URL is set.");
+        RuleFor(r => r.WebhookUrl).NotEmpty().When(r => r.Kinds?.Values.Any(k => k.Channels?.Contains(Channels.Webhook) == true) == true)
+            .WithMessage("is required when a kind uses the webhook channel.");
+    }
+
+    private static bool BeTime(string? t) => TimeOnly.TryParseExact(t, "HH:mm", out _);
+
+    private static bool BeZone(string? zone) => TimeZoneInfo.TryFindSystemTimeZoneById(zone!, out _);
+}

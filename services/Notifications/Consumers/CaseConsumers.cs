@@ -1,0 +1,72 @@
+using Beacon.Contracts.Events;
+using Beacon.Notifications.Domain;
+using Beacon.Notifications.Storage;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+
+namespace Beacon.Notifications.Consumers;
+
+/// <summary>Tells the new owner and helpers of a case that it is theirs.</summary>
+public sealed class InterventionAssignedConsumer(NotificationsDbContext db, Notifier notifier) : IConsumer<InterventionAssigned>
+{
+    public async Task Consume(ConsumeContext<InterventionAssigned> context)
+    {
+        var m = context.Message;
+        var notice = new Notice(Notifier.StableId("assigned", m.CaseId.ToString(), m.OwnerId, m.AssignedAt.ToString("O")), EventKinds.CaseAssigned, m.StudentId,
+            $"Case for student {m.StudentId} assigned to {m.OwnerId}",
+            $"{m.AssignedBy} assigned the outreach case {m.CaseId} to {m.OwnerId}{(m.HelperIds.Count > 0 ? $" with helpers {string.Join(", ", m.HelperIds)}" : "")}.");
+        await notifier.NotifyAsync([m.OwnerId, .. m.HelperIds], notice, context.CancellationToken);
+        await db.SaveChangesAsync(context.CancellationToken);
+    }
+}
+
+/// <summary>Escalates an overdue case to the school's coordinators (from the staff projection), and reminds its owner.</summary>
+public sealed class InterventionOverdueConsumer(NotificationsDbContext db, Notifier notifier) : IConsumer<InterventionOverdue>
+{
+    public const string CoordinatorRole = "coordinator";
+
+    public async Task Consume(ConsumeContext<InterventionOverdue> context)
+    {
+        var m = context.Message;
+        var ct = context.CancellationToken;
+        var notice = new Notice(Notifier.StableId("overdue", m.CaseId.ToString(), m.ContactDueBy.ToString("O")), EventKinds.CaseOverdue, m.StudentId,
+            $"Overdue: student {m.StudentId} not contacted",
+            $"Case {m.CaseId} had to be contacted by {m.ContactDueBy:yyyy-MM-dd} and is {m.SchoolDaysOverdue} school day(s) late. Owner: {m.OwnerId ?? "nobody assigned"}.");
+        var coordinators = await db.Staff.Where(s => s.SchoolId == m.SchoolId && s.Role == CoordinatorRole).Select(s => s.StaffId).ToListAsync(ct);
+        if (coordinators.Count == 0)
+        {
+            await notifier.RecordUndeliverableAsync(notice, $"No coordinator on the roster for school '{m.SchoolId}' to escalate to.", ct);
+        }
+        var recipients = m.OwnerId is null ? coordinators : [.. coordinators, m.OwnerId];
+        if (recipients.Count > 0)
+        {
+            await notifier.NotifyAsync(recipients, notice, ct);
+        }
+        await db.SaveChangesAsync(ct);
+    }
+}
+
+/// <summary>Keeps the staff projection (role and email address) current.</summary>
+public sealed class StaffAssignedConsumer(NotificationsDbContext db) : IConsumer<StaffAssigned>
+{
+    public async Task Consume(ConsumeContext<StaffAssigned> context)
+    {
+        var m = context.Message;
+        await UpsertAsync(db, m.StaffId, m.SchoolId, m.Role, $"{m.GivenName} {m.FamilyName}".Trim(), m.Email, context.CancellationToken);
+        await db.SaveChangesAsync(context.CancellationToken);
+    }
+
+    public static async Task UpsertAsync(NotificationsDbContext db, string staffId, string schoolId, string role, string name, string email, CancellationToken ct)
+    {
+        var staff = db.Staff.Local.FirstOrDefault(s => s.StaffId == staffId) ?? await db.Staff.FindAsync([staffId], ct);
+        if (staff is null)
+        {
+            db.Staff.Add(new StaffMember { StaffId = staffId, SchoolId = schoolId, Role = role, Name = name, Email = email });
+            return;
+        }
+        staff.SchoolId = schoolId;
+        staff.Role = role;
+        staff.Name = name;
+        staff.Email = email;
+    }
+}

@@ -1,0 +1,61 @@
+using Beacon.Contracts.Ingestion;
+using Beacon.Notifications.Consumers;
+using Beacon.Notifications.Domain;
+using Beacon.Notifications.Outbound;
+using Beacon.Notifications.Storage;
+using Beacon.ServiceDefaults;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+
+namespace Beacon.Notifications;
+
+public static class NotificationsExtensions
+{
+    /// <summary>Consumers, the fan-out, the channels (email, webhook) and their dispatcher, the roster client.</summary>
+    public static IHostApplicationBuilder AddNotifications(this IHostApplicationBuilder builder)
+    {
+        builder.AddServiceBus("notifications", bus =>
+        {
+            bus.AddConsumer<RiskAlertRaisedConsumer>();
+            bus.AddConsumer<InterventionAssignedConsumer>();
+            bus.AddConsumer<InterventionOverdueConsumer>();
+            bus.AddConsumer<StaffAssignedConsumer>();
+        });
+        builder.Services.AddOutboxRelay<NotificationsDbContext>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<FeedBroadcaster>();
+        builder.Services.AddScoped<Notifier>();
+        builder.Services.AddScoped<DeliveryDispatch>();
+        builder.Services.AddHostedService<DeliveryDispatcher>();
+        var section = builder.Configuration.GetSection("Notifications");
+        builder.Services.Configure<DeliveryOptions>(section);
+        var options = section.Get<DeliveryOptions>() ?? new DeliveryOptions();
+        if (string.Equals(options.EmailTransport, "dapr", StringComparison.OrdinalIgnoreCase))
+        {
+            var endpoint = options.Dapr.GrpcEndpoint is { Length: > 0 } e ? e
+                : Environment.GetEnvironmentVariable("DAPR_GRPC_ENDPOINT") ?? "http://127.0.0.1:50001";
+            builder.Services.AddSingleton(_ => new Dapr.Client.DaprClientBuilder().UseGrpcEndpoint(endpoint).Build());
+            builder.Services.AddSingleton<IChannelSender, DaprEmailSender>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IChannelSender, EmailSender>();
+        }
+        builder.Services.AddSingleton<IChannelSender, WebhookSender>();
+        builder.Services.AddHttpClient(WebhookSender.ClientName)
+            .AddResilienceHandler("webhook", pipeline =>
+            {
+                pipeline.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = Math.Max(1, options.InCallRetries),
+                    Delay = options.InCallRetryDelay,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                });
+                pipeline.AddTimeout(options.WebhookTimeout);
+            });
+        builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"]!))
+            .AddStandardResilienceHandler();
+        return builder;
+    }
+}

@@ -1,0 +1,61 @@
+using Beacon.Interventions.Domain;
+
+namespace Beacon.Interventions.Tests;
+
+/// <summary>
+/// Simulated schools with a known truth. Each student attends each school day with their own
+/// probability (0.70–0.97); from <see cref="TrendFrom"/> everyone's drops by <see cref="Trend"/> (a flu
+/// wave that a plain before/after comparison would wrongly count against the interventions). Some
+/// at-risk students (probability &lt; 0.85) get an intervention starting on one of three Mondays:
+/// attendance outreach adds <see cref="OutreachEffect"/> from its start; tutoring adds nothing.
+/// </summary>
+public sealed class EffectSimulator
+{
+    public const double OutreachEffect = 0.10;
+    public const double TutoringEffect = 0.0;
+    public const double Trend = -0.05;
+    public static readonly DateOnly TrendFrom = new(2026, 10, 19);
+    private static readonly DateOnly FirstDay = new(2026, 8, 31);
+    private static readonly DateOnly[] Starts = [new(2026, 10, 12), new(2026, 10, 19), new(2026, 10, 26)];
+
+    public List<TreatedCase> Treated { get; } = [];
+    public List<AttendanceFact> Days { get; } = [];
+    public Dictionary<string, DateOnly> FirstCaseOpened { get; } = [];
+
+    public EffectSimulator(int seed, int schools = 2, int studentsPerSchool = 150, int perTypePerSchool = 25)
+    {
+        var random = new Random(seed);
+        for (var s = 0; s < schools; s++)
+        {
+            var school = $"sim-school-{s}";
+            var students = Enumerable.Range(0, studentsPerSchool)
+                .Select(i => (Id: $"sim-{s}-{i:000}", P: 0.70 + 0.27 * random.NextDouble())).ToList();
+            var atRisk = students.Where(x => x.P < 0.85).OrderBy(_ => random.Next()).ToList();
+            var effects = new Dictionary<string, (DateOnly Start, double Effect)>();
+            foreach (var (x, i) in atRisk.Take(2 * perTypePerSchool).Select((x, i) => (x, i)))
+            {
+                var outreach = i < perTypePerSchool;
+                var start = Starts[random.Next(Starts.Length)];
+                effects[x.Id] = (start, outreach ? OutreachEffect : TutoringEffect);
+                Treated.Add(new TreatedCase(Guid.NewGuid(), x.Id, school, outreach ? "attendance-outreach" : "tutoring", start));
+                FirstCaseOpened[x.Id] = start;
+            }
+            for (var day = FirstDay; day < FirstDay.AddDays(7 * 12); day = day.AddDays(1))
+            {
+                if (day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday)
+                {
+                    continue;
+                }
+                foreach (var (id, p) in students)
+                {
+                    var q = p + (day >= TrendFrom ? Trend : 0);
+                    if (effects.TryGetValue(id, out var e) && day >= e.Start)
+                    {
+                        q += e.Effect;
+                    }
+                    Days.Add(new AttendanceFact(id, school, day, random.NextDouble() < q));
+                }
+            }
+        }
+    }
+}
