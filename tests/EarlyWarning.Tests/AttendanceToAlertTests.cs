@@ -42,21 +42,21 @@ public sealed class AttendanceToAlertTests : IAsyncLifetime
         var student = $"stu-{Guid.NewGuid():N}";
         var day1 = new DateOnly(2026, 9, 1);
         await PublishDaysAsync(student, "PPAPPAPP", day1);   // 2 of 5 at day 5 -> chronic
-        var alerts = await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count > 0, TimeSpan.FromSeconds(20));
+        var alerts = await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count > 0, TimeSpan.FromSeconds(60));
         Assert.Single(alerts);
 
         // The same eight days again (a redelivery or a re-sent file): nothing changes.
         await PublishDaysAsync(student, "PPAPPAPP", day1);
         var state = await Eventually.WaitAsync(
             () => _service.WithDbAsync<EarlyWarningDbContext, StudentRiskState?>(db => db.RiskStates.FindAsync(student).AsTask()),
-            s => s?.DaysEnrolled == 8, TimeSpan.FromSeconds(20));
+            s => s?.DaysEnrolled == 8, TimeSpan.FromSeconds(60));
         await Task.Delay(1000);
         Assert.Single(await AlertsAsync(student));
         Assert.Equal(8, state!.DaysEnrolled);
         Assert.Equal(2, state.DaysAbsent);
 
         // The alert left through the outbox.
-        Assert.Equal(0, await Eventually.WaitAsync(UnsentOutboxAsync, n => n == 0, TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, await Eventually.WaitAsync(UnsentOutboxAsync, n => n == 0, TimeSpan.FromSeconds(60)));
     }
 
     [Fact]
@@ -66,16 +66,16 @@ public sealed class AttendanceToAlertTests : IAsyncLifetime
         var day1 = new DateOnly(2026, 9, 1);
         var bus = _service.Services.GetRequiredService<IBus>();
         await PublishDaysAsync(student, "APPPP", day1);   // 1 of 5 = 20 % -> alert 1
-        await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count == 1, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count == 1, TimeSpan.FromSeconds(60));
 
         // The absence was a data-entry error: corrected to present -> out of chronic absence.
         await bus.Publish(new AttendanceRecorded(student, "school-t", day1, "present", true, DateTimeOffset.UtcNow));
         await Eventually.WaitAsync(
             () => _service.WithDbAsync<EarlyWarningDbContext, bool?>(async db => (await db.RiskStates.FindAsync(student))?.ChronicallyAbsent),
-            c => c == false, TimeSpan.FromSeconds(20));
+            c => c == false, TimeSpan.FromSeconds(60));
 
         await PublishDaysAsync(student, "A", day1.AddDays(5));   // 1 of 6 = 17 % -> crossing again
-        var alerts = await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count == 2, TimeSpan.FromSeconds(20));
+        var alerts = await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count == 2, TimeSpan.FromSeconds(60));
         Assert.Equal([1, 2], alerts.Select(a => a.Crossing).Order());
     }
 }

@@ -101,7 +101,7 @@ public sealed class RiskScoringTests : IAsyncLifetime
         // The model's alert is one per crossing, with its own kind; the indicator's own alert is still raised once.
         var alerts = await Eventually.WaitAsync(
             () => _service.WithDbAsync<EarlyWarningDbContext, List<RiskAlert>>(db => db.Alerts.Where(a => a.StudentId == student).ToListAsync()),
-            a => a.Count == 2, TimeSpan.FromSeconds(10));
+            a => a.Count == 2, TimeSpan.FromSeconds(60));
         Assert.Single(alerts, a => a.Kind == RiskScoring.AlertKind("chronic-absence"));
         Assert.Single(alerts, a => a.Kind == "chronic-absence");
     }
@@ -118,7 +118,7 @@ public sealed class RiskScoringTests : IAsyncLifetime
         }
         await Eventually.WaitAsync(
             () => _service.WithDbAsync<EarlyWarningDbContext, int?>(async db => (await db.RiskStates.FindAsync(student))?.DaysEnrolled),
-            n => n == 12, TimeSpan.FromSeconds(20));
+            n => n == 12, TimeSpan.FromSeconds(60));
         Assert.False(await _service.WithDbAsync<EarlyWarningDbContext, bool>(db => db.RiskScores.AnyAsync(s => s.StudentId == student)));
         using (var early = await _client.PostAsJsonAsync("/api/early-warning/v1/models/rescore", new { kind = "chronic-absence" }))
         {

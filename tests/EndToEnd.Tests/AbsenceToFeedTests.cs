@@ -14,7 +14,7 @@ namespace Beacon.EndToEnd.Tests;
 /// </summary>
 public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private static readonly TimeSpan PathTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PathTimeout = TimeSpan.FromSeconds(60);
     private PlatformProcess _platform = null!;
     private HttpClient _http = null!;
 

@@ -80,7 +80,7 @@ public sealed class ReplayTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, correction.StatusCode);
         }
-        await Eventually.WaitAsync(() => Task.FromResult(_received.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => Task.FromResult(_received.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
         var liveProjection = Projection(school);
         Assert.Equal(40, liveProjection.Count);
         Assert.Equal("excused-absent", liveProjection[(students[0], "2026-09-01")]);
@@ -90,7 +90,7 @@ public sealed class ReplayTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         var result = await replay.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(result.GetProperty("replayed").GetInt32() >= 41);
-        await Eventually.WaitAsync(() => Task.FromResult(_received.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => Task.FromResult(_received.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
         Assert.Equal(liveProjection, Projection(school));
 
         using var badRange = await http.PostAsync("/api/ingestion/v1/replay?from=last-tuesday", null);

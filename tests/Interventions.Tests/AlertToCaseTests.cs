@@ -43,7 +43,7 @@ public sealed class AlertToCaseTests : IAsyncLifetime
             await bus.Publish(alert, ctx => ctx.MessageId = messageId);
         }
 
-        var cases = await Eventually.WaitAsync(() => CasesAsync(student), c => c.Count > 0, TimeSpan.FromSeconds(20));
+        var cases = await Eventually.WaitAsync(() => CasesAsync(student), c => c.Count > 0, TimeSpan.FromSeconds(60));
         await Task.Delay(1500);   // give any duplicate time to land
         cases = await CasesAsync(student);
         var opened = Assert.Single(cases);
@@ -61,10 +61,10 @@ public sealed class AlertToCaseTests : IAsyncLifetime
         var first = Alert(student);
         var second = Alert(student);
         await bus.Publish(first);
-        await Eventually.WaitAsync(() => CasesAsync(student), c => c.Count == 1, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => CasesAsync(student), c => c.Count == 1, TimeSpan.FromSeconds(60));
         await bus.Publish(second);
 
-        var cases = await Eventually.WaitAsync(() => CasesAsync(student), c => c.Sum(x => x.Alerts.Count) == 2, TimeSpan.FromSeconds(20));
+        var cases = await Eventually.WaitAsync(() => CasesAsync(student), c => c.Sum(x => x.Alerts.Count) == 2, TimeSpan.FromSeconds(60));
         var only = Assert.Single(cases);
         Assert.Equal([first.AlertId, second.AlertId], only.Alerts.Select(a => a.AlertId).Order());
         Assert.Equal(1, await CaseOpenedEventsAsync(student));

@@ -29,12 +29,12 @@ public sealed class EffectReportApiTests(ITestOutputHelper output) : IAsyncLifet
         var day = new DateOnly(2026, 11, 2);
         await bus.Publish(new AttendanceRecorded(student, "sch", day, "absent", false, DateTimeOffset.UtcNow));
         await bus.Publish(new AttendanceRecorded(student, "sch", day.AddDays(1), "tardy", false, DateTimeOffset.UtcNow));
-        await Eventually.WaitAsync(() => _service.WithDbAsync<InterventionsDbContext, int>(db => db.Attendance.CountAsync(a => a.StudentId == student)), n => n == 2, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => _service.WithDbAsync<InterventionsDbContext, int>(db => db.Attendance.CountAsync(a => a.StudentId == student)), n => n == 2, TimeSpan.FromSeconds(60));
         await bus.Publish(new AttendanceRecorded(student, "sch", day, "present", true, DateTimeOffset.UtcNow));
 
         var days = await Eventually.WaitAsync(
             () => _service.WithDbAsync<InterventionsDbContext, List<AttendanceDay>>(db => db.Attendance.Where(a => a.StudentId == student).OrderBy(a => a.Date).ToListAsync()),
-            d => d.Count == 2 && d[0].Attended, TimeSpan.FromSeconds(20));
+            d => d.Count == 2 && d[0].Attended, TimeSpan.FromSeconds(60));
         Assert.Equal([true, true], days.Select(d => d.Attended));
         Assert.Equal("present", days[0].Status);
     }

@@ -82,7 +82,7 @@ public sealed class MasteryServiceTests : IAsyncLifetime
             .Select((c, i) => Answer(student, $"item-{i}", "fractions", c, at: DateTimeOffset.UtcNow.AddMinutes(i))).ToList();
         await PublishAsync(answers);
 
-        var mastery = await Eventually.WaitAsync(() => MasteryAsync(student, "fractions"), m => m?.Attempts == 6, TimeSpan.FromSeconds(20));
+        var mastery = await Eventually.WaitAsync(() => MasteryAsync(student, "fractions"), m => m?.Attempts == 6, TimeSpan.FromSeconds(60));
         Assert.Equal(6, mastery!.Attempts);
         Assert.Equal(5, mastery.CorrectAnswers);
         // The same sequence through the model with the default parameters (the skill is not fitted yet).
@@ -93,15 +93,15 @@ public sealed class MasteryServiceTests : IAsyncLifetime
         }
         Assert.Equal(expected, mastery.ProbabilityMastered, 9);
 
-        var published = await Eventually.WaitAsync(() => Task.FromResult(_changes.Where(c => c.StudentId == student).ToList()), c => c.Count == 6, TimeSpan.FromSeconds(20));
+        var published = await Eventually.WaitAsync(() => Task.FromResult(_changes.Where(c => c.StudentId == student).ToList()), c => c.Count == 6, TimeSpan.FromSeconds(60));
         Assert.Equal(6, published.Count);
         Assert.Equal(expected, published.MaxBy(c => c.Attempts)!.ProbabilityMastered, 9);
 
         // Redelivery (the same six answers again): nothing moves, nothing is published.
         await PublishAsync(answers);
         await PublishAsync([Answer(student, "item-marker", "marker", true)]);
-        await Eventually.WaitAsync(() => MasteryAsync(student, "marker"), m => m is not null, TimeSpan.FromSeconds(20));
-        await Eventually.WaitAsync(() => Task.FromResult(_changes.Count(c => c.StudentId == student)), n => n == 7, TimeSpan.FromSeconds(10));
+        await Eventually.WaitAsync(() => MasteryAsync(student, "marker"), m => m is not null, TimeSpan.FromSeconds(60));
+        await Eventually.WaitAsync(() => Task.FromResult(_changes.Count(c => c.StudentId == student)), n => n == 7, TimeSpan.FromSeconds(30));
         await Task.Delay(500);
         var after = await MasteryAsync(student, "fractions");
         Assert.Equal(6, after!.Attempts);
@@ -122,7 +122,7 @@ public sealed class MasteryServiceTests : IAsyncLifetime
             .Select((c, i) => Answer(student, $"late-{i}", "decimals", c, at: start.AddMinutes(i))).ToList();
         await PublishAsync(answers.AsEnumerable().Reverse());
 
-        var mastery = await Eventually.WaitAsync(() => MasteryAsync(student, "decimals"), m => m?.Attempts == 7, TimeSpan.FromSeconds(20));
+        var mastery = await Eventually.WaitAsync(() => MasteryAsync(student, "decimals"), m => m?.Attempts == 7, TimeSpan.FromSeconds(60));
         var expected = new BktParameters().PriorKnowledge;
         foreach (var a in answers)
         {
@@ -197,10 +197,10 @@ public sealed class MasteryServiceTests : IAsyncLifetime
             answers.Add(Answer(fine, $"o-q{20 + i}", "o-comparing", true, 1, DateTimeOffset.UtcNow.AddMinutes(i)));
         }
         await PublishAsync(answers);
-        await Eventually.WaitAsync(() => MasteryAsync(stuck, "o-comparing"), m => m?.Attempts == 6, TimeSpan.FromSeconds(20));
-        await Eventually.WaitAsync(() => MasteryAsync(fine, "o-comparing"), m => m?.Attempts == 6, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => MasteryAsync(stuck, "o-comparing"), m => m?.Attempts == 6, TimeSpan.FromSeconds(60));
+        await Eventually.WaitAsync(() => MasteryAsync(fine, "o-comparing"), m => m?.Attempts == 6, TimeSpan.FromSeconds(60));
         await Eventually.WaitAsync(
-            () => _service.WithDbAsync<MasteryDbContext, int>(db => db.Students.CountAsync(s => s.SchoolId == school)), n => n == 2, TimeSpan.FromSeconds(20));
+            () => _service.WithDbAsync<MasteryDbContext, int>(db => db.Students.CountAsync(s => s.SchoolId == school)), n => n == 2, TimeSpan.FromSeconds(60));
 
         var view = await GetJsonAsync($"/api/mastery/v1/students/{stuck}/mastery");
         var comparing = view.GetProperty("skills").EnumerateArray().Single(s => s.GetProperty("skillId").GetString() == "o-comparing");
@@ -284,7 +284,7 @@ public sealed class MasteryServiceTests : IAsyncLifetime
         // New answers use the fitted parameters.
         var before = (await MasteryAsync(students[0], skill))!.ProbabilityMastered;
         await Bus.Publish(Answer(students[0], $"{skill}-new", skill, true));
-        var after = await Eventually.WaitAsync(() => MasteryAsync(students[0], skill), m => m?.Attempts == 9, TimeSpan.FromSeconds(20));
+        var after = await Eventually.WaitAsync(() => MasteryAsync(students[0], skill), m => m?.Attempts == 9, TimeSpan.FromSeconds(60));
         Assert.Equal(KnowledgeTracing.Update(before, true, p), after!.ProbabilityMastered, 6);
     }
 }

@@ -68,7 +68,7 @@ public sealed class AlertToFeedTests : IAsyncLifetime
 
         var entries = await Eventually.WaitAsync(
             () => _notifications.WithDbAsync<NotificationsDbContext, List<FeedEntry>>(db => db.Feed.Where(f => f.SourceEventId == alert.AlertId).ToListAsync()),
-            e => e.Count >= 2, TimeSpan.FromSeconds(20));
+            e => e.Count >= 2, TimeSpan.FromSeconds(60));
         await Task.Delay(1500);
         entries = await _notifications.WithDbAsync<NotificationsDbContext, List<FeedEntry>>(db => db.Feed.Where(f => f.SourceEventId == alert.AlertId).ToListAsync());
         Assert.Equal([$"{school}-c1", $"{school}-c2"], entries.Select(e => e.StaffId).Order());

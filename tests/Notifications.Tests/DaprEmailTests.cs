@@ -72,7 +72,7 @@ public sealed class DaprEmailTests : IAsyncLifetime
         await bus.Publish(alert);
 
         List<Dapr.Client.Autogen.Grpc.v1.InvokeBindingRequest> Mine() => _sidecar.Requests.Where(r => r.Metadata.TryGetValue("emailTo", out var to) && to == email).ToList();
-        await Eventually.WaitAsync(() => Task.FromResult(Mine().Count), n => n >= 1, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => Task.FromResult(Mine().Count), n => n >= 1, TimeSpan.FromSeconds(60));
         await Task.Delay(1500);
         var request = Assert.Single(Mine());
         Assert.Equal("school-mail", request.Name);

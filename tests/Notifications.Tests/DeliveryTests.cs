@@ -106,7 +106,7 @@ public sealed class DeliveryTests : IAsyncLifetime
         await PublishAsync(alert, messageId);
         await PublishAsync(alert);   // and once re-published under a new message id
 
-        await Eventually.WaitAsync(() => Task.FromResult(_smtp.Received.Count), n => n >= 2, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => Task.FromResult(_smtp.Received.Count), n => n >= 2, TimeSpan.FromSeconds(60));
         await Task.Delay(1500);
         var mails = _smtp.Received.ToList();
         Assert.Equal(["ada@school.test", "ben@school.test"], mails.Select(m => m.To.Mailboxes.Single().Address).Order());
@@ -135,7 +135,7 @@ public sealed class DeliveryTests : IAsyncLifetime
         await PublishAsync(alert);
         await PublishAsync(alert);
 
-        await Eventually.WaitAsync(() => Task.FromResult(_hook.Calls.Count), n => n >= 1, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => Task.FromResult(_hook.Calls.Count), n => n >= 1, TimeSpan.FromSeconds(60));
         await Task.Delay(1500);
         var call = Assert.Single(_hook.Calls);
 
@@ -150,7 +150,7 @@ public sealed class DeliveryTests : IAsyncLifetime
         // c1 chose the webhook only: no feed entry, no email; c2 has the defaults.
         var feed = await _notifications.WithDbAsync<NotificationsDbContext, List<string>>(db => db.Feed.Where(f => f.SourceEventId == alert.AlertId).Select(f => f.StaffId).ToListAsync());
         Assert.Equal([$"{_school}-c2"], feed);
-        await Eventually.WaitAsync(() => Task.FromResult(_smtp.Received.Count), n => n >= 1, TimeSpan.FromSeconds(10));
+        await Eventually.WaitAsync(() => Task.FromResult(_smtp.Received.Count), n => n >= 1, TimeSpan.FromSeconds(60));
         Assert.Equal("ben@school.test", Assert.Single(_smtp.Received).To.Mailboxes.Single().Address);
     }
 
@@ -182,7 +182,7 @@ public sealed class DeliveryTests : IAsyncLifetime
         using var redrive = await _client.PostAsync($"/api/notifications/v1/dead-letters/{delivery.DeliveryId}/redrive", null);
         Assert.Equal(HttpStatusCode.Accepted, redrive.StatusCode);
         var sent = await Eventually.WaitAsync(async () => (await DeliveriesAsync(alert.AlertId)).Single(d => d.Channel == Channels.Webhook),
-            d => d.Status == DeliveryStatuses.Sent, TimeSpan.FromSeconds(20));
+            d => d.Status == DeliveryStatuses.Sent, TimeSpan.FromSeconds(60));
         Assert.Equal(DeliveryStatuses.Sent, sent.Status);
         Assert.Equal(7, _hook.Calls.Count);
 
@@ -195,7 +195,7 @@ public sealed class DeliveryTests : IAsyncLifetime
     {
         // The coordinator is known from StaffAssigned, published by the real Ingestion over the bus.
         await Eventually.WaitAsync(() => _notifications.WithDbAsync<NotificationsDbContext, bool>(db => db.Staff.AnyAsync(s => s.StaffId == $"{_school}-co")),
-            found => found, TimeSpan.FromSeconds(20));
+            found => found, TimeSpan.FromSeconds(60));
 
         var caseId = NewId.NextGuid();
         var assigned = new InterventionAssigned(caseId, $"{_school}-s1", _school, $"{_school}-c1", [$"{_school}-c2"], "coord", DateTimeOffset.UtcNow);
@@ -205,19 +205,19 @@ public sealed class DeliveryTests : IAsyncLifetime
         await PublishAsync(overdue);
 
         var feed = await Eventually.WaitAsync(() => _notifications.WithDbAsync<NotificationsDbContext, List<FeedEntry>>(db => db.Feed.Where(f => f.StudentId == $"{_school}-s1").ToListAsync()),
-            f => f.Count >= 4, TimeSpan.FromSeconds(20));
+            f => f.Count >= 4, TimeSpan.FromSeconds(60));
         await Task.Delay(1000);
         feed = await _notifications.WithDbAsync<NotificationsDbContext, List<FeedEntry>>(db => db.Feed.Where(f => f.StudentId == $"{_school}-s1").ToListAsync());
         Assert.Equal([$"{_school}-c1", $"{_school}-c2"], feed.Where(f => f.Kind == EventKinds.CaseAssigned).Select(f => f.StaffId).Order());
         Assert.Equal([$"{_school}-c1", $"{_school}-co"], feed.Where(f => f.Kind == EventKinds.CaseOverdue).Select(f => f.StaffId).Order());
-        await Eventually.WaitAsync(() => Task.FromResult(_smtp.Received.Count), n => n >= 4, TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => Task.FromResult(_smtp.Received.Count), n => n >= 4, TimeSpan.FromSeconds(60));
         Assert.Contains(_smtp.Received, m => m.To.Mailboxes.Single().Address == "cy@school.test" && (m.Subject ?? "").StartsWith("Overdue", StringComparison.Ordinal));
 
         // A school without a coordinator: the escalation is not dropped, it is a dead letter ops can see.
         var orphan = new InterventionOverdue(NewId.NextGuid(), "stu-x", $"nowhere-{Guid.NewGuid():N}", null, new DateOnly(2026, 11, 20), 1, DateTimeOffset.UtcNow);
         await PublishAsync(orphan);
         var list = await Eventually.WaitAsync(() => _client.GetFromJsonAsync<JsonElement>("/api/notifications/v1/dead-letters"),
-            l => l.GetProperty("deadLetters").EnumerateArray().Any(d => d.GetProperty("lastError").GetString()!.Contains(orphan.SchoolId)), TimeSpan.FromSeconds(20));
+            l => l.GetProperty("deadLetters").EnumerateArray().Any(d => d.GetProperty("lastError").GetString()!.Contains(orphan.SchoolId)), TimeSpan.FromSeconds(60));
         Assert.Contains(list.GetProperty("deadLetters").EnumerateArray(), d => d.GetProperty("channel").GetString() == Channels.None);
     }
 
