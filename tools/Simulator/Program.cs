@@ -10,13 +10,18 @@ if (options is null || command is "help" or "-h" or "--help")
           generate --out DIR               write OneRoster CSV, signal CSV files and truth.json
           upload   --dir DIR --gateway URL upload a generated folder through the gateway
           demo     --gateway URL           generate into a temp folder and upload it
+          stream   --gateway URL --rate N --seconds S [--batch 500]
+                                           roster first, then attendance at N records/s for S seconds
         Options: --seed N (42)  --schools N (2)  --students N per school (15)  --days N school days (20)
                  --last-day yyyy-MM-dd (yesterday)  --items N answers per student and day (3)
         """);
     return command is "help" or "-h" or "--help" ? 0 : 2;
 }
 
-var district = DistrictGenerator.Generate(options.Simulation);
+var district = DistrictGenerator.Generate(command == "stream"
+    // Enough school days that the stream does not run out before the time does.
+    ? options.Simulation with { SchoolDays = Math.Max(options.Simulation.SchoolDays, (int)Math.Ceiling(options.Rate * options.Seconds / (options.Simulation.Schools * options.Simulation.StudentsPerSchool))), ItemsPerDay = 0 }
+    : options.Simulation);
 switch (command)
 {
     case "generate":
@@ -38,12 +43,17 @@ switch (command)
         {
             Directory.Delete(temp, recursive: true);
         }
+    case "stream":
+        var result = await Streamer.StreamAsync(district, options.Gateway, options.Rate, TimeSpan.FromSeconds(options.Seconds), options.Batch, Console.Error, CancellationToken.None);
+        Console.WriteLine($"sent {result.Sent}, accepted {result.Accepted}, rejected {result.Rejected}, failed {result.Failed} in {result.Elapsed.TotalSeconds:F1} s "
+            + $"({result.Sent / result.Elapsed.TotalSeconds:F0} records/s)");
+        return result.Failed == 0 ? 0 : 1;
     default:
         Console.Error.WriteLine($"Unknown command '{command}'; try 'simulate help'.");
         return 2;
 }
 
-internal sealed record Options(SimulationOptions Simulation, string? Out, string? Dir, Uri Gateway)
+internal sealed record Options(SimulationOptions Simulation, string? Out, string? Dir, Uri Gateway, double Rate, int Seconds, int Batch)
 {
     public static Options? Parse(string[] args)
     {
@@ -61,6 +71,7 @@ internal sealed record Options(SimulationOptions Simulation, string? Out, string
         return new Options(
             new SimulationOptions(Int("seed", 42), Int("schools", 2), Int("students", 15), Int("days", 20), lastDay, Int("items", 3)),
             values.GetValueOrDefault("out"), values.GetValueOrDefault("dir"),
-            new Uri(values.GetValueOrDefault("gateway") ?? "http://127.0.0.1:8080"));
+            new Uri(values.GetValueOrDefault("gateway") ?? "http://127.0.0.1:8080"),
+            Int("rate", 1000), Int("seconds", 10), Int("batch", 500));
     }
 }

@@ -1,0 +1,80 @@
+using Beacon.Simulator;
+
+namespace Beacon.Simulator.Tests;
+
+public class DistrictGeneratorTests
+{
+    private static readonly SimulationOptions Small = new(Seed: 7, Schools: 3, StudentsPerSchool: 40, SchoolDays: 30, LastDay: new DateOnly(2026, 10, 30));
+
+    [Fact]
+    public void The_same_seed_gives_the_same_district_and_another_seed_a_different_one()
+    {
+        var a = DistrictGenerator.Generate(Small);
+        var b = DistrictGenerator.Generate(Small);
+        var c = DistrictGenerator.Generate(Small with { Seed = 8 });
+        Assert.Equal(a.Attendance, b.Attendance);
+        Assert.Equal(a.Answers, b.Answers);
+        Assert.Equal(a.Truth.Outcomes, b.Truth.Outcomes);
+        Assert.NotEqual(a.Attendance, c.Attendance);
+    }
+
+    [Fact]
+    public void Every_student_has_a_record_on_every_school_day_and_no_day_is_a_weekend_or_in_the_future()
+    {
+        var d = DistrictGenerator.Generate(Small);
+        Assert.Equal(120, d.Students.Count);
+        Assert.Equal(120 * 30, d.Attendance.Count);
+        Assert.All(d.Attendance, a => Assert.True(a.Date <= Small.LastDay && a.Date.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday)));
+        Assert.Equal(6, d.Staff.Count(s => s.Role == "counselor"));
+    }
+
+    [Fact]
+    public void The_ground_truth_matches_the_generated_signals()
+    {
+        var d = DistrictGenerator.Generate(Small with { StudentsPerSchool = 300 });
+        foreach (var outcome in d.Truth.Outcomes)
+        {
+            var days = d.Attendance.Where(a => a.StudentId == outcome.StudentId).ToList();
+            var rate = (double)days.Count(a => a.Status is "absent" or "excused-absent") / days.Count;
+            Assert.Equal(Math.Round(rate, 4), outcome.AbsenceRate);
+            Assert.Equal(rate >= 0.10, outcome.ChronicallyAbsent);
+        }
+        // The planted dropout model makes chronic absence a strong signal: dropout is far likelier among them.
+        var chronic = d.Truth.Outcomes.Where(o => o.ChronicallyAbsent).ToList();
+        var others = d.Truth.Outcomes.Where(o => !o.ChronicallyAbsent).ToList();
+        Assert.InRange(chronic.Count, 135, 405);   // 15–45 % of 900: around the 25–30 % US rate of recent years
+        Assert.True(chronic.Average(o => o.DropoutProbability) > 2 * others.Average(o => o.DropoutProbability));
+    }
+
+    [Fact]
+    public void A_skill_answered_by_students_who_already_know_it_is_mostly_correct()
+    {
+        // BKT ground truth: the share of correct answers on the last attempts tends to 1 - slip as students learn.
+        var d = DistrictGenerator.Generate(Small with { StudentsPerSchool = 200, SchoolDays = 60 });
+        foreach (var skill in DistrictGenerator.Skills)
+        {
+            var late = d.Answers.Where(a => a.SkillId == skill.SkillId && a.Attempt > 30).ToList();
+            Assert.NotEmpty(late);
+            var correct = late.Average(a => a.Correct ? 1.0 : 0.0);
+            Assert.InRange(correct, 1 - skill.Slip - 0.05, 1 - skill.Slip + 0.05);
+        }
+    }
+
+    [Fact]
+    public void Written_files_have_the_columns_ingestion_reads()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"sim-{Guid.NewGuid():N}");
+        try
+        {
+            DistrictFiles.Write(DistrictGenerator.Generate(Small), folder);
+            Assert.Equal("studentId,date,status", File.ReadLines(Path.Combine(folder, "attendance.csv")).First());
+            Assert.Equal(3601, File.ReadLines(Path.Combine(folder, "attendance.csv")).Count());
+            Assert.StartsWith("sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role", File.ReadLines(Path.Combine(folder, "users.csv")).First());
+            Assert.Contains("\"dropoutModel\"", File.ReadAllText(Path.Combine(folder, "truth.json")));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
