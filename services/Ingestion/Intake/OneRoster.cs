@@ -52,7 +52,6 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
     {
         Table Get(string name) => files.TryGetValue(name, out var t) ? t : new Table(name, []);
         static string Pos(Table t, int line) => $"{t.File}:lines[{line}]";
-        static string? Field(Dictionary<string, string> row, string name) => row.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
 
         var orgs = Get("orgs.csv");
         var users = Get("users.csv");
@@ -96,7 +95,6 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
         var schools = (await db.Schools.AsNoTracking().Select(s => s.SchoolId).ToListAsync(ct)).ToHashSet();
         var people = (await db.Students.AsNoTracking().Select(s => s.StudentId).ToListAsync(ct))
             .Concat(await db.Staff.AsNoTracking().Select(s => s.StaffId).ToListAsync(ct)).ToHashSet();
-        static string? Field(Dictionary<string, string> row, string name) => row.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
 
         var existingSections = await db.Sections.ToDictionaryAsync(s => s.SectionId, ct);
         var sections = 0;
@@ -184,6 +182,9 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
         await db.SaveChangesAsync(ct);
         return (sections, memberships, demographics);
     }
+
+    /// <summary>A cell's value, or null when the column is missing or the cell empty.</summary>
+    private static string? Field(Dictionary<string, string> row, string name) => row.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
 
     private static bool? Flag(Dictionary<string, string> row, string column) =>
         row.TryGetValue(column, out var v) ? v.Trim().ToLowerInvariant() switch { "true" or "yes" or "1" => true, "false" or "no" or "0" => false, _ => null } : null;
