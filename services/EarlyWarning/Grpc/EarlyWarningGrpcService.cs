@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Beacon.EarlyWarning.Grpc;
 
 public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, ModelRegistry registry,
-    RiskScoring scoring, TimeProvider clock)
+    RiskScoring scoring, TimeProvider clock, Scoring.NightlyRescoreStatus nightly, IOptions<NightlyRescoreOptions> nightlyOptions)
     : Contracts.EarlyWarning.EarlyWarning.EarlyWarningBase
 {
     public override async Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context)
@@ -118,6 +118,21 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
             var scored = await scoring.RescoreAllAsync(clock.GetUtcNow(), context.CancellationToken);
             var active = await db.Models.AsNoTracking().FirstAsync(m => m.Kind == AttendanceFeatures.Kind && m.Status == ModelStatus.Active, context.CancellationToken);
             return new RescoreStudentsResponse { StudentsScored = scored, ModelId = active.ModelId.ToString() };
+        });
+    }
+
+    public override Task<Contracts.EarlyWarning.NightlyRescoreStatus> GetNightlyRescore(GetNightlyRescoreRequest request, ServerCallContext context)
+    {
+        var status = nightly.Snapshot();
+        return Task.FromResult(new Contracts.EarlyWarning.NightlyRescoreStatus
+        {
+            Enabled = nightlyOptions.Value.Enabled,
+            NightlyAt = nightlyOptions.Value.NightlyAt,
+            NextRunAt = status.NextRunAt?.ToString("O") ?? "",
+            LastRunAt = status.LastRunAt?.ToString("O") ?? "",
+            Runs = status.Runs,
+            LastStudentsScored = status.LastStudentsScored,
+            LastOutcome = status.LastOutcome,
         });
     }
 }
