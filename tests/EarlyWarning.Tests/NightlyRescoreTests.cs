@@ -95,7 +95,7 @@ public sealed class NightlyRescoreTests : IAsyncLifetime
         }
         var live = await Eventually.WaitAsync(
             () => _service.WithDbAsync<EarlyWarningDbContext, StudentRiskScore?>(db => db.RiskScores.AsNoTracking().FirstOrDefaultAsync(s => s.StudentId == student)),
-            s => s is not null, TimeSpan.FromSeconds(60));
+            s => s is not null, TimeSpan.FromSeconds(120));
         Assert.Equal(Start, live!.ScoredAt);   // scored by the event, at the (frozen) clock's time
 
         // Before 02:00 nothing runs, however many times the job looks at the clock.

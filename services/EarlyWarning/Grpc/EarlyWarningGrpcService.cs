@@ -10,7 +10,8 @@ using Microsoft.Extensions.Options;
 namespace Beacon.EarlyWarning.Grpc;
 
 public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, ModelRegistry registry,
-    RiskScoring scoring, TimeProvider clock, Scoring.NightlyRescoreStatus nightly, IOptions<NightlyRescoreOptions> nightlyOptions)
+    RiskScoring scoring, TimeProvider clock, Scoring.NightlyRescoreStatus nightly, IOptions<NightlyRescoreOptions> nightlyOptions,
+    DistrictThresholds thresholds)
     : Contracts.EarlyWarning.EarlyWarning.EarlyWarningBase
 {
     public override async Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context)
@@ -67,9 +68,10 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         {
             query = query.Where(m => m.Kind == request.Kind);
         }
+        var perModel = (await db.DistrictThresholds.AsNoTracking().ToListAsync(context.CancellationToken)).ToLookup(t => t.ModelId);
         var response = new ListModelsResponse();
         response.Models.AddRange((await query.ToListAsync(context.CancellationToken))
-            .OrderBy(m => m.Kind).ThenByDescending(m => m.Version).Select(ModelsGrpc.ToMessage));
+            .OrderBy(m => m.Kind).ThenByDescending(m => m.Version).Select(m => ModelsGrpc.ToMessage(m, perModel[m.ModelId])));
         return response;
     }
 
@@ -78,7 +80,7 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         var id = ModelsGrpc.ParseModelId(request.ModelId);
         var record = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.ModelId == id, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}'."));
-        return ModelsGrpc.ToMessage(record);
+        return ModelsGrpc.ToMessage(record, await db.DistrictThresholds.AsNoTracking().Where(t => t.ModelId == id).ToListAsync(context.CancellationToken));
     }
 
     public override Task<ModelVersion> TrainModel(TrainModelRequest request, ServerCallContext context)
@@ -95,6 +97,13 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
     {
         var id = ModelsGrpc.ParseModelId(request.ModelId);
         return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(await registry.PromoteAsync(id, context.CancellationToken)));
+    }
+
+    public override Task<Contracts.EarlyWarning.DistrictThreshold> SetDistrictThreshold(SetDistrictThresholdRequest request, ServerCallContext context)
+    {
+        var id = ModelsGrpc.ParseModelId(request.ModelId);
+        return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(
+            await thresholds.SetAsync(id, request.DistrictId, request.FlagTopShare, request.MinPrecision, context.CancellationToken)));
     }
 
     public override Task<ModelVersion> RollbackModel(RollbackModelRequest request, ServerCallContext context)

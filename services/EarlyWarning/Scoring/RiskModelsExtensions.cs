@@ -9,6 +9,8 @@ public static class RiskModelsExtensions
         builder.Services.AddSingleton<LoadedModels>();
         builder.Services.AddScoped<ModelRegistry>();
         builder.Services.AddScoped<RiskScoring>();
+        builder.Services.AddSingleton<District>();
+        builder.Services.AddScoped<DistrictThresholds>();
         builder.Services.AddOptions<NightlyRescoreOptions>().Bind(builder.Configuration.GetSection("EarlyWarning:Scoring"))
             .Validate(o => o.TryGetAt(out _), NightlyRescoreOptions.InvalidMessage).ValidateOnStart();
         builder.Services.AddSingleton<NightlyRescoreStatus>();
