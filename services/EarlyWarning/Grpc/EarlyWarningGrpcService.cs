@@ -61,6 +61,30 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         return ModelsGrpc.ToMessage(score);
     }
 
+    public override async Task<ListRisksResponse> ListRisks(ListRisksRequest request, ServerCallContext context)
+    {
+        if (request.Limit is < 0 or > 5000)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"limit must be between 1 and 5000 (0 means 500); got {request.Limit}."));
+        }
+        var kind = string.IsNullOrEmpty(request.Kind) ? AttendanceFeatures.Kind : request.Kind;
+        var query = db.RiskScores.AsNoTracking().Where(s => s.Kind == kind);
+        if (!string.IsNullOrEmpty(request.SchoolId))
+        {
+            query = query.Where(s => s.SchoolId == request.SchoolId);
+        }
+        if (!request.HasFlaggedOnly || request.FlaggedOnly)
+        {
+            query = query.Where(s => s.Flagged);
+        }
+        var total = await query.CountAsync(context.CancellationToken);
+        var page = await query.OrderByDescending(s => s.Score).ThenBy(s => s.StudentId).Take(request.Limit == 0 ? 500 : request.Limit)
+            .ToListAsync(context.CancellationToken);
+        var response = new ListRisksResponse { Total = total };
+        response.Risks.AddRange(page.Select(ModelsGrpc.ToMessage));
+        return response;
+    }
+
     public override async Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
     {
         var query = db.Models.AsNoTracking();

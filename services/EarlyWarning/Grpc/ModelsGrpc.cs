@@ -51,6 +51,7 @@ internal static class ModelsGrpc
         var message = new StudentRisk
         {
             StudentId = score.StudentId,
+            SchoolId = score.SchoolId,
             Kind = score.Kind,
             Score = score.Score,
             Band = score.Band,
