@@ -10,7 +10,8 @@ using Microsoft.Extensions.Options;
 namespace Beacon.EarlyWarning.Grpc;
 
 public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, ModelRegistry registry,
-    RiskScoring scoring, TimeProvider clock)
+    RiskScoring scoring, TimeProvider clock, Scoring.NightlyRescoreStatus nightly, IOptions<NightlyRescoreOptions> nightlyOptions,
+    DistrictThresholds thresholds)
     : Contracts.EarlyWarning.EarlyWarning.EarlyWarningBase
 {
     public override async Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context)
@@ -60,6 +61,30 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         return ModelsGrpc.ToMessage(score);
     }
 
+    public override async Task<ListRisksResponse> ListRisks(ListRisksRequest request, ServerCallContext context)
+    {
+        if (request.Limit is < 0 or > 5000)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"limit must be between 1 and 5000 (0 means 500); got {request.Limit}."));
+        }
+        var kind = string.IsNullOrEmpty(request.Kind) ? AttendanceFeatures.Kind : request.Kind;
+        var query = db.RiskScores.AsNoTracking().Where(s => s.Kind == kind);
+        if (!string.IsNullOrEmpty(request.SchoolId))
+        {
+            query = query.Where(s => s.SchoolId == request.SchoolId);
+        }
+        if (!request.HasFlaggedOnly || request.FlaggedOnly)
+        {
+            query = query.Where(s => s.Flagged);
+        }
+        var total = await query.CountAsync(context.CancellationToken);
+        var page = await query.OrderByDescending(s => s.Score).ThenBy(s => s.StudentId).Take(request.Limit == 0 ? 500 : request.Limit)
+            .ToListAsync(context.CancellationToken);
+        var response = new ListRisksResponse { Total = total };
+        response.Risks.AddRange(page.Select(ModelsGrpc.ToMessage));
+        return response;
+    }
+
     public override async Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
     {
         var query = db.Models.AsNoTracking();
@@ -67,9 +92,10 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         {
             query = query.Where(m => m.Kind == request.Kind);
         }
+        var perModel = (await db.DistrictThresholds.AsNoTracking().ToListAsync(context.CancellationToken)).ToLookup(t => t.ModelId);
         var response = new ListModelsResponse();
         response.Models.AddRange((await query.ToListAsync(context.CancellationToken))
-            .OrderBy(m => m.Kind).ThenByDescending(m => m.Version).Select(ModelsGrpc.ToMessage));
+            .OrderBy(m => m.Kind).ThenByDescending(m => m.Version).Select(m => ModelsGrpc.ToMessage(m, perModel[m.ModelId])));
         return response;
     }
 
@@ -78,7 +104,7 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         var id = ModelsGrpc.ParseModelId(request.ModelId);
         var record = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.ModelId == id, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"No model '{request.ModelId}'."));
-        return ModelsGrpc.ToMessage(record);
+        return ModelsGrpc.ToMessage(record, await db.DistrictThresholds.AsNoTracking().Where(t => t.ModelId == id).ToListAsync(context.CancellationToken));
     }
 
     public override Task<ModelVersion> TrainModel(TrainModelRequest request, ServerCallContext context)
@@ -95,6 +121,13 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
     {
         var id = ModelsGrpc.ParseModelId(request.ModelId);
         return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(await registry.PromoteAsync(id, context.CancellationToken)));
+    }
+
+    public override Task<Contracts.EarlyWarning.DistrictThreshold> SetDistrictThreshold(SetDistrictThresholdRequest request, ServerCallContext context)
+    {
+        var id = ModelsGrpc.ParseModelId(request.ModelId);
+        return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(
+            await thresholds.SetAsync(id, request.DistrictId, request.FlagTopShare, request.MinPrecision, context.CancellationToken)));
     }
 
     public override Task<ModelVersion> RollbackModel(RollbackModelRequest request, ServerCallContext context)
@@ -118,6 +151,21 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
             var scored = await scoring.RescoreAllAsync(clock.GetUtcNow(), context.CancellationToken);
             var active = await db.Models.AsNoTracking().FirstAsync(m => m.Kind == AttendanceFeatures.Kind && m.Status == ModelStatus.Active, context.CancellationToken);
             return new RescoreStudentsResponse { StudentsScored = scored, ModelId = active.ModelId.ToString() };
+        });
+    }
+
+    public override Task<Contracts.EarlyWarning.NightlyRescoreStatus> GetNightlyRescore(GetNightlyRescoreRequest request, ServerCallContext context)
+    {
+        var status = nightly.Snapshot();
+        return Task.FromResult(new Contracts.EarlyWarning.NightlyRescoreStatus
+        {
+            Enabled = nightlyOptions.Value.Enabled,
+            NightlyAt = nightlyOptions.Value.NightlyAt,
+            NextRunAt = status.NextRunAt?.ToString("O") ?? "",
+            LastRunAt = status.LastRunAt?.ToString("O") ?? "",
+            Runs = status.Runs,
+            LastStudentsScored = status.LastStudentsScored,
+            LastOutcome = status.LastOutcome,
         });
     }
 }

@@ -10,7 +10,7 @@ namespace Beacon.EarlyWarning.Grpc;
 /// <summary>Mapping between the registry's records and the contract's messages.</summary>
 internal static class ModelsGrpc
 {
-    public static ModelVersion ToMessage(ModelVersionRecord record)
+    public static ModelVersion ToMessage(ModelVersionRecord record, IEnumerable<Storage.DistrictThreshold>? thresholds = null)
     {
         var card = RiskModelFile.DeserializeCard(record.CardJson);
         var message = new ModelVersion
@@ -41,6 +41,7 @@ internal static class ModelsGrpc
             Examples = r.Examples,
             Positives = r.Positives,
         }));
+        message.DistrictThresholds.AddRange((thresholds ?? []).Select(ToMessage));
         return message;
     }
 
@@ -50,6 +51,7 @@ internal static class ModelsGrpc
         var message = new StudentRisk
         {
             StudentId = score.StudentId,
+            SchoolId = score.SchoolId,
             Kind = score.Kind,
             Score = score.Score,
             Band = score.Band,
@@ -70,6 +72,19 @@ internal static class ModelsGrpc
         return message;
     }
 
+    public static Contracts.EarlyWarning.DistrictThreshold ToMessage(Storage.DistrictThreshold t) => new()
+    {
+        ModelId = t.ModelId.ToString(),
+        DistrictId = t.DistrictId,
+        Target = t.Target,
+        TargetValue = t.TargetValue,
+        Threshold = t.Threshold,
+        Rule = t.Rule,
+        CalibrationPrecision = t.CalibrationPrecision,
+        CalibrationFlaggedShare = t.CalibrationFlaggedShare,
+        SetAt = t.SetAt.ToString("O"),
+    };
+
     public static Guid ParseModelId(string value) => Guid.TryParse(value, out var id)
         ? id
         : throw new RpcException(new Status(StatusCode.InvalidArgument, $"model_id '{value}' is not a model id (a GUID)."));
@@ -84,6 +99,11 @@ internal static class ModelsGrpc
         catch (ModelRegistryException e)
         {
             throw new RpcException(new Status(e.NotFound ? StatusCode.NotFound : StatusCode.FailedPrecondition, e.Message));
+        }
+        catch (ThresholdTargetException e)
+        {
+            // Aborted is what JSON transcoding answers as 409 Conflict.
+            throw new RpcException(new Status(e.Conflict ? StatusCode.Aborted : StatusCode.InvalidArgument, e.Message));
         }
     }
 }

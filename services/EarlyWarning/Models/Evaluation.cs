@@ -133,6 +133,35 @@ public static class Evaluation
         return sorted[k - 1];
     }
 
+    /// <summary>
+    /// The lowest threshold whose flagged set (score ≥ threshold) still has precision ≥ <paramref name="minimumPrecision"/>,
+    /// so as many true cases as possible are flagged at that precision; null when no set of at least
+    /// <paramref name="minimumFlagged"/> students reaches it (a precision from a handful is not evidence).
+    /// </summary>
+    public static double? ThresholdForPrecision(IReadOnlyList<double> scores, IReadOnlyList<bool> labels, double minimumPrecision, int minimumFlagged = 10)
+    {
+        var order = Enumerable.Range(0, scores.Count).OrderByDescending(i => scores[i]).ToArray();
+        double? best = null;
+        var truePositives = 0;
+        for (var k = 0; k < order.Length; k++)
+        {
+            truePositives += labels[order[k]] ? 1 : 0;
+            var atTieBoundary = k == order.Length - 1 || scores[order[k + 1]] < scores[order[k]];
+            if (atTieBoundary && k + 1 >= minimumFlagged && (double)truePositives / (k + 1) >= minimumPrecision)
+            {
+                best = scores[order[k]];
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Precision and share of students flagged at a threshold (score ≥ threshold).</summary>
+    public static (double Precision, double FlaggedShare) AtThreshold(IReadOnlyList<double> scores, IReadOnlyList<bool> labels, double threshold)
+    {
+        var flagged = Enumerable.Range(0, scores.Count).Where(i => scores[i] >= threshold).ToArray();
+        return (flagged.Length == 0 ? 0 : (double)flagged.Count(i => labels[i]) / flagged.Length, scores.Count == 0 ? 0 : (double)flagged.Length / scores.Count);
+    }
+
     /// <summary>Precision among the top share by score (ties broken by input order, so exactly that many are taken).</summary>
     public static double PrecisionAtTop(IReadOnlyList<double> scores, IReadOnlyList<bool> labels, double share)
     {

@@ -20,7 +20,15 @@ public sealed record RiskModelCard(
     DateTimeOffset TrainedAt,
     IReadOnlyList<BinaryReport> Reports,
     BinaryReport Baseline,
-    bool BeatsBaseline);
+    bool BeatsBaseline,
+    CalibrationScores? Calibration = null);
+
+/// <summary>
+/// The served model's calibrated scores and true labels on the calibration slice (training data it did
+/// not fit on): what a new threshold target is chosen on, without touching the held-out test set.
+/// Null on cards saved before these were kept.
+/// </summary>
+public sealed record CalibrationScores(IReadOnlyList<double> Scores, IReadOnlyList<bool> Labels);
 
 /// <summary>One factor behind a student's score, in counselor words, with which way it pushes.</summary>
 public sealed record RiskFactor(string Feature, string Text, bool RaisesRisk, double Contribution);
@@ -52,7 +60,8 @@ public static class RiskModelFile
         result.TrainedAt,
         result.Models.Select(m => m.Report).ToArray(),
         result.Baseline,
-        result.BeatsBaseline(result.Served));
+        result.BeatsBaseline(result.Served),
+        result.Served.Calibration);
 
     /// <summary>Saves the served model as &lt;kind&gt;-&lt;time&gt;.zip with its card as .json; returns the .zip path.</summary>
     public static string Save(TrainingResult result, string directory, string? name = null)

@@ -41,7 +41,8 @@ public sealed record TrainingOptions
 }
 
 /// <summary>One trained, calibrated model with its threshold and held-out report.</summary>
-public sealed record TrainedModel(string Algorithm, ITransformer Model, DataViewSchema InputSchema, double Threshold, BinaryReport Report);
+public sealed record TrainedModel(string Algorithm, ITransformer Model, DataViewSchema InputSchema, double Threshold, BinaryReport Report,
+    CalibrationScores? Calibration = null);
 
 public sealed record TrainingResult(
     RiskDataset Data,
@@ -94,10 +95,12 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
             // Platt scaling on examples the model has not seen; it replaces the trainer's own probability.
             var calibrator = ml.BinaryClassification.Calibrators.Platt().Fit(chain.Transform(calibrationView));
             var model = chain.Append(calibrator);
-            var threshold = Evaluation.ThresholdForTopShare(Probabilities(ml, model, calibrationView), options.FlagTopShare);
+            var calibrationScores = Probabilities(ml, model, calibrationView);
+            var threshold = Evaluation.ThresholdForTopShare(calibrationScores, options.FlagTopShare);
             var test = Probabilities(ml, model, testView);
             var report = Evaluation.Report(algorithm, test, test, Labels(data.Test), threshold);
-            models.Add(new TrainedModel(algorithm, model, fitView.Schema, threshold, report));
+            models.Add(new TrainedModel(algorithm, model, fitView.Schema, threshold, report,
+                new CalibrationScores(calibrationScores.Select(p => Math.Round(p, 5)).ToArray(), Labels(calibration))));
             Say($"{algorithm} done in {watch.Elapsed.TotalSeconds:F1} s: held-out AUC {report.Auc:F3}");
         }
 

@@ -2,13 +2,19 @@ namespace Beacon.EarlyWarning.Scoring;
 
 public static class RiskModelsExtensions
 {
-    /// <summary>Model registry, loaded-model cache and per-student scoring.</summary>
+    /// <summary>Model registry, loaded-model cache, per-student scoring and the nightly re-score.</summary>
     public static IHostApplicationBuilder AddRiskModels(this IHostApplicationBuilder builder)
     {
         builder.Services.Configure<ModelOptions>(builder.Configuration.GetSection("EarlyWarning:Models"));
         builder.Services.AddSingleton<LoadedModels>();
         builder.Services.AddScoped<ModelRegistry>();
         builder.Services.AddScoped<RiskScoring>();
+        builder.Services.AddSingleton<District>();
+        builder.Services.AddScoped<DistrictThresholds>();
+        builder.Services.AddOptions<NightlyRescoreOptions>().Bind(builder.Configuration.GetSection("EarlyWarning:Scoring"))
+            .Validate(o => o.TryGetAt(out _), NightlyRescoreOptions.InvalidMessage).ValidateOnStart();
+        builder.Services.AddSingleton<NightlyRescoreStatus>();
+        builder.Services.AddHostedService<NightlyRescoreService>();
         return builder;
     }
 }

@@ -30,7 +30,7 @@ public static class RiskBands
 /// Scores one student with the active model of a kind, inside the caller's unit of work: the score,
 /// RiskScoreChanged and (on a crossing) RiskAlertRaised are saved with the signal that caused them.
 /// </summary>
-public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options)
+public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds)
 {
     /// <summary>Alerts from a model carry their own kind, so the indicator's alerts are untouched.</summary>
     public static string AlertKind(string modelKind) => $"{modelKind}-model";
@@ -45,7 +45,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         {
             return;   // no model promoted yet: the indicator alone speaks
         }
-        await ScoreAsync(active, studentId, schoolId, days, now, ct);
+        await ScoreAsync(active, await thresholds.ForAsync(active, ct), studentId, schoolId, days, now, ct);
     }
 
     private Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>
@@ -59,6 +59,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
     {
         var active = await ActiveAsync(AttendanceFeatures.Kind, ct)
             ?? throw new ModelRegistryException($"No active '{AttendanceFeatures.Kind}' model to score with.");
+        var threshold = await thresholds.ForAsync(active, ct);
         var students = await db.RiskStates.AsNoTracking().OrderBy(s => s.StudentId).Select(s => new { s.StudentId, s.SchoolId }).ToListAsync(ct);
         var scored = 0;
         foreach (var chunk in students.Chunk(chunkSize))
@@ -67,7 +68,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             var days = (await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct)).ToLookup(d => d.StudentId);
             foreach (var student in chunk)
             {
-                await ScoreAsync(active, student.StudentId, student.SchoolId, days[student.StudentId].Select(d => new SchoolDay(d.Date, d.Status)), now, ct);
+                await ScoreAsync(active, threshold, student.StudentId, student.SchoolId, days[student.StudentId].Select(d => new SchoolDay(d.Date, d.Status)), now, ct);
             }
             await db.SaveChangesAsync(ct);
             db.ChangeTracker.Clear();
@@ -76,7 +77,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         return scored;
     }
 
-    private async Task ScoreAsync(ModelVersionRecord active, string studentId, string schoolId, IEnumerable<SchoolDay> days, DateTimeOffset now, CancellationToken ct)
+    private async Task ScoreAsync(ModelVersionRecord active, double threshold, string studentId, string schoolId, IEnumerable<SchoolDay> days, DateTimeOffset now, CancellationToken ct)
     {
         var kind = active.Kind;
         var prediction = models.Get(active).Predict(AttendanceFeatures.Compute(days));
@@ -85,10 +86,10 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         score ??= db.RiskScores.Add(new StudentRiskScore { StudentId = studentId, Kind = kind, SchoolId = schoolId, Band = RiskBands.Low, FactorsJson = "[]" }).Entity;
 
         var wasFlagged = score.Flagged;
-        var flagged = RiskBands.IsFlagged(wasFlagged, prediction.Probability, active.Threshold, options.Value.HysteresisRatio);
-        var band = RiskBands.For(prediction.Probability, active.Threshold);
+        var flagged = RiskBands.IsFlagged(wasFlagged, prediction.Probability, threshold, options.Value.HysteresisRatio);
+        var band = RiskBands.For(prediction.Probability, threshold);
         var news = isNew || Math.Abs(score.Score - prediction.Probability) >= NoticeableChange
-            || score.Band != band || score.Flagged != flagged || score.ModelId != active.ModelId;
+            || score.Band != band || score.Flagged != flagged || score.ModelId != active.ModelId || score.Threshold != threshold;
 
         if (flagged && !wasFlagged)
         {
@@ -113,7 +114,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         score.Flagged = flagged;
         score.ModelId = active.ModelId;
         score.ModelVersion = active.Version;
-        score.Threshold = active.Threshold;
+        score.Threshold = threshold;
         score.FactorsJson = JsonSerializer.Serialize(prediction.TopFactors);
         score.ScoredAt = now;
         if (news)

@@ -73,6 +73,22 @@ public sealed class StudentRiskScore
     public DateTimeOffset ScoredAt { get; set; }
 }
 
+/// <summary>A district's threshold for one model version, chosen on the model's calibration slice to a target.</summary>
+public sealed class DistrictThreshold
+{
+    public Guid ModelId { get; set; }
+    public required string DistrictId { get; set; }
+    /// <summary>flag-top-share | min-precision</summary>
+    public required string Target { get; set; }
+    public double TargetValue { get; set; }
+    public double Threshold { get; set; }
+    public required string Rule { get; set; }
+    /// <summary>What the threshold gives on the calibration slice (not the held-out test set).</summary>
+    public double CalibrationPrecision { get; set; }
+    public double CalibrationFlaggedShare { get; set; }
+    public DateTimeOffset SetAt { get; set; }
+}
+
 public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext> options) : DbContext(options)
 {
     public DbSet<AttendanceDay> AttendanceDays => Set<AttendanceDay>();
@@ -80,6 +96,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     public DbSet<RiskAlert> Alerts => Set<RiskAlert>();
     public DbSet<ModelVersionRecord> Models => Set<ModelVersionRecord>();
     public DbSet<StudentRiskScore> RiskScores => Set<StudentRiskScore>();
+    public DbSet<DistrictThreshold> DistrictThresholds => Set<DistrictThreshold>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -97,6 +114,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
             e.HasIndex(m => new { m.Kind, m.Version }).IsUnique();
         });
         modelBuilder.Entity<StudentRiskScore>().HasKey(s => new { s.StudentId, s.Kind });
+        modelBuilder.Entity<DistrictThreshold>().HasKey(t => new { t.ModelId, t.DistrictId });
         modelBuilder.AddOutbox();
     }
 }
