@@ -22,6 +22,7 @@ public sealed class MasteryServiceTests : IAsyncLifetime
     };
 
     private readonly ConcurrentQueue<MasteryChanged> _changes = new();
+    private readonly ConcurrentDictionary<Guid, bool> _seenMessageIds = new();
     private HostReceiveEndpointHandle? _listener;
     private HttpClient _http = null!;
 
@@ -34,7 +35,12 @@ public sealed class MasteryServiceTests : IAsyncLifetime
         _listener = bus.ConnectReceiveEndpoint(new TemporaryEndpointDefinition(), KebabCaseEndpointNameFormatter.Instance,
             e => e.Handler<MasteryChanged>(ctx =>
             {
-                _changes.Enqueue(ctx.Message);
+                // The outbox delivers at least once: a re-publish after a failed commit keeps its message id,
+                // which is what consumers de-duplicate on. Count distinct events, as a consumer sees them.
+                if (ctx.MessageId is not { } id || _seenMessageIds.TryAdd(id, true))
+                {
+                    _changes.Enqueue(ctx.Message);
+                }
                 return Task.CompletedTask;
             }));
         await _listener.Ready;
