@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http;
 
 namespace Beacon.Testing;
 
@@ -17,6 +18,12 @@ public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
 
     /// <summary>Extra configuration for the service under test.</summary>
     public Dictionary<string, string?> Settings { get; init; } = [];
+
+    /// <summary>
+    /// Named HTTP/gRPC clients of the service sent to an in-memory handler instead of a port, for example
+    /// <c>["RosterClient"] = () =&gt; ingestion.Server.CreateHandler()</c> to answer with a real Ingestion.
+    /// </summary>
+    public Dictionary<string, Func<HttpMessageHandler>> ClientHandlers { get; init; } = [];
 
     public string DataDirectory { get; } = TestEnvironment.NewTempDirectory(typeof(TProgram).Assembly.GetName().Name!.ToLowerInvariant());
     public string QueuePrefix { get; } = $"test-{Guid.NewGuid():N}"[..13];
@@ -36,7 +43,14 @@ public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
         {
             builder.UseSetting(key, value);
         }
-        builder.ConfigureServices(ConfigureTestServices);
+        builder.ConfigureServices(services =>
+        {
+            foreach (var (client, handler) in ClientHandlers)
+            {
+                services.Configure<HttpClientFactoryOptions>(client, o => o.HttpMessageHandlerBuilderActions.Add(b => b.PrimaryHandler = handler()));
+            }
+            ConfigureTestServices(services);
+        });
     }
 
     protected virtual void ConfigureTestServices(IServiceCollection services)

@@ -10,7 +10,6 @@ using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Http;
 using IngestionProgram = Ingestion::Program;
 
 namespace Beacon.Interventions.Tests;
@@ -22,20 +21,13 @@ namespace Beacon.Interventions.Tests;
 public sealed class CaseApiTests : IAsyncLifetime
 {
     private readonly ServiceFactory<IngestionProgram> _ingestion = new();
-    private InterventionsFactory _service = null!;
+    private ServiceFactory<Program> _service = null!;
     private HttpClient _client = null!;
     private readonly string _school = $"sch-{Guid.NewGuid():N}"[..12];
 
-    private sealed class InterventionsFactory(ServiceFactory<IngestionProgram> ingestion) : ServiceFactory<Program>
-    {
-        protected override void ConfigureTestServices(IServiceCollection services) =>
-            services.Configure<HttpClientFactoryOptions>("RosterClient", o =>
-                o.HttpMessageHandlerBuilderActions.Add(b => b.PrimaryHandler = ingestion.Server.CreateHandler()));
-    }
-
     public async Task InitializeAsync()
     {
-        _service = new InterventionsFactory(_ingestion);
+        _service = new ServiceFactory<Program> { ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() } };
         await _ingestion.WaitUntilReadyAsync();
         await _service.WaitUntilReadyAsync();
         _client = _service.CreateClient();

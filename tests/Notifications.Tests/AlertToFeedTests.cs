@@ -8,7 +8,6 @@ using Beacon.Testing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Http;
 using IngestionProgram = Ingestion::Program;
 
 namespace Beacon.Notifications.Tests;
@@ -20,19 +19,11 @@ namespace Beacon.Notifications.Tests;
 public sealed class AlertToFeedTests : IAsyncLifetime
 {
     private readonly ServiceFactory<IngestionProgram> _ingestion = new();
-    private NotificationsFactory _notifications = null!;
-
-    private sealed class NotificationsFactory(ServiceFactory<IngestionProgram> ingestion) : ServiceFactory<Program>
-    {
-        protected override void ConfigureTestServices(IServiceCollection services) =>
-            // The gRPC client reaches the in-memory Ingestion instead of a port.
-            services.Configure<HttpClientFactoryOptions>("RosterClient", o =>
-                o.HttpMessageHandlerBuilderActions.Add(b => b.PrimaryHandler = ingestion.Server.CreateHandler()));
-    }
+    private ServiceFactory<Program> _notifications = null!;
 
     public async Task InitializeAsync()
     {
-        _notifications = new NotificationsFactory(_ingestion);
+        _notifications = new ServiceFactory<Program> { ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() } };
         await _ingestion.WaitUntilReadyAsync();
         await _notifications.WaitUntilReadyAsync();
     }

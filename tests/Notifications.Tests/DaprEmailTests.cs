@@ -8,7 +8,6 @@ using Beacon.Testing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Http;
 using IngestionProgram = Ingestion::Program;
 
 namespace Beacon.Notifications.Tests;
@@ -18,20 +17,14 @@ public sealed class DaprEmailTests : IAsyncLifetime
 {
     private readonly ServiceFactory<IngestionProgram> _ingestion = new();
     private FakeDaprSidecar _sidecar = null!;
-    private NotificationsFactory _notifications = null!;
-
-    private sealed class NotificationsFactory(ServiceFactory<IngestionProgram> ingestion) : ServiceFactory<Program>
-    {
-        protected override void ConfigureTestServices(IServiceCollection services) =>
-            services.Configure<HttpClientFactoryOptions>("RosterClient", o =>
-                o.HttpMessageHandlerBuilderActions.Add(b => b.PrimaryHandler = ingestion.Server.CreateHandler()));
-    }
+    private ServiceFactory<Program> _notifications = null!;
 
     public async Task InitializeAsync()
     {
         _sidecar = await FakeDaprSidecar.StartAsync();
-        _notifications = new NotificationsFactory(_ingestion)
+        _notifications = new ServiceFactory<Program>
         {
+            ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() },
             Settings =
             {
                 ["Notifications:EmailTransport"] = "dapr",

@@ -13,7 +13,6 @@ using Beacon.Testing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Http;
 using IngestionProgram = Ingestion::Program;
 
 namespace Beacon.Notifications.Tests;
@@ -27,22 +26,16 @@ public sealed class DeliveryTests : IAsyncLifetime
     private readonly ServiceFactory<IngestionProgram> _ingestion = new();
     private readonly TestSmtpServer _smtp = new();
     private WebhookReceiver _hook = null!;
-    private NotificationsFactory _notifications = null!;
+    private ServiceFactory<Program> _notifications = null!;
     private HttpClient _client = null!;
     private readonly string _school = $"sch-{Guid.NewGuid():N}"[..12];
-
-    private sealed class NotificationsFactory(ServiceFactory<IngestionProgram> ingestion) : ServiceFactory<Program>
-    {
-        protected override void ConfigureTestServices(IServiceCollection services) =>
-            services.Configure<HttpClientFactoryOptions>("RosterClient", o =>
-                o.HttpMessageHandlerBuilderActions.Add(b => b.PrimaryHandler = ingestion.Server.CreateHandler()));
-    }
 
     public async Task InitializeAsync()
     {
         _hook = await WebhookReceiver.StartAsync();
-        _notifications = new NotificationsFactory(_ingestion)
+        _notifications = new ServiceFactory<Program>
         {
+            ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() },
             Settings =
             {
                 ["Notifications:Smtp:Host"] = "127.0.0.1",
