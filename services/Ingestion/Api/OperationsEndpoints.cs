@@ -188,8 +188,8 @@ public static class OperationsEndpoints
             foreach (var message in page.Where(m => m.CreatedAt >= start && m.CreatedAt <= end
                 && (type is null || m.MessageType.StartsWith($"Beacon.Contracts.Events.{type},", StringComparison.Ordinal))))
             {
-                var messageType = Type.GetType(message.MessageType, throwOnError: true)!;
-                await bus.Publish(JsonSerializer.Deserialize(message.Body, messageType)!, messageType, ct);
+                var (body, eventType) = message.ToEvent();
+                await bus.Publish(body, eventType, ct);
                 first ??= message.Sequence;
                 last = message.Sequence;
                 replayed++;

@@ -24,6 +24,13 @@ public sealed class OutboxMessage
     public DateTimeOffset? SentAt { get; set; }
     public int Attempts { get; set; }
     public string? LastError { get; set; }
+
+    /// <summary>The event this row holds, with its type, ready to publish (by the relay, or by a replay).</summary>
+    public (object Message, Type Type) ToEvent()
+    {
+        var type = Type.GetType(MessageType, throwOnError: true)!;
+        return (JsonSerializer.Deserialize(Body, type)!, type);
+    }
 }
 
 public static class OutboxExtensions
@@ -156,8 +163,7 @@ public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus,
             {
                 foreach (var message in group)
                 {
-                    var type = Type.GetType(message.MessageType, throwOnError: true)!;
-                    var body = JsonSerializer.Deserialize(message.Body, type)!;
+                    var (body, type) = message.ToEvent();
                     message.Attempts++;
                     await bus.Publish(body, type, ctx => ctx.MessageId = message.MessageId, ct);
                     message.SentAt = DateTimeOffset.UtcNow;
