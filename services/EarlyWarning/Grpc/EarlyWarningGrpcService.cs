@@ -3,7 +3,9 @@ using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.ServiceDefaults;
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -14,9 +16,10 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
     DistrictThresholds thresholds)
     : Contracts.EarlyWarning.EarlyWarning.EarlyWarningBase
 {
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context)
     {
-        var query = db.Alerts.AsNoTracking();
+        var query = db.Alerts.AsNoTracking().WhereSchoolVisibleTo(context.GetHttpContext().User, a => a.SchoolId);
         if (!string.IsNullOrEmpty(request.SchoolId))
         {
             query = query.Where(a => a.SchoolId == request.SchoolId);
@@ -36,9 +39,12 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         return response;
     }
 
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<StudentIndicators> GetStudentIndicators(GetStudentIndicatorsRequest request, ServerCallContext context)
     {
-        var state = await db.RiskStates.AsNoTracking().FirstOrDefaultAsync(s => s.StudentId == request.StudentId, context.CancellationToken)
+        // A student outside the caller's schools looks exactly like one with no data.
+        var state = await db.RiskStates.AsNoTracking().WhereSchoolVisibleTo(context.GetHttpContext().User, s => s.SchoolId)
+            .FirstOrDefaultAsync(s => s.StudentId == request.StudentId, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"No attendance has been recorded for student '{request.StudentId}'."));
         var reading = ChronicAbsenceIndicator.Evaluate(new AttendanceSummary(state.DaysEnrolled, state.DaysAbsent), options.Value);
         return new StudentIndicators
@@ -52,15 +58,17 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         };
     }
 
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<StudentRisk> GetStudentRisk(GetStudentRiskRequest request, ServerCallContext context)
     {
         var kind = string.IsNullOrEmpty(request.Kind) ? AttendanceFeatures.Kind : request.Kind;
-        var score = await db.RiskScores.AsNoTracking().FirstOrDefaultAsync(s => s.StudentId == request.StudentId && s.Kind == kind, context.CancellationToken)
+        var score = await db.RiskScores.AsNoTracking().WhereSchoolVisibleTo(context.GetHttpContext().User, s => s.SchoolId).FirstOrDefaultAsync(s => s.StudentId == request.StudentId && s.Kind == kind, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound,
                 $"No '{kind}' risk score for student '{request.StudentId}': no signal since a model was promoted, or no model is active."));
         return ModelsGrpc.ToMessage(score);
     }
 
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<ListRisksResponse> ListRisks(ListRisksRequest request, ServerCallContext context)
     {
         if (request.Limit is < 0 or > 5000)
@@ -68,7 +76,7 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"limit must be between 1 and 5000 (0 means 500); got {request.Limit}."));
         }
         var kind = string.IsNullOrEmpty(request.Kind) ? AttendanceFeatures.Kind : request.Kind;
-        var query = db.RiskScores.AsNoTracking().Where(s => s.Kind == kind);
+        var query = db.RiskScores.AsNoTracking().Where(s => s.Kind == kind).WhereSchoolVisibleTo(context.GetHttpContext().User, s => s.SchoolId);
         if (!string.IsNullOrEmpty(request.SchoolId))
         {
             query = query.Where(s => s.SchoolId == request.SchoolId);
@@ -85,6 +93,7 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         return response;
     }
 
+    [Authorize(Policy = Policies.Ops)]
     public override async Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
     {
         var query = db.Models.AsNoTracking();
@@ -99,6 +108,7 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         return response;
     }
 
+    [Authorize(Policy = Policies.Ops)]
     public override async Task<ModelVersion> GetModel(GetModelRequest request, ServerCallContext context)
     {
         var id = ModelsGrpc.ParseModelId(request.ModelId);
@@ -107,6 +117,7 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         return ModelsGrpc.ToMessage(record, await db.DistrictThresholds.AsNoTracking().Where(t => t.ModelId == id).ToListAsync(context.CancellationToken));
     }
 
+    [Authorize(Policy = Policies.Ops)]
     public override Task<ModelVersion> TrainModel(TrainModelRequest request, ServerCallContext context)
     {
         if (string.IsNullOrEmpty(request.Kind))
@@ -117,12 +128,14 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
             await registry.TrainAsync(request.Kind, request.Students, request.Seed, request.Promote, context.CancellationToken)));
     }
 
+    [Authorize(Policy = Policies.Ops)]
     public override Task<ModelVersion> PromoteModel(PromoteModelRequest request, ServerCallContext context)
     {
         var id = ModelsGrpc.ParseModelId(request.ModelId);
         return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(await registry.PromoteAsync(id, context.CancellationToken)));
     }
 
+    [Authorize(Policy = Policies.Ops)]
     public override Task<Contracts.EarlyWarning.DistrictThreshold> SetDistrictThreshold(SetDistrictThresholdRequest request, ServerCallContext context)
     {
         var id = ModelsGrpc.ParseModelId(request.ModelId);
@@ -130,6 +143,7 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
             await thresholds.SetAsync(id, request.DistrictId, request.FlagTopShare, request.MinPrecision, context.CancellationToken)));
     }
 
+    [Authorize(Policy = Policies.Ops)]
     public override Task<ModelVersion> RollbackModel(RollbackModelRequest request, ServerCallContext context)
     {
         if (string.IsNullOrEmpty(request.Kind))
@@ -139,6 +153,7 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(await registry.RollbackAsync(request.Kind, context.CancellationToken)));
     }
 
+    [Authorize(Policy = Policies.Ops)]
     public override Task<RescoreStudentsResponse> RescoreStudents(RescoreStudentsRequest request, ServerCallContext context)
     {
         if (!string.IsNullOrEmpty(request.Kind) && request.Kind != AttendanceFeatures.Kind)
@@ -154,6 +169,7 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         });
     }
 
+    [Authorize(Policy = Policies.Ops)]
     public override Task<Contracts.EarlyWarning.NightlyRescoreStatus> GetNightlyRescore(GetNightlyRescoreRequest request, ServerCallContext context)
     {
         var status = nightly.Snapshot();

@@ -28,13 +28,15 @@ public static class OperationsEndpoints
     public static IEndpointRouteBuilder MapOperationsEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/ingestion/v1");
-        api.MapGet("/quarantine", ListQuarantineAsync);
-        api.MapPost("/quarantine/{id:long}/resubmit", ResubmitAsync);
-        api.MapDelete("/quarantine/{id:long}", DiscardAsync);
-        api.MapGet("/batches/{batchId}", GetBatchAsync);
-        api.MapGet("/data-quality", DataQualityAsync);
-        api.MapPost("/replay", ReplayAsync);
-        api.MapGet("/outbox", OutboxAsync);
+        // Quarantined rows and the event log hold raw student data: administrators only. A feed may ask how
+        // its own batch went; data quality is counts only, for ops.
+        api.MapGet("/quarantine", ListQuarantineAsync).RequireAuthorization(Policies.Administrators);
+        api.MapPost("/quarantine/{id:long}/resubmit", ResubmitAsync).RequireAuthorization(Policies.Administrators);
+        api.MapDelete("/quarantine/{id:long}", DiscardAsync).RequireAuthorization(Policies.Administrators);
+        api.MapGet("/batches/{batchId}", GetBatchAsync).RequireAuthorization(Policies.Feeds);
+        api.MapGet("/data-quality", DataQualityAsync).RequireAuthorization(Policies.Ops);
+        api.MapPost("/replay", ReplayAsync).RequireAuthorization(Policies.Administrators);
+        api.MapGet("/outbox", OutboxAsync).RequireAuthorization(Policies.Administrators);
         return app;
     }
 

@@ -8,6 +8,7 @@ using Grpc.Core;
 namespace Beacon.Ingestion.Grpc;
 
 /// <summary>Client-streaming feeds: the same validation, chunked storage and quarantine as the REST batches.</summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Policy = Beacon.ServiceDefaults.Policies.Feeds)]
 public sealed class SignalFeedGrpcService(SignalIntake intake) : SignalFeed.SignalFeedBase
 {
     public override Task<StreamSummary> StreamAttendance(IAsyncStreamReader<AttendanceRecordIn> requestStream, ServerCallContext context) =>

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Beacon.Contracts.Events;
 using Beacon.Contracts.Ingestion;
 using Beacon.Interventions.Domain;
@@ -16,18 +17,19 @@ public static class CaseEndpoints
 {
     public static IEndpointRouteBuilder MapCaseEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/interventions/v1");
+        // Staff work on cases of their own schools; assigning is a coordinator's job.
+        var api = app.MapGroup("/api/interventions/v1").RequireAuthorization(Policies.Staff);
         api.MapPost("/cases", OpenAsync);
-        api.MapPost("/cases/{caseId}/assignment", AssignAsync);
-        api.MapPost("/assignments", BulkAssignAsync);
-        api.MapGet("/cases/{caseId}/suggested-owner", SuggestOwnerAsync);
+        api.MapPost("/cases/{caseId}/assignment", AssignAsync).RequireAuthorization(Policies.Coordinators);
+        api.MapPost("/assignments", BulkAssignAsync).RequireAuthorization(Policies.Coordinators);
+        api.MapGet("/cases/{caseId}/suggested-owner", SuggestOwnerAsync).RequireAuthorization(Policies.Coordinators);
         api.MapPut("/cases/{caseId}/plan", PlanAsync);
         api.MapPost("/cases/{caseId}/start", StartAsync);
         api.MapPost("/cases/{caseId}/notes", NoteAsync);
         api.MapPost("/cases/{caseId}/completion", CompleteAsync);
         api.MapPost("/cases/{caseId}/closure", CloseAsync);
         api.MapGet("/cases/{caseId}/activity", ActivityAsync);
-        api.MapGet("/caseloads", CaseloadsAsync);
+        api.MapGet("/caseloads", CaseloadsAsync).RequireAuthorization(Policies.Coordinators);
         return app;
     }
 
@@ -37,6 +39,11 @@ public static class CaseEndpoints
         if (body is null)
         {
             return problem!;
+        }
+        if (!request.HttpContext.User.CanSeeSchool(body.SchoolId))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not your school",
+                detail: $"Cases can be opened only for students of the caller's own schools; '{body.SchoolId}' is not one of them.");
         }
         var active = await db.Cases.AsNoTracking().FirstOrDefaultAsync(c => c.StudentId == body.StudentId && CaseStatuses.Active.Contains(c.Status), ct);
         if (active is not null)
@@ -77,7 +84,9 @@ public static class CaseEndpoints
                 errors[$"caseIds[{i}]"] = [$"'{body.CaseIds[i]}' is not a case id."];
             }
         }
-        var cases = await db.Cases.Include(c => c.Alerts).Where(c => ids.Contains(c.CaseId)).ToDictionaryAsync(c => c.CaseId, ct);
+        // Cases of other schools are reported exactly like cases that do not exist.
+        var cases = await db.Cases.Include(c => c.Alerts).WhereSchoolVisibleTo(request.HttpContext.User, c => c.SchoolId)
+            .Where(c => ids.Contains(c.CaseId)).ToDictionaryAsync(c => c.CaseId, ct);
         var now = clock.GetUtcNow();
         var assigned = new List<Guid>();
         for (var i = 0; i < body.CaseIds.Count; i++)
@@ -115,13 +124,13 @@ public static class CaseEndpoints
         db.Publish(new InterventionAssigned(c.CaseId, c.StudentId, c.SchoolId, ownerId, c.HelperIds, by, now));
     }
 
-    private static async Task<IResult> SuggestOwnerAsync(string caseId, InterventionsDbContext db, Roster.RosterClient roster, CancellationToken ct)
+    private static async Task<IResult> SuggestOwnerAsync(string caseId, ClaimsPrincipal user, InterventionsDbContext db, Roster.RosterClient roster, CancellationToken ct)
     {
         if (!Guid.TryParse(caseId, out var id))
         {
             return BadCaseId(caseId);
         }
-        var c = await db.Cases.AsNoTracking().FirstOrDefaultAsync(x => x.CaseId == id, ct);
+        var c = await db.Cases.AsNoTracking().WhereSchoolVisibleTo(user, x => x.SchoolId).FirstOrDefaultAsync(x => x.CaseId == id, ct);
         if (c is null)
         {
             return CaseNotFound(caseId);
@@ -205,13 +214,13 @@ public static class CaseEndpoints
         db.Publish(new InterventionOutcomeRecorded(c.CaseId, c.StudentId, c.SchoolId, c.Alerts.Select(a => a.AlertId).ToList(),
             c.Status, c.Outcome!, c.Plan?.Type, c.EndedAt!.Value));
 
-    private static async Task<IResult> ActivityAsync(string caseId, InterventionsDbContext db, CancellationToken ct)
+    private static async Task<IResult> ActivityAsync(string caseId, ClaimsPrincipal user, InterventionsDbContext db, CancellationToken ct)
     {
         if (!Guid.TryParse(caseId, out var id))
         {
             return BadCaseId(caseId);
         }
-        if (!await db.Cases.AnyAsync(c => c.CaseId == id, ct))
+        if (!await db.Cases.WhereSchoolVisibleTo(user, c => c.SchoolId).AnyAsync(c => c.CaseId == id, ct))
         {
             return CaseNotFound(caseId);
         }
@@ -219,9 +228,10 @@ public static class CaseEndpoints
         return Results.Ok(new { caseId = id, activity = lines.Select(a => new { a.At, a.Kind, a.By, a.Text }) });
     }
 
-    private static async Task<IResult> CaseloadsAsync(string? schoolId, InterventionsDbContext db, CancellationToken ct)
+    private static async Task<IResult> CaseloadsAsync(string? schoolId, ClaimsPrincipal user, InterventionsDbContext db, CancellationToken ct)
     {
-        var query = db.Cases.AsNoTracking().Where(c => c.AssignedTo != null && CaseStatuses.Active.Contains(c.Status));
+        var query = db.Cases.AsNoTracking().WhereSchoolVisibleTo(user, c => c.SchoolId)
+            .Where(c => c.AssignedTo != null && CaseStatuses.Active.Contains(c.Status));
         if (!string.IsNullOrEmpty(schoolId))
         {
             query = query.Where(c => c.SchoolId == schoolId);
@@ -246,15 +256,16 @@ public static class CaseEndpoints
         {
             return BadCaseId(caseId);
         }
+        // The case first: a caller who may not see it learns nothing, not even which fields it would need.
+        var c = await db.Cases.Include(x => x.Alerts).WhereSchoolVisibleTo(request.HttpContext.User, x => x.SchoolId).FirstOrDefaultAsync(x => x.CaseId == id, ct);
+        if (c is null)
+        {
+            return CaseNotFound(caseId);
+        }
         var (body, problem) = await JsonBody.ReadAsync(request, validator, ct);
         if (body is null)
         {
             return problem!;
-        }
-        var c = await db.Cases.Include(x => x.Alerts).FirstOrDefaultAsync(x => x.CaseId == id, ct);
-        if (c is null)
-        {
-            return CaseNotFound(caseId);
         }
         try
         {

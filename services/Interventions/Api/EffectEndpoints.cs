@@ -1,4 +1,6 @@
+using System.Security.Claims;
 using Beacon.Interventions.Domain;
+using Beacon.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace Beacon.Interventions.Api;
@@ -8,8 +10,14 @@ public static class EffectEndpoints
     /// <summary>GET /api/interventions/v1/effect-report?windowWeeks=1|2&amp;schoolId=: the effect of completed interventions on attendance, per type.</summary>
     public static IEndpointRouteBuilder MapEffectEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/interventions/v1/effect-report", async (int? windowWeeks, string? schoolId, EffectReport report, IOptions<InterventionsOptions> options, CancellationToken ct) =>
+        app.MapGet("/api/interventions/v1/effect-report", async (int? windowWeeks, string? schoolId, ClaimsPrincipal user, EffectReport report,
+            IOptions<InterventionsOptions> options, CancellationToken ct) =>
         {
+            // Aggregates only (no names), for coordinators and ops; one school's figures only for those who see it.
+            if (schoolId is not null && !user.IsInRole(Roles.Ops) && !user.CanSeeSchool(schoolId))
+            {
+                return Results.NotFound();
+            }
             var weeks = windowWeeks ?? options.Value.EffectWindowWeeks;
             if (weeks is < 1 or > 2)
             {
@@ -33,7 +41,7 @@ public static class EffectEndpoints
                     ci95 = r.CiLow is null ? null : new[] { Round(r.CiLow.Value), Round(r.CiHigh!.Value) },
                 }),
             });
-        });
+        }).RequireAuthorization(p => p.RequireRole(Roles.Coordinator, Roles.Ops, Roles.Administrator));
         return app;
     }
 

@@ -1,6 +1,8 @@
 using Beacon.Contracts.Interventions;
 using Beacon.Interventions.Storage;
+using Beacon.ServiceDefaults;
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
 using CaseMessage = Beacon.Contracts.Interventions.InterventionCase;
 
@@ -8,9 +10,10 @@ namespace Beacon.Interventions.Grpc;
 
 public sealed class InterventionsGrpcService(InterventionsDbContext db) : Contracts.Interventions.Interventions.InterventionsBase
 {
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<ListCasesResponse> ListCases(ListCasesRequest request, ServerCallContext context)
     {
-        var query = db.Cases.AsNoTracking().Include(c => c.Alerts).AsQueryable();
+        var query = db.Cases.AsNoTracking().Include(c => c.Alerts).WhereSchoolVisibleTo(context.GetHttpContext().User, c => c.SchoolId);
         if (!string.IsNullOrEmpty(request.Status))
         {
             query = query.Where(c => c.Status == request.Status);
@@ -29,13 +32,14 @@ public sealed class InterventionsGrpcService(InterventionsDbContext db) : Contra
         return response;
     }
 
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<CaseMessage> GetCase(GetCaseRequest request, ServerCallContext context)
     {
         if (!Guid.TryParse(request.CaseId, out var caseId))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"case_id: '{request.CaseId}' is not a case id."));
         }
-        var found = await db.Cases.AsNoTracking().Include(c => c.Alerts).FirstOrDefaultAsync(c => c.CaseId == caseId, context.CancellationToken)
+        var found = await db.Cases.AsNoTracking().Include(c => c.Alerts).WhereSchoolVisibleTo(context.GetHttpContext().User, c => c.SchoolId).FirstOrDefaultAsync(c => c.CaseId == caseId, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"Case '{request.CaseId}' does not exist."));
         return ToMessage(found);
     }

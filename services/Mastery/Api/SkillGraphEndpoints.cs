@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Beacon.Mastery.Domain;
 using Beacon.Mastery.Storage;
+using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -21,7 +22,7 @@ public static class SkillGraphEndpoints
 
     public static IEndpointRouteBuilder MapSkillGraphEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/api/mastery/v1/skills", PutSkillsAsync);
+        app.MapPut("/api/mastery/v1/skills", PutSkillsAsync).RequireAuthorization(Policies.Administrators);
         return app;
     }
 

@@ -2,7 +2,9 @@ using System.Globalization;
 using Beacon.Contracts.Mastery;
 using Beacon.Mastery.Domain;
 using Beacon.Mastery.Storage;
+using Beacon.ServiceDefaults;
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using RefitOutcomeMessage = Beacon.Contracts.Mastery.RefitOutcome;
@@ -15,17 +17,21 @@ public sealed class MasteryGrpcService(MasteryDbContext db, IOptions<MasteryOpti
 {
     private const double TrendThreshold = 0.05;
 
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<StudentMastery> GetStudentMastery(GetStudentMasteryRequest request, ServerCallContext context)
     {
         Require(request.StudentId, "student_id");
+        await EnsureVisibleAsync(request.StudentId, context);
         var response = new StudentMastery { StudentId = request.StudentId };
         response.Skills.AddRange(await StudentSkillsAsync(request.StudentId, context.CancellationToken));
         return response;
     }
 
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<StudentMasterySummary> GetStudentSummary(GetStudentSummaryRequest request, ServerCallContext context)
     {
         Require(request.StudentId, "student_id");
+        await EnsureVisibleAsync(request.StudentId, context);
         var ct = context.CancellationToken;
         var skills = await StudentSkillsAsync(request.StudentId, ct);
         var answers = await db.AppliedResponses.AsNoTracking().Where(r => r.StudentId == request.StudentId).ToListAsync(ct);
@@ -45,9 +51,11 @@ public sealed class MasteryGrpcService(MasteryDbContext db, IOptions<MasteryOpti
         };
     }
 
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<NextActivity> RecommendNext(RecommendNextRequest request, ServerCallContext context)
     {
         Require(request.StudentId, "student_id");
+        await EnsureVisibleAsync(request.StudentId, context);
         Require(request.SkillId, "skill_id");
         var ct = context.CancellationToken;
         var skills = await db.Skills.AsNoTracking().Include(s => s.Prerequisites).ToDictionaryAsync(s => s.SkillId, ct);
@@ -73,9 +81,14 @@ public sealed class MasteryGrpcService(MasteryDbContext db, IOptions<MasteryOpti
         return next;
     }
 
+    [Authorize(Policy = Policies.Staff)]
     public override async Task<SchoolOverview> GetSchoolOverview(GetSchoolOverviewRequest request, ServerCallContext context)
     {
         Require(request.SchoolId, "school_id");
+        if (!context.GetHttpContext().User.CanSeeSchool(request.SchoolId))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"No school '{request.SchoolId}' among the caller's schools."));
+        }
         var ct = context.CancellationToken;
         var students = await db.Students.AsNoTracking().Where(s => s.SchoolId == request.SchoolId).ToDictionaryAsync(s => s.StudentId, ct);
         var ids = students.Keys.ToList();
@@ -135,6 +148,7 @@ public sealed class MasteryGrpcService(MasteryDbContext db, IOptions<MasteryOpti
         return response;
     }
 
+    [Authorize(Policy = Policies.Ops)]
     public override async Task<RefitSkillsResponse> RefitSkills(RefitSkillsRequest request, ServerCallContext context)
     {
         var outcomes = await refitter.RefitAsync(context.CancellationToken);
@@ -150,6 +164,17 @@ public sealed class MasteryGrpcService(MasteryDbContext db, IOptions<MasteryOpti
             Reason = o.Reason ?? "",
         }));
         return response;
+    }
+
+    /// <summary>A student outside the caller's schools looks exactly like one with no answers.</summary>
+    private async Task EnsureVisibleAsync(string studentId, ServerCallContext context)
+    {
+        var schoolId = await db.Students.AsNoTracking().Where(s => s.StudentId == studentId).Select(s => s.SchoolId)
+            .FirstOrDefaultAsync(context.CancellationToken);
+        if (!context.GetHttpContext().User.CanSeeSchool(schoolId))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"No mastery recorded for student '{studentId}'."));
+        }
     }
 
     private async Task<List<SkillMastery>> StudentSkillsAsync(string studentId, CancellationToken ct)

@@ -2,6 +2,7 @@ using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Beacon.Notifications.Domain;
 using Beacon.Notifications.Storage;
+using Beacon.ServiceDefaults;
 using FluentValidation;
 using Microsoft.EntityFrameworkCore;
 
@@ -15,13 +16,19 @@ public static class NotificationEndpoints
     public static IEndpointRouteBuilder MapNotificationEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/notifications/v1");
-        api.MapGet("/staff/{staffId}/preferences", GetPreferencesAsync);
-        api.MapPut("/staff/{staffId}/preferences", PutPreferencesAsync);
-        api.MapPost("/staff/{staffId}/feed/{entryId}/read", MarkReadAsync);
-        api.MapGet("/staff/{staffId}/feed/stream", (string staffId, FeedBroadcaster broadcaster, CancellationToken ct) =>
+        // A staff member's feed and preferences are theirs alone (administrators excepted); anyone else
+        // gets a 404, as if the staff member did not exist.
+        var staff = api.MapGroup("/staff/{staffId}").AddEndpointFilter(async (ctx, next) =>
+            ctx.HttpContext.GetRouteValue("staffId") is string staffId && ctx.HttpContext.User.IsSelfOrAdministrator(staffId)
+                ? await next(ctx)
+                : Results.NotFound());
+        staff.MapGet("/preferences", GetPreferencesAsync);
+        staff.MapPut("/preferences", PutPreferencesAsync);
+        staff.MapPost("/feed/{entryId}/read", MarkReadAsync);
+        staff.MapGet("/feed/stream", (string staffId, FeedBroadcaster broadcaster, CancellationToken ct) =>
             TypedResults.ServerSentEvents(Stream(staffId, broadcaster.Subscribe(staffId, ct))));
-        api.MapGet("/dead-letters", DeadLettersAsync);
-        api.MapPost("/dead-letters/{deliveryId}/redrive", RedriveAsync);
+        api.MapGet("/dead-letters", DeadLettersAsync).RequireAuthorization(Policies.Ops);
+        api.MapPost("/dead-letters/{deliveryId}/redrive", RedriveAsync).RequireAuthorization(Policies.Ops);
         return app;
     }
 

@@ -1,5 +1,6 @@
 using Beacon.Contracts.Notifications;
 using Beacon.Notifications.Storage;
+using Beacon.ServiceDefaults;
 using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
 
@@ -9,6 +10,10 @@ public sealed class NotificationsGrpcService(NotificationsDbContext db) : Contra
 {
     public override async Task<GetFeedResponse> GetFeed(GetFeedRequest request, ServerCallContext context)
     {
+        if (!context.GetHttpContext().User.IsSelfOrAdministrator(request.StaffId))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"No feed for staff member '{request.StaffId}'."));
+        }
         var entries = await db.Feed.AsNoTracking().Where(f => f.StaffId == request.StaffId).ToListAsync(context.CancellationToken);
         var response = new GetFeedResponse { StaffId = request.StaffId, Unread = entries.Count(e => !e.Read) };
         if (request.UnreadOnly)

@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using System.Net.Http.Json;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -25,7 +26,7 @@ public static class Roles
 /// <summary>Authorization policy names, the same in the gateway and every service.</summary>
 public static class Policies
 {
-    /// <summary>Student-level reads: counselors, coordinators, administrators.</summary>
+    /// <summary>Student-level reads: counselors, coordinators, administrators (and services, for each other).</summary>
     public const string Staff = "staff";
     public const string Coordinators = "coordinators";
     /// <summary>Model monitoring and aggregate figures; never names.</summary>
@@ -115,7 +116,7 @@ public static class AuthExtensions
             });
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy(Policies.Staff, p => p.RequireRole(Roles.Counselor, Roles.Coordinator, Roles.Administrator))
+            .AddPolicy(Policies.Staff, p => p.RequireRole(Roles.Counselor, Roles.Coordinator, Roles.Administrator, Roles.Service))
             .AddPolicy(Policies.Coordinators, p => p.RequireRole(Roles.Coordinator, Roles.Administrator))
             .AddPolicy(Policies.Ops, p => p.RequireRole(Roles.Ops, Roles.Administrator))
             .AddPolicy(Policies.Administrators, p => p.RequireRole(Roles.Administrator))
@@ -148,8 +149,24 @@ public static class AuthExtensions
         return user.FindAll(BeaconClaims.School).Any(c => c.Value == schoolId);
     }
 
+    /// <summary>A staff member's own things (feed, preferences): only they, or an administrator.</summary>
+    public static bool IsSelfOrAdministrator(this ClaimsPrincipal user, string staffId) =>
+        user.IsInRole(Roles.Administrator) || string.Equals(user.UserId(), staffId, StringComparison.Ordinal);
+
     /// <summary>True when the caller sees every school (no filter needed on lists).</summary>
     public static bool SeesAllSchools(this ClaimsPrincipal user) => user.IsInRole(Roles.Administrator) || user.IsInRole(Roles.Service);
+
+    /// <summary>Keeps only rows of schools the caller may see (<see cref="CanSeeSchool"/>), in the database query.</summary>
+    public static IQueryable<T> WhereSchoolVisibleTo<T>(this IQueryable<T> query, ClaimsPrincipal user, Expression<Func<T, string>> schoolOf)
+    {
+        if (user.SeesAllSchools())
+        {
+            return query;
+        }
+        var schools = user.IsInRole(Roles.Counselor) || user.IsInRole(Roles.Coordinator) ? user.Schools().ToList() : [];
+        var contains = Expression.Call(Expression.Constant(schools), typeof(List<string>).GetMethod(nameof(List<string>.Contains))!, schoolOf.Body);
+        return query.Where(Expression.Lambda<Func<T, bool>>(contains, schoolOf.Parameters[0]));
+    }
 }
 
 /// <summary>Mints Beacon tokens with the configured signing key (dev issuer, service accounts, tests).</summary>

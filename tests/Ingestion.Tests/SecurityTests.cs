@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Http.Json;
+using Beacon.Testing;
+
+namespace Beacon.Ingestion.Tests;
+
+/// <summary>
+/// Who may call what on Ingestion, checked on the service itself (a call that goes around the gateway
+/// is refused just the same): feeds write but never read, staff read only their schools' students,
+/// raw data and the event log are for administrators.
+/// </summary>
+public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixture<ServiceFactory<Program>>, IAsyncLifetime
+{
+    private const string Student = "sec-s1";
+    private const string FamilyName = "Confidentialsson";
+
+    private static readonly SemaphoreSlim Seeded = new(1, 1);
+    private static bool _seeded;
+
+    public async Task InitializeAsync()
+    {
+        await Seeded.WaitAsync();
+        try
+        {
+            if (!_seeded)
+            {
+                await SeedAsync();
+                _seeded = true;
+            }
+        }
+        finally
+        {
+            Seeded.Release();
+        }
+    }
+
+    private async Task SeedAsync()
+    {
+        using var admin = service.CreateClient();
+        using var response = await admin.PostAsJsonAsync("/api/ingestion/v1/roster", new
+        {
+            schools = new[] { new { schoolId = Callers.School, name = "North" } },
+            staff = new[] { new { staffId = Callers.CounselorId, schoolId = Callers.School, role = "counselor", givenName = "Ana", familyName = "Lopez", email = "ana@example.edu" } },
+            students = new[] { new { studentId = Student, schoolId = Callers.School, givenName = "Private", familyName = FamilyName, gradeLevel = "9" } },
+        });
+        response.EnsureSuccessStatusCode();
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    public static TheoryData<string, string, string, int> Rules => new()
+    {
+        { "POST", "/api/ingestion/v1/attendance", "none", 401 },
+        { "POST", "/api/ingestion/v1/attendance", "expired", 401 },
+        { "POST", "/api/ingestion/v1/attendance", "forged", 401 },
+        { "POST", "/api/ingestion/v1/attendance", "tampered", 401 },
+        { "POST", "/api/ingestion/v1/attendance", "counselor", 403 },
+        { "POST", "/api/ingestion/v1/attendance", "ops", 403 },
+        { "POST", "/api/ingestion/v1/attendance", "feed", 200 },
+        { "POST", "/api/ingestion/v1/roster", "coordinator", 403 },
+        { "POST", "/api/ingestion/v1/item-responses", "counselor", 403 },
+        { "POST", "/api/ingestion/v1/grades", "ops", 403 },
+        { "POST", "/api/ingestion/v1/behavior-incidents", "counselor", 403 },
+        { "POST", "/api/ingestion/v1/xapi/statements", "counselor", 403 },
+        { "POST", "/api/ingestion/v1/oneroster", "ops", 403 },
+        { "GET", $"/api/ingestion/v1/students/{Student}", "none", 401 },
+        { "GET", $"/api/ingestion/v1/students/{Student}", "feed", 403 },
+        { "GET", $"/api/ingestion/v1/students/{Student}", "ops", 403 },
+        { "GET", $"/api/ingestion/v1/students/{Student}", "counselor-other", 404 },
+        { "GET", $"/api/ingestion/v1/students/{Student}", "coordinator-other", 404 },
+        { "GET", $"/api/ingestion/v1/students/{Student}", "counselor", 200 },
+        { "GET", $"/api/ingestion/v1/students/{Student}", "coordinator", 200 },
+        { "GET", $"/api/ingestion/v1/students/{Student}/attendance", "counselor-other", 404 },
+        { "GET", $"/api/ingestion/v1/students/{Student}/attendance", "feed", 403 },
+        { "GET", $"/api/ingestion/v1/students/{Student}/attendance", "counselor", 200 },
+        { "GET", $"/api/ingestion/v1/schools/{Callers.School}/counselors", "counselor-other", 404 },
+        { "GET", $"/api/ingestion/v1/schools/{Callers.School}/counselors", "service", 200 },
+        { "GET", "/api/ingestion/v1/quarantine", "feed", 403 },
+        { "GET", "/api/ingestion/v1/quarantine", "counselor", 403 },
+        { "GET", "/api/ingestion/v1/quarantine", "admin", 200 },
+        { "DELETE", "/api/ingestion/v1/quarantine/1", "coordinator", 403 },
+        { "POST", "/api/ingestion/v1/quarantine/1/resubmit", "feed", 403 },
+        { "GET", "/api/ingestion/v1/batches/some-batch", "counselor", 403 },
+        { "GET", "/api/ingestion/v1/data-quality", "counselor", 403 },
+        { "GET", "/api/ingestion/v1/data-quality", "ops", 200 },
+        { "POST", "/api/ingestion/v1/replay", "ops", 403 },
+        { "GET", "/api/ingestion/v1/outbox", "coordinator", 403 },
+        { "GET", "/healthz/ready", "none", 200 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rules))]
+    public async Task Each_endpoint_admits_only_its_callers(string method, string path, string who, int expected)
+    {
+        using var client = service.CreateClientAs(null);
+        await Callers.AssertAsync(client, method, path, who, expected, FamilyName, "Private");
+    }
+
+    [Fact]
+    public async Task A_counselor_of_the_school_sees_the_student_and_one_of_another_school_sees_nothing()
+    {
+        using var own = service.CreateClientAs(Callers.Token("counselor"));
+        Assert.Contains(FamilyName, await own.GetStringAsync($"/api/ingestion/v1/students/{Student}"));
+        using var other = service.CreateClientAs(Callers.Token("counselor-other"));
+        using var response = await other.GetAsync($"/api/ingestion/v1/students/{Student}");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain(FamilyName, await response.Content.ReadAsStringAsync());
+    }
+}

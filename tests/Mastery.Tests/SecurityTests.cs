@@ -1,0 +1,64 @@
+using Beacon.Mastery.Storage;
+using Beacon.Testing;
+
+namespace Beacon.Mastery.Tests;
+
+/// <summary>
+/// Mastery on the service itself: staff read students and school overviews of their own schools only;
+/// refitting is for ops, editing the skill graph for administrators; feeds read nothing.
+/// </summary>
+public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixture<ServiceFactory<Program>>, IAsyncLifetime
+{
+    private const string Student = "sec-ma-s1";
+    private static readonly SemaphoreSlim Seeded = new(1, 1);
+    private static bool _seeded;
+
+    public async Task InitializeAsync()
+    {
+        await Seeded.WaitAsync();
+        try
+        {
+            if (!_seeded)
+            {
+                await service.WithDbAsync<MasteryDbContext, int>(db =>
+                {
+                    db.Students.Add(new EnrolledStudent { StudentId = Student, SchoolId = Callers.School });
+                    return db.SaveChangesAsync();
+                });
+                _seeded = true;
+            }
+        }
+        finally
+        {
+            Seeded.Release();
+        }
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    public static TheoryData<string, string, string, int> Rules => new()
+    {
+        { "GET", $"/api/mastery/v1/students/{Student}/mastery", "none", 401 },
+        { "GET", $"/api/mastery/v1/students/{Student}/mastery", "tampered", 401 },
+        { "GET", $"/api/mastery/v1/students/{Student}/mastery", "feed", 403 },
+        { "GET", $"/api/mastery/v1/students/{Student}/mastery", "ops", 403 },
+        { "GET", $"/api/mastery/v1/students/{Student}/mastery", "counselor-other", 404 },
+        { "GET", $"/api/mastery/v1/students/{Student}/mastery", "counselor", 200 },
+        { "GET", $"/api/mastery/v1/students/{Student}/summary", "counselor-other", 404 },
+        { "GET", $"/api/mastery/v1/students/{Student}/summary", "coordinator", 200 },
+        { "GET", $"/api/mastery/v1/schools/{Callers.School}/overview", "counselor-other", 404 },
+        { "GET", $"/api/mastery/v1/schools/{Callers.School}/overview", "counselor", 200 },
+        { "GET", $"/api/mastery/v1/schools/{Callers.School}/overview", "feed", 403 },
+        { "POST", "/api/mastery/v1/skills/refit", "counselor", 403 },
+        { "PUT", "/api/mastery/v1/skills", "coordinator", 403 },
+        { "GET", "/api/mastery/v1/skills", "counselor", 200 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rules))]
+    public async Task Each_endpoint_admits_only_its_callers(string method, string path, string who, int expected)
+    {
+        using var client = service.CreateClientAs(null);
+        await Callers.AssertAsync(client, method, path, who, expected);
+    }
+}
