@@ -146,6 +146,18 @@ connection strings are composed by Kubernetes with $(VAR) expansion, so no crede
 */}}
 {{- define "beacon.secretEnv" -}}
 {{- $ := index . 0 -}}{{- $c := index . 1 -}}
+{{- if and $c.callsIngestionGrpc $.Values.auth.existingSecret }}
+- name: Auth__ClientId
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.auth.existingSecret }}
+      key: clientId
+- name: Auth__ClientSecret
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.auth.existingSecret }}
+      key: clientSecret
+{{- end }}
 {{- if $c.usesBus }}
 {{- $uriKey := include "beacon.rabbitmq.uriKey" $ }}
 {{- if $uriKey }}
