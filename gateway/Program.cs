@@ -7,6 +7,7 @@ builder.AddGateway();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapDashboard();
 app.MapReverseProxy();
 app.Run();
 
