@@ -4,7 +4,7 @@ import { h, id } from './dom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const COLORS = ['#1d4ed8', '#a3140f', '#1f6b35', '#8a4b00', '#6b21a8'];
-const DASHES = ['', '6 3', '2 3', '8 3 2 3', ''];
+const DASHES = ['', '6 3', '2 3', '8 3 2 3', '12 4'];
 
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(NS, tag);
@@ -66,15 +66,12 @@ export function lineChart({ title, description, labels, series, yMin = 0, yMax =
       }
     });
   });
-  if (series.length > 1) {
-    series.forEach((ser, k) => {
-      const lx = left + 8 + k * 150;
-      svg.append(s('line', { x1: lx, x2: lx + 22, y1: height - 8, y2: height - 8, stroke: COLORS[k % COLORS.length], 'stroke-width': 2.5, 'stroke-dasharray': DASHES[k % DASHES.length] || undefined }),
-        s('text', { x: lx + 28, y: height - 4 }, ser.name));
-    });
-  }
   const table = dataTable(title, ['', ...series.map(x => x.name)], labels.map((l, i) => [l, ...series.map(ser => fmt(ser.values[i], format))]));
-  return h('figure', { class: 'figure' }, svg, table);
+  // The legend is HTML below the chart: long names wrap instead of overlapping; line style, not only colour, tells series apart.
+  const legend = series.length > 1 ? h('ul', { class: 'legend', 'aria-hidden': 'true' }, series.map((ser, k) => h('li', {},
+    s('svg', { width: 28, height: 10, viewBox: '0 0 28 10' }, s('line', { x1: 1, x2: 27, y1: 5, y2: 5, stroke: COLORS[k % COLORS.length], 'stroke-width': 2.5, 'stroke-dasharray': DASHES[k % DASHES.length] || undefined })),
+    ser.name))) : null;
+  return h('figure', { class: 'figure' }, svg, legend, table);
 }
 
 /**

@@ -1,7 +1,7 @@
 // One student: risk with its reasons in plain words, attendance and mastery trends, the case and its actions.
 import { api, apiOrNull, student } from '../api.js';
 import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
-import { lineChart, barChart } from '../charts.js';
+import { lineChart } from '../charts.js';
 import { ACTIVE, isOverdue, today } from '../data.js';
 
 const OUTCOMES = ['improved', 'no-change', 'worsened', 'moved', 'duplicate', 'false-alarm'];
@@ -66,21 +66,32 @@ export function renderStudent(main, user, studentId) {
     }), h('p', { class: 'muted' }, `Weeks start on Monday. Absences: ${weeks.map(w => w.absent).join(', ')}.`)];
   }));
 
-  grid.append(section('Mastery: this week against last', async () => {
-    const mastery = await apiOrNull(`/api/mastery/v1/students/${enc}/mastery`);
+  grid.append(section('Mastery by week', async () => {
+    const [mastery, weekly] = await Promise.all([
+      apiOrNull(`/api/mastery/v1/students/${enc}/mastery`),
+      apiOrNull(`/api/mastery/v1/students/${enc}/mastery/weekly`),
+    ]);
     const skills = mastery?.skills ?? [];
     if (!skills.length) return h('p', {}, 'No answers recorded for this student.');
     skills.sort((a, b) => a.probabilityMastered - b.probabilityMastered);
-    return [barChart({
-      title: 'Change in mastery since last week',
-      description: `${skills.length} skills; the weakest is ${skills[0].skillName || skills[0].skillId} at ${percent(skills[0].probabilityMastered)}.`,
-      bars: skills.map(sk => ({ label: sk.skillName || sk.skillId, value: sk.changeSinceLastWeek ?? 0 })),
-      format: v => `${v >= 0 ? '+' : ''}${Math.round(v * 100)} pts`,
-    }), h('div', { class: 'scroll' }, h('table', {},
+    const name = sk => sk.skillName || sk.skillId;
+    // The weakest skills only: five lines are the most a reader can tell apart.
+    const shown = skills.slice(0, 5).map(sk => sk.skillId);
+    const lines = (weekly?.skills ?? []).filter(x => shown.includes(x.skillId))
+      .sort((a, b) => shown.indexOf(a.skillId) - shown.indexOf(b.skillId));
+    return [lines.length && weekly.weekStarts.length > 1 ? lineChart({
+      title: 'Probability of mastery at the end of each week',
+      description: `${lines.length} weakest skills over ${weekly.weekStarts.length} weeks; now the weakest is ${name(skills[0])} at ${percent(skills[0].probabilityMastered)}.`,
+      labels: weekly.weekStarts.map(w => w.slice(5)),
+      series: lines.map(x => ({ name: x.skillName || x.skillId, values: x.values })),
+      format: v => `${Math.round(v * 100)}%`,
+      height: 260,
+    }) : h('p', { class: 'muted' }, weekly ? 'Answers from one week only: no trend yet.' : 'The weekly history is not available from this deployment.'),
+    h('div', { class: 'scroll' }, h('table', {},
       h('caption', {}, 'Skills, weakest first'),
-      h('thead', {}, h('tr', {}, ['Skill', 'Mastery', 'A week ago', 'Trend', 'Answers'].map(x => h('th', { scope: 'col' }, x)))),
+      h('thead', {}, h('tr', {}, ['Skill', 'Mastery', 'A week ago', 'Trend', 'Correct'].map(x => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, skills.map(sk => h('tr', {},
-        h('td', {}, sk.skillName || sk.skillId, sk.struggling ? [' ', h('span', { class: 'badge overdue' }, 'struggling')] : null),
+        h('td', {}, name(sk), sk.struggling ? [' ', h('span', { class: 'badge overdue' }, 'struggling')] : null),
         h('td', { class: 'num' }, percent(sk.probabilityMastered)),
         h('td', { class: 'num' }, percent(sk.probabilityAWeekAgo)),
         h('td', {}, sk.trend),
