@@ -35,7 +35,7 @@ const fmt = (v, format) => (v === null || v === undefined || Number.isNaN(v) ? '
  * Missing values break the line instead of being drawn as zero.
  */
 export function lineChart({ title, description, labels, series, yMin = 0, yMax = 1, format = v => v.toFixed(2), height = 220 }) {
-  const width = 640, left = 48, right = 16, top = 16, bottom = 40;
+  const width = 640, left = 48, right = 30, top = 16, bottom = 40;
   const svg = frame(title, description, width, height);
   const x = i => left + (labels.length <= 1 ? (width - left - right) / 2 : (i * (width - left - right)) / (labels.length - 1));
   const y = v => top + (1 - (v - yMin) / (yMax - yMin || 1)) * (height - top - bottom);

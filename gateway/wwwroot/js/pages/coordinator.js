@@ -64,6 +64,19 @@ async function unassignedView(user, el) {
       clear(status, message('error', e.message));
     }
   };
+  // Interventions picks the school's counselor with the fewest active cases (for the first selected case).
+  const suggest = async () => {
+    const first = boxes.find(b => b.checked);
+    if (!first) { clear(status, message('error', 'Select a case first.')); return; }
+    try {
+      const s = await api(`/api/interventions/v1/cases/${encodeURIComponent(first.value)}/suggested-owner`);
+      const best = s.suggested;
+      if ([...owner.options].some(o => o.value === best.staffId)) owner.value = best.staffId;
+      clear(status, message('info', `Suggested: ${best.name || best.staffId}, ${best.activeCases} active case${best.activeCases === 1 ? '' : 's'}.`));
+    } catch (e) {
+      clear(status, message('error', e.message));
+    }
+  };
   return h('form', { onsubmit: submit },
     h('p', {}, `${cases.length} case${cases.length === 1 ? '' : 's'} waiting for an owner, highest risk first.`),
     h('table', {},
@@ -81,6 +94,7 @@ async function unassignedView(user, el) {
       }))),
     h('div', { class: 'row', style: 'margin-top:.75rem' },
       h('label', { for: 'assign-owner' }, 'Assign the selected cases to'), owner,
+      h('button', { type: 'button', class: 'secondary', onclick: suggest }, 'Suggest (lightest caseload)'),
       h('button', { type: 'submit', id: 'assign-submit' }, 'Assign selected')),
     status);
 }
