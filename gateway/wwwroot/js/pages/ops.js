@@ -49,7 +49,8 @@ async function registryView(el) {
     onclick: async ev => {
       ev.currentTarget.disabled = true;
       clear(status, message('info', 'Training a candidate on 5,000 synthetic students…'));
-      await act('Trained', '/api/early-warning/v1/models/train', { kind: KIND, students: 5000 });
+      // A fresh seed, so the candidate is not a copy of the demo's model.
+      await act('Trained', '/api/early-warning/v1/models/train', { kind: KIND, students: 5000, seed: Math.floor(Math.random() * 1e6) });
     },
   }, 'Train a candidate (chronic absence)');
   return [
@@ -75,7 +76,18 @@ async function registryView(el) {
       }))) : h('p', {}, 'No model is registered: only the attendance indicator raises alerts.'),
     h('div', { class: 'row', style: 'margin-top:.75rem' },
       kinds.map(k => h('button', { type: 'button', class: 'secondary', onclick: () => act('Rolled back', '/api/early-warning/v1/models/rollback', { kind: k }) }, `Roll back ${k}`)),
-      train),
+      train,
+      h('button', {
+        type: 'button', class: 'secondary',
+        onclick: async () => {
+          try {
+            const r = await api('/api/early-warning/v1/models/rescore', { method: 'POST', body: { kind: KIND } });
+            clear(status, message('ok', `Re-scored ${r.studentsScored} students with the active model.`));
+          } catch (e) {
+            clear(status, message('error', e.message));
+          }
+        },
+      }, 'Re-score students (after a promotion)')),
     status,
   ];
 }
