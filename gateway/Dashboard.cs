@@ -4,11 +4,13 @@ namespace Beacon.Gateway;
 
 /// <summary>
 /// The staff dashboard: static files (plain HTML, ES modules, CSS; no build step) from wwwroot, served at
-/// "/" by the gateway so the browser calls the APIs on the same origin.
+/// "/" by the gateway so the browser calls the APIs on the same origin. It goes before authentication:
+/// the files hold no data (every API call they make carries the user's token), and the sign-in page
+/// must load before there is a token.
 /// </summary>
 public static class DashboardExtensions
 {
-    public static WebApplication MapDashboard(this WebApplication app)
+    public static WebApplication UseDashboard(this WebApplication app)
     {
         // A build (./beacon up runs from bin/) finds wwwroot through the static web assets manifest, in
         // any environment; a published image has the files under its own wwwroot and no manifest.

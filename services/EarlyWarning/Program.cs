@@ -7,6 +7,7 @@ using Beacon.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddServiceAuthentication();
 builder.AddServiceDatabase<EarlyWarningDbContext>("earlywarning");
 builder.AddServiceBus("early-warning", bus => bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition)));
 builder.Services.AddOutboxRelay<EarlyWarningDbContext>();
