@@ -32,6 +32,7 @@ public sealed class MasteryHistoryEndpointTests : IAsyncLifetime
         var student = $"stu-{Guid.NewGuid():N}";
         await _service.WithDbAsync<MasteryDbContext, int>(db =>
         {
+            db.Students.Add(new EnrolledStudent { StudentId = student, SchoolId = "north" });
             db.Skills.Add(new Skill { SkillId = $"fractions-{student}", Name = "Fractions" });
             db.Steps.AddRange(
                 Step(student, $"fractions-{student}", "2026-11-02T09:00:00Z", 0.30),   // Monday, week of 11-02
@@ -65,6 +66,30 @@ public sealed class MasteryHistoryEndpointTests : IAsyncLifetime
         Assert.Contains("weeks", await bad.Content.ReadAsStringAsync());
         using var unknown = await _http.GetAsync($"/api/mastery/v1/students/stu-{Guid.NewGuid():N}/mastery/weekly");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task Only_staff_of_the_students_school_see_the_history()
+    {
+        var student = $"stu-{Guid.NewGuid():N}";
+        await _service.WithDbAsync<MasteryDbContext, int>(db =>
+        {
+            db.Students.Add(new EnrolledStudent { StudentId = student, SchoolId = "north" });
+            db.Steps.Add(Step(student, "fractions", "2026-11-02T09:00:00Z", 0.30));
+            return db.SaveChangesAsync();
+        });
+        var url = $"/api/mastery/v1/students/{student}/mastery/weekly";
+
+        using var own = _service.CreateClientAs(TestTokens.Counselor("c-north-1", "north"));
+        Assert.Equal(HttpStatusCode.OK, (await own.GetAsync(url)).StatusCode);
+        using var other = _service.CreateClientAs(TestTokens.Counselor("c-south-1", "south"));
+        using var otherAnswer = await other.GetAsync(url);
+        Assert.Equal(HttpStatusCode.NotFound, otherAnswer.StatusCode);
+        Assert.DoesNotContain("0.3", await otherAnswer.Content.ReadAsStringAsync());
+        using var ops = _service.CreateClientAs(TestTokens.Ops());
+        Assert.Equal(HttpStatusCode.Forbidden, (await ops.GetAsync(url)).StatusCode);
+        using var anonymous = _service.CreateClientAs(null);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(url)).StatusCode);
     }
 
     private static double?[] Values(JsonElement skill) =>

@@ -1,4 +1,6 @@
+using System.Security.Claims;
 using Beacon.Mastery.Storage;
+using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Mastery.Api;
@@ -11,6 +13,7 @@ public sealed record WeeklyMastery(string StudentId, IReadOnlyList<string> WeekS
 /// GET /api/mastery/v1/students/{studentId}/mastery/weekly?weeks=12: each skill's probability of mastery
 /// at the end of each week (Monday to Sunday, UTC), from the stored answer history, for trend charts.
 /// A week without answers carries the last value forward; before the first answer it is null.
+/// Staff only, and only for a student of a school the caller may see (else 404, no data).
 /// </summary>
 public static class MasteryHistoryEndpoints
 {
@@ -19,16 +22,21 @@ public static class MasteryHistoryEndpoints
 
     public static IEndpointRouteBuilder MapMasteryHistoryEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/mastery/v1/students/{studentId}/mastery/weekly", WeeklyAsync);
+        app.MapGet("/api/mastery/v1/students/{studentId}/mastery/weekly", WeeklyAsync).RequireAuthorization(Policies.Staff);
         return app;
     }
 
-    private static async Task<IResult> WeeklyAsync(string studentId, int? weeks, MasteryDbContext db, CancellationToken ct)
+    private static async Task<IResult> WeeklyAsync(string studentId, int? weeks, ClaimsPrincipal user, MasteryDbContext db, CancellationToken ct)
     {
         var count = weeks ?? DefaultWeeks;
         if (count is < 1 or > MaxWeeks)
         {
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["weeks"] = [$"must be between 1 and {MaxWeeks}."] });
+        }
+        var school = await db.Students.AsNoTracking().Where(s => s.StudentId == studentId).Select(s => s.SchoolId).FirstOrDefaultAsync(ct);
+        if (!user.CanSeeSchool(school))
+        {
+            return UnknownStudent(studentId);
         }
         // One student's answers are a few hundred rows; SQLite cannot order by DateTimeOffset, so order here.
         var steps = (await db.Steps.AsNoTracking().Where(s => s.StudentId == studentId)
@@ -36,9 +44,7 @@ public static class MasteryHistoryEndpoints
             .OrderBy(s => s.AnsweredAt).ThenBy(s => s.Id).ToList();
         if (steps.Count == 0)
         {
-            return await db.Students.AnyAsync(s => s.StudentId == studentId, ct)
-                ? Results.Ok(new WeeklyMastery(studentId, [], []))
-                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown student", detail: $"Mastery knows no student '{studentId}'.");
+            return school is null ? UnknownStudent(studentId) : Results.Ok(new WeeklyMastery(studentId, [], []));
         }
 
         var last = WeekStart(steps[^1].AnsweredAt);
@@ -64,6 +70,9 @@ public static class MasteryHistoryEndpoints
         }).ToList();
         return Results.Ok(new WeeklyMastery(studentId, starts.Select(d => d.ToString("yyyy-MM-dd")).ToList(), skills));
     }
+
+    private static IResult UnknownStudent(string studentId) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown student", detail: $"No student '{studentId}' that you may see.");
 
     private static DateOnly WeekStart(DateTimeOffset at)
     {
