@@ -63,7 +63,7 @@ function feedSection(user) {
   const list = h('ul', { class: 'feed scrolling', id: 'feed', 'aria-label': 'Alerts for me', tabindex: 0 });
   const base = `/api/notifications/v1/staff/${encodeURIComponent(user.id)}/feed`;
   const entryItem = e => {
-    const li = h('li', { class: e.read ? '' : 'unread', dataset: { entryId: e.entryId } },
+    const li = h('li', { class: e.read ? '' : 'unread', dataset: { entryId: e.entryId, kind: e.kind, studentId: e.studentId ?? '' } },
       h('div', { class: 'title' }, e.title, e.read ? '' : h('span', { class: 'visually-hidden' }, ' (unread)')),
       h('div', {}, e.body),
       h('div', { class: 'row muted' }, date(e.createdAt), e.studentId ? nameLink(e.studentId) : null,
