@@ -1,3 +1,7 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Beacon.Testing;
 using Microsoft.Playwright;
 
 namespace Beacon.Dashboard.Tests;
@@ -55,7 +59,37 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
         Platform = starting is null ? null : await starting;
         Gateway = Platform?.Gateway ?? new Uri(running!);
+        await WaitForDemoAsync();
     }
+
+    /// <summary>
+    /// ./beacon up returns once Ingestion has accepted the demo; Mastery, Early warning and Interventions
+    /// digest it from the bus afterwards. Wait (through the API) until each school has answers and open
+    /// cases, so the pages have something to show.
+    /// </summary>
+    private async Task WaitForDemoAsync()
+    {
+        using var http = new HttpClient { BaseAddress = Gateway };
+        using var tokenResponse = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" });
+        tokenResponse.EnsureSuccessStatusCode();
+        var token = (await tokenResponse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        async Task<int> Count(string path, string list) =>
+            (await http.GetFromJsonAsync<JsonElement>(path)).TryGetProperty(list, out var items) ? items.GetArrayLength() : 0;
+        // One deadline for all of it: on a loaded 2-core machine the demo's events take minutes to settle.
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        foreach (var school in new[] { "north", "south" })
+        {
+            var answers = await Eventually.WaitAsync(() => Count($"/api/mastery/v1/schools/{school}/overview", "topFailureSkills"), n => n > 0, Left(deadline));
+            var cases = await Eventually.WaitAsync(() => Count($"/api/interventions/v1/cases?status=open&schoolId={school}", "cases"), n => n > 0, Left(deadline));
+            if (answers == 0 || cases == 0)
+            {
+                throw new InvalidOperationException($"The demo did not reach school {school} in time: {answers} skills with answers, {cases} open cases.\n{Platform?.Logs()}");
+            }
+        }
+    }
+
+    private static TimeSpan Left(DateTime deadline) => deadline - DateTime.UtcNow is { Ticks: > 0 } left ? left : TimeSpan.Zero;
 
     public async Task DisposeAsync()
     {

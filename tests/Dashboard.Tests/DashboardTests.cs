@@ -15,7 +15,7 @@ namespace Beacon.Dashboard.Tests;
 [Collection(DashboardCollection.Name)]
 public sealed class DashboardTests(BrowserFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly List<IBrowserContext> _contexts = [];
     private bool _finished;
 
