@@ -32,6 +32,7 @@ var app = builder.Build();
 await app.InitializeDatabaseAsync<MasteryDbContext>();
 app.MapDefaultEndpoints();
 app.MapSkillGraphEndpoints();
+app.MapMasteryHistoryEndpoints();
 app.MapGrpcService<MasteryGrpcService>();
 app.Run();
 return 0;

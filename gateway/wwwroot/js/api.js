@@ -1,0 +1,110 @@
+// Session (token + user) in sessionStorage, and one fetch wrapper that sends the bearer token on every call.
+const KEY = 'beacon.session';
+
+export function session() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(KEY));
+    if (!s || !s.accessToken || Date.now() >= s.expiresAt) return null;
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(answer) {
+  const s = {
+    accessToken: answer.accessToken,
+    expiresAt: Date.now() + (answer.expiresIn ?? 3600) * 1000,
+    user: answer.user,
+  };
+  sessionStorage.setItem(KEY, JSON.stringify(s));
+  return s;
+}
+
+export function signOut() {
+  sessionStorage.removeItem(KEY);
+}
+
+export function hasRole(user, ...roles) {
+  return !!user && (user.roles ?? []).some(r => roles.includes(r));
+}
+
+export class ApiError extends Error {
+  constructor(status, problem, path) {
+    super(describe(status, problem, path));
+    this.status = status;
+    this.problem = problem;
+    this.path = path;
+  }
+}
+
+// Problem details name the field ("errors": {"status": ["..."]}): show them as the service wrote them.
+function describe(status, problem, path) {
+  if (problem && typeof problem === 'object') {
+    const parts = [problem.title || `HTTP ${status}`];
+    if (problem.detail) parts.push(problem.detail);
+    if (problem.errors) {
+      for (const [field, messages] of Object.entries(problem.errors)) {
+        parts.push(`${field}: ${[].concat(messages).join(' ')}`);
+      }
+    }
+    return parts.join(' — ');
+  }
+  if (typeof problem === 'string' && problem.trim()) return `HTTP ${status}: ${problem.trim().slice(0, 300)}`;
+  return `HTTP ${status} from ${path}`;
+}
+
+let onUnauthorized = () => {};
+export function whenUnauthorized(handler) {
+  onUnauthorized = handler;
+}
+
+export async function api(path, { method = 'GET', body, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  const s = session();
+  if (s) headers.Authorization = `Bearer ${s.accessToken}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(path, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, { title: 'The gateway did not answer', detail: String(e.message ?? e) }, path);
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = text; }
+  }
+  if (response.status === 401) {
+    signOut();
+    onUnauthorized();
+  }
+  if (!response.ok) throw new ApiError(response.status, data, path);
+  return data;
+}
+
+/** Resolves to null on 404 (e.g. a student not scored yet, an endpoint this deployment does not serve). */
+export async function apiOrNull(path, options) {
+  try {
+    return await api(path, options);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+/** Student names from the roster, asked once per student per page load. */
+const students = new Map();
+export function student(id) {
+  if (!students.has(id)) {
+    students.set(id, apiOrNull(`/api/ingestion/v1/students/${encodeURIComponent(id)}`).catch(() => null));
+  }
+  return students.get(id);
+}
+
+export async function studentName(id) {
+  const s = await student(id);
+  const name = s ? `${s.givenName ?? ''} ${s.familyName ?? ''}`.trim() : '';
+  return name || id;
+}

@@ -1,0 +1,78 @@
+// The dashboard's shell: sign-in state, navigation by role, hash routing (#/counselor, #/student/stu-010, ...).
+import { session, signOut, hasRole, whenUnauthorized } from './api.js';
+import { h, clear } from './dom.js';
+import { renderSignIn } from './pages/signin.js';
+import { renderCounselor } from './pages/counselor.js';
+import { renderStudent } from './pages/student.js';
+import { renderCoordinator } from './pages/coordinator.js';
+import { renderMastery } from './pages/mastery.js';
+import { renderOps } from './pages/ops.js';
+
+const STAFF = ['counselor', 'coordinator', 'administrator'];
+const pages = [
+  { path: 'counselor', title: 'My students', roles: ['counselor', 'administrator'], render: renderCounselor },
+  { path: 'coordinator', title: 'Coordinator', roles: ['coordinator', 'administrator'], render: renderCoordinator },
+  { path: 'mastery', title: 'Mastery', roles: STAFF, render: renderMastery },
+  { path: 'ops', title: 'Models', roles: ['ops', 'administrator'], render: renderOps },
+  { path: 'student', title: 'Student', roles: STAFF, render: renderStudent, hidden: true },
+];
+
+// Each page registers what it must stop when left (the live feed's EventSource).
+let cleanup = [];
+export function onLeave(fn) {
+  cleanup.push(fn);
+}
+
+function home(user) {
+  return pages.find(p => !p.hidden && hasRole(user, ...p.roles))?.path;
+}
+
+function renderChrome(s, current) {
+  const nav = document.getElementById('nav');
+  const who = document.getElementById('who');
+  if (!s) {
+    clear(nav);
+    clear(who);
+    return;
+  }
+  clear(nav, pages.filter(p => !p.hidden && hasRole(s.user, ...p.roles)).map(p =>
+    h('a', { href: `#/${p.path}`, 'aria-current': p.path === current ? 'page' : undefined }, p.title)));
+  clear(who,
+    h('span', {}, `${s.user.name} (${(s.user.roles ?? []).join(', ')})`),
+    h('button', { type: 'button', class: 'secondary', onclick: () => { signOut(); location.hash = '#/signin'; } }, 'Sign out'));
+}
+
+function route() {
+  for (const fn of cleanup) { try { fn(); } catch { /* already closed */ } }
+  cleanup = [];
+  const main = document.getElementById('main');
+  const [path, ...params] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const s = session();
+  if (!s || path === 'signin') {
+    renderChrome(null);
+    document.title = 'Sign in — Beacon';
+    renderSignIn(main, () => { location.hash = `#/${home(session()?.user) ?? 'signin'}`; });
+    return;
+  }
+  const page = pages.find(p => p.path === path);
+  if (!page) {
+    const target = home(s.user);
+    if (target) { location.hash = `#/${target}`; return; }
+    renderChrome(s, '');
+    clear(main, h('h1', {}, 'Nothing to show'), h('p', {}, `Your roles (${(s.user.roles ?? []).join(', ') || 'none'}) have no page in the dashboard.`));
+    return;
+  }
+  renderChrome(s, page.path);
+  if (!hasRole(s.user, ...page.roles)) {
+    clear(main, h('h1', {}, 'Not for your role'), h('p', {}, `${page.title} is for ${page.roles.join(', ')}.`));
+    return;
+  }
+  document.title = `${page.title} — Beacon`;
+  clear(main);
+  page.render(main, s.user, ...params);
+  main.focus();
+}
+
+whenUnauthorized(() => { if (!location.hash.startsWith('#/signin')) location.hash = '#/signin'; });
+window.addEventListener('hashchange', route);
+route();

@@ -1,0 +1,108 @@
+// Counselor: my alerts (live), my caseload sorted by risk, flagged students of my schools.
+import { api, session, student, studentName } from '../api.js';
+import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
+import { casesFor, risksFor, isOverdue, byRisk, ACTIVE } from '../data.js';
+import { onLeave } from '../app.js';
+
+export function renderCounselor(main, user) {
+  main.append(h('h1', {}, `My students — ${user.name}`));
+  const grid = h('div', { class: 'grid' });
+  main.append(grid);
+  grid.append(feedSection(user));
+  const caseload = section('My caseload, highest risk first', async () => {
+    const [cases, risks] = await Promise.all([casesFor(user), risksFor(user)]);
+    const mine = cases.filter(c => ACTIVE.includes(c.status) && (c.assignedTo === user.id || (c.helperIds ?? []).includes(user.id)));
+    mine.sort(byRisk(risks));
+    if (!mine.length) return h('p', {}, 'No active cases are assigned to you.');
+    return caseTable(mine, risks, 'My caseload');
+  });
+  caseload.id = 'caseload';
+  main.append(caseload);
+  main.append(section('Students flagged in my schools', async () => {
+    const risks = [...(await risksFor(user)).values()].filter(r => r.flagged).sort((a, b) => b.score - a.score);
+    if (!risks.length) return h('p', {}, 'No student is flagged by the active model.');
+    return riskTable(risks.slice(0, 50), 'Flagged students');
+  }));
+}
+
+export function caseTable(cases, risks, caption) {
+  return h('table', {},
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', {}, h('tr', {}, ['Student', 'Risk', 'Top factor', 'Status', 'Contact by'].map(x => h('th', { scope: 'col' }, x)))),
+    h('tbody', {}, cases.map(c => {
+      const r = risks.get(c.studentId);
+      return h('tr', { dataset: { caseId: c.caseId, studentId: c.studentId } },
+        h('td', {}, nameLink(c.studentId), h('div', { class: 'muted' }, c.schoolId)),
+        h('td', {}, bandBadge(r?.band), ' ', r ? percent(r.score) : ''),
+        h('td', {}, r?.factors?.[0]?.text ?? c.reason ?? ''),
+        h('td', {}, h('span', { class: 'badge status' }, c.status)),
+        h('td', {}, c.contactDueBy || '—', isOverdue(c) ? [' ', h('span', { class: 'badge overdue' }, 'overdue')] : null));
+    })));
+}
+
+export function riskTable(risks, caption) {
+  return h('table', {},
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', {}, h('tr', {}, ['Student', 'Risk', 'Why'].map(x => h('th', { scope: 'col' }, x)))),
+    h('tbody', {}, risks.map(r => h('tr', {},
+      h('td', {}, nameLink(r.studentId), h('div', { class: 'muted' }, r.schoolId)),
+      h('td', {}, bandBadge(r.band), ' ', percent(r.score)),
+      h('td', {}, h('ul', { class: 'factors' }, (r.factors ?? []).slice(0, 3).map(f => h('li', {}, f.text))))))));
+}
+
+export function nameLink(studentId) {
+  const a = h('a', { href: `#/student/${encodeURIComponent(studentId)}` }, studentId);
+  studentName(studentId).then(n => { a.textContent = n; });
+  student(studentId);
+  return a;
+}
+
+function feedSection(user) {
+  const live = h('span', { class: 'live muted', role: 'status' }, 'connecting…');
+  // Scrolls on its own when long; focusable so a keyboard can scroll it too.
+  const list = h('ul', { class: 'feed scrolling', id: 'feed', 'aria-label': 'Alerts for me', tabindex: 0 });
+  const base = `/api/notifications/v1/staff/${encodeURIComponent(user.id)}/feed`;
+  const entryItem = e => {
+    const li = h('li', { class: e.read ? '' : 'unread', dataset: { entryId: e.entryId, kind: e.kind, studentId: e.studentId ?? '' } },
+      h('div', { class: 'title' }, e.title, e.read ? '' : h('span', { class: 'visually-hidden' }, ' (unread)')),
+      h('div', {}, e.body),
+      h('div', { class: 'row muted' }, date(e.createdAt), e.studentId ? nameLink(e.studentId) : null,
+        e.read ? null : h('button', {
+          type: 'button', class: 'secondary', 'aria-label': `Mark "${e.title}" as read`,
+          onclick: async ev => {
+            ev.currentTarget.disabled = true;
+            try {
+              await api(`${base}/${encodeURIComponent(e.entryId)}/read`, { method: 'POST', body: {} });
+              li.classList.remove('unread');
+              ev.currentTarget.remove();
+            } catch (err) {
+              li.append(message('error', err.message));
+            }
+          },
+        }, 'Mark read')));
+    return li;
+  };
+  const el = section('Alerts for me', async () => {
+    const feed = await api(base);
+    const entries = (feed.entries ?? []).sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+    clear(list, entries.map(entryItem));
+    return [h('p', { class: 'row' }, h('span', {}, `${feed.unread ?? 0} unread`), live),
+      entries.length ? list : [h('p', { id: 'feed-empty' }, 'Nothing yet.'), list]];
+  });
+
+  // Live: the feed's server-sent events; the token goes in the query because EventSource cannot send headers.
+  const token = session()?.accessToken ?? '';
+  const source = new EventSource(`${base}/stream?access_token=${encodeURIComponent(token)}`);
+  source.addEventListener('ready', () => { live.textContent = '● live'; });
+  source.addEventListener('feed-entry', ev => {
+    let entry;
+    try { entry = JSON.parse(ev.data); } catch { return; }
+    if (list.querySelector(`[data-entry-id="${CSS.escape(String(entry.entryId ?? ''))}"]`)) return;
+    document.getElementById('feed-empty')?.remove();
+    list.prepend(entryItem(entry));
+    announce(`New alert: ${entry.title}`);
+  });
+  source.onerror = () => { live.textContent = source.readyState === EventSource.CLOSED ? 'live updates stopped' : 'reconnecting…'; };
+  onLeave(() => source.close());
+  return el;
+}

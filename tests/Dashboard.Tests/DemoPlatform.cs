@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Beacon.Testing;
+
+namespace Beacon.Dashboard.Tests;
+
+/// <summary>
+/// The whole platform as real processes, started the way a user starts it (./beacon up) WITH its demo
+/// load (a trained, active model and the simulator's district), on free ports and a fresh data folder,
+/// against the test broker. Ready when ./beacon up prints its banner, which comes after the demo load.
+/// Disposing kills the whole process tree. (Same approach as EndToEnd.Tests' PlatformProcess, which
+/// starts without the demo.)
+/// </summary>
+public sealed class DemoPlatform : IAsyncDisposable
+{
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
+
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Uri Gateway { get; }
+    public string DataDirectory { get; }
+    public TimeSpan StartupTime { get; private set; }
+
+    private DemoPlatform(int port, string dataDirectory)
+    {
+        Gateway = new Uri($"http://127.0.0.1:{port}");
+        DataDirectory = dataDirectory;
+        var root = RepositoryRoot();
+        var start = new ProcessStartInfo("bash")
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { Path.Combine(root, "beacon"), "up", "--no-build", "-c", Configuration, "--port", port.ToString(), "--data", dataDirectory })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.Environment["BEACON_RABBITMQ"] = TestEnvironment.RabbitMq;
+        start.Environment["BEACON_QUEUE_PREFIX"] = $"ui{port}";
+        _process = new Process { StartInfo = start };
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+        if (line.Contains("Beacon is running", StringComparison.Ordinal))
+        {
+            _loaded.TrySetResult();
+        }
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static async Task<DemoPlatform> StartAsync(TimeSpan timeout)
+    {
+        var platform = new DemoPlatform(FreePortBase(), TestEnvironment.NewTempDirectory("dashboard"));
+        var stopwatch = Stopwatch.StartNew();
+        platform._process.Start();
+        platform._process.BeginOutputReadLine();
+        platform._process.BeginErrorReadLine();
+        var exited = platform._process.WaitForExitAsync();
+        var finished = await Task.WhenAny(platform._loaded.Task, exited, Task.Delay(timeout));
+        if (finished == platform._loaded.Task)
+        {
+            platform.StartupTime = stopwatch.Elapsed;
+            return platform;
+        }
+        var why = finished == exited ? "./beacon up exited early" : $"the platform and its demo were not ready within {timeout}";
+        var logs = platform.Logs();
+        await platform.DisposeAsync();
+        throw new InvalidOperationException($"{why}:\n{platform.Output}\n{logs}");
+    }
+
+    /// <summary>The last lines of every process log, for a failure message.</summary>
+    public string Logs()
+    {
+        var logs = Path.Combine(DataDirectory, "logs");
+        if (!Directory.Exists(logs))
+        {
+            return "(no logs)";
+        }
+        var sb = new StringBuilder();
+        foreach (var file in Directory.GetFiles(logs, "*.log").Order())
+        {
+            sb.AppendLine($"--- {Path.GetFileName(file)}");
+            foreach (var line in File.ReadLines(file).TakeLast(15))
+            {
+                sb.AppendLine(line.Length > 400 ? line[..400] : line);
+            }
+        }
+        return sb.ToString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("Platform.sln not found above the test binaries.");
+    }
+
+    /// <summary>A base port whose gateway and service ports (base .. base+51) are all free.</summary>
+    private static int FreePortBase()
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var port = Random.Shared.Next(400, 600) * 100;
+            var offsets = new[] { 0, 1, 10, 11, 20, 21, 30, 31, 40, 41, 50, 51 };
+            if (offsets.All(o => IsFree(port + o)))
+            {
+                return port;
+            }
+        }
+        throw new InvalidOperationException("No free port range found.");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
