@@ -1,12 +1,25 @@
 using Beacon.Gateway;
+using Beacon.Gateway.Security;
 using Beacon.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddServiceAuthentication();
+builder.AddDevIssuer();
+builder.AddAudit();
+builder.AddGatewayRateLimits();
 builder.AddGateway();
 
 var app = builder.Build();
+await app.InitializeDatabaseAsync<AuditDbContext>();
+app.UseCorrelationId();
+app.UseAuthentication();
+app.UseRateLimiter();
+app.UseAudit();
+app.UseAuthorization();
 app.MapDefaultEndpoints();
+app.MapAuthEndpoints();
+app.MapAuditEndpoints();
 app.MapReverseProxy();
 app.Run();
 

@@ -9,6 +9,7 @@ using Beacon.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddServiceAuthentication();
 builder.AddServiceDatabase<EarlyWarningDbContext>("earlywarning");
 builder.AddServiceBus("early-warning", bus =>
 {

@@ -6,6 +6,7 @@ using Beacon.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddServiceAuthentication();
 builder.AddServiceDatabase<IngestionDbContext>("ingestion");
 builder.AddServiceBus("ingestion");
 builder.Services.AddOutboxRelay<IngestionDbContext>();

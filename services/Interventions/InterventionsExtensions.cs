@@ -24,6 +24,7 @@ public static class InterventionsExtensions
         builder.Services.AddScoped<EffectReport>();
         builder.Services.AddHostedService<OverdueScanner>();
         builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"] ?? "http://127.0.0.1:8091"))
+            .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
         return builder;
     }

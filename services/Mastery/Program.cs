@@ -13,6 +13,7 @@ if (args is ["eval" or "eval-simulator" or "bench-update", ..])
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddServiceAuthentication();
 builder.AddServiceDatabase<MasteryDbContext>("mastery");
 builder.AddServiceBus("mastery", bus =>
 {

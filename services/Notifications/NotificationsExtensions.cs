@@ -56,6 +56,7 @@ public static class NotificationsExtensions
                 pipeline.AddTimeout(options.WebhookTimeout);
             });
         builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"]!))
+            .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
         return builder;
     }

@@ -6,6 +6,7 @@ using Beacon.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddServiceAuthentication();
 builder.AddServiceDatabase<NotificationsDbContext>("notifications");
 builder.AddNotifications();
 builder.Services.AddGrpc().AddJsonTranscoding();

@@ -35,6 +35,7 @@ public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
         builder.UseSetting("Beacon:DataDirectory", DataDirectory);
         builder.UseSetting("Bus:QueuePrefix", QueuePrefix);
         builder.UseSetting("Bus:TemporaryQueues", "true");
+        builder.UseSetting("Auth:SigningKey", TestTokens.SigningKey);
         if (ConnectionString is not null)
         {
             builder.UseSetting("ConnectionStrings:Database", ConnectionString);
@@ -56,6 +57,16 @@ public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
     protected virtual void ConfigureTestServices(IServiceCollection services)
     {
     }
+
+    /// <summary>Clients act as an administrator unless a test sets another token (<see cref="TestTokens.WithToken"/>).</summary>
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.WithToken(TestTokens.Administrator);
+    }
+
+    /// <summary>A client with no token, or with the given one.</summary>
+    public HttpClient CreateClientAs(string? token) => CreateClient().WithToken(token);
 
     /// <summary>Runs work against the service's own DbContext.</summary>
     public async Task<T> WithDbAsync<TContext, T>(Func<TContext, Task<T>> work)

@@ -17,12 +17,24 @@ public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetim
     private static readonly TimeSpan PathTimeout = TimeSpan.FromSeconds(60);
     private PlatformProcess _platform = null!;
     private HttpClient _http = null!;
+    private string _token = null!;
 
     public async Task InitializeAsync()
     {
         _platform = await PlatformProcess.StartAsync(TimeSpan.FromSeconds(120));
         output.WriteLine($"Platform ready through the gateway in {_platform.StartupTime.TotalSeconds:F1} s");
         _http = new HttpClient { BaseAddress = _platform.Gateway };
+        try
+        {
+            _token = await TestTokens.FromDevIssuerAsync(_http, "admin-1");
+        }
+        catch
+        {
+            // xUnit does not dispose a fixture whose start failed: stop the processes here.
+            await DisposeAsync();
+            throw;
+        }
+        _http.WithToken(_token);
     }
 
     public async Task DisposeAsync()
@@ -148,7 +160,8 @@ public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Single((await GetAsync("/api/early-warning/v1/alerts?schoolId=e2e-high")).GetProperty("alerts").EnumerateArray());
 
         // The same roster question over gRPC through the gateway's HTTP/2 port.
-        using var channel = GrpcChannel.ForAddress(_platform.GatewayGrpc);
+        using var channel = GrpcChannel.ForAddress(_platform.GatewayGrpc,
+            new GrpcChannelOptions { HttpHandler = new BearerTokenHandler(_token, new SocketsHttpHandler()) });
         var counselors = await new Roster.RosterClient(channel).ListSchoolCounselorsAsync(new ListSchoolCounselorsRequest { SchoolId = "e2e-high" });
         Assert.Equal(["e2e-c1", "e2e-c2"], counselors.Counselors.Select(c => c.StaffId));
     }

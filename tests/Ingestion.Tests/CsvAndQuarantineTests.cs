@@ -20,6 +20,8 @@ public sealed class CsvAndQuarantineTests : IClassFixture<ServiceFactory<Program
     {
         _service = service;
         _http = service.CreateClient();
+        // The 100,000-row upload can take minutes on a loaded 2-core machine; the default 100 s is too tight.
+        _http.Timeout = TimeSpan.FromMinutes(5);
         _api = new IngestionApi(_http);
     }
 

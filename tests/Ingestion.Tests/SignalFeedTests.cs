@@ -20,7 +20,7 @@ public sealed class SignalFeedTests(ServiceFactory<Program> service) : IClassFix
         {
             Assert.Equal(HttpStatusCode.OK, roster.StatusCode);
         }
-        using var channel = GrpcChannel.ForAddress(service.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = service.Server.CreateHandler() });
+        using var channel = GrpcChannel.ForAddress(service.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = new BearerTokenHandler(TestTokens.Administrator, service.Server.CreateHandler()) });
         var client = new SignalFeed.SignalFeedClient(channel);
         var headers = new Metadata { { "idempotency-key", $"feed-{school}" }, { "x-beacon-source", "feed-test" } };
 

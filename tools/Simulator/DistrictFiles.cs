@@ -54,7 +54,7 @@ public static class DistrictFiles
     /// <summary>Uploads a folder written by <see cref="Write"/>: the OneRoster files first, then every signal file.</summary>
     public static async Task<int> UploadAsync(string folder, Uri gateway, TextWriter log, CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(10) };
+        using var http = await GatewayClient.CreateAsync(gateway, TimeSpan.FromMinutes(10), ct);
         using var form = new MultipartFormDataContent();
         foreach (var file in OneRosterFiles.Where(f => File.Exists(Path.Combine(folder, f))))
         {

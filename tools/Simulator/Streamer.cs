@@ -30,7 +30,7 @@ public static class Streamer
             Directory.Delete(folder, recursive: true);
         }
 
-        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(60) };
+        using var http = await GatewayClient.CreateAsync(gateway, TimeSpan.FromSeconds(60), ct);
         var records = district.Attendance;
         var total = Math.Min(records.Count, (long)(ratePerSecond * duration.TotalSeconds));
         long sent = 0, accepted = 0, rejected = 0, failed = 0;

@@ -52,8 +52,9 @@ public static class HostingExtensions
     /// <summary>/healthz/live answers while the process runs; /healthz/ready once storage and bus are up.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = c => c.Name == "self" });
-        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+        // Probes come from the kubelet and the gateway, which hold no user token.
+        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = c => c.Name == "self" }).AllowAnonymous();
+        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) }).AllowAnonymous();
         return app;
     }
 }
