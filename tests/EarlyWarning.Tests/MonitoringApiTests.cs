@@ -141,4 +141,26 @@ public sealed class MonitoringApiTests : IAsyncLifetime
         using var chart = await _client.GetAsync("/api/early-warning/v1/monitoring/charts/pie.svg");
         Assert.Equal(HttpStatusCode.NotFound, chart.StatusCode);
     }
+
+    [Fact]
+    public async Task Monitoring_is_for_ops_and_feedback_for_staff_of_the_alerts_school()
+    {
+        using var ops = _service.CreateClientAs(TestTokens.Ops());
+        using var counselor = _service.CreateClientAs(TestTokens.Counselor("c-north-1", "north"));
+        using var otherSchool = _service.CreateClientAs(TestTokens.Counselor("c-south-1", "south"));
+        using var anonymous = _service.CreateClientAs(null);
+
+        Assert.Equal(HttpStatusCode.OK, (await ops.GetAsync("/api/early-warning/v1/monitoring/report")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await counselor.GetAsync("/api/early-warning/v1/monitoring/report")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/early-warning/v1/monitoring/drift")).StatusCode);
+
+        var alert = await AlertAsync();   // school north
+        var body = new { verdict = "false-alarm", reason = "Known family situation, already supported." };
+        Assert.Equal(HttpStatusCode.Forbidden, (await ops.PostAsJsonAsync($"/api/early-warning/v1/alerts/{alert.AlertId}/feedback", body)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await otherSchool.PostAsJsonAsync($"/api/early-warning/v1/alerts/{alert.AlertId}/feedback", body)).StatusCode);
+        using var own = await counselor.PostAsJsonAsync($"/api/early-warning/v1/alerts/{alert.AlertId}/feedback", body);
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        // Who gave it comes from the token, not from the body.
+        Assert.Equal("c-north-1", (await own.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("givenBy").GetString());
+    }
 }

@@ -3,6 +3,7 @@ using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Monitoring;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.EarlyWarning.Api;
@@ -19,7 +20,7 @@ public static class MonitoringEndpoints
 
     public static IEndpointRouteBuilder MapModelMonitoring(this IEndpointRouteBuilder app)
     {
-        var ops = app.MapGroup(Prefix);
+        var ops = app.MapGroup(Prefix).RequireAuthorization(Policies.Ops);
         ops.MapGet("/drift", DriftHistoryAsync);
         ops.MapPost("/drift/run", RunDriftAsync);
         ops.MapPost("/drift/baseline", PinBaselineAsync);
@@ -51,15 +52,14 @@ public static class MonitoringEndpoints
         ops.MapGet("/charts/{chart}", (string chart, string? kind, MonitoringCharts charts, CancellationToken ct) =>
             Guard(async () => Results.Text(await charts.SvgAsync(chart, Kind(kind), ct), "image/svg+xml")));
 
-        // Counselors (staff), not ops: they judge their own alerts.
+        // Counselors (staff), not ops: they judge alerts of their own schools; another school's alert is a 404, as if absent.
         app.MapPost("/api/early-warning/v1/alerts/{alertId:guid}/feedback", (Guid alertId, FeedbackRequest request, Labels labels, ClaimsPrincipal user, CancellationToken ct) =>
-            Guard(async () => await labels.RecordFeedbackAsync(alertId, request, Caller(user), ct) is { } feedback
+            Guard(async () => await labels.RecordFeedbackAsync(alertId, request, user.UserId(), user.CanSeeSchool, ct) is { } feedback
                 ? Results.Ok(feedback)
-                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"No alert '{alertId}'.")));
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"No alert '{alertId}'.")))
+            .RequireAuthorization(Policies.Staff);
         return app;
     }
-
-    private static string? Caller(ClaimsPrincipal user) => user.Identity?.IsAuthenticated == true ? user.FindFirstValue("sub") ?? user.FindFirstValue(ClaimTypes.NameIdentifier) : null;
 
     private static string Kind(string? kind) => string.IsNullOrEmpty(kind) ? AttendanceFeatures.Kind : kind;
 

@@ -99,8 +99,11 @@ public sealed class Labels(EarlyWarningDbContext db, TimeProvider clock)
         return latest.Count;
     }
 
-    /// <summary>Null when there is no such alert. The same person marking the same alert again updates their reason.</summary>
-    public async Task<AlertFeedback?> RecordFeedbackAsync(Guid alertId, FeedbackRequest request, string? caller, CancellationToken ct)
+    /// <summary>
+    /// Null when there is no such alert or the caller may not see its school. The caller's id (the token's sub) is who
+    /// gives it; givenBy is only read when there is none. The same person marking the same alert again updates their reason.
+    /// </summary>
+    public async Task<AlertFeedback?> RecordFeedbackAsync(Guid alertId, FeedbackRequest request, string? caller, Func<string, bool> canSeeSchool, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         if (request.Verdict is null || !Verdicts.Contains(request.Verdict))
@@ -121,7 +124,7 @@ public sealed class Labels(EarlyWarningDbContext db, TimeProvider clock)
             throw new MonitoringValidationException(errors);
         }
         var alert = await db.Alerts.AsNoTracking().FirstOrDefaultAsync(a => a.AlertId == alertId, ct);
-        if (alert is null)
+        if (alert is null || !canSeeSchool(alert.SchoolId))
         {
             return null;
         }
