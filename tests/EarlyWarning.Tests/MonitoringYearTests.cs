@@ -121,10 +121,7 @@ public sealed class MonitoringYearTests(ITestOutputHelper output) : IAsyncLifeti
             });
             var last = week.Max();
             _clock.Set(new DateTimeOffset(last.ToDateTime(new TimeOnly(18, 0)), TimeSpan.Zero));
-            using (var rescore = await _client.PostAsync("/api/early-warning/v1/models/rescore", JsonContent.Create(new { })))
-            {
-                Assert.Equal(HttpStatusCode.OK, rescore.StatusCode);
-            }
+            await RescoreAsync();
             using var run = await _client.PostAsJsonAsync("/api/early-warning/v1/monitoring/drift/run", new { asOf = last.ToString("yyyy-MM-dd") });
             if (run.StatusCode == HttpStatusCode.Conflict)
             {
@@ -201,6 +198,27 @@ public sealed class MonitoringYearTests(ITestOutputHelper output) : IAsyncLifeti
         }
 
         Print(baselineRuns, report, fairness, challenger);
+    }
+
+    /// <summary>
+    /// Other test classes' AttendanceRecorded events reach this host too (shared exchange), and its consumer may
+    /// score one of their new students while the batch re-score inserts the same student's first score: the
+    /// loser of that insert fails. The nightly job has the same window in production (it logs and runs again),
+    /// so the test tries again too, and says so if it keeps failing.
+    /// </summary>
+    private async Task RescoreAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var rescore = await _client.PostAsync("/api/early-warning/v1/models/rescore", JsonContent.Create(new { }));
+            if (rescore.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+            output.WriteLine($"re-score attempt {attempt}: HTTP {(int)rescore.StatusCode} {await rescore.Content.ReadAsStringAsync()}");
+            Assert.True(attempt < 3, $"re-score failed {attempt} times: HTTP {(int)rescore.StatusCode}");
+            await Task.Delay(500);
+        }
     }
 
     private void Print(JsonElement[] drift, JsonElement[] report, JsonElement fairness, JsonElement challenger)
