@@ -1,6 +1,8 @@
+using Beacon.EarlyWarning.Api;
 using Beacon.EarlyWarning.Consumers;
 using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Grpc;
+using Beacon.EarlyWarning.Monitoring;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Beacon.ServiceDefaults;
@@ -9,10 +11,16 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddServiceAuthentication();
 builder.AddServiceDatabase<EarlyWarningDbContext>("earlywarning");
-builder.AddServiceBus("early-warning", bus => bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition)));
+builder.AddServiceBus("early-warning", bus =>
+{
+    bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition));
+    bus.AddConsumer<StudentDemographicsRecordedConsumer>();
+    bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
+});
 builder.Services.AddOutboxRelay<EarlyWarningDbContext>();
 builder.Services.Configure<ChronicAbsenceOptions>(builder.Configuration.GetSection("EarlyWarning:ChronicAbsence"));
 builder.AddRiskModels();
+builder.AddModelMonitoring();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddGrpc().AddJsonTranscoding();
 
@@ -20,6 +28,7 @@ var app = builder.Build();
 await app.InitializeDatabaseAsync<EarlyWarningDbContext>();
 app.MapDefaultEndpoints();
 app.MapGrpcService<EarlyWarningGrpcService>();
+app.MapModelMonitoring();
 app.Run();
 
 public partial class Program;

@@ -20,6 +20,7 @@ public static class NotificationsExtensions
             bus.AddConsumer<InterventionAssignedConsumer>();
             bus.AddConsumer<InterventionOverdueConsumer>();
             bus.AddConsumer<StaffAssignedConsumer>();
+            bus.AddConsumer<ModelDriftDetectedConsumer>();
         });
         builder.Services.AddOutboxRelay<NotificationsDbContext>();
         builder.Services.AddSingleton(TimeProvider.System);

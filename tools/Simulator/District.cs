@@ -1,7 +1,12 @@
 namespace Beacon.Simulator;
 
+/// <param name="ShiftFromDay">
+/// A planted recording change for drift monitoring: from this school day (1-based) on, the school's
+/// system records a late arrival as an absence (a real kind of mid-year policy change). Null: no change.
+/// Behaviour and the ground truth are untouched; only what is recorded changes.
+/// </param>
 public sealed record SimulationOptions(int Seed = 42, int Schools = 2, int StudentsPerSchool = 15, int SchoolDays = 20, DateOnly? LastDay = null,
-    int ItemsPerDay = 3);
+    int ItemsPerDay = 3, int? ShiftFromDay = null);
 
 public sealed record SchoolInfo(string SchoolId, string Name);
 public sealed record StaffInfo(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email);
@@ -19,7 +24,8 @@ public sealed record SkillTruth(string SkillId, string[] Prerequisites, double P
 /// <summary>End-of-term outcomes and the model that drew them (so a model test can check what it should recover).</summary>
 public sealed record StudentOutcome(string StudentId, double AbsenceRate, bool ChronicallyAbsent, double DropoutProbability, bool DroppedOut);
 
-public sealed record GroundTruth(int Seed, IReadOnlyList<SkillTruth> Skills, string DropoutModel, IReadOnlyList<StudentOutcome> Outcomes);
+public sealed record GroundTruth(int Seed, IReadOnlyList<SkillTruth> Skills, string DropoutModel, IReadOnlyList<StudentOutcome> Outcomes,
+    string? RecordingShift = null);
 
 public sealed record District(IReadOnlyList<SchoolInfo> Schools, IReadOnlyList<StaffInfo> Staff, IReadOnlyList<StudentInfo> Students,
     IReadOnlyList<SectionInfo> Sections, IReadOnlyList<AttendanceDay> Attendance, IReadOnlyList<ItemAnswer> Answers, IReadOnlyList<Grade> Grades,
@@ -102,7 +108,9 @@ public static class DistrictGenerator
                 var p = student.AbsencePropensity + drift * d + (day.DayOfWeek is DayOfWeek.Monday or DayOfWeek.Friday ? 0.02 : 0);
                 var roll = rng.NextDouble();
                 var status = roll < p ? (rng.NextDouble() < 0.25 ? "excused-absent" : "absent") : roll < p + 0.04 ? "tardy" : "present";
-                attendance.Add(new AttendanceDay(student.StudentId, day, status));
+                // The planted shift changes the record only, after the RNG draws, so the rest of the district is identical.
+                var recorded = o.ShiftFromDay is { } shift && d + 1 >= shift && status == "tardy" ? "absent" : status;
+                attendance.Add(new AttendanceDay(student.StudentId, day, recorded));
                 if (status is "absent" or "excused-absent")
                 {
                     absences++;
@@ -134,7 +142,8 @@ public static class DistrictGenerator
         }
 
         return new District(schools, staff, students, sections, attendance, answers, grades, incidents,
-            new GroundTruth(o.Seed, Skills, DropoutModel, outcomes));
+            new GroundTruth(o.Seed, Skills, DropoutModel, outcomes,
+                o.ShiftFromDay is { } from ? $"from school day {from} ({days[Math.Min(from, days.Count) - 1]:yyyy-MM-dd}) a late arrival is recorded as an absence" : null));
     }
 
     public static List<DateOnly> SchoolDaysEndingOn(DateOnly lastDay, int count)

@@ -14,6 +14,7 @@ if (options is null || command is "help" or "-h" or "--help")
                                            roster first, then attendance at N records/s for S seconds
         Options: --seed N (42)  --schools N (2)  --students N per school (15)  --days N school days (20)
                  --last-day yyyy-MM-dd (yesterday)  --items N answers per student and day (3)
+                 --shift-day N  from school day N on, record late arrivals as absences (a planted drift)
         """);
     return command is "help" or "-h" or "--help" ? 0 : 2;
 }
@@ -69,7 +70,8 @@ internal sealed record Options(SimulationOptions Simulation, string? Out, string
         int Int(string name, int fallback) => values.TryGetValue(name, out var v) && int.TryParse(v, out var n) && n > 0 ? n : fallback;
         DateOnly? lastDay = values.TryGetValue("last-day", out var d) && DateOnly.TryParseExact(d, "yyyy-MM-dd", out var day) ? day : null;
         return new Options(
-            new SimulationOptions(Int("seed", 42), Int("schools", 2), Int("students", 15), Int("days", 20), lastDay, Int("items", 3)),
+            new SimulationOptions(Int("seed", 42), Int("schools", 2), Int("students", 15), Int("days", 20), lastDay, Int("items", 3),
+                values.ContainsKey("shift-day") ? Int("shift-day", 1) : null),
             values.GetValueOrDefault("out"), values.GetValueOrDefault("dir"),
             new Uri(values.GetValueOrDefault("gateway") ?? "http://127.0.0.1:8080"),
             Int("rate", 1000), Int("seconds", 10), Int("batch", 500));

@@ -21,7 +21,8 @@ public sealed record RiskModelCard(
     IReadOnlyList<BinaryReport> Reports,
     BinaryReport Baseline,
     bool BeatsBaseline,
-    CalibrationScores? Calibration = null);
+    CalibrationScores? Calibration = null,
+    Monitoring.DriftReference? DriftReference = null);
 
 /// <summary>
 /// The served model's calibrated scores and true labels on the calibration slice (training data it did
@@ -61,7 +62,8 @@ public static class RiskModelFile
         result.Models.Select(m => m.Report).ToArray(),
         result.Baseline,
         result.BeatsBaseline(result.Served),
-        result.Served.Calibration);
+        result.Served.Calibration,
+        result.Served.DriftReference);
 
     /// <summary>Saves the served model as &lt;kind&gt;-&lt;time&gt;.zip with its card as .json; returns the .zip path.</summary>
     public static string Save(TrainingResult result, string directory, string? name = null)

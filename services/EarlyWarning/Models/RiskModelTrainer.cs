@@ -42,7 +42,7 @@ public sealed record TrainingOptions
 
 /// <summary>One trained, calibrated model with its threshold and held-out report.</summary>
 public sealed record TrainedModel(string Algorithm, ITransformer Model, DataViewSchema InputSchema, double Threshold, BinaryReport Report,
-    CalibrationScores? Calibration = null);
+    CalibrationScores? Calibration = null, Monitoring.DriftReference? DriftReference = null);
 
 public sealed record TrainingResult(
     RiskDataset Data,
@@ -100,7 +100,8 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
             var test = Probabilities(ml, model, testView);
             var report = Evaluation.Report(algorithm, test, test, Labels(data.Test), threshold);
             models.Add(new TrainedModel(algorithm, model, fitView.Schema, threshold, report,
-                new CalibrationScores(calibrationScores.Select(p => Math.Round(p, 5)).ToArray(), Labels(calibration))));
+                new CalibrationScores(calibrationScores.Select(p => Math.Round(p, 5)).ToArray(), Labels(calibration)),
+                Monitoring.DriftReference.From(calibration, calibrationScores)));
             Say($"{algorithm} done in {watch.Elapsed.TotalSeconds:F1} s: held-out AUC {report.Auc:F3}");
         }
 

@@ -59,10 +59,12 @@ public sealed class NightlyRescoreStatus
         }
     }
 
-    internal void Finished(DateTimeOffset at, int scored, string outcome)
+    /// <summary>Records the run and the next one together, so a reader never sees this run with the old next time.</summary>
+    internal void Finished(DateTimeOffset at, int scored, string outcome, DateTimeOffset next)
     {
         lock (_lock)
         {
+            NextRunAt = next;
             LastRunAt = at;
             Runs++;
             LastStudentsScored = scored;
@@ -102,29 +104,28 @@ public sealed class NightlyRescoreService(IServiceScopeFactory scopes, IOptions<
             {
                 continue;
             }
-            await RunAsync(now, stoppingToken);
-            status.Scheduled(settings.NextAfter(now, clock.LocalTimeZone));
+            await RunAsync(now, settings.NextAfter(now, clock.LocalTimeZone), stoppingToken);
         }
     }
 
-    private async Task RunAsync(DateTimeOffset now, CancellationToken ct)
+    private async Task RunAsync(DateTimeOffset now, DateTimeOffset next, CancellationToken ct)
     {
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var scored = await scope.ServiceProvider.GetRequiredService<RiskScoring>().RescoreAllAsync(now, ct);
-            status.Finished(now, scored, "re-scored");
+            status.Finished(now, scored, "re-scored", next);
             logger.LogInformation("Nightly re-score: {Students} students scored", scored);
         }
         catch (ModelRegistryException e)
         {
-            status.Finished(now, 0, $"skipped: {e.Message}");
+            status.Finished(now, 0, $"skipped: {e.Message}", next);
             logger.LogInformation("Nightly re-score skipped: {Reason}", e.Message);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A failed night must not stop the host; the next night tries again.
-            status.Finished(now, 0, $"failed: {e.Message}");
+            status.Finished(now, 0, $"failed: {e.Message}", next);
             logger.LogError(e, "Nightly re-score failed");
         }
     }

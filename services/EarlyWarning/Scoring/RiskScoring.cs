@@ -104,6 +104,8 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
                 Reason = Explain(prediction, active),
                 Score = prediction.Probability,
                 RaisedAt = now,
+                ModelId = active.ModelId,
+                ModelVersion = active.Version,
             };
             db.Alerts.Add(alert);
             db.Publish(new RiskAlertRaised(alert.AlertId, studentId, schoolId, alert.Kind, alert.Reason, alert.Score, now));
@@ -117,11 +119,34 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         score.Threshold = threshold;
         score.FactorsJson = JsonSerializer.Serialize(prediction.TopFactors);
         score.ScoredAt = now;
+        await SnapshotAsync(score, ct);
         if (news)
         {
             db.Publish(new RiskScoreChanged(studentId, schoolId, kind, prediction.Probability, band, flagged, active.ModelId, active.Version,
                 prediction.TopFactors.Select(Phrase).ToArray(), now));
         }
+    }
+
+    /// <summary>Keeps the week's last score, so the monitoring report can judge each week against outcomes that arrive later.</summary>
+    private async Task SnapshotAsync(StudentRiskScore score, CancellationToken ct)
+    {
+        var week = WeekStart(score.ScoredAt);
+        var snapshot = await db.ScoreSnapshots.FindAsync([score.StudentId, score.Kind, week], ct);
+        snapshot ??= db.ScoreSnapshots.Add(new ScoreSnapshot { StudentId = score.StudentId, Kind = score.Kind, WeekStart = week, SchoolId = score.SchoolId }).Entity;
+        snapshot.SchoolId = score.SchoolId;
+        snapshot.ModelId = score.ModelId;
+        snapshot.ModelVersion = score.ModelVersion;
+        snapshot.Score = score.Score;
+        snapshot.Flagged = score.Flagged;
+        snapshot.Threshold = score.Threshold;
+        snapshot.ScoredAt = score.ScoredAt;
+    }
+
+    /// <summary>The Monday of the (UTC) week.</summary>
+    public static DateOnly WeekStart(DateTimeOffset at)
+    {
+        var day = DateOnly.FromDateTime(at.UtcDateTime);
+        return day.AddDays(-(((int)day.DayOfWeek + 6) % 7));
     }
 
     public static string Phrase(RiskFactor factor) => $"{factor.Text} ({(factor.RaisesRisk ? "raises" : "lowers")} risk)";

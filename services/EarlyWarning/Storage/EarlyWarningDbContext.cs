@@ -34,6 +34,9 @@ public sealed class RiskAlert
     public required string Reason { get; set; }
     public double Score { get; set; }
     public DateTimeOffset RaisedAt { get; set; }
+    /// <summary>The model version that raised it; null for the rule indicator's alerts.</summary>
+    public Guid? ModelId { get; set; }
+    public int? ModelVersion { get; set; }
 }
 
 /// <summary>One registered model version: its file, threshold, data and held-out metrics (the model card).</summary>
@@ -89,6 +92,122 @@ public sealed class DistrictThreshold
     public DateTimeOffset SetAt { get; set; }
 }
 
+/// <summary>A student's last score in a week (weeks start on Monday): the history the weekly report and outcome labels join.</summary>
+public sealed class ScoreSnapshot
+{
+    public required string StudentId { get; set; }
+    public required string Kind { get; set; }
+    public DateOnly WeekStart { get; set; }
+    public required string SchoolId { get; set; }
+    public Guid ModelId { get; set; }
+    public int ModelVersion { get; set; }
+    public double Score { get; set; }
+    public bool Flagged { get; set; }
+    public double Threshold { get; set; }
+    public DateTimeOffset ScoredAt { get; set; }
+}
+
+/// <summary>One drift comparison (a model, a reference, a window ending on AsOf); its measures are rows of <see cref="DriftMeasurement"/>.</summary>
+public sealed class DriftRun
+{
+    public Guid RunId { get; set; }
+    public required string Kind { get; set; }
+    public Guid ModelId { get; set; }
+    public int ModelVersion { get; set; }
+    /// <summary>training | baseline</summary>
+    public required string Reference { get; set; }
+    public DateOnly AsOf { get; set; }
+    /// <summary>scheduled | on-demand</summary>
+    public required string Trigger { get; set; }
+    public int Students { get; set; }
+    public int ReferenceRows { get; set; }
+    public double ScorePsi { get; set; }
+    public required string ScoreBand { get; set; }
+    public required string WorstBand { get; set; }
+    /// <summary>Whether this run published ModelDriftDetected.</summary>
+    public bool Alerted { get; set; }
+    public DateTimeOffset RanAt { get; set; }
+}
+
+public sealed class DriftMeasurement
+{
+    public Guid RunId { get; set; }
+    public required string Measure { get; set; }
+    public double Psi { get; set; }
+    public required string Band { get; set; }
+    public double KolmogorovSmirnov { get; set; }
+    public double KsPValue { get; set; }
+    public double Wasserstein { get; set; }
+    public double ReferenceMissingRate { get; set; }
+    public double CurrentMissingRate { get; set; }
+}
+
+/// <summary>The live window a model's later windows are compared with, pinned at its first monitored window (or re-pinned by ops).</summary>
+public sealed class DriftBaseline
+{
+    public Guid ModelId { get; set; }
+    public DateOnly AsOf { get; set; }
+    public int Students { get; set; }
+    public DateTimeOffset PinnedAt { get; set; }
+    /// <summary>The window's inputs and scores (a DriftReference) as JSON.</summary>
+    public required string SampleJson { get; set; }
+}
+
+/// <summary>What turned out to be true for a student (finished the year, ended the term under 10 % absence, withdrew...).</summary>
+public sealed class OutcomeLabel
+{
+    public required string StudentId { get; set; }
+    public required string Kind { get; set; }
+    public required string Outcome { get; set; }
+    /// <summary>The truth the model predicts: true = the risk happened.</summary>
+    public bool AtRisk { get; set; }
+    /// <summary>Scores from weeks before this day are judged against the outcome.</summary>
+    public DateOnly KnownOn { get; set; }
+    public DateTimeOffset RecordedAt { get; set; }
+}
+
+/// <summary>A counselor's (or a closed case's) word that an alert was a false alarm; kept apart from true outcomes.</summary>
+public sealed class AlertFeedback
+{
+    public Guid FeedbackId { get; set; }
+    public Guid AlertId { get; set; }
+    public required string StudentId { get; set; }
+    public required string AlertKind { get; set; }
+    public int? ModelVersion { get; set; }
+    /// <summary>not-at-risk | false-alarm</summary>
+    public required string Verdict { get; set; }
+    public required string Reason { get; set; }
+    public required string GivenBy { get; set; }
+    /// <summary>counselor | intervention-case</summary>
+    public required string Source { get; set; }
+    public DateTimeOffset RecordedAt { get; set; }
+}
+
+/// <summary>Roster demographics (from StudentDemographicsRecorded), only for subgroup figures.</summary>
+public sealed class StudentDemographics
+{
+    public required string StudentId { get; set; }
+    public string? Sex { get; set; }
+    public string? RaceEthnicity { get; set; }
+    public bool? EconomicallyDisadvantaged { get; set; }
+    public bool? EnglishLearner { get; set; }
+    public bool? Disability { get; set; }
+}
+
+/// <summary>A training job started by the retraining policy; its result is a candidate (the challenger), never promoted by it.</summary>
+public sealed class RetrainingJob
+{
+    public Guid JobId { get; set; }
+    public required string Kind { get; set; }
+    public required string Reason { get; set; }
+    /// <summary>running | succeeded | failed</summary>
+    public required string Status { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public Guid? ChallengerModelId { get; set; }
+    public string? Error { get; set; }
+}
+
 public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext> options) : DbContext(options)
 {
     public DbSet<AttendanceDay> AttendanceDays => Set<AttendanceDay>();
@@ -97,6 +216,14 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     public DbSet<ModelVersionRecord> Models => Set<ModelVersionRecord>();
     public DbSet<StudentRiskScore> RiskScores => Set<StudentRiskScore>();
     public DbSet<DistrictThreshold> DistrictThresholds => Set<DistrictThreshold>();
+    public DbSet<ScoreSnapshot> ScoreSnapshots => Set<ScoreSnapshot>();
+    public DbSet<DriftRun> DriftRuns => Set<DriftRun>();
+    public DbSet<DriftMeasurement> DriftMeasurements => Set<DriftMeasurement>();
+    public DbSet<DriftBaseline> DriftBaselines => Set<DriftBaseline>();
+    public DbSet<OutcomeLabel> Outcomes => Set<OutcomeLabel>();
+    public DbSet<AlertFeedback> Feedback => Set<AlertFeedback>();
+    public DbSet<StudentDemographics> Demographics => Set<StudentDemographics>();
+    public DbSet<RetrainingJob> RetrainingJobs => Set<RetrainingJob>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -115,6 +242,26 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         });
         modelBuilder.Entity<StudentRiskScore>().HasKey(s => new { s.StudentId, s.Kind });
         modelBuilder.Entity<DistrictThreshold>().HasKey(t => new { t.ModelId, t.DistrictId });
+        modelBuilder.Entity<ScoreSnapshot>(e =>
+        {
+            e.HasKey(s => new { s.StudentId, s.Kind, s.WeekStart });
+            e.HasIndex(s => new { s.Kind, s.WeekStart });
+        });
+        modelBuilder.Entity<DriftRun>(e =>
+        {
+            e.HasKey(r => r.RunId);
+            e.HasIndex(r => new { r.Kind, r.AsOf });
+        });
+        modelBuilder.Entity<DriftMeasurement>().HasKey(m => new { m.RunId, m.Measure });
+        modelBuilder.Entity<DriftBaseline>().HasKey(b => b.ModelId);
+        modelBuilder.Entity<OutcomeLabel>().HasKey(o => new { o.StudentId, o.Kind });
+        modelBuilder.Entity<AlertFeedback>(e =>
+        {
+            e.HasKey(f => f.FeedbackId);
+            e.HasIndex(f => new { f.AlertId, f.Source, f.GivenBy }).IsUnique();
+        });
+        modelBuilder.Entity<StudentDemographics>().HasKey(d => d.StudentId);
+        modelBuilder.Entity<RetrainingJob>().HasKey(j => j.JobId);
         modelBuilder.AddOutbox();
     }
 }

@@ -71,3 +71,10 @@ public static class InterventionOutcomes
 {
     public const string FalseAlarm = "false-alarm";
 }
+
+/// <summary>
+/// A model's score drifted significantly (PSI &gt; 0.25) between a reference ("baseline": the live window pinned when the model was
+/// first monitored; "training": the model's training sample) and the window as of <paramref name="AsOf"/>. For ops, never names.
+/// </summary>
+public sealed record ModelDriftDetected(Guid RunId, string Kind, Guid ModelId, int ModelVersion, string Reference, DateOnly AsOf, double ScorePsi,
+    IReadOnlyList<string> SignificantInputs, int Students, DateTimeOffset DetectedAt);

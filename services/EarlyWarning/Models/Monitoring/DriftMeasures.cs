@@ -185,4 +185,16 @@ public static class ExpectedPerformance
             expectedPositives == 0 ? 0 : expectedTruePositives / expectedPositives,
             flagged.Count - expectedTruePositives);
     }
+
+    /// <summary>Expected precision, false-positive rate and recall of a given flagged set (hysteresis means flags are not just score ≥ threshold).</summary>
+    public static (double Precision, double FalsePositiveRate, double Recall) AtFlags(IReadOnlyList<double> allScores, IReadOnlyList<double> flaggedScores)
+    {
+        var expectedPositives = allScores.Sum();
+        var expectedNegatives = allScores.Count - expectedPositives;
+        var truePositives = flaggedScores.Sum();
+        var falsePositives = flaggedScores.Count - truePositives;
+        return (flaggedScores.Count == 0 ? 0 : truePositives / flaggedScores.Count,
+            expectedNegatives <= 0 ? 0 : falsePositives / expectedNegatives,
+            expectedPositives <= 0 ? 0 : truePositives / expectedPositives);
+    }
 }

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Models;
+using Beacon.EarlyWarning.Models.Attendance;
+using Beacon.EarlyWarning.Models.Monitoring;
+using Beacon.EarlyWarning.Scoring;
+using Beacon.EarlyWarning.Storage;
+using Beacon.ServiceDefaults;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Beacon.EarlyWarning.Monitoring;
+
+public static class DriftReferences
+{
+    /// <summary>The model's training sample (its calibration slice): how far the district is from what the model learnt on.</summary>
+    public const string Training = "training";
+
+    /// <summary>The live window pinned at the model's first monitored day: what changed since. Alerts compare with this one.</summary>
+    public const string Baseline = "baseline";
+}
+
+/// <summary>
+/// Compares the active model's current window (every student with 30+ school days recorded, each over
+/// their last 20–30 school days as in training, scored by the model) with its training reference and
+/// with its live baseline, stores every measure (the history), and publishes ModelDriftDetected in the
+/// same unit of work when the score drifts significantly from the baseline.
+/// </summary>
+public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, IOptions<MonitoringOptions> options, RetrainingPolicy retraining,
+    TimeProvider clock, ILogger<DriftMonitor> logger)
+{
+    private const int WindowMaximumDays = 30;
+
+    public async Task<IReadOnlyList<DriftRun>> RunAsync(string kind, DateOnly asOf, string trigger, CancellationToken ct)
+    {
+        if (kind != AttendanceFeatures.Kind)
+        {
+            throw new ModelRegistryException($"Drift is measured for '{AttendanceFeatures.Kind}' only: it is the model Early warning scores from its own signals; got '{kind}'.");
+        }
+        var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct)
+            ?? throw new ModelRegistryException($"No active '{kind}' model to monitor.");
+        var reference = RiskModelFile.DeserializeCard(model.CardJson).DriftReference
+            ?? throw new ModelRegistryException($"Model {kind} v{model.Version} was registered without a drift reference; train a new version to monitor it.");
+
+        var (features, scores) = await WindowAsync(models.Get(model), asOf, ct);
+        if (features.Count < options.Value.MinimumStudents)
+        {
+            throw new ModelRegistryException(
+                $"Only {features.Count} student(s) have {WindowMaximumDays}+ school days recorded up to {asOf:yyyy-MM-dd}; drift needs at least {options.Value.MinimumStudents} (EarlyWarning:Monitoring:MinimumStudents).");
+        }
+        var now = clock.GetUtcNow();
+        var runs = new List<DriftRun> { Record(model, DriftReferences.Training, DriftAnalysis.Compare(AttendanceFeatures.Set, reference, features, scores), asOf, trigger, now) };
+
+        var baseline = await db.DriftBaselines.FindAsync([model.ModelId], ct);
+        if (baseline is null)
+        {
+            db.DriftBaselines.Add(new DriftBaseline
+            {
+                ModelId = model.ModelId,
+                AsOf = asOf,
+                Students = features.Count,
+                PinnedAt = now,
+                SampleJson = JsonSerializer.Serialize(Sample(features, scores)),
+            });
+            logger.LogInformation("Pinned the drift baseline of {Kind} v{Version} at {AsOf} ({Students} students)", kind, model.Version, asOf, features.Count);
+        }
+        else
+        {
+            var sample = JsonSerializer.Deserialize<DriftReference>(baseline.SampleJson)!;
+            var result = DriftAnalysis.Compare(AttendanceFeatures.Set, sample, features, scores);
+            var run = Record(model, DriftReferences.Baseline, result, asOf, trigger, now);
+            runs.Add(run);
+            var inputs = result.Measures.Where(m => m.Measure != DriftResult.Score && m.Band == DriftBand.Significant).Select(m => m.Measure).ToArray();
+            if (result.ScoreDrift.Band == DriftBand.Significant || (options.Value.AlertOnInputs && inputs.Length > 0))
+            {
+                run.Alerted = true;
+                db.Publish(new ModelDriftDetected(run.RunId, kind, model.ModelId, model.Version, run.Reference, asOf, result.ScoreDrift.Psi, inputs, features.Count, now));
+                logger.LogWarning("Drift: {Kind} v{Version} score PSI {Psi:F3} against the baseline on {AsOf}", kind, model.Version, result.ScoreDrift.Psi, asOf);
+                if (options.Value.RetrainOnDrift && result.ScoreDrift.Band == DriftBand.Significant)
+                {
+                    await retraining.StartAsync(kind,
+                        $"significant score drift on {asOf:yyyy-MM-dd}: PSI {result.ScoreDrift.Psi:F3} > 0.25 against the baseline of v{model.Version}", ct);
+                }
+            }
+        }
+        await db.SaveChangesAsync(ct);
+        retraining.RunPending();
+        return runs;
+    }
+
+    /// <summary>Re-pins the baseline of the active model to the window as of a day (after a known, accepted change).</summary>
+    public async Task<DriftBaseline> PinBaselineAsync(string kind, DateOnly asOf, CancellationToken ct)
+    {
+        var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct)
+            ?? throw new ModelRegistryException($"No active '{kind}' model to monitor.");
+        var (features, scores) = await WindowAsync(models.Get(model), asOf, ct);
+        if (features.Count < options.Value.MinimumStudents)
+        {
+            throw new ModelRegistryException($"Only {features.Count} student(s) have {WindowMaximumDays}+ school days up to {asOf:yyyy-MM-dd}; a baseline needs {options.Value.MinimumStudents}.");
+        }
+        var baseline = await db.DriftBaselines.FindAsync([model.ModelId], ct);
+        baseline ??= db.DriftBaselines.Add(new DriftBaseline { ModelId = model.ModelId, SampleJson = "" }).Entity;
+        baseline.AsOf = asOf;
+        baseline.Students = features.Count;
+        baseline.PinnedAt = clock.GetUtcNow();
+        baseline.SampleJson = JsonSerializer.Serialize(Sample(features, scores));
+        await db.SaveChangesAsync(ct);
+        return baseline;
+    }
+
+    private async Task<(List<float[]> Features, List<double> Scores)> WindowAsync(RiskModel model, DateOnly asOf, CancellationToken ct)
+    {
+        // 30 school days fit in 90 calendar days even across a winter break; older days are not read.
+        var from = asOf.AddDays(-90);
+        var days = await db.AttendanceDays.AsNoTracking().Where(d => d.Date > from && d.Date <= asOf)
+            .Select(d => new { d.StudentId, d.Date, d.Status }).ToListAsync(ct);
+        var features = days.GroupBy(d => d.StudentId)
+            .Where(g => g.Count() >= WindowMaximumDays)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => DriftAnalysis.MonitoringWindow(g.Key, g.Select(d => new SchoolDay(d.Date, d.Status))))
+            .ToList();
+        var scores = features.Count == 0 ? [] : model.Probabilities(features).Select(p => Math.Round((double)p, 5)).ToList();
+        return (features, scores);
+    }
+
+    private static DriftReference Sample(List<float[]> features, List<double> scores)
+    {
+        // Every n-th student in id order: deterministic, and spread over schools.
+        var step = Math.Max(1, (int)Math.Ceiling((double)features.Count / DriftReference.MaximumRows));
+        var rows = Enumerable.Range(0, features.Count).Where(i => i % step == 0).ToArray();
+        return new DriftReference(rows.Select(i => features[i]).ToArray(), rows.Select(i => scores[i]).ToArray());
+    }
+
+    private DriftRun Record(ModelVersionRecord model, string reference, DriftResult result, DateOnly asOf, string trigger, DateTimeOffset now)
+    {
+        var run = new DriftRun
+        {
+            RunId = NewId.NextGuid(),
+            Kind = model.Kind,
+            ModelId = model.ModelId,
+            ModelVersion = model.Version,
+            Reference = reference,
+            AsOf = asOf,
+            Trigger = trigger,
+            Students = result.CurrentRows,
+            ReferenceRows = result.ReferenceRows,
+            ScorePsi = result.ScoreDrift.Psi,
+            ScoreBand = Band(result.ScoreDrift.Band),
+            WorstBand = Band(result.WorstBand),
+            RanAt = now,
+        };
+        db.DriftRuns.Add(run);
+        db.DriftMeasurements.AddRange(result.Measures.Select(m => new DriftMeasurement
+        {
+            RunId = run.RunId,
+            Measure = m.Measure,
+            Psi = m.Psi,
+            Band = Band(m.Band),
+            KolmogorovSmirnov = m.KolmogorovSmirnov,
+            KsPValue = m.KsPValue,
+            Wasserstein = m.Wasserstein,
+            ReferenceMissingRate = m.ReferenceMissingRate,
+            CurrentMissingRate = m.CurrentMissingRate,
+        }));
+        return run;
+    }
+
+    public static string Band(DriftBand band) => band.ToString().ToLowerInvariant();
+}

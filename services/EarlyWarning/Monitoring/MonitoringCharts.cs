@@ -1,0 +1,129 @@
+using Beacon.EarlyWarning.Models;
+using Beacon.EarlyWarning.Models.Monitoring;
+using Beacon.EarlyWarning.Scoring;
+using Beacon.EarlyWarning.Storage;
+using Microsoft.EntityFrameworkCore;
+using ScottPlot;
+
+namespace Beacon.EarlyWarning.Monitoring;
+
+/// <summary>The monitoring charts as SVG (ScottPlot): drift over time, FPR over time, reliability diagram, subgroup gaps.</summary>
+public sealed class MonitoringCharts(EarlyWarningDbContext db, MonitoringReport report)
+{
+    public static readonly string[] Names = ["drift.svg", "fpr.svg", "reliability.svg", "fairness.svg"];
+
+    private const int Width = 800;
+    private const int Height = 450;
+
+    public Task<string> SvgAsync(string chart, string kind, CancellationToken ct) => chart switch
+    {
+        "drift.svg" => DriftAsync(kind, ct),
+        "fpr.svg" => FalsePositiveRateAsync(kind, ct),
+        "reliability.svg" => ReliabilityAsync(kind, ct),
+        "fairness.svg" => FairnessAsync(kind, ct),
+        _ => throw new ModelRegistryException($"No chart '{chart}': use {string.Join(", ", Names)}.", notFound: true),
+    };
+
+    private async Task<string> DriftAsync(string kind, CancellationToken ct)
+    {
+        var runs = await db.DriftRuns.AsNoTracking().Where(r => r.Kind == kind).ToListAsync(ct);
+        var plot = new Plot();
+        foreach (var reference in new[] { DriftReferences.Baseline, DriftReferences.Training })
+        {
+            var line = runs.Where(r => r.Reference == reference).OrderBy(r => r.AsOf).ToArray();
+            if (line.Length > 0)
+            {
+                var scatter = plot.Add.Scatter(line.Select(r => r.AsOf.ToDateTime(TimeOnly.MinValue).ToOADate()).ToArray(), line.Select(r => r.ScorePsi).ToArray());
+                scatter.LegendText = $"score PSI against the {reference}";
+            }
+        }
+        Bands(plot);
+        plot.Axes.DateTimeTicksBottom();
+        plot.Title($"{kind}: score drift (PSI) over time");
+        plot.YLabel("PSI");
+        return Render(plot);
+    }
+
+    private async Task<string> FalsePositiveRateAsync(string kind, CancellationToken ct)
+    {
+        var weeks = await report.WeeklyAsync(kind, ct);
+        var plot = new Plot();
+        foreach (var version in weeks.Select(w => w.ModelVersion).Distinct())
+        {
+            var rows = weeks.Where(w => w.ModelVersion == version).ToArray();
+            var x = rows.Select(w => w.WeekStart.ToDateTime(TimeOnly.MinValue).ToOADate()).ToArray();
+            var expected = plot.Add.Scatter(x, rows.Select(w => w.ExpectedFalsePositiveRate).ToArray());
+            expected.LegendText = $"v{version} expected FPR (from calibrated scores)";
+            var realised = rows.Where(w => w.RealisedFalsePositiveRate is not null).ToArray();
+            if (realised.Length > 0)
+            {
+                var line = plot.Add.Scatter(realised.Select(w => w.WeekStart.ToDateTime(TimeOnly.MinValue).ToOADate()).ToArray(),
+                    realised.Select(w => w.RealisedFalsePositiveRate!.Value).ToArray());
+                line.LegendText = $"v{version} realised FPR (labelled students)";
+            }
+        }
+        plot.Axes.DateTimeTicksBottom();
+        plot.Title($"{kind}: false-positive rate per week");
+        plot.YLabel("false-positive rate");
+        return Render(plot);
+    }
+
+    private async Task<string> ReliabilityAsync(string kind, CancellationToken ct)
+    {
+        var version = await db.Models.AsNoTracking().Where(m => m.Kind == kind && m.Status == ModelStatus.Active).Select(m => (int?)m.Version).FirstOrDefaultAsync(ct);
+        var labels = await db.Outcomes.AsNoTracking().Where(o => o.Kind == kind).ToDictionaryAsync(o => o.StudentId, ct);
+        // Each student's last labelled week of the active version: one point per student.
+        var latest = (await db.ScoreSnapshots.AsNoTracking().Where(s => s.Kind == kind && s.ModelVersion == version).ToListAsync(ct))
+            .Where(s => labels.TryGetValue(s.StudentId, out var l) && s.WeekStart < l.KnownOn)
+            .GroupBy(s => s.StudentId).Select(g => g.MaxBy(s => s.WeekStart)!).ToArray();
+        var table = Evaluation.ReliabilityTable(latest.Select(s => s.Score).ToArray(), latest.Select(s => labels[s.StudentId].AtRisk).ToArray());
+        var plot = new Plot();
+        var diagonal = plot.Add.Line(0, 0, 1, 1);
+        diagonal.LegendText = "perfect calibration";
+        var bins = table.Where(b => b.Count > 0).ToArray();
+        var observed = plot.Add.Scatter(bins.Select(b => b.MeanPredicted).ToArray(), bins.Select(b => b.ObservedRate).ToArray());
+        observed.LegendText = $"v{version}: {latest.Length} labelled students";
+        plot.Axes.SetLimits(0, 1, 0, 1);
+        plot.Title($"{kind}: reliability (ECE {Evaluation.ExpectedCalibrationError(latest.Select(s => s.Score).ToArray(), latest.Select(s => labels[s.StudentId].AtRisk).ToArray()):F3})");
+        plot.XLabel("mean predicted probability");
+        plot.YLabel("observed rate");
+        return Render(plot);
+    }
+
+    private async Task<string> FairnessAsync(string kind, CancellationToken ct)
+    {
+        var view = await report.FairnessAsync(kind, null, null, ct);
+        var shown = view.Report.Groups.Where(g => g.Figures is not null).ToArray();
+        var plot = new Plot();
+        var fpr = new List<Bar>();
+        var recall = new List<Bar>();
+        var ticks = new List<Tick>();
+        for (var i = 0; i < shown.Length; i++)
+        {
+            fpr.Add(new Bar { Position = i * 3, Value = shown[i].Figures!.FalsePositiveRate ?? 0, FillColor = Colors.OrangeRed });
+            recall.Add(new Bar { Position = i * 3 + 1, Value = shown[i].Figures!.Recall ?? 0, FillColor = Colors.SteelBlue });
+            ticks.Add(new Tick(i * 3 + 0.5, $"{shown[i].Attribute}={shown[i].Group}"));
+        }
+        plot.Add.Bars(fpr).LegendText = "false-positive rate";
+        plot.Add.Bars(recall).LegendText = "recall";
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        var gap = view.Report.Gaps.FirstOrDefault();
+        plot.Title(gap is null ? $"{kind}: subgroups (week {view.WeekStart})"
+            : $"{kind} week {view.WeekStart}: largest gap {gap.Measure} {gap.Gap:P0} ({gap.Attribute}: {gap.HighestGroup} vs {gap.LowestGroup})");
+        return Render(plot, height: 600);
+    }
+
+    private static void Bands(Plot plot)
+    {
+        plot.Add.HorizontalLine(0.10, pattern: LinePattern.Dashed).LegendText = "0.10 moderate";
+        plot.Add.HorizontalLine(0.25, pattern: LinePattern.Dashed).LegendText = "0.25 significant";
+    }
+
+    private static string Render(Plot plot, int height = Height)
+    {
+        plot.ShowLegend();
+        return plot.GetSvgXml(Width, height);
+    }
+}

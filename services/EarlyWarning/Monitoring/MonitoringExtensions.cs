@@ -1,0 +1,19 @@
+namespace Beacon.EarlyWarning.Monitoring;
+
+public static class MonitoringExtensions
+{
+    /// <summary>Drift monitor, labels and feedback, the weekly and subgroup report, the retraining policy and the daily schedule.</summary>
+    public static IHostApplicationBuilder AddModelMonitoring(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<MonitoringOptions>().Bind(builder.Configuration.GetSection("EarlyWarning:Monitoring"))
+            .Validate(o => o.TryGetAt(out _), MonitoringOptions.InvalidMessage).ValidateOnStart();
+        builder.Services.AddScoped<DriftMonitor>();
+        builder.Services.AddScoped<Labels>();
+        builder.Services.AddScoped<MonitoringReport>();
+        builder.Services.AddScoped<MonitoringCharts>();
+        builder.Services.AddScoped<RetrainingPolicy>();
+        builder.Services.AddSingleton<RetrainingRunner>();
+        builder.Services.AddHostedService<MonitoringSchedule>();
+        return builder;
+    }
+}

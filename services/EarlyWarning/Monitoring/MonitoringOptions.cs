@@ -1,0 +1,45 @@
+using System.Globalization;
+
+namespace Beacon.EarlyWarning.Monitoring;
+
+/// <summary>EarlyWarning:Monitoring settings.</summary>
+public sealed class MonitoringOptions
+{
+    /// <summary>Run the daily drift check and the retraining policy.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Local time of day of the daily check, "HH:mm" (after the nightly re-score).</summary>
+    public string DailyAt { get; set; } = "03:00";
+
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A window with fewer students (with 30+ school days recorded) is not compared: PSI on a handful is noise.</summary>
+    public int MinimumStudents { get; set; } = 100;
+
+    /// <summary>Also publish ModelDriftDetected when an input (not only the score) drifts significantly. Off: inputs drift with the season.</summary>
+    public bool AlertOnInputs { get; set; }
+
+    /// <summary>Subgroups with fewer labelled students than this are suppressed in the fairness report.</summary>
+    public int MinimumGroupSize { get; set; } = 20;
+
+    /// <summary>Precision at top k: the share of students taken from the top of the ranking.</summary>
+    public double TopShare { get; set; } = 0.10;
+
+    /// <summary>Retraining policy: start a training job when the score drifts significantly from the baseline.</summary>
+    public bool RetrainOnDrift { get; set; } = true;
+
+    /// <summary>Retraining policy: start a training job when the realised false-positive rate is above this bound for <see cref="FprWeeks"/> weeks in a row.</summary>
+    public double FprBound { get; set; } = 0.25;
+
+    public int FprWeeks { get; set; } = 2;
+
+    /// <summary>No second policy-started job within this many days of the last one.</summary>
+    public int RetrainCooldownDays { get; set; } = 7;
+
+    /// <summary>Simulated students for a policy-started chronic-absence training job (0 = the registry's default).</summary>
+    public int RetrainStudents { get; set; }
+
+    public bool TryGetAt(out TimeOnly at) => TimeOnly.TryParseExact(DailyAt, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out at);
+
+    public const string InvalidMessage = "EarlyWarning:Monitoring:DailyAt must be a local time \"HH:mm\", e.g. \"03:00\".";
+}

@@ -1,0 +1,133 @@
+using Beacon.EarlyWarning.Scoring;
+using Beacon.EarlyWarning.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Beacon.EarlyWarning.Monitoring;
+
+public static class RetrainingStatuses
+{
+    public const string Running = "running";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+}
+
+/// <summary>
+/// The retraining policy: a significant score drift against the baseline, or a realised false-positive
+/// rate above EarlyWarning:Monitoring:FprBound for FprWeeks weeks in a row, starts one training job
+/// (not while one runs, nor within RetrainCooldownDays of the last). The job registers a candidate, the
+/// challenger; promotion stays with a person (POST models/{id}/promote).
+/// </summary>
+public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner runner, IOptions<MonitoringOptions> options, TimeProvider clock,
+    ILogger<RetrainingPolicy> logger)
+{
+    private readonly List<Guid> _pending = [];
+
+    public static string Describe(MonitoringOptions o) =>
+        $"A training job starts when the score drifts significantly (PSI > 0.25) from the live baseline{(o.RetrainOnDrift ? "" : " (off: RetrainOnDrift=false)")}, "
+        + $"or when the realised false-positive rate is above {o.FprBound:P0} for {o.FprWeeks} labelled weeks in a row; at most one job per {o.RetrainCooldownDays} days. "
+        + "The job registers a candidate (the challenger) with its held-out metrics; a person promotes it through the model registry.";
+
+    /// <summary>Adds the job to the caller's unit of work; it runs once the caller has saved and called <see cref="RunPending"/>.</summary>
+    public async Task<RetrainingJob?> StartAsync(string kind, string reason, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var cooldown = now.AddDays(-options.Value.RetrainCooldownDays);
+        var recent = await db.RetrainingJobs.Where(j => j.Kind == kind).ToListAsync(ct);
+        if (recent.Any(j => j.Status == RetrainingStatuses.Running || j.StartedAt > cooldown) || db.RetrainingJobs.Local.Any(j => j.Kind == kind))
+        {
+            logger.LogInformation("Retraining {Kind} not started ({Reason}): a job is running or ran within the cooldown", kind, reason);
+            return null;
+        }
+        var job = db.RetrainingJobs.Add(new RetrainingJob
+        {
+            JobId = Guid.NewGuid(),
+            Kind = kind,
+            Reason = reason,
+            Status = RetrainingStatuses.Running,
+            StartedAt = now,
+        }).Entity;
+        _pending.Add(job.JobId);
+        return job;
+    }
+
+    public void RunPending()
+    {
+        foreach (var id in _pending)
+        {
+            runner.Run(id);
+        }
+        _pending.Clear();
+    }
+
+    /// <summary>Starts a job when the last FprWeeks labelled weeks of the active version all have a realised FPR above the bound.</summary>
+    public async Task<RetrainingJob?> CheckFalsePositiveRateAsync(string kind, IReadOnlyList<WeeklyFigures> weeks, CancellationToken ct)
+    {
+        var o = options.Value;
+        var active = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct);
+        var labelled = weeks.Where(w => w.ModelVersion == active?.Version && w.RealisedFalsePositiveRate is not null)
+            .OrderByDescending(w => w.WeekStart).Take(o.FprWeeks).ToList();
+        if (active is null || labelled.Count < o.FprWeeks || labelled.Any(w => w.RealisedFalsePositiveRate <= o.FprBound))
+        {
+            return null;
+        }
+        var job = await StartAsync(kind, $"realised false-positive rate above {o.FprBound:P0} for {o.FprWeeks} weeks: "
+            + string.Join(", ", labelled.Select(w => $"{w.WeekStart:yyyy-MM-dd} {w.RealisedFalsePositiveRate:P1}")), ct);
+        await db.SaveChangesAsync(ct);
+        RunPending();
+        return job;
+    }
+}
+
+/// <summary>Runs training jobs off the request, each in its own scope; the outcome is written to the job's row.</summary>
+public sealed class RetrainingRunner(IServiceScopeFactory scopes, IOptions<MonitoringOptions> options, TimeProvider clock, ILogger<RetrainingRunner> logger)
+{
+    private readonly List<Task> _running = [];
+
+    public void Run(Guid jobId)
+    {
+        lock (_running)
+        {
+            _running.RemoveAll(t => t.IsCompleted);
+            _running.Add(Task.Run(() => RunAsync(jobId)));
+        }
+    }
+
+    /// <summary>For tests and shutdown: waits for the jobs started so far.</summary>
+    public Task WhenIdleAsync()
+    {
+        lock (_running)
+        {
+            return Task.WhenAll(_running.ToArray());
+        }
+    }
+
+    private async Task RunAsync(Guid jobId)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<EarlyWarningDbContext>();
+        var job = await db.RetrainingJobs.FindAsync(jobId);
+        if (job is null)
+        {
+            return;
+        }
+        try
+        {
+            // A new seed per job: the same seed would give the champion again. The data is still the synthetic
+            // generator's (Beacon holds no labelled district history to retrain on); see the README.
+            var seed = (int)(job.StartedAt.ToUnixTimeSeconds() % 1_000_000) + 1;
+            var challenger = await scope.ServiceProvider.GetRequiredService<ModelRegistry>()
+                .TrainAsync(job.Kind, options.Value.RetrainStudents, seed, promote: false, CancellationToken.None);
+            job.ChallengerModelId = challenger.ModelId;
+            job.Status = RetrainingStatuses.Succeeded;
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Retraining job {JobId} failed", jobId);
+            job.Status = RetrainingStatuses.Failed;
+            job.Error = e.Message;
+        }
+        job.FinishedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync();
+    }
+}
