@@ -65,13 +65,29 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         foreach (var chunk in students.Chunk(chunkSize))
         {
             var ids = chunk.Select(s => s.StudentId).ToArray();
-            var days = (await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct)).ToLookup(d => d.StudentId);
-            foreach (var student in chunk)
+            // A student's first score can be inserted at the same moment by the attendance consumer; the
+            // chunk then fails on the key and is simply scored again (now as an update), never a 500.
+            for (var attempt = 1; ; attempt++)
             {
-                await ScoreAsync(active, threshold, student.StudentId, student.SchoolId, days[student.StudentId].Select(d => new SchoolDay(d.Date, d.Status)), now, ct);
+                var days = (await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct)).ToLookup(d => d.StudentId);
+                foreach (var student in chunk)
+                {
+                    await ScoreAsync(active, threshold, student.StudentId, student.SchoolId, days[student.StudentId].Select(d => new SchoolDay(d.Date, d.Status)), now, ct);
+                }
+                try
+                {
+                    await db.SaveChangesAsync(ct);
+                    break;
+                }
+                catch (DbUpdateException) when (attempt < 3)
+                {
+                    // Scored again below, against the row the other writer inserted.
+                }
+                finally
+                {
+                    db.ChangeTracker.Clear();
+                }
             }
-            await db.SaveChangesAsync(ct);
-            db.ChangeTracker.Clear();
             scored += chunk.Length;
         }
         return scored;
