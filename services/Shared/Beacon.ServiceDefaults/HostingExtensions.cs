@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -46,6 +47,12 @@ public static class HostingExtensions
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy());
         builder.Services.AddProblemDetails();
+
+        // SIGTERM (Kubernetes, Ctrl-C): Kestrel stops accepting, finishes the requests in flight and the bus
+        // finishes the messages in hand (MassTransitHostOptions.StopTimeout) within this bound, below
+        // Kubernetes' default 30 s grace period. Beacon:ShutdownTimeout overrides it.
+        builder.Services.Configure<HostOptions>(o =>
+            o.ShutdownTimeout = builder.Configuration.GetValue("Beacon:ShutdownTimeout", TimeSpan.FromSeconds(25)));
         return builder;
     }
 

@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+// Usage: AlertLatency <gateway-url> [rate=2000] [seconds=300] [students=6000]
+// Needs a running platform with no active model (./beacon up --no-demo). Posts a roster (2 schools, 2
+// counselors each), opens every counselor's feed stream (server-sent events), then streams attendance
+// at a steady rate for the given time. A fifth of the students are planted to cross the chronic-absence
+// line (>= 10 % absent after >= 10 days) exactly once, at a known record spread over the run; the
+// latency of an alert is from the moment the batch holding that record is sent to the moment its
+// feed-entry event reaches a counselor's stream. Prints the send rate reached and p50/p95/p99.
+var gateway = new Uri(args.ElementAtOrDefault(0) ?? "http://127.0.0.1:8080");
+var rate = double.TryParse(args.ElementAtOrDefault(1), out var r) ? r : 2000;
+var seconds = int.TryParse(args.ElementAtOrDefault(2), out var s) ? s : 300;
+var studentCount = int.TryParse(args.ElementAtOrDefault(3), out var n) ? n : 6000;
+// Crossings need >= 10 school days and are spread over the run: keep at least 30 days per student.
+studentCount = Math.Max(10, Math.Min(studentCount, (int)(rate * seconds / 30)));
+const int BatchSize = 500;
+const double Threshold = 0.10;
+const int MinimumDays = 10;
+
+using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(120) };
+using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }))
+{
+    if (token.IsSuccessStatusCode)
+    {
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+            (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
+    }
+}
+var run = $"lat{DateTime.UtcNow:HHmmss}";
+string[] schools = [$"{run}-a", $"{run}-b"];
+var counselors = schools.SelectMany(x => new[] { $"{x}-c1", $"{x}-c2" }).ToArray();
+var students = Enumerable.Range(0, studentCount).Select(i => (Id: $"{schools[i % 2]}-s{i}", School: schools[i % 2])).ToArray();
+var roster = new
+{
+    schools = schools.Select(x => new { schoolId = x, name = x }),
+    staff = counselors.Select(c => new { staffId = c, schoolId = c[..c.LastIndexOf('-')], role = "counselor", givenName = "C", familyName = c, email = $"{c}@example.edu" }),
+    students = students.Select(x => new { studentId = x.Id, schoolId = x.School, givenName = "S", familyName = x.Id, gradeLevel = "9" }),
+};
+(await http.PostAsJsonAsync("/api/ingestion/v1/roster", roster)).EnsureSuccessStatusCode();
+
+// Days: enough for the run; school days back from last week so none is in the future.
+var dayCount = (int)Math.Ceiling(rate * seconds / studentCount);
+var days = new List<DateOnly>();
+for (var d = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-7); days.Count < dayCount; d = d.AddDays(-1))
+{
+    if (d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
+    {
+        days.Insert(0, d);
+    }
+}
+var random = new Random(42);
+// Planted crossings: absences on the days just before and on a chosen day c, so the running rate first
+// reaches the line on day c; the student is present on every other day (one crossing, one alert).
+var absences = new Dictionary<string, HashSet<int>>();
+var trigger = new Dictionary<string, int>();   // student -> day index of the record that crosses the line
+foreach (var (id, _) in students.Where((_, i) => i % 5 == 0))
+{
+    var c = random.Next(MinimumDays - 1, dayCount);
+    var a = (int)Math.Ceiling(Threshold * (c + 1));
+    absences[id] = [.. Enumerable.Range(c - a + 1, a)];
+    var absent = 0;
+    for (var day = 0; day < dayCount; day++)
+    {
+        absent += absences[id].Contains(day) ? 1 : 0;
+        if (day + 1 >= MinimumDays && (double)absent / (day + 1) >= Threshold)
+        {
+            trigger[id] = day;
+            break;
+        }
+    }
+}
+
+// Feed streams first, so no entry is missed.
+var arrivals = new ConcurrentDictionary<(string Student, string Counselor), TimeSpan>();
+var clock = Stopwatch.StartNew();
+using var streams = new CancellationTokenSource();
+var readers = counselors.Select(c => Task.Run(async () =>
+{
+    using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/notifications/v1/staff/{c}/feed/stream");
+    using var sse = new HttpClient { BaseAddress = gateway, Timeout = Timeout.InfiniteTimeSpan };
+    sse.DefaultRequestHeaders.Authorization = http.DefaultRequestHeaders.Authorization;
+    using var response = await sse.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, streams.Token);
+    response.EnsureSuccessStatusCode();
+    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(streams.Token));
+    while (await reader.ReadLineAsync(streams.Token) is { } line)
+    {
+        if (line.StartsWith("data:", StringComparison.Ordinal) && line.Contains("studentId", StringComparison.Ordinal))
+        {
+            var entry = JsonDocument.Parse(line[5..]).RootElement;
+            arrivals.TryAdd((entry.GetProperty("studentId").GetString()!, c), clock.Elapsed);
+        }
+    }
+})).ToList();
+await Task.Delay(1000);
+
+var sentAt = new ConcurrentDictionary<string, TimeSpan>();
+var rows = days.SelectMany((d, di) => students.Select(x => (x.Id, Day: di, Date: d.ToString("yyyy-MM-dd"),
+    Status: absences.TryGetValue(x.Id, out var set) && set.Contains(di) ? "absent" : "present")));
+var sent = 0L;
+long failed = 0;
+var httpLatencies = new ConcurrentBag<double>();
+var inFlight = new SemaphoreSlim(16);
+var posts = new List<Task>();
+clock.Restart();
+var sendUntil = TimeSpan.FromSeconds(seconds);
+foreach (var chunk in rows.Chunk(BatchSize))
+{
+    if (clock.Elapsed > sendUntil + TimeSpan.FromSeconds(seconds / 2.0))
+    {
+        break;   // far behind the rate: stop rather than run forever
+    }
+    await inFlight.WaitAsync();
+    var at = clock.Elapsed;
+    foreach (var row in chunk.Where(x => trigger.TryGetValue(x.Id, out var t) && t == x.Day))
+    {
+        sentAt[row.Id] = at;
+    }
+    posts.Add(Task.Run(async () =>
+    {
+        try
+        {
+            var t0 = clock.Elapsed;
+            using var response = await http.PostAsJsonAsync("/api/ingestion/v1/attendance?source=bench",
+                new { records = chunk.Select(x => new { studentId = x.Id, date = x.Date, status = x.Status }) });
+            httpLatencies.Add((clock.Elapsed - t0).TotalMilliseconds);
+            if (!response.IsSuccessStatusCode)
+            {
+                Interlocked.Add(ref failed, chunk.Length);
+            }
+        }
+        finally
+        {
+            inFlight.Release();
+        }
+    }));
+    sent += chunk.Length;
+    var due = TimeSpan.FromSeconds(sent / rate);
+    if (due > clock.Elapsed)
+    {
+        await Task.Delay(due - clock.Elapsed);
+    }
+}
+await Task.WhenAll(posts);
+var sendTime = clock.Elapsed;
+// Let the pipeline finish: wait for the alerts of every trigger that was sent (at most 120 s).
+var expected = sentAt.Keys.SelectMany(id => counselors.Where(c => id.StartsWith(c[..c.LastIndexOf('-')] + "-", StringComparison.Ordinal)).Select(c => (id, c))).ToList();
+var drainClock = Stopwatch.StartNew();
+while (expected.Any(e => !arrivals.ContainsKey(e)) && drainClock.Elapsed < TimeSpan.FromSeconds(120))
+{
+    await Task.Delay(250);
+}
+await streams.CancelAsync();
+try
+{
+    await Task.WhenAll(readers);
+}
+catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException)
+{
+}
+
+var latencies = expected.Where(arrivals.ContainsKey).Select(e => (arrivals[e] - sentAt[e.id]).TotalMilliseconds).Order().ToArray();
+double P(double[] xs, double p) => xs.Length == 0 ? double.NaN : xs[Math.Min(xs.Length - 1, (int)Math.Ceiling(p * xs.Length) - 1)];
+var posted = httpLatencies.Order().ToArray();
+Console.WriteLine($"target rate                  {rate:F0} records/s for {seconds} s ({studentCount} students, {dayCount} days)");
+Console.WriteLine($"sent                         {sent} records in {sendTime.TotalSeconds:F1} s = {sent / sendTime.TotalSeconds:F0} records/s ({failed} in failed batches)");
+Console.WriteLine($"batch POST latency (500 rows) p50 {P(posted, 0.5):F0} ms, p95 {P(posted, 0.95):F0} ms, p99 {P(posted, 0.99):F0} ms");
+Console.WriteLine($"alerts expected in feeds     {expected.Count} ({sentAt.Count} students x 2 counselors); arrived {latencies.Length}; drain after sending {drainClock.Elapsed.TotalSeconds:F1} s");
+Console.WriteLine($"signal -> feed latency       p50 {P(latencies, 0.5):F0} ms, p95 {P(latencies, 0.95):F0} ms, p99 {P(latencies, 0.99):F0} ms, max {(latencies.Length > 0 ? latencies[^1] : double.NaN):F0} ms");
+Console.WriteLine($"RESULT rate={rate:F0} achieved={sent / sendTime.TotalSeconds:F0} p50={P(latencies, 0.5):F0} p95={P(latencies, 0.95):F0} p99={P(latencies, 0.99):F0} arrived={latencies.Length}/{expected.Count}");
+return latencies.Length == expected.Count ? 0 : 1;

@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Beacon.Testing;
+using Xunit.Abstractions;
+
+namespace Beacon.Reliability.Tests;
+
+/// <summary>
+/// Faults while a feed streams attendance at a steady rate through the gateway: every process is killed
+/// with SIGKILL in turn and restarted, the broker is stopped and started, two databases are locked for a
+/// few seconds. Afterwards: every accepted record is stored once, every projection holds exactly what
+/// Ingestion holds, every alert has one case and one feed entry and delivery per counselor, and the
+/// projections equal the ones a clean replay builds into fresh databases.
+/// </summary>
+[Collection(ProcessTests.Name)]
+public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Start = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(300);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly string _root = TestEnvironment.NewTempDirectory("reliability");
+    private PrivateRabbitMq _broker = null!;
+    private Platform _platform = null!;
+    private bool _passed;
+
+    public async Task InitializeAsync()
+    {
+        _broker = await PrivateRabbitMq.StartAsync(Path.Combine(_root, "rabbitmq"));
+        Log($"private RabbitMQ node {_broker.NodeName} on 127.0.0.1:{_broker.Port}");
+        _platform = await Platform.StartAsync(_broker.Uri, Path.Combine(_root, "platform"), Start);
+        Log($"six processes ready; gateway {_platform.Gateway}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _platform.DisposeAsync();
+        await _broker.DisposeAsync();
+        if (!_passed)
+        {
+            output.WriteLine($"logs and databases kept in {_root}");
+            return;
+        }
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void Log(string line) => output.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F1} s] {line}");
+
+    [Fact]
+    public async Task Kills_broker_restart_and_database_locks_lose_nothing_and_duplicate_nothing()
+    {
+        try
+        {
+            await RunAsync();
+        }
+        catch
+        {
+            output.WriteLine(_platform.Logs(25));
+            throw;
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var district = TestDistrict.Generate("rel", studentsPerSchool: 30, days: 400, seed: 7);
+        using var http = new HttpClient { BaseAddress = _platform.Gateway, Timeout = TimeSpan.FromSeconds(30) };
+        await Authorize(http);
+        using (var roster = await http.PostAsJsonAsync("/api/ingestion/v1/roster", district.Roster))
+        {
+            Assert.True(roster.IsSuccessStatusCode, $"roster -> {(int)roster.StatusCode}: {await roster.Content.ReadAsStringAsync()}");
+        }
+
+        // The feed sends until the faults are over, at 15 records/s (a school day of 60 students every 4 s):
+        // enough to have batches in flight at every fault, small enough for a loaded 2-core CI machine to
+        // drain and replay within the test's bounds.
+        var sender = new SteadySender(http, district.Attendance, ratePerSecond: 15, batchSize: 15);
+        using var stopSending = new CancellationTokenSource();
+        var sending = sender.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token);
+        await Task.Delay(2000);
+
+        // Each process in turn: kill -9, start again at once, move on; start-up under load can take a while,
+        // so the next kill does not wait for the last restart to be ready.
+        foreach (var name in Platform.ServiceNames.Append("Gateway"))
+        {
+            var process = _platform[name];
+            await process.KillAsync();
+            Log($"kill -9 {name} (sent so far {sender.Sent})");
+            await Task.Delay(300);
+            process.Start();
+            await Task.Delay(2000);
+        }
+        await Task.WhenAll(_platform.Processes.Values.Select(p => p.WaitReadyAsync(Start)));
+        Log($"all six restarted and ready (sent so far {sender.Sent})");
+
+        await _broker.StopNodeAsync();
+        Log($"RabbitMQ stopped (sent so far {sender.Sent})");
+        await Task.Delay(3000);
+        await _broker.StartNodeAsync();
+        Log("RabbitMQ started again");
+        await Task.Delay(3000);
+
+        foreach (var name in new[] { "Ingestion", "EarlyWarning" })
+        {
+            Log($"{name}'s database locked for 4 s (sent so far {sender.Sent})");
+            await DatabaseOutage.LockAsync(_platform.Database(name), TimeSpan.FromSeconds(4));
+            Log($"{name}'s database unlocked");
+            await Task.Delay(1500);
+        }
+
+        // Graceful shutdown mid-stream: SIGTERM must drain and exit cleanly within the shutdown bound
+        // (Beacon:ShutdownTimeout, 25 s), and what was in flight must not be lost (checked below, with the rest).
+        foreach (var name in new[] { "Ingestion", "EarlyWarning" })
+        {
+            var (took, code) = await _platform[name].TerminateAsync(TimeSpan.FromSeconds(60));
+            Log($"SIGTERM {name}: exited in {took.TotalSeconds:F1} s with code {code} (sent so far {sender.Sent})");
+            Assert.Equal(0, code);
+            Assert.True(took < TimeSpan.FromSeconds(30), $"{name} took {took} to stop");
+            await _platform[name].RestartAsync(Start);
+            Log($"{name} restarted and ready");
+        }
+        await Task.Delay(2000);
+        await stopSending.CancelAsync();
+        await IgnoreCancellation(sending);
+        Log($"feed stopped: {sender.Sent} records sent, {sender.Attempts} requests, {sender.Retries} retried "
+            + $"({string.Join(", ", sender.Failures.Select(f => $"{f.Key}: {f.Value}"))}); answered accepted/unchanged {sender.Accepted}, rejected {sender.Rejected}");
+
+        var faultRun = await SettleAsync(_platform, null);
+        Log("settled after the faults:");
+        Report(faultRun);
+        var sent = district.Attendance.Take(sender.Sent).Select(r => $"{r.studentId}|{r.date}|{r.status}").ToHashSet();
+        Assert.Equal(0, sender.Rejected);
+        Assert.Equal(sender.Sent, sender.Accepted);
+        CheckConsistent(faultRun, sent);
+
+        // Rebuild: stop the three downstream services, start them on empty databases, replay Ingestion's log.
+        var rebuilt = Path.Combine(_root, "rebuild");
+        foreach (var name in new[] { "EarlyWarning", "Interventions", "Notifications" })
+        {
+            var (took, code) = await _platform[name].TerminateAsync(TimeSpan.FromSeconds(40));
+            Log($"{name} stopped by SIGTERM in {took.TotalSeconds:F1} s (exit code {code})");
+            _platform.UseDatabaseDirectory(name, rebuilt);
+            await _platform[name].RestartAsync(Start);
+        }
+        // The replay publishes every accepted event with publisher confirms before it answers: minutes on a loaded machine.
+        using var ingestion = new HttpClient { BaseAddress = _platform["Ingestion"].Http, Timeout = TimeSpan.FromMinutes(10) };
+        await Authorize(ingestion);
+        using var replay = await ingestion.PostAsync("/api/ingestion/v1/replay", null);
+        var replayed = await replay.Content.ReadAsStringAsync();
+        Assert.True(replay.IsSuccessStatusCode, $"replay -> {(int)replay.StatusCode}: {replayed}");
+        Log($"replay: {replayed}");
+        var clean = await SettleAsync(_platform, rebuilt);
+        Log("settled after the clean replay into fresh databases:");
+        Report(clean);
+        CheckConsistent(clean, sent);
+
+        AssertSame("Early warning attendance", faultRun.EarlyWarningAttendance, clean.EarlyWarningAttendance);
+        AssertSame("Interventions attendance", faultRun.InterventionsAttendance, clean.InterventionsAttendance);
+        AssertSame("risk states (days enrolled|absent|chronic|crossings)", Pairs(faultRun.RiskStates), Pairs(clean.RiskStates));
+        AssertSame("risk scores", Pairs(faultRun.RiskScores), Pairs(clean.RiskScores));
+        AssertSame("alerts (student|kind|crossing)", faultRun.Alerts.Values.ToHashSet(), clean.Alerts.Values.ToHashSet());
+        AssertSame("cases per student", Pairs(faultRun.CasesPerStudent.ToDictionary(p => p.Key, p => p.Value.ToString())),
+            Pairs(clean.CasesPerStudent.ToDictionary(p => p.Key, p => p.Value.ToString())));
+        AssertSame("feed entries (alert|staff)", faultRun.FeedEntries.Select(f => $"{faultRun.Alerts[f.AlertId]}|{f.StaffId}").ToHashSet(),
+            clean.FeedEntries.Select(f => $"{clean.Alerts[f.AlertId]}|{f.StaffId}").ToHashSet());
+        Log("the projections after the faults equal the clean replay's");
+        _passed = true;
+    }
+
+    /// <summary>Everything the platform stored agrees with what the feed sent, once each, all the way down.</summary>
+    private void CheckConsistent(Projections p, HashSet<string> sent)
+    {
+        Assert.Equal(p.IngestionRows, p.IngestionDistinctKeys);
+        AssertSame("Ingestion's stored attendance vs. the records sent", sent, p.IngestionAttendance);
+        AssertSame("Early warning's attendance vs. Ingestion's", p.IngestionAttendance, p.EarlyWarningAttendance);
+        AssertSame("Interventions' attendance vs. Ingestion's", p.IngestionAttendance, p.InterventionsAttendance);
+        Assert.NotEmpty(p.Alerts);
+        foreach (var (alertId, key) in p.Alerts)
+        {
+            Assert.True(p.CaseOfAlert.ContainsKey(alertId), $"alert {key} has no case");
+        }
+        Assert.All(p.CasesPerStudent, c => Assert.True(c.Value == 1, $"{c.Key} has {c.Value} cases"));
+        // Every alert reached both counselors of the school once in the feed and once by e-mail; nobody else.
+        foreach (var (alertId, key) in p.Alerts)
+        {
+            var student = key.Split('|')[0];
+            var school = student[..student.LastIndexOf("-s", StringComparison.Ordinal)];
+            string[] counselors = [$"{school}-c1", $"{school}-c2"];
+            Assert.Equal(counselors, p.FeedEntries.Where(f => f.AlertId == alertId).Select(f => f.StaffId).Order());
+            Assert.Equal(counselors, p.Deliveries.Where(d => d.AlertId == alertId).Select(d => d.StaffId).Order());
+        }
+        Assert.Equal(p.Alerts.Count * 2, p.FeedEntries.Count);
+        Assert.Equal(p.Alerts.Count * 2, p.Deliveries.Count);
+    }
+
+    private void Report(Projections p)
+    {
+        Log($"  Ingestion: {p.IngestionRows} attendance rows, {p.IngestionDistinctKeys} distinct keys; outbox rows unsent in all services: {p.UnsentOutbox}");
+        Log($"  Early warning: {p.EarlyWarningAttendance.Count} attendance days, {p.RiskStates.Count} students, "
+            + $"{p.RiskStates.Values.Count(v => v.Split('|')[2] is "1" or "True")} chronically absent, {p.Alerts.Count} alerts, {p.RiskScores.Count} model scores");
+        Log($"  Interventions: {p.InterventionsAttendance.Count} attendance days, {p.CasesPerStudent.Values.Sum()} cases for {p.CasesPerStudent.Count} students, {p.CaseOfAlert.Count} alerts attached");
+        Log($"  Notifications: {p.FeedEntries.Count} feed entries, {p.Deliveries.Count} outbound deliveries ({string.Join(", ", p.Deliveries.GroupBy(d => d.Channel).Select(g => $"{g.Key} {g.Count()}"))})");
+    }
+
+    /// <summary>Waits until no outbox row is unsent, every queue is empty and nothing changes for three looks in a row.</summary>
+    private async Task<Projections> SettleAsync(Platform platform, string? downstream)
+    {
+        var deadline = Stopwatch.StartNew();
+        string? last = null;
+        var stable = 0;
+        while (true)
+        {
+            var queues = await _broker.QueuesAsync();
+            var p = Projections.Read(platform, downstream);
+            var waiting = queues.Where(q => !q.Key.EndsWith("_error", StringComparison.Ordinal) && q.Value > 0).Sum(q => q.Value);
+            var fingerprint = $"{p.Fingerprint}/{waiting}";
+            stable = fingerprint == last && waiting == 0 && p.UnsentOutbox == 0 ? stable + 1 : 0;
+            last = fingerprint;
+            if (deadline.Elapsed.TotalSeconds % 15 < 1.2)
+            {
+                Log($"  settling: {fingerprint}; queues: {string.Join(", ", queues.Where(q => q.Value > 0).Select(q => $"{q.Key}={q.Value}"))}");
+            }
+            if (stable >= 3)
+            {
+                var errors = queues.Where(q => q.Key.EndsWith("_error", StringComparison.Ordinal)).ToList();
+                Log($"  queues: {queues.Count}, messages waiting 0, dead-lettered to _error queues: {errors.Sum(q => q.Value)}");
+                Assert.All(errors, q => Assert.True(q.Value == 0, $"{q.Value} messages in {q.Key}"));
+                return p;
+            }
+            if (deadline.Elapsed > SettleTimeout)
+            {
+                throw new TimeoutException($"The platform did not settle within {SettleTimeout}: {fingerprint}; queues: "
+                    + string.Join(", ", queues.Where(q => q.Value > 0).Select(q => $"{q.Key}={q.Value}")));
+            }
+            await Task.Delay(1000);
+        }
+    }
+
+    private static async Task IgnoreCancellation(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static HashSet<string> Pairs(IReadOnlyDictionary<string, string> map) => map.Select(p => $"{p.Key}={p.Value}").ToHashSet();
+
+    private static void AssertSame(string what, IReadOnlySet<string> expected, IReadOnlySet<string> actual)
+    {
+        var missing = expected.Except(actual).Take(5).ToList();
+        var extra = actual.Except(expected).Take(5).ToList();
+        Assert.True(missing.Count == 0 && extra.Count == 0,
+            $"{what}: expected {expected.Count}, found {actual.Count}; missing e.g. [{string.Join(", ", missing)}], unexpected e.g. [{string.Join(", ", extra)}]");
+    }
+
+    /// <summary>Once authentication is on (the gateway's development issuer), every call carries an administrator token.</summary>
+    private async Task Authorize(HttpClient client)
+    {
+        using var gateway = new HttpClient { BaseAddress = _platform.Gateway };
+        using var response = await gateway.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" });
+        if (response.IsSuccessStatusCode)
+        {
+            var token = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessTests
+{
+    public const string Name = "Processes";
+}

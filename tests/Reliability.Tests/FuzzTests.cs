@@ -1,0 +1,318 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Beacon.Testing;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+
+namespace Beacon.Reliability.Tests;
+
+/// <summary>
+/// Thousands of malformed requests through the gateway to every public endpoint. Every answer must be
+/// below 500, every process must still be up and ready afterwards, and a request that was refused (4xx)
+/// must not have changed the service's stored state (a partial write): the tables each service's own API
+/// writes are fingerprinted before and after every refused write (see Excluded); Ingestion's
+/// outbox counts by rows (its relay marks them sent in the background).
+/// </summary>
+[Collection(ProcessTests.Name)]
+public sealed class FuzzTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int PerEndpoint = 48;
+    private const int Seed = 20261126;
+    private readonly string _root = TestEnvironment.NewTempDirectory("fuzz");
+    private PrivateRabbitMq _broker = null!;
+    private Platform _platform = null!;
+
+    private const string Attendance = """{"records":[{"studentId":"fuzz-1","date":"2026-01-05","status":"present","period":""}]}""";
+    private const string Answers = """{"responses":[{"studentId":"fuzz-1","itemId":"i1","skillIds":["k1"],"correct":true,"attemptNumber":1,"hintsUsed":0,"timeOnTaskSeconds":12,"answeredAt":"2026-01-05T10:00:00Z"}]}""";
+    private const string Grades = """{"grades":[{"studentId":"fuzz-1","courseId":"c1","term":"t1","markPercent":71.5,"date":"2026-01-05"}]}""";
+    private const string Incidents = """{"incidents":[{"incidentId":"x1","studentId":"fuzz-1","date":"2026-01-05","category":"c","severity":"minor"}]}""";
+    private const string Xapi = """{"id":"6690e6c9-3ef0-4ed3-8b37-7f3964730bee","actor":{"account":{"name":"fuzz-1"}},"verb":{"id":"http://adlnet.gov/expapi/verbs/answered"},"object":{"id":"https://x/items/1"},"result":{"success":true},"timestamp":"2026-01-05T10:00:00Z"}""";
+    private const string Roster = """{"schools":[{"schoolId":"fuzz-school","name":"F"}],"staff":[{"staffId":"fuzz-c1","schoolId":"fuzz-school","role":"counselor","givenName":"A","familyName":"B","email":"a@b.c"}],"students":[{"studentId":"fuzz-1","schoolId":"fuzz-school","givenName":"C","familyName":"D","gradeLevel":"9"}]}""";
+
+    public static readonly Endpoint[] Endpoints =
+    [
+        new("POST", "/api/ingestion/v1/attendance", Attendance, Csv: true),
+        new("POST", "/api/ingestion/v1/item-responses", Answers, Csv: true),
+        new("POST", "/api/ingestion/v1/grades", Grades, Csv: true),
+        new("POST", "/api/ingestion/v1/behavior-incidents", Incidents, Csv: true),
+        new("POST", "/api/ingestion/v1/xapi/statements", Xapi),
+        new("POST", "/api/ingestion/v1/roster", Roster),
+        new("POST", "/api/ingestion/v1/oneroster", null, Multipart: true),
+        new("GET", "/api/ingestion/v1/quarantine"),
+        new("POST", "/api/ingestion/v1/quarantine/{id}/resubmit", """{"studentId":"fuzz-1","date":"2026-01-05","status":"present"}"""),
+        new("DELETE", "/api/ingestion/v1/quarantine/{id}"),
+        new("GET", "/api/ingestion/v1/batches/{id}"),
+        new("GET", "/api/ingestion/v1/data-quality"),
+        new("POST", "/api/ingestion/v1/replay", "{}"),
+        new("GET", "/api/ingestion/v1/outbox"),
+        new("GET", "/api/ingestion/v1/students/{id}"),
+        new("GET", "/api/ingestion/v1/schools/{id}/counselors"),
+        new("GET", "/api/ingestion/v1/students/{id}/attendance"),
+        new("GET", "/api/early-warning/v1/alerts"),
+        new("GET", "/api/early-warning/v1/students/{id}/indicators"),
+        new("GET", "/api/early-warning/v1/students/{id}/risk"),
+        new("GET", "/api/early-warning/v1/risks"),
+        new("GET", "/api/early-warning/v1/models"),
+        new("GET", "/api/early-warning/v1/models/{id}"),
+        // A valid train request would train for seconds; the template's kind is one that does not exist.
+        new("POST", "/api/early-warning/v1/models/train", """{"kind":"fuzz-kind","students":100,"seed":1,"promote":false}"""),
+        new("POST", "/api/early-warning/v1/models/{id}/promote", "{}"),
+        new("POST", "/api/early-warning/v1/models/rescore", """{"kind":"fuzz-kind"}"""),
+        new("POST", "/api/early-warning/v1/models/{id}/thresholds", """{"districtId":"d","flagTopShare":0.1}"""),
+        new("POST", "/api/early-warning/v1/models/rollback", """{"kind":"fuzz-kind"}"""),
+        new("GET", "/api/early-warning/v1/scoring/nightly"),
+        new("GET", "/api/interventions/v1/cases"),
+        new("GET", "/api/interventions/v1/cases/{id}"),
+        new("POST", "/api/interventions/v1/cases", """{"studentId":"fuzz-1","schoolId":"fuzz-school","reason":"r","openedBy":"fuzz-c1"}"""),
+        new("POST", "/api/interventions/v1/cases/{id}/assignment", """{"ownerId":"fuzz-c1","helperIds":["h"],"assignedBy":"x"}"""),
+        new("POST", "/api/interventions/v1/assignments", """{"caseIds":["00000000-0000-0000-0000-000000000001"],"ownerId":"fuzz-c1","helperIds":[],"assignedBy":"x"}"""),
+        new("GET", "/api/interventions/v1/cases/{id}/suggested-owner"),
+        new("PUT", "/api/interventions/v1/cases/{id}/plan", """{"type":"tutoring","tier":2,"goal":"g","startDate":"2026-01-05","durationWeeks":4,"checkInFrequency":"weekly","by":"x"}"""),
+        new("POST", "/api/interventions/v1/cases/{id}/start", """{"by":"x"}"""),
+        new("POST", "/api/interventions/v1/cases/{id}/notes", """{"text":"t","authorId":"a","contact":true}"""),
+        new("POST", "/api/interventions/v1/cases/{id}/completion", """{"outcome":"improved","by":"x"}"""),
+        new("POST", "/api/interventions/v1/cases/{id}/closure", """{"outcome":"moved","by":"x","reason":"r"}"""),
+        new("GET", "/api/interventions/v1/cases/{id}/activity"),
+        new("GET", "/api/interventions/v1/caseloads"),
+        new("GET", "/api/interventions/v1/effect-report"),
+        new("GET", "/api/mastery/v1/students/{id}/mastery"),
+        new("GET", "/api/mastery/v1/students/{id}/summary"),
+        new("GET", "/api/mastery/v1/students/{id}/skills/{skill}/next"),
+        new("GET", "/api/mastery/v1/schools/{id}/overview"),
+        new("GET", "/api/mastery/v1/skills"),
+        new("PUT", "/api/mastery/v1/skills", """{"skills":[{"skillId":"k1","name":"n","prerequisites":["k0"]}]}"""),
+        new("POST", "/api/mastery/v1/skills/refit", "{}"),
+        new("GET", "/api/notifications/v1/staff/{id}/preferences"),
+        new("PUT", "/api/notifications/v1/staff/{id}/preferences", """{"kinds":{"risk-alert":{"channels":["in-app","webhook"],"digest":false}},"quietHours":{"from":"21:00","until":"07:00"},"timeZone":"Europe/Paris","digestAt":"07:00","webhookUrl":"http://127.0.0.1:9/x","webhookSecret":"s"}"""),
+        new("GET", "/api/notifications/v1/staff/{id}/feed"),
+        new("POST", "/api/notifications/v1/staff/{id}/feed/{entry}/read", "{}"),
+        new("GET", "/api/notifications/v1/staff/{id}/feed/stream", Stream: true),
+        new("GET", "/api/notifications/v1/dead-letters"),
+        new("POST", "/api/notifications/v1/dead-letters/{id}/redrive", "{}"),
+    ];
+
+    /// <summary>
+    /// Defects this test found in code it does not own, reported to their owners (issue #10 report) and not
+    /// fixed here. They are printed on every run; any other 5xx or partial write fails the test. Remove an
+    /// entry when its fix lands.
+    /// </summary>
+    private static readonly (string PathPrefix, string Kind, string Why)[] KnownDefects =
+    [
+        ("/api/ingestion/v1/", "broken multipart", "Ingestion: a multipart body cut short throws IOException (500, not 400)"),
+        ("/api/ingestion/v1/xapi/statements", "duplicate and unknown keys", "Ingestion xAPI: a duplicate JSON key throws ArgumentException (500)"),
+        ("/api/ingestion/v1/xapi/statements", "invalid UTF-8", "Ingestion xAPI: bytes that are not UTF-8 throw InvalidOperationException (500)"),
+        ("/api/ingestion/v1/", "random bytes", "Ingestion CSV: some random bytes throw CsvHelper.BadDataException (500)"),
+        ("/api/ingestion/v1/roster", "huge string (1 MiB)", "Ingestion roster: answered 400 but its tables changed (valid rows kept, as for signal batches, or unchanged rows re-published?) — to triage"),
+        ("/api/mastery/v1/skills", "wrong content type", "Mastery: its tables changed under a refused PUT skills (400) — to triage: answers accepted meanwhile may add skills"),
+        ("/api/ingestion/v1/item-responses", "number edge cases", "Ingestion item responses: an out-of-range number (1e309, 2^64, ...) in a row gives 500"),
+        ("/api/ingestion/v1/", "oversized JSON (17 MiB)", "gateway + Ingestion: Ingestion answers 413 before reading the body; YARP, still sending it, answers 502"),
+    ];
+
+    public async Task InitializeAsync()
+    {
+        _broker = await PrivateRabbitMq.StartAsync(Path.Combine(_root, "rabbitmq"));
+        // The per-caller rate limit off: thousands of requests from one token would otherwise test only the limiter.
+        _platform = await Platform.StartAsync(_broker.Uri, Path.Combine(_root, "platform"), TimeSpan.FromSeconds(120), "--Gateway:RateLimit:PermitsPerSecond=0");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _platform.DisposeAsync();
+        await _broker.DisposeAsync();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task Malformed_requests_to_every_endpoint_get_4xx_and_change_nothing()
+    {
+        using var http = new HttpClient { BaseAddress = _platform.Gateway, Timeout = TimeSpan.FromSeconds(60) };
+        using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }))
+        {
+            if (token.IsSuccessStatusCode)
+            {
+                var jwt = (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString();
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", jwt);
+            }
+        }
+        // A known roster, so that some requests get past "unknown student" into deeper code.
+        using (var roster = await http.PostAsync("/api/ingestion/v1/roster", new StringContent(Roster, System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.True(roster.IsSuccessStatusCode, $"roster -> {(int)roster.StatusCode}");
+        }
+
+        var failures = new ConcurrentBag<string>();
+        var known = new ConcurrentDictionary<string, int>();
+        var tried = new ConcurrentDictionary<string, int>();
+        var statuses = new ConcurrentDictionary<int, int>();
+        var clock = Stopwatch.StartNew();
+        // One worker per service: writes to a service are sequential so each refused one can be checked alone.
+        var byService = Endpoints.GroupBy(e => e.Path.Split('/')[2]);
+        await Task.WhenAll(byService.Select(group => Task.Run(async () =>
+        {
+            var service = ServiceOf(group.Key);
+            // A stable per-service seed (string.GetHashCode differs between runs), so a failure can be reproduced.
+            var inputs = new FuzzInputs(Seed + group.Key.Sum(c => c));
+            foreach (var endpoint in group)
+            {
+                foreach (var input in inputs.For(endpoint, PerEndpoint).Concat(Extra(endpoint)))
+                {
+                    var write = endpoint.Method is not "GET";
+                    var before = write ? StateOf(service) : null;
+                    var status = await SendAsync(http, endpoint, input);
+                    tried.AddOrUpdate(endpoint.ToString(), 1, (_, n) => n + 1);
+                    statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
+                    if (status is >= 500 or 0 && KnownDefects.FirstOrDefault(d => endpoint.Path.StartsWith(d.PathPrefix, StringComparison.Ordinal) && d.Kind == input.Kind) is { Why: { } why })
+                    {
+                        known.AddOrUpdate($"{why} — e.g. {endpoint} -> {status}", 1, (_, n) => n + 1);
+                    }
+                    else if (status is >= 500 or 0)
+                    {
+                        failures.Add($"{endpoint} [{input.Kind}] {Short(input.Path)} -> {(status == 0 ? "no answer" : status)}");
+                    }
+                    else if (write && status is >= 400 and < 500 && StateOf(service) != before
+                        && KnownDefects.FirstOrDefault(d => endpoint.Path.StartsWith(d.PathPrefix, StringComparison.Ordinal) && d.Kind == input.Kind) is { Why: { } changed })
+                    {
+                        known.AddOrUpdate($"{changed} — e.g. {endpoint} -> {status}", 1, (_, n) => n + 1);
+                    }
+                    else if (write && status is >= 400 and < 500 && StateOf(service) != before)
+                    {
+                        failures.Add($"{endpoint} [{input.Kind}] {Short(input.Path)} -> {status} but the stored state changed (partial write)");
+                    }
+                }
+            }
+        })));
+
+        output.WriteLine($"{tried.Values.Sum()} malformed requests to {Endpoints.Length} endpoints in {clock.Elapsed.TotalSeconds:F0} s (seed {Seed}); answers: "
+            + string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}")));
+        foreach (var (endpoint, count) in tried.OrderBy(t => t.Key))
+        {
+            output.WriteLine($"  {count,4}  {endpoint}");
+        }
+        foreach (var process in _platform.Processes.Values)
+        {
+            Assert.True(process.Running, $"{process.Name} exited during the fuzzing:\n{process.Tail(30)}");
+            await process.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        }
+        output.WriteLine("all six processes still running and ready");
+        output.WriteLine($"known defects (reported, not fixed in this branch): {known.Values.Sum()} answers");
+        foreach (var (defect, count) in known.OrderBy(k => k.Key))
+        {
+            output.WriteLine($"  {count,4} x {defect}");
+        }
+        Assert.True(failures.IsEmpty, $"{failures.Count} failures:\n{string.Join('\n', failures.Take(40))}");
+    }
+
+    /// <summary>Per write endpoint, the uploads past the limits: a 17 MiB JSON body (limit 16 MiB).</summary>
+    private static IEnumerable<FuzzInput> Extra(Endpoint endpoint)
+    {
+        if (endpoint.Path.StartsWith("/api/ingestion/v1/", StringComparison.Ordinal) && endpoint.Template is not null && endpoint.Method == "POST" && !endpoint.Path.Contains('{'))
+        {
+            yield return new FuzzInput("oversized JSON (17 MiB)", endpoint.Path, FuzzInputs.Oversized(17 << 20), "application/json");
+        }
+    }
+
+    private static async Task<int> SendAsync(HttpClient http, Endpoint endpoint, FuzzInput input)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(endpoint.Method), input.Path);
+        if (input.Body is not null)
+        {
+            request.Content = new ByteArrayContent(input.Body);
+            if (input.ContentType is not null && MediaTypeHeaderValue.TryParse(input.ContentType, out var type))
+            {
+                request.Content.Headers.ContentType = type;
+            }
+            else if (input.ContentType is not null)
+            {
+                request.Content.Headers.TryAddWithoutValidation("Content-Type", input.ContentType);
+            }
+        }
+        try
+        {
+            // Headers only: the feed stream answers and then stays open.
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            return (int)response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return 0;
+        }
+        catch (TaskCanceledException)
+        {
+            return 0;
+        }
+    }
+
+    private static string ServiceOf(string pathSegment) => pathSegment switch
+    {
+        "ingestion" => "Ingestion",
+        "early-warning" => "EarlyWarning",
+        "interventions" => "Interventions",
+        "mastery" => "Mastery",
+        "notifications" => "Notifications",
+        _ => throw new ArgumentOutOfRangeException(nameof(pathSegment), pathSegment, null),
+    };
+
+    /// <summary>A hash of every row of every table of a service, except Ingestion's quarantine and batch receipts.</summary>
+    private string StateOf(string service)
+    {
+        using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _platform.Database(service), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        db.Open();
+        var tables = new List<string>();
+        using (var list = db.CreateCommand())
+        {
+            list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+            using var reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var table in tables.Where(t => !Excluded(service, t)))
+        {
+            using var select = db.CreateCommand();
+            // The outbox by its row count: the relay marks rows sent in the background.
+            select.CommandText = table == "outbox" ? "SELECT COUNT(*) FROM outbox" : $"SELECT * FROM \"{table}\" ORDER BY 1";
+            using var reader = select.ExecuteReader();
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(table));
+            while (reader.Read())
+            {
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture) + "\u001f"));
+                }
+            }
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// Left out of the fingerprint: what Ingestion keeps of refused input by design (quarantine, batch
+    /// receipts), and what other services' events fill while the fuzzing runs (a roster or attendance row
+    /// Ingestion accepted reaches the projections, and the outboxes of the services consuming it, at any
+    /// moment). What remains is what each service's own API writes.
+    /// </summary>
+    private static bool Excluded(string service, string table) => (service, table) switch
+    {
+        ("Ingestion", _) when table.Contains("Quarantine", StringComparison.OrdinalIgnoreCase) || table.Contains("Batch", StringComparison.OrdinalIgnoreCase) => true,
+        ("Ingestion", _) => false,
+        (_, "outbox") => true,
+        ("Mastery", "Students" or "Mastery" or "AppliedResponses" or "Steps") => true,
+        ("EarlyWarning", "AttendanceDays" or "RiskStates" or "RiskScores" or "Alerts") => true,
+        ("Interventions", "Attendance") => true,
+        ("Notifications", "Staff" or "Feed" or "Deliveries") => true,
+        _ => false,
+    };
+
+    private static string Short(string path) => path.Length > 120 ? path[..120] + "…" : path;
+}

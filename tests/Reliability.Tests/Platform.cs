@@ -1,0 +1,158 @@
+namespace Beacon.Reliability.Tests;
+
+/// <summary>
+/// The five services and the gateway as separate real processes on free loopback ports, wired exactly as
+/// ./beacon up wires them (same --Key=Value arguments), each of which the test can kill and restart on
+/// its own. Durable queues (no prefix, no auto-delete): the broker is the test's private node.
+/// </summary>
+public sealed class Platform : IAsyncDisposable
+{
+#if DEBUG
+    public const string Configuration = "Debug";
+#else
+    public const string Configuration = "Release";
+#endif
+
+    public static readonly string[] ServiceNames = ["Ingestion", "Mastery", "EarlyWarning", "Interventions", "Notifications"];
+
+    private readonly Dictionary<string, ServiceProcess> _processes = [];
+    private readonly int _port;
+    private readonly string _root;
+
+    public string DataDirectory { get; }
+    public string Broker { get; }
+    public Uri Gateway => new($"http://127.0.0.1:{_port}");
+    public IReadOnlyDictionary<string, ServiceProcess> Processes => _processes;
+    public ServiceProcess this[string name] => _processes[name];
+
+    private Platform(string broker, string dataDirectory, int port, IEnumerable<string> gatewayOptions)
+    {
+        Broker = broker;
+        DataDirectory = dataDirectory;
+        _port = port;
+        _root = RepositoryRoot();
+        Directory.CreateDirectory(Path.Combine(dataDirectory, "db"));
+        Directory.CreateDirectory(Path.Combine(dataDirectory, "logs"));
+
+        var gatewayArgs = new List<string>
+        {
+            $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}",
+            $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port + 1}",
+            "--Auth:DevIssuer:Enabled=true",
+        };
+        gatewayArgs.Add($"--Auth:SigningKey={_signingKey}");
+        gatewayArgs.AddRange(gatewayOptions);
+        var offset = 10;
+        foreach (var name in ServiceNames)
+        {
+            var http = port + offset;
+            var grpc = http + 1;
+            var args = new List<string>(Common)
+            {
+                $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{http}",
+                $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpc}",
+            };
+            if (name is "Notifications" or "Interventions")
+            {
+                args.Add($"--Services:Ingestion:Grpc=http://127.0.0.1:{port + 11}");
+            }
+            Add(name, Path.Combine(_root, "services", name, "bin", Configuration, "net10.0"), http, args);
+            var cluster = ClusterName(name);
+            gatewayArgs.Add($"--ReverseProxy:Clusters:{cluster}-http:Destinations:primary:Address=http://127.0.0.1:{http}/");
+            gatewayArgs.Add($"--ReverseProxy:Clusters:{cluster}-http:Destinations:primary:Health=http://127.0.0.1:{http}/");
+            gatewayArgs.Add($"--ReverseProxy:Clusters:{cluster}-grpc:Destinations:primary:Address=http://127.0.0.1:{grpc}/");
+            offset += 10;
+        }
+        Add("Gateway", Path.Combine(_root, "gateway", "bin", Configuration, "net10.0"), port, gatewayArgs);
+    }
+
+    /// <summary>Every process validates tokens signed with this key (as ./beacon up does with its per-folder key).</summary>
+    private readonly string _signingKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    private IEnumerable<string> Common =>
+    [
+        $"--ConnectionStrings:RabbitMQ={Broker}",
+        $"--Beacon:DataDirectory={Path.Combine(DataDirectory, "db")}",
+        $"--Auth:SigningKey={_signingKey}",
+    ];
+
+    private void Add(string name, string directory, int http, IEnumerable<string> args) =>
+        _processes[name] = new ServiceProcess(name, directory, name + ".dll", new Uri($"http://127.0.0.1:{http}"),
+            Path.Combine(DataDirectory, "logs", name + ".log"), args);
+
+    private static string ClusterName(string service) =>
+        string.Concat(service.Select((c, i) => i > 0 && char.IsUpper(c) ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    /// <summary>Starts all six; if one cannot bind its port (taken between our check and its start), tries another range.</summary>
+    public static async Task<Platform> StartAsync(string broker, string dataDirectory, TimeSpan timeout, params string[] gatewayOptions)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var platform = new Platform(broker, dataDirectory, FreePortBase(), gatewayOptions);
+            foreach (var process in platform._processes.Values)
+            {
+                process.Start();
+            }
+            try
+            {
+                await Task.WhenAll(platform._processes.Values.Select(p => p.WaitReadyAsync(timeout)));
+                return platform;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await platform.DisposeAsync();
+            }
+            catch
+            {
+                await platform.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>From its next start, the service keeps its database in another folder (an empty one: a fresh database).</summary>
+    public void UseDatabaseDirectory(string service, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        _processes[service].Override($"--Beacon:DataDirectory={directory}");
+    }
+
+    /// <summary>The SQLite file of a service (as StorageExtensions names it).</summary>
+    public string Database(string service) => Path.Combine(DataDirectory, "db", service.ToLowerInvariant() + ".db");
+
+    public string Logs(int lines) =>
+        string.Join('\n', _processes.Values.Select(p => $"--- {p.Name}\n{p.Tail(lines)}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _processes.Values)
+        {
+            await process.DisposeAsync();
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("Platform.sln not found above the test binaries.");
+    }
+
+    /// <summary>A base port whose gateway and service ports (base .. base+51) are all free (41000–47999).</summary>
+    private static int FreePortBase()
+    {
+        int[] offsets = [0, 1, 10, 11, 20, 21, 30, 31, 40, 41, 50, 51];
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var port = Random.Shared.Next(410, 480) * 100;
+            if (offsets.All(o => Ports.IsFree(port + o)))
+            {
+                return port;
+            }
+        }
+        throw new InvalidOperationException("No free port range found.");
+    }
+}

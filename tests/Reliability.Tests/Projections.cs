@@ -1,0 +1,112 @@
+using Microsoft.Data.Sqlite;
+
+namespace Beacon.Reliability.Tests;
+
+/// <summary>
+/// What each service has stored, read straight from its SQLite file (read-only, no pooling, so the test
+/// never holds a lock): the signals Ingestion accepted, and the projections downstream built from them.
+/// Alerts are keyed by (student, kind, crossing), not by id, so two runs can be compared.
+/// </summary>
+public sealed record Projections(
+    long IngestionRows,
+    long IngestionDistinctKeys,
+    IReadOnlySet<string> IngestionAttendance,
+    long UnsentOutbox,
+    IReadOnlySet<string> EarlyWarningAttendance,
+    IReadOnlyDictionary<string, string> RiskStates,
+    IReadOnlyDictionary<Guid, string> Alerts,
+    IReadOnlyDictionary<string, string> RiskScores,
+    IReadOnlySet<string> InterventionsAttendance,
+    IReadOnlyDictionary<Guid, Guid> CaseOfAlert,
+    IReadOnlyDictionary<string, int> CasesPerStudent,
+    IReadOnlyList<(string StaffId, Guid AlertId)> FeedEntries,
+    IReadOnlyList<(string StaffId, Guid AlertId, string Channel)> Deliveries)
+{
+    public static Projections Read(Platform platform, string? downstreamDirectory = null)
+    {
+        string Db(string service) => downstreamDirectory is null || service == "Ingestion"
+            ? platform.Database(service)
+            : Path.Combine(downstreamDirectory, service.ToLowerInvariant() + ".db");
+
+        using var ingestion = Open(Db("Ingestion"));
+        using var earlyWarning = Open(Db("EarlyWarning"));
+        using var interventions = Open(Db("Interventions"));
+        using var notifications = Open(Db("Notifications"));
+
+        var unsent = 0L;
+        foreach (var db in new[] { ingestion, earlyWarning, interventions, notifications })
+        {
+            unsent += Scalar(db, "SELECT COUNT(*) FROM outbox WHERE SentAt IS NULL");
+        }
+        return new Projections(
+            Scalar(ingestion, "SELECT COUNT(*) FROM Attendance"),
+            Scalar(ingestion, "SELECT COUNT(*) FROM (SELECT DISTINCT StudentId, Date, Period FROM Attendance)"),
+            Rows(ingestion, "SELECT StudentId, Date, Status FROM Attendance").Select(r => string.Join('|', r)).ToHashSet(),
+            unsent,
+            Rows(earlyWarning, "SELECT StudentId, Date, Status FROM AttendanceDays").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(earlyWarning, "SELECT StudentId, DaysEnrolled, DaysAbsent, ChronicallyAbsent, Crossings FROM RiskStates").ToDictionary(r => r[0], r => string.Join('|', r.Skip(1))),
+            Rows(earlyWarning, "SELECT AlertId, StudentId, Kind, Crossing FROM Alerts").ToDictionary(r => Guid.Parse(r[0]), r => string.Join('|', r.Skip(1))),
+            Rows(earlyWarning, "SELECT StudentId, Kind, Score, Band, Flagged, Crossings FROM RiskScores").ToDictionary(r => $"{r[0]}|{r[1]}", r => string.Join('|', r.Skip(2))),
+            Rows(interventions, "SELECT StudentId, Date, Status FROM Attendance").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(interventions, "SELECT AlertId, CaseId FROM CaseAlerts").ToDictionary(r => Guid.Parse(r[0]), r => Guid.Parse(r[1])),
+            Rows(interventions, "SELECT StudentId, COUNT(*) FROM Cases GROUP BY StudentId").ToDictionary(r => r[0], r => int.Parse(r[1])),
+            [.. Rows(notifications, "SELECT StaffId, SourceEventId FROM Feed").Select(r => (r[0], Guid.Parse(r[1])))],
+            [.. Rows(notifications, "SELECT StaffId, SourceEventId, Channel FROM Deliveries").Select(r => (r[0], Guid.Parse(r[1]), r[2]))]);
+    }
+
+    /// <summary>A short fingerprint, to see when the platform has stopped changing.</summary>
+    public string Fingerprint =>
+        $"{IngestionRows}/{UnsentOutbox}/{EarlyWarningAttendance.Count}/{RiskStates.Count}/{Alerts.Count}/{RiskScores.Count}/{InterventionsAttendance.Count}/{CaseOfAlert.Count}/{FeedEntries.Count}/{Deliveries.Count}";
+
+    private static SqliteConnection Open(string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    private static long Scalar(SqliteConnection db, string sql)
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar());
+    }
+
+    private static List<string[]> Rows(SqliteConnection db, string sql)
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<string[]>();
+        while (reader.Read())
+        {
+            var row = new string[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = reader.IsDBNull(i) ? "" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)!;
+            }
+            rows.Add(row);
+        }
+        return rows;
+    }
+}
+
+/// <summary>Makes a SQLite database unavailable to everyone else for a while: an exclusive lock held from another connection.</summary>
+public static class DatabaseOutage
+{
+    public static async Task LockAsync(string path, TimeSpan duration)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString());
+        await connection.OpenAsync();
+        await using (var begin = connection.CreateCommand())
+        {
+            // EXCLUSIVE in WAL mode: no other connection may write until we let go (readers still read the last commit).
+            begin.CommandText = "BEGIN EXCLUSIVE";
+            await begin.ExecuteNonQueryAsync();
+        }
+        await Task.Delay(duration);
+        await using var rollback = connection.CreateCommand();
+        rollback.CommandText = "ROLLBACK";
+        await rollback.ExecuteNonQueryAsync();
+    }
+}

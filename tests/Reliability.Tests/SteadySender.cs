@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Beacon.Reliability.Tests;
+
+/// <summary>A seeded district: schools, counselors, students, and day-by-day attendance with a per-student absence rate.</summary>
+public sealed record TestDistrict(IReadOnlyList<string> Schools, IReadOnlyList<(string StaffId, string SchoolId, string Role)> Staff,
+    IReadOnlyList<(string StudentId, string SchoolId)> Students, IReadOnlyList<AttendanceRow> Attendance)
+{
+    public static TestDistrict Generate(string prefix, int studentsPerSchool, int days, int seed)
+    {
+        var random = new Random(seed);
+        string[] schools = [$"{prefix}-north", $"{prefix}-south"];
+        var staff = schools.SelectMany(s => new[] { ($"{s}-c1", s, "counselor"), ($"{s}-c2", s, "counselor"), ($"{s}-coord", s, "coordinator") }).ToList();
+        var students = schools.SelectMany(s => Enumerable.Range(1, studentsPerSchool).Select(i => ($"{s}-s{i:D3}", s))).ToList();
+        // A third of the students miss school often enough to cross the 10 % line at some point.
+        var absence = students.ToDictionary(s => s.Item1, _ => random.NextDouble() < 0.33 ? 0.08 + (random.NextDouble() * 0.2) : random.NextDouble() * 0.05);
+        var rows = new List<AttendanceRow>();
+        var day = new DateOnly(2025, 1, 6);
+        for (var n = 0; n < days; day = day.AddDays(1))
+        {
+            if (day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday)
+            {
+                continue;
+            }
+            n++;
+            foreach (var (id, _) in students)
+            {
+                var roll = random.NextDouble();
+                rows.Add(new AttendanceRow(id, day.ToString("yyyy-MM-dd"), roll < absence[id] ? "absent" : roll < absence[id] + 0.03 ? "tardy" : "present"));
+            }
+        }
+        return new TestDistrict(schools, staff, students, rows);
+    }
+
+    public object Roster => new
+    {
+        schools = Schools.Select(s => new { schoolId = s, name = s }),
+        staff = Staff.Select(s => new { staffId = s.StaffId, schoolId = s.SchoolId, role = s.Role, givenName = "G", familyName = s.StaffId, email = $"{s.StaffId}@example.edu" }),
+        students = Students.Select(s => new { studentId = s.StudentId, schoolId = s.SchoolId, givenName = "S", familyName = s.StudentId, gradeLevel = "9" }),
+    };
+}
+
+public sealed record AttendanceRow(string studentId, string date, string status);
+
+/// <summary>
+/// A feed that streams attendance through the gateway at a steady rate, as a district's SIS would: each
+/// batch carries an Idempotency-Key, and a batch that fails (connection refused, 5xx, timeout) is sent
+/// again with the same key until it is accepted. So every record is eventually accepted exactly once
+/// (the key makes a re-send after a lost answer a no-op), and the test knows precisely what was accepted.
+/// </summary>
+public sealed class SteadySender(HttpClient http, IReadOnlyList<AttendanceRow> rows, double ratePerSecond, int batchSize, int maxInFlight = 4)
+{
+    private long _attempts, _retries, _accepted, _rejected;
+    private readonly ConcurrentDictionary<string, int> _failures = new();
+    private readonly ConcurrentBag<(TimeSpan At, string What)> _events = [];
+
+    public long Attempts => Interlocked.Read(ref _attempts);
+    public long Retries => Interlocked.Read(ref _retries);
+    public long Accepted => Interlocked.Read(ref _accepted);
+    public long Rejected => Interlocked.Read(ref _rejected);
+    public IReadOnlyDictionary<string, int> Failures => _failures;
+    public int Batches => (rows.Count + batchSize - 1) / batchSize;
+    public int Sent { get; private set; }
+
+    /// <summary>Sends until the rows run out or <paramref name="stop"/> fires; batches already started are seen through.</summary>
+    public async Task RunAsync(TimeSpan giveUpAfter, CancellationToken stop)
+    {
+        var clock = Stopwatch.StartNew();
+        using var slots = new SemaphoreSlim(maxInFlight);
+        var tasks = new List<Task>();
+        for (var b = 0; b < Batches; b++)
+        {
+            var batch = Enumerable.Range(b * batchSize, Math.Min(batchSize, rows.Count - (b * batchSize))).Select(i => rows[i]).ToList();
+            var key = $"reliability-{b}";
+            if (stop.IsCancellationRequested || !await Wait(slots.WaitAsync(stop)))
+            {
+                break;
+            }
+            tasks.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    await SendUntilAcceptedAsync(key, batch, clock, giveUpAfter, CancellationToken.None);
+                }
+                finally
+                {
+                    slots.Release();
+                }
+            }, CancellationToken.None));
+            Sent += batch.Count;
+            var due = TimeSpan.FromSeconds(Sent / ratePerSecond);
+            if (due > clock.Elapsed)
+            {
+                if (!await Wait(Task.Delay(due - clock.Elapsed, stop)))
+                {
+                    break;
+                }
+            }
+        }
+        await Task.WhenAll(tasks);
+    }
+
+    /// <summary>False when the wait was cut short by the stop token.</summary>
+    private static async Task<bool> Wait(Task wait)
+    {
+        try
+        {
+            await wait;
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task SendUntilAcceptedAsync(string key, List<AttendanceRow> batch, Stopwatch clock, TimeSpan giveUpAfter, CancellationToken ct)
+    {
+        while (true)
+        {
+            Interlocked.Increment(ref _attempts);
+            string failure;
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/ingestion/v1/attendance?source=reliability") { Content = JsonContent.Create(new { records = batch }) };
+                request.Headers.Add("Idempotency-Key", key);
+                using var response = await http.SendAsync(request, ct);
+                if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest)
+                {
+                    var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+                    Interlocked.Add(ref _accepted, Count(body, "accepted") + Count(body, "unchanged") + Count(body, "corrected"));
+                    Interlocked.Add(ref _rejected, Count(body, "rejected"));
+                    return;
+                }
+                failure = $"HTTP {(int)response.StatusCode}";
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                failure = ex is TaskCanceledException ? "timeout" : "connection";
+            }
+            _failures.AddOrUpdate(failure, 1, (_, n) => n + 1);
+            if (clock.Elapsed > giveUpAfter)
+            {
+                throw new TimeoutException($"Batch {key} still failing ({failure}) after {giveUpAfter}.");
+            }
+            Interlocked.Increment(ref _retries);
+            await Task.Delay(300, ct);
+        }
+    }
+
+    private static int Count(JsonElement body, string name) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : 0;
+}
