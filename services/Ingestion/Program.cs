@@ -14,10 +14,12 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddScoped<SignalIntake>();
 builder.Services.AddScoped<RosterImport>();
 builder.Services.AddScoped<OneRosterImport>();
+builder.Services.AddExceptionHandler<UnreadableBodyHandler>();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();
 await app.InitializeDatabaseAsync<IngestionDbContext>();
+app.UseExceptionHandler();
 app.MapDefaultEndpoints();
 app.MapIngestionEndpoints();
 app.MapOperationsEndpoints();
