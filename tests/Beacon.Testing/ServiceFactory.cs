@@ -65,6 +65,39 @@ public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
         client.WithToken(TestTokens.Administrator);
     }
 
+    private readonly SemaphoreSlim _seedLock = new(1, 1);
+    private object? _seed;
+    private bool _seeded;
+
+    /// <summary>
+    /// Runs a test class's seed once per factory, after the service is ready (a health probe or a
+    /// publish before the bus is up would fail the first test), and returns what the seed returned.
+    /// </summary>
+    public async Task<T> SeedOnceAsync<T>(Func<Task<T>> seed)
+    {
+        await _seedLock.WaitAsync();
+        try
+        {
+            if (!_seeded)
+            {
+                await this.WaitUntilReadyAsync();
+                _seed = await seed();
+                _seeded = true;
+            }
+            return (T)_seed!;
+        }
+        finally
+        {
+            _seedLock.Release();
+        }
+    }
+
+    public Task SeedOnceAsync(Func<Task> seed) => SeedOnceAsync(async () =>
+    {
+        await seed();
+        return true;
+    });
+
     /// <summary>A client with no token, or with the given one.</summary>
     public HttpClient CreateClientAs(string? token) => CreateClient().WithToken(token);
 

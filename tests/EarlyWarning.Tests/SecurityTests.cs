@@ -14,31 +14,13 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
 {
     private const string Student = "sec-ew-s1";
     private const string Reason = "Confidential reason: absent 9 of 20 days";
-    private static readonly SemaphoreSlim Seeded = new(1, 1);
-    private static bool _seeded;
-
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => service.SeedOnceAsync(() => service.WithDbAsync<EarlyWarningDbContext, int>(db =>
     {
-        await Seeded.WaitAsync();
-        try
-        {
-            if (!_seeded)
-            {
-                await service.WithDbAsync<EarlyWarningDbContext, int>(db =>
-                {
-                    db.RiskStates.Add(new StudentRiskState { StudentId = Student, SchoolId = Callers.School, DaysEnrolled = 20, DaysAbsent = 9, ChronicallyAbsent = true });
-                    db.Alerts.Add(new RiskAlert { AlertId = Guid.NewGuid(), StudentId = Student, SchoolId = Callers.School, Kind = "chronic-absence", Reason = Reason, Score = 0.45, RaisedAt = DateTimeOffset.UtcNow });
-                    db.RiskScores.Add(new StudentRiskScore { StudentId = Student, Kind = "chronic-absence", SchoolId = Callers.School, Score = 0.8, Band = "high", Flagged = true, FactorsJson = "[]", ScoredAt = DateTimeOffset.UtcNow });
-                    return db.SaveChangesAsync();
-                });
-                _seeded = true;
-            }
-        }
-        finally
-        {
-            Seeded.Release();
-        }
-    }
+        db.RiskStates.Add(new StudentRiskState { StudentId = Student, SchoolId = Callers.School, DaysEnrolled = 20, DaysAbsent = 9, ChronicallyAbsent = true });
+        db.Alerts.Add(new RiskAlert { AlertId = Guid.NewGuid(), StudentId = Student, SchoolId = Callers.School, Kind = "chronic-absence", Reason = Reason, Score = 0.45, RaisedAt = DateTimeOffset.UtcNow });
+        db.RiskScores.Add(new StudentRiskScore { StudentId = Student, Kind = "chronic-absence", SchoolId = Callers.School, Score = 0.8, Band = "high", Flagged = true, FactorsJson = "[]", ScoredAt = DateTimeOffset.UtcNow });
+        return db.SaveChangesAsync();
+    }));
 
     public Task DisposeAsync() => Task.CompletedTask;
 

@@ -14,25 +14,7 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
     private const string Student = "sec-s1";
     private const string FamilyName = "Confidentialsson";
 
-    private static readonly SemaphoreSlim Seeded = new(1, 1);
-    private static bool _seeded;
-
-    public async Task InitializeAsync()
-    {
-        await Seeded.WaitAsync();
-        try
-        {
-            if (!_seeded)
-            {
-                await SeedAsync();
-                _seeded = true;
-            }
-        }
-        finally
-        {
-            Seeded.Release();
-        }
-    }
+    public Task InitializeAsync() => service.SeedOnceAsync(SeedAsync);
 
     private async Task SeedAsync()
     {

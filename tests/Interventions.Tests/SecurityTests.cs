@@ -13,28 +13,16 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
 {
     private const string Student = "sec-iv-s1";
     private const string Reason = "Confidential: family situation";
-    private static readonly SemaphoreSlim Seeded = new(1, 1);
-    private static string? _caseId;
+    private string? _caseId;
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => _caseId = await service.SeedOnceAsync(async () =>
     {
-        await Seeded.WaitAsync();
-        try
-        {
-            if (_caseId is null)
-            {
-                using var admin = service.CreateClient();
-                using var response = await admin.PostAsJsonAsync("/api/interventions/v1/cases",
-                    new { studentId = Student, schoolId = Callers.School, reason = Reason, openedBy = "test-admin" });
-                response.EnsureSuccessStatusCode();
-                _caseId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("caseId").GetString();
-            }
-        }
-        finally
-        {
-            Seeded.Release();
-        }
-    }
+        using var admin = service.CreateClient();
+        using var response = await admin.PostAsJsonAsync("/api/interventions/v1/cases",
+            new { studentId = Student, schoolId = Callers.School, reason = Reason, openedBy = "test-admin" });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("caseId").GetString();
+    });
 
     public Task DisposeAsync() => Task.CompletedTask;
 

@@ -10,29 +10,11 @@ namespace Beacon.Mastery.Tests;
 public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixture<ServiceFactory<Program>>, IAsyncLifetime
 {
     private const string Student = "sec-ma-s1";
-    private static readonly SemaphoreSlim Seeded = new(1, 1);
-    private static bool _seeded;
-
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => service.SeedOnceAsync(() => service.WithDbAsync<MasteryDbContext, int>(db =>
     {
-        await Seeded.WaitAsync();
-        try
-        {
-            if (!_seeded)
-            {
-                await service.WithDbAsync<MasteryDbContext, int>(db =>
-                {
-                    db.Students.Add(new EnrolledStudent { StudentId = Student, SchoolId = Callers.School });
-                    return db.SaveChangesAsync();
-                });
-                _seeded = true;
-            }
-        }
-        finally
-        {
-            Seeded.Release();
-        }
-    }
+        db.Students.Add(new EnrolledStudent { StudentId = Student, SchoolId = Callers.School });
+        return db.SaveChangesAsync();
+    }));
 
     public Task DisposeAsync() => Task.CompletedTask;
 
