@@ -13,6 +13,7 @@ builder.AddGateway();
 var app = builder.Build();
 await app.InitializeDatabaseAsync<AuditDbContext>();
 app.UseCorrelationId();
+app.UseRequestSizeLimits();
 app.UseDashboard();
 app.UseAuthentication();
 app.UseRateLimiter();

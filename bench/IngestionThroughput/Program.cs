@@ -15,6 +15,13 @@ var records = int.TryParse(args.ElementAtOrDefault(2), out var n) ? n : 100_000;
 const int Students = 1000;
 
 using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(30) };
+// An administrator: it writes as a feed may and reads the outbox, which only administrators may.
+using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }))
+{
+    token.EnsureSuccessStatusCode();
+    http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
+        (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
+}
 var school = $"bench-{DateTime.UtcNow:HHmmss}";
 var roster = new
 {

@@ -230,4 +230,28 @@ public sealed class GatewaySecurityTests(GatewayFixture fixture) : IClassFixture
         using var fine = await other.GetAsync("/api/interventions/v1/cases");
         Assert.Equal(HttpStatusCode.OK, fine.StatusCode);
     }
+
+    [Theory]
+    [InlineData("/api/ingestion/v1/attendance", "application/json", 17, 413)]
+    [InlineData("/api/ingestion/v1/attendance", "application/json", 2, 200)]
+    [InlineData("/api/ingestion/v1/attendance", "text/csv", 20, 200)]
+    [InlineData("/api/interventions/v1/cases", "application/json", 5, 413)]
+    public async Task A_body_over_the_limit_is_refused_with_413_before_it_reaches_a_service(string path, string type, int mebibytes, int expected)
+    {
+        using var client = fixture.Gateway.CreateClientAs(await SignInAsync(path.Contains("ingestion") ? "feed-sis" : "admin-1"));
+        var body = new byte[mebibytes << 20];
+        Array.Fill(body, (byte)' ');
+        body[0] = (byte)'{';
+        body[^1] = (byte)'}';
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(type);
+        var before = fixture.Backend.Count(path);
+        using var response = await client.PostAsync(path, content);
+        Assert.Equal(expected, (int)response.StatusCode);
+        Assert.Equal(expected == 200 ? before + 1 : before, fixture.Backend.Count(path));
+        if (expected == 413)
+        {
+            Assert.Contains("at most", await response.Content.ReadAsStringAsync());
+        }
+    }
 }

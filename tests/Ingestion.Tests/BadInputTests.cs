@@ -135,4 +135,50 @@ public sealed class BadInputTests : IClassFixture<ServiceFactory<Program>>
         using var badDate = await _service.CreateClient().GetAsync("/api/ingestion/v1/students/x/attendance?since=yesterday");
         Assert.Equal(HttpStatusCode.BadRequest, badDate.StatusCode);
     }
+
+    private const string Statement = """{"id":"6690e6c9-3ef0-4ed3-8b37-7f3964730bee","actor":{"account":{"name":"s1"}},"verb":{"id":"http://adlnet.gov/expapi/verbs/answered"},"object":{"id":"https://x/items/1"},"result":{"success":true},"timestamp":"2026-01-05T10:00:00Z"}""";
+
+    private async Task<HttpResponseMessage> PostBytesAsync(string path, byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return await _service.CreateClient().PostAsync(path, content);
+    }
+
+    // Found by the fuzz test (tests/Reliability.Tests): each of these answered 500.
+    [Theory]
+    [InlineData("/api/ingestion/v1/xapi/statements", "{\"a\":1,\"a\":2}", "Duplicate")]
+    [InlineData("/api/ingestion/v1/xapi/statements", "[" + "{\"verb\":{\"id\":\"x\"},\"verb\":{\"id\":\"y\"}}" + "]", "Duplicate")]
+    [InlineData("/api/ingestion/v1/attendance", "{\"records\":[],\"records\":[]}", "Duplicate")]
+    [InlineData("/api/ingestion/v1/item-responses", "{\"responses\":[{\"studentId\":\"s1\",\"itemId\":\"i1\",\"skillIds\":[\"k1\"],\"correct\":true,\"attemptNumber\":1,\"hintsUsed\":0,\"timeOnTaskSeconds\":1e309}]}", "timeOnTaskSeconds")]
+    [InlineData("/api/ingestion/v1/item-responses", "{\"responses\":[{\"studentId\":\"s1\",\"itemId\":\"i1\",\"skillIds\":[\"k1\"],\"correct\":true,\"attemptNumber\":18446744073709551616}]}", "attemptNumber")]
+    [InlineData("/api/ingestion/v1/item-responses", "{\"responses\":[{\"studentId\":\"s1\",\"itemId\":\"i1\",\"skillIds\":[\"k1\"],\"correct\":true,\"timeOnTaskSeconds\":-1.7976931348623157e+309}]}", "timeOnTaskSeconds")]
+    [InlineData("/api/ingestion/v1/grades", "{\"grades\":[{\"studentId\":\"s1\",\"courseId\":\"c1\",\"term\":\"t1\",\"markPercent\":1e309,\"date\":\"2026-01-05\"}]}", "markPercent")]
+    public async Task Duplicate_keys_and_out_of_range_numbers_are_a_400_naming_them(string path, string body, string mentioned)
+    {
+        using var response = await _api.PostRawAsync(path, body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{path}: {(int)response.StatusCode} {text}");
+        Assert.Contains(mentioned, text, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("/api/ingestion/v1/xapi/statements")]
+    [InlineData("/api/ingestion/v1/attendance")]
+    [InlineData("/api/ingestion/v1/roster")]
+    public async Task Bytes_that_are_not_utf8_inside_a_json_string_are_a_400(string path)
+    {
+        // NAME is replaced by bytes that are not UTF-8 (a broken two-byte sequence, then 0xFF 0xFE).
+        var json = path.Contains("xapi") ? Statement.Replace("\"s1\"", "\"NAME\"", StringComparison.Ordinal)
+            : path.Contains("roster") ? """{"students":[{"studentId":"s1","schoolId":"x","givenName":"NAME","familyName":"B","gradeLevel":"9"}]}"""
+            : """{"records":[{"studentId":"NAME","date":"2026-01-05","status":"present"}]}""";
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json).ToList();
+        var at = bytes.ToArray().AsSpan().IndexOf("NAME"u8);
+        bytes.RemoveRange(at, 4);
+        bytes.InsertRange(at, [0xC3, 0x28, 0xFF, 0xFE]);
+        using var response = await PostBytesAsync(path, [.. bytes]);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{path}: {(int)response.StatusCode} {text}");
+        Assert.Contains("UTF-8", text, StringComparison.Ordinal);
+    }
 }
