@@ -15,6 +15,7 @@ builder.Services.AddScoped<SignalIntake>();
 builder.Services.AddScoped<RosterImport>();
 builder.Services.AddScoped<OneRosterImport>();
 builder.Services.AddExceptionHandler<UnreadableBodyHandler>();
+builder.Services.AddExceptionHandler<DatabaseBusyHandler>();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();

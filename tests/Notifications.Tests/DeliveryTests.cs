@@ -41,6 +41,7 @@ public sealed class DeliveryTests : IAsyncLifetime
                 ["Notifications:Smtp:Host"] = "127.0.0.1",
                 ["Notifications:Smtp:Port"] = _smtp.Port.ToString(),
                 ["Notifications:PollInterval"] = "00:00:00.200",
+                ["Notifications:StreamHeartbeat"] = "00:00:00.500",
                 ["Notifications:RetryDelay"] = "00:00:00.300",
                 ["Notifications:MaxAttempts"] = "2",
                 ["Notifications:InCallRetries"] = "2",
@@ -224,20 +225,11 @@ public sealed class DeliveryTests : IAsyncLifetime
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
 
         Assert.Equal("event: ready", await reader.ReadLineAsync(cts.Token));
+        // A quiet stream sends heartbeats (every 0.5 s here), so proxies do not close it.
+        Assert.Equal("heartbeat", (await NextEventAsync(reader, cts.Token)).Type);
         var alert = NewAlert();
         await PublishAsync(alert);
-        string? eventType = null, data = null;
-        while ((eventType is null || data is null) && await reader.ReadLineAsync(cts.Token) is { } line)
-        {
-            if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                eventType = line["event: ".Length..];
-            }
-            else if (eventType is not null && line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                data = line["data: ".Length..];
-            }
-        }
+        var (eventType, data) = await NextEventAsync(reader, cts.Token, skip: "heartbeat");
         Assert.Equal("feed-entry", eventType);
         var pushed = JsonDocument.Parse(data!).RootElement;
         Assert.Equal(alert.AlertId, pushed.GetProperty("eventId").GetGuid());
@@ -251,6 +243,27 @@ public sealed class DeliveryTests : IAsyncLifetime
         Assert.DoesNotContain(unread.GetProperty("entries").EnumerateArray(), e => e.GetProperty("entryId").GetGuid() == entryId);
         using var missing = await _client.PostAsync($"/api/notifications/v1/staff/{_school}-c2/feed/{entryId}/read", null);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    private static async Task<(string? Type, string? Data)> NextEventAsync(StreamReader reader, CancellationToken ct, string? skip = null)
+    {
+        string? eventType = null, data = null;
+        while ((eventType is null || data is null) && await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                eventType = line["event: ".Length..];
+            }
+            else if (eventType is not null && line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                data = line["data: ".Length..];
+                if (eventType == skip)
+                {
+                    (eventType, data) = (null, null);
+                }
+            }
+        }
+        return (eventType, data);
     }
 
     [Fact]

@@ -11,69 +11,84 @@ using Microsoft.Extensions.Options;
 namespace Beacon.EarlyWarning.Consumers;
 
 /// <summary>
-/// Updates the attendance projection and re-evaluates the indicator. Idempotent: a redelivered or
-/// re-sent record changes no day, so the state does not move and no second alert is raised. A changed
-/// day also re-scores the student with the active chronic-absence model, if one is promoted.
+/// Updates the attendance projection and re-evaluates the indicator, a batch of records at a time: one
+/// read of the students' days and states, one transaction, so a district's morning upload is not one
+/// database commit per record. Within the batch each student's records apply in arrival order, so every
+/// crossing raises its alert. Idempotent: a redelivered or re-sent record changes no day, so the state
+/// does not move and no second alert is raised. Each student whose days changed is then re-scored once
+/// with the active chronic-absence model, if one is promoted, in the same transaction.
 /// </summary>
 public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, TimeProvider clock)
-    : IConsumer<AttendanceRecorded>
+    : IConsumer<Batch<AttendanceRecorded>>
 {
-    public async Task Consume(ConsumeContext<AttendanceRecorded> context)
+    public async Task Consume(ConsumeContext<Batch<AttendanceRecorded>> context)
     {
-        var message = context.Message;
         var ct = context.CancellationToken;
-        if (message.Period is not null)
-        {
-            // The ABC indicator counts school days; per-period records do not change it.
-            return;
-        }
-        var days = await db.AttendanceDays.Where(d => d.StudentId == message.StudentId).ToListAsync(ct);
-        var day = days.Find(d => d.Date == message.Date);
-        if (day is null)
-        {
-            days.Add(db.AttendanceDays.Add(new AttendanceDay { StudentId = message.StudentId, Date = message.Date, Status = message.Status }).Entity);
-        }
-        else if (day.Status == message.Status)
+        // The ABC indicator counts school days; per-period records do not change it.
+        var records = context.Message.Select(m => m.Message).Where(m => m.Period is null).ToList();
+        if (records.Count == 0)
         {
             return;
         }
-        else
-        {
-            day.Status = message.Status;
-        }
-        // The day and the state it leads to are saved together, so a crash cannot leave them apart.
-        var reading = ChronicAbsenceIndicator.Evaluate(ChronicAbsenceIndicator.Summarize(days.Select(d => d.Status), options.Value), options.Value);
-
-        var state = await db.RiskStates.FindAsync([message.StudentId], ct);
-        if (state is null)
-        {
-            state = db.RiskStates.Add(new StudentRiskState { StudentId = message.StudentId, SchoolId = message.SchoolId }).Entity;
-        }
+        var ids = records.Select(m => m.StudentId).Distinct().ToList();
+        var days = (await db.AttendanceDays.Where(d => ids.Contains(d.StudentId)).ToListAsync(ct))
+            .GroupBy(d => d.StudentId).ToDictionary(g => g.Key, g => g.ToList());
+        var states = await db.RiskStates.Where(s => ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
         var now = clock.GetUtcNow();
-        if (ChronicAbsenceIndicator.IsCrossingIn(state.ChronicallyAbsent, reading))
+        var changed = new Dictionary<string, string>();
+
+        foreach (var message in records)
         {
-            state.Crossings++;
-            var alert = new RiskAlert
+            var studentDays = days.TryGetValue(message.StudentId, out var known) ? known : days[message.StudentId] = [];
+            var day = studentDays.Find(d => d.Date == message.Date);
+            if (day is null)
             {
-                AlertId = NewId.NextGuid(),
-                StudentId = message.StudentId,
-                SchoolId = message.SchoolId,
-                Kind = RiskKinds.ChronicAbsence,
-                Crossing = state.Crossings,
-                Reason = reading.Explanation,
-                Score = reading.Summary.AbsenceRate,
-                RaisedAt = now,
-            };
-            db.Alerts.Add(alert);
-            db.Publish(new RiskAlertRaised(alert.AlertId, alert.StudentId, alert.SchoolId, alert.Kind, alert.Reason, alert.Score, alert.RaisedAt));
+                studentDays.Add(db.AttendanceDays.Add(new AttendanceDay { StudentId = message.StudentId, Date = message.Date, Status = message.Status }).Entity);
+            }
+            else if (day.Status == message.Status)
+            {
+                continue;
+            }
+            else
+            {
+                day.Status = message.Status;
+            }
+            var reading = ChronicAbsenceIndicator.Evaluate(ChronicAbsenceIndicator.Summarize(studentDays.Select(d => d.Status), options.Value), options.Value);
+            if (!states.TryGetValue(message.StudentId, out var state))
+            {
+                state = states[message.StudentId] = db.RiskStates.Add(new StudentRiskState { StudentId = message.StudentId, SchoolId = message.SchoolId }).Entity;
+            }
+            if (ChronicAbsenceIndicator.IsCrossingIn(state.ChronicallyAbsent, reading))
+            {
+                state.Crossings++;
+                var alert = new RiskAlert
+                {
+                    AlertId = NewId.NextGuid(),
+                    StudentId = message.StudentId,
+                    SchoolId = message.SchoolId,
+                    Kind = RiskKinds.ChronicAbsence,
+                    Crossing = state.Crossings,
+                    Reason = reading.Explanation,
+                    Score = reading.Summary.AbsenceRate,
+                    RaisedAt = now,
+                };
+                db.Alerts.Add(alert);
+                db.Publish(new RiskAlertRaised(alert.AlertId, alert.StudentId, alert.SchoolId, alert.Kind, alert.Reason, alert.Score, alert.RaisedAt));
+            }
+            state.SchoolId = message.SchoolId;
+            state.DaysEnrolled = reading.Summary.DaysEnrolled;
+            state.DaysAbsent = reading.Summary.DaysAbsent;
+            state.ChronicallyAbsent = reading.ChronicallyAbsent;
+            state.UpdatedAt = now;
+            changed[message.StudentId] = message.SchoolId;
         }
-        state.SchoolId = message.SchoolId;
-        state.DaysEnrolled = reading.Summary.DaysEnrolled;
-        state.DaysAbsent = reading.Summary.DaysAbsent;
-        state.ChronicallyAbsent = reading.ChronicallyAbsent;
-        state.UpdatedAt = now;
-        // The model re-scores the student in the same unit of work, so score and signal commit together.
-        await scoring.ScoreAttendanceAsync(message.StudentId, message.SchoolId, days.Select(d => new SchoolDay(d.Date, d.Status)), now, ct);
+        if (changed.Count == 0)
+        {
+            return;
+        }
+        // The model re-scores the students in the same unit of work, so scores and signals commit together.
+        await scoring.ScoreAttendanceAsync(
+            changed.Select(c => new StudentDays(c.Key, c.Value, days[c.Key].Select(d => new SchoolDay(d.Date, d.Status)).ToList())).ToList(), now, ct);
         await db.SaveChangesAsync(ct);
     }
 }
@@ -81,9 +96,8 @@ public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOption
 public sealed class AttendanceRecordedConsumerDefinition : ConsumerDefinition<AttendanceRecordedConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<AttendanceRecordedConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        // One student's days are evaluated one at a time, so two absences cannot both see "not yet chronic".
-        consumerConfigurator.Message<AttendanceRecorded>(m => m.UsePartitioner(8, ctx => Partitioning.ForStudent(ctx.Message.StudentId)));
-    }
+        IConsumerConfigurator<AttendanceRecordedConsumer> consumerConfigurator, IRegistrationContext context) =>
+        // One batch at a time, so two batches never evaluate the same student at once (no lost alert, no
+        // duplicate key); a batch closes at 500 records or 100 ms after its first.
+        consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(500).SetTimeLimit(TimeSpan.FromMilliseconds(100)).SetConcurrencyLimit(1));
 }

@@ -10,6 +10,9 @@ using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Scoring;
 
+/// <summary>One student's school days, to be scored.</summary>
+public sealed record StudentDays(string StudentId, string SchoolId, IReadOnlyList<SchoolDay> Days);
+
 public static class RiskBands
 {
     public const string Low = "low";
@@ -38,14 +41,24 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
     /// <summary>Scores below this change are not news (no event), though the stored score is updated.</summary>
     private const double NoticeableChange = 0.005;
 
-    public async Task ScoreAttendanceAsync(string studentId, string schoolId, IEnumerable<SchoolDay> days, DateTimeOffset now, CancellationToken ct)
+    /// <summary>Scores students whose attendance changed (one batch of records), reading their current scores in one query.</summary>
+    public async Task ScoreAttendanceAsync(IReadOnlyList<StudentDays> students, DateTimeOffset now, CancellationToken ct)
     {
         var active = await ActiveAsync(AttendanceFeatures.Kind, ct);
-        if (active is null)
+        if (active is null || students.Count == 0)
         {
             return;   // no model promoted yet: the indicator alone speaks
         }
-        await ScoreAsync(active, await thresholds.ForAsync(active, ct), studentId, schoolId, days, now, ct);
+        var threshold = await thresholds.ForAsync(active, ct);
+        // Loaded into the change tracker, where ScoreAsync's FindAsync finds them without a query each.
+        var ids = students.Select(s => s.StudentId).ToList();
+        var week = WeekStart(now);
+        await db.RiskScores.Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId)).LoadAsync(ct);
+        await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && ids.Contains(s.StudentId)).LoadAsync(ct);
+        foreach (var student in students)
+        {
+            await ScoreAsync(active, threshold, student.StudentId, student.SchoolId, student.Days, now, ct);
+        }
     }
 
     private Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>

@@ -1,26 +1,36 @@
 using Beacon.Contracts.Events;
 using Beacon.Interventions.Storage;
 using MassTransit;
+using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Interventions.Consumers;
 
-/// <summary>Keeps Interventions' own copy of attendance (one row per student and day; corrections overwrite).</summary>
-public sealed class AttendanceRecordedConsumer(InterventionsDbContext db) : IConsumer<AttendanceRecorded>
+/// <summary>
+/// Keeps Interventions' own copy of attendance (one row per student and day; corrections overwrite), a
+/// batch of records per transaction: one commit per record could not keep up with a district's uploads.
+/// </summary>
+public sealed class AttendanceRecordedConsumer(InterventionsDbContext db) : IConsumer<Batch<AttendanceRecorded>>
 {
-    public async Task Consume(ConsumeContext<AttendanceRecorded> context)
+    public async Task Consume(ConsumeContext<Batch<AttendanceRecorded>> context)
     {
-        var m = context.Message;
-        var attended = m.Status is "present" or "tardy";
-        var day = await db.Attendance.FindAsync([m.StudentId, m.Date], context.CancellationToken);
-        if (day is null)
+        var records = context.Message.Select(m => m.Message).ToList();
+        var ids = records.Select(m => m.StudentId).Distinct().ToList();
+        DateOnly first = records.Min(m => m.Date), last = records.Max(m => m.Date);
+        var stored = await db.Attendance.Where(d => ids.Contains(d.StudentId) && d.Date >= first && d.Date <= last)
+            .ToDictionaryAsync(d => (d.StudentId, d.Date), context.CancellationToken);
+        foreach (var m in records)
         {
-            db.Attendance.Add(new AttendanceDay { StudentId = m.StudentId, Date = m.Date, SchoolId = m.SchoolId, Status = m.Status, Attended = attended });
-        }
-        else
-        {
-            day.Status = m.Status;
-            day.SchoolId = m.SchoolId;
-            day.Attended = attended;
+            var attended = m.Status is "present" or "tardy";
+            if (!stored.TryGetValue((m.StudentId, m.Date), out var day))
+            {
+                stored[(m.StudentId, m.Date)] = db.Attendance.Add(new AttendanceDay { StudentId = m.StudentId, Date = m.Date, SchoolId = m.SchoolId, Status = m.Status, Attended = attended }).Entity;
+            }
+            else
+            {
+                day.Status = m.Status;
+                day.SchoolId = m.SchoolId;
+                day.Attended = attended;
+            }
         }
         await db.SaveChangesAsync(context.CancellationToken);
     }
@@ -30,6 +40,6 @@ public sealed class AttendanceRecordedConsumerDefinition : ConsumerDefinition<At
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<AttendanceRecordedConsumer> consumerConfigurator, IRegistrationContext context) =>
-        // One student's days one at a time, so a day and its correction cannot both insert.
-        consumerConfigurator.Message<AttendanceRecorded>(m => m.UsePartitioner(8, ctx => Beacon.ServiceDefaults.Partitioning.ForStudent(ctx.Message.StudentId)));
+        // One batch at a time, so a day and its correction in two batches cannot both insert.
+        consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(500).SetTimeLimit(TimeSpan.FromMilliseconds(100)).SetConcurrencyLimit(1));
 }

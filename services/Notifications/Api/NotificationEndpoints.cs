@@ -25,20 +25,42 @@ public static class NotificationEndpoints
         staff.MapGet("/preferences", GetPreferencesAsync);
         staff.MapPut("/preferences", PutPreferencesAsync);
         staff.MapPost("/feed/{entryId}/read", MarkReadAsync);
-        staff.MapGet("/feed/stream", (string staffId, FeedBroadcaster broadcaster, CancellationToken ct) =>
-            TypedResults.ServerSentEvents(Stream(staffId, broadcaster.Subscribe(staffId, ct))));
+        staff.MapGet("/feed/stream", (string staffId, FeedBroadcaster broadcaster, IConfiguration config, CancellationToken ct) =>
+            TypedResults.ServerSentEvents(Stream(staffId, broadcaster.Subscribe(staffId, ct),
+                config.GetValue("Notifications:StreamHeartbeat", TimeSpan.FromSeconds(15)), ct)));
         api.MapGet("/dead-letters", DeadLettersAsync).RequireAuthorization(Policies.Ops);
         api.MapPost("/dead-letters/{deliveryId}/redrive", RedriveAsync).RequireAuthorization(Policies.Ops);
         return app;
     }
 
-    /// <summary>A "ready" event first, so the client sees the stream open at once; then one "feed-entry" event per new entry.</summary>
-    private static async IAsyncEnumerable<SseItem<object>> Stream(string staffId, IAsyncEnumerable<FeedEntry> entries)
+    /// <summary>
+    /// A "ready" event first, so the client sees the stream open at once; then one "feed-entry" event per new
+    /// entry, and a "heartbeat" when nothing was sent for a while: proxies (the gateway's YARP after 100 s)
+    /// close a quiet connection, and a client whose stream died silently would miss every alert after it.
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<object>> Stream(string staffId, IAsyncEnumerable<FeedEntry> entries, TimeSpan heartbeat,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         yield return new SseItem<object>(new { staffId }, "ready");
-        await foreach (var e in entries)
+        await using var feed = entries.GetAsyncEnumerator(ct);
+        var next = feed.MoveNextAsync().AsTask();
+        while (!ct.IsCancellationRequested)
         {
+            if (await Task.WhenAny(next, Task.Delay(heartbeat, ct)) != next)
+            {
+                if (!ct.IsCancellationRequested)
+                {
+                    yield return new SseItem<object>(new { at = DateTimeOffset.UtcNow }, "heartbeat");
+                }
+                continue;
+            }
+            if (!await next)
+            {
+                yield break;
+            }
+            var e = feed.Current;
             yield return new SseItem<object>(new { entryId = e.EntryId, staffId = e.StaffId, kind = e.Kind, studentId = e.StudentId, title = e.Title, body = e.Body, createdAt = e.CreatedAt, eventId = e.SourceEventId }, "feed-entry");
+            next = feed.MoveNextAsync().AsTask();
         }
     }
 

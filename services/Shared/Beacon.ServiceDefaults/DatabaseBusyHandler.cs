@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Beacon.ServiceDefaults;
+
+/// <summary>
+/// SQLite answers "database is locked" when a writer waited longer than the command timeout (a machine
+/// overloaded by uploads). That is not the caller's fault nor a bug: 503 with Retry-After, so a feed sends
+/// the same batch again (its Idempotency-Key makes rows already stored count as unchanged), never a 500.
+/// </summary>
+public sealed class DatabaseBusyHandler(ILogger<DatabaseBusyHandler> logger, IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        if (!IsBusy(exception) || http.Response.HasStarted)
+        {
+            return false;
+        }
+        logger.LogWarning("Database busy on {Method} {Path}; answered 503", http.Request.Method, http.Request.Path);
+        http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        http.Response.Headers.RetryAfter = "5";
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            Exception = exception,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "The database is busy; try again shortly",
+                Detail = "Rows before the failure may be stored already. Send the same request again (with the same Idempotency-Key for a batch): rows already stored count as unchanged, so nothing is stored twice.",
+            },
+        });
+    }
+
+    public static bool IsBusy(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is SqliteException { SqliteErrorCode: 5 or 6 })   // SQLITE_BUSY, SQLITE_LOCKED
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}
