@@ -15,8 +15,8 @@ namespace Beacon.EarlyWarning.Consumers;
 /// read of the students' days and states, one transaction, so a district's morning upload is not one
 /// database commit per record. Within the batch each student's records apply in arrival order, so every
 /// crossing raises its alert. Idempotent: a redelivered or re-sent record changes no day, so the state
-/// does not move and no second alert is raised. Each student whose days changed is then re-scored once
-/// with the active chronic-absence model, if one is promoted, in the same transaction.
+/// does not move and no second alert is raised. Each changed record also re-scores its student with the
+/// active chronic-absence model, if one is promoted, in the same transaction.
 /// </summary>
 public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, TimeProvider clock)
     : IConsumer<Batch<AttendanceRecorded>>
@@ -35,7 +35,8 @@ public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOption
             .GroupBy(d => d.StudentId).ToDictionary(g => g.Key, g => g.ToList());
         var states = await db.RiskStates.Where(s => ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
         var now = clock.GetUtcNow();
-        var changed = new Dictionary<string, string>();
+        var score = await scoring.PrepareAttendanceScoringAsync(ids, now, ct);
+        var changed = false;
 
         foreach (var message in records)
         {
@@ -80,16 +81,17 @@ public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOption
             state.DaysAbsent = reading.Summary.DaysAbsent;
             state.ChronicallyAbsent = reading.ChronicallyAbsent;
             state.UpdatedAt = now;
-            changed[message.StudentId] = message.SchoolId;
+            changed = true;
+            // The model re-scores the student in the same unit of work, so score and signal commit together.
+            if (score is not null)
+            {
+                await score(new StudentDays(message.StudentId, message.SchoolId, [.. studentDays.Select(d => new SchoolDay(d.Date, d.Status))]));
+            }
         }
-        if (changed.Count == 0)
+        if (changed)
         {
-            return;
+            await db.SaveChangesAsync(ct);
         }
-        // The model re-scores the students in the same unit of work, so scores and signals commit together.
-        await scoring.ScoreAttendanceAsync(
-            changed.Select(c => new StudentDays(c.Key, c.Value, days[c.Key].Select(d => new SchoolDay(d.Date, d.Status)).ToList())).ToList(), now, ct);
-        await db.SaveChangesAsync(ct);
     }
 }
 

@@ -41,24 +41,25 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
     /// <summary>Scores below this change are not news (no event), though the stored score is updated.</summary>
     private const double NoticeableChange = 0.005;
 
-    /// <summary>Scores students whose attendance changed (one batch of records), reading their current scores in one query.</summary>
-    public async Task ScoreAttendanceAsync(IReadOnlyList<StudentDays> students, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Prepares scoring for one batch of attendance records: the active model and threshold are read once,
+    /// and the students' current scores loaded in one query. Null when no model is promoted (the indicator
+    /// alone speaks). The caller scores after every changed record, in order, so the hysteresis sees the same
+    /// sequence of scores however the records were batched (a replay equals the live run).
+    /// </summary>
+    public async Task<Func<StudentDays, Task>?> PrepareAttendanceScoringAsync(IReadOnlyCollection<string> studentIds, DateTimeOffset now, CancellationToken ct)
     {
         var active = await ActiveAsync(AttendanceFeatures.Kind, ct);
-        if (active is null || students.Count == 0)
+        if (active is null)
         {
-            return;   // no model promoted yet: the indicator alone speaks
+            return null;
         }
         var threshold = await thresholds.ForAsync(active, ct);
         // Loaded into the change tracker, where ScoreAsync's FindAsync finds them without a query each.
-        var ids = students.Select(s => s.StudentId).ToList();
         var week = WeekStart(now);
-        await db.RiskScores.Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId)).LoadAsync(ct);
-        await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && ids.Contains(s.StudentId)).LoadAsync(ct);
-        foreach (var student in students)
-        {
-            await ScoreAsync(active, threshold, student.StudentId, student.SchoolId, student.Days, now, ct);
-        }
+        await db.RiskScores.Where(s => s.Kind == active.Kind && studentIds.Contains(s.StudentId)).LoadAsync(ct);
+        await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && studentIds.Contains(s.StudentId)).LoadAsync(ct);
+        return student => ScoreAsync(active, threshold, student.StudentId, student.SchoolId, student.Days, now, ct);
     }
 
     private Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>
