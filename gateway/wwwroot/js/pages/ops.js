@@ -183,7 +183,13 @@ function monitoring(title, part, render) {
  * URL: an SVG in an <img> runs no script and cannot touch the page, and the alt text says what it shows.
  */
 async function serviceChart(name, alt) {
-  const blob = await api(`${MONITORING}/charts/${name}?kind=${KIND}`, { accept: 'image/svg+xml', as: 'blob' });
+  let blob;
+  try {
+    blob = await api(`${MONITORING}/charts/${name}?kind=${KIND}`, { accept: 'image/svg+xml', as: 'blob' });
+  } catch (e) {
+    // The tables below still hold the numbers: say the chart failed instead of blanking the section.
+    return message('error', `The chart could not be drawn: ${e.message}`);
+  }
   const url = URL.createObjectURL(new Blob([blob], { type: 'image/svg+xml' }));
   onLeave(() => URL.revokeObjectURL(url));
   return h('img', { class: 'chart-img', src: url, alt, width: 800, height: name === 'fairness.svg' ? 600 : 450, dataset: { chart: name } });
