@@ -143,6 +143,74 @@ public sealed class MonitoringApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Calibration_is_the_reliability_table_of_the_active_versions_labelled_students_and_empty_before_labels()
+    {
+        var empty = await _client.GetFromJsonAsync<JsonElement>("/api/early-warning/v1/monitoring/calibration");
+        Assert.Equal(0, empty.GetProperty("students").GetInt32());
+        Assert.Equal(0, empty.GetProperty("bins").GetArrayLength());
+        Assert.Equal(JsonValueKind.Null, empty.GetProperty("expectedCalibrationError").ValueKind);
+
+        var known = new DateOnly(2026, 9, 20);
+        ScoreSnapshot Week(string student, int version, DateOnly week, double score) => new()
+        {
+            StudentId = student,
+            Kind = "chronic-absence",
+            WeekStart = week,
+            SchoolId = "north",
+            ModelVersion = version,
+            Score = score,
+            Flagged = score >= 0.5,
+            Threshold = 0.5,
+            ScoredAt = DateTimeOffset.UtcNow,
+        };
+        OutcomeLabel Label(string student, bool atRisk) => new()
+        {
+            StudentId = student,
+            Kind = "chronic-absence",
+            Outcome = atRisk ? "chronically-absent" : "term-under-10pct-absence",
+            AtRisk = atRisk,
+            KnownOn = known,
+            RecordedAt = DateTimeOffset.UtcNow,
+        };
+        await _service.WithDbAsync<EarlyWarningDbContext, int>(db =>
+        {
+            db.Models.Add(new ModelVersionRecord
+            {
+                ModelId = Guid.NewGuid(),
+                Kind = "chronic-absence",
+                Version = 7,
+                Algorithm = "FastTree",
+                Status = "active",
+                Threshold = 0.5,
+                DataSource = "test",
+                FileName = "none.zip",
+                CardJson = "{}",
+                TrainedAt = DateTimeOffset.UtcNow,
+            });
+            db.ScoreSnapshots.AddRange(
+                Week("cal-a", 7, new(2026, 9, 7), 0.15), Week("cal-a", 7, new(2026, 9, 14), 0.85),   // the last week before the outcome counts: 0.85
+                Week("cal-b", 7, new(2026, 9, 14), 0.85),
+                Week("cal-c", 7, new(2026, 9, 14), 0.12), Week("cal-c", 7, new(2026, 10, 5), 0.9),   // scored after the outcome was known: left out
+                Week("cal-d", 6, new(2026, 9, 14), 0.5),    // another version
+                Week("cal-e", 7, new(2026, 9, 14), 0.3));   // no label
+            db.Outcomes.AddRange(Label("cal-a", true), Label("cal-b", false), Label("cal-c", false), Label("cal-d", true));
+            return db.SaveChangesAsync();
+        });
+
+        var view = await _client.GetFromJsonAsync<JsonElement>("/api/early-warning/v1/monitoring/calibration");
+        Assert.Equal(7, view.GetProperty("modelVersion").GetInt32());
+        Assert.Equal(3, view.GetProperty("students").GetInt32());
+        var bins = view.GetProperty("bins").EnumerateArray().Where(b => b.GetProperty("count").GetInt32() > 0)
+            .Select(b => (b.GetProperty("low").GetDouble(), b.GetProperty("count").GetInt32(), b.GetProperty("meanPredicted").GetDouble(), b.GetProperty("observedRate").GetDouble()))
+            .ToArray();
+        Assert.Equal(2, bins.Length);
+        Assert.Equal((0.1, 1, 0.12, 0.0), (Math.Round(bins[0].Item1, 2), bins[0].Item2, Math.Round(bins[0].Item3, 4), bins[0].Item4));
+        Assert.Equal((0.8, 2, 0.85, 0.5), (Math.Round(bins[1].Item1, 2), bins[1].Item2, Math.Round(bins[1].Item3, 4), bins[1].Item4));
+        // (2 × |0.85 − 0.5| + 1 × |0.12 − 0|) / 3
+        Assert.Equal(0.27333, view.GetProperty("expectedCalibrationError").GetDouble(), 4);
+    }
+
+    [Fact]
     public async Task Monitoring_is_for_ops_and_feedback_for_staff_of_the_alerts_school()
     {
         using var ops = _service.CreateClientAs(TestTokens.Ops());

@@ -41,7 +41,8 @@ export class ApiError extends Error {
 // Problem details name the field ("errors": {"status": ["..."]}): show them as the service wrote them.
 function describe(status, problem, path) {
   if (problem && typeof problem === 'object') {
-    const parts = [problem.title || `HTTP ${status}`];
+    // gRPC JSON transcoding answers a refusal as a google.rpc.Status: { code, message }.
+    const parts = [problem.title || problem.message || `HTTP ${status}`];
     if (problem.detail) parts.push(problem.detail);
     if (problem.errors) {
       for (const [field, messages] of Object.entries(problem.errors)) {
@@ -59,8 +60,8 @@ export function whenUnauthorized(handler) {
   onUnauthorized = handler;
 }
 
-export async function api(path, { method = 'GET', body, signal } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(path, { method = 'GET', body, signal, accept = 'application/json', as = 'json' } = {}) {
+  const headers = { Accept: accept };
   const s = session();
   if (s) headers.Authorization = `Bearer ${s.accessToken}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -71,6 +72,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, { title: 'The gateway did not answer', detail: String(e.message ?? e) }, path);
   }
+  if (as === 'blob' && response.ok) return response.blob();
   const text = await response.text();
   let data = null;
   if (text) {

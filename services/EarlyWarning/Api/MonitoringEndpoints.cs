@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Beacon.EarlyWarning.Models;
 using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Monitoring;
 using Beacon.EarlyWarning.Scoring;
@@ -12,6 +13,9 @@ public sealed record DriftRunRequest(string? Kind, string? AsOf);
 
 public sealed record DriftRunView(Guid RunId, string Kind, int ModelVersion, Guid ModelId, string Reference, DateOnly AsOf, string Trigger, int Students,
     int ReferenceRows, double ScorePsi, string ScoreBand, string WorstBand, bool Alerted, DateTimeOffset RanAt, IReadOnlyList<DriftMeasurement> Measures);
+
+/// <summary>The numbers behind reliability.svg: the active version's reliability table over each labelled student's last week.</summary>
+public sealed record CalibrationView(string Kind, int? ModelVersion, int Students, double? ExpectedCalibrationError, IReadOnlyList<ReliabilityBin> Bins);
 
 /// <summary>Model monitoring for ops (aggregates only, never names) and the counselor's false-alarm feedback on an alert.</summary>
 public static class MonitoringEndpoints
@@ -49,6 +53,7 @@ public static class MonitoringEndpoints
             var job = await policy.CheckFalsePositiveRateAsync(Kind(kind), await report.WeeklyAsync(Kind(kind), ct), ct);
             return Results.Ok(new { started = job is not null, job });
         });
+        ops.MapGet("/calibration", CalibrationAsync);
         ops.MapGet("/charts/{chart}", (string chart, string? kind, MonitoringCharts charts, CancellationToken ct) =>
             Guard(async () => Results.Text(await charts.SvgAsync(chart, Kind(kind), ct), "image/svg+xml")));
 
@@ -62,6 +67,22 @@ public static class MonitoringEndpoints
     }
 
     private static string Kind(string? kind) => string.IsNullOrEmpty(kind) ? AttendanceFeatures.Kind : kind;
+
+    /// <summary>The same students as the reliability chart (so the dashboard's table matches it): each labelled student's last week scored before the outcome was known.</summary>
+    private static async Task<IResult> CalibrationAsync(string? kind, EarlyWarningDbContext db, CancellationToken ct)
+    {
+        var k = Kind(kind);
+        var version = await db.Models.AsNoTracking().Where(m => m.Kind == k && m.Status == ModelStatus.Active).Select(m => (int?)m.Version).FirstOrDefaultAsync(ct);
+        var labels = await db.Outcomes.AsNoTracking().Where(o => o.Kind == k).ToDictionaryAsync(o => o.StudentId, ct);
+        var latest = (await db.ScoreSnapshots.AsNoTracking().Where(s => s.Kind == k && s.ModelVersion == version).ToListAsync(ct))
+            .Where(s => labels.TryGetValue(s.StudentId, out var l) && s.WeekStart < l.KnownOn)
+            .GroupBy(s => s.StudentId).Select(g => g.MaxBy(s => s.WeekStart)!).ToArray();
+        var scores = latest.Select(s => s.Score).ToArray();
+        var truth = latest.Select(s => labels[s.StudentId].AtRisk).ToArray();
+        return Results.Ok(latest.Length == 0
+            ? new CalibrationView(k, version, 0, null, [])
+            : new CalibrationView(k, version, latest.Length, Evaluation.ExpectedCalibrationError(scores, truth), Evaluation.ReliabilityTable(scores, truth)));
+    }
 
     private static async Task<IResult> DriftHistoryAsync(string? kind, string? reference, EarlyWarningDbContext db, CancellationToken ct)
     {

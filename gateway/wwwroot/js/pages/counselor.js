@@ -68,7 +68,7 @@ function feedSection(user) {
       h('div', {}, e.body),
       h('div', { class: 'row muted' }, date(e.createdAt), e.studentId ? nameLink(e.studentId) : null,
         e.read ? null : h('button', {
-          type: 'button', class: 'secondary', 'aria-label': `Mark "${e.title}" as read`,
+          type: 'button', class: 'secondary', 'aria-label': `Mark read: ${e.title}`,
           onclick: async ev => {
             ev.currentTarget.disabled = true;
             try {
