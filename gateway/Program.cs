@@ -21,6 +21,7 @@ app.UseAuthorization();
 app.MapDefaultEndpoints();
 app.MapAuthEndpoints();
 app.MapAuditEndpoints();
+app.MapApiDocs();
 app.MapReverseProxy();
 app.Run();
 
