@@ -75,6 +75,59 @@ public static partial class OpenApiChecks
         return document;
     }
 
+    /// <summary>
+    /// Breaking-change guard: every operation (method + path) and every parameter of the document checked in as
+    /// docs/openapi/&lt;name&gt;.json must still be in the generated one. Additions pass; a removed or renamed route or
+    /// parameter fails with the list. After an intended change: BEACON_UPDATE_OPENAPI=1 dotnet test --filter OpenApi
+    /// rewrites the checked-in documents (review the diff, commit it).
+    /// </summary>
+    public static void AssertNoBreakingChange(JsonElement generated, string name)
+    {
+        var root = RepositoryRoot();
+        var file = Path.Combine(root, "docs", "openapi", $"{name}.json");
+        var pretty = JsonSerializer.Serialize(generated, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        if (Environment.GetEnvironmentVariable("BEACON_UPDATE_OPENAPI") == "1")
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllText(file, pretty);
+            return;
+        }
+        Assert.True(File.Exists(file), $"{file} is missing; create it with BEACON_UPDATE_OPENAPI=1 dotnet test --filter OpenApi");
+        var before = Operations(JsonDocument.Parse(File.ReadAllText(file)).RootElement);
+        var now = Operations(generated);
+        var broken = new List<string>();
+        foreach (var (operation, parameters) in before)
+        {
+            if (!now.TryGetValue(operation, out var current))
+            {
+                broken.Add($"removed: {operation}");
+                continue;
+            }
+            broken.AddRange(parameters.Except(current).Select(p => $"parameter removed or renamed: {operation} {p}"));
+        }
+        Assert.True(broken.Count == 0, $"Breaking change against {file}:\n" + string.Join("\n", broken)
+            + "\nIf intended, update the checked-in document: BEACON_UPDATE_OPENAPI=1 dotnet test --filter OpenApi, and commit docs/openapi.");
+    }
+
+    private static Dictionary<string, HashSet<string>> Operations(JsonElement document) =>
+        document.GetProperty("paths").EnumerateObject()
+            .SelectMany(p => p.Value.EnumerateObject().Select(op => (Key: $"{op.Name.ToUpperInvariant()} {Normalize(p.Name)}", op.Value)))
+            .ToDictionary(o => o.Key, o => o.Value.TryGetProperty("parameters", out var ps)
+                ? ps.EnumerateArray().Select(x => $"{x.GetProperty("in").GetString()}:{x.GetProperty("name").GetString()}").ToHashSet()
+                : []);
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("Platform.sln not found above " + AppContext.BaseDirectory);
+    }
+
     /// <summary>The description of one operation (for role assertions).</summary>
     public static string OperationDescription(JsonElement document, string method, string path) =>
         document.GetProperty("paths").EnumerateObject().First(p => Normalize(p.Name) == path)

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc.ApiExplorer;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.OpenApi;
 
@@ -22,6 +24,7 @@ public static class OpenApiExtensions
     public static IHostApplicationBuilder AddDefaultOpenApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddGrpcSwagger();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Transient<IApiDescriptionProvider, GrpcParameterTypes>());
         builder.Services.AddOpenApi(o =>
         {
             o.AddDocumentTransformer(new BearerDocumentTransformer(builder.Environment.ApplicationName));
@@ -38,6 +41,31 @@ public static class OpenApiExtensions
     {
         app.MapOpenApi(DocumentPath).AllowAnonymous().ExcludeFromDescription();
         return app;
+    }
+}
+
+/// <summary>
+/// Grpc.Swagger describes transcoded parameters and responses by their model metadata only (what Swashbuckle reads); the
+/// built-in generator needs the CLR type, and fails on a request body without one.
+/// </summary>
+internal sealed class GrpcParameterTypes : IApiDescriptionProvider
+{
+    public int Order => 0;
+
+    public void OnProvidersExecuting(ApiDescriptionProviderContext context)
+    {
+    }
+
+    public void OnProvidersExecuted(ApiDescriptionProviderContext context)
+    {
+        foreach (var parameter in context.Results.SelectMany(d => d.ParameterDescriptions).Where(p => p.Type is null && p.ModelMetadata is not null))
+        {
+            parameter.Type = parameter.ModelMetadata.ModelType;
+        }
+        foreach (var response in context.Results.SelectMany(d => d.SupportedResponseTypes).Where(r => r.Type is null && r.ModelMetadata is not null))
+        {
+            response.Type = response.ModelMetadata!.ModelType;
+        }
     }
 }
 
