@@ -6,7 +6,7 @@ namespace Beacon.Gateway;
 /// API documentation for people: Scalar at /docs, listing one OpenAPI document per service. The documents
 /// are the services' own (/openapi/v1.json), proxied by YARP as /openapi/&lt;service&gt;.json (routes in
 /// appsettings.json), so they always describe the running version. Scalar's script is served from the
-/// package itself and the CDN fonts are off: the page works without internet access.
+/// package itself, and the CDN fonts and cloud features are off: the page works without internet access.
 /// </summary>
 public static class ApiDocs
 {
@@ -29,6 +29,10 @@ public static class ApiDocs
             o.WithTitle("Beacon API")
                 .WithOpenApiRoutePattern("/openapi/{documentName}.json")
                 .DisableDefaultFonts()
+                // The AI agent, MCP and developer toolbar talk to Scalar's cloud: nothing for a school's network.
+                .DisableAgent()
+                .DisableMcp()
+                .HideDeveloperTools()
                 .AddPreferredSecuritySchemes("Bearer");
             foreach (var (name, title) in Services)
             {
