@@ -22,6 +22,7 @@ app.UseAuthorization();
 app.MapDefaultEndpoints();
 app.MapAuthEndpoints();
 app.MapAuditEndpoints();
+app.MapApiDocs();
 app.MapReverseProxy();
 app.Run();
 

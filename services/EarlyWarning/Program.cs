@@ -10,6 +10,7 @@ using Beacon.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddServiceAuthentication();
+builder.AddDefaultOpenApi();
 builder.AddServiceDatabase<EarlyWarningDbContext>("earlywarning");
 builder.AddServiceBus("early-warning", bus =>
 {
@@ -27,6 +28,7 @@ builder.Services.AddGrpc().AddJsonTranscoding();
 var app = builder.Build();
 await app.InitializeDatabaseAsync<EarlyWarningDbContext>();
 app.MapDefaultEndpoints();
+app.MapDefaultOpenApi();
 app.MapGrpcService<EarlyWarningGrpcService>();
 app.MapModelMonitoring();
 app.Run();

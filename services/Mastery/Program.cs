@@ -14,6 +14,7 @@ if (args is ["eval" or "eval-simulator" or "bench-update", ..])
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddServiceAuthentication();
+builder.AddDefaultOpenApi();
 builder.AddServiceDatabase<MasteryDbContext>("mastery");
 builder.AddServiceBus("mastery", bus =>
 {
@@ -31,6 +32,7 @@ builder.Services.AddGrpc().AddJsonTranscoding();
 var app = builder.Build();
 await app.InitializeDatabaseAsync<MasteryDbContext>();
 app.MapDefaultEndpoints();
+app.MapDefaultOpenApi();
 app.MapSkillGraphEndpoints();
 app.MapMasteryHistoryEndpoints();
 app.MapGrpcService<MasteryGrpcService>();

@@ -43,7 +43,7 @@ public sealed class CaseApiTests : IAsyncLifetime
     private async Task<Guid> OpenAsync(string student)
     {
         using var response = await _client.PostAsJsonAsync("/api/interventions/v1/cases",
-            new { studentId = student, schoolId = _school, reason = "Teacher concern: missed three mornings.", openedBy = "coord-1" });
+            new { studentId = student, schoolId = _school, reason = "Teacher concern: missed three mornings." });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("caseId").GetGuid();
     }
@@ -64,11 +64,11 @@ public sealed class CaseApiTests : IAsyncLifetime
         var caseId = await OpenAsync($"stu-{Guid.NewGuid():N}");
         var path = $"/api/interventions/v1/cases/{caseId}";
 
-        var (status, body) = await SendAsync(HttpMethod.Post, $"{path}/assignment", new { ownerId = "c1", helperIds = new[] { "c2" }, assignedBy = "coord-1" });
+        var (status, body) = await SendAsync(HttpMethod.Post, $"{path}/assignment", new { ownerId = "c1", helperIds = new[] { "c2" } });
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("assigned", body.GetProperty("status").GetString());
 
-        (status, body) = await SendAsync(HttpMethod.Post, $"{path}/start", new { by = "c1" });
+        (status, body) = await SendAsync(HttpMethod.Post, $"{path}/start", new { });
         Assert.Equal(HttpStatusCode.Conflict, status);
         Assert.True(body.GetProperty("errors").TryGetProperty("plan", out _));
 
@@ -80,19 +80,18 @@ public sealed class CaseApiTests : IAsyncLifetime
             startDate = "2026-11-02",
             durationWeeks = 4,
             checkInFrequency = "weekly",
-            by = "c1",
         });
         Assert.Equal(HttpStatusCode.OK, status);
-        (status, _) = await SendAsync(HttpMethod.Post, $"{path}/start", new { by = "c1" });
+        (status, _) = await SendAsync(HttpMethod.Post, $"{path}/start", new { });
         Assert.Equal(HttpStatusCode.OK, status);
-        (status, _) = await SendAsync(HttpMethod.Post, $"{path}/notes", new { text = "Met the family.", authorId = "c1" });
+        (status, _) = await SendAsync(HttpMethod.Post, $"{path}/notes", new { text = "Met the family." });
         Assert.Equal(HttpStatusCode.OK, status);
-        (status, body) = await SendAsync(HttpMethod.Post, $"{path}/completion", new { outcome = "improved", by = "c1" });
+        (status, body) = await SendAsync(HttpMethod.Post, $"{path}/completion", new { outcome = "improved" });
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("completed", body.GetProperty("status").GetString());
 
         // Ended: nothing more may change.
-        (status, body) = await SendAsync(HttpMethod.Post, $"{path}/closure", new { outcome = "duplicate", by = "coord-1" });
+        (status, body) = await SendAsync(HttpMethod.Post, $"{path}/closure", new { outcome = "duplicate" });
         Assert.Equal(HttpStatusCode.Conflict, status);
         Assert.Equal("completed", body.GetProperty("caseStatus").GetString());
 
@@ -114,12 +113,12 @@ public sealed class CaseApiTests : IAsyncLifetime
     {
         var student = $"stu-{Guid.NewGuid():N}";
         var caseId = await OpenAsync(student);
-        using var again = await _client.PostAsJsonAsync("/api/interventions/v1/cases", new { studentId = student, schoolId = _school, reason = "again", openedBy = "c1" });
+        using var again = await _client.PostAsJsonAsync("/api/interventions/v1/cases", new { studentId = student, schoolId = _school, reason = "again" });
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Equal(caseId, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("caseId").GetGuid());
 
         var (status, body) = await SendAsync(HttpMethod.Put, $"/api/interventions/v1/cases/{caseId}/plan",
-            new { type = "magic", tier = 5, goal = "", startDate = "02/11/2026", durationWeeks = 0, checkInFrequency = "hourly", by = "c1" });
+            new { type = "magic", tier = 5, goal = "", startDate = "02/11/2026", durationWeeks = 0, checkInFrequency = "hourly" });
         Assert.Equal(HttpStatusCode.BadRequest, status);
         var errors = body.GetProperty("errors");
         foreach (var field in new[] { "type", "tier", "goal", "startDate", "durationWeeks", "checkInFrequency" })
@@ -127,16 +126,16 @@ public sealed class CaseApiTests : IAsyncLifetime
             Assert.True(errors.TryGetProperty(field, out _), $"no error for {field}: {errors}");
         }
 
-        (status, body) = await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{caseId}/closure", new { outcome = "solved", by = "c1" });
+        (status, body) = await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{caseId}/closure", new { outcome = "solved" });
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.True(body.GetProperty("errors").TryGetProperty("outcome", out _));
 
         using var malformed = await _client.PostAsync($"/api/interventions/v1/cases/{caseId}/notes", new StringContent("{\"text\": ", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
 
-        (status, _) = await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{Guid.NewGuid()}/start", new { by = "c1" });
+        (status, _) = await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{Guid.NewGuid()}/start", new { });
         Assert.Equal(HttpStatusCode.NotFound, status);
-        (status, body) = await SendAsync(HttpMethod.Post, "/api/interventions/v1/cases/not-a-guid/start", new { by = "c1" });
+        (status, body) = await SendAsync(HttpMethod.Post, "/api/interventions/v1/cases/not-a-guid/start", new { });
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.True(body.GetProperty("errors").TryGetProperty("caseId", out _));
     }
@@ -145,7 +144,7 @@ public sealed class CaseApiTests : IAsyncLifetime
     public async Task Closing_as_false_alarm_publishes_the_outcome_with_the_alerts()
     {
         var caseId = await OpenAsync($"stu-{Guid.NewGuid():N}");
-        var (status, _) = await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{caseId}/closure", new { outcome = "false-alarm", by = "coord-1", reason = "Absences were a data-entry error." });
+        var (status, _) = await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{caseId}/closure", new { outcome = "false-alarm", reason = "Absences were a data-entry error." });
         Assert.Equal(HttpStatusCode.OK, status);
         var body = await _service.WithDbAsync<InterventionsDbContext, string>(db =>
             db.Set<OutboxMessage>().Where(m => m.MessageType.Contains(nameof(InterventionOutcomeRecorded)) && m.Body.Contains(caseId.ToString())).Select(m => m.Body).SingleAsync());
@@ -160,10 +159,10 @@ public sealed class CaseApiTests : IAsyncLifetime
         var a = await OpenAsync($"stu-{Guid.NewGuid():N}");
         var b = await OpenAsync($"stu-{Guid.NewGuid():N}");
         var closed = await OpenAsync($"stu-{Guid.NewGuid():N}");
-        await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{closed}/closure", new { outcome = "duplicate", by = "coord-1" });
+        await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{closed}/closure", new { outcome = "duplicate" });
 
         var (status, body) = await SendAsync(HttpMethod.Post, "/api/interventions/v1/assignments",
-            new { caseIds = new[] { a.ToString(), "nope", b.ToString(), closed.ToString() }, ownerId = "c9", assignedBy = "coord-1" });
+            new { caseIds = new[] { a.ToString(), "nope", b.ToString(), closed.ToString() }, ownerId = "c9" });
         Assert.Equal(HttpStatusCode.BadRequest, status);
         var errors = body.GetProperty("errors");
         Assert.Equal(["caseIds[1]", "caseIds[3]"], errors.EnumerateObject().Select(p => p.Name).Order());
@@ -198,7 +197,7 @@ public sealed class CaseApiTests : IAsyncLifetime
         foreach (var owner in new[] { "a", "a", "b" })
         {
             var id = await OpenAsync($"stu-{Guid.NewGuid():N}");
-            await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{id}/assignment", new { ownerId = $"{_school}-{owner}", assignedBy = "coord-1" });
+            await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{id}/assignment", new { ownerId = $"{_school}-{owner}" });
         }
         var target = await OpenAsync($"stu-{Guid.NewGuid():N}");
         var suggestion = await _client.GetFromJsonAsync<JsonElement>($"/api/interventions/v1/cases/{target}/suggested-owner");
@@ -212,7 +211,7 @@ public sealed class CaseApiTests : IAsyncLifetime
     {
         var silent = await OpenAsync($"stu-{Guid.NewGuid():N}");
         var contacted = await OpenAsync($"stu-{Guid.NewGuid():N}");
-        await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{contacted}/notes", new { text = "Phoned home.", authorId = "c1", contact = true });
+        await SendAsync(HttpMethod.Post, $"/api/interventions/v1/cases/{contacted}/notes", new { text = "Phoned home.", contact = true });
 
         async Task<int> RunAsync(DateTimeOffset now)
         {

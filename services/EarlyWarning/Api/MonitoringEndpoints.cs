@@ -24,7 +24,7 @@ public static class MonitoringEndpoints
 
     public static IEndpointRouteBuilder MapModelMonitoring(this IEndpointRouteBuilder app)
     {
-        var ops = app.MapGroup(Prefix).RequireAuthorization(Policies.Ops);
+        var ops = app.MapGroup(Prefix).RequireAuthorization(Policies.Ops).WithTags("Monitoring");
         ops.MapGet("/drift", DriftHistoryAsync);
         ops.MapPost("/drift/run", RunDriftAsync);
         ops.MapPost("/drift/baseline", PinBaselineAsync);
@@ -62,7 +62,8 @@ public static class MonitoringEndpoints
             Guard(async () => await labels.RecordFeedbackAsync(alertId, request, user.UserId(), user.CanSeeSchool, ct) is { } feedback
                 ? Results.Ok(feedback)
                 : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"No alert '{alertId}'.")))
-            .RequireAuthorization(Policies.Staff);
+            .RequireAuthorization(Policies.Staff).WithTags("Alerts").WithName("AlertFeedback")
+            .WithSummary("A counselor's verdict on an alert; the giver is the token's subject (givenBy in the body is ignored)");
         return app;
     }
 

@@ -27,7 +27,7 @@ public static class IngestionEndpoints
     public static IEndpointRouteBuilder MapIngestionEndpoints(this IEndpointRouteBuilder app)
     {
         // Writes come from data feeds (and administrators); a feed can write but never read students back.
-        var api = app.MapGroup("/api/ingestion/v1").RequireAuthorization(Policies.Feeds);
+        var api = app.MapGroup("/api/ingestion/v1").RequireAuthorization(Policies.Feeds).WithTags("Signals and roster");
         api.MapPost("/roster", PostRosterAsync);
         MapSignal<AttendanceBatch, AttendanceRow>(api, "/attendance", () => new AttendanceProcessor(), b => b.Records, "records");
         MapSignal<ItemResponseBatch, ItemResponseRow>(api, "/item-responses", () => new ItemResponseProcessor(), b => b.Responses, "responses");

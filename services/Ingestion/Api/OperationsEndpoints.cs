@@ -27,7 +27,7 @@ public static class OperationsEndpoints
 
     public static IEndpointRouteBuilder MapOperationsEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/ingestion/v1");
+        var api = app.MapGroup("/api/ingestion/v1").WithTags("Operations");
         // Quarantined rows and the event log hold raw student data: administrators only. A feed may ask how
         // its own batch went; data quality is counts only, for ops.
         api.MapGet("/quarantine", ListQuarantineAsync).RequireAuthorization(Policies.Administrators);

@@ -18,18 +18,34 @@ public static class CaseEndpoints
     public static IEndpointRouteBuilder MapCaseEndpoints(this IEndpointRouteBuilder app)
     {
         // Staff work on cases of their own schools; assigning is a coordinator's job.
-        var api = app.MapGroup("/api/interventions/v1").RequireAuthorization(Policies.Staff);
-        api.MapPost("/cases", OpenAsync);
-        api.MapPost("/cases/{caseId}/assignment", AssignAsync).RequireAuthorization(Policies.Coordinators);
-        api.MapPost("/assignments", BulkAssignAsync).RequireAuthorization(Policies.Coordinators);
-        api.MapGet("/cases/{caseId}/suggested-owner", SuggestOwnerAsync).RequireAuthorization(Policies.Coordinators);
-        api.MapPut("/cases/{caseId}/plan", PlanAsync);
-        api.MapPost("/cases/{caseId}/start", StartAsync);
-        api.MapPost("/cases/{caseId}/notes", NoteAsync);
-        api.MapPost("/cases/{caseId}/completion", CompleteAsync);
-        api.MapPost("/cases/{caseId}/closure", CloseAsync);
-        api.MapGet("/cases/{caseId}/activity", ActivityAsync);
-        api.MapGet("/caseloads", CaseloadsAsync).RequireAuthorization(Policies.Coordinators);
+        var api = app.MapGroup("/api/interventions/v1").RequireAuthorization(Policies.Staff).WithTags("Cases");
+        api.MapPost("/cases", OpenAsync).WithName("OpenCase")
+            .WithSummary("Open a case by hand")
+            .WithDescription("Opens an outreach case for a student of the caller's schools; 409 if the student already has an active case. The acting user is the token's subject.")
+            .Accepts<OpenCaseRequest>("application/json").Produces<CaseView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/cases/{caseId}/assignment", AssignAsync).RequireAuthorization(Policies.Coordinators).WithName("AssignCase")
+            .WithSummary("Assign an owner and helpers").Accepts<AssignRequest>("application/json").Produces<CaseView>().ProducesCaseProblems();
+        api.MapPost("/assignments", BulkAssignAsync).RequireAuthorization(Policies.Coordinators).WithName("AssignCases")
+            .WithSummary("Assign many cases at once")
+            .WithDescription("Keeps the valid part: every case that could not be assigned is named in errors (caseIds[i]).")
+            .Accepts<BulkAssignRequest>("application/json");
+        api.MapGet("/cases/{caseId}/suggested-owner", SuggestOwnerAsync).RequireAuthorization(Policies.Coordinators).WithName("SuggestOwner")
+            .WithSummary("Suggest the school counselor with the fewest active cases").ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPut("/cases/{caseId}/plan", PlanAsync).WithName("SetPlan")
+            .WithSummary("Set the intervention plan").Accepts<PlanRequest>("application/json").Produces<CaseView>().ProducesCaseProblems();
+        api.MapPost("/cases/{caseId}/start", StartAsync).WithName("StartCase")
+            .WithSummary("Start the planned intervention").Accepts<StartRequest>("application/json").Produces<CaseView>().ProducesCaseProblems();
+        api.MapPost("/cases/{caseId}/notes", NoteAsync).WithName("AddNote")
+            .WithSummary("Add a note or record a contact").Accepts<NoteRequest>("application/json").Produces<CaseView>().ProducesCaseProblems();
+        api.MapPost("/cases/{caseId}/completion", CompleteAsync).WithName("CompleteCase")
+            .WithSummary("Complete with an outcome").Accepts<OutcomeRequest>("application/json").Produces<CaseView>().ProducesCaseProblems();
+        api.MapPost("/cases/{caseId}/closure", CloseAsync).WithName("CloseCase")
+            .WithSummary("Close with an outcome (false-alarm is counselor feedback to Early warning)")
+            .Accepts<OutcomeRequest>("application/json").Produces<CaseView>().ProducesCaseProblems();
+        api.MapGet("/cases/{caseId}/activity", ActivityAsync).WithName("CaseActivity")
+            .WithSummary("The case's history: who did what, when").ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/caseloads", CaseloadsAsync).RequireAuthorization(Policies.Coordinators).WithName("Caseloads")
+            .WithSummary("Active cases per owner, optionally for one school");
         return app;
     }
 
@@ -39,6 +55,11 @@ public static class CaseEndpoints
         if (body is null)
         {
             return problem!;
+        }
+        var (openedBy, notYou) = ActingUser.Resolve(request.HttpContext.User, body.OpenedBy, "openedBy");
+        if (openedBy is null)
+        {
+            return notYou!;
         }
         if (!request.HttpContext.User.CanSeeSchool(body.SchoolId))
         {
@@ -52,15 +73,15 @@ public static class CaseEndpoints
                 detail: $"Case {active.CaseId} is {active.Status}; add a note to it instead of opening another.",
                 extensions: new Dictionary<string, object?> { ["caseId"] = active.CaseId });
         }
-        var opened = opener.Open(body.StudentId!, body.SchoolId!, body.Reason!, body.OpenedBy!, alertId: null);
+        var opened = opener.Open(body.StudentId!, body.SchoolId!, body.Reason!, openedBy, alertId: null);
         await db.SaveChangesAsync(ct);
         return Results.Created($"/api/interventions/v1/cases/{opened.CaseId}", CaseView.From(opened));
     }
 
     private static Task<IResult> AssignAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
-        WithCaseAsync(caseId, request, new AssignValidator(), db, ct, (c, body) =>
+        WithCaseAsync(caseId, request, new AssignValidator(), b => (b.AssignedBy, "assignedBy"), db, ct, (c, body, by) =>
         {
-            Assign(db, c, body.OwnerId!, body.HelperIds ?? [], body.AssignedBy!, clock.GetUtcNow());
+            Assign(db, c, body.OwnerId!, body.HelperIds ?? [], by, clock.GetUtcNow());
             return Task.CompletedTask;
         });
 
@@ -70,6 +91,11 @@ public static class CaseEndpoints
         if (body is null)
         {
             return problem!;
+        }
+        var (assignedBy, notYou) = ActingUser.Resolve(request.HttpContext.User, body.AssignedBy, "assignedBy");
+        if (assignedBy is null)
+        {
+            return notYou!;
         }
         var errors = new Dictionary<string, string[]>();
         var ids = new List<Guid>();
@@ -102,7 +128,7 @@ public static class CaseEndpoints
             }
             try
             {
-                Assign(db, c, body.OwnerId!, body.HelperIds ?? [], body.AssignedBy!, now);
+                Assign(db, c, body.OwnerId!, body.HelperIds ?? [], assignedBy, now);
                 assigned.Add(id);
             }
             catch (CaseRuleException ex)
@@ -165,7 +191,7 @@ public static class CaseEndpoints
             .ToDictionaryAsync(g => g.Key, g => g.Count, ct);
 
     private static Task<IResult> PlanAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
-        WithCaseAsync(caseId, request, new PlanValidator(), db, ct, (c, body) =>
+        WithCaseAsync(caseId, request, new PlanValidator(), b => (b.By, "by"), db, ct, (c, body, by) =>
         {
             var plan = new InterventionPlan
             {
@@ -176,36 +202,36 @@ public static class CaseEndpoints
                 DurationWeeks = body.DurationWeeks!.Value,
                 CheckInFrequency = body.CheckInFrequency!,
             };
-            CaseWorkflow.SetPlan(c, plan, body.By!, clock.GetUtcNow());
+            CaseWorkflow.SetPlan(c, plan, by, clock.GetUtcNow());
             return Task.CompletedTask;
         });
 
     private static Task<IResult> StartAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
-        WithCaseAsync(caseId, request, new StartValidator(), db, ct, (c, body) =>
+        WithCaseAsync(caseId, request, new StartValidator(), b => (b.By, "by"), db, ct, (c, _, by) =>
         {
-            CaseWorkflow.Start(c, body.By!, clock.GetUtcNow());
+            CaseWorkflow.Start(c, by, clock.GetUtcNow());
             return Task.CompletedTask;
         });
 
     private static Task<IResult> NoteAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
-        WithCaseAsync(caseId, request, new NoteValidator(), db, ct, (c, body) =>
+        WithCaseAsync(caseId, request, new NoteValidator(), b => (b.AuthorId, "authorId"), db, ct, (c, body, by) =>
         {
-            CaseWorkflow.AddNote(c, body.Text!, body.Contact ?? false, body.AuthorId!, clock.GetUtcNow());
+            CaseWorkflow.AddNote(c, body.Text!, body.Contact ?? false, by, clock.GetUtcNow());
             return Task.CompletedTask;
         });
 
     private static Task<IResult> CompleteAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
-        WithCaseAsync(caseId, request, new OutcomeValidator(), db, ct, (c, body) =>
+        WithCaseAsync(caseId, request, new OutcomeValidator(), b => (b.By, "by"), db, ct, (c, body, by) =>
         {
-            CaseWorkflow.Complete(c, body.Outcome!, body.By!, clock.GetUtcNow());
+            CaseWorkflow.Complete(c, body.Outcome!, by, clock.GetUtcNow());
             PublishOutcome(db, c);
             return Task.CompletedTask;
         });
 
     private static Task<IResult> CloseAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
-        WithCaseAsync(caseId, request, new OutcomeValidator(), db, ct, (c, body) =>
+        WithCaseAsync(caseId, request, new OutcomeValidator(), b => (b.By, "by"), db, ct, (c, body, by) =>
         {
-            CaseWorkflow.Close(c, body.Outcome!, body.Reason, body.By!, clock.GetUtcNow());
+            CaseWorkflow.Close(c, body.Outcome!, body.Reason, by, clock.GetUtcNow());
             PublishOutcome(db, c);
             return Task.CompletedTask;
         });
@@ -247,9 +273,12 @@ public static class CaseEndpoints
         return Results.Ok(new { caseloads });
     }
 
-    /// <summary>Loads the case, validates the body, applies the change, saves; maps rule breaks to problem details.</summary>
+    /// <summary>
+    /// Loads the case, validates the body, settles the acting user (the token's subject, see <see cref="ActingUser"/>),
+    /// applies the change, saves; maps rule breaks to problem details.
+    /// </summary>
     private static async Task<IResult> WithCaseAsync<T>(string caseId, HttpRequest request, FluentValidation.IValidator<T> validator,
-        InterventionsDbContext db, CancellationToken ct, Func<InterventionCase, T, Task> change)
+        Func<T, (string? Named, string Field)> actor, InterventionsDbContext db, CancellationToken ct, Func<InterventionCase, T, string, Task> change)
         where T : class
     {
         if (!Guid.TryParse(caseId, out var id))
@@ -267,9 +296,15 @@ public static class CaseEndpoints
         {
             return problem!;
         }
+        var (named, field) = actor(body);
+        var (by, notYou) = ActingUser.Resolve(request.HttpContext.User, named, field);
+        if (by is null)
+        {
+            return notYou!;
+        }
         try
         {
-            await change(c, body);
+            await change(c, body, by);
         }
         catch (CaseRuleException ex)
         {
@@ -281,6 +316,10 @@ public static class CaseEndpoints
         await db.SaveChangesAsync(ct);
         return Results.Ok(CaseView.From(c));
     }
+
+    /// <summary>404 for a case the caller cannot see, 409 for a step the case's state does not allow.</summary>
+    private static RouteHandlerBuilder ProducesCaseProblems(this RouteHandlerBuilder builder) =>
+        builder.ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 
     private static IResult BadCaseId(string caseId) =>
         Results.ValidationProblem(new Dictionary<string, string[]> { ["caseId"] = [$"'{caseId}' is not a case id."] }, title: "Invalid case id");

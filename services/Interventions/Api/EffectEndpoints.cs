@@ -41,7 +41,10 @@ public static class EffectEndpoints
                     ci95 = r.CiLow is null ? null : new[] { Round(r.CiLow.Value), Round(r.CiHigh!.Value) },
                 }),
             });
-        }).RequireAuthorization(p => p.RequireRole(Roles.Coordinator, Roles.Ops, Roles.Administrator));
+        }).RequireAuthorization(p => p.RequireRole(Roles.Coordinator, Roles.Ops, Roles.Administrator))
+            .WithTags("Effect").WithName("EffectReport")
+            .WithSummary("Effect of completed interventions on attendance, per intervention type")
+            .WithDescription("Aggregates only, never names: attendance before and after, difference with a 95 % interval. windowWeeks is 1 or 2.");
         return app;
     }
 

@@ -4,6 +4,7 @@ using FluentValidation;
 namespace Beacon.Interventions.Api;
 
 // Bodies use nullable strings so that a missing or unknown value is reported by field, not as a parse failure.
+// OpenedBy, AssignedBy, By and AuthorId are optional: the acting user is the token's subject (ActingUser).
 
 public sealed record OpenCaseRequest(string? StudentId, string? SchoolId, string? Reason, string? OpenedBy);
 public sealed record AssignRequest(string? OwnerId, List<string>? HelperIds, string? AssignedBy);
@@ -21,6 +22,10 @@ internal static class Rules
         rule.NotEmpty().WithMessage("is required.")
             .MaximumLength(MaxIdLength).WithMessage($"must be at most {MaxIdLength} characters.");
 
+    /// <summary>The acting-user fields: may be left out; when given, a plausible id (ActingUser checks it is the caller).</summary>
+    public static IRuleBuilderOptions<T, string?> OptionalIdentifier<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.MaximumLength(MaxIdLength).WithMessage($"must be at most {MaxIdLength} characters.");
+
     public static IRuleBuilderOptions<T, string?> OneOf<T>(this IRuleBuilder<T, string?> rule, string[] allowed) =>
         rule.Must(v => v is not null && allowed.Contains(v)).WithMessage((_, v) => $"'{v}' is not allowed; use {string.Join(", ", allowed)}.");
 }
@@ -31,7 +36,7 @@ public sealed class OpenCaseValidator : AbstractValidator<OpenCaseRequest>
     {
         RuleFor(r => r.StudentId).Identifier();
         RuleFor(r => r.SchoolId).Identifier();
-        RuleFor(r => r.OpenedBy).Identifier();
+        RuleFor(r => r.OpenedBy).OptionalIdentifier();
         RuleFor(r => r.Reason).NotEmpty().WithMessage("is required.").MaximumLength(2000);
     }
 }
@@ -41,7 +46,7 @@ public sealed class AssignValidator : AbstractValidator<AssignRequest>
     public AssignValidator()
     {
         RuleFor(r => r.OwnerId).Identifier();
-        RuleFor(r => r.AssignedBy).Identifier();
+        RuleFor(r => r.AssignedBy).OptionalIdentifier();
         RuleFor(r => r.HelperIds).Must(h => h is null || h.Count <= 10).WithMessage("at most 10 helpers.");
         RuleForEach(r => r.HelperIds).Identifier();
     }
@@ -54,7 +59,7 @@ public sealed class BulkAssignValidator : AbstractValidator<BulkAssignRequest>
         RuleFor(r => r.CaseIds).NotEmpty().WithMessage("name at least one case.")
             .Must(c => c is null || c.Count <= 500).WithMessage("at most 500 cases at once.");
         RuleFor(r => r.OwnerId).Identifier();
-        RuleFor(r => r.AssignedBy).Identifier();
+        RuleFor(r => r.AssignedBy).OptionalIdentifier();
         RuleForEach(r => r.HelperIds).Identifier();
     }
 }
@@ -70,13 +75,13 @@ public sealed class PlanValidator : AbstractValidator<PlanRequest>
             .Must(d => DateOnly.TryParseExact(d, "yyyy-MM-dd", out _)).WithMessage((_, d) => $"'{d}' is not a date in the form yyyy-MM-dd.");
         RuleFor(r => r.DurationWeeks).NotNull().WithMessage("is required.").InclusiveBetween(1, 52).WithMessage("must be between 1 and 52 weeks.");
         RuleFor(r => r.CheckInFrequency).OneOf(CheckInFrequencies.All);
-        RuleFor(r => r.By).Identifier();
+        RuleFor(r => r.By).OptionalIdentifier();
     }
 }
 
 public sealed class StartValidator : AbstractValidator<StartRequest>
 {
-    public StartValidator() => RuleFor(r => r.By).Identifier();
+    public StartValidator() => RuleFor(r => r.By).OptionalIdentifier();
 }
 
 public sealed class NoteValidator : AbstractValidator<NoteRequest>
@@ -84,7 +89,7 @@ public sealed class NoteValidator : AbstractValidator<NoteRequest>
     public NoteValidator()
     {
         RuleFor(r => r.Text).NotEmpty().WithMessage("is required.").MaximumLength(4000);
-        RuleFor(r => r.AuthorId).Identifier();
+        RuleFor(r => r.AuthorId).OptionalIdentifier();
     }
 }
 
@@ -93,7 +98,7 @@ public sealed class OutcomeValidator : AbstractValidator<OutcomeRequest>
     public OutcomeValidator()
     {
         RuleFor(r => r.Outcome).OneOf(Outcomes.All);
-        RuleFor(r => r.By).Identifier();
+        RuleFor(r => r.By).OptionalIdentifier();
         RuleFor(r => r.Reason).MaximumLength(2000);
     }
 }

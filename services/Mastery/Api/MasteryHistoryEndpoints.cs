@@ -22,7 +22,8 @@ public static class MasteryHistoryEndpoints
 
     public static IEndpointRouteBuilder MapMasteryHistoryEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/mastery/v1/students/{studentId}/mastery/weekly", WeeklyAsync).RequireAuthorization(Policies.Staff);
+        app.MapGet("/api/mastery/v1/students/{studentId}/mastery/weekly", WeeklyAsync).RequireAuthorization(Policies.Staff)
+            .WithTags("Mastery").WithName("WeeklyMastery").WithSummary("A student's mastery per skill, week by week");
         return app;
     }
 

@@ -22,7 +22,8 @@ public static class SkillGraphEndpoints
 
     public static IEndpointRouteBuilder MapSkillGraphEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/api/mastery/v1/skills", PutSkillsAsync).RequireAuthorization(Policies.Administrators);
+        app.MapPut("/api/mastery/v1/skills", PutSkillsAsync).RequireAuthorization(Policies.Administrators)
+            .WithTags("Skills").WithName("PutSkills").WithSummary("Replace the skill graph");
         return app;
     }
 

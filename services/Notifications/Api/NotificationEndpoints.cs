@@ -15,21 +15,24 @@ public static class NotificationEndpoints
 
     public static IEndpointRouteBuilder MapNotificationEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/notifications/v1");
+        var api = app.MapGroup("/api/notifications/v1").WithTags("Notifications");
         // A staff member's feed and preferences are theirs alone (administrators excepted); anyone else
         // gets a 404, as if the staff member did not exist.
         var staff = api.MapGroup("/staff/{staffId}").AddEndpointFilter(async (ctx, next) =>
             ctx.HttpContext.GetRouteValue("staffId") is string staffId && ctx.HttpContext.User.IsSelfOrAdministrator(staffId)
                 ? await next(ctx)
-                : Results.NotFound());
-        staff.MapGet("/preferences", GetPreferencesAsync);
-        staff.MapPut("/preferences", PutPreferencesAsync);
-        staff.MapPost("/feed/{entryId}/read", MarkReadAsync);
+                : Results.NotFound())
+            .WithDescription("Only the staff member themself or an administrator; anyone else gets 404, as if the staff member did not exist.");
+        staff.MapGet("/preferences", GetPreferencesAsync).WithName("GetPreferences").WithSummary("A staff member's channels per event kind, quiet hours, digest time");
+        staff.MapPut("/preferences", PutPreferencesAsync).WithName("PutPreferences").WithSummary("Replace a staff member's preferences")
+            .Accepts<PreferencesRequest>("application/json");
+        staff.MapPost("/feed/{entryId}/read", MarkReadAsync).WithName("MarkRead").WithSummary("Mark a feed entry read").ProducesProblem(StatusCodes.Status404NotFound);
         staff.MapGet("/feed/stream", (string staffId, FeedBroadcaster broadcaster, IConfiguration config, CancellationToken ct) =>
             TypedResults.ServerSentEvents(Stream(staffId, broadcaster.Subscribe(staffId, ct),
-                config.GetValue("Notifications:StreamHeartbeat", TimeSpan.FromSeconds(15)), ct)));
-        api.MapGet("/dead-letters", DeadLettersAsync).RequireAuthorization(Policies.Ops);
-        api.MapPost("/dead-letters/{deliveryId}/redrive", RedriveAsync).RequireAuthorization(Policies.Ops);
+                config.GetValue("Notifications:StreamHeartbeat", TimeSpan.FromSeconds(15)), ct)))
+            .WithName("FeedStream").WithSummary("Live feed (server-sent events; the token may go in ?access_token=)");
+        api.MapGet("/dead-letters", DeadLettersAsync).RequireAuthorization(Policies.Ops).WithName("DeadLetters").WithSummary("Deliveries that failed every retry");
+        api.MapPost("/dead-letters/{deliveryId}/redrive", RedriveAsync).RequireAuthorization(Policies.Ops).WithName("Redrive").WithSummary("Try a dead delivery again");
         return app;
     }
 
