@@ -159,6 +159,12 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 // The model registry is configuration, not a projection: the rebuild scores with the same model.
                 KeepOnly(_platform.Database(name), Path.Combine(rebuilt, name.ToLowerInvariant() + ".db"), "Models", "DistrictThresholds");
+                var models = Path.Combine(Path.GetDirectoryName(_platform.Database(name))!, "models");
+                Directory.CreateDirectory(Path.Combine(rebuilt, "models"));
+                foreach (var file in Directory.GetFiles(models))
+                {
+                    File.Copy(file, Path.Combine(rebuilt, "models", Path.GetFileName(file)), overwrite: true);
+                }
             }
             await _platform[name].RestartAsync(Start);
         }

@@ -33,6 +33,8 @@ public static class BusExtensions
                     }
                 });
             }
+            // MassTransit 8.5 reports usage to its vendor by default: a school's platform sends nothing out.
+            x.DisableUsageTelemetry();
             configureConsumers?.Invoke(x);
             x.UsingRabbitMq((context, cfg) =>
             {
