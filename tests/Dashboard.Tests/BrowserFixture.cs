@@ -34,7 +34,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 
     /// <summary>The platform started for the tests; null when BEACON_TEST_GATEWAY names one already running.</summary>
-    public DemoPlatform? Platform { get; private set; }
+    public BeaconUp? Platform { get; private set; }
     public Uri Gateway { get; private set; } = null!;
     public IPlaywright Playwright { get; private set; } = null!;
     public IBrowser Browser { get; private set; } = null!;
@@ -49,7 +49,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         Directory.CreateDirectory(Screenshots);
         // A running ./beacon up (with its demo) can be reused while working on the dashboard.
         var running = Environment.GetEnvironmentVariable("BEACON_TEST_GATEWAY");
-        var starting = string.IsNullOrEmpty(running) ? DemoPlatform.StartAsync(TimeSpan.FromMinutes(4)) : null;
+        var starting = string.IsNullOrEmpty(running) ? BeaconUp.StartAsync(TimeSpan.FromMinutes(4), demo: true, "dashboard") : null;
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -15,13 +15,13 @@ namespace Beacon.EndToEnd.Tests;
 public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan PathTimeout = TimeSpan.FromSeconds(60);
-    private PlatformProcess _platform = null!;
+    private BeaconUp _platform = null!;
     private HttpClient _http = null!;
     private string _token = null!;
 
     public async Task InitializeAsync()
     {
-        _platform = await PlatformProcess.StartAsync(TimeSpan.FromSeconds(120));
+        _platform = await BeaconUp.StartAsync(TimeSpan.FromSeconds(120), demo: false, "e2e");
         output.WriteLine($"Platform ready through the gateway in {_platform.StartupTime.TotalSeconds:F1} s");
         _http = new HttpClient { BaseAddress = _platform.Gateway };
         try

@@ -1,16 +1,16 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using Beacon.Testing;
 
-namespace Beacon.EndToEnd.Tests;
+namespace Beacon.Testing;
 
 /// <summary>
-/// The whole platform as real processes, started the way a user starts it (./beacon up), on free
-/// ports and a fresh data folder, against the test broker. Disposing kills the whole process tree,
-/// whether the test passed or not.
+/// The whole platform as real processes, started the way a user starts it (./beacon up), with or without
+/// its demo load (a trained, active model and the simulator's district), on free ports and a fresh data
+/// folder, against the test broker. Ready when ./beacon up prints its banner, which comes after the gateway
+/// answers ready and after the demo load. Disposing kills the whole process tree, whether the test passed or not.
 /// </summary>
-public sealed class PlatformProcess : IAsyncDisposable
+public sealed class BeaconUp : IAsyncDisposable
 {
 #if DEBUG
     private const string Configuration = "Debug";
@@ -20,13 +20,14 @@ public sealed class PlatformProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource _running = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Uri Gateway { get; }
     public Uri GatewayGrpc { get; }
     public string DataDirectory { get; }
     public TimeSpan StartupTime { get; private set; }
 
-    private PlatformProcess(int port, string dataDirectory)
+    private BeaconUp(int port, string dataDirectory, bool demo)
     {
         Gateway = new Uri($"http://127.0.0.1:{port}");
         GatewayGrpc = new Uri($"http://127.0.0.1:{port + 1}");
@@ -39,12 +40,16 @@ public sealed class PlatformProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Path.Combine(root, "beacon"), "up", "--no-build", "--no-demo", "-c", Configuration, "--port", port.ToString(), "--data", dataDirectory })
+        foreach (var arg in new[] { Path.Combine(root, "beacon"), "up", "--no-build", "-c", Configuration, "--port", port.ToString(), "--data", dataDirectory })
         {
             start.ArgumentList.Add(arg);
         }
+        if (!demo)
+        {
+            start.ArgumentList.Add("--no-demo");
+        }
         start.Environment["BEACON_RABBITMQ"] = TestEnvironment.RabbitMq;
-        start.Environment["BEACON_QUEUE_PREFIX"] = $"e2e{port}";
+        start.Environment["BEACON_QUEUE_PREFIX"] = $"up{port}";
         _process = new Process { StartInfo = start };
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -52,12 +57,17 @@ public sealed class PlatformProcess : IAsyncDisposable
 
     private void Append(string? line)
     {
-        if (line is not null)
+        if (line is null)
         {
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+        if (line.Contains("Beacon is running", StringComparison.Ordinal))
+        {
+            _running.TrySetResult();
         }
     }
 
@@ -72,41 +82,25 @@ public sealed class PlatformProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<PlatformProcess> StartAsync(TimeSpan timeout)
+    /// <param name="purpose">Names the fresh data folder (the test suite's name).</param>
+    public static async Task<BeaconUp> StartAsync(TimeSpan timeout, bool demo, string purpose)
     {
-        var platform = new PlatformProcess(FreePortBase(), TestEnvironment.NewTempDirectory("e2e"));
+        var platform = new BeaconUp(FreePortBase(), TestEnvironment.NewTempDirectory(purpose), demo);
         var stopwatch = Stopwatch.StartNew();
         platform._process.Start();
         platform._process.BeginOutputReadLine();
         platform._process.BeginErrorReadLine();
-
-        using var http = new HttpClient { BaseAddress = platform.Gateway, Timeout = TimeSpan.FromSeconds(2) };
-        while (stopwatch.Elapsed < timeout)
+        var exited = platform._process.WaitForExitAsync();
+        var finished = await Task.WhenAny(platform._running.Task, exited, Task.Delay(timeout));
+        if (finished == platform._running.Task)
         {
-            if (platform._process.HasExited)
-            {
-                throw new InvalidOperationException($"./beacon up exited early:\n{platform.Output}\n{platform.Logs()}");
-            }
-            try
-            {
-                using var ready = await http.GetAsync("/healthz/ready");
-                if (ready.IsSuccessStatusCode)
-                {
-                    platform.StartupTime = stopwatch.Elapsed;
-                    return platform;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-            await Task.Delay(200);
+            platform.StartupTime = stopwatch.Elapsed;
+            return platform;
         }
+        var why = finished == exited ? "./beacon up exited early" : $"the platform{(demo ? " and its demo" : "")} was not ready within {timeout}";
         var logs = platform.Logs();
         await platform.DisposeAsync();
-        throw new TimeoutException($"The platform was not ready within {timeout}:\n{platform.Output}\n{logs}");
+        throw new InvalidOperationException($"{why}:\n{platform.Output}\n{logs}");
     }
 
     /// <summary>The last lines of every process log, for a failure message.</summary>
