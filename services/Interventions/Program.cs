@@ -1,5 +1,6 @@
 using Beacon.Interventions;
 using Beacon.Interventions.Api;
+using Beacon.Interventions.Governance;
 using Beacon.Interventions.Grpc;
 using Beacon.Interventions.Storage;
 using Beacon.ServiceDefaults;
@@ -9,6 +10,7 @@ builder.AddServiceDefaults();
 builder.AddServiceAuthentication();
 builder.AddServiceDatabase<InterventionsDbContext>("interventions");
 builder.AddInterventions();
+builder.AddInterventionsRetention();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();
@@ -17,6 +19,7 @@ app.MapDefaultEndpoints();
 app.MapGrpcService<InterventionsGrpcService>();
 app.MapCaseEndpoints();
 app.MapEffectEndpoints();
+app.MapRetentionEndpoint("/api/interventions/v1");
 app.Run();
 
 public partial class Program;

@@ -1,5 +1,6 @@
 using Beacon.Notifications;
 using Beacon.Notifications.Api;
+using Beacon.Notifications.Governance;
 using Beacon.Notifications.Grpc;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
@@ -9,6 +10,7 @@ builder.AddServiceDefaults();
 builder.AddServiceAuthentication();
 builder.AddServiceDatabase<NotificationsDbContext>("notifications");
 builder.AddNotifications();
+builder.AddNotificationsRetention();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();
@@ -16,6 +18,7 @@ await app.InitializeDatabaseAsync<NotificationsDbContext>();
 app.MapDefaultEndpoints();
 app.MapGrpcService<NotificationsGrpcService>();
 app.MapNotificationEndpoints();
+app.MapRetentionEndpoint("/api/notifications/v1");
 app.Run();
 
 public partial class Program;
