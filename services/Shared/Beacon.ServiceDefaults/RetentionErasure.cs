@@ -137,11 +137,14 @@ public sealed class ErasedStudentFilter<T>(IErasedStudents erased, ILogger<Erase
 
 public static class OutboxErasure
 {
-    /// <summary>Deletes this service's outbox rows (sent or not) whose event is about the student (a "StudentId" property equal to the id).</summary>
+    /// <summary>
+    /// Deletes this service's outbox rows (sent or not) whose event is about the student (a "StudentId" property equal
+    /// to the id), except the erasure events themselves: they are the record that the erasure was asked and done.
+    /// </summary>
     public static Task<int> DeleteOutboxOfStudentAsync(this DbContext db, string studentId, CancellationToken ct)
     {
         var needle = "\"StudentId\":" + System.Text.Json.JsonSerializer.Serialize(studentId);
-        return db.Set<OutboxMessage>().Where(m => m.Body.Contains(needle)).ExecuteDeleteAsync(ct);
+        return db.Set<OutboxMessage>().Where(m => m.Body.Contains(needle) && !m.MessageType.Contains(".StudentErasure")).ExecuteDeleteAsync(ct);
     }
 
     /// <summary>Retention of published outbox rows (Retention:OutboxSent); unsent rows are never purged.</summary>
