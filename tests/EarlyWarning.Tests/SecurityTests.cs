@@ -48,6 +48,11 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
         { "POST", "/api/early-warning/v1/models/rollback", "feed", 403 },
         { "POST", "/api/early-warning/v1/models/rescore", "counselor", 403 },
         { "GET", "/api/early-warning/v1/scoring/nightly", "counselor", 403 },
+        { "POST", "/api/early-warning/v1/retention/run", "none", 401 },
+        { "POST", "/api/early-warning/v1/retention/run", "counselor", 403 },
+        { "POST", "/api/early-warning/v1/retention/run", "ops", 403 },
+        { "POST", "/api/early-warning/v1/retention/run", "feed", 403 },
+        { "POST", "/api/early-warning/v1/retention/run", "admin", 200 },
     };
 
     [Theory]
