@@ -12,7 +12,7 @@ namespace Beacon.EarlyWarning.Governance;
 /// outbox events about them. Drift runs and measurements are aggregates without student ids and stay; the
 /// weekly monitoring report is computed from the snapshots, so past weeks lose the erased student's row.
 /// </summary>
-public sealed class StudentErasureConsumer(EarlyWarningDbContext db, StudentPseudonyms pseudonyms, TimeProvider clock) : IConsumer<StudentErasureRequested>
+public sealed class StudentErasureConsumer(EarlyWarningDbContext db, ErasedStudentsCache tombstones, TimeProvider clock) : IConsumer<StudentErasureRequested>
 {
     public const string Service = "early-warning";
 
@@ -20,7 +20,7 @@ public sealed class StudentErasureConsumer(EarlyWarningDbContext db, StudentPseu
     {
         var (requestId, studentId) = (context.Message.RequestId, context.Message.StudentId);
         var now = clock.GetUtcNow();
-        await db.EraseAsync(pseudonyms, studentId, requestId, now, async ct => new Dictionary<string, int>
+        await db.EraseAsync(tombstones, studentId, requestId, now, async ct => new Dictionary<string, int>
         {
             ["AttendanceDays"] = await db.AttendanceDays.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["RiskStates"] = await db.RiskStates.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),

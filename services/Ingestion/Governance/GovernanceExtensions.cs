@@ -12,6 +12,7 @@ public static class GovernanceExtensions
     {
         builder.Services.Configure<GovernanceOptions>(builder.Configuration.GetSection("Governance"));
         builder.Services.AddSingleton<StudentPseudonyms>();
+        builder.Services.AddSingleton<ErasedStudentsCache>();
         builder.Services.AddScoped<IngestionErasure>();
         return builder.AddRetention(
             new("AttendanceRecords", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<AttendanceRecord>(a => a.Date, cutoff, ct)),

@@ -13,7 +13,7 @@ namespace Beacon.Ingestion.Governance;
 /// other services (StudentErasureRequested) and the report (Ingestion's own StudentErasureConfirmed) are saved
 /// in the same transaction.
 /// </summary>
-public sealed class IngestionErasure(IngestionDbContext db, StudentPseudonyms pseudonyms, TimeProvider clock)
+public sealed class IngestionErasure(IngestionDbContext db, ErasedStudentsCache tombstones, TimeProvider clock)
 {
     public const string Service = "ingestion";
 
@@ -29,7 +29,7 @@ public sealed class IngestionErasure(IngestionDbContext db, StudentPseudonyms ps
         };
         // Quarantined rows are stored as JSON; the id as a JSON string matches the row's field (and, harmlessly, any other field with that value).
         var quoted = JsonSerializer.Serialize(studentId);
-        var rows = await db.EraseAsync(pseudonyms, studentId, request.RequestId, request.RequestedAt, async ct => new Dictionary<string, int>
+        var rows = await db.EraseAsync(tombstones, studentId, request.RequestId, request.RequestedAt, async ct => new Dictionary<string, int>
         {
             ["Students"] = await db.Students.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["Demographics"] = await db.Demographics.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),

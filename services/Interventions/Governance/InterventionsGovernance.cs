@@ -11,7 +11,7 @@ namespace Beacon.Interventions.Governance;
 /// (free text about the student cannot be pseudonymised reliably, so it goes), the attendance projection and
 /// the outbox events about them. The effect report then no longer counts those cases.
 /// </summary>
-public sealed class StudentErasureConsumer(InterventionsDbContext db, StudentPseudonyms pseudonyms, TimeProvider clock) : IConsumer<StudentErasureRequested>
+public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStudentsCache tombstones, TimeProvider clock) : IConsumer<StudentErasureRequested>
 {
     public const string Service = "interventions";
 
@@ -19,7 +19,7 @@ public sealed class StudentErasureConsumer(InterventionsDbContext db, StudentPse
     {
         var (requestId, studentId) = (context.Message.RequestId, context.Message.StudentId);
         var now = clock.GetUtcNow();
-        await db.EraseAsync(pseudonyms, studentId, requestId, now, async ct =>
+        await db.EraseAsync(tombstones, studentId, requestId, now, async ct =>
         {
             var cases = db.Cases.Where(c => c.StudentId == studentId).Select(c => c.CaseId);
             return new Dictionary<string, int>

@@ -11,7 +11,7 @@ namespace Beacon.Mastery.Governance;
 /// the roster projection and outbox events about them. Fitted skill parameters are aggregates over many
 /// students and are kept (they hold no student id).
 /// </summary>
-public sealed class StudentErasureConsumer(MasteryDbContext db, StudentPseudonyms pseudonyms, TimeProvider clock) : IConsumer<StudentErasureRequested>
+public sealed class StudentErasureConsumer(MasteryDbContext db, ErasedStudentsCache tombstones, TimeProvider clock) : IConsumer<StudentErasureRequested>
 {
     public const string Service = "mastery";
 
@@ -19,7 +19,7 @@ public sealed class StudentErasureConsumer(MasteryDbContext db, StudentPseudonym
     {
         var (requestId, studentId) = (context.Message.RequestId, context.Message.StudentId);
         var now = clock.GetUtcNow();
-        await db.EraseAsync(pseudonyms, studentId, requestId, now, async ct => new Dictionary<string, int>
+        await db.EraseAsync(tombstones, studentId, requestId, now, async ct => new Dictionary<string, int>
         {
             ["Mastery"] = await db.Mastery.Where(m => m.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["AppliedResponses"] = await db.AppliedResponses.Where(r => r.StudentId == studentId).ExecuteDeleteAsync(ct),

@@ -10,7 +10,7 @@ namespace Beacon.Notifications.Governance;
 /// Erases a student from Notifications: feed entries and deliveries (e-mails, webhooks; pending ones are not
 /// sent) about the student, and the outbox events about them. Staff, preferences are not student data.
 /// </summary>
-public sealed class StudentErasureConsumer(NotificationsDbContext db, StudentPseudonyms pseudonyms, TimeProvider clock) : IConsumer<StudentErasureRequested>
+public sealed class StudentErasureConsumer(NotificationsDbContext db, ErasedStudentsCache tombstones, TimeProvider clock) : IConsumer<StudentErasureRequested>
 {
     public const string Service = "notifications";
 
@@ -18,7 +18,7 @@ public sealed class StudentErasureConsumer(NotificationsDbContext db, StudentPse
     {
         var (requestId, studentId) = (context.Message.RequestId, context.Message.StudentId);
         var now = clock.GetUtcNow();
-        await db.EraseAsync(pseudonyms, studentId, requestId, now, async ct => new Dictionary<string, int>
+        await db.EraseAsync(tombstones, studentId, requestId, now, async ct => new Dictionary<string, int>
         {
             ["Feed"] = await db.Feed.Where(f => f.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["Deliveries"] = await db.Deliveries.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),

@@ -5,6 +5,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Beacon.ServiceDefaults;
@@ -61,11 +62,12 @@ public static class StudentErasure
     /// student), then the service's deletes, then whatever <paramref name="confirm"/> adds (the confirmation
     /// event through the outbox), one commit. A redelivery finds nothing left to delete and confirms with zeros.
     /// </summary>
-    public static async Task<Dictionary<string, int>> EraseAsync(this DbContext db, StudentPseudonyms pseudonyms, string studentId, Guid requestId,
+    public static async Task<Dictionary<string, int>> EraseAsync(this DbContext db, ErasedStudentsCache tombstones, string studentId, Guid requestId,
         DateTimeOffset now, Func<CancellationToken, Task<Dictionary<string, int>>> erase, Action<Dictionary<string, int>> confirm, CancellationToken ct)
     {
+        var pseudonyms = tombstones.Pseudonyms;
         var strategy = db.Database.CreateExecutionStrategy();
-        return await strategy.ExecuteAsync(async () =>
+        var erased = await strategy.ExecuteAsync(async () =>
         {
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var key = pseudonyms.Of(studentId);
@@ -80,6 +82,8 @@ public static class StudentErasure
             await transaction.CommitAsync(ct);
             return rows;
         });
+        tombstones.Invalidate();
+        return erased;
     }
 
     /// <summary>
@@ -89,7 +93,8 @@ public static class StudentErasure
     public static IBusRegistrationConfigurator AddErasedStudentFilter<TContext>(this IBusRegistrationConfigurator bus)
         where TContext : DbContext
     {
-        bus.AddSingleton<StudentPseudonyms>();
+        bus.TryAddSingleton<StudentPseudonyms>();
+        bus.TryAddSingleton<ErasedStudentsCache>();
         bus.AddScoped<IErasedStudents, ErasedStudents<TContext>>();
         bus.AddConfigureEndpointsCallback((context, _, endpoint) => endpoint.UseConsumeFilter(typeof(ErasedStudentFilter<>), context));
         return bus;
@@ -101,13 +106,51 @@ public interface IErasedStudents
     Task<bool> IsErasedAsync(string studentId, CancellationToken ct);
 }
 
-internal sealed class ErasedStudents<TContext>(TContext db, StudentPseudonyms pseudonyms) : IErasedStudents
+internal sealed class ErasedStudents<TContext>(TContext db, ErasedStudentsCache cache) : IErasedStudents
     where TContext : DbContext
 {
-    public async Task<bool> IsErasedAsync(string studentId, CancellationToken ct)
+    public Task<bool> IsErasedAsync(string studentId, CancellationToken ct) => cache.IsErasedAsync(db, studentId, ct);
+}
+
+/// <summary>
+/// The tombstones in memory, so the filter costs a hash and a set lookup per message, not a query. Reloaded
+/// (the whole table: erasures are rare) when older than Governance:TombstoneRefresh (default 2 s) and at once
+/// after an erasure on this process; another replica sees a new tombstone within that refresh.
+/// </summary>
+public sealed class ErasedStudentsCache(StudentPseudonyms pseudonyms, IConfiguration configuration, TimeProvider clock)
+{
+    private sealed record Snapshot(HashSet<string> Keys, DateTimeOffset LoadedAt);
+
+    private readonly TimeSpan _refresh = configuration.GetValue("Governance:TombstoneRefresh", TimeSpan.FromSeconds(2));
+    private readonly SemaphoreSlim _reload = new(1, 1);
+    private volatile Snapshot? _snapshot;
+
+    public StudentPseudonyms Pseudonyms => pseudonyms;
+
+    public void Invalidate() => _snapshot = null;
+
+    public async Task<bool> IsErasedAsync(DbContext db, string studentId, CancellationToken ct)
     {
-        var key = pseudonyms.Of(studentId);
-        return await db.Set<ErasedStudent>().AsNoTracking().AnyAsync(e => e.StudentKey == key, ct);
+        var snapshot = _snapshot;
+        if (snapshot is null || clock.GetUtcNow() - snapshot.LoadedAt > _refresh)
+        {
+            await _reload.WaitAsync(ct);
+            try
+            {
+                snapshot = _snapshot;
+                if (snapshot is null || clock.GetUtcNow() - snapshot.LoadedAt > _refresh)
+                {
+                    var loadedAt = clock.GetUtcNow();
+                    var keys = await db.Set<ErasedStudent>().AsNoTracking().Select(e => e.StudentKey).ToListAsync(ct);
+                    _snapshot = snapshot = new Snapshot(keys.ToHashSet(StringComparer.Ordinal), loadedAt);
+                }
+            }
+            finally
+            {
+                _reload.Release();
+            }
+        }
+        return snapshot.Keys.Contains(pseudonyms.Of(studentId));
     }
 }
 
