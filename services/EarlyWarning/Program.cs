@@ -1,6 +1,7 @@
 using Beacon.EarlyWarning.Api;
 using Beacon.EarlyWarning.Consumers;
 using Beacon.EarlyWarning.Domain;
+using Beacon.EarlyWarning.Governance;
 using Beacon.EarlyWarning.Grpc;
 using Beacon.EarlyWarning.Monitoring;
 using Beacon.EarlyWarning.Scoring;
@@ -17,8 +18,10 @@ builder.AddServiceBus("early-warning", bus =>
     bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition));
     bus.AddConsumer<StudentDemographicsRecordedConsumer>();
     bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
+    bus.AddEarlyWarningErasure();
 });
 builder.Services.AddOutboxRelay<EarlyWarningDbContext>();
+builder.AddEarlyWarningRetention();
 builder.Services.Configure<ChronicAbsenceOptions>(builder.Configuration.GetSection("EarlyWarning:ChronicAbsence"));
 builder.AddRiskModels();
 builder.AddModelMonitoring();
@@ -31,6 +34,7 @@ app.MapDefaultEndpoints();
 app.MapDefaultOpenApi();
 app.MapGrpcService<EarlyWarningGrpcService>();
 app.MapModelMonitoring();
+app.MapRetentionEndpoint("/api/early-warning/v1");
 app.Run();
 
 public partial class Program;

@@ -1,6 +1,7 @@
 using Beacon.Contracts.Ingestion;
 using Beacon.Interventions.Consumers;
 using Beacon.Interventions.Domain;
+using Beacon.Interventions.Governance;
 using Beacon.Interventions.Storage;
 using Beacon.ServiceDefaults;
 
@@ -15,6 +16,7 @@ public static class InterventionsExtensions
         {
             bus.AddConsumer<RiskAlertRaisedConsumer>(typeof(RiskAlertRaisedConsumerDefinition));
             bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition));
+            bus.AddInterventionsErasure();
         });
         builder.Services.AddOutboxRelay<InterventionsDbContext>();
         builder.Services.AddSingleton(TimeProvider.System);

@@ -1,5 +1,6 @@
 using Beacon.Interventions;
 using Beacon.Interventions.Api;
+using Beacon.Interventions.Governance;
 using Beacon.Interventions.Grpc;
 using Beacon.Interventions.Storage;
 using Beacon.ServiceDefaults;
@@ -10,6 +11,7 @@ builder.AddServiceAuthentication();
 builder.AddDefaultOpenApi();
 builder.AddServiceDatabase<InterventionsDbContext>("interventions");
 builder.AddInterventions();
+builder.AddInterventionsRetention();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();
@@ -19,6 +21,7 @@ app.MapDefaultOpenApi();
 app.MapGrpcService<InterventionsGrpcService>();
 app.MapCaseEndpoints();
 app.MapEffectEndpoints();
+app.MapRetentionEndpoint("/api/interventions/v1");
 app.Run();
 
 public partial class Program;

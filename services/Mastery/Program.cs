@@ -2,6 +2,7 @@ using Beacon.Mastery.Api;
 using Beacon.Mastery.Consumers;
 using Beacon.Mastery.Domain;
 using Beacon.Mastery.Evaluation;
+using Beacon.Mastery.Governance;
 using Beacon.Mastery.Grpc;
 using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
@@ -20,8 +21,10 @@ builder.AddServiceBus("mastery", bus =>
 {
     bus.AddConsumer<ItemResponseRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition));
     bus.AddConsumer<StudentEnrolledConsumer>();
+    bus.AddMasteryErasure();
 });
 builder.Services.AddOutboxRelay<MasteryDbContext>();
+builder.AddMasteryRetention();
 builder.Services.Configure<MasteryOptions>(builder.Configuration.GetSection("Mastery"));
 builder.Services.AddScoped<SkillRefitter>();
 builder.Services.AddScoped<MasteryTracker>();
@@ -35,6 +38,7 @@ app.MapDefaultEndpoints();
 app.MapDefaultOpenApi();
 app.MapSkillGraphEndpoints();
 app.MapMasteryHistoryEndpoints();
+app.MapRetentionEndpoint("/api/mastery/v1");
 app.MapGrpcService<MasteryGrpcService>();
 app.Run();
 return 0;

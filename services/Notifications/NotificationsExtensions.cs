@@ -1,6 +1,7 @@
 using Beacon.Contracts.Ingestion;
 using Beacon.Notifications.Consumers;
 using Beacon.Notifications.Domain;
+using Beacon.Notifications.Governance;
 using Beacon.Notifications.Outbound;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
@@ -21,6 +22,7 @@ public static class NotificationsExtensions
             bus.AddConsumer<InterventionOverdueConsumer>();
             bus.AddConsumer<StaffAssignedConsumer>();
             bus.AddConsumer<ModelDriftDetectedConsumer>();
+            bus.AddNotificationsErasure();
         });
         builder.Services.AddOutboxRelay<NotificationsDbContext>();
         builder.Services.AddSingleton(TimeProvider.System);

@@ -1,5 +1,6 @@
 using Beacon.Notifications;
 using Beacon.Notifications.Api;
+using Beacon.Notifications.Governance;
 using Beacon.Notifications.Grpc;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
@@ -10,6 +11,7 @@ builder.AddServiceAuthentication();
 builder.AddDefaultOpenApi();
 builder.AddServiceDatabase<NotificationsDbContext>("notifications");
 builder.AddNotifications();
+builder.AddNotificationsRetention();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();
@@ -18,6 +20,7 @@ app.MapDefaultEndpoints();
 app.MapDefaultOpenApi();
 app.MapGrpcService<NotificationsGrpcService>();
 app.MapNotificationEndpoints();
+app.MapRetentionEndpoint("/api/notifications/v1");
 app.Run();
 
 public partial class Program;

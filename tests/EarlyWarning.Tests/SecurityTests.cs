@@ -53,6 +53,11 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
         { "GET", "/api/early-warning/v1/monitoring/calibration", "none", 401 },
         { "GET", "/api/early-warning/v1/monitoring/calibration", "counselor", 403 },
         { "GET", "/api/early-warning/v1/monitoring/calibration", "ops", 200 },
+        { "POST", "/api/early-warning/v1/retention/run", "none", 401 },
+        { "POST", "/api/early-warning/v1/retention/run", "counselor", 403 },
+        { "POST", "/api/early-warning/v1/retention/run", "ops", 403 },
+        { "POST", "/api/early-warning/v1/retention/run", "feed", 403 },
+        { "POST", "/api/early-warning/v1/retention/run", "admin", 200 },
     };
 
     [Theory]

@@ -164,5 +164,14 @@ public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetim
             new GrpcChannelOptions { HttpHandler = new BearerTokenHandler(_token, new SocketsHttpHandler()) });
         var counselors = await new Roster.RosterClient(channel).ListSchoolCounselorsAsync(new ListSchoolCounselorsRequest { SchoolId = "e2e-high" });
         Assert.Equal(["e2e-c1", "e2e-c2"], counselors.Counselors.Select(c => c.StaffId));
+
+        // Governance: an administrator erases s1 through the gateway; every service confirms and s1 is gone everywhere.
+        using var erasure = await _http.PostAsJsonAsync("/api/ingestion/v1/students/e2e-s1/erasure", new { reason = "end-to-end" });
+        Assert.Equal(HttpStatusCode.Accepted, erasure.StatusCode);
+        var report = await Eventually.WaitAsync(() => GetAsync(erasure.Headers.Location!.OriginalString), r => r.GetProperty("complete").GetBoolean(), PathTimeout);
+        Assert.True(report.GetProperty("complete").GetBoolean(), report.ToString());
+        Assert.Empty((await GetAsync("/api/early-warning/v1/alerts?schoolId=e2e-high")).GetProperty("alerts").EnumerateArray());
+        Assert.Equal(0, (await GetAsync("/api/interventions/v1/cases?studentId=e2e-s1")).GetProperty("cases").GetArrayLength());
+        Assert.Equal(0, (await GetAsync("/api/notifications/v1/staff/e2e-c1/feed")).GetProperty("entries").GetArrayLength());
     }
 }

@@ -54,6 +54,11 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
         { "GET", "/api/interventions/v1/effect-report", "feed", 403 },
         { "GET", "/api/interventions/v1/effect-report", "ops", 200 },
         { "GET", $"/api/interventions/v1/effect-report?schoolId={Callers.School}", "coordinator-other", 404 },
+        { "POST", "/api/interventions/v1/retention/run", "none", 401 },
+        { "POST", "/api/interventions/v1/retention/run", "counselor", 403 },
+        { "POST", "/api/interventions/v1/retention/run", "ops", 403 },
+        { "POST", "/api/interventions/v1/retention/run", "feed", 403 },
+        { "POST", "/api/interventions/v1/retention/run", "admin", 200 },
     };
 
     [Theory]

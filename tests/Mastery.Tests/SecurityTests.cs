@@ -36,6 +36,11 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
         { "POST", "/api/mastery/v1/skills/refit", "counselor", 403 },
         { "PUT", "/api/mastery/v1/skills", "coordinator", 403 },
         { "GET", "/api/mastery/v1/skills", "counselor", 200 },
+        { "POST", "/api/mastery/v1/retention/run", "none", 401 },
+        { "POST", "/api/mastery/v1/retention/run", "counselor", 403 },
+        { "POST", "/api/mastery/v1/retention/run", "ops", 403 },
+        { "POST", "/api/mastery/v1/retention/run", "feed", 403 },
+        { "POST", "/api/mastery/v1/retention/run", "admin", 200 },
     };
 
     [Theory]

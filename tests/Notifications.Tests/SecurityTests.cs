@@ -31,6 +31,11 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
         { "GET", "/api/notifications/v1/dead-letters", "counselor", 403 },
         { "GET", "/api/notifications/v1/dead-letters", "ops", 200 },
         { "POST", $"/api/notifications/v1/dead-letters/{Guid.Empty}/redrive", "coordinator", 403 },
+        { "POST", "/api/notifications/v1/retention/run", "none", 401 },
+        { "POST", "/api/notifications/v1/retention/run", "counselor", 403 },
+        { "POST", "/api/notifications/v1/retention/run", "ops", 403 },
+        { "POST", "/api/notifications/v1/retention/run", "feed", 403 },
+        { "POST", "/api/notifications/v1/retention/run", "admin", 200 },
     };
 
     [Theory]

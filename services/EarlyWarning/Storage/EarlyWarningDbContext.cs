@@ -262,6 +262,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         });
         modelBuilder.Entity<StudentDemographics>().HasKey(d => d.StudentId);
         modelBuilder.Entity<RetrainingJob>().HasKey(j => j.JobId);
+        modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
     }
 }

@@ -1,6 +1,7 @@
 using Beacon.Contracts.Events;
 using Beacon.Ingestion.Api;
 using Beacon.Ingestion.Domain;
+using Beacon.Ingestion.Governance;
 using Beacon.Ingestion.Storage;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
@@ -81,10 +82,11 @@ public sealed class RosterImport(IngestionDbContext db, SignalIntake intake, Tim
             db.Publish(new StaffAssigned(incoming.StaffId, incoming.SchoolId, incoming.Role, incoming.GivenName, incoming.FamilyName, incoming.Email, now));
         }
 
-        var studentIds = rows.Students.Select(s => s.Row.StudentId).OfType<string>().Distinct().ToList();
+        var studentRows = await db.RefuseErasedAsync(rows.Students.ToList(), r => r.StudentId, errors, ct);
+        var studentIds = studentRows.Select(s => s.Row.StudentId).OfType<string>().Distinct().ToList();
         var students = await db.Students.Where(s => studentIds.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
         var studentValidator = new StudentRowValidator(schools.ContainsKey);
-        foreach (var positioned in rows.Students)
+        foreach (var positioned in studentRows)
         {
             var row = positioned.Row;
             if (!errors.Validate(studentValidator, positioned))

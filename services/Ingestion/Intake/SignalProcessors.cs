@@ -1,6 +1,7 @@
 using Beacon.Contracts.Events;
 using Beacon.Ingestion.Api;
 using Beacon.Ingestion.Domain;
+using Beacon.Ingestion.Governance;
 using Beacon.Ingestion.Storage;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
@@ -43,6 +44,7 @@ public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
 
     public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<AttendanceRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
     {
+        rows = await db.RefuseErasedAsync(rows, r => r.StudentId, errors, ct);
         var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
         var validator = new AttendanceRowValidator(schoolOf.ContainsKey, SchoolDays.Today(now));
         var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
@@ -103,6 +105,7 @@ public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
 
     public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<ItemResponseRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
     {
+        rows = await db.RefuseErasedAsync(rows, r => r.StudentId, errors, ct);
         var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
         var validator = new ItemResponseRowValidator(schoolOf.ContainsKey, now);
         var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
@@ -156,6 +159,7 @@ public sealed class GradeProcessor : ISignalProcessor<GradeRow>
 
     public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<GradeRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
     {
+        rows = await db.RefuseErasedAsync(rows, r => r.StudentId, errors, ct);
         var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
         var validator = new GradeRowValidator(schoolOf.ContainsKey, SchoolDays.Today(now));
         var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
@@ -206,6 +210,7 @@ public sealed class BehaviorIncidentProcessor : ISignalProcessor<BehaviorInciden
 
     public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<BehaviorIncidentRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
     {
+        rows = await db.RefuseErasedAsync(rows, r => r.StudentId, errors, ct);
         var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
         var validator = new BehaviorIncidentRowValidator(schoolOf.ContainsKey, SchoolDays.Today(now));
         var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
@@ -263,6 +268,7 @@ public sealed class LmsActivityProcessor : ISignalProcessor<LmsActivityRow>
 
     public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<LmsActivityRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
     {
+        rows = await db.RefuseErasedAsync(rows, r => r.StudentId, errors, ct);
         var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
         var validator = new LmsActivityRowValidator(schoolOf.ContainsKey, now);
         var valid = rows.Where(r => errors.Validate(validator, r)).ToList();

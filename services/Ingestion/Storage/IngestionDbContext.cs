@@ -1,4 +1,5 @@
 using Beacon.Ingestion.Domain;
+using Beacon.Ingestion.Governance;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 
@@ -23,6 +24,8 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<StudentDemographics> Demographics => Set<StudentDemographics>();
     public DbSet<IngestionBatch> Batches => Set<IngestionBatch>();
     public DbSet<QuarantinedRow> Quarantine => Set<QuarantinedRow>();
+    public DbSet<ErasureRequest> ErasureRequests => Set<ErasureRequest>();
+    public DbSet<ErasureConfirmation> ErasureConfirmations => Set<ErasureConfirmation>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -68,6 +71,13 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.Property(q => q.Id).ValueGeneratedOnAdd();
             e.HasIndex(q => new { q.Status, q.Kind });
         });
+        modelBuilder.Entity<ErasureRequest>(e =>
+        {
+            e.HasKey(r => r.RequestId);
+            e.HasIndex(r => r.StudentId);
+        });
+        modelBuilder.Entity<ErasureConfirmation>().HasKey(c => new { c.RequestId, c.Service });
+        modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
     }
 }

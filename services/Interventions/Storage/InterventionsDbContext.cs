@@ -46,6 +46,7 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
             e.HasKey(a => new { a.StudentId, a.Date });
             e.HasIndex(a => new { a.SchoolId, a.Date });
         });
+        modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
     }
 }

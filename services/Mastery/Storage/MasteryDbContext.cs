@@ -96,6 +96,7 @@ public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options)
         modelBuilder.Entity<SkillPrerequisite>().HasKey(p => new { p.SkillId, p.PrerequisiteId });
         modelBuilder.Entity<EnrolledStudent>().HasKey(s => s.StudentId);
         modelBuilder.Entity<EnrolledStudent>().HasIndex(s => s.SchoolId);
+        modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
     }
 }

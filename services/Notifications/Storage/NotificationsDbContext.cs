@@ -95,6 +95,7 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
             e.HasIndex(d => new { d.StaffId, d.SourceEventId, d.Channel }).IsUnique();
             e.HasIndex(d => new { d.Status, d.NotBefore });
         });
+        modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
     }
 }

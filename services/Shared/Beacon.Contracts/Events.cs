@@ -78,3 +78,13 @@ public static class InterventionOutcomes
 /// </summary>
 public sealed record ModelDriftDetected(Guid RunId, string Kind, Guid ModelId, int ModelVersion, string Reference, DateOnly AsOf, double ScorePsi,
     IReadOnlyList<string> SignificantInputs, int Students, DateTimeOffset DetectedAt);
+
+/// <summary>
+/// An administrator erased a student (FERPA): every service removes or irreversibly pseudonymises what it holds about them and
+/// answers with <see cref="StudentErasureConfirmed"/>. Carries the id only, never a name.
+/// </summary>
+public sealed record StudentErasureRequested(Guid RequestId, string StudentId, string RequestedBy, DateTimeOffset RequestedAt);
+
+/// <summary>A service erased a student for a request: rows affected per table (zeros when it had nothing, or on redelivery).</summary>
+public sealed record StudentErasureConfirmed(Guid RequestId, string StudentId, string Service, IReadOnlyDictionary<string, int> RowsAffected,
+    DateTimeOffset ConfirmedAt);
