@@ -18,14 +18,15 @@ namespace Beacon.EarlyWarning.Consumers;
 /// does not move and no second alert is raised. Each changed record also re-scores its student with the
 /// active chronic-absence model, if one is promoted, in the same transaction.
 /// </summary>
-public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, TimeProvider clock)
+public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, IErasedStudents erased, TimeProvider clock)
     : IConsumer<Batch<AttendanceRecorded>>
 {
     public async Task Consume(ConsumeContext<Batch<AttendanceRecorded>> context)
     {
         var ct = context.CancellationToken;
         // The ABC indicator counts school days; per-period records do not change it.
-        var records = context.Message.Select(m => m.Message).Where(m => m.Period is null).ToList();
+        // Erased students' late records are dropped, so nothing erased comes back.
+        var records = await erased.WithoutErasedAsync(context.Message.Select(m => m.Message).Where(m => m.Period is null), m => m.StudentId, ct);
         if (records.Count == 0)
         {
             return;

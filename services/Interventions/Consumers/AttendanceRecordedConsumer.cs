@@ -1,5 +1,6 @@
 using Beacon.Contracts.Events;
 using Beacon.Interventions.Storage;
+using Beacon.ServiceDefaults;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 
@@ -9,11 +10,16 @@ namespace Beacon.Interventions.Consumers;
 /// Keeps Interventions' own copy of attendance (one row per student and day; corrections overwrite), a
 /// batch of records per transaction: one commit per record could not keep up with a district's uploads.
 /// </summary>
-public sealed class AttendanceRecordedConsumer(InterventionsDbContext db) : IConsumer<Batch<AttendanceRecorded>>
+public sealed class AttendanceRecordedConsumer(InterventionsDbContext db, IErasedStudents erased) : IConsumer<Batch<AttendanceRecorded>>
 {
     public async Task Consume(ConsumeContext<Batch<AttendanceRecorded>> context)
     {
-        var records = context.Message.Select(m => m.Message).ToList();
+        // Erased students' late records are dropped, so nothing erased comes back.
+        var records = await erased.WithoutErasedAsync(context.Message.Select(m => m.Message), m => m.StudentId, context.CancellationToken);
+        if (records.Count == 0)
+        {
+            return;
+        }
         var ids = records.Select(m => m.StudentId).Distinct().ToList();
         DateOnly first = records.Min(m => m.Date), last = records.Max(m => m.Date);
         var stored = await db.Attendance.Where(d => ids.Contains(d.StudentId) && d.Date >= first && d.Date <= last)

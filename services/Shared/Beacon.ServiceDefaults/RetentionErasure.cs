@@ -106,6 +106,26 @@ public interface IErasedStudents
     Task<bool> IsErasedAsync(string studentId, CancellationToken ct);
 }
 
+public static class ErasedStudentsExtensions
+{
+    /// <summary>
+    /// The messages of a batch whose student was not erased. The consume filter sees a batch consumer's
+    /// Batch&lt;T&gt; as one message without a StudentId, so batch consumers drop erased students themselves.
+    /// </summary>
+    public static async Task<List<T>> WithoutErasedAsync<T>(this IErasedStudents erased, IEnumerable<T> messages, Func<T, string> studentId, CancellationToken ct)
+    {
+        var kept = new List<T>();
+        foreach (var message in messages)
+        {
+            if (!await erased.IsErasedAsync(studentId(message), ct))
+            {
+                kept.Add(message);
+            }
+        }
+        return kept;
+    }
+}
+
 internal sealed class ErasedStudents<TContext>(TContext db, ErasedStudentsCache cache) : IErasedStudents
     where TContext : DbContext
 {
