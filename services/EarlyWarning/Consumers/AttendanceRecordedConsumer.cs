@@ -32,8 +32,11 @@ public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOption
             return;
         }
         var ids = records.Select(m => m.StudentId).Distinct().ToList();
-        var days = (await db.AttendanceDays.Where(d => ids.Contains(d.StudentId)).ToListAsync(ct))
-            .GroupBy(d => d.StudentId).ToDictionary(g => g.Key, g => g.ToList());
+        // Read untracked: a batch of 500 students holds tens of thousands of days, and tracking them all made
+        // every save scan them. Only the days added or changed are tracked.
+        var days = (await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct))
+            .GroupBy(d => d.StudentId).ToDictionary(g => g.Key, g => g.ToDictionary(d => d.Date, d => d.Status));
+        var tracked = new Dictionary<(string, DateOnly), AttendanceDay>();
         var states = await db.RiskStates.Where(s => ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
         var now = clock.GetUtcNow();
         var score = await scoring.PrepareAttendanceScoringAsync(ids, now, ct);
@@ -42,20 +45,28 @@ public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOption
         foreach (var message in records)
         {
             var studentDays = days.TryGetValue(message.StudentId, out var known) ? known : days[message.StudentId] = [];
-            var day = studentDays.Find(d => d.Date == message.Date);
-            if (day is null)
+            if (!studentDays.TryGetValue(message.Date, out var status))
             {
-                studentDays.Add(db.AttendanceDays.Add(new AttendanceDay { StudentId = message.StudentId, Date = message.Date, Status = message.Status }).Entity);
+                tracked[(message.StudentId, message.Date)] = db.AttendanceDays.Add(new AttendanceDay { StudentId = message.StudentId, Date = message.Date, Status = message.Status }).Entity;
             }
-            else if (day.Status == message.Status)
+            else if (status == message.Status)
             {
                 continue;
             }
-            else
+            else if (tracked.TryGetValue((message.StudentId, message.Date), out var day))
             {
                 day.Status = message.Status;
             }
-            var reading = ChronicAbsenceIndicator.Evaluate(ChronicAbsenceIndicator.Summarize(studentDays.Select(d => d.Status), options.Value), options.Value);
+            else
+            {
+                // A stored day: attach it as it was, then change it, so only its status is updated.
+                day = new AttendanceDay { StudentId = message.StudentId, Date = message.Date, Status = status };
+                db.AttendanceDays.Attach(day);
+                day.Status = message.Status;
+                tracked[(message.StudentId, message.Date)] = day;
+            }
+            studentDays[message.Date] = message.Status;
+            var reading = ChronicAbsenceIndicator.Evaluate(ChronicAbsenceIndicator.Summarize(studentDays.Values, options.Value), options.Value);
             if (!states.TryGetValue(message.StudentId, out var state))
             {
                 state = states[message.StudentId] = db.RiskStates.Add(new StudentRiskState { StudentId = message.StudentId, SchoolId = message.SchoolId }).Entity;
@@ -86,7 +97,7 @@ public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOption
             // The model re-scores the student in the same unit of work, so score and signal commit together.
             if (score is not null)
             {
-                await score(new StudentDays(message.StudentId, message.SchoolId, [.. studentDays.Select(d => new SchoolDay(d.Date, d.Status))]));
+                await score(new StudentDays(message.StudentId, message.SchoolId, [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))]));
             }
         }
         if (changed)
