@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Beacon.Testing;
@@ -32,7 +31,7 @@ public sealed class BeaconUp : IAsyncDisposable
         Gateway = new Uri($"http://127.0.0.1:{port}");
         GatewayGrpc = new Uri($"http://127.0.0.1:{port + 1}");
         DataDirectory = dataDirectory;
-        var root = RepositoryRoot();
+        var root = TestEnvironment.RepositoryRoot();
         var start = new ProcessStartInfo("bash")
         {
             WorkingDirectory = root,
@@ -85,7 +84,7 @@ public sealed class BeaconUp : IAsyncDisposable
     /// <param name="purpose">Names the fresh data folder (the test suite's name).</param>
     public static async Task<BeaconUp> StartAsync(TimeSpan timeout, bool demo, string purpose)
     {
-        var platform = new BeaconUp(FreePortBase(), TestEnvironment.NewTempDirectory(purpose), demo);
+        var platform = new BeaconUp(Ports.FreePlatformBase(200, 400), TestEnvironment.NewTempDirectory(purpose), demo);
         var stopwatch = Stopwatch.StartNew();
         platform._process.Start();
         platform._process.BeginOutputReadLine();
@@ -131,44 +130,5 @@ public sealed class BeaconUp : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("Platform.sln not found above the test binaries.");
-    }
-
-    /// <summary>A base port whose gateway and service ports (base .. base+51) are all free.</summary>
-    private static int FreePortBase()
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            var port = Random.Shared.Next(200, 400) * 100;
-            var offsets = new[] { 0, 1, 10, 11, 20, 21, 30, 31, 40, 41, 50, 51 };
-            if (offsets.All(o => IsFree(port + o)))
-            {
-                return port;
-            }
-        }
-        throw new InvalidOperationException("No free port range found.");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(System.Net.IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

@@ -83,7 +83,7 @@ public static partial class OpenApiChecks
     /// </summary>
     public static void AssertNoBreakingChange(JsonElement generated, string name)
     {
-        var root = RepositoryRoot();
+        var root = TestEnvironment.RepositoryRoot();
         var file = Path.Combine(root, "docs", "openapi", $"{name}.json");
         var pretty = JsonSerializer.Serialize(generated, new JsonSerializerOptions { WriteIndented = true }) + "\n";
         if (Environment.GetEnvironmentVariable("BEACON_UPDATE_OPENAPI") == "1")
@@ -115,18 +115,6 @@ public static partial class OpenApiChecks
             .ToDictionary(o => o.Key, o => o.Value.TryGetProperty("parameters", out var ps)
                 ? ps.EnumerateArray().Select(x => $"{x.GetProperty("in").GetString()}:{x.GetProperty("name").GetString()}").ToHashSet()
                 : []);
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("Platform.sln not found above " + AppContext.BaseDirectory);
-    }
 
     /// <summary>The description of one operation (for role assertions).</summary>
     public static string OperationDescription(JsonElement document, string method, string path) =>

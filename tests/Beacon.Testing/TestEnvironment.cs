@@ -20,6 +20,19 @@ public static class TestEnvironment
         }
     }
 
+    /// <summary>The folder holding Platform.sln, found above the test binaries.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("Platform.sln not found above " + AppContext.BaseDirectory);
+    }
+
     public static string NewTempDirectory(string purpose)
     {
         var dir = Path.Combine(Path.GetTempPath(), "beacon-tests", $"{purpose}-{Guid.NewGuid():N}");

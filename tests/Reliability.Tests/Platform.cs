@@ -1,3 +1,5 @@
+using Beacon.Testing;
+
 namespace Beacon.Reliability.Tests;
 
 /// <summary>
@@ -30,7 +32,7 @@ public sealed class Platform : IAsyncDisposable
         Broker = broker;
         DataDirectory = dataDirectory;
         _port = port;
-        _root = RepositoryRoot();
+        _root = TestEnvironment.RepositoryRoot();
         Directory.CreateDirectory(Path.Combine(dataDirectory, "db"));
         Directory.CreateDirectory(Path.Combine(dataDirectory, "logs"));
 
@@ -88,7 +90,7 @@ public sealed class Platform : IAsyncDisposable
     {
         for (var attempt = 1; ; attempt++)
         {
-            var platform = new Platform(broker, dataDirectory, FreePortBase(), gatewayOptions);
+            var platform = new Platform(broker, dataDirectory, Ports.FreePlatformBase(410, 480), gatewayOptions);
             foreach (var process in platform._processes.Values)
             {
                 process.Start();
@@ -129,30 +131,5 @@ public sealed class Platform : IAsyncDisposable
         {
             await process.DisposeAsync();
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("Platform.sln not found above the test binaries.");
-    }
-
-    /// <summary>A base port whose gateway and service ports (base .. base+51) are all free (41000–47999).</summary>
-    private static int FreePortBase()
-    {
-        int[] offsets = [0, 1, 10, 11, 20, 21, 30, 31, 40, 41, 50, 51];
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            var port = Random.Shared.Next(410, 480) * 100;
-            if (offsets.All(o => Ports.IsFree(port + o)))
-            {
-                return port;
-            }
-        }
-        throw new InvalidOperationException("No free port range found.");
     }
 }

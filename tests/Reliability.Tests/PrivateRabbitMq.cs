@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
+using Beacon.Testing;
 
 namespace Beacon.Reliability.Tests;
 
@@ -176,23 +177,6 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
         if (_running)
         {
             await StopNodeAsync();
-        }
-    }
-}
-
-public static class Ports
-{
-    public static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(System.Net.IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 }
