@@ -16,6 +16,7 @@ builder.AddServiceDatabase<EarlyWarningDbContext>("earlywarning");
 builder.AddServiceBus("early-warning", bus =>
 {
     bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition));
+    bus.AddConsumer<AttendanceBatchRecordedConsumer>(typeof(AttendanceBatchRecordedConsumerDefinition));
     bus.AddConsumer<StudentDemographicsRecordedConsumer>();
     bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
     bus.AddEarlyWarningErasure();
@@ -26,6 +27,7 @@ builder.Services.Configure<ChronicAbsenceOptions>(builder.Configuration.GetSecti
 builder.AddRiskModels();
 builder.AddModelMonitoring();
 builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddScoped<AttendanceUpdates>();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();

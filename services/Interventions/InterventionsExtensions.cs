@@ -16,12 +16,14 @@ public static class InterventionsExtensions
         {
             bus.AddConsumer<RiskAlertRaisedConsumer>(typeof(RiskAlertRaisedConsumerDefinition));
             bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition));
+            bus.AddConsumer<AttendanceBatchRecordedConsumer>(typeof(AttendanceBatchRecordedConsumerDefinition));
             bus.AddInterventionsErasure();
         });
         builder.Services.AddOutboxRelay<InterventionsDbContext>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.Configure<InterventionsOptions>(builder.Configuration.GetSection("Interventions"));
         builder.Services.AddScoped<CaseOpener>();
+        builder.Services.AddScoped<AttendanceCopy>();
         builder.Services.AddScoped<OverdueCheck>();
         builder.Services.AddScoped<EffectReport>();
         builder.Services.AddHostedService<OverdueScanner>();

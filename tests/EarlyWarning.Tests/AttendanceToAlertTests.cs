@@ -60,6 +60,40 @@ public sealed class AttendanceToAlertTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ingestion_batches_apply_in_order_and_a_redelivered_batch_raises_no_second_alert()
+    {
+        var (student, other) = ($"stu-{Guid.NewGuid():N}", $"stu-{Guid.NewGuid():N}");
+        var day1 = new DateOnly(2026, 9, 1);
+        var bus = _service.Services.GetRequiredService<IBus>();
+        AttendanceRecorded Day(string id, int i, string status, bool correction = false) =>
+            new(id, "school-t", day1.AddDays(i), status, correction, DateTimeOffset.UtcNow);
+        // One batch holds the crossing (day 5: 2 of 5 absent) and, later in the same batch, the corrections
+        // that end it, interleaved with another student's days: order within the batch decides the outcome.
+        var batch = new AttendanceBatchRecorded(
+        [
+            Day(student, 0, "present"), Day(other, 0, "present"), Day(student, 1, "absent"), Day(student, 2, "present"),
+            Day(student, 3, "absent"), Day(other, 1, "present"), Day(student, 4, "present"), Day(student, 1, "present", correction: true),
+            Day(student, 3, "present", correction: true),
+        ]);
+        var messageId = NewId.NextGuid();
+        await bus.Publish(batch, ctx => ctx.MessageId = messageId);
+        var state = await Eventually.WaitAsync(
+            () => _service.WithDbAsync<EarlyWarningDbContext, StudentRiskState?>(db => db.RiskStates.FindAsync(student).AsTask()),
+            s => s is { DaysEnrolled: 5, DaysAbsent: 0 }, TimeSpan.FromSeconds(60));
+        Assert.False(state!.ChronicallyAbsent);
+        Assert.Equal(1, state.Crossings);
+        Assert.Single(await AlertsAsync(student));
+        Assert.Empty(await AlertsAsync(other));
+
+        // Redelivered (same message id, as after a crash between commit and acknowledgement): the inbox skips
+        // it. Re-applied, its first absences would cross the line again and raise a second alert.
+        await bus.Publish(batch, ctx => ctx.MessageId = messageId);
+        await Task.Delay(1500);
+        Assert.Single(await AlertsAsync(student));
+        Assert.Equal(1, (await _service.WithDbAsync<EarlyWarningDbContext, StudentRiskState?>(db => db.RiskStates.FindAsync(student).AsTask()))!.Crossings);
+    }
+
+    [Fact]
     public async Task A_correction_that_ends_chronic_absence_lets_a_later_crossing_alert_again()
     {
         var student = $"stu-{Guid.NewGuid():N}";

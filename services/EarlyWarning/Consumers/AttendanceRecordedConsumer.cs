@@ -16,17 +16,15 @@ namespace Beacon.EarlyWarning.Consumers;
 /// database commit per record. Within the batch each student's records apply in arrival order, so every
 /// crossing raises its alert. Idempotent: a redelivered or re-sent record changes no day, so the state
 /// does not move and no second alert is raised. Each changed record also re-scores its student with the
-/// active chronic-absence model, if one is promoted, in the same transaction.
+/// active chronic-absence model, if one is promoted, in the same transaction. The caller saves.
 /// </summary>
-public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, IErasedStudents erased, TimeProvider clock)
-    : IConsumer<Batch<AttendanceRecorded>>
+public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, IErasedStudents erased, TimeProvider clock)
 {
-    public async Task Consume(ConsumeContext<Batch<AttendanceRecorded>> context)
+    public async Task ApplyAsync(IEnumerable<AttendanceRecorded> batch, CancellationToken ct)
     {
-        var ct = context.CancellationToken;
         // The ABC indicator counts school days; per-period records do not change it.
         // Erased students' late records are dropped, so nothing erased comes back.
-        var records = await erased.WithoutErasedAsync(context.Message.Select(m => m.Message).Where(m => m.Period is null), m => m.StudentId, ct);
+        var records = await erased.WithoutErasedAsync(batch.Where(m => m.Period is null), m => m.StudentId, ct);
         if (records.Count == 0)
         {
             return;
@@ -40,7 +38,6 @@ public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOption
         var states = await db.RiskStates.Where(s => ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
         var now = clock.GetUtcNow();
         var score = await scoring.PrepareAttendanceScoringAsync(ids, now, ct);
-        var changed = false;
 
         foreach (var message in records)
         {
@@ -93,17 +90,22 @@ public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, IOption
             state.DaysAbsent = reading.Summary.DaysAbsent;
             state.ChronicallyAbsent = reading.ChronicallyAbsent;
             state.UpdatedAt = now;
-            changed = true;
             // The model re-scores the student in the same unit of work, so score and signal commit together.
             if (score is not null)
             {
                 await score(new StudentDays(message.StudentId, message.SchoolId, [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))]));
             }
         }
-        if (changed)
-        {
-            await db.SaveChangesAsync(ct);
-        }
+    }
+}
+
+/// <summary>Single records (any producer but Ingestion, which publishes batches), gathered into batches here.</summary>
+public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, AttendanceUpdates updates) : IConsumer<Batch<AttendanceRecorded>>
+{
+    public async Task Consume(ConsumeContext<Batch<AttendanceRecorded>> context)
+    {
+        await updates.ApplyAsync(context.Message.Select(m => m.Message), context.CancellationToken);
+        await db.SaveChangesAsync(context.CancellationToken);
     }
 }
 
@@ -114,4 +116,25 @@ public sealed class AttendanceRecordedConsumerDefinition : ConsumerDefinition<At
         // One batch at a time, so two batches never evaluate the same student at once (no lost alert, no
         // duplicate key); a batch closes at 500 records or 100 ms after its first.
         consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(500).SetTimeLimit(TimeSpan.FromMilliseconds(100)).SetConcurrencyLimit(1));
+}
+
+/// <summary>Ingestion's batches of records, one message at a time and in order, each applied once (inbox).</summary>
+public sealed class AttendanceBatchRecordedConsumer(EarlyWarningDbContext db, AttendanceUpdates updates, TimeProvider clock) : IConsumer<AttendanceBatchRecorded>
+{
+    public async Task Consume(ConsumeContext<AttendanceBatchRecorded> context)
+    {
+        if (await db.ProcessedBeforeAsync(context, clock.GetUtcNow()))
+        {
+            return;
+        }
+        await updates.ApplyAsync(context.Message.Records, context.CancellationToken);
+        await db.SaveChangesAsync(context.CancellationToken);
+    }
+}
+
+public sealed class AttendanceBatchRecordedConsumerDefinition : ConsumerDefinition<AttendanceBatchRecordedConsumer>
+{
+    // One message at a time: two batches never evaluate the same student at once, and a student's later
+    // records never overtake earlier ones.
+    public AttendanceBatchRecordedConsumerDefinition() => ConcurrentMessageLimit = 1;
 }

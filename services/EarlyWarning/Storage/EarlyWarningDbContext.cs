@@ -264,5 +264,6 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         modelBuilder.Entity<RetrainingJob>().HasKey(j => j.JobId);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
+        modelBuilder.AddInbox();
     }
 }

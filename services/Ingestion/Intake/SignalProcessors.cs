@@ -38,6 +38,9 @@ internal static class SchoolDays
 
 public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
 {
+    /// <summary>Records per published event: one message per record cost the broker and consumers more than the work.</summary>
+    public const int AttendanceRecordsPerEvent = 500;
+
     private readonly Dictionary<(string, DateOnly, string), string> _seen = [];
 
     public string Kind => "attendance";
@@ -61,6 +64,7 @@ public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
 
         int accepted = 0, unchanged = 0, corrected = 0, late = 0;
         var lateBefore = SchoolDays.Today(now).AddDays(-SchoolDays.LateAfterDays);
+        var recorded = new List<AttendanceRecorded>(valid.Count);
         foreach (var positioned in valid)
         {
             var row = positioned.Row;
@@ -91,7 +95,11 @@ public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
                 accepted++;
                 late += key.Item2 < lateBefore ? 1 : 0;
             }
-            db.Publish(new AttendanceRecorded(key.Item1, schoolId, key.Item2, row.Status!, isCorrection, now, key.Item3.Length == 0 ? null : key.Item3));
+            recorded.Add(new AttendanceRecorded(key.Item1, schoolId, key.Item2, row.Status!, isCorrection, now, key.Item3.Length == 0 ? null : key.Item3));
+        }
+        foreach (var records in recorded.Chunk(AttendanceRecordsPerEvent))
+        {
+            db.Publish(new AttendanceBatchRecorded(records));
         }
         return new ChunkCounts(accepted, unchanged, corrected, late);
     }

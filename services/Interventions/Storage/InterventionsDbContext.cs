@@ -48,5 +48,6 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
         });
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
+        modelBuilder.AddInbox();
     }
 }

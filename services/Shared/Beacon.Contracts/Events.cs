@@ -24,6 +24,13 @@ public sealed record StaffAssigned(string StaffId, string SchoolId, string Role,
 public sealed record AttendanceRecorded(string StudentId, string SchoolId, DateOnly Date, string Status, bool IsCorrection, DateTimeOffset OccurredAt,
     string? Period = null);
 
+/// <summary>
+/// Attendance records stored together (up to 500 from one upload), in the order they were stored. Ingestion
+/// publishes these rather than one <see cref="AttendanceRecorded"/> per record: at a district's upload
+/// rate, a message per record cost the broker and every consumer more CPU than the work itself.
+/// </summary>
+public sealed record AttendanceBatchRecorded(IReadOnlyList<AttendanceRecorded> Records);
+
 /// <summary>A course mark for a term was recorded or corrected.</summary>
 public sealed record GradeRecorded(string StudentId, string SchoolId, string CourseId, string Term, double MarkPercent, DateOnly Date, bool IsCorrection, DateTimeOffset OccurredAt);
 

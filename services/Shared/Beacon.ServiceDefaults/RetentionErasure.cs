@@ -203,11 +203,35 @@ public static class OutboxErasure
     /// <summary>
     /// Deletes this service's outbox rows (sent or not) whose event is about the student (a "StudentId" property equal
     /// to the id), except the erasure events themselves: they are the record that the erasure was asked and done.
+    /// An event carrying several students' records (a "Records" list) loses the student's records instead, and
+    /// goes only when none are left. Returns the rows deleted or rewritten.
     /// </summary>
-    public static Task<int> DeleteOutboxOfStudentAsync(this DbContext db, string studentId, CancellationToken ct)
+    public static async Task<int> DeleteOutboxOfStudentAsync(this DbContext db, string studentId, CancellationToken ct)
     {
         var needle = "\"StudentId\":" + System.Text.Json.JsonSerializer.Serialize(studentId);
-        return db.Set<OutboxMessage>().Where(m => m.Body.Contains(needle) && !m.MessageType.Contains(".StudentErasure")).ExecuteDeleteAsync(ct);
+        const string batch = "\"Records\":[";
+        var rows = db.Set<OutboxMessage>().Where(m => m.Body.Contains(needle) && !m.MessageType.Contains(".StudentErasure"));
+        var deleted = await rows.Where(m => !m.Body.Contains(batch)).ExecuteDeleteAsync(ct);
+        var batches = await rows.Where(m => m.Body.Contains(batch)).ToListAsync(ct);
+        foreach (var row in batches)
+        {
+            var body = System.Text.Json.Nodes.JsonNode.Parse(row.Body)!.AsObject();
+            var records = body["Records"]!.AsArray();
+            foreach (var record in records.Where(r => r?["StudentId"]?.GetValue<string>() == studentId).ToList())
+            {
+                records.Remove(record);
+            }
+            if (records.Count == 0)
+            {
+                db.Remove(row);
+            }
+            else
+            {
+                row.Body = body.ToJsonString();
+            }
+        }
+        await db.SaveChangesAsync(ct);
+        return deleted + batches.Count;
     }
 
     /// <summary>Retention of published outbox rows (Retention:OutboxSent); unsent rows are never purged.</summary>

@@ -17,7 +17,7 @@ public static class StorageExtensions
         where TContext : DbContext
     {
         var connectionString = ResolveConnectionString(builder.Configuration, serviceName);
-        builder.Services.AddSingleton<OutboxSignal>();
+        builder.Services.AddSingleton<OutboxQueue>();
         builder.Services.AddDbContext<TContext>((sp, options) =>
         {
             if (IsPostgres(connectionString))
@@ -28,7 +28,7 @@ public static class StorageExtensions
             {
                 options.UseSqlite(connectionString);
             }
-            options.AddInterceptors(new OutboxSaveInterceptor(sp.GetRequiredService<OutboxSignal>()));
+            options.AddInterceptors(new OutboxSaveInterceptor(sp.GetRequiredService<OutboxQueue>()));
         });
         builder.Services.AddHealthChecks().AddDbContextCheck<TContext>(tags: [HostingExtensions.ReadyTag]);
         return builder;
@@ -51,18 +51,40 @@ public static class StorageExtensions
 
     /// <summary>
     /// Creates the schema if it is missing. The skeleton uses EnsureCreated (one schema, two providers);
-    /// migrations come when a schema first has to change under live data.
+    /// migrations come when a schema first has to change under live data. Until then a database made by an
+    /// earlier version gets the tables and indexes added since (never a changed column).
     /// </summary>
     public static async Task InitializeDatabaseAsync<TContext>(this WebApplication app)
         where TContext : DbContext
     {
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
-        await db.Database.EnsureCreatedAsync();
+        if (!await db.Database.EnsureCreatedAsync())
+        {
+            await AddMissingTablesAsync(db);
+        }
         if (db.Database.IsSqlite())
         {
             // WAL lets readers work while the single writer commits.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        }
+    }
+
+    private static async Task AddMissingTablesAsync(DbContext db)
+    {
+        var script = db.Database.GenerateCreateScript();
+        foreach (var statement in script.Split(";", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var idempotent = statement
+                .Replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", StringComparison.Ordinal)
+                .Replace("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS ", StringComparison.Ordinal)
+                .Replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", StringComparison.Ordinal);
+            if (idempotent.StartsWith("CREATE ", StringComparison.Ordinal))
+            {
+#pragma warning disable EF1002 // the statements come from EF's own script for this model, not from input
+                await db.Database.ExecuteSqlRawAsync(idempotent);
+#pragma warning restore EF1002
+            }
         }
     }
 }
