@@ -1,6 +1,5 @@
 using System.Net;
 using Beacon.Testing;
-using Microsoft.Data.Sqlite;
 
 namespace Beacon.Ingestion.Tests;
 
@@ -31,18 +30,13 @@ public sealed class DatabaseBusyTests : IAsyncLifetime
         }
         var batch = new { records = new[] { new { studentId = "busy-s1", date = "2026-09-01", status = "absent" } } };
 
-        await using (var holder = new SqliteConnection($"Data Source={_file}"))
+        await using (await SqliteLock.HoldAsync(_file))
         {
-            await holder.OpenAsync();
-            await using var exclusive = holder.CreateCommand();
-            exclusive.CommandText = "BEGIN EXCLUSIVE";
-            await exclusive.ExecuteNonQueryAsync();
             using var busy = await api.PostAsync("/api/ingestion/v1/attendance?batchId=busy-1", batch);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, busy.StatusCode);
             Assert.Equal("5", busy.Headers.GetValues("Retry-After").Single());
             Assert.Contains("Idempotency-Key", await busy.Content.ReadAsStringAsync());
         }
-        SqliteConnection.ClearAllPools();
 
         using var again = await api.PostAsync("/api/ingestion/v1/attendance?batchId=busy-1", batch);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
