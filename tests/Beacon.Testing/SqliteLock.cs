@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Xunit;
 
 namespace Beacon.Testing;
 
@@ -28,4 +29,26 @@ public sealed class SqliteLock : IAsyncDisposable
         await _holder.DisposeAsync();
         SqliteConnection.ClearAllPools();
     }
+}
+
+/// <summary>
+/// A class fixture: the service on a SQLite file of its own that waits at most 1 s for a lock, and
+/// <see cref="HoldAsync"/> to hold that file as another writer would.
+/// </summary>
+public sealed class LockableSqliteService<TProgram> : IAsyncLifetime
+    where TProgram : class
+{
+    private readonly string _file = Path.Combine(TestEnvironment.NewTempDirectory("busy"), "service.db");
+
+    public ServiceFactory<TProgram> Service { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Service = new ServiceFactory<TProgram> { ConnectionString = $"Data Source={_file};Default Timeout=1" };
+        await Service.WaitUntilReadyAsync();
+    }
+
+    public async Task DisposeAsync() => await Service.DisposeAsync();
+
+    public Task<SqliteLock> HoldAsync() => SqliteLock.HoldAsync(_file);
 }

@@ -7,28 +7,17 @@ namespace Beacon.Interventions.Tests;
 /// <summary>
 /// The problem handlers every service registers (AddDefaultProblemHandlers), seen outside Ingestion: a
 /// database held by another writer longer than the wait (here 1 s) answers 503 with Retry-After, not a
-/// 500, and the same request once it is free goes in; a body a minimal API cannot bind is a 400 naming it.
+/// 500, and the same request once it is free goes in.
 /// </summary>
-public sealed class DatabaseBusyTests : IAsyncLifetime
+public sealed class DatabaseBusyTests(LockableSqliteService<Program> database) : IClassFixture<LockableSqliteService<Program>>
 {
-    private readonly string _file = Path.Combine(TestEnvironment.NewTempDirectory("interventions-busy"), "interventions.db");
-    private ServiceFactory<Program> _service = null!;
-
-    public async Task InitializeAsync()
-    {
-        _service = new ServiceFactory<Program> { ConnectionString = $"Data Source={_file};Default Timeout=1" };
-        await _service.WaitUntilReadyAsync();
-    }
-
-    public async Task DisposeAsync() => await _service.DisposeAsync();
-
     [Fact]
     public async Task A_locked_database_is_a_503_with_retry_after_and_the_case_opens_when_sent_again()
     {
-        var client = _service.CreateClient();
+        using var client = database.Service.CreateClient();
         var open = new { studentId = $"stu-{Guid.NewGuid():N}", schoolId = "busy-school", reason = "Teacher concern." };
 
-        await using (await SqliteLock.HoldAsync(_file))
+        await using (await database.HoldAsync())
         {
             using var busy = await client.PostAsJsonAsync("/api/interventions/v1/cases", open);
             var text = await busy.Content.ReadAsStringAsync();
