@@ -55,9 +55,16 @@ public static partial class Audit
     [GeneratedRegex(@"^/beacon\.[a-z]+\.v1\.[A-Za-z]+/(Get|List)[A-Za-z]*$")]
     private static partial Regex GrpcRead();
 
+    /// <summary>Retention:AuditEntries (by entry time); unset keeps the log forever.</summary>
+    public const string RetentionKind = "AuditEntries";
+
     public static IHostApplicationBuilder AddAudit(this IHostApplicationBuilder builder)
     {
         builder.AddServiceDatabase<AuditDbContext>("gateway-audit");
+        // FERPA (34 CFR § 99.32) wants the record of disclosures kept as long as the records it is about: unset
+        // by default, so a district shortens it only deliberately.
+        builder.AddRetention(new RetentionRule(RetentionKind, (sp, cutoff, ct) =>
+            sp.GetRequiredService<AuditDbContext>().DeleteOlderThanAsync<AuditEntry>(e => e.At, cutoff, ct)));
         return builder;
     }
 
@@ -119,6 +126,7 @@ public static partial class Audit
                 .Select(e => new AuditEntryDto(e.Id, e.At, e.UserId, e.Roles, e.Method, e.Path, e.Query, e.StudentId, e.CaseId,
                     e.Purpose, e.StatusCode, e.CorrelationId)));
         }).RequireAuthorization(Policies.Administrators);
+        app.MapRetentionEndpoint("/api/audit/v1");
         return app;
     }
 

@@ -7,6 +7,7 @@ using Beacon.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddDefaultProblemHandlers();
 builder.AddServiceAuthentication();
 builder.AddDefaultOpenApi();
 builder.AddServiceDatabase<IngestionDbContext>("ingestion");
@@ -17,13 +18,10 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddScoped<SignalIntake>();
 builder.Services.AddScoped<RosterImport>();
 builder.Services.AddScoped<OneRosterImport>();
-builder.Services.AddExceptionHandler<UnreadableBodyHandler>();
-builder.Services.AddExceptionHandler<DatabaseBusyHandler>();
 builder.Services.AddGrpc().AddJsonTranscoding();
 
 var app = builder.Build();
 await app.InitializeDatabaseAsync<IngestionDbContext>();
-app.UseExceptionHandler();
 app.MapDefaultEndpoints();
 app.MapDefaultOpenApi();
 app.MapIngestionEndpoints();

@@ -14,6 +14,7 @@ if (args is ["eval" or "eval-simulator" or "bench-update", ..])
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddDefaultProblemHandlers();
 builder.AddServiceAuthentication();
 builder.AddDefaultOpenApi();
 builder.AddServiceDatabase<MasteryDbContext>("mastery");

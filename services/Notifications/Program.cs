@@ -7,6 +7,7 @@ using Beacon.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddDefaultProblemHandlers();
 builder.AddServiceAuthentication();
 builder.AddDefaultOpenApi();
 builder.AddServiceDatabase<NotificationsDbContext>("notifications");

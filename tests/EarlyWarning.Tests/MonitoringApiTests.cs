@@ -83,6 +83,21 @@ public sealed class MonitoringApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
+    // A body the minimal API cannot bind was an empty 400 outside Development; AddDefaultProblemHandlers makes it
+    // a problem that says where the JSON broke.
+    [Fact]
+    public async Task Malformed_feedback_json_is_a_400_problem_naming_where()
+    {
+        var alert = await AlertAsync();
+        using var broken = await _client.PostAsync($"/api/early-warning/v1/alerts/{alert.AlertId}/feedback",
+            new StringContent("{\"verdict\": \"false-alarm\", \"reason\": 5}", System.Text.Encoding.UTF8, "application/json"));
+        var text = await broken.Content.ReadAsStringAsync();
+        Assert.True(broken.StatusCode == HttpStatusCode.BadRequest, $"{(int)broken.StatusCode} {text}");
+        var problem = JsonDocument.Parse(text).RootElement;
+        Assert.Equal("Unreadable request body; nothing was stored", problem.GetProperty("title").GetString());
+        Assert.Contains("$.reason", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_case_closed_as_false_alarm_counts_as_feedback_on_its_alerts()
     {

@@ -1,6 +1,5 @@
 using System.Net;
 using Beacon.Testing;
-using Microsoft.Data.Sqlite;
 
 namespace Beacon.Ingestion.Tests;
 
@@ -8,41 +7,25 @@ namespace Beacon.Ingestion.Tests;
 /// A database held by another writer longer than the wait (here 1 s) answers 503 with Retry-After, not a
 /// 500; the same batch sent again once it is free is stored, once.
 /// </summary>
-public sealed class DatabaseBusyTests : IAsyncLifetime
+public sealed class DatabaseBusyTests(LockableSqliteService<Program> database) : IClassFixture<LockableSqliteService<Program>>
 {
-    private readonly string _file = Path.Combine(TestEnvironment.NewTempDirectory("ingestion-busy"), "ingestion.db");
-    private ServiceFactory<Program> _service = null!;
-
-    public async Task InitializeAsync()
-    {
-        _service = new ServiceFactory<Program> { ConnectionString = $"Data Source={_file};Default Timeout=1" };
-        await _service.WaitUntilReadyAsync();
-    }
-
-    public async Task DisposeAsync() => await _service.DisposeAsync();
-
     [Fact]
     public async Task A_locked_database_is_a_503_with_retry_after_and_the_batch_goes_in_when_sent_again()
     {
-        var api = new IngestionApi(_service.CreateClient());
+        var api = new IngestionApi(database.Service.CreateClient());
         using (var roster = await api.PostAsync("/api/ingestion/v1/roster", IngestionApi.Roster("busy-school", "busy-s1")))
         {
             Assert.Equal(HttpStatusCode.OK, roster.StatusCode);
         }
         var batch = new { records = new[] { new { studentId = "busy-s1", date = "2026-09-01", status = "absent" } } };
 
-        await using (var holder = new SqliteConnection($"Data Source={_file}"))
+        await using (await database.HoldAsync())
         {
-            await holder.OpenAsync();
-            await using var exclusive = holder.CreateCommand();
-            exclusive.CommandText = "BEGIN EXCLUSIVE";
-            await exclusive.ExecuteNonQueryAsync();
             using var busy = await api.PostAsync("/api/ingestion/v1/attendance?batchId=busy-1", batch);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, busy.StatusCode);
             Assert.Equal("5", busy.Headers.GetValues("Retry-After").Single());
             Assert.Contains("Idempotency-Key", await busy.Content.ReadAsStringAsync());
         }
-        SqliteConnection.ClearAllPools();
 
         using var again = await api.PostAsync("/api/ingestion/v1/attendance?batchId=busy-1", batch);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);

@@ -18,37 +18,22 @@ namespace Beacon.Ingestion.Tests;
 /// Erasure and retention against the real broker: an administrator erases student A; every Ingestion table loses A
 /// and keeps B; the report waits for the other services' confirmations (published here on the bus as they would
 /// be); a late row for A is refused with its line and reason; the retention purge deletes only what is too old.
+/// SQLite here; <see cref="PostgresGovernanceTests"/> runs the same on PostgreSQL.
 /// </summary>
-public sealed class GovernanceTests : IAsyncLifetime
+public class GovernanceTests : GovernanceTestBase<Program, IngestionDbContext>
 {
-    private readonly ServiceFactory<Program> _service = new()
+    protected override string ServiceName => "ingestion";
+
+    protected override Dictionary<string, string?> Settings => new()
     {
-        Settings =
-        {
-            ["Retention:AttendanceRecords"] = "P1Y",
-            ["Retention:ItemResponses"] = "P90D",
-        },
+        ["Retention:AttendanceRecords"] = "P1Y",
+        ["Retention:ItemResponses"] = "P90D",
     };
 
-    private HttpClient _http = null!;
-    private IngestionApi _api = null!;
+    private IngestionApi Api => new(Http);
 
-    public async Task InitializeAsync()
-    {
-        await _service.WaitUntilReadyAsync();
-        _http = _service.CreateClient();
-        _api = new IngestionApi(_http);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _service.DisposeAsync();
-    }
-
-    private Task<T> Db<T>(Func<IngestionDbContext, Task<T>> work) => _service.WithDbAsync(work);
-
-    private async Task<Dictionary<string, int>> RowsOfAsync(string student) => await Db(async db => new Dictionary<string, int>
+    // Ingestion's outbox count includes the erasure events: the test checks they are all that is left.
+    protected override async Task<Dictionary<string, int>> RowsOfAsync(IngestionDbContext db, string student) => new()
     {
         ["Students"] = await db.Students.CountAsync(s => s.StudentId == student),
         ["Attendance"] = await db.Attendance.CountAsync(a => a.StudentId == student),
@@ -58,7 +43,7 @@ public sealed class GovernanceTests : IAsyncLifetime
         ["LmsActivities"] = await db.LmsActivities.CountAsync(a => a.StudentId == student),
         ["Quarantine"] = await db.Quarantine.CountAsync(q => q.Raw.Contains($"\"{student}\"")),
         ["outbox"] = await db.Set<OutboxMessage>().CountAsync(m => m.Body.Contains($"\"StudentId\":\"{student}\"")),
-    });
+    };
 
     private async Task SeedAsync(string school, string student)
     {
@@ -66,7 +51,7 @@ public sealed class GovernanceTests : IAsyncLifetime
         var day = (int i) => today.AddDays(-i).ToString("yyyy-MM-dd");
         async Task Post(string path, object body, HttpStatusCode expected = HttpStatusCode.OK)
         {
-            using var response = await _api.PostAsync(path, body);
+            using var response = await Api.PostAsync(path, body);
             Assert.True(expected == response.StatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
         await Post("/api/ingestion/v1/attendance", new { records = new[] { new { studentId = student, date = day(1), status = "absent" }, new { studentId = student, date = day(2), status = "present" } } });
@@ -85,17 +70,18 @@ public sealed class GovernanceTests : IAsyncLifetime
         });
     }
 
-    private async Task<JsonElement> ReportAsync(Guid requestId) => await _api.GetJsonAsync($"/api/ingestion/v1/erasures/{requestId}");
+    private async Task<JsonElement> ReportAsync(Guid requestId) => await Api.GetJsonAsync($"/api/ingestion/v1/erasures/{requestId}");
 
     private static string StatusOf(JsonElement report, string service) =>
         report.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("service").GetString() == service).GetProperty("status").GetString()!;
 
-    [Fact]
+    [SkippableFact]
     public async Task Erasing_a_student_removes_them_from_every_table_keeps_the_other_and_the_report_completes_as_services_confirm()
     {
+        SkipUnlessRunning();
         var school = $"gov-{Guid.NewGuid():N}"[..12];
         var (a, b) = ($"{school}-a", $"{school}-b");
-        using (var roster = await _api.PostAsync("/api/ingestion/v1/roster", IngestionApi.Roster(school, a, b)))
+        using (var roster = await Api.PostAsync("/api/ingestion/v1/roster", IngestionApi.Roster(school, a, b)))
         {
             Assert.Equal(HttpStatusCode.OK, roster.StatusCode);
         }
@@ -105,7 +91,7 @@ public sealed class GovernanceTests : IAsyncLifetime
         Assert.All(before, kv => Assert.True(kv.Value > 0, $"seed: no {kv.Key} rows for B"));
         Assert.All(await RowsOfAsync(a), kv => Assert.True(kv.Value > 0, $"seed: no {kv.Key} rows for A"));
 
-        using var response = await _http.PostAsJsonAsync($"/api/ingestion/v1/students/{a}/erasure", new { reason = "parent request 2026-11" });
+        using var response = await Http.PostAsJsonAsync($"/api/ingestion/v1/students/{a}/erasure", new { reason = "parent request 2026-11" });
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
         var requestId = accepted.GetProperty("requestId").GetGuid();
@@ -133,20 +119,19 @@ public sealed class GovernanceTests : IAsyncLifetime
         Assert.Equal("confirmed", StatusOf(report, "ingestion"));
         Assert.False(report.GetProperty("complete").GetBoolean());
         Assert.Equal("pending", StatusOf(report, "mastery"));
-        var bus = _service.Services.GetRequiredService<IBus>();
         foreach (var service in new[] { "mastery", "early-warning", "interventions" })
         {
-            await bus.Publish(new StudentErasureConfirmed(requestId, a, service, new Dictionary<string, int> { ["Rows"] = 3 }, DateTimeOffset.UtcNow));
+            await Bus.Publish(new StudentErasureConfirmed(requestId, a, service, new Dictionary<string, int> { ["Rows"] = 3 }, DateTimeOffset.UtcNow));
         }
         report = await Eventually.WaitAsync(() => ReportAsync(requestId), r => StatusOf(r, "interventions") == "confirmed", TimeSpan.FromSeconds(30));
         Assert.False(report.GetProperty("complete").GetBoolean());
         Assert.Equal("pending", StatusOf(report, "notifications"));
-        await bus.Publish(new StudentErasureConfirmed(requestId, a, "notifications", new Dictionary<string, int> { ["Feed"] = 2 }, DateTimeOffset.UtcNow));
+        await Bus.Publish(new StudentErasureConfirmed(requestId, a, "notifications", new Dictionary<string, int> { ["Feed"] = 2 }, DateTimeOffset.UtcNow));
         report = await Eventually.WaitAsync(() => ReportAsync(requestId), r => r.GetProperty("complete").GetBoolean(), TimeSpan.FromSeconds(30));
         Assert.True(report.GetProperty("complete").GetBoolean());
         var notifications = report.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("service").GetString() == "notifications");
         Assert.Equal(2, notifications.GetProperty("rowsAffected").GetProperty("Feed").GetInt32());
-        var list = await _api.GetJsonAsync("/api/ingestion/v1/erasures");
+        var list = await Api.GetJsonAsync("/api/ingestion/v1/erasures");
         Assert.Contains(list.EnumerateArray(), r => r.GetProperty("requestId").GetGuid() == requestId && r.GetProperty("complete").GetBoolean());
 
         // A late CSV row for A is refused with its line and the reason, and its content is not kept; B's row is stored.
@@ -154,7 +139,7 @@ public sealed class GovernanceTests : IAsyncLifetime
         var csv = $"studentId,date,status\n{b},{today.AddDays(-5):yyyy-MM-dd},present\n{a},{today.AddDays(-5):yyyy-MM-dd},absent\n";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/ingestion/v1/attendance") { Content = new StringContent(csv, Encoding.UTF8) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        using var late = await _http.SendAsync(request);
+        using var late = await Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.BadRequest, late.StatusCode);
         var problem = await IngestionApi.ProblemAsync(late);
         Assert.Equal(["lines[3].studentId"], IngestionApi.ErrorKeys(problem));
@@ -164,29 +149,31 @@ public sealed class GovernanceTests : IAsyncLifetime
         Assert.Equal(0, (await RowsOfAsync(a))["Quarantine"]);
 
         // The roster cannot bring A back either.
-        using var again = await _api.PostAsync("/api/ingestion/v1/roster", IngestionApi.Roster(school, a));
+        using var again = await Api.PostAsync("/api/ingestion/v1/roster", IngestionApi.Roster(school, a));
         Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
         Assert.Equal(0, (await RowsOfAsync(a))["Students"]);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Erasure_answers_clear_errors_and_unknown_requests_are_404()
     {
-        using var tooLong = await _http.PostAsJsonAsync("/api/ingestion/v1/students/x/erasure", new { reason = new string('r', 1001) });
+        SkipUnlessRunning();
+        using var tooLong = await Http.PostAsJsonAsync("/api/ingestion/v1/students/x/erasure", new { reason = new string('r', 1001) });
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
         Assert.Equal(["reason"], IngestionApi.ErrorKeys(await IngestionApi.ProblemAsync(tooLong)));
-        using var broken = await _api.PostRawAsync("/api/ingestion/v1/students/x/erasure", "{\"reason\": ");
+        using var broken = await Api.PostRawAsync("/api/ingestion/v1/students/x/erasure", "{\"reason\": ");
         Assert.Equal(HttpStatusCode.BadRequest, broken.StatusCode);
-        using var unknown = await _http.GetAsync($"/api/ingestion/v1/erasures/{Guid.NewGuid()}");
+        using var unknown = await Http.GetAsync($"/api/ingestion/v1/erasures/{Guid.NewGuid()}");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         // No body at all is fine: the reason is optional.
-        using var empty = await _http.PostAsync("/api/ingestion/v1/students/never-enrolled/erasure", null);
+        using var empty = await Http.PostAsync("/api/ingestion/v1/students/never-enrolled/erasure", null);
         Assert.Equal(HttpStatusCode.Accepted, empty.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Retention_purges_rows_older_than_the_period_keeps_younger_ones_and_unset_kinds_keep_everything()
     {
+        SkipUnlessRunning();
         var student = $"ret-{Guid.NewGuid():N}"[..12];
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         var now = DateTimeOffset.UtcNow;
@@ -203,10 +190,7 @@ public sealed class GovernanceTests : IAsyncLifetime
             return await db.SaveChangesAsync();
         });
 
-        using var response = await _http.PostAsync("/api/ingestion/v1/retention/run", null);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var run = await response.Content.ReadFromJsonAsync<JsonElement>();
-        var kinds = run.GetProperty("kinds").EnumerateArray().ToDictionary(k => k.GetProperty("kind").GetString()!);
+        var kinds = await RunRetentionAsync("/api/ingestion/v1");
         Assert.True(kinds["AttendanceRecords"].GetProperty("deleted").GetInt32() >= 1);
         Assert.Equal("P1Y", kinds["AttendanceRecords"].GetProperty("period").GetString());
         Assert.Equal(JsonValueKind.Null, kinds["Grades"].GetProperty("period").ValueKind);
@@ -217,4 +201,10 @@ public sealed class GovernanceTests : IAsyncLifetime
         Assert.Equal(["new"], answers);
         Assert.Equal(1, await Db(db => db.Grades.CountAsync(g => g.StudentId == student)));
     }
+}
+
+/// <summary>The same erasure and retention on PostgreSQL (skipped unless BEACON_TEST_POSTGRES is set).</summary>
+public sealed class PostgresGovernanceTests : GovernanceTests
+{
+    protected override bool OnPostgres => true;
 }

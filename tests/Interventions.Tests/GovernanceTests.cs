@@ -1,29 +1,21 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Interventions.Domain;
 using Beacon.Interventions.Storage;
 using Beacon.ServiceDefaults;
 using Beacon.Testing;
-using MassTransit;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Beacon.Interventions.Tests;
 
-/// <summary>Erasure and retention in Interventions against the real broker.</summary>
-public sealed class GovernanceTests : IAsyncLifetime
+/// <summary>Erasure and retention in Interventions against the real broker (SQLite; <see cref="PostgresGovernanceTests"/> runs them on PostgreSQL).</summary>
+public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContext>
 {
-    private readonly ServiceFactory<Program> _service = new() { Settings = { ["Retention:EndedCases"] = "P1Y" } };
+    protected override string ServiceName => "interventions";
 
-    public Task InitializeAsync() => _service.WaitUntilReadyAsync();
+    protected override Dictionary<string, string?> Settings => new() { ["Retention:EndedCases"] = "P1Y" };
 
-    public async Task DisposeAsync() => await _service.DisposeAsync();
-
-    private Task<T> Db<T>(Func<InterventionsDbContext, Task<T>> work) => _service.WithDbAsync(work);
-
-    private IBus Bus => _service.Services.GetRequiredService<IBus>();
+    protected override Task SeedAsync(string student, DateTimeOffset at) => SeedCaseAsync(student, at, null);
 
     private Task<Guid> SeedCaseAsync(string student, DateTimeOffset openedAt, DateTimeOffset? endedAt) => Db(async db =>
     {
@@ -51,7 +43,7 @@ public sealed class GovernanceTests : IAsyncLifetime
         return caseId;
     });
 
-    private Task<Dictionary<string, int>> RowsOfAsync(string student) => Db(async db =>
+    protected override async Task<Dictionary<string, int>> RowsOfAsync(InterventionsDbContext db, string student)
     {
         var cases = db.Cases.Where(c => c.StudentId == student).Select(c => c.CaseId);
         return new Dictionary<string, int>
@@ -60,56 +52,33 @@ public sealed class GovernanceTests : IAsyncLifetime
             ["Activity"] = await db.Activity.CountAsync(a => cases.Contains(a.CaseId)),
             ["Cases"] = await cases.CountAsync(),
             ["Attendance"] = await db.Attendance.CountAsync(a => a.StudentId == student),
-            ["outbox"] = await db.Set<OutboxMessage>().CountAsync(m => m.Body.Contains($"\"StudentId\":\"{student}\"") && !m.MessageType.Contains(".StudentErasure")),
+            ["outbox"] = await OutboxRowsAboutAsync(db, student),
         };
-    });
-
-    [Fact]
-    public async Task Erasure_removes_the_student_keeps_the_other_confirms_with_counts_and_a_redelivery_changes_nothing()
-    {
-        var (a, b) = ($"gov-a-{Guid.NewGuid():N}"[..16], $"gov-b-{Guid.NewGuid():N}"[..16]);
-        await SeedCaseAsync(a, DateTimeOffset.UtcNow, null);
-        await SeedCaseAsync(b, DateTimeOffset.UtcNow, null);
-        var before = await RowsOfAsync(b);
-
-        var request = new StudentErasureRequested(Guid.NewGuid(), a, "test-admin", DateTimeOffset.UtcNow);
-        await Bus.Publish(request);
-        var first = Assert.Single(await ErasureProbe.WaitForConfirmationsAsync<InterventionsDbContext>(_service.Services, request.RequestId, 1));
-        Assert.Equal("interventions", first.GetProperty("Service").GetString());
-        Assert.Equal(new Dictionary<string, int> { ["CaseAlerts"] = 1, ["Activity"] = 2, ["Cases"] = 1, ["Attendance"] = 1, ["outbox"] = 1 }, ErasureProbe.Rows(first));
-        Assert.All(await RowsOfAsync(a), kv => Assert.True(kv.Value == 0, $"{kv.Key} still holds {kv.Value} row(s) of A"));
-        Assert.Equal(0, await Db(db => db.Activity.CountAsync(x => x.Text.Contains(a))));
-        Assert.Equal(before, await RowsOfAsync(b));
-
-        await Bus.Publish(request);
-        var both = await ErasureProbe.WaitForConfirmationsAsync<InterventionsDbContext>(_service.Services, request.RequestId, 2);
-        Assert.Equal(2, both.Count);
-        Assert.All(ErasureProbe.Rows(both[1]), kv => Assert.Equal(0, kv.Value));
-        Assert.Equal(before, await RowsOfAsync(b));
-
-        // Late attendance for A is ignored; the same event for another student is projected.
-        var marker = $"gov-m-{Guid.NewGuid():N}"[..16];
-        var day = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-3);
-        await Bus.Publish(new AttendanceRecorded(a, "gov", day, "absent", false, DateTimeOffset.UtcNow));
-        await Bus.Publish(new AttendanceRecorded(marker, "gov", day, "absent", false, DateTimeOffset.UtcNow));
-        Assert.Equal(1, await Eventually.WaitAsync(() => Db(db => db.Attendance.CountAsync(x => x.StudentId == marker)), n => n == 1, TimeSpan.FromSeconds(30)));
-        await Task.Delay(500);
-        Assert.Equal(0, await Db(db => db.Attendance.CountAsync(x => x.StudentId == a)));
     }
 
-    [Fact]
+    [SkippableFact]
+    public async Task Erasure_removes_the_student_keeps_the_other_confirms_with_counts_and_a_redelivery_changes_nothing()
+    {
+        SkipUnlessRunning();
+        var a = await EraseOneOfTwoAsync(new() { ["CaseAlerts"] = 1, ["Activity"] = 2, ["Cases"] = 1, ["Attendance"] = 1, ["outbox"] = 1 });
+        Assert.Equal(0, await Db(db => db.Activity.CountAsync(x => x.Text.Contains(a))));
+
+        // Late attendance for A is ignored; the same event for another student is projected.
+        var day = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-3);
+        await AssertLateEventIgnoredAsync(a, s => new AttendanceRecorded(s, "gov", day, "absent", false, DateTimeOffset.UtcNow),
+            (db, s) => db.Attendance.CountAsync(x => x.StudentId == s));
+    }
+
+    [SkippableFact]
     public async Task Retention_purges_cases_ended_before_the_period_with_their_notes_and_keeps_recent_and_active_ones()
     {
-        var (old, recent, active) = ($"ret-o-{Guid.NewGuid():N}"[..16], $"ret-r-{Guid.NewGuid():N}"[..16], $"ret-a-{Guid.NewGuid():N}"[..16]);
+        SkipUnlessRunning();
+        var (old, recent, active) = (NewStudent("ret-o"), NewStudent("ret-r"), NewStudent("ret-a"));
         var oldCase = await SeedCaseAsync(old, DateTimeOffset.UtcNow.AddYears(-3), DateTimeOffset.UtcNow.AddYears(-2));
         await SeedCaseAsync(recent, DateTimeOffset.UtcNow.AddDays(-60), DateTimeOffset.UtcNow.AddDays(-30));
         await SeedCaseAsync(active, DateTimeOffset.UtcNow.AddYears(-3), null);
 
-        using var http = _service.CreateClient();
-        using var response = await http.PostAsync("/api/interventions/v1/retention/run", null);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var kinds = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("kinds").EnumerateArray()
-            .ToDictionary(k => k.GetProperty("kind").GetString()!);
+        var kinds = await RunRetentionAsync("/api/interventions/v1");
         Assert.True(kinds["EndedCases"].GetProperty("deleted").GetInt32() >= 1);
         Assert.Equal(JsonValueKind.Null, kinds["AttendanceDays"].GetProperty("period").ValueKind);
 
@@ -119,4 +88,10 @@ public sealed class GovernanceTests : IAsyncLifetime
         Assert.Equal(1, (await RowsOfAsync(recent))["Cases"]);
         Assert.Equal(2, (await RowsOfAsync(active))["Activity"]);
     }
+}
+
+/// <summary>The same erasure and retention on PostgreSQL (skipped unless BEACON_TEST_POSTGRES is set).</summary>
+public sealed class PostgresGovernanceTests : GovernanceTests
+{
+    protected override bool OnPostgres => true;
 }

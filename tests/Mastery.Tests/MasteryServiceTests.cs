@@ -164,6 +164,35 @@ public sealed class MasteryServiceTests : IAsyncLifetime
         Assert.DoesNotContain(skills.GetProperty("skills").EnumerateArray(), s => s.GetProperty("skillId").GetString()!.StartsWith("g-", StringComparison.Ordinal));
     }
 
+    // The shared JSON body reader (Beacon.ServiceDefaults.JsonBody): before it, a duplicate key was taken
+    // silently (the last one won) and bytes that are not UTF-8 were read as replacement characters.
+    [Theory]
+    [InlineData("{\"skills\":[{\"skillId\":\"j-a\",\"skillId\":\"j-b\"}]}", "Duplicate")]
+    [InlineData("{\"skills\":[],\"skills\":[{\"skillId\":\"j-a\"}]}", "Duplicate")]
+    [InlineData("{\"skills\":[{\"skillId\":\"j-a\",\"name\":1e309}]}", "$.skills[0].name")]
+    [InlineData("{\"skills\":[{\"skillId\":\"NAME\"}]}", "UTF-8")]
+    public async Task A_skill_graph_with_duplicate_keys_bad_numbers_or_bytes_that_are_not_utf8_is_a_400_naming_it(string json, string mentioned)
+    {
+        // NAME is replaced by bytes that are not UTF-8 (a broken two-byte sequence, then 0xFF 0xFE).
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json).ToList();
+        var at = bytes.ToArray().AsSpan().IndexOf("NAME"u8);
+        if (at >= 0)
+        {
+            bytes.RemoveRange(at, 4);
+            bytes.InsertRange(at, [0xC3, 0x28, 0xFF, 0xFE]);
+        }
+        var content = new ByteArrayContent([.. bytes]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await _http.PutAsync("/api/mastery/v1/skills", content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode} {text}");
+        Assert.Contains("Malformed JSON", text, StringComparison.Ordinal);
+        Assert.Contains(mentioned, text, StringComparison.Ordinal);
+        var skills = await GetJsonAsync("/api/mastery/v1/skills");
+        Assert.DoesNotContain(skills.GetProperty("skills").EnumerateArray(), s => s.GetProperty("skillId").GetString()!.StartsWith("j-", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_struggling_student_is_sent_to_the_weakest_prerequisite_and_shows_in_the_school_overview()
     {

@@ -1,31 +1,20 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Notifications.Domain;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
 using Beacon.Testing;
-using MassTransit;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Beacon.Notifications.Tests;
 
-/// <summary>Erasure and retention in Notifications against the real broker.</summary>
-public sealed class GovernanceTests : IAsyncLifetime
+/// <summary>Erasure and retention in Notifications against the real broker (SQLite; <see cref="PostgresGovernanceTests"/> runs them on PostgreSQL).</summary>
+public class GovernanceTests : GovernanceTestBase<Program, NotificationsDbContext>
 {
-    private readonly ServiceFactory<Program> _service = new() { Settings = { ["Retention:FeedEntries"] = "P180D" } };
+    protected override string ServiceName => "notifications";
 
-    public Task InitializeAsync() => _service.WaitUntilReadyAsync();
+    protected override Dictionary<string, string?> Settings => new() { ["Retention:FeedEntries"] = "P180D" };
 
-    public async Task DisposeAsync() => await _service.DisposeAsync();
-
-    private Task<T> Db<T>(Func<NotificationsDbContext, Task<T>> work) => _service.WithDbAsync(work);
-
-    private IBus Bus => _service.Services.GetRequiredService<IBus>();
-
-    private Task SeedAsync(string student, DateTimeOffset at) => Db(db =>
+    protected override Task SeedAsync(string student, DateTimeOffset at) => Db(db =>
     {
         var source = Guid.NewGuid();
         db.Feed.AddRange(
@@ -50,59 +39,42 @@ public sealed class GovernanceTests : IAsyncLifetime
         return db.SaveChangesAsync();
     });
 
-    private Task<Dictionary<string, int>> RowsOfAsync(string student) => Db(async db => new Dictionary<string, int>
+    protected override async Task<Dictionary<string, int>> RowsOfAsync(NotificationsDbContext db, string student) => new()
     {
         ["Feed"] = await db.Feed.CountAsync(f => f.StudentId == student),
         ["Deliveries"] = await db.Deliveries.CountAsync(d => d.StudentId == student),
-    });
+    };
 
-    [Fact]
+    [SkippableFact]
     public async Task Erasure_removes_the_students_feed_entries_and_emails_keeps_the_other_and_a_redelivery_changes_nothing()
     {
-        var (a, b) = ($"gov-a-{Guid.NewGuid():N}"[..16], $"gov-b-{Guid.NewGuid():N}"[..16]);
-        await SeedAsync(a, DateTimeOffset.UtcNow);
-        await SeedAsync(b, DateTimeOffset.UtcNow);
-        var before = await RowsOfAsync(b);
-
-        var request = new StudentErasureRequested(Guid.NewGuid(), a, "test-admin", DateTimeOffset.UtcNow);
-        await Bus.Publish(request);
-        var first = Assert.Single(await ErasureProbe.WaitForConfirmationsAsync<NotificationsDbContext>(_service.Services, request.RequestId, 1));
-        Assert.Equal("notifications", first.GetProperty("Service").GetString());
+        SkipUnlessRunning();
         // NotificationDelivered carries no student id, so no outbox row is about A.
-        Assert.Equal(new Dictionary<string, int> { ["Feed"] = 2, ["Deliveries"] = 1, ["outbox"] = 0 }, ErasureProbe.Rows(first));
-        Assert.All(await RowsOfAsync(a), kv => Assert.True(kv.Value == 0, $"{kv.Key} still holds {kv.Value} row(s) of A"));
-        Assert.Equal(before, await RowsOfAsync(b));
-
-        await Bus.Publish(request);
-        var both = await ErasureProbe.WaitForConfirmationsAsync<NotificationsDbContext>(_service.Services, request.RequestId, 2);
-        Assert.Equal(2, both.Count);
-        Assert.All(ErasureProbe.Rows(both[1]), kv => Assert.Equal(0, kv.Value));
-        Assert.Equal(before, await RowsOfAsync(b));
+        var a = await EraseOneOfTwoAsync(new() { ["Feed"] = 2, ["Deliveries"] = 1, ["outbox"] = 0 });
 
         // A late case assignment about A reaches no feed; the same event about another student does.
-        var marker = $"gov-m-{Guid.NewGuid():N}"[..16];
-        await Bus.Publish(new InterventionAssigned(Guid.NewGuid(), a, "gov", "gov-owner", [], "coord", DateTimeOffset.UtcNow));
-        await Bus.Publish(new InterventionAssigned(Guid.NewGuid(), marker, "gov", "gov-owner", [], "coord", DateTimeOffset.UtcNow));
-        Assert.Equal(1, await Eventually.WaitAsync(() => Db(db => db.Feed.CountAsync(f => f.StudentId == marker)), n => n == 1, TimeSpan.FromSeconds(30)));
-        await Task.Delay(500);
-        Assert.Equal(0, await Db(db => db.Feed.CountAsync(f => f.StudentId == a)));
+        await AssertLateEventIgnoredAsync(a, s => new InterventionAssigned(Guid.NewGuid(), s, "gov", "gov-owner", [], "coord", DateTimeOffset.UtcNow),
+            (db, s) => db.Feed.CountAsync(f => f.StudentId == s));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Retention_purges_feed_entries_older_than_the_period_and_unset_kinds_keep_everything()
     {
-        var (old, young) = ($"ret-o-{Guid.NewGuid():N}"[..16], $"ret-y-{Guid.NewGuid():N}"[..16]);
+        SkipUnlessRunning();
+        var (old, young) = (NewStudent("ret-o"), NewStudent("ret-y"));
         await SeedAsync(old, DateTimeOffset.UtcNow.AddDays(-200));
         await SeedAsync(young, DateTimeOffset.UtcNow.AddDays(-20));
 
-        using var http = _service.CreateClient();
-        using var response = await http.PostAsync("/api/notifications/v1/retention/run", null);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var kinds = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("kinds").EnumerateArray()
-            .ToDictionary(k => k.GetProperty("kind").GetString()!);
+        var kinds = await RunRetentionAsync("/api/notifications/v1");
         Assert.True(kinds["FeedEntries"].GetProperty("deleted").GetInt32() >= 2);
 
         Assert.Equal(new Dictionary<string, int> { ["Feed"] = 0, ["Deliveries"] = 1 }, await RowsOfAsync(old));   // Deliveries unset: kept
         Assert.Equal(new Dictionary<string, int> { ["Feed"] = 2, ["Deliveries"] = 1 }, await RowsOfAsync(young));
     }
+}
+
+/// <summary>The same erasure and retention on PostgreSQL (skipped unless BEACON_TEST_POSTGRES is set).</summary>
+public sealed class PostgresGovernanceTests : GovernanceTests
+{
+    protected override bool OnPostgres => true;
 }

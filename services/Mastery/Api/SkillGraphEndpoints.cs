@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Beacon.Mastery.Domain;
 using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
@@ -18,8 +17,6 @@ public sealed record SkillGraphAccepted(int Created, int Updated, int Skills);
 /// </summary>
 public static class SkillGraphEndpoints
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { MaxDepth = 16 };
-
     public static IEndpointRouteBuilder MapSkillGraphEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPut("/api/mastery/v1/skills", PutSkillsAsync).RequireAuthorization(Policies.Administrators)
@@ -29,16 +26,10 @@ public static class SkillGraphEndpoints
 
     private static async Task<IResult> PutSkillsAsync(HttpRequest request, MasteryDbContext db, IOptions<MasteryOptions> options, CancellationToken ct)
     {
-        SkillGraphRequest? body;
-        try
+        var (body, problem) = await JsonBody.ReadAsync<SkillGraphRequest>(request, ct);
+        if (problem is not null)
         {
-            body = await JsonSerializer.DeserializeAsync<SkillGraphRequest>(request.Body, Json, ct);
-        }
-        catch (JsonException ex)
-        {
-            var line = ex.LineNumber is { } l ? $"line {l + 1}, position {ex.BytePositionInLine + 1}: " : "";
-            return Results.ValidationProblem(new Dictionary<string, string[]> { [ex.Path is { Length: > 0 } p ? p : "$"] = [$"{line}{ex.InnerException?.Message ?? "the value does not fit the expected type."}"] },
-                title: "Malformed JSON; nothing was stored");
+            return problem;
         }
         if (body?.Skills is null)
         {

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Beacon.Notifications.Domain;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
-using FluentValidation;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Notifications.Api;
@@ -11,8 +10,6 @@ namespace Beacon.Notifications.Api;
 /// <summary>Preferences, read marks, the live feed (server-sent events), and the dead-letter list for ops.</summary>
 public static class NotificationEndpoints
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { MaxDepth = 16 };
-
     public static IEndpointRouteBuilder MapNotificationEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/notifications/v1").WithTags("Notifications");
@@ -85,25 +82,10 @@ public static class NotificationEndpoints
 
     private static async Task<IResult> PutPreferencesAsync(string staffId, HttpRequest request, NotificationsDbContext db, CancellationToken ct)
     {
-        PreferencesRequest? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync<PreferencesRequest>(request.Body, Json, ct);
-        }
-        catch (JsonException ex)
-        {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { [ex.Path ?? "$"] = [ex.Message] }, title: "Malformed JSON; nothing was changed");
-        }
+        var (body, problem) = await JsonBody.ReadAsync(request, new PreferencesValidator(), ct);
         if (body is null)
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["$"] = ["A JSON object is required."] }, title: "Empty request body");
-        }
-        var result = new PreferencesValidator().Validate(body);
-        if (!result.IsValid)
-        {
-            return Results.ValidationProblem(
-                result.Errors.GroupBy(e => JsonNamingPolicy.CamelCase.ConvertName(e.PropertyName)).ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).ToArray()),
-                title: "Invalid preferences; nothing was changed");
+            return problem!;
         }
         var p = await db.Preferences.FirstOrDefaultAsync(x => x.StaffId == staffId, ct);
         if (p is null)

@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -54,6 +57,31 @@ public static class HostingExtensions
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = builder.Configuration.GetValue("Beacon:ShutdownTimeout", TimeSpan.FromSeconds(25)));
         return builder;
+    }
+
+    /// <summary>
+    /// What is not a bug gets problem details, not a 500, in every service: an unreadable body is a 400
+    /// (<see cref="UnreadableBodyHandler"/>), a busy SQLite a 503 with Retry-After (<see cref="DatabaseBusyHandler"/>).
+    /// </summary>
+    public static IHostApplicationBuilder AddDefaultProblemHandlers(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddExceptionHandler<UnreadableBodyHandler>();
+        builder.Services.AddExceptionHandler<DatabaseBusyHandler>();
+        // A body or query value a minimal API cannot bind then throws, so the handler names it; otherwise
+        // (outside Development) the answer is a 400 with an empty body.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        // First in the pipeline, so it also covers the middleware each Program.cs adds.
+        builder.Services.AddTransient<IStartupFilter, ExceptionHandlerFirst>();
+        return builder;
+    }
+
+    private sealed class ExceptionHandlerFirst : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.UseExceptionHandler();
+            next(app);
+        };
     }
 
     /// <summary>/healthz/live answers while the process runs; /healthz/ready once storage and bus are up.</summary>

@@ -55,8 +55,16 @@ public static class RetentionPeriods
     }
 }
 
+/// <summary>Each rule's configured period, parsed once at start (where a bad one already stopped the service).</summary>
+public sealed record RetentionSchedule(IReadOnlyDictionary<string, (TimeSpan? Period, string? Text)> Periods)
+{
+    public static RetentionSchedule From(IConfiguration configuration, IEnumerable<RetentionRule> rules) =>
+        new(rules.ToDictionary(r => r.Kind, r => (RetentionPeriods.Parse(configuration, r.Kind), configuration[$"{RetentionPeriods.Section}:{r.Kind}"]?.Trim()),
+            StringComparer.OrdinalIgnoreCase));
+}
+
 /// <summary>Runs every rule once; one run at a time (the schedule and the on-demand trigger share it).</summary>
-public sealed class RetentionRunner(IServiceScopeFactory scopes, IConfiguration configuration, IEnumerable<RetentionRule> rules, TimeProvider clock,
+public sealed class RetentionRunner(IServiceScopeFactory scopes, RetentionSchedule schedule, IEnumerable<RetentionRule> rules, TimeProvider clock,
     ILogger<RetentionRunner> logger)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -72,7 +80,7 @@ public sealed class RetentionRunner(IServiceScopeFactory scopes, IConfiguration 
             var outcomes = new List<RetentionOutcome>();
             foreach (var rule in Rules)
             {
-                var period = RetentionPeriods.Parse(configuration, rule.Kind);
+                var (period, text) = schedule.Periods[rule.Kind];
                 if (period is null)
                 {
                     outcomes.Add(new RetentionOutcome(rule.Kind, null, null, 0));
@@ -81,9 +89,8 @@ public sealed class RetentionRunner(IServiceScopeFactory scopes, IConfiguration 
                 var cutoff = now - period.Value;
                 await using var scope = scopes.CreateAsyncScope();
                 var deleted = await rule.PurgeAsync(scope.ServiceProvider, cutoff, ct);
-                logger.LogInformation("Retention {Kind}: deleted {Deleted} row(s) older than {Cutoff:O} ({Period})", rule.Kind, deleted, cutoff,
-                    configuration[$"{RetentionPeriods.Section}:{rule.Kind}"]);
-                outcomes.Add(new RetentionOutcome(rule.Kind, configuration[$"{RetentionPeriods.Section}:{rule.Kind}"], cutoff, deleted));
+                logger.LogInformation("Retention {Kind}: deleted {Deleted} row(s) older than {Cutoff:O} ({Period})", rule.Kind, deleted, cutoff, text);
+                outcomes.Add(new RetentionOutcome(rule.Kind, text, cutoff, deleted));
             }
             return new RetentionRunResult(now, outcomes);
         }
@@ -142,7 +149,7 @@ public static class RetentionExtensions
                 throw new InvalidOperationException(
                     $"{RetentionPeriods.Section}:{setting.Key} is not a kind of data this service keeps; use {string.Join(", ", kinds.Order())}.");
             }
-            if (!RetentionPeriods.Settings.Contains(setting.Key) || setting.Key.Equals("Interval", StringComparison.OrdinalIgnoreCase))
+            if (setting.Key.Equals("Interval", StringComparison.OrdinalIgnoreCase))
             {
                 RetentionPeriods.Parse(builder.Configuration, setting.Key);
             }
@@ -151,6 +158,8 @@ public static class RetentionExtensions
         {
             builder.Services.AddSingleton(rule);
         }
+        // Parses each kind's period (a bad one stops the start here); runs reuse them.
+        builder.Services.AddSingleton(RetentionSchedule.From(builder.Configuration, rules));
         builder.Services.AddSingleton<RetentionRunner>();
         builder.Services.AddHostedService<RetentionService>();
         builder.Services.TryAddSingleton(TimeProvider.System);

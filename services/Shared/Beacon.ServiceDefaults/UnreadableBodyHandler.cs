@@ -1,13 +1,16 @@
 using System.Text;
 using CsvHelper;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
-namespace Beacon.Ingestion.Api;
+namespace Beacon.ServiceDefaults;
 
 /// <summary>
 /// A body that cannot be read at all (a multipart upload cut short, bytes that are not text, a CSV the
-/// parser gives up on) is the caller's problem: 400 with the reason, never a 500. The endpoints name rows
-/// and fields where they can; this is the net under them. Anything else stays a 500 and is logged.
+/// parser gives up on, JSON a minimal API could not bind) is the caller's problem: 400 with the reason,
+/// never a 500. The endpoints name rows and fields where they can; this is the net under them. Anything
+/// else stays a 500 and is logged.
 /// </summary>
 public sealed class UnreadableBodyHandler(ILogger<UnreadableBodyHandler> logger, IProblemDetailsService problems) : IExceptionHandler
 {
@@ -33,8 +36,21 @@ public sealed class UnreadableBodyHandler(ILogger<UnreadableBodyHandler> logger,
             {
                 Status = status,
                 Title = "Unreadable request body; nothing was stored",
-                Detail = exception.Message.Split('\n')[0],
+                Detail = Detail(exception),
             },
         });
+    }
+
+    /// <summary>A body a minimal API failed to bind says only "Failed to read parameter ...": add where the JSON broke.</summary>
+    private static string Detail(Exception exception)
+    {
+        var detail = exception.Message.Split('\n')[0];
+        if (exception.InnerException is System.Text.Json.JsonException json)
+        {
+            var where = json.Path is { Length: > 0 } path ? path : "$";
+            var line = json.LineNumber is { } l ? $", line {l + 1}, position {json.BytePositionInLine + 1}" : "";
+            detail += $" At {where}{line}: {json.InnerException?.Message ?? json.Message.Split('\n')[0]}";
+        }
+        return detail;
     }
 }
