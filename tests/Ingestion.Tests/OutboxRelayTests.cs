@@ -8,6 +8,7 @@ using Beacon.Ingestion.Storage;
 using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 
@@ -67,6 +68,8 @@ public sealed class OutboxRelayTests : IAsyncLifetime
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         var (saved, committed, rolledBack, stray) = ($"{run}-saved", $"{run}-committed", $"{run}-rolled-back", $"{run}-stray");
+        var statistics = _service.Services.GetRequiredService<OutboxStatistics>();
+        var (memoryBefore, straysBefore) = (statistics.FromMemory, statistics.Strays);
 
         // Saved with SaveChanges alone: handed to the relay in memory.
         await _service.WithDbAsync<IngestionDbContext, int>(db =>
@@ -106,6 +109,9 @@ public sealed class OutboxRelayTests : IAsyncLifetime
         Assert.Equal(1, ReceivedFor(committed));
         Assert.Equal(1, ReceivedFor(stray));
         Assert.Equal(0, ReceivedFor(rolledBack));
+        // The two committed through a context went from memory; only the row written behind the relay's back was a stray.
+        Assert.Equal(2, statistics.FromMemory - memoryBefore);
+        Assert.Equal(1, statistics.Strays - straysBefore);
         Assert.Equal(0, await _service.WithDbAsync<IngestionDbContext, int>(db => db.Set<OutboxMessage>().CountAsync(m => m.Body.Contains(rolledBack))));
     }
 

@@ -39,7 +39,7 @@ public static class HostingExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddMeter("MassTransit"));
+                .AddMeter("MassTransit", OutboxStatistics.MeterName));
 
         // Export only where a collector is configured (Kubernetes); the local run stays quiet.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

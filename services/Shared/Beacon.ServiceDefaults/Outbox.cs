@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
@@ -172,12 +173,52 @@ public sealed class OutboxQueue
     }
 }
 
+/// <summary>
+/// What the relay published and by which path (metric <c>beacon.outbox.published</c>, tag <c>path</c>): from memory
+/// is the normal case; a steady flow from the table or of strays means events are not coming through memory.
+/// </summary>
+public sealed class OutboxStatistics
+{
+    public const string MeterName = "Beacon.Outbox";
+    private readonly Counter<long> _published;
+    private long _fromMemory, _fromTable, _strays;
+
+    public OutboxStatistics(IMeterFactory meters) =>
+        _published = meters.Create(MeterName).CreateCounter<long>("beacon.outbox.published", unit: "{event}", description: "Outbox events published, by path");
+
+    public long FromMemory => Interlocked.Read(ref _fromMemory);
+    public long FromTable => Interlocked.Read(ref _fromTable);
+    public long Strays => Interlocked.Read(ref _strays);
+
+    internal void Published(string path, int count)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+        _ = path switch
+        {
+            "memory" => Interlocked.Add(ref _fromMemory, count),
+            "table" => Interlocked.Add(ref _fromTable, count),
+            _ => Interlocked.Add(ref _strays, count),
+        };
+        _published.Add(count, new KeyValuePair<string, object?>("path", path));
+    }
+}
+
 internal sealed class OutboxSaveInterceptor(OutboxQueue queue) : SaveChangesInterceptor, IDbTransactionInterceptor
 {
-    // Events added to a context and not yet committed, per context (a context is used by one thread at a time).
-    private static readonly ConditionalWeakTable<DbContext, List<OutboxMessage>> Added = [];
+    // Per context (used by one thread at a time): events added and not saved yet, and events saved but not
+    // yet committed (inside an explicit transaction).
+    private sealed class Pending
+    {
+        public List<OutboxMessage> Added { get; } = [];
+        public List<OutboxMessage> Saved { get; } = [];
+    }
 
-    public static void Track(DbContext db, OutboxMessage row) => Added.GetOrCreateValue(db).Add(row);
+    private static readonly ConditionalWeakTable<DbContext, Pending> Contexts = [];
+
+    public static void Track(DbContext db, OutboxMessage row) => Contexts.GetOrCreateValue(db).Added.Add(row);
 
     public override async ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
@@ -191,10 +232,17 @@ internal sealed class OutboxSaveInterceptor(OutboxQueue queue) : SaveChangesInte
         return base.SavedChanges(eventData, result);
     }
 
-    // Inside an explicit transaction the rows are not committed yet: they are handed over at its commit.
+    // Only now do the rows carry their sequence numbers (EF sets generated keys after its own commit), so
+    // SaveChanges' own transaction hands them over here; an explicit transaction does at its commit.
     private void Saved(DbContext? context)
     {
-        if (context is not null && context.Database.CurrentTransaction is null)
+        if (context is null || !Contexts.TryGetValue(context, out var pending))
+        {
+            return;
+        }
+        pending.Saved.AddRange(pending.Added);
+        pending.Added.Clear();
+        if (context.Database.CurrentTransaction is null)
         {
             HandOff(context);
         }
@@ -202,10 +250,10 @@ internal sealed class OutboxSaveInterceptor(OutboxQueue queue) : SaveChangesInte
 
     private void HandOff(DbContext? context)
     {
-        if (context is not null && Added.TryGetValue(context, out var rows))
+        if (context is not null && Contexts.TryGetValue(context, out var pending) && pending.Saved.Count > 0)
         {
-            Added.Remove(context);
-            queue.Committed(rows);
+            queue.Committed([.. pending.Saved]);
+            pending.Saved.Clear();
         }
     }
 
@@ -227,9 +275,9 @@ internal sealed class OutboxSaveInterceptor(OutboxQueue queue) : SaveChangesInte
 
     private static void Forget(DbContext? context)
     {
-        if (context is not null)
+        if (context is not null && Contexts.TryGetValue(context, out var pending))
         {
-            Added.Remove(context);
+            pending.Saved.Clear();
         }
     }
 }
@@ -241,7 +289,7 @@ internal sealed class OutboxSaveInterceptor(OutboxQueue queue) : SaveChangesInte
 /// publish or an overflow it reads unsent rows from the table, oldest first, until none are left, so
 /// one student's events still go out in order; only then does it trust memory again.
 /// </summary>
-public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus, OutboxQueue queue, ILogger<OutboxRelay<TContext>> logger)
+public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus, OutboxQueue queue, OutboxStatistics statistics, ILogger<OutboxRelay<TContext>> logger)
     : BackgroundService
     where TContext : DbContext
 {
@@ -279,6 +327,7 @@ public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus,
                 {
                     var fresh = committed.Where(m => m.Sequence > _tableHighWater).OrderBy(m => m.Sequence).ToList();
                     await PublishAndMarkAsync(fresh, stoppingToken);
+                    statistics.Published("memory", fresh.Count);
                     continue;
                 }
                 // Only with memory drained: a stray published now cannot overtake a queued event of its student.
@@ -307,6 +356,7 @@ public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus,
     {
         var pending = await ReadUnsentAsync(upTo: long.MaxValue, ct);
         await PublishAndMarkAsync(pending, ct);
+        statistics.Published("table", pending.Count);
         if (pending.Count > 0)
         {
             _tableHighWater = Math.Max(_tableHighWater, pending[^1].Sequence);
@@ -327,6 +377,7 @@ public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus,
             _strayWatermark = await scope.ServiceProvider.GetRequiredService<TContext>().Set<OutboxMessage>().MaxAsync(m => (long?)m.Sequence, ct) ?? 0;
         }
         await PublishAndMarkAsync(strays, ct);
+        statistics.Published("stray", strays.Count);
     }
 
     private async Task<List<OutboxMessage>> ReadUnsentAsync(long upTo, CancellationToken ct)

@@ -18,6 +18,7 @@ public static class StorageExtensions
     {
         var connectionString = ResolveConnectionString(builder.Configuration, serviceName);
         builder.Services.AddSingleton<OutboxQueue>();
+        builder.Services.AddSingleton<OutboxStatistics>();
         builder.Services.AddDbContext<TContext>((sp, options) =>
         {
             if (IsPostgres(connectionString))
