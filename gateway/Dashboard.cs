@@ -15,11 +15,15 @@ public static class DashboardExtensions
         // A build (./beacon up runs from bin/) finds wwwroot through the static web assets manifest, in
         // any environment; a published image has the files under its own wwwroot and no manifest.
         StaticWebAssetsLoader.UseStaticWebAssets(app.Environment, app.Configuration);
-        app.UseDefaultFiles();
-        app.UseStaticFiles(new StaticFileOptions
+        // API calls (almost every request) skip the file lookups.
+        app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), files =>
         {
-            // Files change with every deploy and are small: revalidate instead of caching stale modules.
-            OnPrepareResponse = file => file.Context.Response.Headers.CacheControl = "no-cache",
+            files.UseDefaultFiles();
+            files.UseStaticFiles(new StaticFileOptions
+            {
+                // Files change with every deploy and are small: revalidate instead of caching stale modules.
+                OnPrepareResponse = file => file.Context.Response.Headers.CacheControl = "no-cache",
+            });
         });
         return app;
     }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Gateway overhead: YARP (Beacon's gateway) vs nginx proxying the same backend, measured with wrk in one run.
 # The backend is an nginx location answering a fixed small JSON body (no database, no service code), so
-# the figures are the proxies' own cost. Three wrk runs, same settings: backend direct, through nginx,
-# through the YARP gateway. Prints a markdown table on stdout (./beacon bench puts it in bench/RESULTS.md).
+# the figures are the proxies' own cost. Four wrk runs, same settings: backend direct, through nginx,
+# through a bare YARP (bench/BareYarp: YARP alone, nothing of Beacon's) and through the YARP gateway, so
+# the gap splits into YARP's own cost and the cost of the gateway's middleware (token, audit, limits). Prints a markdown table on stdout (./beacon bench puts it in bench/RESULTS.md).
 #   bench/gateway/run.sh [seconds=20] [connections=64] [configuration=Release]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -13,13 +14,16 @@ command -v nginx >/dev/null || { echo "nginx is missing (Debian: apt-get install
 command -v wrk >/dev/null || { echo "wrk is missing (Debian: apt-get install wrk)" >&2; exit 2; }
 GW_DLL=$ROOT/gateway/bin/$CONFIG/net10.0/Gateway.dll
 [ -f "$GW_DLL" ] || { echo "build the gateway first (dotnet build gateway -c $CONFIG)" >&2; exit 2; }
+BARE_DLL=$ROOT/bench/BareYarp/bin/$CONFIG/net10.0/BareYarp.dll
+[ -f "$BARE_DLL" ] || { echo "build the bare YARP first (dotnet build bench/BareYarp -c $CONFIG)" >&2; exit 2; }
 
 free_port() { local p; while :; do p=$((20000 + RANDOM % 10000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo $p; return; }; done; }
 WORK=$(mktemp -d /tmp/beacon-gw-bench.XXXXXX)
-BACKEND=$(free_port); NGINX=$(free_port); YARP=$(free_port)
-GW_PID=""
+BACKEND=$(free_port); NGINX=$(free_port); YARP=$(free_port); BARE=$(free_port)
+GW_PID=""; BARE_PID=""
 cleanup() {
   [ -n "$GW_PID" ] && kill -TERM "$GW_PID" 2>/dev/null || true
+  [ -n "$BARE_PID" ] && kill -TERM "$BARE_PID" 2>/dev/null || true
   [ -f "$WORK/nginx.pid" ] && kill -QUIT "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
   sleep 0.5; rm -rf "$WORK"
 }
@@ -57,6 +61,9 @@ nginx -c "$WORK/nginx.conf" -p "$WORK"
   --ReverseProxy:Clusters:ingestion-http:Destinations:primary:Address="http://127.0.0.1:$BACKEND/") >"$WORK/gateway.log" 2>&1 &
 GW_PID=$!
 for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$YARP/healthz/live" && break; sleep 0.2; done
+dotnet "$BARE_DLL" "http://127.0.0.1:$BARE" "http://127.0.0.1:$BACKEND/" >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!
+for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$BARE/" && break; sleep 0.2; done
 
 # With authentication on, the gateway wants a token; the same header goes to all three targets.
 AUTH=()
@@ -65,7 +72,7 @@ TOKEN=$(curl -s -X POST "http://127.0.0.1:$YARP/auth/dev/token" -H 'Content-Type
 [ -n "$TOKEN" ] && AUTH=(-H "Authorization: Bearer $TOKEN")
 
 PATH_=/api/ingestion/v1/outbox
-for url in "http://127.0.0.1:$BACKEND$PATH_" "http://127.0.0.1:$NGINX$PATH_" "http://127.0.0.1:$YARP$PATH_"; do
+for url in "http://127.0.0.1:$BACKEND$PATH_" "http://127.0.0.1:$NGINX$PATH_" "http://127.0.0.1:$BARE$PATH_" "http://127.0.0.1:$YARP$PATH_"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$url")
   [ "$code" = 200 ] || { echo "$url answered $code" >&2; cat "$WORK/gateway.log" >&2; exit 1; }
   wrk -t2 -c"$CONNS" -d3s "${AUTH[@]}" "$url" >/dev/null   # warm-up (JIT, connection pools)
@@ -74,6 +81,7 @@ done
 run() { wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" --latency "${AUTH[@]}" "$1" > "$WORK/$2.txt"; }
 run "http://127.0.0.1:$BACKEND$PATH_" direct
 run "http://127.0.0.1:$NGINX$PATH_" nginx
+run "http://127.0.0.1:$BARE$PATH_" bare-yarp
 run "http://127.0.0.1:$YARP$PATH_" yarp
 
 rps() { awk '/^Requests\/sec/ {print $2}' "$WORK/$1.txt"; }
@@ -81,14 +89,14 @@ rps() { awk '/^Requests\/sec/ {print $2}' "$WORK/$1.txt"; }
 pct() { awk -v p="$2%" '$1 == p { v=$2; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.3f", v }' "$WORK/$1.txt"; }
 errors() { awk '/Non-2xx|Socket errors/ {print}' "$WORK/$1.txt" | tr '\n' ' '; }
 
-D=$(rps direct); N=$(rps nginx); Y=$(rps yarp)
+D=$(rps direct); N=$(rps nginx); B=$(rps bare-yarp); Y=$(rps yarp)
 echo "| target | requests/s | p50 ms | p99 ms | errors |"
 echo "|---|---|---|---|---|"
-for t in direct nginx yarp; do echo "| $t | $(rps $t) | $(pct $t 50) | $(pct $t 99) | $(errors $t) |"; done
+for t in direct nginx bare-yarp yarp; do echo "| $t | $(rps $t) | $(pct $t 50) | $(pct $t 99) | $(errors $t) |"; done
 echo
-awk -v y="$Y" -v n="$N" -v yp="$(pct yarp 99)" -v np="$(pct nginx 99)" -v dp="$(pct direct 99)" 'BEGIN {
-  printf "- throughput ratio YARP / nginx: **%.2f** (goal >= 0.9)\n", y / n;
-  printf "- p99 added over the direct backend: YARP **%.3f ms**, nginx %.3f ms (goal for YARP < 1 ms)\n", yp - dp, np - dp;
-  printf "- p99 YARP minus nginx: %.3f ms\n", yp - np }'
+awk -v y="$Y" -v n="$N" -v b="$B" -v yp="$(pct yarp 99)" -v np="$(pct nginx 99)" -v bp="$(pct bare-yarp 99)" -v dp="$(pct direct 99)" 'BEGIN {
+  printf "- throughput ratio YARP gateway / nginx: **%.2f** (goal >= 0.9); bare YARP / nginx: %.2f; gateway / bare YARP: %.2f\n", y / n, b / n, y / b;
+  printf "- p99 added over the direct backend: YARP gateway **%.3f ms**, bare YARP %.3f ms, nginx %.3f ms (goal for YARP < 1 ms)\n", yp - dp, bp - dp, np - dp;
+  printf "- p99 YARP gateway minus nginx: %.3f ms\n", yp - np }'
 echo
 echo "wrk -t2 -c$CONNS -d${SECONDS_EACH}s --latency, GET $PATH_ (a fixed 32-byte JSON answer from an nginx backend); nginx $(nginx -v 2>&1 | sed 's/.*\///'), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); load generator, proxies and backend share the machine. The gateway runs as shipped except its per-caller rate limit, which is off (it would cap one caller at 100 requests/s); $([ -n "$TOKEN" ] && echo "token validation on, an administrator token on every request" || echo "this build has no token validation (no development issuer answered)")."
