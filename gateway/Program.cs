@@ -5,6 +5,7 @@ using Beacon.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddServiceAuthentication();
+builder.AddDefaultProblemHandlers();
 builder.AddDevIssuer();
 builder.AddAudit();
 builder.AddGatewayRateLimits();

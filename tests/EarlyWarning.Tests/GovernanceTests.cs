@@ -15,6 +15,7 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
     {
         ["Retention:RiskAlerts"] = "P1Y",
         ["Retention:AttendanceDays"] = "P400D",
+        ["Retention:ProcessedMessages"] = "P30D",
         ["EarlyWarning:Scoring:Enabled"] = "false",
         ["EarlyWarning:Monitoring:Enabled"] = "false",
     };
@@ -95,6 +96,13 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         var (old, young) = (NewStudent("ret-o"), NewStudent("ret-y"));
         await SeedAsync(old, DateTimeOffset.UtcNow.AddDays(-500));
         await SeedAsync(young, DateTimeOffset.UtcNow.AddDays(-30));
+        var (oldMessage, youngMessage) = (Guid.NewGuid(), Guid.NewGuid());
+        await Db(db =>
+        {
+            db.Set<InboxMessage>().AddRange(new InboxMessage { MessageId = oldMessage, ProcessedAt = DateTimeOffset.UtcNow.AddDays(-31) },
+                new InboxMessage { MessageId = youngMessage, ProcessedAt = DateTimeOffset.UtcNow.AddDays(-1) });
+            return db.SaveChangesAsync();
+        });
 
         var kinds = await RunRetentionAsync("/api/early-warning/v1");
         Assert.True(kinds["RiskAlerts"].GetProperty("deleted").GetInt32() >= 1);
@@ -108,6 +116,9 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         var youngRows = await RowsOfAsync(young);
         Assert.Equal(1, youngRows["Alerts"]);
         Assert.Equal(2, youngRows["AttendanceDays"]);
+        // The inbox forgets consumed message ids after Retention:ProcessedMessages.
+        Assert.False(await Db(db => db.Set<InboxMessage>().AnyAsync(m => m.MessageId == oldMessage)));
+        Assert.True(await Db(db => db.Set<InboxMessage>().AnyAsync(m => m.MessageId == youngMessage)));
     }
 }
 

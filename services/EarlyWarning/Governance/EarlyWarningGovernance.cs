@@ -45,7 +45,7 @@ public static class EarlyWarningGovernance
         return bus;
     }
 
-    /// <summary>Retention:AttendanceDays, RiskScores (current scores not refreshed since the cutoff), ScoreSnapshots, RiskAlerts, Feedback, OutboxSent.</summary>
+    /// <summary>Retention:AttendanceDays, RiskScores (current scores not refreshed since the cutoff), ScoreSnapshots, RiskAlerts, Feedback, OutboxSent, ProcessedMessages.</summary>
     public static IHostApplicationBuilder AddEarlyWarningRetention(this IHostApplicationBuilder builder) =>
         builder.AddRetention(
             new("AttendanceDays", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<AttendanceDay>(d => d.Date, cutoff, ct)),
@@ -53,7 +53,8 @@ public static class EarlyWarningGovernance
             new("ScoreSnapshots", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<ScoreSnapshot>(s => s.ScoredAt, cutoff, ct)),
             new("RiskAlerts", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<RiskAlert>(a => a.RaisedAt, cutoff, ct)),
             new("Feedback", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<AlertFeedback>(f => f.RecordedAt, cutoff, ct)),
-            OutboxErasure.OutboxSentRule<EarlyWarningDbContext>());
+            OutboxErasure.OutboxSentRule<EarlyWarningDbContext>(),
+            OutboxErasure.InboxRule<EarlyWarningDbContext>());
 
     private static EarlyWarningDbContext Db(IServiceProvider sp) => sp.GetRequiredService<EarlyWarningDbContext>();
 }

@@ -46,13 +46,14 @@ public static class InterventionsGovernance
 
     /// <summary>
     /// Retention:EndedCases (cases completed or closed before the cutoff, with their notes, activity and alert
-    /// links; active cases are never purged), Retention:AttendanceDays, Retention:OutboxSent.
+    /// links; active cases are never purged), Retention:AttendanceDays, Retention:OutboxSent, Retention:ProcessedMessages.
     /// </summary>
     public static IHostApplicationBuilder AddInterventionsRetention(this IHostApplicationBuilder builder) =>
         builder.AddRetention(
             new("EndedCases", (sp, cutoff, ct) => PurgeEndedCasesAsync(sp.GetRequiredService<InterventionsDbContext>(), cutoff, ct)),
             new("AttendanceDays", (sp, cutoff, ct) => sp.GetRequiredService<InterventionsDbContext>().DeleteOlderThanAsync<AttendanceDay>(a => a.Date, cutoff, ct)),
-            OutboxErasure.OutboxSentRule<InterventionsDbContext>());
+            OutboxErasure.OutboxSentRule<InterventionsDbContext>(),
+            OutboxErasure.InboxRule<InterventionsDbContext>());
 
     private static async Task<int> PurgeEndedCasesAsync(InterventionsDbContext db, DateTimeOffset cutoff, CancellationToken ct)
     {

@@ -238,4 +238,12 @@ public static class OutboxErasure
     public static RetentionRule OutboxSentRule<TContext>()
         where TContext : DbContext =>
         new("OutboxSent", (sp, cutoff, ct) => sp.GetRequiredService<TContext>().DeleteOlderThanAsync<OutboxMessage>(m => m.SentAt, cutoff, ct));
+
+    /// <summary>
+    /// Retention of the inbox (Retention:ProcessedMessages): ids of messages consumed before the cutoff. A copy of
+    /// such a message arriving later would be applied again, so keep it well beyond any redelivery (days, not hours).
+    /// </summary>
+    public static RetentionRule InboxRule<TContext>()
+        where TContext : DbContext =>
+        new("ProcessedMessages", (sp, cutoff, ct) => sp.GetRequiredService<TContext>().DeleteOlderThanAsync<InboxMessage>(m => m.ProcessedAt, cutoff, ct));
 }
