@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Ingestion.Storage;
@@ -9,8 +7,6 @@ using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
 
 namespace Beacon.Ingestion.Tests;
 
@@ -23,43 +19,24 @@ namespace Beacon.Ingestion.Tests;
 public sealed class OutboxRelayTests : IAsyncLifetime
 {
     private readonly ServiceFactory<Program> _service = new();
-    private IConnection _connection = null!;
-    private IChannel _channel = null!;
-    private readonly ConcurrentQueue<(string StudentId, string Date, string Status)> _received = new();
+    private BatchEventListener _events = null!;
 
     public async Task InitializeAsync()
     {
         await _service.WaitUntilReadyAsync();
-        _connection = await new ConnectionFactory { Uri = new Uri(TestEnvironment.RabbitMq) }.CreateConnectionAsync();
-        _channel = await _connection.CreateChannelAsync();
-        const string exchange = "Beacon.Contracts.Events:AttendanceBatchRecorded";
-        await _channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
-        var queue = (await _channel.QueueDeclareAsync(queue: "", durable: false, exclusive: true, autoDelete: true)).QueueName;
-        await _channel.QueueBindAsync(queue, exchange, "");
-        var consumer = new AsyncEventingBasicConsumer(_channel);
-        consumer.ReceivedAsync += (_, delivery) =>
-        {
-            using var envelope = JsonDocument.Parse(Encoding.UTF8.GetString(delivery.Body.Span));
-            foreach (var record in envelope.RootElement.GetProperty("message").GetProperty("records").EnumerateArray())
-            {
-                _received.Enqueue((record.GetProperty("studentId").GetString()!, record.GetProperty("date").GetString()!, record.GetProperty("status").GetString()!));
-            }
-            return Task.CompletedTask;
-        };
-        await _channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+        _events = await BatchEventListener.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await _channel.DisposeAsync();
-        await _connection.DisposeAsync();
+        await _events.DisposeAsync();
         await _service.DisposeAsync();
     }
 
     private static AttendanceBatchRecorded Batch(string studentId, string status) =>
         new([new AttendanceRecorded(studentId, "relay-school", new DateOnly(2026, 9, 1), status, false, DateTimeOffset.UtcNow)]);
 
-    private int ReceivedFor(string studentId) => _received.Count(r => r.StudentId == studentId);
+    private int ReceivedFor(string studentId) => _events.CountFor(s => s == studentId);
 
     private Task<int> UnsentAsync() => _service.WithDbAsync<IngestionDbContext, int>(db => db.Set<OutboxMessage>().CountAsync(m => m.SentAt == null));
 

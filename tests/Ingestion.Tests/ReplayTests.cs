@@ -1,11 +1,7 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Beacon.Testing;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
 
 namespace Beacon.Ingestion.Tests;
 
@@ -17,51 +13,23 @@ namespace Beacon.Ingestion.Tests;
 public sealed class ReplayTests : IAsyncLifetime
 {
     private readonly ServiceFactory<Program> _service = new();
-    private IConnection _connection = null!;
-    private IChannel _channel = null!;
-    private readonly ConcurrentQueue<(string StudentId, string Date, string Status)> _received = new();
-    private readonly ConcurrentDictionary<string, byte> _seen = new();
-    private int _duplicates;
+    private BatchEventListener _events = null!;
 
     public async Task InitializeAsync()
     {
         await _service.WaitUntilReadyAsync();
-        _connection = await new ConnectionFactory { Uri = new Uri(TestEnvironment.RabbitMq) }.CreateConnectionAsync();
-        _channel = await _connection.CreateChannelAsync();
-        const string exchange = "Beacon.Contracts.Events:AttendanceBatchRecorded";
-        await _channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
-        var queue = (await _channel.QueueDeclareAsync(queue: "", durable: false, exclusive: true, autoDelete: true)).QueueName;
-        await _channel.QueueBindAsync(queue, exchange, "");
-        var consumer = new AsyncEventingBasicConsumer(_channel);
-        consumer.ReceivedAsync += (_, delivery) =>
-        {
-            using var envelope = JsonDocument.Parse(Encoding.UTF8.GetString(delivery.Body.Span));
-            // At-least-once: a consumer skips a message it has seen (as the services' inbox does), so a
-            // late duplicate of an older batch cannot undo a later correction.
-            if (!_seen.TryAdd(envelope.RootElement.GetProperty("messageId").GetString()!, 0))
-            {
-                Interlocked.Increment(ref _duplicates);
-                return Task.CompletedTask;
-            }
-            foreach (var record in envelope.RootElement.GetProperty("message").GetProperty("records").EnumerateArray())
-            {
-                _received.Enqueue((record.GetProperty("studentId").GetString()!, record.GetProperty("date").GetString()!, record.GetProperty("status").GetString()!));
-            }
-            return Task.CompletedTask;
-        };
-        await _channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+        _events = await BatchEventListener.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await _channel.DisposeAsync();
-        await _connection.DisposeAsync();
+        await _events.DisposeAsync();
         await _service.DisposeAsync();
     }
 
     /// <summary>The projection a consumer builds: the last status per student and day.</summary>
     private Dictionary<(string, string), string> Projection(string school) =>
-        _received.Where(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))
+        _events.Records.Where(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))
             .GroupBy(r => (r.StudentId, r.Date)).ToDictionary(g => g.Key, g => g.Last().Status);
 
     [Fact]
@@ -91,17 +59,17 @@ public sealed class ReplayTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, correction.StatusCode);
         }
-        await Eventually.WaitAsync(() => Task.FromResult(_received.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
+        await Eventually.WaitAsync(() => Task.FromResult(_events.Records.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
         var liveProjection = Projection(school);
         Assert.Equal(40, liveProjection.Count);
         Assert.Equal("excused-absent", liveProjection[(students[0], "2026-09-01")]);
 
-        _received.Clear();
+        _events.Records.Clear();
         using var replay = await http.PostAsync($"/api/ingestion/v1/replay?type=AttendanceBatchRecorded&from={Uri.EscapeDataString(from.ToString("O"))}", null);
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         var result = await replay.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(result.GetProperty("replayed").GetInt32() >= 2, "two events: the upload's batch and the correction's");
-        await Eventually.WaitAsync(() => Task.FromResult(_received.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
+        await Eventually.WaitAsync(() => Task.FromResult(_events.Records.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
         Assert.Equal(liveProjection, Projection(school));
 
         using var badRange = await http.PostAsync("/api/ingestion/v1/replay?from=last-tuesday", null);

@@ -121,15 +121,8 @@ public sealed class AttendanceRecordedConsumerDefinition : ConsumerDefinition<At
 /// <summary>Ingestion's batches of records, one message at a time and in order, each applied once (inbox).</summary>
 public sealed class AttendanceBatchRecordedConsumer(EarlyWarningDbContext db, AttendanceUpdates updates, TimeProvider clock) : IConsumer<AttendanceBatchRecorded>
 {
-    public async Task Consume(ConsumeContext<AttendanceBatchRecorded> context)
-    {
-        if (await db.ProcessedBeforeAsync(context, clock.GetUtcNow()))
-        {
-            return;
-        }
-        await updates.ApplyAsync(context.Message.Records, context.CancellationToken);
-        await db.SaveChangesAsync(context.CancellationToken);
-    }
+    public Task Consume(ConsumeContext<AttendanceBatchRecorded> context) =>
+        db.ConsumeOnceAsync(context, clock.GetUtcNow(), () => updates.ApplyAsync(context.Message.Records, context.CancellationToken));
 }
 
 public sealed class AttendanceBatchRecordedConsumerDefinition : ConsumerDefinition<AttendanceBatchRecordedConsumer>

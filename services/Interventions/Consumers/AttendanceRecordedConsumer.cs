@@ -63,15 +63,8 @@ public sealed class AttendanceRecordedConsumerDefinition : ConsumerDefinition<At
 /// <summary>Ingestion's batches of records, one message at a time and in order, each applied once (inbox).</summary>
 public sealed class AttendanceBatchRecordedConsumer(InterventionsDbContext db, AttendanceCopy copy, TimeProvider clock) : IConsumer<AttendanceBatchRecorded>
 {
-    public async Task Consume(ConsumeContext<AttendanceBatchRecorded> context)
-    {
-        if (await db.ProcessedBeforeAsync(context, clock.GetUtcNow()))
-        {
-            return;
-        }
-        await copy.ApplyAsync(context.Message.Records, context.CancellationToken);
-        await db.SaveChangesAsync(context.CancellationToken);
-    }
+    public Task Consume(ConsumeContext<AttendanceBatchRecorded> context) =>
+        db.ConsumeOnceAsync(context, clock.GetUtcNow(), () => copy.ApplyAsync(context.Message.Records, context.CancellationToken));
 }
 
 public sealed class AttendanceBatchRecordedConsumerDefinition : ConsumerDefinition<AttendanceBatchRecordedConsumer>

@@ -44,4 +44,15 @@ public static class InboxExtensions
         db.Set<InboxMessage>().Add(new InboxMessage { MessageId = id, ProcessedAt = now });
         return false;
     }
+
+    /// <summary>Applies a message once: skipped if processed before, otherwise applied and saved with its inbox record.</summary>
+    public static async Task ConsumeOnceAsync(this DbContext db, ConsumeContext context, DateTimeOffset now, Func<Task> apply)
+    {
+        if (await db.ProcessedBeforeAsync(context, now))
+        {
+            return;
+        }
+        await apply();
+        await db.SaveChangesAsync(context.CancellationToken);
+    }
 }
