@@ -135,8 +135,8 @@ public sealed class OutboxQueue
         Notify();
     }
 
-    /// <summary>Something to publish that is only in the table (an explicit transaction committed, or the queue overflowed).</summary>
-    public void Notify()
+    // Wakes the relay if it is waiting.
+    private void Notify()
     {
         if (_signal.CurrentCount == 0)
         {
