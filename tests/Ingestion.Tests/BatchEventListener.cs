@@ -64,3 +64,23 @@ public sealed class BatchEventListener : IAsyncDisposable
         await _connection.DisposeAsync();
     }
 }
+
+/// <summary>Ingestion hosted against the real broker, with a <see cref="BatchEventListener"/> on its batch events.</summary>
+public abstract class IngestionWithBatchEvents : IAsyncLifetime
+{
+    protected ServiceFactory<Program> Service { get; } = new();
+
+    protected BatchEventListener Events { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await Service.WaitUntilReadyAsync();
+        Events = await BatchEventListener.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Events.DisposeAsync();
+        await Service.DisposeAsync();
+    }
+}

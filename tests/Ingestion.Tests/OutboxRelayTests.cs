@@ -16,46 +16,31 @@ namespace Beacon.Ingestion.Tests;
 /// published once and marked sent; a rolled-back transaction publishes nothing. Erasing a student rewrites the
 /// batch events that also carry other students' records.
 /// </summary>
-public sealed class OutboxRelayTests : IAsyncLifetime
+public sealed class OutboxRelayTests : IngestionWithBatchEvents
 {
-    private readonly ServiceFactory<Program> _service = new();
-    private BatchEventListener _events = null!;
-
-    public async Task InitializeAsync()
-    {
-        await _service.WaitUntilReadyAsync();
-        _events = await BatchEventListener.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _events.DisposeAsync();
-        await _service.DisposeAsync();
-    }
-
     private static AttendanceBatchRecorded Batch(string studentId, string status) =>
         new([new AttendanceRecorded(studentId, "relay-school", new DateOnly(2026, 9, 1), status, false, DateTimeOffset.UtcNow)]);
 
-    private int ReceivedFor(string studentId) => _events.CountFor(s => s == studentId);
+    private int ReceivedFor(string studentId) => Events.CountFor(s => s == studentId);
 
-    private Task<int> UnsentAsync() => _service.WithDbAsync<IngestionDbContext, int>(db => db.Set<OutboxMessage>().CountAsync(m => m.SentAt == null));
+    private Task<int> UnsentAsync() => Service.WithDbAsync<IngestionDbContext, int>(db => db.Set<OutboxMessage>().CountAsync(m => m.SentAt == null));
 
     [Fact]
     public async Task Events_from_memory_from_an_explicit_transaction_and_from_the_table_alone_are_published_once_and_marked_sent()
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         var (saved, committed, rolledBack, stray) = ($"{run}-saved", $"{run}-committed", $"{run}-rolled-back", $"{run}-stray");
-        var statistics = _service.Services.GetRequiredService<OutboxStatistics>();
+        var statistics = Service.Services.GetRequiredService<OutboxStatistics>();
         var (memoryBefore, straysBefore) = (statistics.FromMemory, statistics.Strays);
 
         // Saved with SaveChanges alone: handed to the relay in memory.
-        await _service.WithDbAsync<IngestionDbContext, int>(db =>
+        await Service.WithDbAsync<IngestionDbContext, int>(db =>
         {
             db.Publish(Batch(saved, "present"));
             return db.SaveChangesAsync();
         });
         // Inside an explicit transaction: published only after the commit.
-        await _service.WithDbAsync<IngestionDbContext, int>(async db =>
+        await Service.WithDbAsync<IngestionDbContext, int>(async db =>
         {
             await using var transaction = await db.Database.BeginTransactionAsync();
             db.Publish(Batch(committed, "absent"));
@@ -66,7 +51,7 @@ public sealed class OutboxRelayTests : IAsyncLifetime
             return 0;
         });
         // Rolled back: nothing is stored, nothing goes out.
-        await _service.WithDbAsync<IngestionDbContext, int>(async db =>
+        await Service.WithDbAsync<IngestionDbContext, int>(async db =>
         {
             await using var transaction = await db.Database.BeginTransactionAsync();
             db.Publish(Batch(rolledBack, "absent"));
@@ -76,7 +61,7 @@ public sealed class OutboxRelayTests : IAsyncLifetime
         });
         // Only in the table, as a stopped replica would leave it: the relay finds it there.
         var body = JsonSerializer.Serialize(Batch(stray, "tardy"));
-        await _service.WithDbAsync<IngestionDbContext, int>(db => db.Database.ExecuteSqlInterpolatedAsync(
+        await Service.WithDbAsync<IngestionDbContext, int>(db => db.Database.ExecuteSqlInterpolatedAsync(
             $"INSERT INTO outbox (MessageId, MessageType, Body, CreatedAt, Attempts) VALUES ({Guid.NewGuid()}, {typeof(AttendanceBatchRecorded).AssemblyQualifiedName}, {body}, {DateTimeOffset.UtcNow}, 0)"));
 
         await Eventually.WaitAsync(() => Task.FromResult(ReceivedFor(saved) + ReceivedFor(committed) + ReceivedFor(stray)), n => n >= 3, TimeSpan.FromSeconds(30));
@@ -89,13 +74,13 @@ public sealed class OutboxRelayTests : IAsyncLifetime
         // The two committed through a context went from memory; only the row written behind the relay's back was a stray.
         Assert.Equal(2, statistics.FromMemory - memoryBefore);
         Assert.Equal(1, statistics.Strays - straysBefore);
-        Assert.Equal(0, await _service.WithDbAsync<IngestionDbContext, int>(db => db.Set<OutboxMessage>().CountAsync(m => m.Body.Contains(rolledBack))));
+        Assert.Equal(0, await Service.WithDbAsync<IngestionDbContext, int>(db => db.Set<OutboxMessage>().CountAsync(m => m.Body.Contains(rolledBack))));
     }
 
     [Fact]
     public async Task Erasing_a_student_removes_their_records_from_batch_events_shared_with_other_students()
     {
-        var http = _service.CreateClient();
+        var http = Service.CreateClient();
         var api = new IngestionApi(http);
         var school = $"ob-{Guid.NewGuid():N}"[..10];
         var (a, b) = ($"{school}-a", $"{school}-b");
@@ -115,7 +100,7 @@ public sealed class OutboxRelayTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, days.StatusCode);
         }
-        Task<List<string>> BatchBodiesAsync() => _service.WithDbAsync<IngestionDbContext, List<string>>(db => db.Set<OutboxMessage>()
+        Task<List<string>> BatchBodiesAsync() => Service.WithDbAsync<IngestionDbContext, List<string>>(db => db.Set<OutboxMessage>()
             .Where(m => m.MessageType.Contains(nameof(AttendanceBatchRecorded)) && m.Body.Contains(school)).Select(m => m.Body).ToListAsync());
         var before = Assert.Single(await BatchBodiesAsync());
         Assert.Contains($"\"StudentId\":\"{a}\"", before);

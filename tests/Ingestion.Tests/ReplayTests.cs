@@ -10,32 +10,17 @@ namespace Beacon.Ingestion.Tests;
 /// queue bound to the AttendanceBatchRecorded exchange, read with RabbitMQ.Client) rebuilt from the replay
 /// alone equals the one built from the live stream.
 /// </summary>
-public sealed class ReplayTests : IAsyncLifetime
+public sealed class ReplayTests : IngestionWithBatchEvents
 {
-    private readonly ServiceFactory<Program> _service = new();
-    private BatchEventListener _events = null!;
-
-    public async Task InitializeAsync()
-    {
-        await _service.WaitUntilReadyAsync();
-        _events = await BatchEventListener.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _events.DisposeAsync();
-        await _service.DisposeAsync();
-    }
-
     /// <summary>The projection a consumer builds: the last status per student and day.</summary>
     private Dictionary<(string, string), string> Projection(string school) =>
-        _events.Records.Where(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))
+        Events.Records.Where(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))
             .GroupBy(r => (r.StudentId, r.Date)).ToDictionary(g => g.Key, g => g.Last().Status);
 
     [Fact]
     public async Task Replaying_the_log_rebuilds_the_same_projection()
     {
-        var http = _service.CreateClient();
+        var http = Service.CreateClient();
         var api = new IngestionApi(http);
         var school = $"rp-{Guid.NewGuid():N}"[..10];
         var students = Enumerable.Range(1, 5).Select(i => $"{school}-s{i}").ToArray();
@@ -59,17 +44,17 @@ public sealed class ReplayTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, correction.StatusCode);
         }
-        await Eventually.WaitAsync(() => Task.FromResult(_events.Records.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
+        await Eventually.WaitAsync(() => Task.FromResult(Events.Records.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
         var liveProjection = Projection(school);
         Assert.Equal(40, liveProjection.Count);
         Assert.Equal("excused-absent", liveProjection[(students[0], "2026-09-01")]);
 
-        _events.Records.Clear();
+        Events.Records.Clear();
         using var replay = await http.PostAsync($"/api/ingestion/v1/replay?type=AttendanceBatchRecorded&from={Uri.EscapeDataString(from.ToString("O"))}", null);
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         var result = await replay.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(result.GetProperty("replayed").GetInt32() >= 2, "two events: the upload's batch and the correction's");
-        await Eventually.WaitAsync(() => Task.FromResult(_events.Records.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
+        await Eventually.WaitAsync(() => Task.FromResult(Events.Records.Count(r => r.StudentId.StartsWith(school, StringComparison.Ordinal))), n => n >= 41, TimeSpan.FromSeconds(60));
         Assert.Equal(liveProjection, Projection(school));
 
         using var badRange = await http.PostAsync("/api/ingestion/v1/replay?from=last-tuesday", null);
