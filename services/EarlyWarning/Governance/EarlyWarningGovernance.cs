@@ -1,4 +1,3 @@
-using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Storage;
 using Beacon.ServiceDefaults;
 using MassTransit;
@@ -12,38 +11,29 @@ namespace Beacon.EarlyWarning.Governance;
 /// outbox events about them. Drift runs and measurements are aggregates without student ids and stay; the
 /// weekly monitoring report is computed from the snapshots, so past weeks lose the erased student's row.
 /// </summary>
-public sealed class StudentErasureConsumer(EarlyWarningDbContext db, ErasedStudentsCache tombstones, TimeProvider clock) : IConsumer<StudentErasureRequested>
+public sealed class StudentErasureConsumer(EarlyWarningDbContext db, ErasedStudentsCache tombstones, TimeProvider clock)
+    : StudentErasureConsumer<EarlyWarningDbContext>(db, tombstones, clock)
 {
-    public const string Service = "early-warning";
+    protected override string Service => "early-warning";
 
-    public async Task Consume(ConsumeContext<StudentErasureRequested> context)
+    protected override async Task<Dictionary<string, int>> DeleteRowsAsync(string studentId, CancellationToken ct) => new()
     {
-        var (requestId, studentId) = (context.Message.RequestId, context.Message.StudentId);
-        var now = clock.GetUtcNow();
-        await db.EraseAsync(tombstones, studentId, requestId, now, async ct => new Dictionary<string, int>
-        {
-            ["AttendanceDays"] = await db.AttendanceDays.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["RiskStates"] = await db.RiskStates.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["Alerts"] = await db.Alerts.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["RiskScores"] = await db.RiskScores.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["ScoreSnapshots"] = await db.ScoreSnapshots.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["Outcomes"] = await db.Outcomes.Where(o => o.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["Feedback"] = await db.Feedback.Where(f => f.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["Demographics"] = await db.Demographics.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["outbox"] = await db.DeleteOutboxOfStudentAsync(studentId, ct),
-        }, rows => db.Publish(new StudentErasureConfirmed(requestId, studentId, Service, rows, now)), context.CancellationToken);
-    }
+        ["AttendanceDays"] = await Db.AttendanceDays.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["RiskStates"] = await Db.RiskStates.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["Alerts"] = await Db.Alerts.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["RiskScores"] = await Db.RiskScores.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["ScoreSnapshots"] = await Db.ScoreSnapshots.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["Outcomes"] = await Db.Outcomes.Where(o => o.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["Feedback"] = await Db.Feedback.Where(f => f.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["Demographics"] = await Db.Demographics.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
+    };
 }
 
 public static class EarlyWarningGovernance
 {
     /// <summary>The erasure consumer and the tombstone filter on every consumer; call inside AddServiceBus.</summary>
-    public static IBusRegistrationConfigurator AddEarlyWarningErasure(this IBusRegistrationConfigurator bus)
-    {
-        bus.AddConsumer<StudentErasureConsumer>();
-        bus.AddErasedStudentFilter<EarlyWarningDbContext>();
-        return bus;
-    }
+    public static IBusRegistrationConfigurator AddEarlyWarningErasure(this IBusRegistrationConfigurator bus) =>
+        bus.AddStudentErasure<StudentErasureConsumer, EarlyWarningDbContext>();
 
     /// <summary>Retention:AttendanceDays, RiskScores (current scores not refreshed since the cutoff), ScoreSnapshots, RiskAlerts, Feedback, OutboxSent, ProcessedMessages.</summary>
     public static IHostApplicationBuilder AddEarlyWarningRetention(this IHostApplicationBuilder builder) =>

@@ -1,4 +1,3 @@
-using Beacon.Contracts.Events;
 using Beacon.Interventions.Storage;
 using Beacon.ServiceDefaults;
 using MassTransit;
@@ -11,38 +10,29 @@ namespace Beacon.Interventions.Governance;
 /// (free text about the student cannot be pseudonymised reliably, so it goes), the attendance projection and
 /// the outbox events about them. The effect report then no longer counts those cases.
 /// </summary>
-public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStudentsCache tombstones, TimeProvider clock) : IConsumer<StudentErasureRequested>
+public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStudentsCache tombstones, TimeProvider clock)
+    : StudentErasureConsumer<InterventionsDbContext>(db, tombstones, clock)
 {
-    public const string Service = "interventions";
+    protected override string Service => "interventions";
 
-    public async Task Consume(ConsumeContext<StudentErasureRequested> context)
+    protected override async Task<Dictionary<string, int>> DeleteRowsAsync(string studentId, CancellationToken ct)
     {
-        var (requestId, studentId) = (context.Message.RequestId, context.Message.StudentId);
-        var now = clock.GetUtcNow();
-        await db.EraseAsync(tombstones, studentId, requestId, now, async ct =>
+        var cases = Db.Cases.Where(c => c.StudentId == studentId).Select(c => c.CaseId);
+        return new Dictionary<string, int>
         {
-            var cases = db.Cases.Where(c => c.StudentId == studentId).Select(c => c.CaseId);
-            return new Dictionary<string, int>
-            {
-                ["CaseAlerts"] = await db.CaseAlerts.Where(a => cases.Contains(a.CaseId)).ExecuteDeleteAsync(ct),
-                ["Activity"] = await db.Activity.Where(a => cases.Contains(a.CaseId)).ExecuteDeleteAsync(ct),
-                ["Cases"] = await db.Cases.Where(c => c.StudentId == studentId).ExecuteDeleteAsync(ct),
-                ["Attendance"] = await db.Attendance.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
-                ["outbox"] = await db.DeleteOutboxOfStudentAsync(studentId, ct),
-            };
-        }, rows => db.Publish(new StudentErasureConfirmed(requestId, studentId, Service, rows, now)), context.CancellationToken);
+            ["CaseAlerts"] = await Db.CaseAlerts.Where(a => cases.Contains(a.CaseId)).ExecuteDeleteAsync(ct),
+            ["Activity"] = await Db.Activity.Where(a => cases.Contains(a.CaseId)).ExecuteDeleteAsync(ct),
+            ["Cases"] = await Db.Cases.Where(c => c.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["Attendance"] = await Db.Attendance.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
+        };
     }
 }
 
 public static class InterventionsGovernance
 {
     /// <summary>The erasure consumer and the tombstone filter on every consumer; call inside AddServiceBus.</summary>
-    public static IBusRegistrationConfigurator AddInterventionsErasure(this IBusRegistrationConfigurator bus)
-    {
-        bus.AddConsumer<StudentErasureConsumer>();
-        bus.AddErasedStudentFilter<InterventionsDbContext>();
-        return bus;
-    }
+    public static IBusRegistrationConfigurator AddInterventionsErasure(this IBusRegistrationConfigurator bus) =>
+        bus.AddStudentErasure<StudentErasureConsumer, InterventionsDbContext>();
 
     /// <summary>
     /// Retention:EndedCases (cases completed or closed before the cutoff, with their notes, activity and alert

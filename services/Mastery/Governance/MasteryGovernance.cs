@@ -1,4 +1,3 @@
-using Beacon.Contracts.Events;
 using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
 using MassTransit;
@@ -11,34 +10,25 @@ namespace Beacon.Mastery.Governance;
 /// the roster projection and outbox events about them. Fitted skill parameters are aggregates over many
 /// students and are kept (they hold no student id).
 /// </summary>
-public sealed class StudentErasureConsumer(MasteryDbContext db, ErasedStudentsCache tombstones, TimeProvider clock) : IConsumer<StudentErasureRequested>
+public sealed class StudentErasureConsumer(MasteryDbContext db, ErasedStudentsCache tombstones, TimeProvider clock)
+    : StudentErasureConsumer<MasteryDbContext>(db, tombstones, clock)
 {
-    public const string Service = "mastery";
+    protected override string Service => "mastery";
 
-    public async Task Consume(ConsumeContext<StudentErasureRequested> context)
+    protected override async Task<Dictionary<string, int>> DeleteRowsAsync(string studentId, CancellationToken ct) => new()
     {
-        var (requestId, studentId) = (context.Message.RequestId, context.Message.StudentId);
-        var now = clock.GetUtcNow();
-        await db.EraseAsync(tombstones, studentId, requestId, now, async ct => new Dictionary<string, int>
-        {
-            ["Mastery"] = await db.Mastery.Where(m => m.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["AppliedResponses"] = await db.AppliedResponses.Where(r => r.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["Steps"] = await db.Steps.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["Students"] = await db.Students.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["outbox"] = await db.DeleteOutboxOfStudentAsync(studentId, ct),
-        }, rows => db.Publish(new StudentErasureConfirmed(requestId, studentId, Service, rows, now)), context.CancellationToken);
-    }
+        ["Mastery"] = await Db.Mastery.Where(m => m.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["AppliedResponses"] = await Db.AppliedResponses.Where(r => r.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["Steps"] = await Db.Steps.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["Students"] = await Db.Students.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+    };
 }
 
 public static class MasteryGovernance
 {
     /// <summary>The erasure consumer and the tombstone filter on every consumer; call inside AddServiceBus.</summary>
-    public static IBusRegistrationConfigurator AddMasteryErasure(this IBusRegistrationConfigurator bus)
-    {
-        bus.AddConsumer<StudentErasureConsumer>();
-        bus.AddErasedStudentFilter<MasteryDbContext>();
-        return bus;
-    }
+    public static IBusRegistrationConfigurator AddMasteryErasure(this IBusRegistrationConfigurator bus) =>
+        bus.AddStudentErasure<StudentErasureConsumer, MasteryDbContext>();
 
     /// <summary>
     /// Retention:AnswerHistory (applied answers and mastery steps, by answer time; an answer older than the period

@@ -1,4 +1,3 @@
-using Beacon.Contracts.Events;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
 using MassTransit;
@@ -10,32 +9,23 @@ namespace Beacon.Notifications.Governance;
 /// Erases a student from Notifications: feed entries and deliveries (e-mails, webhooks; pending ones are not
 /// sent) about the student, and the outbox events about them. Staff, preferences are not student data.
 /// </summary>
-public sealed class StudentErasureConsumer(NotificationsDbContext db, ErasedStudentsCache tombstones, TimeProvider clock) : IConsumer<StudentErasureRequested>
+public sealed class StudentErasureConsumer(NotificationsDbContext db, ErasedStudentsCache tombstones, TimeProvider clock)
+    : StudentErasureConsumer<NotificationsDbContext>(db, tombstones, clock)
 {
-    public const string Service = "notifications";
+    protected override string Service => "notifications";
 
-    public async Task Consume(ConsumeContext<StudentErasureRequested> context)
+    protected override async Task<Dictionary<string, int>> DeleteRowsAsync(string studentId, CancellationToken ct) => new()
     {
-        var (requestId, studentId) = (context.Message.RequestId, context.Message.StudentId);
-        var now = clock.GetUtcNow();
-        await db.EraseAsync(tombstones, studentId, requestId, now, async ct => new Dictionary<string, int>
-        {
-            ["Feed"] = await db.Feed.Where(f => f.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["Deliveries"] = await db.Deliveries.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
-            ["outbox"] = await db.DeleteOutboxOfStudentAsync(studentId, ct),
-        }, rows => db.Publish(new StudentErasureConfirmed(requestId, studentId, Service, rows, now)), context.CancellationToken);
-    }
+        ["Feed"] = await Db.Feed.Where(f => f.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["Deliveries"] = await Db.Deliveries.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
+    };
 }
 
 public static class NotificationsGovernance
 {
     /// <summary>The erasure consumer and the tombstone filter on every consumer; call inside AddServiceBus.</summary>
-    public static IBusRegistrationConfigurator AddNotificationsErasure(this IBusRegistrationConfigurator bus)
-    {
-        bus.AddConsumer<StudentErasureConsumer>();
-        bus.AddErasedStudentFilter<NotificationsDbContext>();
-        return bus;
-    }
+    public static IBusRegistrationConfigurator AddNotificationsErasure(this IBusRegistrationConfigurator bus) =>
+        bus.AddStudentErasure<StudentErasureConsumer, NotificationsDbContext>();
 
     /// <summary>Retention:FeedEntries, Retention:Deliveries (by creation time, whatever their status), Retention:OutboxSent.</summary>
     public static IHostApplicationBuilder AddNotificationsRetention(this IHostApplicationBuilder builder) =>
