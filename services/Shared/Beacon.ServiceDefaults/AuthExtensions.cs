@@ -84,6 +84,10 @@ public static class AuthExtensions
             .AddJwtBearer(jwt =>
             {
                 jwt.MapInboundClaims = false;
+                // Nothing reads the token back from the ticket; storing it cost a dictionary per request.
+                jwt.SaveToken = false;
+                jwt.TokenHandlers.Clear();
+                jwt.TokenHandlers.Add(new CachingJsonWebTokenHandler(TimeProvider.System));
                 jwt.Audience = options.Audience;
                 if (!string.IsNullOrWhiteSpace(options.Authority))
                 {
