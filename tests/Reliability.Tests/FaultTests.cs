@@ -8,9 +8,9 @@ using Xunit.Abstractions;
 namespace Beacon.Reliability.Tests;
 
 /// <summary>
-/// Faults while a feed streams attendance at a steady rate through the gateway: every process is killed
+/// Faults while two feeds stream attendance and item answers at a steady rate through the gateway: every process is killed
 /// with SIGKILL in turn and restarted, the broker is stopped and started, two databases are locked for a
-/// few seconds. Afterwards: every accepted record is stored once, every projection holds exactly what
+/// few seconds. Afterwards: every accepted record is stored once, every projection (attendance, risk, mastery) holds exactly what
 /// Ingestion holds, every alert has one case and one feed entry and delivery per counselor, and the
 /// projections equal the ones a clean replay builds into fresh databases.
 /// </summary>
@@ -89,9 +89,11 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         // The feed sends until the faults are over, at 15 records/s (a school day of 60 students every 4 s):
         // enough to have batches in flight at every fault, small enough for a loaded 2-core CI machine to
         // drain and replay within the test's bounds.
-        var sender = new SteadySender(http, district.Attendance, ratePerSecond: 15, batchSize: 15);
+        // Answers stream beside it at 10 a second, to Mastery.
+        var sender = new SteadySender<AttendanceRow>(http, "attendance", "records", district.Attendance, ratePerSecond: 15, batchSize: 15);
+        var answers = new SteadySender<AnswerRow>(http, "item-responses", "responses", district.Answers, ratePerSecond: 10, batchSize: 10);
         using var stopSending = new CancellationTokenSource();
-        var sending = sender.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token);
+        var sending = Task.WhenAll(sender.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token), answers.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token));
         await Task.Delay(2000);
 
         // Each process in turn: kill -9, start again at once, move on; start-up under load can take a while,
@@ -115,7 +117,7 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         Log("RabbitMQ started again");
         await Task.Delay(3000);
 
-        foreach (var name in new[] { "Ingestion", "EarlyWarning" })
+        foreach (var name in new[] { "Ingestion", "EarlyWarning", "Mastery" })
         {
             Log($"{name}'s database locked for 4 s (sent so far {sender.Sent})");
             await DatabaseOutage.LockAsync(_platform.Database(name), TimeSpan.FromSeconds(4));
@@ -139,18 +141,23 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         await IgnoreCancellation(sending);
         Log($"feed stopped: {sender.Sent} records sent, {sender.Attempts} requests, {sender.Retries} retried "
             + $"({string.Join(", ", sender.Failures.Select(f => $"{f.Key}: {f.Value}"))}); answered accepted/unchanged {sender.Accepted}, rejected {sender.Rejected}");
+        Log($"answers stopped: {answers.Sent} sent, {answers.Attempts} requests, {answers.Retries} retried "
+            + $"({string.Join(", ", answers.Failures.Select(f => $"{f.Key}: {f.Value}"))}); answered accepted/unchanged {answers.Accepted}, rejected {answers.Rejected}");
 
         var faultRun = await SettleAsync(_platform, null);
         Log("settled after the faults:");
         Report(faultRun);
         var sent = district.Attendance.Take(sender.Sent).Select(r => $"{r.studentId}|{r.date}|{r.status}").ToHashSet();
+        var answersSent = district.Answers.Take(answers.Sent).ToList();
         Assert.Equal(0, sender.Rejected);
         Assert.Equal(sender.Sent, sender.Accepted);
-        CheckConsistent(faultRun, sent);
+        Assert.Equal(0, answers.Rejected);
+        Assert.Equal(answers.Sent, answers.Accepted);
+        CheckConsistent(faultRun, sent, answersSent);
 
         // Rebuild: stop the three downstream services, start them on empty databases, replay Ingestion's log.
         var rebuilt = Path.Combine(_root, "rebuild");
-        foreach (var name in new[] { "EarlyWarning", "Interventions", "Notifications" })
+        foreach (var name in new[] { "Mastery", "EarlyWarning", "Interventions", "Notifications" })
         {
             var (took, code) = await _platform[name].TerminateAsync(TimeSpan.FromSeconds(40));
             Log($"{name} stopped by SIGTERM in {took.TotalSeconds:F1} s (exit code {code})");
@@ -178,7 +185,7 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         var clean = await SettleAsync(_platform, rebuilt);
         Log("settled after the clean replay into fresh databases:");
         Report(clean);
-        CheckConsistent(clean, sent);
+        CheckConsistent(clean, sent, answersSent);
 
         AssertSame("Early warning attendance", faultRun.EarlyWarningAttendance, clean.EarlyWarningAttendance);
         AssertSame("Interventions attendance", faultRun.InterventionsAttendance, clean.InterventionsAttendance);
@@ -189,15 +196,24 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
             Pairs(clean.CasesPerStudent.ToDictionary(p => p.Key, p => p.Value.ToString())));
         AssertSame("feed entries (alert|staff)", faultRun.FeedEntries.Select(f => $"{faultRun.Alerts[f.AlertId]}|{f.StaffId}").ToHashSet(),
             clean.FeedEntries.Select(f => $"{clean.Alerts[f.AlertId]}|{f.StaffId}").ToHashSet());
+        AssertSame("mastery (student|skill = probability|peak|attempts|correct|struggling)", Pairs(faultRun.Mastery), Pairs(clean.Mastery));
+        Assert.Equal(faultRun.MasterySteps, clean.MasterySteps);
         Log("the projections after the faults equal the clean replay's");
         _passed = true;
     }
 
     /// <summary>Everything the platform stored agrees with what the feed sent, once each, all the way down.</summary>
-    private void CheckConsistent(Projections p, HashSet<string> sent)
+    private void CheckConsistent(Projections p, HashSet<string> sent, List<AnswerRow> answersSent)
     {
+        var answered = answersSent.Select(a => $"{a.studentId}|{a.itemId}|{a.attemptNumber}|{(a.correct ? 1 : 0)}").ToHashSet();
         Assert.Equal(p.IngestionRows, p.IngestionDistinctKeys);
         AssertSame("Ingestion's stored attendance vs. the records sent", sent, p.IngestionAttendance);
+        AssertSame("Ingestion's stored answers vs. the answers sent", answered, p.IngestionAnswers);
+        AssertSame("Mastery's applied answers vs. Ingestion's", p.IngestionAnswers, p.MasteryAnswers);
+        // One step per answer and skill (each answer here practises one skill), none twice.
+        Assert.Equal(p.MasteryAnswers.Count, p.MasterySteps);
+        AssertSame("Mastery's student-skill estimates vs. the skills practised", answersSent.SelectMany(a => a.skillIds.Select(s => $"{a.studentId}|{s}")).ToHashSet(),
+            p.Mastery.Keys.ToHashSet());
         AssertSame("Early warning's attendance vs. Ingestion's", p.IngestionAttendance, p.EarlyWarningAttendance);
         AssertSame("Interventions' attendance vs. Ingestion's", p.IngestionAttendance, p.InterventionsAttendance);
         Assert.NotEmpty(p.Alerts);
@@ -226,6 +242,8 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         Log($"  Early warning: {p.EarlyWarningAttendance.Count} attendance days, {p.RiskStates.Count} students, "
             + $"{p.RiskStates.Values.Count(v => v.Split('|')[2] is "1" or "True")} chronically absent, {p.Alerts.Count} alerts, {p.RiskScores.Count} model scores");
         Log($"  Interventions: {p.InterventionsAttendance.Count} attendance days, {p.CasesPerStudent.Values.Sum()} cases for {p.CasesPerStudent.Count} students, {p.CaseOfAlert.Count} alerts attached");
+        Log($"  Mastery: {p.MasteryAnswers.Count} answers applied of {p.IngestionAnswers.Count} stored, {p.MasterySteps} steps, {p.Mastery.Count} student-skill estimates, "
+            + $"{p.Mastery.Values.Count(v => v.Split('|')[4] is "1" or "True")} struggling");
         Log($"  Notifications: {p.FeedEntries.Count} feed entries, {p.Deliveries.Count} outbound deliveries ({string.Join(", ", p.Deliveries.GroupBy(d => d.Channel).Select(g => $"{g.Key} {g.Count()}"))})");
     }
 

@@ -20,7 +20,11 @@ public sealed record Projections(
     IReadOnlyDictionary<Guid, Guid> CaseOfAlert,
     IReadOnlyDictionary<string, int> CasesPerStudent,
     IReadOnlyList<(string StaffId, Guid AlertId)> FeedEntries,
-    IReadOnlyList<(string StaffId, Guid AlertId, string Channel)> Deliveries)
+    IReadOnlyList<(string StaffId, Guid AlertId, string Channel)> Deliveries,
+    IReadOnlySet<string> IngestionAnswers,
+    IReadOnlySet<string> MasteryAnswers,
+    IReadOnlyDictionary<string, string> Mastery,
+    long MasterySteps)
 {
     public static Projections Read(Platform platform, string? downstreamDirectory = null)
     {
@@ -32,9 +36,10 @@ public sealed record Projections(
         using var earlyWarning = Open(Db("EarlyWarning"));
         using var interventions = Open(Db("Interventions"));
         using var notifications = Open(Db("Notifications"));
+        using var mastery = Open(Db("Mastery"));
 
         var unsent = 0L;
-        foreach (var db in new[] { ingestion, earlyWarning, interventions, notifications })
+        foreach (var db in new[] { ingestion, earlyWarning, interventions, notifications, mastery })
         {
             unsent += Scalar(db, "SELECT COUNT(*) FROM outbox WHERE SentAt IS NULL");
         }
@@ -51,12 +56,18 @@ public sealed record Projections(
             Rows(interventions, "SELECT AlertId, CaseId FROM CaseAlerts").ToDictionary(r => Guid.Parse(r[0]), r => Guid.Parse(r[1])),
             Rows(interventions, "SELECT StudentId, COUNT(*) FROM Cases GROUP BY StudentId").ToDictionary(r => r[0], r => int.Parse(r[1])),
             [.. Rows(notifications, "SELECT StaffId, SourceEventId FROM Feed").Select(r => (r[0], Guid.Parse(r[1])))],
-            [.. Rows(notifications, "SELECT StaffId, SourceEventId, Channel FROM Deliveries").Select(r => (r[0], Guid.Parse(r[1]), r[2]))]);
+            [.. Rows(notifications, "SELECT StaffId, SourceEventId, Channel FROM Deliveries").Select(r => (r[0], Guid.Parse(r[1]), r[2]))],
+            Rows(ingestion, "SELECT StudentId, ItemId, AttemptNumber, Correct FROM ItemResponses").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(mastery, "SELECT StudentId, ItemId, AttemptNumber, Correct FROM AppliedResponses").Select(r => string.Join('|', r)).ToHashSet(),
+            // Probabilities exactly as stored (round-trip text): a replay must reach the same numbers, not nearly the same.
+            Rows(mastery, "SELECT StudentId, SkillId, ProbabilityMastered, PeakProbability, Attempts, CorrectAnswers, Struggling FROM Mastery")
+                .ToDictionary(r => $"{r[0]}|{r[1]}", r => string.Join('|', r.Skip(2))),
+            Scalar(mastery, "SELECT COUNT(*) FROM Steps"));
     }
 
     /// <summary>A short fingerprint, to see when the platform has stopped changing.</summary>
     public string Fingerprint =>
-        $"{IngestionRows}/{UnsentOutbox}/{EarlyWarningAttendance.Count}/{RiskStates.Count}/{Alerts.Count}/{RiskScores.Count}/{InterventionsAttendance.Count}/{CaseOfAlert.Count}/{FeedEntries.Count}/{Deliveries.Count}";
+        $"{IngestionRows}/{UnsentOutbox}/{EarlyWarningAttendance.Count}/{RiskStates.Count}/{Alerts.Count}/{RiskScores.Count}/{InterventionsAttendance.Count}/{CaseOfAlert.Count}/{FeedEntries.Count}/{Deliveries.Count}/{MasteryAnswers.Count}/{MasterySteps}";
 
     private static SqliteConnection Open(string path)
     {
@@ -83,7 +94,9 @@ public sealed record Projections(
             var row = new string[reader.FieldCount];
             for (var i = 0; i < row.Length; i++)
             {
-                row[i] = reader.IsDBNull(i) ? "" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)!;
+                row[i] = reader.IsDBNull(i) ? "" : reader.GetValue(i) is double d
+                    ? d.ToString("R", System.Globalization.CultureInfo.InvariantCulture)
+                    : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)!;
             }
             rows.Add(row);
         }

@@ -6,9 +6,12 @@ using System.Text.Json;
 
 namespace Beacon.Reliability.Tests;
 
-/// <summary>A seeded district: schools, counselors, students, and day-by-day attendance with a per-student absence rate.</summary>
+/// <summary>
+/// A seeded district: schools, counselors, students, day-by-day attendance with a per-student absence rate,
+/// and answers to practice items on a few skills with a per-student chance of answering right.
+/// </summary>
 public sealed record TestDistrict(IReadOnlyList<string> Schools, IReadOnlyList<(string StaffId, string SchoolId, string Role)> Staff,
-    IReadOnlyList<(string StudentId, string SchoolId)> Students, IReadOnlyList<AttendanceRow> Attendance)
+    IReadOnlyList<(string StudentId, string SchoolId)> Students, IReadOnlyList<AttendanceRow> Attendance, IReadOnlyList<AnswerRow> Answers)
 {
     public static TestDistrict Generate(string prefix, int studentsPerSchool, int days, int seed)
     {
@@ -33,7 +36,31 @@ public sealed record TestDistrict(IReadOnlyList<string> Schools, IReadOnlyList<(
                 rows.Add(new AttendanceRow(id, day.ToString("yyyy-MM-dd"), roll < absence[id] ? "absent" : roll < absence[id] + 0.03 ? "tardy" : "present"));
             }
         }
-        return new TestDistrict(schools, staff, students, rows);
+        return new TestDistrict(schools, staff, students, rows, PracticeAnswers(students.Select(s => s.Item1).ToList(), random));
+    }
+
+    /// <summary>
+    /// Rounds of practice: each round every student answers an item on one of four skills, an hour after the
+    /// last round. One answer in twenty comes late (answered before answers already sent, as a retried upload
+    /// would), so Mastery's replay in answer order is part of what the faults must not disturb.
+    /// </summary>
+    private static List<AnswerRow> PracticeAnswers(List<string> students, Random random)
+    {
+        var skill = students.ToDictionary(s => s, _ => 0.3 + (random.NextDouble() * 0.6));
+        var answers = new List<AnswerRow>();
+        var start = new DateTimeOffset(2025, 1, 6, 8, 0, 0, TimeSpan.Zero);
+        for (var round = 0; round < 60; round++)
+        {
+            foreach (var student in students)
+            {
+                // Late: answered before the student's last answer on the same skill (four rounds back).
+                var late = round > 4 && random.NextDouble() < 0.05;
+                var at = start.AddHours(late ? round - 4.5 : round);
+                answers.Add(new AnswerRow(student, $"item-{round}", [$"skill-{round % 4}"], random.NextDouble() < skill[student], 1, random.Next(0, 3),
+                    Math.Round(10 + (random.NextDouble() * 50), 1), at));
+            }
+        }
+        return answers;
     }
 
     public object Roster => new
@@ -46,13 +73,17 @@ public sealed record TestDistrict(IReadOnlyList<string> Schools, IReadOnlyList<(
 
 public sealed record AttendanceRow(string studentId, string date, string status);
 
+public sealed record AnswerRow(string studentId, string itemId, string[] skillIds, bool correct, int attemptNumber, int hintsUsed,
+    double timeOnTaskSeconds, DateTimeOffset answeredAt);
+
 /// <summary>
-/// A feed that streams attendance through the gateway at a steady rate, as a district's SIS would: each
+/// A feed that streams signals (attendance, answers) to one of Ingestion's batch endpoints through the gateway at a
+/// steady rate, as a district's SIS would: each
 /// batch carries an Idempotency-Key, and a batch that fails (connection refused, 5xx, timeout) is sent
 /// again with the same key until it is accepted. So every record is eventually accepted exactly once
 /// (the key makes a re-send after a lost answer a no-op), and the test knows precisely what was accepted.
 /// </summary>
-public sealed class SteadySender(HttpClient http, IReadOnlyList<AttendanceRow> rows, double ratePerSecond, int batchSize, int maxInFlight = 4)
+public sealed class SteadySender<TRow>(HttpClient http, string kind, string listName, IReadOnlyList<TRow> rows, double ratePerSecond, int batchSize, int maxInFlight = 4)
 {
     private long _attempts, _retries, _accepted, _rejected;
     private readonly ConcurrentDictionary<string, int> _failures = new();
@@ -75,7 +106,7 @@ public sealed class SteadySender(HttpClient http, IReadOnlyList<AttendanceRow> r
         for (var b = 0; b < Batches; b++)
         {
             var batch = Enumerable.Range(b * batchSize, Math.Min(batchSize, rows.Count - (b * batchSize))).Select(i => rows[i]).ToList();
-            var key = $"reliability-{b}";
+            var key = $"reliability-{kind}-{b}";
             if (stop.IsCancellationRequested || !await Wait(slots.WaitAsync(stop)))
             {
                 break;
@@ -118,7 +149,7 @@ public sealed class SteadySender(HttpClient http, IReadOnlyList<AttendanceRow> r
         }
     }
 
-    private async Task SendUntilAcceptedAsync(string key, List<AttendanceRow> batch, Stopwatch clock, TimeSpan giveUpAfter, CancellationToken ct)
+    private async Task SendUntilAcceptedAsync(string key, List<TRow> batch, Stopwatch clock, TimeSpan giveUpAfter, CancellationToken ct)
     {
         while (true)
         {
@@ -126,7 +157,10 @@ public sealed class SteadySender(HttpClient http, IReadOnlyList<AttendanceRow> r
             string failure;
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/ingestion/v1/attendance?source=reliability") { Content = JsonContent.Create(new { records = batch }) };
+                using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/ingestion/v1/{kind}?source=reliability")
+                {
+                    Content = JsonContent.Create(new Dictionary<string, List<TRow>> { [listName] = batch }),
+                };
                 request.Headers.Add("Idempotency-Key", key);
                 using var response = await http.SendAsync(request, ct);
                 if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest)

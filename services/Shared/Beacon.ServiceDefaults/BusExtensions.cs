@@ -39,7 +39,9 @@ public static class BusExtensions
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(uri);
-                cfg.UseMessageRetry(r => r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(300)));
+                // About a minute of retries (0.2 s, 0.5 s, 1 s, 2 s, 5 s, 10 s, 19 s, 30 s): long enough to ride out a
+                // restart of a service the consumer calls or of its database; then the message goes to the _error queue.
+                cfg.UseMessageRetry(r => r.Exponential(8, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(300)));
                 cfg.ConfigureEndpoints(context);
             });
         });
