@@ -21,6 +21,7 @@ builder.AddServiceDatabase<MasteryDbContext>("mastery");
 builder.AddServiceBus("mastery", bus =>
 {
     bus.AddConsumer<ItemResponseRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition));
+    bus.AddConsumer<ItemResponseBatchRecordedConsumer>(typeof(ItemResponseBatchRecordedConsumerDefinition));
     bus.AddConsumer<StudentEnrolledConsumer>();
     bus.AddMasteryErasure();
 });
