@@ -291,7 +291,6 @@ public sealed class LmsActivityProcessor : ISignalProcessor<LmsActivityRow>
         var ids = valid.Select(r => r.Row.StatementId!).Distinct().ToList();
         var existing = (await db.LmsActivities.AsNoTracking().Where(a => ids.Contains(a.StatementId)).Select(a => a.StatementId).ToListAsync(ct)).ToHashSet();
         int accepted = 0, unchanged = 0;
-        var recorded = new List<ItemResponseRecorded>(valid.Count);
         foreach (var positioned in valid)
         {
             var row = positioned.Row;
