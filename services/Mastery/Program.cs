@@ -7,7 +7,7 @@ using Beacon.Mastery.Grpc;
 using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
 
-if (args is ["eval" or "eval-simulator" or "bench-update", ..])
+if (args is ["eval" or "eval-simulator" or "bench-update" or "bench-batch", ..])
 {
     return EvaluationCommand.Run(args);
 }
@@ -21,6 +21,7 @@ builder.AddServiceDatabase<MasteryDbContext>("mastery");
 builder.AddServiceBus("mastery", bus =>
 {
     bus.AddConsumer<ItemResponseRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition));
+    bus.AddConsumer<ItemResponseBatchRecordedConsumer>(typeof(ItemResponseBatchRecordedConsumerDefinition));
     bus.AddConsumer<StudentEnrolledConsumer>();
     bus.AddMasteryErasure();
 });

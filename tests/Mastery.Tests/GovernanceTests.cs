@@ -43,6 +43,15 @@ public class GovernanceTests : GovernanceTestBase<Program, MasteryDbContext>
 
         await AssertLateEventIgnoredAsync(a, s => new StudentEnrolled(s, "gov-school", "Given", s, "9", DateTimeOffset.UtcNow),
             (db, s) => db.Students.CountAsync(x => x.StudentId == s));
+
+        // A late answer batch has no StudentId of its own, so the tombstone filter passes it: the batch consumer
+        // drops the erased student's answers and applies the other's, in the same message.
+        var other = NewStudent("gov-o");
+        await Bus.Publish(new ItemResponseBatchRecorded(
+            [.. new[] { a, other }.Select(s => new ItemResponseRecorded(s, "late-item", ["fractions"], true, 1, 0, 20, DateTimeOffset.UtcNow))]));
+        Assert.Equal(1, await Eventually.WaitAsync(() => Db(db => db.Steps.CountAsync(s => s.StudentId == other)), n => n == 1, TimeSpan.FromSeconds(30)));
+        var rows = await RowsOfAsync(a);
+        Assert.Equal(0, rows["Mastery"] + rows["AppliedResponses"] + rows["Steps"]);
     }
 
     [SkippableFact]

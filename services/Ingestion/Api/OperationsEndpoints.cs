@@ -164,7 +164,8 @@ public static class OperationsEndpoints
     /// <summary>
     /// Re-publishes accepted events from the append-only log (the outbox), in their original order, so a
     /// downstream projection can be rebuilt. Filters: a time range (from/to, ISO-8601) and an event type
-    /// name (for example AttendanceBatchRecorded). Consumers are idempotent, so a replay never double-counts.
+    /// name (for example AttendanceBatchRecorded or ItemResponseBatchRecorded; older logs also hold single
+    /// AttendanceRecorded and ItemResponseRecorded events). Consumers are idempotent, so a replay never double-counts.
     /// </summary>
     private static async Task<IResult> ReplayAsync(IngestionDbContext db, IBus bus, string? from, string? to, string? type, CancellationToken ct)
     {

@@ -107,6 +107,9 @@ public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
 
 public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
 {
+    /// <summary>Answers per published event, in upload order: one message per answer cost more than the work, as for attendance.</summary>
+    public const int ItemResponsesPerEvent = 500;
+
     private readonly HashSet<(string, string, int)> _seen = [];
 
     public string Kind => "item-responses";
@@ -124,6 +127,7 @@ public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
             .Select(r => (r.StudentId, r.ItemId, r.AttemptNumber)).ToHashSet();
 
         int accepted = 0, unchanged = 0;
+        var recorded = new List<ItemResponseRecorded>(valid.Count);
         foreach (var positioned in valid)
         {
             var row = positioned.Row;
@@ -151,9 +155,13 @@ public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
                 AnsweredAt = row.AnsweredAt!.Value,
             };
             db.ItemResponses.Add(response);
-            db.Publish(new ItemResponseRecorded(response.StudentId, response.ItemId, row.SkillIds!, response.Correct,
+            recorded.Add(new ItemResponseRecorded(response.StudentId, response.ItemId, row.SkillIds!, response.Correct,
                 response.AttemptNumber, response.HintsUsed, response.TimeOnTaskSeconds, response.AnsweredAt));
             accepted++;
+        }
+        foreach (var records in recorded.Chunk(ItemResponsesPerEvent))
+        {
+            db.Publish(new ItemResponseBatchRecorded(records));
         }
         return new ChunkCounts(accepted, unchanged, 0);
     }

@@ -32,7 +32,8 @@ public static class MasteryGovernance
 
     /// <summary>
     /// Retention:AnswerHistory (applied answers and mastery steps, by answer time; an answer older than the period
-    /// that is sent again would be applied again, so keep it longer than any replay) and Retention:OutboxSent.
+    /// that is sent again would be applied again, so keep it longer than any replay), Retention:OutboxSent and
+    /// Retention:ProcessedMessages (the inbox of answer batches).
     /// </summary>
     public static IHostApplicationBuilder AddMasteryRetention(this IHostApplicationBuilder builder) =>
         builder.AddRetention(
@@ -42,5 +43,6 @@ public static class MasteryGovernance
                 return await db.DeleteOlderThanAsync<MasteryStep>(s => s.AnsweredAt, cutoff, ct)
                     + await db.DeleteOlderThanAsync<AppliedResponse>(r => r.AnsweredAt, cutoff, ct);
             }),
-            OutboxErasure.OutboxSentRule<MasteryDbContext>());
+            OutboxErasure.OutboxSentRule<MasteryDbContext>(),
+            OutboxErasure.InboxRule<MasteryDbContext>());
 }

@@ -98,5 +98,6 @@ public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options)
         modelBuilder.Entity<EnrolledStudent>().HasIndex(s => s.SchoolId);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
+        modelBuilder.AddInbox();
     }
 }

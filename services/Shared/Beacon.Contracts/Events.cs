@@ -95,3 +95,9 @@ public sealed record StudentErasureRequested(Guid RequestId, string StudentId, s
 /// <summary>A service erased a student for a request: rows affected per table (zeros when it had nothing, or on redelivery).</summary>
 public sealed record StudentErasureConfirmed(Guid RequestId, string StudentId, string Service, IReadOnlyDictionary<string, int> RowsAffected,
     DateTimeOffset ConfirmedAt);
+
+/// <summary>
+/// Answers stored together (up to 500 from one upload), in the order they were stored. Ingestion publishes these
+/// rather than one <see cref="ItemResponseRecorded"/> per answer, for the same reason as <see cref="AttendanceBatchRecorded"/>.
+/// </summary>
+public sealed record ItemResponseBatchRecorded(IReadOnlyList<ItemResponseRecorded> Records);
