@@ -4,8 +4,10 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-// Usage: AlertLatency <gateway-url> [rate=2000] [seconds=300] [students=6000]
-// Needs a running platform with no active model (./beacon up --no-demo). Posts a roster (2 schools, 2
+// Usage: AlertLatency <gateway-url> [rate=2000] [seconds=300] [students=6000] [model|no-model]
+// Needs a running platform with no active model (./beacon up --no-demo). With "model" (the default) it first
+// trains and promotes a chronic-absence model through the API, so every record is also scored, as in a
+// district's run; its own alerts ("...-model") reach the feeds too and are counted apart. Posts a roster (2 schools, 2
 // counselors each), opens every counselor's feed stream (server-sent events), then streams attendance
 // at a steady rate for the given time. A fifth of the students are planted to cross the chronic-absence
 // line (>= 10 % absent after >= 10 days) exactly once, at a known record spread over the run; the
@@ -17,6 +19,7 @@ var seconds = int.TryParse(args.ElementAtOrDefault(2), out var s) ? s : 300;
 var studentCount = int.TryParse(args.ElementAtOrDefault(3), out var n) ? n : 6000;
 // Crossings need >= 10 school days and are spread over the run: keep at least 30 days per student.
 studentCount = Math.Max(10, Math.Min(studentCount, (int)(rate * seconds / 30)));
+var withModel = args.ElementAtOrDefault(4) != "no-model";
 const int BatchSize = 500;
 const double Threshold = 0.10;
 const int MinimumDays = 10;
@@ -41,6 +44,22 @@ var roster = new
     students = students.Select(x => new { studentId = x.Id, schoolId = x.School, givenName = "S", familyName = x.Id, gradeLevel = "9" }),
 };
 (await http.PostAsJsonAsync("/api/ingestion/v1/roster", roster)).EnsureSuccessStatusCode();
+
+var modelLine = "none (rule alerts only)";
+if (withModel)
+{
+    var trainClock = Stopwatch.StartNew();
+    using var trainer = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(10) };
+    trainer.DefaultRequestHeaders.Authorization = http.DefaultRequestHeaders.Authorization;
+    using var train = await trainer.PostAsJsonAsync("/api/early-warning/v1/models/train", new { kind = "chronic-absence", students = 1500, seed = 3, promote = true });
+    var trained = await train.Content.ReadAsStringAsync();
+    if (!train.IsSuccessStatusCode)
+    {
+        Console.Error.WriteLine($"training the model failed: {(int)train.StatusCode} {trained}");
+        return 2;
+    }
+    modelLine = $"chronic-absence model trained on 1,500 synthetic students and promoted in {trainClock.Elapsed.TotalSeconds:F0} s; every record is scored";
+}
 
 // Days: enough for the run; school days back from last week so none is in the future.
 var dayCount = (int)Math.Ceiling(rate * seconds / studentCount);
@@ -76,6 +95,7 @@ foreach (var (id, _) in students.Where((_, i) => i % 5 == 0))
 
 // Feed streams first, so no entry is missed.
 var arrivals = new ConcurrentDictionary<(string Student, string Counselor), TimeSpan>();
+var modelAlerts = 0L;
 var clock = Stopwatch.StartNew();
 using var streams = new CancellationTokenSource();
 var readers = counselors.Select(c => Task.Run(async () =>
@@ -91,6 +111,12 @@ var readers = counselors.Select(c => Task.Run(async () =>
         if (line.StartsWith("data:", StringComparison.Ordinal) && line.Contains("studentId", StringComparison.Ordinal))
         {
             var entry = JsonDocument.Parse(line[5..]).RootElement;
+            // The model's alerts are titled "...: chronic-absence-model"; the planted crossings raise the rule's.
+            if (entry.TryGetProperty("title", out var title) && title.GetString()?.EndsWith("-model", StringComparison.Ordinal) == true)
+            {
+                Interlocked.Increment(ref modelAlerts);
+                continue;
+            }
             arrivals.TryAdd((entry.GetProperty("studentId").GetString()!, c), clock.Elapsed);
         }
     }
@@ -166,9 +192,14 @@ var latencies = expected.Where(arrivals.ContainsKey).Select(e => (arrivals[e] - 
 double P(double[] xs, double p) => xs.Length == 0 ? double.NaN : xs[Math.Min(xs.Length - 1, (int)Math.Ceiling(p * xs.Length) - 1)];
 var posted = httpLatencies.Order().ToArray();
 Console.WriteLine($"target rate                  {rate:F0} records/s for {seconds} s ({studentCount} students, {dayCount} days)");
+Console.WriteLine($"model                        {modelLine}");
 Console.WriteLine($"sent                         {sent} records in {sendTime.TotalSeconds:F1} s = {sent / sendTime.TotalSeconds:F0} records/s ({failed} in failed batches)");
 Console.WriteLine($"batch POST latency (500 rows) p50 {P(posted, 0.5):F0} ms, p95 {P(posted, 0.95):F0} ms, p99 {P(posted, 0.99):F0} ms");
 Console.WriteLine($"alerts expected in feeds     {expected.Count} ({sentAt.Count} students x 2 counselors); arrived {latencies.Length}; drain after sending {drainClock.Elapsed.TotalSeconds:F1} s");
+if (withModel)
+{
+    Console.WriteLine($"model alerts in feeds        {Interlocked.Read(ref modelAlerts)} (not timed: no planted moment)");
+}
 Console.WriteLine($"signal -> feed latency       p50 {P(latencies, 0.5):F0} ms, p95 {P(latencies, 0.95):F0} ms, p99 {P(latencies, 0.99):F0} ms, max {(latencies.Length > 0 ? latencies[^1] : double.NaN):F0} ms");
 Console.WriteLine($"RESULT rate={rate:F0} achieved={sent / sendTime.TotalSeconds:F0} p50={P(latencies, 0.5):F0} p95={P(latencies, 0.95):F0} p99={P(latencies, 0.99):F0} arrived={latencies.Length}/{expected.Count}");
 return latencies.Length == expected.Count ? 0 : 1;
