@@ -30,10 +30,19 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
             return;
         }
         var ids = records.Select(m => m.StudentId).Distinct().ToList();
-        // Read untracked: a batch of 500 students holds tens of thousands of days, and tracking them all made
-        // every save scan them. Only the days added or changed are tracked.
-        var days = (await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct))
-            .GroupBy(d => d.StudentId).ToDictionary(g => g.Key, g => g.ToDictionary(d => d.Date, d => d.Status));
+        // Read untracked and streamed into the per-student maps: a batch of 500 students holds tens of thousands
+        // of days, and tracking them all made every save scan them; a list of them all was a large-object-heap
+        // allocation per batch. Only the days added or changed are tracked.
+        var days = new Dictionary<string, Dictionary<DateOnly, string>>();
+        await foreach (var day in db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId))
+            .Select(d => new { d.StudentId, d.Date, d.Status }).AsAsyncEnumerable().WithCancellation(ct))
+        {
+            if (!days.TryGetValue(day.StudentId, out var studentDays))
+            {
+                days[day.StudentId] = studentDays = [];
+            }
+            studentDays[day.Date] = day.Status;
+        }
         var tracked = new Dictionary<(string, DateOnly), AttendanceDay>();
         var states = await db.RiskStates.Where(s => ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
         var now = clock.GetUtcNow();
