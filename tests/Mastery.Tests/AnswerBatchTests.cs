@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Beacon.Contracts.Events;
 using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
@@ -17,31 +16,21 @@ namespace Beacon.Mastery.Tests;
 public sealed class AnswerBatchTests : IAsyncLifetime
 {
     private readonly ServiceFactory<Program> _service = new();
-    private readonly ConcurrentQueue<MasteryChanged> _changes = new();
-    private HostReceiveEndpointHandle? _listener;
+    private MasteryChangedListener? _listener;
+
+    private IReadOnlyCollection<MasteryChanged> Changes => _listener!.Changes;
 
     public async Task InitializeAsync()
     {
         await _service.WaitUntilReadyAsync();
-        var bus = _service.Services.GetRequiredService<IBus>();
-        _listener = bus.ConnectReceiveEndpoint(new TemporaryEndpointDefinition(), KebabCaseEndpointNameFormatter.Instance,
-            e => e.Handler<MasteryChanged>(ctx =>
-            {
-                // Only this host's events: other Mastery hosts of other test classes receive the same answers.
-                if (ctx.SourceAddress == bus.Address)
-                {
-                    _changes.Enqueue(ctx.Message);
-                }
-                return Task.CompletedTask;
-            }));
-        await _listener.Ready;
+        _listener = await MasteryChangedListener.StartAsync(_service.Services.GetRequiredService<IBus>());
     }
 
     public async Task DisposeAsync()
     {
         if (_listener is not null)
         {
-            await _listener.StopAsync();
+            await _listener.DisposeAsync();
         }
         await _service.DisposeAsync();
     }
@@ -122,9 +111,9 @@ public sealed class AnswerBatchTests : IAsyncLifetime
         await Bus.Publish(new ItemResponseBatchRecorded(first));
         await Eventually.WaitAsync(() => StepCountAsync(batched), n => n == stepsFirst, TimeSpan.FromSeconds(30));
         // The first batch touched 4 (student, skill) pairs: one event each.
-        await Eventually.WaitAsync(() => Task.FromResult(_changes.Count(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal))), n => n >= 4, TimeSpan.FromSeconds(30));
+        await Eventually.WaitAsync(() => Task.FromResult(Changes.Count(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal))), n => n >= 4, TimeSpan.FromSeconds(30));
         await Task.Delay(300);
-        Assert.Equal(4, _changes.Count(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal)));
+        Assert.Equal(4, Changes.Count(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal)));
         await Bus.Publish(new ItemResponseBatchRecorded(second));
         await Eventually.WaitAsync(() => StepCountAsync(batched), n => n == stepsAll, TimeSpan.FromSeconds(30));
 
@@ -141,9 +130,9 @@ public sealed class AnswerBatchTests : IAsyncLifetime
         Assert.Equal(Domain.KnowledgeTracing.Update(q6.ProbabilityAfter, true, bx), q1.ProbabilityAfter, 12);
 
         // The second batch touched the 4 pairs again: one event each, with the final value.
-        await Eventually.WaitAsync(() => Task.FromResult(_changes.Count(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal))), n => n >= 8, TimeSpan.FromSeconds(30));
+        await Eventually.WaitAsync(() => Task.FromResult(Changes.Count(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal))), n => n >= 8, TimeSpan.FromSeconds(30));
         await Task.Delay(500);
-        List<MasteryChanged> changes = [.. _changes.Where(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal))];
+        List<MasteryChanged> changes = [.. Changes.Where(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal))];
         Assert.Equal(8, changes.Count);
         foreach (var row in batchMastery)
         {
@@ -152,7 +141,7 @@ public sealed class AnswerBatchTests : IAsyncLifetime
             Assert.Equal(row.Attempts, last.Attempts);
         }
         // One by one published one event per answer and skill (15 steps).
-        Assert.Equal(stepsAll, _changes.Count(c => c.StudentId.StartsWith(single, StringComparison.Ordinal)));
+        Assert.Equal(stepsAll, Changes.Count(c => c.StudentId.StartsWith(single, StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -169,7 +158,7 @@ public sealed class AnswerBatchTests : IAsyncLifetime
         var mastery = await Eventually.WaitAsync(() => Db(db => db.Mastery.AsNoTracking().SingleOrDefaultAsync(m => m.StudentId == student)),
             m => m?.Attempts == 2, TimeSpan.FromSeconds(30));
         Assert.True(await Db(db => db.Set<InboxMessage>().AnyAsync(m => m.MessageId == id)));
-        await Eventually.WaitAsync(() => Task.FromResult(_changes.Count(c => c.StudentId == student)), n => n == 1, TimeSpan.FromSeconds(30));
+        await Eventually.WaitAsync(() => Task.FromResult(Changes.Count(c => c.StudentId == student)), n => n == 1, TimeSpan.FromSeconds(30));
 
         // The same message again, then the same id carrying one more answer: only the inbox can tell it was
         // processed (natural keys would let the new answer through). A marker batch after them shows both were consumed.
@@ -177,7 +166,7 @@ public sealed class AnswerBatchTests : IAsyncLifetime
         await Bus.Publish(new ItemResponseBatchRecorded([.. batch.Records, new(student, "r3", ["rx"], true, 1, 0, 30, Start.AddMinutes(2))]), ctx => ctx.MessageId = id);
         await Bus.Publish(new ItemResponseBatchRecorded([new(student, "marker", ["marker"], true, 1, 0, 30, Start)]));
         await Eventually.WaitAsync(() => Db(db => db.Mastery.AnyAsync(m => m.StudentId == student && m.SkillId == "marker")), found => found, TimeSpan.FromSeconds(30));
-        await Eventually.WaitAsync(() => Task.FromResult(_changes.Count(c => c.StudentId == student)), n => n == 2, TimeSpan.FromSeconds(30));
+        await Eventually.WaitAsync(() => Task.FromResult(Changes.Count(c => c.StudentId == student)), n => n == 2, TimeSpan.FromSeconds(30));
         await Task.Delay(500);
 
         var after = await Db(db => db.Mastery.AsNoTracking().SingleAsync(m => m.StudentId == student && m.SkillId == "rx"));
@@ -185,7 +174,7 @@ public sealed class AnswerBatchTests : IAsyncLifetime
         Assert.Equal(mastery!.ProbabilityMastered, after.ProbabilityMastered);
         Assert.Equal(mastery.UpdatedAt, after.UpdatedAt);
         Assert.Equal(3, await Db(db => db.Steps.CountAsync(s => s.StudentId == student)));
-        Assert.Equal(2, _changes.Count(c => c.StudentId == student));
-        Assert.Equal(["marker", "rx"], _changes.Where(c => c.StudentId == student).Select(c => c.SkillId).Order().ToArray());
+        Assert.Equal(2, Changes.Count(c => c.StudentId == student));
+        Assert.Equal(["marker", "rx"], Changes.Where(c => c.StudentId == student).Select(c => c.SkillId).Order().ToArray());
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -21,35 +20,23 @@ public sealed class MasteryServiceTests : IAsyncLifetime
         Settings = { ["Mastery:MinimumResponsesToFit"] = "50" },
     };
 
-    private readonly ConcurrentQueue<MasteryChanged> _changes = new();
-    private HostReceiveEndpointHandle? _listener;
+    private MasteryChangedListener? _listener;
+
+    private IReadOnlyCollection<MasteryChanged> Changes => _listener!.Changes;
     private HttpClient _http = null!;
 
     public async Task InitializeAsync()
     {
         await _service.WaitUntilReadyAsync();
         _http = _service.CreateClient();
-        // A listener of our own on the real broker: what other services would receive.
-        var bus = _service.Services.GetRequiredService<IBus>();
-        _listener = bus.ConnectReceiveEndpoint(new TemporaryEndpointDefinition(), KebabCaseEndpointNameFormatter.Instance,
-            e => e.Handler<MasteryChanged>(ctx =>
-            {
-                // Only this test's service: other Mastery hosts (other test classes running at the same time)
-                // receive the same answers through the shared exchange and publish their own MasteryChanged.
-                if (ctx.SourceAddress == bus.Address)
-                {
-                    _changes.Enqueue(ctx.Message);
-                }
-                return Task.CompletedTask;
-            }));
-        await _listener.Ready;
+        _listener = await MasteryChangedListener.StartAsync(_service.Services.GetRequiredService<IBus>());
     }
 
     public async Task DisposeAsync()
     {
         if (_listener is not null)
         {
-            await _listener.StopAsync();
+            await _listener.DisposeAsync();
         }
         _http.Dispose();
         await _service.DisposeAsync();
@@ -98,7 +85,7 @@ public sealed class MasteryServiceTests : IAsyncLifetime
         }
         Assert.Equal(expected, mastery.ProbabilityMastered, 9);
 
-        var published = await Eventually.WaitAsync(() => Task.FromResult(_changes.Where(c => c.StudentId == student).ToList()), c => c.Count == 6, TimeSpan.FromSeconds(60));
+        var published = await Eventually.WaitAsync(() => Task.FromResult(Changes.Where(c => c.StudentId == student).ToList()), c => c.Count == 6, TimeSpan.FromSeconds(60));
         Assert.Equal(6, published.Count);
         Assert.Equal(expected, published.MaxBy(c => c.Attempts)!.ProbabilityMastered, 9);
 
@@ -106,12 +93,12 @@ public sealed class MasteryServiceTests : IAsyncLifetime
         await PublishAsync(answers);
         await PublishAsync([Answer(student, "item-marker", "marker", true)]);
         await Eventually.WaitAsync(() => MasteryAsync(student, "marker"), m => m is not null, TimeSpan.FromSeconds(60));
-        await Eventually.WaitAsync(() => Task.FromResult(_changes.Count(c => c.StudentId == student)), n => n == 7, TimeSpan.FromSeconds(30));
+        await Eventually.WaitAsync(() => Task.FromResult(Changes.Count(c => c.StudentId == student)), n => n == 7, TimeSpan.FromSeconds(30));
         await Task.Delay(500);
         var after = await MasteryAsync(student, "fractions");
         Assert.Equal(6, after!.Attempts);
         Assert.Equal(mastery.ProbabilityMastered, after.ProbabilityMastered);
-        Assert.Equal(7, _changes.Count(c => c.StudentId == student));
+        Assert.Equal(7, Changes.Count(c => c.StudentId == student));
         Assert.Equal(7, await _service.WithDbAsync<MasteryDbContext, int>(db => db.Steps.CountAsync(s => s.StudentId == student)));
         // Everything left through the outbox (other tests of this class may still be draining theirs).
         Assert.Equal(0, await Eventually.WaitAsync(
