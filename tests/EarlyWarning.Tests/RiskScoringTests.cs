@@ -15,7 +15,7 @@ namespace Beacon.EarlyWarning.Tests;
 /// <summary>
 /// The model registry over REST (JSON transcoding) and event-driven scoring against the real RabbitMQ:
 /// train + promote a small chronic-absence model, publish attendance, see the score stored with its
-/// version and RiskScoreChanged on the bus.
+/// version and its change on the bus (RiskScoresChanged).
 /// </summary>
 public sealed class RiskScoringTests : IAsyncLifetime
 {
@@ -37,9 +37,12 @@ public sealed class RiskScoringTests : IAsyncLifetime
                 rabbit.AutoDelete = true;
                 rabbit.Durable = false;
             }
-            e.Handler<RiskScoreChanged>(ctx =>
+            e.Handler<RiskScoresChanged>(ctx =>
             {
-                _scores.Add(ctx.Message);
+                foreach (var change in ctx.Message.Records)
+                {
+                    _scores.Add(change);
+                }
                 return Task.CompletedTask;
             });
         });

@@ -105,6 +105,7 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
                 await score(new StudentDays(message.StudentId, message.SchoolId, [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))]));
             }
         }
+        scoring.PublishScoreChanges();
     }
 }
 

@@ -31,10 +31,17 @@ public static class RiskBands
 
 /// <summary>
 /// Scores one student with the active model of a kind, inside the caller's unit of work: the score,
-/// RiskScoreChanged and (on a crossing) RiskAlertRaised are saved with the signal that caused them.
+/// the score change and (on a crossing) RiskAlertRaised are saved with the signal that caused them. The
+/// unit of work's score changes go out as one <see cref="RiskScoresChanged"/>: call
+/// <see cref="PublishScoreChanges"/> before saving.
 /// </summary>
 public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds)
 {
+    /// <summary>Score changes per event, as for the attendance batches they come from.</summary>
+    public const int ScoreChangesPerEvent = 500;
+
+    private readonly List<RiskScoreChanged> _changes = [];
+
     /// <summary>Alerts from a model carry their own kind, so the indicator's alerts are untouched.</summary>
     public static string AlertKind(string modelKind) => $"{modelKind}-model";
 
@@ -90,6 +97,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
                 }
                 try
                 {
+                    PublishScoreChanges();
                     await db.SaveChangesAsync(ct);
                     break;
                 }
@@ -152,9 +160,19 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         await SnapshotAsync(score, ct);
         if (news)
         {
-            db.Publish(new RiskScoreChanged(studentId, schoolId, kind, prediction.Probability, band, flagged, active.ModelId, active.Version,
+            _changes.Add(new RiskScoreChanged(studentId, schoolId, kind, prediction.Probability, band, flagged, active.ModelId, active.Version,
                 prediction.TopFactors.Select(Phrase).ToArray(), now));
         }
+    }
+
+    /// <summary>Puts the score changes made so far in the outbox, in order, and forgets them; the caller saves.</summary>
+    public void PublishScoreChanges()
+    {
+        foreach (var records in _changes.Chunk(ScoreChangesPerEvent))
+        {
+            db.Publish(new RiskScoresChanged(records));
+        }
+        _changes.Clear();
     }
 
     /// <summary>Keeps the week's last score, so the monitoring report can judge each week against outcomes that arrive later.</summary>

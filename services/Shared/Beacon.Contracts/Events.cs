@@ -101,3 +101,10 @@ public sealed record StudentErasureConfirmed(Guid RequestId, string StudentId, s
 /// rather than one <see cref="ItemResponseRecorded"/> per answer, for the same reason as <see cref="AttendanceBatchRecorded"/>.
 /// </summary>
 public sealed record ItemResponseBatchRecorded(IReadOnlyList<ItemResponseRecorded> Records);
+
+/// <summary>
+/// The score changes of one unit of work (a batch of attendance, a chunk of a re-scoring run), in the order they
+/// were made. Early warning publishes these rather than one <see cref="RiskScoreChanged"/> per student: with a model
+/// active every attendance record re-scores its student, and an event per record cost more than the scoring.
+/// </summary>
+public sealed record RiskScoresChanged(IReadOnlyList<RiskScoreChanged> Records);
