@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Ingestion.Intake;
@@ -9,53 +7,35 @@ using Beacon.Ingestion.Storage;
 using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
 
 namespace Beacon.Ingestion.Tests;
 
 /// <summary>
 /// Answers travel in batches (ItemResponseBatchRecorded, up to 500 in upload order) through the real broker, read
-/// here by a plain queue bound to that exchange; replay re-publishes them; erasure rewrites a batch shared with
+/// here by a plain queue bound to that exchange (<see cref="BatchEventListener{TRecord}"/>); replay re-publishes them; erasure rewrites a batch shared with
 /// another student.
 /// </summary>
 public sealed class AnswerBatchTests : IAsyncLifetime
 {
     private readonly ServiceFactory<Program> _service = new();
-    private readonly ConcurrentQueue<List<(string StudentId, string ItemId)>> _events = new();
-    private IConnection _connection = null!;
-    private IChannel _channel = null!;
+    private BatchEventListener<(string StudentId, string ItemId)> _answers = null!;
 
     public async Task InitializeAsync()
     {
         await _service.WaitUntilReadyAsync();
-        _connection = await new ConnectionFactory { Uri = new Uri(TestEnvironment.RabbitMq) }.CreateConnectionAsync();
-        _channel = await _connection.CreateChannelAsync();
-        const string exchange = "Beacon.Contracts.Events:ItemResponseBatchRecorded";
-        await _channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
-        var queue = (await _channel.QueueDeclareAsync(queue: "", durable: false, exclusive: true, autoDelete: true)).QueueName;
-        await _channel.QueueBindAsync(queue, exchange, "");
-        var consumer = new AsyncEventingBasicConsumer(_channel);
-        consumer.ReceivedAsync += (_, delivery) =>
-        {
-            using var envelope = JsonDocument.Parse(Encoding.UTF8.GetString(delivery.Body.Span));
-            _events.Enqueue([.. envelope.RootElement.GetProperty("message").GetProperty("records").EnumerateArray()
-                .Select(r => (r.GetProperty("studentId").GetString()!, r.GetProperty("itemId").GetString()!))]);
-            return Task.CompletedTask;
-        };
-        await _channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+        _answers = await BatchEventListener<(string StudentId, string ItemId)>.StartAsync(nameof(ItemResponseBatchRecorded),
+            r => (r.GetProperty("studentId").GetString()!, r.GetProperty("itemId").GetString()!));
     }
 
     public async Task DisposeAsync()
     {
-        await _channel.DisposeAsync();
-        await _connection.DisposeAsync();
+        await _answers.DisposeAsync();
         await _service.DisposeAsync();
     }
 
     /// <summary>The batch events received whose records are this school's, in arrival order.</summary>
-    private List<List<(string StudentId, string ItemId)>> EventsOf(string school) =>
-        [.. _events.Where(e => e.Count > 0 && e.All(r => r.StudentId.StartsWith(school, StringComparison.Ordinal)))];
+    private List<IReadOnlyList<(string StudentId, string ItemId)>> EventsOf(string school) =>
+        [.. _answers.Events.Where(e => e.Count > 0 && e.All(r => r.StudentId.StartsWith(school, StringComparison.Ordinal)))];
 
     private Task<List<string>> OutboxBodiesAsync(string school) => _service.WithDbAsync<IngestionDbContext, List<string>>(db => db.Set<OutboxMessage>()
         .Where(m => m.MessageType.Contains(nameof(ItemResponseBatchRecorded)) && m.Body.Contains(school)).OrderBy(m => m.Sequence).Select(m => m.Body).ToListAsync());
@@ -94,7 +74,7 @@ public sealed class AnswerBatchTests : IAsyncLifetime
         Assert.Equal(upload, received.SelectMany(e => e).ToList());
 
         // Replay accepts the batch type and re-publishes the same three events in the same order.
-        _events.Clear();
+        _answers.Clear();
         using var replay = await http.PostAsync($"/api/ingestion/v1/replay?type=ItemResponseBatchRecorded&from={Uri.EscapeDataString(from.ToString("O"))}", null);
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         Assert.True((await replay.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("replayed").GetInt32() >= 3);

@@ -8,27 +8,37 @@ using RabbitMQ.Client.Events;
 namespace Beacon.Ingestion.Tests;
 
 /// <summary>
-/// A plain queue bound to the AttendanceBatchRecorded exchange, read with RabbitMQ.Client: the records every batch
-/// event carried, in arrival order. Like the services' inbox it skips a message id it has seen, so a duplicate
-/// delivery (at-least-once) is counted but not applied twice.
+/// A plain queue bound to one of Ingestion's batch event exchanges (AttendanceBatchRecorded, ItemResponseBatchRecorded),
+/// read with RabbitMQ.Client: the records each batch event carried, per event and all together, in arrival order.
+/// Like the services' inbox it skips a message id it has seen, so a duplicate delivery (at-least-once) is counted
+/// but not applied twice.
 /// </summary>
-public sealed class BatchEventListener : IAsyncDisposable
+public sealed class BatchEventListener<TRecord> : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, byte> _seen = new();
+    private readonly Func<JsonElement, TRecord> _read;
     private IConnection _connection = null!;
     private IChannel _channel = null!;
 
-    public ConcurrentQueue<(string StudentId, string Date, string Status)> Records { get; } = new();
+    private BatchEventListener(Func<JsonElement, TRecord> read) => _read = read;
+
+    /// <summary>Every record received, in arrival order.</summary>
+    public ConcurrentQueue<TRecord> Records { get; } = new();
+
+    /// <summary>The records of each event received, one list per event, in arrival order.</summary>
+    public ConcurrentQueue<IReadOnlyList<TRecord>> Events { get; } = new();
 
     public int Duplicates => _duplicates;
     private int _duplicates;
 
-    public static async Task<BatchEventListener> StartAsync()
+    /// <param name="eventType">The event's type name, for example AttendanceBatchRecorded.</param>
+    /// <param name="read">Reads one element of the event's <c>records</c> list.</param>
+    public static async Task<BatchEventListener<TRecord>> StartAsync(string eventType, Func<JsonElement, TRecord> read)
     {
-        var listener = new BatchEventListener();
+        var listener = new BatchEventListener<TRecord>(read);
         listener._connection = await new ConnectionFactory { Uri = new Uri(TestEnvironment.RabbitMq) }.CreateConnectionAsync();
         listener._channel = await listener._connection.CreateChannelAsync();
-        const string exchange = "Beacon.Contracts.Events:AttendanceBatchRecorded";
+        var exchange = $"Beacon.Contracts.Events:{eventType}";
         await listener._channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
         var queue = (await listener._channel.QueueDeclareAsync(queue: "", durable: false, exclusive: true, autoDelete: true)).QueueName;
         await listener._channel.QueueBindAsync(queue, exchange, "");
@@ -50,13 +60,20 @@ public sealed class BatchEventListener : IAsyncDisposable
             Interlocked.Increment(ref _duplicates);
             return;
         }
-        foreach (var record in envelope.RootElement.GetProperty("message").GetProperty("records").EnumerateArray())
+        List<TRecord> records = [.. envelope.RootElement.GetProperty("message").GetProperty("records").EnumerateArray().Select(_read)];
+        Events.Enqueue(records);
+        foreach (var record in records)
         {
-            Records.Enqueue((record.GetProperty("studentId").GetString()!, record.GetProperty("date").GetString()!, record.GetProperty("status").GetString()!));
+            Records.Enqueue(record);
         }
     }
 
-    public int CountFor(Func<string, bool> student) => Records.Count(r => student(r.StudentId));
+    /// <summary>Forgets what was received (before a replay).</summary>
+    public void Clear()
+    {
+        Records.Clear();
+        Events.Clear();
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -65,17 +82,18 @@ public sealed class BatchEventListener : IAsyncDisposable
     }
 }
 
-/// <summary>Ingestion hosted against the real broker, with a <see cref="BatchEventListener"/> on its batch events.</summary>
+/// <summary>Ingestion hosted against the real broker, with a listener on its attendance batch events.</summary>
 public abstract class IngestionWithBatchEvents : IAsyncLifetime
 {
     protected ServiceFactory<Program> Service { get; } = new();
 
-    protected BatchEventListener Events { get; private set; } = null!;
+    protected BatchEventListener<(string StudentId, string Date, string Status)> Events { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         await Service.WaitUntilReadyAsync();
-        Events = await BatchEventListener.StartAsync();
+        Events = await BatchEventListener<(string StudentId, string Date, string Status)>.StartAsync("AttendanceBatchRecorded",
+            r => (r.GetProperty("studentId").GetString()!, r.GetProperty("date").GetString()!, r.GetProperty("status").GetString()!));
     }
 
     public async Task DisposeAsync()

@@ -21,7 +21,7 @@ public sealed class OutboxRelayTests : IngestionWithBatchEvents
     private static AttendanceBatchRecorded Batch(string studentId, string status) =>
         new([new AttendanceRecorded(studentId, "relay-school", new DateOnly(2026, 9, 1), status, false, DateTimeOffset.UtcNow)]);
 
-    private int ReceivedFor(string studentId) => Events.CountFor(s => s == studentId);
+    private int ReceivedFor(string studentId) => Events.Records.Count(r => r.StudentId == studentId);
 
     private Task<int> UnsentAsync() => Service.WithDbAsync<IngestionDbContext, int>(db => db.Set<OutboxMessage>().CountAsync(m => m.SentAt == null));
 

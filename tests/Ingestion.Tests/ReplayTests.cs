@@ -7,7 +7,7 @@ namespace Beacon.Ingestion.Tests;
 
 /// <summary>
 /// Replay re-publishes accepted events from the append-only log. A downstream projection (here: a plain
-/// queue bound to the AttendanceBatchRecorded exchange, read with RabbitMQ.Client) rebuilt from the replay
+/// queue bound to the AttendanceBatchRecorded exchange, <see cref="BatchEventListener{TRecord}"/>) rebuilt from the replay
 /// alone equals the one built from the live stream.
 /// </summary>
 public sealed class ReplayTests : IngestionWithBatchEvents
@@ -49,7 +49,7 @@ public sealed class ReplayTests : IngestionWithBatchEvents
         Assert.Equal(40, liveProjection.Count);
         Assert.Equal("excused-absent", liveProjection[(students[0], "2026-09-01")]);
 
-        Events.Records.Clear();
+        Events.Clear();
         using var replay = await http.PostAsync($"/api/ingestion/v1/replay?type=AttendanceBatchRecorded&from={Uri.EscapeDataString(from.ToString("O"))}", null);
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         var result = await replay.Content.ReadFromJsonAsync<JsonElement>();
