@@ -34,11 +34,7 @@ public static class BatchBenchmark
                 await db.Database.EnsureCreatedAsync();
                 await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
             }
-            var random = new Random(1);
-            var stream = Enumerable.Range(0, answers)
-                .Select(i => new ItemResponseRecorded($"stu-{i % 100}", $"item-{i}", [$"skill-{i % 7}"], random.NextDouble() < 0.6, 1, 0, 20,
-                    DateTimeOffset.UnixEpoch.AddMinutes(i)))
-                .ToList();
+            var stream = UpdateBenchmark.SyntheticAnswers(answers);
             var settings = Options.Create(new MasteryOptions());
             var elapsed = new Dictionary<string, TimeSpan> { ["single"] = TimeSpan.Zero, ["batch"] = TimeSpan.Zero };
             foreach (var c in counters.Values)
