@@ -11,7 +11,9 @@ namespace Beacon.Mastery.Domain;
 /// (defaults until it is fitted), records the step, and publishes the change. Idempotent on
 /// (student, item, attempt): a redelivered answer, or the same answer twice in a batch, changes nothing.
 /// A batch is read once (applied answers, skills, the touched mastery rows and their step histories) and
-/// gives the same rows and steps as its answers applied one by one, in its order.
+/// gives the same rows and steps as its answers applied one by one, in its order. If another writer changed a
+/// mastery row after it was read (the other consumer, a replica, a refit), the save fails on the row's
+/// <see cref="StudentSkillMastery.Version"/> and nothing of the message is kept: the bus retries it from fresh state.
 /// </summary>
 public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions> options, TimeProvider clock)
 {
@@ -112,6 +114,7 @@ public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions>
         {
             var mastery = track.Mastery;
             mastery.UpdatedAt = now;
+            mastery.Version++;
             db.Publish(new MasteryChanged(mastery.StudentId, mastery.SkillId, mastery.ProbabilityMastered,
                 mastery.ProbabilityMastered >= settings.MasteredAt, mastery.Attempts, now));
         }

@@ -16,6 +16,13 @@ public sealed class StudentSkillMastery
     public int CorrectAnswers { get; set; }
     public bool Struggling { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>
+    /// Raised by every write. A write is made only if the row still has the version it was read with, so two
+    /// writers of one row (the single and the batch consumer, two replicas, a refit) cannot lose an update: the
+    /// later one fails and is retried from fresh state.
+    /// </summary>
+    public long Version { get; set; }
 }
 
 /// <summary>Remembers which answers were applied, so a redelivered answer does not move mastery twice.</summary>
@@ -88,6 +95,8 @@ public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options)
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<StudentSkillMastery>().HasKey(m => new { m.StudentId, m.SkillId });
+        // The default lets a database made before the column existed get it (see InitializeDatabaseAsync).
+        modelBuilder.Entity<StudentSkillMastery>().Property(m => m.Version).IsConcurrencyToken().HasDefaultValue(0L);
         modelBuilder.Entity<AppliedResponse>().HasKey(r => new { r.StudentId, r.ItemId, r.AttemptNumber });
         modelBuilder.Entity<MasteryStep>().HasIndex(s => new { s.StudentId, s.SkillId });
         modelBuilder.Entity<MasteryStep>().HasIndex(s => s.SkillId);

@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -53,7 +56,8 @@ public static class StorageExtensions
     /// <summary>
     /// Creates the schema if it is missing. The skeleton uses EnsureCreated (one schema, two providers);
     /// migrations come when a schema first has to change under live data. Until then a database made by an
-    /// earlier version gets the tables and indexes added since (never a changed column).
+    /// earlier version gets the tables, indexes and columns added since (a new column needs a default value in
+    /// the model, or to be nullable); a changed column is never altered.
     /// </summary>
     public static async Task InitializeDatabaseAsync<TContext>(this WebApplication app)
         where TContext : DbContext
@@ -63,11 +67,48 @@ public static class StorageExtensions
         if (!await db.Database.EnsureCreatedAsync())
         {
             await AddMissingTablesAsync(db);
+            await AddMissingColumnsAsync(db);
         }
         if (db.Database.IsSqlite())
         {
             // WAL lets readers work while the single writer commits.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        }
+    }
+
+    private static async Task AddMissingColumnsAsync(DbContext db)
+    {
+        var sql = db.GetService<ISqlGenerationHelper>();
+        foreach (var entity in db.Model.GetEntityTypes())
+        {
+            if (entity.GetTableName() is not { } table)
+            {
+                continue;
+            }
+            var store = StoreObjectIdentifier.Table(table, entity.GetSchema());
+#pragma warning disable EF1002 // names and literals come from this model, not from input
+            var existing = (await db.Database.SqlQueryRaw<string>(db.Database.IsSqlite()
+                    ? $"SELECT name AS \"Value\" FROM pragma_table_info('{table}')"
+                    : $"SELECT column_name AS \"Value\" FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'")
+                .ToListAsync()).ToHashSet(StringComparer.Ordinal);
+            foreach (var property in entity.GetProperties())
+            {
+                if (property.GetColumnName(store) is not { } column || existing.Contains(column))
+                {
+                    continue;
+                }
+                var defaultValue = property.GetDefaultValue();
+                if (defaultValue is null && !property.IsColumnNullable(store))
+                {
+                    throw new InvalidOperationException(
+                        $"The database's table {table} has no column {column}, and the model gives it no default value to add it with: it needs a migration.");
+                }
+                var definition = property.GetColumnType(store) + (property.IsColumnNullable(store) ? "" : " NOT NULL")
+                    + (defaultValue is null ? "" : " DEFAULT " + property.GetRelationalTypeMapping().GenerateSqlLiteral(defaultValue));
+                await db.Database.ExecuteSqlRawAsync(
+                    $"ALTER TABLE {sql.DelimitIdentifier(table, entity.GetSchema())} ADD COLUMN {sql.DelimitIdentifier(column)} {definition}");
+            }
+#pragma warning restore EF1002
         }
     }
 
