@@ -27,6 +27,7 @@ public static class NotificationsExtensions
         builder.Services.AddOutboxRelay<NotificationsDbContext>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FeedBroadcaster>();
+        builder.Services.AddSingleton<SchoolCounselors>();
         builder.Services.AddScoped<Notifier>();
         builder.Services.AddScoped<DeliveryDispatch>();
         builder.Services.AddHostedService<DeliveryDispatcher>();

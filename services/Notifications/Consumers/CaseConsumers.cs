@@ -46,14 +46,15 @@ public sealed class InterventionOverdueConsumer(NotificationsDbContext db, Notif
     }
 }
 
-/// <summary>Keeps the staff projection (role and email address) current.</summary>
-public sealed class StaffAssignedConsumer(NotificationsDbContext db) : IConsumer<StaffAssigned>
+/// <summary>Keeps the staff projection (role and email address) current, and makes the next alert ask the roster again.</summary>
+public sealed class StaffAssignedConsumer(NotificationsDbContext db, SchoolCounselors schoolCounselors) : IConsumer<StaffAssigned>
 {
     public async Task Consume(ConsumeContext<StaffAssigned> context)
     {
         var m = context.Message;
         await UpsertAsync(db, m.StaffId, m.SchoolId, m.Role, $"{m.GivenName} {m.FamilyName}".Trim(), m.Email, context.CancellationToken);
         await db.SaveChangesAsync(context.CancellationToken);
+        schoolCounselors.ForgetAll();
     }
 
     public static async Task UpsertAsync(NotificationsDbContext db, string staffId, string schoolId, string role, string name, string email, CancellationToken ct)

@@ -21,6 +21,9 @@ public sealed class DeliveryOptions
     public SmtpOptions Smtp { get; set; } = new();
     public DaprOptions Dapr { get; set; } = new();
     public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the roster's answer "who are this school's counselors" is used before asking again; zero asks for every alert.</summary>
+    public TimeSpan RosterCacheFor { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class SmtpOptions
