@@ -23,14 +23,18 @@ public sealed class Platform : IAsyncDisposable
 
     public string DataDirectory { get; }
     public string Broker { get; }
+
+    /// <summary>Where the five services keep their data (the gateway's audit log stays a SQLite file).</summary>
+    public ServiceStores Stores { get; }
     public Uri Gateway => new($"http://127.0.0.1:{_port}");
     public IReadOnlyDictionary<string, ServiceProcess> Processes => _processes;
     public ServiceProcess this[string name] => _processes[name];
 
-    private Platform(string broker, string dataDirectory, int port, IEnumerable<string> gatewayOptions)
+    private Platform(string broker, string dataDirectory, ServiceStores stores, int port, IEnumerable<string> gatewayOptions)
     {
         Broker = broker;
         DataDirectory = dataDirectory;
+        Stores = stores;
         _port = port;
         _root = TestEnvironment.RepositoryRoot();
         Directory.CreateDirectory(Path.Combine(dataDirectory, "db"));
@@ -54,6 +58,7 @@ public sealed class Platform : IAsyncDisposable
                 $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{http}",
                 $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpc}",
             };
+            args.AddRange(stores.ArgumentsFor(name));
             if (name is "Notifications" or "Interventions")
             {
                 args.Add($"--Services:Ingestion:Grpc=http://127.0.0.1:{port + 11}");
@@ -85,12 +90,16 @@ public sealed class Platform : IAsyncDisposable
     private static string ClusterName(string service) =>
         string.Concat(service.Select((c, i) => i > 0 && char.IsUpper(c) ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
+    /// <summary>Starts all six, the services on SQLite files under the data directory.</summary>
+    public static Task<Platform> StartAsync(string broker, string dataDirectory, TimeSpan timeout, params string[] gatewayOptions) =>
+        StartAsync(broker, dataDirectory, new SqliteStores(dataDirectory), timeout, gatewayOptions);
+
     /// <summary>Starts all six; if one cannot bind its port (taken between our check and its start), tries another range.</summary>
-    public static async Task<Platform> StartAsync(string broker, string dataDirectory, TimeSpan timeout, params string[] gatewayOptions)
+    public static async Task<Platform> StartAsync(string broker, string dataDirectory, ServiceStores stores, TimeSpan timeout, params string[] gatewayOptions)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var platform = new Platform(broker, dataDirectory, Ports.FreePlatformBase(410, 480), gatewayOptions);
+            var platform = new Platform(broker, dataDirectory, stores, Ports.FreePlatformBase(410, 480), gatewayOptions);
             foreach (var process in platform._processes.Values)
             {
                 process.Start();
@@ -112,15 +121,18 @@ public sealed class Platform : IAsyncDisposable
         }
     }
 
-    /// <summary>From its next start, the service keeps its database in another folder (an empty one: a fresh database).</summary>
-    public void UseDatabaseDirectory(string service, string directory)
+    /// <summary>From its next start, the (stopped) service uses a fresh store holding only <paramref name="keepTables"/> of its current one.</summary>
+    public async Task UseFreshStoreAsync(string service, params string[] keepTables)
     {
-        Directory.CreateDirectory(directory);
-        _processes[service].Override($"--Beacon:DataDirectory={directory}");
+        foreach (var argument in await Stores.UseFreshAsync(service, keepTables))
+        {
+            _processes[service].Override(argument);
+        }
     }
 
-    /// <summary>The SQLite file of a service (as StorageExtensions names it).</summary>
-    public string Database(string service) => Path.Combine(DataDirectory, "db", service.ToLowerInvariant() + ".db");
+    /// <summary>The SQLite file of a service (as StorageExtensions names it), when the services run on SQLite.</summary>
+    public string Database(string service) =>
+        Stores is SqliteStores sqlite ? sqlite.File(service) : throw new InvalidOperationException("The services run on PostgreSQL here.");
 
     public string Logs(int lines) =>
         string.Join('\n', _processes.Values.Select(p => $"--- {p.Name}\n{p.Tail(lines)}"));

@@ -1,10 +1,10 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Beacon.Reliability.Tests;
 
 /// <summary>
-/// What each service has stored, read straight from its SQLite file (read-only, no pooling, so the test
-/// never holds a lock): the signals Ingestion accepted, and the projections downstream built from them.
+/// What each service has stored, read straight from its store (SQLite file or PostgreSQL database; read-only, no
+/// pooling, so the test never holds a lock): the signals Ingestion accepted, and the projections downstream built from them.
 /// Alerts are keyed by (student, kind, crossing), not by id, so two runs can be compared.
 /// </summary>
 public sealed record Projections(
@@ -26,64 +26,55 @@ public sealed record Projections(
     IReadOnlyDictionary<string, string> Mastery,
     long MasterySteps)
 {
-    public static Projections Read(Platform platform, string? downstreamDirectory = null)
+    public static Projections Read(Platform platform)
     {
-        string Db(string service) => downstreamDirectory is null || service == "Ingestion"
-            ? platform.Database(service)
-            : Path.Combine(downstreamDirectory, service.ToLowerInvariant() + ".db");
-
-        using var ingestion = Open(Db("Ingestion"));
-        using var earlyWarning = Open(Db("EarlyWarning"));
-        using var interventions = Open(Db("Interventions"));
-        using var notifications = Open(Db("Notifications"));
-        using var mastery = Open(Db("Mastery"));
+        using var ingestion = platform.Stores.OpenForReading("Ingestion");
+        using var earlyWarning = platform.Stores.OpenForReading("EarlyWarning");
+        using var interventions = platform.Stores.OpenForReading("Interventions");
+        using var notifications = platform.Stores.OpenForReading("Notifications");
+        using var mastery = platform.Stores.OpenForReading("Mastery");
 
         var unsent = 0L;
         foreach (var db in new[] { ingestion, earlyWarning, interventions, notifications, mastery })
         {
-            unsent += Scalar(db, "SELECT COUNT(*) FROM outbox WHERE SentAt IS NULL");
+            unsent += Scalar(db, "SELECT COUNT(*) FROM \"outbox\" WHERE \"SentAt\" IS NULL");
         }
+        // Identifiers quoted: EF creates them so, and PostgreSQL would fold them to lower case otherwise.
         return new Projections(
-            Scalar(ingestion, "SELECT COUNT(*) FROM Attendance"),
-            Scalar(ingestion, "SELECT COUNT(*) FROM (SELECT DISTINCT StudentId, Date, Period FROM Attendance)"),
-            Rows(ingestion, "SELECT StudentId, Date, Status FROM Attendance").Select(r => string.Join('|', r)).ToHashSet(),
+            Scalar(ingestion, "SELECT COUNT(*) FROM \"Attendance\""),
+            Scalar(ingestion, "SELECT COUNT(*) FROM (SELECT DISTINCT \"StudentId\", \"Date\", \"Period\" FROM \"Attendance\") AS keys"),
+            Rows(ingestion, "SELECT \"StudentId\", \"Date\", \"Status\" FROM \"Attendance\"").Select(r => string.Join('|', r)).ToHashSet(),
             unsent,
-            Rows(earlyWarning, "SELECT StudentId, Date, Status FROM AttendanceDays").Select(r => string.Join('|', r)).ToHashSet(),
-            Rows(earlyWarning, "SELECT StudentId, DaysEnrolled, DaysAbsent, ChronicallyAbsent, Crossings FROM RiskStates").ToDictionary(r => r[0], r => string.Join('|', r.Skip(1))),
-            Rows(earlyWarning, "SELECT AlertId, StudentId, Kind, Crossing FROM Alerts").ToDictionary(r => Guid.Parse(r[0]), r => string.Join('|', r.Skip(1))),
-            Rows(earlyWarning, "SELECT StudentId, Kind, Score, Band, Flagged, Crossings FROM RiskScores").ToDictionary(r => $"{r[0]}|{r[1]}", r => string.Join('|', r.Skip(2))),
-            Rows(interventions, "SELECT StudentId, Date, Status FROM Attendance").Select(r => string.Join('|', r)).ToHashSet(),
-            Rows(interventions, "SELECT AlertId, CaseId FROM CaseAlerts").ToDictionary(r => Guid.Parse(r[0]), r => Guid.Parse(r[1])),
-            Rows(interventions, "SELECT StudentId, COUNT(*) FROM Cases GROUP BY StudentId").ToDictionary(r => r[0], r => int.Parse(r[1])),
-            [.. Rows(notifications, "SELECT StaffId, SourceEventId FROM Feed").Select(r => (r[0], Guid.Parse(r[1])))],
-            [.. Rows(notifications, "SELECT StaffId, SourceEventId, Channel FROM Deliveries").Select(r => (r[0], Guid.Parse(r[1]), r[2]))],
-            Rows(ingestion, "SELECT StudentId, ItemId, AttemptNumber, Correct FROM ItemResponses").Select(r => string.Join('|', r)).ToHashSet(),
-            Rows(mastery, "SELECT StudentId, ItemId, AttemptNumber, Correct FROM AppliedResponses").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(earlyWarning, "SELECT \"StudentId\", \"Date\", \"Status\" FROM \"AttendanceDays\"").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(earlyWarning, "SELECT \"StudentId\", \"DaysEnrolled\", \"DaysAbsent\", \"ChronicallyAbsent\", \"Crossings\" FROM \"RiskStates\"").ToDictionary(r => r[0], r => string.Join('|', r.Skip(1))),
+            Rows(earlyWarning, "SELECT \"AlertId\", \"StudentId\", \"Kind\", \"Crossing\" FROM \"Alerts\"").ToDictionary(r => Guid.Parse(r[0]), r => string.Join('|', r.Skip(1))),
+            Rows(earlyWarning, "SELECT \"StudentId\", \"Kind\", \"Score\", \"Band\", \"Flagged\", \"Crossings\" FROM \"RiskScores\"").ToDictionary(r => $"{r[0]}|{r[1]}", r => string.Join('|', r.Skip(2))),
+            Rows(interventions, "SELECT \"StudentId\", \"Date\", \"Status\" FROM \"Attendance\"").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(interventions, "SELECT \"AlertId\", \"CaseId\" FROM \"CaseAlerts\"").ToDictionary(r => Guid.Parse(r[0]), r => Guid.Parse(r[1])),
+            Rows(interventions, "SELECT \"StudentId\", COUNT(*) FROM \"Cases\" GROUP BY \"StudentId\"").ToDictionary(r => r[0], r => int.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture)),
+            [.. Rows(notifications, "SELECT \"StaffId\", \"SourceEventId\" FROM \"Feed\"").Select(r => (r[0], Guid.Parse(r[1])))],
+            [.. Rows(notifications, "SELECT \"StaffId\", \"SourceEventId\", \"Channel\" FROM \"Deliveries\"").Select(r => (r[0], Guid.Parse(r[1]), r[2]))],
+            Rows(ingestion, "SELECT \"StudentId\", \"ItemId\", \"AttemptNumber\", \"Correct\" FROM \"ItemResponses\"").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(mastery, "SELECT \"StudentId\", \"ItemId\", \"AttemptNumber\", \"Correct\" FROM \"AppliedResponses\"").Select(r => string.Join('|', r)).ToHashSet(),
             // Probabilities exactly as stored (round-trip text): a replay must reach the same numbers, not nearly the same.
-            Rows(mastery, "SELECT StudentId, SkillId, ProbabilityMastered, PeakProbability, Attempts, CorrectAnswers, Struggling FROM Mastery")
+            Rows(mastery, "SELECT \"StudentId\", \"SkillId\", \"ProbabilityMastered\", \"PeakProbability\", \"Attempts\", \"CorrectAnswers\", \"Struggling\" FROM \"Mastery\"")
                 .ToDictionary(r => $"{r[0]}|{r[1]}", r => string.Join('|', r.Skip(2))),
-            Scalar(mastery, "SELECT COUNT(*) FROM Steps"));
+            Scalar(mastery, "SELECT COUNT(*) FROM \"Steps\""));
     }
 
     /// <summary>A short fingerprint, to see when the platform has stopped changing.</summary>
     public string Fingerprint =>
         $"{IngestionRows}/{UnsentOutbox}/{EarlyWarningAttendance.Count}/{RiskStates.Count}/{Alerts.Count}/{RiskScores.Count}/{InterventionsAttendance.Count}/{CaseOfAlert.Count}/{FeedEntries.Count}/{Deliveries.Count}/{MasteryAnswers.Count}/{MasterySteps}";
 
-    private static SqliteConnection Open(string path)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    }
-
-    private static long Scalar(SqliteConnection db, string sql)
+    private static long Scalar(DbConnection db, string sql)
     {
         using var command = db.CreateCommand();
         command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar());
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static List<string[]> Rows(SqliteConnection db, string sql)
+    /// <summary>Each value as text, the same on both engines: booleans 1/0 and dates yyyy-MM-dd (as SQLite stores them), doubles round-trip.</summary>
+    private static List<string[]> Rows(DbConnection db, string sql)
     {
         using var command = db.CreateCommand();
         command.CommandText = sql;
@@ -94,32 +85,17 @@ public sealed record Projections(
             var row = new string[reader.FieldCount];
             for (var i = 0; i < row.Length; i++)
             {
-                row[i] = reader.IsDBNull(i) ? "" : reader.GetValue(i) is double d
-                    ? d.ToString("R", System.Globalization.CultureInfo.InvariantCulture)
-                    : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)!;
+                row[i] = reader.IsDBNull(i) ? "" : reader.GetValue(i) switch
+                {
+                    double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                    bool b => b ? "1" : "0",
+                    DateTime { TimeOfDay.Ticks: 0 } date => date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                    DateOnly date => date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                    var other => Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture)!,
+                };
             }
             rows.Add(row);
         }
         return rows;
-    }
-}
-
-/// <summary>Makes a SQLite database unavailable to everyone else for a while: an exclusive lock held from another connection.</summary>
-public static class DatabaseOutage
-{
-    public static async Task LockAsync(string path, TimeSpan duration)
-    {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString());
-        await connection.OpenAsync();
-        await using (var begin = connection.CreateCommand())
-        {
-            // EXCLUSIVE in WAL mode: no other connection may write until we let go (readers still read the last commit).
-            begin.CommandText = "BEGIN EXCLUSIVE";
-            await begin.ExecuteNonQueryAsync();
-        }
-        await Task.Delay(duration);
-        await using var rollback = connection.CreateCommand();
-        rollback.CommandText = "ROLLBACK";
-        await rollback.ExecuteNonQueryAsync();
     }
 }

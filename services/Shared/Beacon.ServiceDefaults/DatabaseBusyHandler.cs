@@ -2,13 +2,15 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Beacon.ServiceDefaults;
 
 /// <summary>
 /// SQLite answers "database is locked" when a writer waited longer than the command timeout (a machine
-/// overloaded by uploads). That is not the caller's fault nor a bug: 503 with Retry-After, so a feed sends
-/// the same batch again (its Idempotency-Key makes rows already stored count as unchanged), never a 500.
+/// overloaded by uploads); PostgreSQL cuts connections or refuses new ones while it restarts or fails over.
+/// That is not the caller's fault nor a bug: 503 with Retry-After, so a feed sends the same batch again (its
+/// Idempotency-Key makes rows already stored count as unchanged), never a 500.
 /// </summary>
 public sealed class DatabaseBusyHandler(ILogger<DatabaseBusyHandler> logger, IProblemDetailsService problems) : IExceptionHandler
 {
@@ -28,7 +30,7 @@ public sealed class DatabaseBusyHandler(ILogger<DatabaseBusyHandler> logger, IPr
             ProblemDetails =
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "The database is busy; try again shortly",
+                Title = "The database is busy or unavailable; try again shortly",
                 Detail = "Rows before the failure may be stored already. Send the same request again (with the same Idempotency-Key for a batch): rows already stored count as unchanged, so nothing is stored twice.",
             },
         });
@@ -39,6 +41,12 @@ public sealed class DatabaseBusyHandler(ILogger<DatabaseBusyHandler> logger, IPr
         for (; exception is not null; exception = exception.InnerException)
         {
             if (exception is SqliteException { SqliteErrorCode: 5 or 6 })   // SQLITE_BUSY, SQLITE_LOCKED
+            {
+                return true;
+            }
+            // Npgsql's own judgement (connection lost, server starting or out of connections, ...), and the states a
+            // restart or an administrator leaves: terminated connection, database not accepting connections.
+            if (exception is NpgsqlException { IsTransient: true } or PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "55000" })
             {
                 return true;
             }

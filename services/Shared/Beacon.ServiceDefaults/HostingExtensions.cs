@@ -61,7 +61,7 @@ public static class HostingExtensions
 
     /// <summary>
     /// What is not a bug gets problem details, not a 500, in every service: an unreadable body is a 400
-    /// (<see cref="UnreadableBodyHandler"/>), a busy SQLite a 503 with Retry-After (<see cref="DatabaseBusyHandler"/>).
+    /// (<see cref="UnreadableBodyHandler"/>), a busy SQLite or an unavailable PostgreSQL a 503 with Retry-After (<see cref="DatabaseBusyHandler"/>).
     /// </summary>
     public static IHostApplicationBuilder AddDefaultProblemHandlers(this IHostApplicationBuilder builder)
     {

@@ -1,0 +1,212 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Beacon.Reliability.Tests;
+
+/// <summary>
+/// Where each service of the test platform keeps its data, and what the test does to it: read it (without holding a
+/// lock), make it unavailable for a while, give the service a fresh one for the clean replay. A SQLite file per service
+/// (the default, as <c>./beacon up</c> runs) or a PostgreSQL database per service (as a district runs on Kubernetes).
+/// </summary>
+public abstract class ServiceStores : IAsyncDisposable
+{
+    /// <summary>The service's arguments that point it at its store.</summary>
+    public abstract IEnumerable<string> ArgumentsFor(string service);
+
+    /// <summary>An open connection to the service's current store, for reading only.</summary>
+    public abstract DbConnection OpenForReading(string service);
+
+    /// <summary>Nobody else can use the service's store for <paramref name="duration"/>.</summary>
+    public abstract Task MakeUnavailableAsync(string service, TimeSpan duration);
+
+    /// <summary>
+    /// A fresh store for a stopped service, holding only the rows of <paramref name="keepTables"/> copied from its current
+    /// one (configuration, not projections); returns the arguments that point the service at it from its next start.
+    /// </summary>
+    public abstract Task<IEnumerable<string>> UseFreshAsync(string service, params string[] keepTables);
+
+    public abstract string Describe(string service);
+
+    public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    protected static string FileName(string service) => service.ToLowerInvariant();
+}
+
+/// <summary>A SQLite file per service under one folder (as StorageExtensions names them).</summary>
+public sealed class SqliteStores(string dataDirectory) : ServiceStores
+{
+    private readonly Dictionary<string, string> _folders = [];
+
+    private string Folder(string service) => _folders.GetValueOrDefault(service) ?? Path.Combine(dataDirectory, "db");
+
+    public string File(string service) => Path.Combine(Folder(service), FileName(service) + ".db");
+
+    public override IEnumerable<string> ArgumentsFor(string service) => [$"--Beacon:DataDirectory={Folder(service)}"];
+
+    public override DbConnection OpenForReading(string service)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = File(service), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    public override async Task MakeUnavailableAsync(string service, TimeSpan duration)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = File(service), Pooling = false, DefaultTimeout = 30 }.ToString());
+        await connection.OpenAsync();
+        await using (var begin = connection.CreateCommand())
+        {
+            // EXCLUSIVE in WAL mode: no other connection may write until we let go (readers still read the last commit).
+            begin.CommandText = "BEGIN EXCLUSIVE";
+            await begin.ExecuteNonQueryAsync();
+        }
+        await Task.Delay(duration);
+        await using var rollback = connection.CreateCommand();
+        rollback.CommandText = "ROLLBACK";
+        await rollback.ExecuteNonQueryAsync();
+    }
+
+    public override Task<IEnumerable<string>> UseFreshAsync(string service, params string[] keepTables)
+    {
+        var source = File(service);
+        var folder = Path.Combine(dataDirectory, "rebuild");
+        Directory.CreateDirectory(folder);
+        _folders[service] = folder;
+        if (keepTables.Length > 0)
+        {
+            using var db = new SqliteConnection($"Data Source={File(service)};Pooling=False");
+            db.Open();
+            using (var from = new SqliteConnection($"Data Source={source};Mode=ReadOnly;Pooling=False"))
+            {
+                // The backup API, not a file copy: it includes what is still in the write-ahead log.
+                from.Open();
+                from.BackupDatabase(db);
+            }
+            var tables = new List<string>();
+            using (var list = db.CreateCommand())
+            {
+                list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
+                using var reader = list.ExecuteReader();
+                while (reader.Read())
+                {
+                    tables.Add(reader.GetString(0));
+                }
+            }
+            foreach (var table in tables.Except(keepTables))
+            {
+                using var delete = db.CreateCommand();
+                delete.CommandText = $"DELETE FROM \"{table}\"";
+                delete.ExecuteNonQuery();
+            }
+            // Files beside the database (Early warning's model files) go along.
+            var files = Path.Combine(Path.GetDirectoryName(source)!, "models");
+            if (Directory.Exists(files))
+            {
+                Directory.CreateDirectory(Path.Combine(folder, "models"));
+                foreach (var file in Directory.GetFiles(files))
+                {
+                    System.IO.File.Copy(file, Path.Combine(folder, "models", Path.GetFileName(file)), overwrite: true);
+                }
+            }
+        }
+        return Task.FromResult(ArgumentsFor(service));
+    }
+
+    public override string Describe(string service) => File(service);
+}
+
+/// <summary>
+/// A PostgreSQL database per service on one server (its own names, dropped at the end). Unavailable means what a
+/// failover or a restart of the server does to the service: its connections are cut and new ones refused.
+/// </summary>
+public sealed class PostgresStores(string server) : ServiceStores
+{
+    private readonly string _run = $"beacon_fault_{Guid.NewGuid():N}"[..24];
+    private readonly Dictionary<string, string> _databases = [];
+    private readonly List<string> _created = [];
+
+    private string Database(string service)
+    {
+        if (!_databases.TryGetValue(service, out var name))
+        {
+            _databases[service] = name = $"{_run}_{FileName(service)}";
+            _created.Add(name);
+        }
+        return name;
+    }
+
+    private string ConnectionString(string database, bool pooling = true) =>
+        new NpgsqlConnectionStringBuilder(server) { Database = database, Pooling = pooling }.ConnectionString;
+
+    public override IEnumerable<string> ArgumentsFor(string service) => [$"--ConnectionStrings:Database={ConnectionString(Database(service))}"];
+
+    public override DbConnection OpenForReading(string service)
+    {
+        var connection = new NpgsqlConnection(ConnectionString(Database(service), pooling: false));
+        connection.Open();
+        return connection;
+    }
+
+    private async Task ExecuteAsync(params string[] statements)
+    {
+        await using var admin = new NpgsqlConnection(ConnectionString("postgres", pooling: false));
+        await admin.OpenAsync();
+        foreach (var sql in statements)
+        {
+            await using var command = new NpgsqlCommand(sql, admin);
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    public override async Task MakeUnavailableAsync(string service, TimeSpan duration)
+    {
+        var name = Database(service);
+        await ExecuteAsync(
+            $"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false",
+            $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()");
+        await Task.Delay(duration);
+        await ExecuteAsync($"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true");
+    }
+
+    public override async Task<IEnumerable<string>> UseFreshAsync(string service, params string[] keepTables)
+    {
+        var source = Database(service);
+        var fresh = $"{source}_r";
+        _databases[service] = fresh;
+        _created.Add(fresh);
+        if (keepTables.Length == 0)
+        {
+            return ArgumentsFor(service);   // the service creates it at start
+        }
+        // A copy of the stopped service's database (nobody is connected to it), then emptied but for the kept tables.
+        await ExecuteAsync($"CREATE DATABASE \"{fresh}\" TEMPLATE \"{source}\"");
+        await using var db = (NpgsqlConnection)OpenForReading(service);
+        var tables = new List<string>();
+        await using (var list = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'", db))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+        foreach (var table in tables.Except(keepTables))
+        {
+            await using var delete = new NpgsqlCommand($"DELETE FROM \"{table}\"", db);
+            await delete.ExecuteNonQueryAsync();
+        }
+        return ArgumentsFor(service);
+    }
+
+    public override string Describe(string service) => $"PostgreSQL database {Database(service)}";
+
+    public override async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        foreach (var name in _created)
+        {
+            await ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        }
+    }
+}
