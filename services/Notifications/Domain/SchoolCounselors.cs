@@ -18,6 +18,10 @@ public sealed class SchoolCounselors(IOptions<DeliveryOptions> options, TimeProv
 {
     private readonly ConcurrentDictionary<string, (DateTimeOffset AskedAt, IReadOnlyList<StaffMember> Counselors)> _answers = new(StringComparer.Ordinal);
 
+    // Raised by every forget: an answer asked before a staff change is used once but not remembered.
+    private long _generation;
+    private readonly Lock _gate = new();
+
     /// <summary>The school's counselors, and whether they were just asked of the roster (then the caller refreshes its staff projection).</summary>
     public async Task<(IReadOnlyList<StaffMember> Counselors, bool Fresh)> ForSchoolAsync(Roster.RosterClient roster, string schoolId, CancellationToken ct)
     {
@@ -27,15 +31,26 @@ public sealed class SchoolCounselors(IOptions<DeliveryOptions> options, TimeProv
             return (known.Counselors, false);
         }
         var askedAt = clock.GetUtcNow();
+        var generation = Interlocked.Read(ref _generation);
         var answer = await roster.ListSchoolCounselorsAsync(new ListSchoolCounselorsRequest { SchoolId = schoolId }, cancellationToken: ct);
         IReadOnlyList<StaffMember> counselors = [.. answer.Counselors];
-        if (keepFor > TimeSpan.Zero)
+        lock (_gate)
         {
-            _answers[schoolId] = (askedAt, counselors);
+            if (keepFor > TimeSpan.Zero && _generation == generation)
+            {
+                _answers[schoolId] = (askedAt, counselors);
+            }
         }
         return (counselors, true);
     }
 
     /// <summary>Staff changed: the next alert of any school asks the roster again.</summary>
-    public void ForgetAll() => _answers.Clear();
+    public void ForgetAll()
+    {
+        lock (_gate)
+        {
+            _generation++;
+            _answers.Clear();
+        }
+    }
 }
