@@ -6,7 +6,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Beacon.Testing;
-using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 
 namespace Beacon.Reliability.Tests;
@@ -16,16 +15,20 @@ namespace Beacon.Reliability.Tests;
 /// below 500, every process must still be up and ready afterwards, and a request that was refused (4xx)
 /// must not have changed the service's stored state (a partial write): the tables each service's own API
 /// writes are fingerprinted before and after every refused write (see Excluded); Ingestion's
-/// outbox counts by rows (its relay marks them sent in the background).
+/// outbox counts by rows (its relay marks them sent in the background). On SQLite files (<see cref="FuzzTests"/>) and on
+/// PostgreSQL (<see cref="PostgresFuzzTests"/>).
 /// </summary>
-[Collection(ProcessTests.Name)]
-public sealed class FuzzTests(ITestOutputHelper output) : IAsyncLifetime
+public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int PerEndpoint = 48;
     private const int Seed = 20261126;
     private readonly string _root = TestEnvironment.NewTempDirectory("fuzz");
     private PrivateRabbitMq _broker = null!;
     private Platform _platform = null!;
+    private ServiceStores? _stores;
+
+    /// <summary>Where the services keep their data; null skips the test (no server to run it on).</summary>
+    protected abstract ServiceStores? CreateStores(string dataDirectory);
 
     private const string Attendance = """{"records":[{"studentId":"fuzz-1","date":"2026-01-05","status":"present","period":""}]}""";
     private const string Answers = """{"responses":[{"studentId":"fuzz-1","itemId":"i1","skillIds":["k1"],"correct":true,"attemptNumber":1,"hintsUsed":0,"timeOnTaskSeconds":12,"answeredAt":"2026-01-05T10:00:00Z"}]}""";
@@ -106,15 +109,32 @@ public sealed class FuzzTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        var data = Path.Combine(_root, "platform");
+        _stores = CreateStores(data);
+        if (_stores is null)
+        {
+            return;
+        }
         _broker = await PrivateRabbitMq.StartAsync(Path.Combine(_root, "rabbitmq"));
         // The per-caller rate limit off: thousands of requests from one token would otherwise test only the limiter.
-        _platform = await Platform.StartAsync(_broker.Uri, Path.Combine(_root, "platform"), TimeSpan.FromSeconds(120), "--Gateway:RateLimit:PermitsPerSecond=0");
+        _platform = await Platform.StartAsync(_broker.Uri, data, _stores, TimeSpan.FromSeconds(120), "--Gateway:RateLimit:PermitsPerSecond=0");
     }
 
     public async Task DisposeAsync()
     {
-        await _platform.DisposeAsync();
-        await _broker.DisposeAsync();
+        if (_stores is null)
+        {
+            return;
+        }
+        if (_platform is not null)
+        {
+            await _platform.DisposeAsync();
+        }
+        if (_broker is not null)
+        {
+            await _broker.DisposeAsync();
+        }
+        await _stores.DisposeAsync();
         try
         {
             Directory.Delete(_root, recursive: true);
@@ -124,9 +144,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Malformed_requests_to_every_endpoint_get_4xx_and_change_nothing()
     {
+        Skip.If(_stores is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run of the fuzz test needs a server (.ci/run starts one).");
         using var http = new HttpClient { BaseAddress = _platform.Gateway, Timeout = TimeSpan.FromSeconds(60) };
         using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }))
         {
@@ -271,32 +292,25 @@ public sealed class FuzzTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>A hash of every row of every table of a service, except Ingestion's quarantine and batch receipts.</summary>
     private string StateOf(string service)
     {
-        using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _platform.Database(service), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-        db.Open();
-        var tables = new List<string>();
-        using (var list = db.CreateCommand())
-        {
-            list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
-            using var reader = list.ExecuteReader();
-            while (reader.Read())
-            {
-                tables.Add(reader.GetString(0));
-            }
-        }
+        using var db = _platform.Stores.OpenForReading(service);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var table in tables.Where(t => !Excluded(service, t)))
+        foreach (var table in _platform.Stores.Tables(db).Where(t => !Excluded(service, t)))
         {
             using var select = db.CreateCommand();
             // The outbox by its row count: the relay marks rows sent in the background.
-            select.CommandText = table == "outbox" ? "SELECT COUNT(*) FROM outbox" : $"SELECT * FROM \"{table}\" ORDER BY 1";
+            select.CommandText = table == "outbox" ? "SELECT COUNT(*) FROM \"outbox\"" : $"SELECT * FROM \"{table}\"";
             using var reader = select.ExecuteReader();
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(table));
+            var rows = new List<string>();
             while (reader.Read())
             {
-                for (var i = 0; i < reader.FieldCount; i++)
-                {
-                    hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture) + "\u001f"));
-                }
+                rows.Add(string.Concat(Enumerable.Range(0, reader.FieldCount)
+                    .Select(i => Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture) + "\u001f")));
+            }
+            // Sorted here: PostgreSQL returns rows in no fixed order, and an update may move them.
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(table));
+            foreach (var row in rows.Order(StringComparer.Ordinal))
+            {
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes(row + "\u001e"));
             }
         }
         return Convert.ToHexString(hash.GetHashAndReset());
@@ -324,4 +338,18 @@ public sealed class FuzzTests(ITestOutputHelper output) : IAsyncLifetime
     };
 
     private static string Short(string path) => path.Length > 120 ? path[..120] + "…" : path;
+}
+
+/// <summary>The fuzz test with every service on its own SQLite file, as <c>./beacon up</c> runs them.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class FuzzTests(ITestOutputHelper output) : FuzzTestsBase(output)
+{
+    protected override ServiceStores? CreateStores(string dataDirectory) => new SqliteStores(dataDirectory);
+}
+
+/// <summary>The same inputs with every service on its own PostgreSQL database; skipped unless BEACON_TEST_POSTGRES is set (.ci/run sets it).</summary>
+[Collection(ProcessTests.Name)]
+public sealed class PostgresFuzzTests(ITestOutputHelper output) : FuzzTestsBase(output)
+{
+    protected override ServiceStores? CreateStores(string dataDirectory) => TestEnvironment.Postgres is { } server ? new PostgresStores(server) : null;
 }

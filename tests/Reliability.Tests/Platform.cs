@@ -130,10 +130,6 @@ public sealed class Platform : IAsyncDisposable
         }
     }
 
-    /// <summary>The SQLite file of a service (as StorageExtensions names it), when the services run on SQLite.</summary>
-    public string Database(string service) =>
-        Stores is SqliteStores sqlite ? sqlite.File(service) : throw new InvalidOperationException("The services run on PostgreSQL here.");
-
     public string Logs(int lines) =>
         string.Join('\n', _processes.Values.Select(p => $"--- {p.Name}\n{p.Tail(lines)}"));
 

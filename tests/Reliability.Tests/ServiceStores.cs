@@ -14,7 +14,7 @@ public abstract class ServiceStores : IAsyncDisposable
     /// <summary>The service's arguments that point it at its store.</summary>
     public abstract IEnumerable<string> ArgumentsFor(string service);
 
-    /// <summary>An open connection to the service's current store, for reading only.</summary>
+    /// <summary>An open connection to the service's current store, without pooling (read-only on SQLite).</summary>
     public abstract DbConnection OpenForReading(string service);
 
     /// <summary>Nobody else can use the service's store for <paramref name="duration"/>.</summary>
@@ -27,6 +27,34 @@ public abstract class ServiceStores : IAsyncDisposable
     public abstract Task<IEnumerable<string>> UseFreshAsync(string service, params string[] keepTables);
 
     public abstract string Describe(string service);
+
+    /// <summary>The query that lists a store's tables, by name.</summary>
+    protected abstract string TablesQuery { get; }
+
+    /// <summary>The names of the tables in a store.</summary>
+    public List<string> Tables(DbConnection db)
+    {
+        using var list = db.CreateCommand();
+        list.CommandText = TablesQuery;
+        using var reader = list.ExecuteReader();
+        var tables = new List<string>();
+        while (reader.Read())
+        {
+            tables.Add(reader.GetString(0));
+        }
+        return tables;
+    }
+
+    /// <summary>Empties every table of a store but <paramref name="keepTables"/>.</summary>
+    protected void EmptyAllBut(DbConnection db, string[] keepTables)
+    {
+        foreach (var table in Tables(db).Except(keepTables))
+        {
+            using var delete = db.CreateCommand();
+            delete.CommandText = $"DELETE FROM \"{table}\"";
+            delete.ExecuteNonQuery();
+        }
+    }
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
@@ -83,22 +111,7 @@ public sealed class SqliteStores(string dataDirectory) : ServiceStores
                 from.Open();
                 from.BackupDatabase(db);
             }
-            var tables = new List<string>();
-            using (var list = db.CreateCommand())
-            {
-                list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
-                using var reader = list.ExecuteReader();
-                while (reader.Read())
-                {
-                    tables.Add(reader.GetString(0));
-                }
-            }
-            foreach (var table in tables.Except(keepTables))
-            {
-                using var delete = db.CreateCommand();
-                delete.CommandText = $"DELETE FROM \"{table}\"";
-                delete.ExecuteNonQuery();
-            }
+            EmptyAllBut(db, keepTables);
             // Files beside the database (Early warning's model files) go along.
             var files = Path.Combine(Path.GetDirectoryName(source)!, "models");
             if (Directory.Exists(files))
@@ -114,6 +127,8 @@ public sealed class SqliteStores(string dataDirectory) : ServiceStores
     }
 
     public override string Describe(string service) => File(service);
+
+    protected override string TablesQuery => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
 }
 
 /// <summary>
@@ -181,25 +196,15 @@ public sealed class PostgresStores(string server) : ServiceStores
         }
         // A copy of the stopped service's database (nobody is connected to it), then emptied but for the kept tables.
         await ExecuteAsync($"CREATE DATABASE \"{fresh}\" TEMPLATE \"{source}\"");
-        await using var db = (NpgsqlConnection)OpenForReading(service);
-        var tables = new List<string>();
-        await using (var list = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'", db))
-        await using (var reader = await list.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                tables.Add(reader.GetString(0));
-            }
-        }
-        foreach (var table in tables.Except(keepTables))
-        {
-            await using var delete = new NpgsqlCommand($"DELETE FROM \"{table}\"", db);
-            await delete.ExecuteNonQueryAsync();
-        }
+        await using var db = OpenForReading(service);
+        EmptyAllBut(db, keepTables);
         return ArgumentsFor(service);
     }
 
     public override string Describe(string service) => $"PostgreSQL database {Database(service)}";
+
+    protected override string TablesQuery =>
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name";
 
     public override async ValueTask DisposeAsync()
     {

@@ -27,6 +27,7 @@ public static class StorageExtensions
             if (IsPostgres(connectionString))
             {
                 options.UseNpgsql(connectionString);
+                options.AddInterceptors(new PostgresTextInterceptor());
             }
             else
             {
