@@ -6,7 +6,6 @@ using Beacon.ServiceDefaults;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using Xunit;
 
 namespace Beacon.Testing;
@@ -59,7 +58,7 @@ public abstract class GovernanceTestBase<TProgram, TContext> : IAsyncLifetime
             {
                 return;
             }
-            connectionString = new NpgsqlConnectionStringBuilder(server) { Database = $"beacon_test_{Guid.NewGuid():N}" }.ConnectionString;
+            connectionString = TestPostgres.NewDatabase(server);
         }
         _service = new ServiceFactory<TProgram> { ConnectionString = connectionString, Settings = Settings };
         await _service.WaitUntilReadyAsync();

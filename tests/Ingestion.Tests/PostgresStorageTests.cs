@@ -2,7 +2,6 @@ using System.Net;
 using Beacon.Ingestion.Storage;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Beacon.Ingestion.Tests;
 
@@ -19,8 +18,7 @@ public sealed class PostgresStorageTests
         Skip.If(server is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); .ci/run sets it.");
 
         // A database of our own, dropped afterwards.
-        var database = $"beacon_test_{Guid.NewGuid():N}";
-        var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
+        var connectionString = TestPostgres.NewDatabase(server);
         await using var factory = new ServiceFactory<Program> { ConnectionString = connectionString };
         try
         {

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using Beacon.Interventions.Storage;
 using Beacon.Testing;
-using Npgsql;
 
 namespace Beacon.Interventions.Tests;
 
@@ -22,8 +21,9 @@ public sealed class DatabaseUnavailableTests : IAsyncLifetime
         {
             return;
         }
-        _database = $"beacon_test_{Guid.NewGuid():N}";
-        _service = new ServiceFactory<Program> { ConnectionString = new NpgsqlConnectionStringBuilder(server) { Database = _database }.ConnectionString };
+        var connectionString = TestPostgres.NewDatabase(server);
+        _database = TestPostgres.DatabaseOf(connectionString);
+        _service = new ServiceFactory<Program> { ConnectionString = connectionString };
         await _service.WaitUntilReadyAsync();
     }
 
@@ -33,17 +33,9 @@ public sealed class DatabaseUnavailableTests : IAsyncLifetime
         {
             return;
         }
-        await AdminAsync($"ALTER DATABASE \"{_database}\" ALLOW_CONNECTIONS true");
+        await TestPostgres.AllowConnectionsAsync(TestEnvironment.Postgres!, _database!);
         await _service.WithDbAsync<InterventionsDbContext, bool>(db => db.Database.EnsureDeletedAsync());
         await _service.DisposeAsync();
-    }
-
-    private static async Task AdminAsync(string sql)
-    {
-        await using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(TestEnvironment.Postgres) { Database = "postgres", Pooling = false }.ConnectionString);
-        await admin.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, admin);
-        await command.ExecuteNonQueryAsync();
     }
 
     [SkippableFact]
@@ -57,8 +49,7 @@ public sealed class DatabaseUnavailableTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         }
 
-        await AdminAsync($"ALTER DATABASE \"{_database}\" ALLOW_CONNECTIONS false");
-        await AdminAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{_database}'");
+        await TestPostgres.RefuseConnectionsAsync(TestEnvironment.Postgres!, _database!);
         using (var down = await client.PostAsJsonAsync("/api/interventions/v1/cases", open))
         {
             var text = await down.Content.ReadAsStringAsync();
@@ -69,7 +60,7 @@ public sealed class DatabaseUnavailableTests : IAsyncLifetime
 
         // Back: as a client told to retry would, send it again; connections the pool still holds from before the cut fail
         // once each (503 again), then the case opens.
-        await AdminAsync($"ALTER DATABASE \"{_database}\" ALLOW_CONNECTIONS true");
+        await TestPostgres.AllowConnectionsAsync(TestEnvironment.Postgres!, _database!);
         var answers = new List<HttpStatusCode>();
         for (var attempt = 0; attempt < 20 && answers.LastOrDefault() != HttpStatusCode.Created; attempt++)
         {

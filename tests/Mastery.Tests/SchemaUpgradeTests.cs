@@ -21,7 +21,7 @@ public class SchemaUpgradeTests
         if (OnPostgres)
         {
             Skip.If(TestEnvironment.Postgres is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run needs a server (.ci/run starts one).");
-            connectionString = new NpgsqlConnectionStringBuilder(TestEnvironment.Postgres) { Database = $"beacon_test_{Guid.NewGuid():N}" }.ConnectionString;
+            connectionString = TestPostgres.NewDatabase(TestEnvironment.Postgres!);
         }
         else
         {

@@ -349,7 +349,7 @@ public sealed class FaultTests(ITestOutputHelper output) : FaultTestsBase(output
 [Collection(ProcessTests.Name)]
 public sealed class PostgresFaultTests(ITestOutputHelper output) : FaultTestsBase(output)
 {
-    protected override ServiceStores? CreateStores(string dataDirectory) => TestEnvironment.Postgres is { } server ? new PostgresStores(server) : null;
+    protected override ServiceStores? CreateStores(string dataDirectory) => PostgresStores.OnTestServer();
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

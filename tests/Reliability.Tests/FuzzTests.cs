@@ -351,5 +351,5 @@ public sealed class FuzzTests(ITestOutputHelper output) : FuzzTestsBase(output)
 [Collection(ProcessTests.Name)]
 public sealed class PostgresFuzzTests(ITestOutputHelper output) : FuzzTestsBase(output)
 {
-    protected override ServiceStores? CreateStores(string dataDirectory) => TestEnvironment.Postgres is { } server ? new PostgresStores(server) : null;
+    protected override ServiceStores? CreateStores(string dataDirectory) => PostgresStores.OnTestServer();
 }

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Beacon.Testing;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -81,18 +82,11 @@ public sealed class SqliteStores(string dataDirectory) : ServiceStores
 
     public override async Task MakeUnavailableAsync(string service, TimeSpan duration)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = File(service), Pooling = false, DefaultTimeout = 30 }.ToString());
-        await connection.OpenAsync();
-        await using (var begin = connection.CreateCommand())
+        // EXCLUSIVE in WAL mode: no other connection may write until we let go (readers still read the last commit).
+        await using (await SqliteLock.HoldAsync(File(service)))
         {
-            // EXCLUSIVE in WAL mode: no other connection may write until we let go (readers still read the last commit).
-            begin.CommandText = "BEGIN EXCLUSIVE";
-            await begin.ExecuteNonQueryAsync();
+            await Task.Delay(duration);
         }
-        await Task.Delay(duration);
-        await using var rollback = connection.CreateCommand();
-        rollback.CommandText = "ROLLBACK";
-        await rollback.ExecuteNonQueryAsync();
     }
 
     public override Task<IEnumerable<string>> UseFreshAsync(string service, params string[] keepTables)
@@ -137,6 +131,9 @@ public sealed class SqliteStores(string dataDirectory) : ServiceStores
 /// </summary>
 public sealed class PostgresStores(string server) : ServiceStores
 {
+    /// <summary>On the tests' PostgreSQL server, or null when none is set (BEACON_TEST_POSTGRES).</summary>
+    public static PostgresStores? OnTestServer() => TestEnvironment.Postgres is { } server ? new PostgresStores(server) : null;
+
     private readonly string _run = $"beacon_fault_{Guid.NewGuid():N}"[..24];
     private readonly Dictionary<string, string> _databases = [];
     private readonly List<string> _created = [];
@@ -163,25 +160,11 @@ public sealed class PostgresStores(string server) : ServiceStores
         return connection;
     }
 
-    private async Task ExecuteAsync(params string[] statements)
-    {
-        await using var admin = new NpgsqlConnection(ConnectionString("postgres", pooling: false));
-        await admin.OpenAsync();
-        foreach (var sql in statements)
-        {
-            await using var command = new NpgsqlCommand(sql, admin);
-            await command.ExecuteNonQueryAsync();
-        }
-    }
-
     public override async Task MakeUnavailableAsync(string service, TimeSpan duration)
     {
-        var name = Database(service);
-        await ExecuteAsync(
-            $"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false",
-            $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()");
+        await TestPostgres.RefuseConnectionsAsync(server, Database(service));
         await Task.Delay(duration);
-        await ExecuteAsync($"ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true");
+        await TestPostgres.AllowConnectionsAsync(server, Database(service));
     }
 
     public override async Task<IEnumerable<string>> UseFreshAsync(string service, params string[] keepTables)
@@ -195,7 +178,7 @@ public sealed class PostgresStores(string server) : ServiceStores
             return ArgumentsFor(service);   // the service creates it at start
         }
         // A copy of the stopped service's database (nobody is connected to it), then emptied but for the kept tables.
-        await ExecuteAsync($"CREATE DATABASE \"{fresh}\" TEMPLATE \"{source}\"");
+        await TestPostgres.ExecuteAsync(server, $"CREATE DATABASE \"{fresh}\" TEMPLATE \"{source}\"");
         await using var db = OpenForReading(service);
         EmptyAllBut(db, keepTables);
         return ArgumentsFor(service);
@@ -211,7 +194,7 @@ public sealed class PostgresStores(string server) : ServiceStores
         NpgsqlConnection.ClearAllPools();
         foreach (var name in _created)
         {
-            await ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            await TestPostgres.ExecuteAsync(server, $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
         }
     }
 }
