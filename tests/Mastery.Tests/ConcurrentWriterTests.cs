@@ -1,6 +1,7 @@
 using Beacon.Contracts.Events;
 using Beacon.Mastery.Domain;
 using Beacon.Mastery.Storage;
+using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -33,7 +34,7 @@ public class ConcurrentWriterTests : IAsyncLifetime
             {
                 return;
             }
-            _connectionString = new NpgsqlConnectionStringBuilder(server) { Database = $"beacon_test_{Guid.NewGuid():N}" }.ConnectionString;
+            _connectionString = TestPostgres.NewDatabase(server);
         }
         else
         {
@@ -73,15 +74,8 @@ public class ConcurrentWriterTests : IAsyncLifetime
     private MasteryDbContext NewContext(params IInterceptor[] interceptors)
     {
         var options = new DbContextOptionsBuilder<MasteryDbContext>();
-        if (OnPostgres)
-        {
-            options.UseNpgsql(_connectionString);
-        }
-        else
-        {
-            options.UseSqlite(_connectionString);
-        }
-        return new MasteryDbContext(options.AddInterceptors(interceptors).Options);
+        options.UseServiceDatabase(_connectionString!).AddInterceptors(interceptors);
+        return new MasteryDbContext(options.Options);
     }
 
     private MasteryTracker Tracker(MasteryDbContext db) => new(db, Options.Create(_settings), TimeProvider.System);

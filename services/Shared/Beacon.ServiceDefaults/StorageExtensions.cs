@@ -22,22 +22,17 @@ public static class StorageExtensions
         var connectionString = ResolveConnectionString(builder.Configuration, serviceName);
         builder.Services.AddSingleton<OutboxQueue>();
         builder.Services.AddSingleton<OutboxStatistics>();
-        builder.Services.AddDbContext<TContext>((sp, options) =>
-        {
-            if (IsPostgres(connectionString))
-            {
-                options.UseNpgsql(connectionString);
-                options.AddInterceptors(new PostgresTextInterceptor());
-            }
-            else
-            {
-                options.UseSqlite(connectionString);
-            }
-            options.AddInterceptors(new OutboxSaveInterceptor(sp.GetRequiredService<OutboxQueue>()));
-        });
+        builder.Services.AddDbContext<TContext>((sp, options) => options.UseServiceDatabase(connectionString)
+            .AddInterceptors(new OutboxSaveInterceptor(sp.GetRequiredService<OutboxQueue>())));
         builder.Services.AddHealthChecks().AddDbContextCheck<TContext>(tags: [HostingExtensions.ReadyTag]);
         return builder;
     }
+
+    /// <summary>The provider a connection string picks (see <see cref="AddServiceDatabase{TContext}"/>), with what it needs on PostgreSQL.</summary>
+    public static DbContextOptionsBuilder UseServiceDatabase(this DbContextOptionsBuilder options, string connectionString) =>
+        IsPostgres(connectionString)
+            ? options.UseNpgsql(connectionString).AddInterceptors(new PostgresTextInterceptor())
+            : options.UseSqlite(connectionString);
 
     public static string ResolveConnectionString(IConfiguration configuration, string serviceName)
     {
@@ -80,21 +75,19 @@ public static class StorageExtensions
     private static async Task AddMissingColumnsAsync(DbContext db)
     {
         var sql = db.GetService<ISqlGenerationHelper>();
-        foreach (var entity in db.Model.GetEntityTypes())
+        // One look per table: an owned type shares its owner's table.
+        foreach (var tableTypes in db.Model.GetEntityTypes().Where(e => e.GetTableName() is not null).GroupBy(e => (Table: e.GetTableName()!, Schema: e.GetSchema())))
         {
-            if (entity.GetTableName() is not { } table)
-            {
-                continue;
-            }
-            var store = StoreObjectIdentifier.Table(table, entity.GetSchema());
+            var (table, schema) = tableTypes.Key;
+            var store = StoreObjectIdentifier.Table(table, schema);
 #pragma warning disable EF1002 // names and literals come from this model, not from input
             var existing = (await db.Database.SqlQueryRaw<string>(db.Database.IsSqlite()
                     ? $"SELECT name AS \"Value\" FROM pragma_table_info('{table}')"
                     : $"SELECT column_name AS \"Value\" FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'")
                 .ToListAsync()).ToHashSet(StringComparer.Ordinal);
-            foreach (var property in entity.GetProperties())
+            foreach (var property in tableTypes.SelectMany(e => e.GetProperties()))
             {
-                if (property.GetColumnName(store) is not { } column || existing.Contains(column))
+                if (property.GetColumnName(store) is not { } column || !existing.Add(column))
                 {
                     continue;
                 }
@@ -107,7 +100,7 @@ public static class StorageExtensions
                 var definition = property.GetColumnType(store) + (property.IsColumnNullable(store) ? "" : " NOT NULL")
                     + (defaultValue is null ? "" : " DEFAULT " + property.GetRelationalTypeMapping().GenerateSqlLiteral(defaultValue));
                 await db.Database.ExecuteSqlRawAsync(
-                    $"ALTER TABLE {sql.DelimitIdentifier(table, entity.GetSchema())} ADD COLUMN {sql.DelimitIdentifier(column)} {definition}");
+                    $"ALTER TABLE {sql.DelimitIdentifier(table, schema)} ADD COLUMN {sql.DelimitIdentifier(column)} {definition}");
             }
 #pragma warning restore EF1002
         }
