@@ -16,7 +16,7 @@ namespace Beacon.Testing;
 /// retention purge. A service's test supplies its settings, its seed and its per-table counter.
 /// <para>
 /// The same tests run on SQLite and, in a subclass that sets <see cref="OnPostgres"/>, on a PostgreSQL database
-/// of their own (dropped afterwards): there they skip unless BEACON_TEST_POSTGRES is set (.ci/run sets it).
+/// of their own (dropped afterwards): there they skip unless BEACON_TEST_POSTGRES is set (./beacon test sets it).
 /// Test methods are [SkippableFact] and start with <see cref="SkipUnlessRunning"/>.
 /// </para>
 /// </summary>
@@ -82,7 +82,7 @@ public abstract class GovernanceTestBase<TProgram, TContext> : IAsyncLifetime
 
     /// <summary>First line of every test: on PostgreSQL without BEACON_TEST_POSTGRES the test skips.</summary>
     protected void SkipUnlessRunning() =>
-        Skip.If(_service is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); .ci/run sets it.");
+        Skip.If(_service is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); ./beacon test sets it.");
 
     protected Task<T> Db<T>(Func<TContext, Task<T>> work) => Service.WithDbAsync(work);
 

@@ -1,24 +1,77 @@
 namespace Beacon.Testing;
 
-/// <summary>Where the real servers the tests use are. .ci/run starts both; see README "Tests".</summary>
+/// <summary>Where the real servers and data the tests use are. ./beacon test starts both servers; see README "Run it".</summary>
 public static class TestEnvironment
 {
     public static string RabbitMq =>
         Environment.GetEnvironmentVariable("BEACON_TEST_RABBITMQ") is { Length: > 0 } uri ? uri : "amqp://guest:guest@127.0.0.1:5672/";
 
-    /// <summary>PostgreSQL connection string, or null. In CI (CI=true) its absence is a failure, not a skip.</summary>
+    /// <summary>
+    /// True when a missing prerequisite must fail the test instead of skipping it: in CI (CI=true) and under
+    /// ./beacon test (BEACON_TEST_STRICT=1), which installs and starts everything the tests need.
+    /// </summary>
+    public static bool Strict =>
+        IsTrue("CI") || IsTrue("BEACON_TEST_STRICT");
+
+    /// <summary>PostgreSQL connection string, or null. Under <see cref="Strict"/> its absence is a failure, not a skip.</summary>
     public static string? Postgres
     {
         get
         {
             var cs = Environment.GetEnvironmentVariable("BEACON_TEST_POSTGRES");
-            if (string.IsNullOrWhiteSpace(cs) && string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+            if (string.IsNullOrWhiteSpace(cs))
             {
-                throw new InvalidOperationException("CI=true but BEACON_TEST_POSTGRES is not set: .ci/run must start PostgreSQL.");
+                Missing("BEACON_TEST_POSTGRES is not set (./beacon test starts a PostgreSQL and sets it)");
+                return null;
             }
-            return string.IsNullOrWhiteSpace(cs) ? null : cs;
+            return cs;
         }
     }
+
+    /// <summary>
+    /// Says why a test cannot run here: under <see cref="Strict"/> by throwing (a failure), otherwise by returning
+    /// the reason for a skip. Use it as <c>Skip.If(TestEnvironment.Missing(...) is { } why, why)</c>.
+    /// </summary>
+    public static string Missing(string why) =>
+        Strict ? throw new InvalidOperationException($"{why}. Under ./beacon test or CI nothing may be skipped.") : why;
+
+    /// <summary>
+    /// A public data set's folder (the one holding <paramref name="marker"/>), or null with the reason in
+    /// <paramref name="why"/>. Looked up in <paramref name="variable"/>, then in BEACON_SHARED_DATA/&lt;name&gt;, then in
+    /// shared/data/&lt;name&gt; beside the clone (as in development and CI). The product never reads these; in CI
+    /// (CI=true) their absence is a failure, elsewhere the evaluation tests skip.
+    /// </summary>
+    public static string? SharedData(string name, string marker, string variable, out string why)
+    {
+        var candidates = new List<string>();
+        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } configured)
+        {
+            candidates.Add(configured);
+        }
+        if (Environment.GetEnvironmentVariable("BEACON_SHARED_DATA") is { Length: > 0 } shared)
+        {
+            candidates.Add(Path.Combine(shared, name));
+        }
+        for (var dir = new DirectoryInfo(RepositoryRoot()); dir is not null; dir = dir.Parent)
+        {
+            candidates.Add(Path.Combine(dir.FullName, "shared", "data", name));
+        }
+        if (candidates.FirstOrDefault(c => File.Exists(Path.Combine(c, marker))) is { } found)
+        {
+            why = "";
+            return found;
+        }
+        why = $"{name} not found ({marker} in ${variable}, $BEACON_SHARED_DATA/{name} or shared/data/{name} beside the clone; see its SOURCE.md)";
+        if (IsTrue("CI"))
+        {
+            throw new InvalidOperationException($"CI=true but {why}.");
+        }
+        return null;
+    }
+
+    private static bool IsTrue(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { } value
+        && (value == "1" || string.Equals(value, "true", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The folder holding Platform.sln, found above the test binaries.</summary>
     public static string RepositoryRoot()

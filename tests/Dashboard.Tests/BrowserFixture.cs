@@ -15,7 +15,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     public static string ChromiumPath =>
         Environment.GetEnvironmentVariable("BEACON_CHROMIUM") is { Length: > 0 } path ? path : "/usr/bin/chromium";
 
-    /// <summary>Why the tests cannot run here, or null. In CI (CI=true) a missing browser fails instead.</summary>
+    /// <summary>Why the tests cannot run here, or null. Under ./beacon test or CI a missing browser fails instead.</summary>
     public static string? Unavailable
     {
         get
@@ -24,12 +24,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             {
                 return null;
             }
-            var why = $"Chromium not found at {ChromiumPath} (apt-get install -y chromium, or set BEACON_CHROMIUM).";
-            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new InvalidOperationException($"CI=true but {why}");
-            }
-            return why;
+            return TestEnvironment.Missing($"Chromium not found at {ChromiumPath} (apt-get install -y chromium, or set BEACON_CHROMIUM)");
         }
     }
 

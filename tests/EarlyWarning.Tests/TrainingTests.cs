@@ -1,3 +1,4 @@
+using Beacon.Testing;
 using Beacon.EarlyWarning.Models;
 using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Models.Dropout;
@@ -64,9 +65,8 @@ public sealed class TrainingTests(ITestOutputHelper output)
     [SkippableFact]
     public void Oulad_dropout_models_beat_the_course_performance_rule_on_2014J()
     {
-        var folder = Environment.GetEnvironmentVariable("BEACON_OULAD") is { Length: > 0 } env ? env : "/work/shared/data/oulad";
-        Skip.IfNot(File.Exists(Path.Combine(folder, "studentInfo.csv")),
-            $"OULAD not found at '{folder}' (set BEACON_OULAD to the folder holding studentInfo.csv etc.; see its SOURCE.md).");
+        var folder = TestEnvironment.SharedData("oulad", "studentInfo.csv", "BEACON_OULAD", out var why);
+        Skip.If(folder is null, why);
         var result = new RiskModelTrainer().Train(OuladDropout.Load(folder), Fast);
         output.WriteLine(ReportFormatter.Markdown(result));
         Assert.True(result.Data.Test.Count > 1000);

@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Beacon.Ingestion.Tests;
 
 /// <summary>
-/// The same service on a real PostgreSQL (chosen by connection string). .ci/run starts PostgreSQL and
+/// The same service on a real PostgreSQL (chosen by connection string). ./beacon test starts PostgreSQL and
 /// sets BEACON_TEST_POSTGRES; elsewhere the test skips, and in CI its absence fails the run.
 /// </summary>
 public sealed class PostgresStorageTests
@@ -15,7 +15,7 @@ public sealed class PostgresStorageTests
     public async Task Roster_and_attendance_round_trip_through_postgres()
     {
         var server = TestEnvironment.Postgres;
-        Skip.If(server is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); .ci/run sets it.");
+        Skip.If(server is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); ./beacon test sets it.");
 
         // A database of our own, dropped afterwards.
         var connectionString = TestPostgres.NewDatabase(server);

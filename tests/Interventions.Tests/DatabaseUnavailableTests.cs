@@ -8,7 +8,7 @@ namespace Beacon.Interventions.Tests;
 /// <summary>
 /// On PostgreSQL, a database that cut the service's connections and refuses new ones (what a restart or a failover
 /// does) is a 503 with Retry-After, not a 500, and the same request once it is back goes in. Its own database,
-/// dropped afterwards; skipped unless BEACON_TEST_POSTGRES is set (.ci/run sets it).
+/// dropped afterwards; skipped unless BEACON_TEST_POSTGRES is set (./beacon test sets it).
 /// </summary>
 public sealed class DatabaseUnavailableTests : IAsyncLifetime
 {
@@ -41,7 +41,7 @@ public sealed class DatabaseUnavailableTests : IAsyncLifetime
     [SkippableFact]
     public async Task An_unavailable_database_is_a_503_with_retry_after_and_the_case_opens_when_sent_again()
     {
-        Skip.If(_service is null, "BEACON_TEST_POSTGRES is not set: this test needs a PostgreSQL server (.ci/run starts one).");
+        Skip.If(_service is null, "BEACON_TEST_POSTGRES is not set: this test needs a PostgreSQL server (./beacon test starts one).");
         using var client = _service.CreateClient();
         var open = new { studentId = $"stu-{Guid.NewGuid():N}", schoolId = "down-school", reason = "Teacher concern." };
         using (var first = await client.PostAsJsonAsync("/api/interventions/v1/cases", open with { studentId = $"stu-{Guid.NewGuid():N}" }))

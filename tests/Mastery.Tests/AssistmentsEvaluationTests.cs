@@ -1,3 +1,4 @@
+using Beacon.Testing;
 using Beacon.Mastery.Evaluation;
 using Xunit.Abstractions;
 
@@ -5,32 +6,15 @@ namespace Beacon.Mastery.Tests;
 
 /// <summary>
 /// Held-out next-answer prediction on the ASSISTments 2009 DKT split. Needs shared/data/assistments2009
-/// beside the repository (or BEACON_ASSISTMENTS2009); skipped with a message when it is absent.
+/// beside the repository (or BEACON_ASSISTMENTS2009); in CI its absence fails, elsewhere the test skips.
 /// </summary>
 public class AssistmentsEvaluationTests(ITestOutputHelper output)
 {
-    private static string? FindData()
-    {
-        if (Environment.GetEnvironmentVariable("BEACON_ASSISTMENTS2009") is { Length: > 0 } configured)
-        {
-            return configured;
-        }
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "data", "assistments2009");
-            if (File.Exists(Path.Combine(candidate, "builder_train.csv")))
-            {
-                return candidate;
-            }
-        }
-        return null;
-    }
-
     [SkippableFact]
     public void Bkt_beats_the_per_skill_mean_on_held_out_students()
     {
-        var folder = FindData();
-        Skip.If(folder is null, "ASSISTments 2009 data not found (shared/data/assistments2009 beside the repo, or BEACON_ASSISTMENTS2009): skipped.");
+        var folder = TestEnvironment.SharedData("assistments2009", "builder_train.csv", "BEACON_ASSISTMENTS2009", out var why);
+        Skip.If(folder is null, why);
 
         var results = KnowledgeTracingEvaluation.Run(
             DktSequenceFile.Read(Path.Combine(folder!, "builder_train.csv")),

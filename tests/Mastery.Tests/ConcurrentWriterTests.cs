@@ -69,7 +69,7 @@ public class ConcurrentWriterTests : IAsyncLifetime
     }
 
     private void SkipUnlessRunning() =>
-        Skip.If(_connectionString is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run of these tests needs a server (.ci/run starts one).");
+        Skip.If(_connectionString is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run of these tests needs a server (./beacon test starts one).");
 
     private MasteryDbContext NewContext(params IInterceptor[] interceptors)
     {

@@ -20,7 +20,7 @@ public class SchemaUpgradeTests
         string connectionString;
         if (OnPostgres)
         {
-            Skip.If(TestEnvironment.Postgres is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run needs a server (.ci/run starts one).");
+            Skip.If(TestEnvironment.Postgres is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run needs a server (./beacon test starts one).");
             connectionString = TestPostgres.NewDatabase(TestEnvironment.Postgres!);
         }
         else

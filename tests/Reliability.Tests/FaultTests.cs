@@ -80,7 +80,7 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
     [SkippableFact]
     public async Task Kills_broker_restart_and_database_outages_lose_nothing_and_duplicate_nothing()
     {
-        Skip.If(_stores is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run of the fault test needs a server (.ci/run starts one).");
+        Skip.If(_stores is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run of the fault test needs a server (./beacon test starts one).");
         try
         {
             await RunAsync();
@@ -344,7 +344,7 @@ public sealed class FaultTests(ITestOutputHelper output) : FaultTestsBase(output
 
 /// <summary>
 /// The same faults with every service on its own PostgreSQL database, as a district runs on Kubernetes; an outage cuts the
-/// service's connections and refuses new ones for 4 s. Skipped unless BEACON_TEST_POSTGRES is set (.ci/run sets it).
+/// service's connections and refuses new ones for 4 s. Skipped unless BEACON_TEST_POSTGRES is set (./beacon test sets it).
 /// </summary>
 [Collection(ProcessTests.Name)]
 public sealed class PostgresFaultTests(ITestOutputHelper output) : FaultTestsBase(output)

@@ -147,7 +147,7 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
     [SkippableFact]
     public async Task Malformed_requests_to_every_endpoint_get_4xx_and_change_nothing()
     {
-        Skip.If(_stores is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run of the fuzz test needs a server (.ci/run starts one).");
+        Skip.If(_stores is null, "BEACON_TEST_POSTGRES is not set: the PostgreSQL run of the fuzz test needs a server (./beacon test starts one).");
         using var http = new HttpClient { BaseAddress = _platform.Gateway, Timeout = TimeSpan.FromSeconds(60) };
         using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }))
         {
@@ -347,7 +347,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : FuzzTestsBase(output)
     protected override ServiceStores? CreateStores(string dataDirectory) => new SqliteStores(dataDirectory);
 }
 
-/// <summary>The same inputs with every service on its own PostgreSQL database; skipped unless BEACON_TEST_POSTGRES is set (.ci/run sets it).</summary>
+/// <summary>The same inputs with every service on its own PostgreSQL database; skipped unless BEACON_TEST_POSTGRES is set (./beacon test sets it).</summary>
 [Collection(ProcessTests.Name)]
 public sealed class PostgresFuzzTests(ITestOutputHelper output) : FuzzTestsBase(output)
 {

@@ -35,7 +35,7 @@ public sealed class PrivateRabbitMq : IAsyncDisposable
     {
         if (!Installed)
         {
-            throw new InvalidOperationException($"{Bin}/rabbitmq-server is missing: install Debian's rabbitmq-server (.ci/run does).");
+            throw new InvalidOperationException($"{Bin}/rabbitmq-server is missing: install Debian's rabbitmq-server (./beacon test does).");
         }
         Directory.CreateDirectory(baseDirectory);
         // The management plugin answers "how many messages are where" over HTTP in milliseconds;
