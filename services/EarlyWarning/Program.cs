@@ -20,11 +20,13 @@ builder.AddServiceBus("early-warning", bus =>
     bus.AddConsumer<AttendanceBatchRecordedConsumer>(typeof(AttendanceBatchRecordedConsumerDefinition));
     bus.AddConsumer<StudentDemographicsRecordedConsumer>();
     bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
+    bus.AddSignalConsumers();
     bus.AddEarlyWarningErasure();
 });
 builder.Services.AddOutboxRelay<EarlyWarningDbContext>();
 builder.AddEarlyWarningRetention();
 builder.Services.Configure<ChronicAbsenceOptions>(builder.Configuration.GetSection("EarlyWarning:ChronicAbsence"));
+builder.AddAbcIndicators();
 builder.AddRiskModels();
 builder.AddModelMonitoring();
 builder.Services.AddSingleton(TimeProvider.System);

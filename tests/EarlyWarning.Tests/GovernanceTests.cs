@@ -44,6 +44,11 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
             RecordedAt = at,
         });
         db.Demographics.Add(new StudentDemographics { StudentId = student, Sex = "F" });
+        db.CourseMarks.Add(new CourseMarkRow { StudentId = student, CourseId = "math", Term = "T1", SchoolId = "gov", MarkPercent = 55, Date = day, OccurredAt = at });
+        db.BehaviorIncidents.Add(new BehaviorIncidentRow { IncidentId = $"inc-{student}", StudentId = student, SchoolId = "gov", Date = day, Category = "fighting", Severity = "major", OccurredAt = at });
+        db.LmsActivity.Add(new LmsActivityRow { StatementId = $"st-{student}", StudentId = student, Verb = "completed", ObjectId = "unit-1", Timestamp = at });
+        db.SkillMastery.Add(new SkillMasteryRow { StudentId = student, SkillId = "fractions", ProbabilityMastered = 0.3, Attempts = 4, OccurredAt = at });
+        db.IndicatorStates.Add(new IndicatorStateRow { StudentId = student, Kind = RiskKinds.Behavior, SchoolId = "gov", Flagged = true, Crossings = 1, Explanation = "1 incident", UpdatedAt = at });
         db.Publish(new RiskAlertRaised(alertId, student, "gov", "chronic-absence", "missed", 0.5, at));
         return db.SaveChangesAsync();
     });
@@ -58,6 +63,11 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         ["Outcomes"] = await db.Outcomes.CountAsync(x => x.StudentId == student),
         ["Feedback"] = await db.Feedback.CountAsync(x => x.StudentId == student),
         ["Demographics"] = await db.Demographics.CountAsync(x => x.StudentId == student),
+        ["CourseMarks"] = await db.CourseMarks.CountAsync(x => x.StudentId == student),
+        ["BehaviorIncidents"] = await db.BehaviorIncidents.CountAsync(x => x.StudentId == student),
+        ["LmsActivity"] = await db.LmsActivity.CountAsync(x => x.StudentId == student),
+        ["SkillMastery"] = await db.SkillMastery.CountAsync(x => x.StudentId == student),
+        ["IndicatorStates"] = await db.IndicatorStates.CountAsync(x => x.StudentId == student),
         ["outbox"] = await OutboxRowsAboutAsync(db, student),
     };
 
@@ -75,6 +85,11 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
             ["Outcomes"] = 1,
             ["Feedback"] = 1,
             ["Demographics"] = 1,
+            ["CourseMarks"] = 1,
+            ["BehaviorIncidents"] = 1,
+            ["LmsActivity"] = 1,
+            ["SkillMastery"] = 1,
+            ["IndicatorStates"] = 1,
             ["outbox"] = 1,
         });
 

@@ -7,7 +7,8 @@ namespace Beacon.EarlyWarning.Governance;
 
 /// <summary>
 /// Erases a student from Early warning: every row keyed by the student is deleted (attendance projection, risk
-/// state, alerts, scores, weekly score snapshots, outcome labels, counselor feedback, demographics) and the
+/// state, alerts, scores, weekly score snapshots, outcome labels, counselor feedback, demographics, course marks,
+/// behaviour incidents, LMS activity, skill mastery, behaviour and course indicator states) and the
 /// outbox events about them. Drift runs and measurements are aggregates without student ids and stay; the
 /// weekly monitoring report is computed from the snapshots, so past weeks lose the erased student's row.
 /// </summary>
@@ -26,6 +27,11 @@ public sealed class StudentErasureConsumer(EarlyWarningDbContext db, ErasedStude
         ["Outcomes"] = await Db.Outcomes.Where(o => o.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["Feedback"] = await Db.Feedback.Where(f => f.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["Demographics"] = await Db.Demographics.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["CourseMarks"] = await Db.CourseMarks.Where(m => m.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["BehaviorIncidents"] = await Db.BehaviorIncidents.Where(i => i.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["LmsActivity"] = await Db.LmsActivity.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["SkillMastery"] = await Db.SkillMastery.Where(m => m.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["IndicatorStates"] = await Db.IndicatorStates.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
     };
 }
 
@@ -35,13 +41,16 @@ public static class EarlyWarningGovernance
     public static IBusRegistrationConfigurator AddEarlyWarningErasure(this IBusRegistrationConfigurator bus) =>
         bus.AddStudentErasure<StudentErasureConsumer, EarlyWarningDbContext>();
 
-    /// <summary>Retention:AttendanceDays, RiskScores (current scores not refreshed since the cutoff), ScoreSnapshots, RiskAlerts, Feedback, OutboxSent, ProcessedMessages.</summary>
+    /// <summary>Retention:AttendanceDays, RiskScores (current scores not refreshed since the cutoff), ScoreSnapshots, RiskAlerts, CourseMarks, BehaviorIncidents, LmsActivity, Feedback, OutboxSent, ProcessedMessages.</summary>
     public static IHostApplicationBuilder AddEarlyWarningRetention(this IHostApplicationBuilder builder) =>
         builder.AddRetention(
             new("AttendanceDays", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<AttendanceDay>(d => d.Date, cutoff, ct)),
             new("RiskScores", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<StudentRiskScore>(s => s.ScoredAt, cutoff, ct)),
             new("ScoreSnapshots", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<ScoreSnapshot>(s => s.ScoredAt, cutoff, ct)),
             new("RiskAlerts", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<RiskAlert>(a => a.RaisedAt, cutoff, ct)),
+            new("CourseMarks", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<CourseMarkRow>(m => m.Date, cutoff, ct)),
+            new("BehaviorIncidents", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<BehaviorIncidentRow>(i => i.Date, cutoff, ct)),
+            new("LmsActivity", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<LmsActivityRow>(a => a.Timestamp, cutoff, ct)),
             new("Feedback", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<AlertFeedback>(f => f.RecordedAt, cutoff, ct)),
             OutboxErasure.OutboxSentRule<EarlyWarningDbContext>(),
             OutboxErasure.InboxRule<EarlyWarningDbContext>());

@@ -1,4 +1,5 @@
 using Beacon.Contracts.EarlyWarning;
+using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Scoring;
@@ -43,19 +44,49 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
     public override async Task<StudentIndicators> GetStudentIndicators(GetStudentIndicatorsRequest request, ServerCallContext context)
     {
         // A student outside the caller's schools looks exactly like one with no data.
-        var state = await db.RiskStates.AsNoTracking().WhereSchoolVisibleTo(context.GetHttpContext().User, s => s.SchoolId)
-            .FirstOrDefaultAsync(s => s.StudentId == request.StudentId, context.CancellationToken)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"No attendance has been recorded for student '{request.StudentId}'."));
-        var reading = ChronicAbsenceIndicator.Evaluate(new AttendanceSummary(state.DaysEnrolled, state.DaysAbsent), options.Value);
-        return new StudentIndicators
+        var user = context.GetHttpContext().User;
+        var ct = context.CancellationToken;
+        var state = await db.RiskStates.AsNoTracking().WhereSchoolVisibleTo(user, s => s.SchoolId)
+            .FirstOrDefaultAsync(s => s.StudentId == request.StudentId, ct);
+        var others = await db.IndicatorStates.AsNoTracking().WhereSchoolVisibleTo(user, s => s.SchoolId)
+            .Where(s => s.StudentId == request.StudentId).ToDictionaryAsync(s => s.Kind, ct);
+        if (state is null && others.Count == 0)
         {
-            StudentId = state.StudentId,
-            DaysEnrolled = state.DaysEnrolled,
-            DaysAbsent = state.DaysAbsent,
+            throw new RpcException(new Status(StatusCode.NotFound, $"No attendance, grade or behaviour incident has been recorded for student '{request.StudentId}'."));
+        }
+        var reading = ChronicAbsenceIndicator.Evaluate(new AttendanceSummary(state?.DaysEnrolled ?? 0, state?.DaysAbsent ?? 0), options.Value);
+        var result = new StudentIndicators
+        {
+            StudentId = request.StudentId,
+            DaysEnrolled = reading.Summary.DaysEnrolled,
+            DaysAbsent = reading.Summary.DaysAbsent,
             AbsenceRate = reading.Summary.AbsenceRate,
-            ChronicallyAbsent = state.ChronicallyAbsent,
-            Explanation = reading.Explanation,
+            ChronicallyAbsent = state?.ChronicallyAbsent ?? false,
+            Explanation = state is null ? "No attendance recorded." : reading.Explanation,
         };
+        result.Indicators.Add(new IndicatorStatus
+        {
+            Kind = RiskKinds.ChronicAbsence,
+            Flagged = result.ChronicallyAbsent,
+            Score = reading.Summary.AbsenceRate,
+            Explanation = result.Explanation,
+            Crossings = state?.Crossings ?? 0,
+            HasData = state is not null,
+        });
+        foreach (var kind in (string[])[RiskKinds.Behavior, RiskKinds.CoursePerformance])
+        {
+            var other = others.GetValueOrDefault(kind);
+            result.Indicators.Add(new IndicatorStatus
+            {
+                Kind = kind,
+                Flagged = other?.Flagged ?? false,
+                Score = other?.Score ?? 0,
+                Explanation = other?.Explanation ?? (kind == RiskKinds.Behavior ? "No behaviour incidents recorded." : "No course marks recorded."),
+                Crossings = other?.Crossings ?? 0,
+                HasData = other is not null,
+            });
+        }
+        return result;
     }
 
     [Authorize(Policy = Policies.Staff)]

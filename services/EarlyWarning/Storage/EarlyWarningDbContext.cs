@@ -224,11 +224,29 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     public DbSet<AlertFeedback> Feedback => Set<AlertFeedback>();
     public DbSet<StudentDemographics> Demographics => Set<StudentDemographics>();
     public DbSet<RetrainingJob> RetrainingJobs => Set<RetrainingJob>();
+    public DbSet<CourseMarkRow> CourseMarks => Set<CourseMarkRow>();
+    public DbSet<BehaviorIncidentRow> BehaviorIncidents => Set<BehaviorIncidentRow>();
+    public DbSet<LmsActivityRow> LmsActivity => Set<LmsActivityRow>();
+    public DbSet<SkillMasteryRow> SkillMastery => Set<SkillMasteryRow>();
+    public DbSet<IndicatorStateRow> IndicatorStates => Set<IndicatorStateRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<AttendanceDay>().HasKey(d => new { d.StudentId, d.Date });
         modelBuilder.Entity<StudentRiskState>().HasKey(s => s.StudentId);
+        modelBuilder.Entity<CourseMarkRow>().HasKey(m => new { m.StudentId, m.CourseId, m.Term });
+        modelBuilder.Entity<BehaviorIncidentRow>(e =>
+        {
+            e.HasKey(i => i.IncidentId);
+            e.HasIndex(i => i.StudentId);
+        });
+        modelBuilder.Entity<LmsActivityRow>(e =>
+        {
+            e.HasKey(a => a.StatementId);
+            e.HasIndex(a => a.StudentId);
+        });
+        modelBuilder.Entity<SkillMasteryRow>().HasKey(m => new { m.StudentId, m.SkillId });
+        modelBuilder.Entity<IndicatorStateRow>().HasKey(s => new { s.StudentId, s.Kind });
         modelBuilder.Entity<RiskAlert>(e =>
         {
             e.HasKey(a => a.AlertId);

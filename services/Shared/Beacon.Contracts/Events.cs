@@ -60,6 +60,12 @@ public sealed record NotificationDelivered(Guid NotificationId, string StaffId, 
 public static class RiskKinds
 {
     public const string ChronicAbsence = "chronic-absence";
+
+    /// <summary>The behaviour indicator (a suspension-like incident, or several incidents in a term).</summary>
+    public const string Behavior = "behavior";
+
+    /// <summary>The course-performance indicator (a course failure, or a low term average).</summary>
+    public const string CoursePerformance = "course-performance";
 }
 
 /// <summary>A model re-scored a student: calibrated probability, band and the version that produced it.</summary>

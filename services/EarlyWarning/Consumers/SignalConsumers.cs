@@ -1,0 +1,184 @@
+using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Domain;
+using Beacon.EarlyWarning.Storage;
+using Beacon.ServiceDefaults;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Beacon.EarlyWarning.Consumers;
+
+// The B and C of the ABCs: grades and behaviour incidents update their projections and re-evaluate their
+// indicator in one transaction; LMS activity and mastery are projected for the dropout model's features.
+// Each consumer takes one message at a time (ConcurrentMessageLimit = 1), so two events about one student
+// never evaluate an indicator at once; erased students' events are dropped by the erasure filter.
+
+/// <summary>Keeps a student's behaviour or course-performance state and raises one alert per crossing in.</summary>
+public sealed class IndicatorAlerts(EarlyWarningDbContext db, TimeProvider clock)
+{
+    public async Task ApplyAsync(string studentId, string schoolId, IndicatorReading reading, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var state = await db.IndicatorStates.FindAsync([studentId, reading.Kind], ct);
+        if (state is null)
+        {
+            state = db.IndicatorStates.Add(new IndicatorStateRow { StudentId = studentId, Kind = reading.Kind, SchoolId = schoolId, Explanation = "" }).Entity;
+        }
+        if (!state.Flagged && reading.Flagged)
+        {
+            state.Crossings++;
+            var alert = new RiskAlert
+            {
+                AlertId = NewId.NextGuid(),
+                StudentId = studentId,
+                SchoolId = schoolId,
+                Kind = reading.Kind,
+                Crossing = state.Crossings,
+                Reason = reading.Explanation,
+                Score = reading.Score,
+                RaisedAt = now,
+            };
+            db.Alerts.Add(alert);
+            db.Publish(new RiskAlertRaised(alert.AlertId, alert.StudentId, alert.SchoolId, alert.Kind, alert.Reason, alert.Score, alert.RaisedAt));
+        }
+        state.SchoolId = schoolId;
+        state.Flagged = reading.Flagged;
+        state.Score = reading.Score;
+        state.Explanation = reading.Explanation;
+        state.UpdatedAt = now;
+    }
+}
+
+public sealed class GradeRecordedConsumer(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<CoursePerformanceOptions> options) : IConsumer<GradeRecorded>
+{
+    public async Task Consume(ConsumeContext<GradeRecorded> context)
+    {
+        var m = context.Message;
+        var ct = context.CancellationToken;
+        var marks = await db.CourseMarks.Where(r => r.StudentId == m.StudentId).ToListAsync(ct);
+        var row = marks.FirstOrDefault(r => r.CourseId == m.CourseId && r.Term == m.Term);
+        if (row is null)
+        {
+            marks.Add(db.CourseMarks.Add(new CourseMarkRow { StudentId = m.StudentId, CourseId = m.CourseId, Term = m.Term, SchoolId = m.SchoolId }).Entity);
+            row = marks[^1];
+        }
+        else if ((m.Date, m.OccurredAt).CompareTo((row.Date, row.OccurredAt)) <= 0)
+        {
+            return;   // the same mark again, or one older than the stored one
+        }
+        row.SchoolId = m.SchoolId;
+        row.MarkPercent = m.MarkPercent;
+        row.Date = m.Date;
+        row.OccurredAt = m.OccurredAt;
+        var reading = CoursePerformanceIndicator.Evaluate([.. marks.Select(r => new CourseMark(r.CourseId, r.Term, r.MarkPercent, r.Date))], options.Value);
+        await alerts.ApplyAsync(m.StudentId, m.SchoolId, reading, ct);
+        await db.SaveChangesAsync(ct);
+    }
+}
+
+public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<BehaviorIndicatorOptions> options)
+    : IConsumer<BehaviorIncidentRecorded>
+{
+    public async Task Consume(ConsumeContext<BehaviorIncidentRecorded> context)
+    {
+        var m = context.Message;
+        var ct = context.CancellationToken;
+        var incidents = await db.BehaviorIncidents.Where(r => r.StudentId == m.StudentId).ToListAsync(ct);
+        var row = incidents.FirstOrDefault(r => r.IncidentId == m.IncidentId) ?? await db.BehaviorIncidents.FindAsync([m.IncidentId], ct);
+        if (row is null)
+        {
+            row = db.BehaviorIncidents.Add(new BehaviorIncidentRow { IncidentId = m.IncidentId, StudentId = m.StudentId, SchoolId = m.SchoolId, Category = m.Category, Severity = m.Severity }).Entity;
+            incidents.Add(row);
+        }
+        else if (m.OccurredAt <= row.OccurredAt)
+        {
+            return;   // the same version again, or an older one
+        }
+        // A correction may move the incident to another student: the first one's indicator is read again without it.
+        var movedFrom = row.StudentId != m.StudentId ? (row.StudentId, row.SchoolId) : default;
+        if (movedFrom != default)
+        {
+            incidents.Add(row);
+        }
+        row.StudentId = m.StudentId;
+        row.SchoolId = m.SchoolId;
+        row.Date = m.Date;
+        row.Category = m.Category;
+        row.Severity = m.Severity;
+        row.OccurredAt = m.OccurredAt;
+        await alerts.ApplyAsync(m.StudentId, m.SchoolId, Evaluate(incidents), ct);
+        if (movedFrom != default)
+        {
+            var left = await db.BehaviorIncidents.Where(r => r.StudentId == movedFrom.StudentId && r.IncidentId != m.IncidentId).ToListAsync(ct);
+            await alerts.ApplyAsync(movedFrom.StudentId, movedFrom.SchoolId, Evaluate(left), ct);
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    private IndicatorReading Evaluate(IEnumerable<BehaviorIncidentRow> rows) =>
+        BehaviorIndicator.Evaluate([.. rows.Select(r => new Incident(r.IncidentId, r.Date, r.Category, r.Severity))], options.Value);
+}
+
+public sealed class LmsActivityRecordedConsumer(EarlyWarningDbContext db) : IConsumer<LmsActivityRecorded>
+{
+    public async Task Consume(ConsumeContext<LmsActivityRecorded> context)
+    {
+        var m = context.Message;
+        if (await db.LmsActivity.AnyAsync(a => a.StatementId == m.StatementId, context.CancellationToken))
+        {
+            return;   // xAPI statement ids are immutable: the same id is the same statement
+        }
+        db.LmsActivity.Add(new LmsActivityRow { StatementId = m.StatementId, StudentId = m.StudentId, Verb = m.Verb, ObjectId = m.ObjectId, DurationSeconds = m.DurationSeconds, Timestamp = m.Timestamp });
+        await db.SaveChangesAsync(context.CancellationToken);
+    }
+}
+
+public sealed class MasteryChangedConsumer(EarlyWarningDbContext db) : IConsumer<MasteryChanged>
+{
+    public async Task Consume(ConsumeContext<MasteryChanged> context)
+    {
+        var m = context.Message;
+        var row = await db.SkillMastery.FindAsync([m.StudentId, m.SkillId], context.CancellationToken);
+        if (row is null)
+        {
+            row = db.SkillMastery.Add(new SkillMasteryRow { StudentId = m.StudentId, SkillId = m.SkillId }).Entity;
+        }
+        else if ((m.OccurredAt, m.Attempts).CompareTo((row.OccurredAt, row.Attempts)) <= 0)
+        {
+            return;   // an estimate no newer than the stored one
+        }
+        row.ProbabilityMastered = m.ProbabilityMastered;
+        row.Mastered = m.Mastered;
+        row.Attempts = m.Attempts;
+        row.OccurredAt = m.OccurredAt;
+        await db.SaveChangesAsync(context.CancellationToken);
+    }
+}
+
+/// <summary>One message at a time for each signal consumer (see the note at the top of this file).</summary>
+public sealed class OneAtATime<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
+{
+    public OneAtATime() => ConcurrentMessageLimit = 1;
+}
+
+public static class SignalConsumerRegistration
+{
+    /// <summary>The grade, behaviour, LMS and mastery consumers and the indicators' settings; call inside AddServiceBus.</summary>
+    public static IBusRegistrationConfigurator AddSignalConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<GradeRecordedConsumer>(typeof(OneAtATime<GradeRecordedConsumer>));
+        bus.AddConsumer<BehaviorIncidentRecordedConsumer>(typeof(OneAtATime<BehaviorIncidentRecordedConsumer>));
+        bus.AddConsumer<LmsActivityRecordedConsumer>(typeof(OneAtATime<LmsActivityRecordedConsumer>));
+        bus.AddConsumer<MasteryChangedConsumer>(typeof(OneAtATime<MasteryChangedConsumer>));
+        return bus;
+    }
+
+    /// <summary>EarlyWarning:Behavior and EarlyWarning:CoursePerformance, and the alerting helper.</summary>
+    public static IHostApplicationBuilder AddAbcIndicators(this IHostApplicationBuilder builder)
+    {
+        builder.Services.Configure<BehaviorIndicatorOptions>(builder.Configuration.GetSection("EarlyWarning:Behavior"));
+        builder.Services.Configure<CoursePerformanceOptions>(builder.Configuration.GetSection("EarlyWarning:CoursePerformance"));
+        builder.Services.AddScoped<IndicatorAlerts>();
+        return builder;
+    }
+}

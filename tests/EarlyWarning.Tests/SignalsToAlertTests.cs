@@ -1,0 +1,126 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Storage;
+using Beacon.Testing;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Beacon.EarlyWarning.Tests;
+
+/// <summary>
+/// Grades, behaviour incidents, LMS activity and mastery against the real RabbitMQ: each changes its projection
+/// once under redelivery and out-of-order delivery, and the B and C indicators raise one alert per crossing.
+/// </summary>
+public sealed class SignalsToAlertTests : IAsyncLifetime
+{
+    private readonly ServiceFactory<Program> _service = new();
+    private static readonly DateOnly Day = new(2026, 10, 1);
+
+    public Task InitializeAsync() => _service.WaitUntilReadyAsync();
+
+    public async Task DisposeAsync() => await _service.DisposeAsync();
+
+    private IBus Bus => _service.Services.GetRequiredService<IBus>();
+
+    private Task<T> Db<T>(Func<EarlyWarningDbContext, Task<T>> work) => _service.WithDbAsync(work);
+
+    private Task<List<RiskAlert>> AlertsAsync(string student) => Db(db => db.Alerts.Where(a => a.StudentId == student).ToListAsync());
+
+    private static string NewStudent() => $"stu-{Guid.NewGuid():N}"[..20];
+
+    [Fact]
+    public async Task A_grade_only_student_raises_one_course_alert_even_when_grades_are_redelivered()
+    {
+        var student = NewStudent();
+        var at = DateTimeOffset.UtcNow;
+        GradeRecorded Mark(string course, double mark) => new(student, "school-g", course, "2026-T1", mark, Day, false, at);
+        await Bus.Publish(Mark("ela", 81));
+        await Bus.Publish(Mark("math", 48));
+        var alerts = await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count > 0, TimeSpan.FromSeconds(60));
+        var alert = Assert.Single(alerts);
+        Assert.Equal(RiskKinds.CoursePerformance, alert.Kind);
+        Assert.StartsWith("Failing 1 of 2 course(s) in 2026-T1", alert.Reason);
+
+        // The same two marks again, and a third passing course: one alert still, three marks stored.
+        await Bus.Publish(Mark("ela", 81));
+        await Bus.Publish(Mark("math", 48));
+        await Bus.Publish(Mark("sci", 90));
+        await Eventually.WaitAsync(() => Db(db => db.CourseMarks.CountAsync(m => m.StudentId == student)), n => n == 3, TimeSpan.FromSeconds(60));
+        await Task.Delay(1000);
+        Assert.Single(await AlertsAsync(student));
+
+        // The indicators endpoint shows all three ABC indicators with the numbers behind them.
+        using var http = _service.CreateClientAs(TestTokens.Counselor("c-g", "school-g"));
+        var body = await http.GetFromJsonAsync<JsonElement>($"/api/early-warning/v1/students/{student}/indicators");
+        var byKind = body.GetProperty("indicators").EnumerateArray().ToDictionary(i => i.GetProperty("kind").GetString()!);
+        Assert.Equal(["chronic-absence", "behavior", "course-performance"], byKind.Keys);
+        Assert.True(byKind["course-performance"].GetProperty("flagged").GetBoolean());
+        Assert.StartsWith("Failing 1 of 3", byKind["course-performance"].GetProperty("explanation").GetString());
+        Assert.False(byKind["chronic-absence"].TryGetProperty("hasData", out var has) && has.GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_correction_arriving_before_the_original_keeps_the_later_mark()
+    {
+        var student = NewStudent();
+        var first = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var original = new GradeRecorded(student, "school-g", "math", "2026-T1", 45, Day, false, first);
+        var correction = original with { MarkPercent = 75, IsCorrection = true, OccurredAt = first.AddMinutes(1) };
+        await Bus.Publish(correction);
+        await Eventually.WaitAsync(() => Db(db => db.CourseMarks.CountAsync(m => m.StudentId == student)), n => n == 1, TimeSpan.FromSeconds(60));
+        await Bus.Publish(original);   // late: older than the stored correction, so ignored
+        await Task.Delay(1500);
+        var mark = await Db(db => db.CourseMarks.SingleAsync(m => m.StudentId == student));
+        Assert.Equal(75, mark.MarkPercent);
+        Assert.Empty(await AlertsAsync(student));
+    }
+
+    [Fact]
+    public async Task A_suspension_like_incident_raises_one_behaviour_alert_and_a_redelivery_changes_nothing()
+    {
+        var student = NewStudent();
+        var at = DateTimeOffset.UtcNow;
+        await Bus.Publish(new BehaviorIncidentRecorded($"inc-{student}-1", student, "school-g", Day, "disruption", "minor", false, at));
+        await Eventually.WaitAsync(() => Db(db => db.BehaviorIncidents.CountAsync(i => i.StudentId == student)), n => n == 1, TimeSpan.FromSeconds(60));
+        Assert.Empty(await AlertsAsync(student));
+
+        var major = new BehaviorIncidentRecorded($"inc-{student}-2", student, "school-g", Day.AddDays(5), "fighting", "major", false, at);
+        await Bus.Publish(major);
+        var alert = Assert.Single(await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count > 0, TimeSpan.FromSeconds(60)));
+        Assert.Equal(RiskKinds.Behavior, alert.Kind);
+        Assert.Contains("2 behaviour incident(s)", alert.Reason);
+
+        await Bus.Publish(major);
+        // A correction that downgrades the incident clears the flag; a later major incident is a new crossing.
+        await Bus.Publish(major with { Severity = "minor", IsCorrection = true, OccurredAt = at.AddSeconds(1) });
+        await Eventually.WaitAsync(() => Db(db => db.IndicatorStates.SingleAsync(s => s.StudentId == student && s.Kind == RiskKinds.Behavior)),
+            s => !s.Flagged, TimeSpan.FromSeconds(60));
+        await Bus.Publish(new BehaviorIncidentRecorded($"inc-{student}-3", student, "school-g", Day.AddDays(9), "weapon", "major", false, at));
+        var alerts = await Eventually.WaitAsync(() => AlertsAsync(student), a => a.Count > 1, TimeSpan.FromSeconds(60));
+        Assert.Equal([1, 2], alerts.Select(a => a.Crossing).Order());
+        Assert.Equal(3, await Db(db => db.BehaviorIncidents.CountAsync(i => i.StudentId == student)));
+    }
+
+    [Fact]
+    public async Task Lms_activity_and_mastery_are_projected_once_and_an_older_estimate_does_not_overwrite_a_newer()
+    {
+        var student = NewStudent();
+        var at = DateTimeOffset.UtcNow;
+        var statement = new LmsActivityRecorded($"st-{student}", student, "completed", "unit-1", 600, at);
+        await Bus.Publish(statement);
+        await Bus.Publish(statement);
+        var newer = new MasteryChanged(student, "fractions", 0.8, true, 9, at);
+        var older = newer with { ProbabilityMastered = 0.4, Mastered = false, Attempts = 5, OccurredAt = at.AddMinutes(-1) };
+        await Bus.Publish(newer);
+        await Bus.Publish(older);
+        await Eventually.WaitAsync(() => Db(db => db.SkillMastery.CountAsync(m => m.StudentId == student)), n => n == 1, TimeSpan.FromSeconds(60));
+        await Eventually.WaitAsync(() => Db(db => db.LmsActivity.CountAsync(a => a.StudentId == student)), n => n == 1, TimeSpan.FromSeconds(60));
+        await Task.Delay(1500);
+        Assert.Equal(1, await Db(db => db.LmsActivity.CountAsync(a => a.StudentId == student)));
+        var mastery = await Db(db => db.SkillMastery.SingleAsync(m => m.StudentId == student));
+        Assert.Equal(0.8, mastery.ProbabilityMastered);
+        Assert.Equal(9, mastery.Attempts);
+    }
+}
