@@ -1,7 +1,7 @@
-using Beacon.Testing;
 using Beacon.EarlyWarning.Models;
 using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Models.Dropout;
+using Beacon.Testing;
 using Xunit.Abstractions;
 
 namespace Beacon.EarlyWarning.Tests;

@@ -1,5 +1,5 @@
-using Beacon.Testing;
 using Beacon.Mastery.Evaluation;
+using Beacon.Testing;
 using Xunit.Abstractions;
 
 namespace Beacon.Mastery.Tests;
