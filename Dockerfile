@@ -18,12 +18,13 @@ COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY proto/ proto/
 COPY services/Shared/ services/Shared/
 COPY ${PROJECT_DIR}/ ${PROJECT_DIR}/
-# The package cache is a BuildKit cache mount: a source change re-runs restore without downloading again.
-RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
+# The package cache is a BuildKit cache mount: a source change re-runs restore without downloading again;
+# "locked" because skaffold builds two images at once and both would write to it.
+RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages,sharing=locked \
     dotnet restore ${PROJECT_DIR}/${ASSEMBLY}.csproj
 # The app host (a native launcher next to the dll) gets one fixed name, because ENTRYPOINT cannot expand a
 # build argument and the chiseled runtime has no shell to do it; the launcher finds ${ASSEMBLY}.dll by itself.
-RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
+RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages,sharing=locked \
     dotnet publish ${PROJECT_DIR}/${ASSEMBLY}.csproj -c Release --no-restore -o /app -p:UseAppHost=true \
     && mv /app/${ASSEMBLY} /app/beacon-service
 
