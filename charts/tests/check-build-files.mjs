@@ -1,18 +1,20 @@
 // Static checks of what cannot be run here (no Docker engine, no skaffold): skaffold.yaml and the Dockerfiles.
-// Every artifact's Dockerfile exists and every COPY source in it exists in the repository; each Dockerfile
-// publishes the project it names and runs its dll as a non-root user; skaffold sets the repository and tag
-// of every image on a component that the chart's values.yaml declares; with a rendered chart, the gateway's
+// Every artifact's Dockerfile exists; with the artifact's build args, every COPY source exists in the
+// repository, the project published is the one of the chart component the image is for, every project it
+// references is copied, and the image runs it as the non-root user on the chiseled runtime; the build args an
+// artifact passes are the ones the Dockerfile declares; skaffold sets the repository and tag of every image on a
+// component that the chart's values.yaml declares; with a rendered chart, the gateway's
 // ConfigMap overrides the address of every YARP cluster in gateway/appsettings.json and of no other.
-// Usage: node check-build-files.mjs <repo root> [rendered.yaml]
+// Usage: node check-build-files.mjs <repo root> [rendered.yaml] [skaffold.yaml, default <repo root>/skaffold.yaml]
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, normalize } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 
 const root = process.argv[2];
 const errors = [];
 const fail = (where, message) => errors.push(`${where}: ${message}`);
 
-const skaffold = parse(readFileSync(join(root, "skaffold.yaml"), "utf8"));
+const skaffold = parse(readFileSync(process.argv[4] || join(root, "skaffold.yaml"), "utf8"));
 const values = parse(readFileSync(join(root, "charts/beacon/values.yaml"), "utf8"));
 const artifacts = skaffold.build?.artifacts ?? [];
 const release = skaffold.deploy?.helm?.releases?.[0];
@@ -44,27 +46,57 @@ for (const a of artifacts) {
     fail(where, `Dockerfile ${dockerfile} is missing`);
     continue;
   }
-  const text = readFileSync(join(root, dockerfile), "utf8");
+  const raw = readFileSync(join(root, dockerfile), "utf8");
+  // Build arguments: every ARG the build stage uses without a default must come from the artifact's buildArgs,
+  // and the artifact may pass none that the Dockerfile does not declare (a typo would be silently ignored).
+  const declared = new Map([...raw.matchAll(/^ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?\s*$/gm)].map((m) => [m[1], m[2]]));
+  const args = { ...Object.fromEntries([...declared].filter(([, v]) => v !== undefined)), ...(a.docker?.buildArgs ?? {}) };
+  for (const k of Object.keys(a.docker?.buildArgs ?? {})) if (!declared.has(k)) fail(where, `build arg ${k} is not declared by ${dockerfile}`);
+  for (const [k, v] of declared) if (v === undefined && !(k in args)) fail(where, `does not set the build arg ${k} that ${dockerfile} needs`);
+  const text = raw.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, x, y) => ((x ?? y) in args ? String(args[x ?? y]) : m));
+  const copied = [];
   for (const m of text.matchAll(/^COPY\s+(?!--from)(.+)$/gm)) {
     const sources = m[1].trim().split(/\s+/).slice(0, -1);
-    for (const s of sources) if (!existsSync(join(root, s))) fail(dockerfile, `COPY source ${s} does not exist`);
-  }
-  const publish = text.match(/dotnet publish (\S+\.csproj)/);
-  if (!publish || !existsSync(join(root, publish[1]))) fail(dockerfile, "does not publish an existing project");
-  const dll = publish?.[1].split("/").pop().replace(/\.csproj$/, ".dll");
-  if (!text.includes(`ENTRYPOINT ["dotnet", "${dll}"]`)) fail(dockerfile, `ENTRYPOINT does not run ${dll}`);
-  if (!/^USER \$APP_UID$/m.test(text)) fail(dockerfile, "does not switch to the non-root app user");
-  if (!/^FROM mcr\.microsoft\.com\/dotnet\/sdk:.* AS build$/m.test(text) || !/^FROM mcr\.microsoft\.com\/dotnet\/aspnet:.* AS final$/m.test(text)) {
-    fail(dockerfile, "must build on the .NET SDK image and run on the ASP.NET runtime image");
-  }
-  const csproj = readFileSync(join(root, publish[1]), "utf8");
-  for (const ref of csproj.matchAll(/ProjectReference Include="([^"]+)"/g)) {
-    const refPath = join(publish[1], "..", ref[1]).replace(/\\/g, "/");
-    const refDir = refPath.split("/").slice(0, -1).join("/");
-    if (!text.includes(`COPY ${refPath} `) && !text.includes(`COPY ${refDir}/ `) && !text.includes(`COPY services/Shared/ `)) {
-      fail(dockerfile, `does not copy referenced project ${refPath}`);
+    for (const s of sources) {
+      if (!existsSync(join(root, s))) fail(`${dockerfile} for ${a.image}`, `COPY source ${s} does not exist`);
+      copied.push(s);
     }
   }
+  const publish = text.match(/dotnet publish (\S+\.csproj)/);
+  if (!publish || !existsSync(join(root, publish[1]))) {
+    fail(`${dockerfile} for ${a.image}`, `does not publish an existing project (${publish?.[1]})`);
+    continue;
+  }
+  const csprojText = readFileSync(join(root, publish[1]), "utf8");
+  const assembly = csprojText.match(/<AssemblyName>([^<]+)<\/AssemblyName>/)?.[1] ?? publish[1].split("/").pop().replace(/\.csproj$/, "");
+  // The right project for the image: the chart component that takes this image's tag is named after it
+  // (services.earlyWarning <- EarlyWarning, gateway <- Gateway).
+  const component = Object.keys(templates).find((k) => templates[k].includes(`{{.IMAGE_TAG_${varName}}}`))?.replace(/\.image\.tag$/, "").split(".").pop();
+  if (component && component.toLowerCase() !== assembly.toLowerCase()) fail(where, `publishes ${assembly} for the chart component ${component}`);
+  // Runs what it published: `dotnet <Assembly>.dll`, or the app host, renamed to a fixed name or not.
+  const entry = text.match(/^ENTRYPOINT\s+(\[.*\])\s*$/m);
+  const argv = entry ? JSON.parse(entry[1]) : [];
+  const host = argv[0]?.replace(/^\.\//, "/app/");
+  const runsDll = argv[0] === "dotnet" && argv[1] === `${assembly}.dll`;
+  const runsHost = argv[0] !== "dotnet" && !/UseAppHost=false/.test(text)
+    && (host === `/app/${assembly}` || text.includes(`mv /app/${assembly} ${host}`));
+  if (!runsDll && !runsHost) fail(`${dockerfile} for ${a.image}`, `ENTRYPOINT ${entry?.[1]} does not run ${assembly}`);
+  if (!/^USER \$APP_UID$/m.test(text)) fail(dockerfile, "does not switch to the non-root app user");
+  if (!/^FROM mcr\.microsoft\.com\/dotnet\/sdk:.* AS build$/m.test(text) || !/^FROM mcr\.microsoft\.com\/dotnet\/aspnet:.*-chiseled.* AS final$/m.test(text)) {
+    fail(dockerfile, "must build on the .NET SDK image and run on the chiseled ASP.NET runtime image");
+  }
+  // Every project it references, directly or not, is inside a folder the Dockerfile copies.
+  const seen = new Set();
+  const follow = (csproj) => {
+    if (seen.has(csproj)) return;
+    seen.add(csproj);
+    if (!existsSync(join(root, csproj))) return fail(`${dockerfile} for ${a.image}`, `referenced project ${csproj} does not exist`);
+    if (!copied.some((c) => c === csproj || (c.endsWith("/") && csproj.startsWith(c)))) fail(`${dockerfile} for ${a.image}`, `does not copy referenced project ${csproj}`);
+    for (const ref of readFileSync(join(root, csproj), "utf8").matchAll(/ProjectReference Include="([^"]+)"/g)) {
+      follow(normalize(join(dirname(csproj), ref[1].replace(/\\/g, "/"))).replace(/\\/g, "/"));
+    }
+  };
+  follow(publish[1]);
 }
 
 const rendered = process.argv[3];
@@ -83,5 +115,5 @@ if (rendered) {
 }
 
 for (const e of errors) console.error(`FAIL ${e}`);
-console.log(`checked skaffold.yaml, ${artifacts.length} Dockerfiles${rendered ? " and the gateway's cluster addresses" : ""}; ${errors.length} problems`);
+console.log(`checked skaffold.yaml, ${artifacts.length} images (${new Set(artifacts.map((a) => a.docker?.dockerfile)).size} Dockerfile)${rendered ? " and the gateway's cluster addresses" : ""}; ${errors.length} problems`);
 process.exit(errors.length === 0 ? 0 : 1);

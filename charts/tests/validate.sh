@@ -4,8 +4,9 @@
 #   2. helm lint and helm template with the default, dev and all-options values,
 #   3. validate every rendered document (validate.mjs: Kubernetes/KEDA schemas from kubernetes-models,
 #      misspelled keys, Beacon's rules: probes, resources, non-root, no inlined secrets, NetworkPolicies, tags),
-#   4. static checks of skaffold.yaml and the Dockerfiles (check-build-files.mjs),
-#   5. negative check: render values-bad.yaml and assert the checker reports each broken rule.
+#   4. static checks of skaffold.yaml and the Dockerfile with each image's build args (check-build-files.mjs),
+#   5. negative checks: values-bad.yaml, a misspelled value, fixtures/bad-exposure.yaml and
+#      fixtures/bad-skaffold.yaml must each be rejected with the broken rules reported.
 # Needs node, npm, tar and unzip (or python3). Exit code 0 = all good.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,7 +60,7 @@ if [ $status -eq 0 ]; then
   echo "== validating rendered manifests"
   ( cd "$out" && node "$here/validate.mjs" default.yaml dev.yaml production-like.yaml all-options.yaml ) || status=1
 fi
-echo "== skaffold.yaml, Dockerfiles, gateway clusters (static: no Docker engine here)"
+echo "== skaffold.yaml, the Dockerfile per image, gateway clusters (static: no Docker engine here)"
 node "$here/check-build-files.mjs" "$here/../.." "$out/default.yaml" || status=1
 
 echo "== negative check: values-bad.yaml must be rejected"
@@ -90,6 +91,16 @@ fi
 for expected in 'Service type NodePort' 'routes to beacon-mastery' 'admits peers other than' \
     'must restrict both Ingress and Egress' 'has no image tag' 'has no livenessProbe'; do
   if grep -qF "$expected" "$out/exposure.log"; then echo "  reported: $expected"
+  else echo "FAIL the checker did not report: $expected"; status=1; fi
+done
+
+echo "== negative check: fixtures/bad-skaffold.yaml (broken build args) must be rejected"
+if node "$here/check-build-files.mjs" "$here/../.." "" "$here/fixtures/bad-skaffold.yaml" > "$out/skaffold.log" 2>&1; then
+  echo "FAIL the checker accepted fixtures/bad-skaffold.yaml"; status=1
+fi
+for expected in 'publishes Ingestion for the chart component mastery' 'does not set the build arg ASSEMBLY' \
+    'build arg PROJECT_DIRR is not declared' 'COPY source services/Notification/ does not exist'; do
+  if grep -qF "$expected" "$out/skaffold.log"; then echo "  reported: $expected"
   else echo "FAIL the checker did not report: $expected"; status=1; fi
 done
 

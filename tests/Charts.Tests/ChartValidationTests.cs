@@ -6,8 +6,8 @@ namespace Beacon.Charts.Tests;
 
 /// <summary>
 /// Runs charts/tests/validate.sh: helm lint and helm template of charts/beacon with every values file,
-/// schema and rule checks of each rendered manifest, static checks of skaffold.yaml and the Dockerfiles,
-/// and a negative check that a deliberately bad values file is rejected. Offline; no cluster is involved.
+/// schema and rule checks of each rendered manifest, static checks of skaffold.yaml and the Dockerfile with each
+/// image's build args, and negative checks that deliberately bad values and build args are rejected. Offline; no cluster is involved.
 /// </summary>
 public sealed class ChartValidationTests(ITestOutputHelper output)
 {
@@ -50,7 +50,8 @@ public sealed class ChartValidationTests(ITestOutputHelper output)
         Assert.Contains("negative check: values-bad.yaml must be rejected", text);
         Assert.Contains("negative check: a misspelled value must fail values.schema.json", text);
         Assert.Contains("negative check: fixtures/bad-exposure.yaml must be rejected", text);
-        Assert.True(lines.Count(l => l.TrimStart().StartsWith("reported:", StringComparison.Ordinal)) >= 14);
+        Assert.Contains("negative check: fixtures/bad-skaffold.yaml (broken build args) must be rejected", text);
+        Assert.True(lines.Count(l => l.TrimStart().StartsWith("reported:", StringComparison.Ordinal)) >= 18);
     }
 
     private static bool OnPath(string tool) =>

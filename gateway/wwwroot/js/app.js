@@ -1,6 +1,7 @@
 // The dashboard's shell: sign-in state, navigation by role, hash routing (#/counselor, #/student/stu-010, ...).
 import { session, signOut, hasRole, whenUnauthorized } from './api.js';
 import { h, clear } from './dom.js';
+import { leavePage } from './lifecycle.js';
 import { renderSignIn } from './pages/signin.js';
 import { renderCounselor } from './pages/counselor.js';
 import { renderStudent } from './pages/student.js';
@@ -16,12 +17,6 @@ const pages = [
   { path: 'ops', title: 'Models', roles: ['ops', 'administrator'], render: renderOps },
   { path: 'student', title: 'Student', roles: STAFF, render: renderStudent, hidden: true },
 ];
-
-// Each page registers what it must stop when left (the live feed's EventSource).
-let cleanup = [];
-export function onLeave(fn) {
-  cleanup.push(fn);
-}
 
 function home(user) {
   return pages.find(p => !p.hidden && hasRole(user, ...p.roles))?.path;
@@ -43,8 +38,7 @@ function renderChrome(s, current) {
 }
 
 function route() {
-  for (const fn of cleanup) { try { fn(); } catch { /* already closed */ } }
-  cleanup = [];
+  leavePage();
   const main = document.getElementById('main');
   const [path, ...params] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   const s = session();

@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
 import { barChart } from '../charts.js';
 import { casesFor, risksFor, counselorsFor, isOverdue, byRisk, schoolsOf } from '../data.js';
-import { caseTable, nameLink } from './counselor.js';
+import { caseTable, nameLink } from '../components.js';
 
 export function renderCoordinator(main, user) {
   main.append(h('h1', {}, `Coordinator — ${(user.schools ?? []).join(', ') || 'all schools'}`));

@@ -1,8 +1,9 @@
 // Counselor: my alerts (live), my caseload sorted by risk, flagged students of my schools.
-import { api, session, student, studentName } from '../api.js';
-import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
-import { casesFor, risksFor, isOverdue, byRisk, ACTIVE } from '../data.js';
-import { onLeave } from '../app.js';
+import { api, session } from '../api.js';
+import { h, clear, section, message, date, announce } from '../dom.js';
+import { casesFor, risksFor, byRisk, ACTIVE } from '../data.js';
+import { onLeave } from '../lifecycle.js';
+import { caseTable, riskTable, nameLink } from '../components.js';
 
 export function renderCounselor(main, user) {
   main.append(h('h1', {}, `My students — ${user.name}`));
@@ -23,38 +24,6 @@ export function renderCounselor(main, user) {
     if (!risks.length) return h('p', {}, 'No student is flagged by the active model.');
     return riskTable(risks.slice(0, 50), 'Flagged students');
   }));
-}
-
-export function caseTable(cases, risks, caption) {
-  return h('table', {},
-    h('caption', { class: 'visually-hidden' }, caption),
-    h('thead', {}, h('tr', {}, ['Student', 'Risk', 'Top factor', 'Status', 'Contact by'].map(x => h('th', { scope: 'col' }, x)))),
-    h('tbody', {}, cases.map(c => {
-      const r = risks.get(c.studentId);
-      return h('tr', { dataset: { caseId: c.caseId, studentId: c.studentId } },
-        h('td', {}, nameLink(c.studentId), h('div', { class: 'muted' }, c.schoolId)),
-        h('td', {}, bandBadge(r?.band), ' ', r ? percent(r.score) : ''),
-        h('td', {}, r?.factors?.[0]?.text ?? c.reason ?? ''),
-        h('td', {}, h('span', { class: 'badge status' }, c.status)),
-        h('td', {}, c.contactDueBy || '—', isOverdue(c) ? [' ', h('span', { class: 'badge overdue' }, 'overdue')] : null));
-    })));
-}
-
-export function riskTable(risks, caption) {
-  return h('table', {},
-    h('caption', { class: 'visually-hidden' }, caption),
-    h('thead', {}, h('tr', {}, ['Student', 'Risk', 'Why'].map(x => h('th', { scope: 'col' }, x)))),
-    h('tbody', {}, risks.map(r => h('tr', {},
-      h('td', {}, nameLink(r.studentId), h('div', { class: 'muted' }, r.schoolId)),
-      h('td', {}, bandBadge(r.band), ' ', percent(r.score)),
-      h('td', {}, h('ul', { class: 'factors' }, (r.factors ?? []).slice(0, 3).map(f => h('li', {}, f.text))))))));
-}
-
-export function nameLink(studentId) {
-  const a = h('a', { href: `#/student/${encodeURIComponent(studentId)}` }, studentId);
-  studentName(studentId).then(n => { a.textContent = n; });
-  student(studentId);
-  return a;
 }
 
 function feedSection(user) {

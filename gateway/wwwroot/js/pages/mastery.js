@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { h, clear, section, percent } from '../dom.js';
 import { barChart } from '../charts.js';
 import { schoolsOf, casesFor } from '../data.js';
-import { nameLink } from './counselor.js';
+import { nameLink } from '../components.js';
 
 export async function renderMastery(main, user) {
   main.append(h('h1', {}, 'Mastery'));

@@ -2,7 +2,7 @@
 // and model monitoring read from Early warning's /monitoring endpoints (drift, weekly FPR, calibration,
 // subgroups, counselor feedback, challenger). Aggregates only: no endpoint here returns a student's name.
 import { api } from '../api.js';
-import { onLeave } from '../app.js';
+import { onLeave } from '../lifecycle.js';
 import { h, clear, section, message, percent, date, announce, id } from '../dom.js';
 import { calibrationPlot } from '../charts.js';
 
