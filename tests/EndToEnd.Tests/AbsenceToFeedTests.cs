@@ -173,5 +173,37 @@ public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Empty((await GetAsync("/api/early-warning/v1/alerts?schoolId=e2e-high")).GetProperty("alerts").EnumerateArray());
         Assert.Equal(0, (await GetAsync("/api/interventions/v1/cases?studentId=e2e-s1")).GetProperty("cases").GetArrayLength());
         Assert.Equal(0, (await GetAsync("/api/notifications/v1/staff/e2e-c1/feed")).GetProperty("entries").GetArrayLength());
+
+        // Perfect attendance, failing grades and a suspension: s2 is invisible to the attendance indicator, but the
+        // course-performance and behaviour indicators each reach the counselors' feeds through the gateway.
+        using (var grades = await _http.PostAsJsonAsync("/api/ingestion/v1/grades", new
+        {
+            grades = new[]
+            {
+                new { studentId = "e2e-s2", courseId = "alg-1", term = "2026-T1", markPercent = 48.0, date = days[10] },
+                new { studentId = "e2e-s2", courseId = "eng-10", term = "2026-T1", markPercent = 55.0, date = days[10] },
+                new { studentId = "e2e-s2", courseId = "bio", term = "2026-T1", markPercent = 81.0, date = days[10] },
+            },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, grades.StatusCode);
+        }
+        using (var incident = await _http.PostAsJsonAsync("/api/ingestion/v1/behavior-incidents", new
+        {
+            incidents = new[] { new { incidentId = "e2e-inc-1", studentId = "e2e-s2", date = days[11], category = "out-of-school-suspension", severity = "moderate" } },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, incident.StatusCode);
+        }
+        var abc = await Eventually.WaitAsync(() => GetAsync("/api/notifications/v1/staff/e2e-c1/feed"),
+            f => f.GetProperty("entries").GetArrayLength() >= 2, PathTimeout);
+        Assert.All(abc.GetProperty("entries").EnumerateArray(), e => Assert.Equal("e2e-s2", e.GetProperty("studentId").GetString()));
+        var kinds = (await GetAsync("/api/early-warning/v1/alerts?schoolId=e2e-high")).GetProperty("alerts").EnumerateArray()
+            .Select(a => a.GetProperty("kind").GetString()).Order().ToList();
+        Assert.Equal(["behavior", "course-performance"], kinds);
+        var s2 = await GetAsync("/api/early-warning/v1/students/e2e-s2/indicators");
+        Assert.False(s2.TryGetProperty("chronicallyAbsent", out var chronic) && chronic.GetBoolean());
+        Assert.Contains(s2.GetProperty("indicators").EnumerateArray(),
+            i => i.GetProperty("kind").GetString() == "course-performance" && i.GetProperty("explanation").GetString()!.StartsWith("Failing 2 of 3", StringComparison.Ordinal));
     }
 }

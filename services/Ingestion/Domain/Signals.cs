@@ -60,9 +60,14 @@ public sealed class BehaviorIncident
 
 public static class BehaviorCategories
 {
+    /// <summary>
+    /// What happened, and the three removals a SIS often records as the incident's category instead (Early warning's
+    /// behaviour indicator counts those like a suspension, after EWIMS).
+    /// </summary>
     public static readonly IReadOnlySet<string> All = new HashSet<string>
     {
         "disruption", "defiance", "fighting", "bullying", "harassment", "truancy", "substance", "weapon", "vandalism", "other",
+        "in-school-suspension", "out-of-school-suspension", "expulsion",
     };
 }
 
