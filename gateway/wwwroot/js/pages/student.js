@@ -45,10 +45,13 @@ export function renderStudent(main, user, studentId) {
       parts.push(h('p', {}, 'No model score yet (no active model, or no attendance scored).'));
     }
     if (ind) {
-      parts.push(h('h3', {}, 'Attendance indicator'),
+      // The three ABC indicators (attendance, behaviour, course performance), each with the numbers behind it.
+      const names = { 'chronic-absence': 'Attendance', behavior: 'Behaviour', 'course-performance': 'Course performance' };
+      parts.push(h('h3', {}, 'ABC indicators'),
         h('p', {}, `${ind.daysAbsent ?? 0} absent of ${ind.daysEnrolled ?? 0} school days (${percent(ind.absenceRate, 1)})`,
           ind.chronicallyAbsent ? ' — chronically absent.' : '.'),
-        ind.explanation ? h('p', { class: 'muted' }, ind.explanation) : null);
+        h('ul', { class: 'factors', id: 'abc-indicators' }, (ind.indicators ?? []).map(i =>
+          h('li', { 'data-kind': i.kind }, h('strong', {}, names[i.kind] ?? i.kind), i.flagged ? ' — flagged: ' : ': ', i.explanation))));
     }
     return parts;
   }));
