@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+using Beacon.Ingestion.Intake;
 namespace Beacon.Ingestion.Api;
 
 // Batch bodies use strings for dates and enumerations so that one bad value rejects one row with a
@@ -55,7 +57,16 @@ public sealed record BehaviorIncidentRow
 
 /// <summary>What a batch did. Valid rows are kept; rejected rows are reported and quarantined.</summary>
 public sealed record BatchSummary(string BatchId, string Kind, string Source, int Received, int Accepted, int Unchanged, int Corrected, int Rejected,
-    bool Replayed = false);
+    bool Replayed = false)
+{
+    /// <summary>A OneRoster bundle's declared version (manifest.csv's oneroster.version); absent for other batches.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OneRosterVersion { get; init; }
+
+    /// <summary>What happened to each file of a OneRoster bundle (read, not used, declared absent); absent for other batches.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<BundleFile>? Files { get; init; }
+}
 
 /// <summary>An xAPI statement mapped to LMS activity (verbs completed and experienced).</summary>
 public sealed record LmsActivityRow

@@ -38,35 +38,61 @@ public static class IngestionEndpoints
         return app;
     }
 
-    /// <summary>A OneRoster 1.2 CSV upload: a multipart form with any of orgs.csv, users.csv, classes.csv, enrollments.csv, demographics.csv.</summary>
+    /// <summary>
+    /// A OneRoster 1.1 or 1.2 CSV bundle: a zip (the body as application/zip, or one .zip file in a multipart form) or
+    /// the CSV files of a bundle as a multipart form. Every file of the spec is accepted (see OneRosterBundle).
+    /// </summary>
     private static async Task<IResult> PostOneRosterAsync(HttpRequest request, OneRosterImport oneRoster, CancellationToken ct)
     {
-        if (!request.HasFormContentType)
-        {
-            return Results.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["files"] = ["Send a multipart/form-data upload with the OneRoster CSV files (orgs.csv, users.csv, classes.csv, enrollments.csv, demographics.csv)."],
-            }, title: "Not a OneRoster upload");
-        }
+        static IResult Refused(string key, string why) =>
+            Results.ValidationProblem(new Dictionary<string, string[]> { [key] = [why] }, title: "Not a OneRoster bundle; nothing was stored");
+        const string Usage = "Send a OneRoster CSV bundle: a zip (Content-Type application/zip, or a .zip file in a multipart form) or its CSV files as multipart/form-data.";
+
         SetBodyLimit(request, MaxCsvBytes);
-        var form = await request.ReadFormAsync(ct);
-        var files = new Dictionary<string, OneRosterImport.Table>(StringComparer.OrdinalIgnoreCase);
-        foreach (var file in form.Files)
+        var bundle = new OneRosterBundle();
+        if (request.ContentType?.StartsWith("application/zip", StringComparison.OrdinalIgnoreCase) == true)
         {
-            var name = Path.GetFileName(file.FileName).ToLowerInvariant();
-            if (!OneRosterImport.KnownFiles.Contains(name))
+            // ZipArchive needs to seek: the body is copied to a temporary file first (bundles can be hundreds of MB).
+            await using var copy = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
+            await request.Body.CopyToAsync(copy, ct);
+            copy.Position = 0;
+            if (await bundle.AddZipAsync(copy, MaxCsvBytes, ct) is { } why)
             {
-                return Results.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    [name] = [$"is not a file Beacon reads; send {string.Join(", ", OneRosterImport.KnownFiles)}."],
-                }, title: "Unknown OneRoster file; nothing was stored");
+                return Refused("zip", why);
             }
-            await using var stream = file.OpenReadStream();
-            files[name] = await OneRosterImport.ReadAsync(name, stream, ct);
+        }
+        else if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(ct);
+            if (form.Files.Count == 0)
+            {
+                return Refused("files", Usage);
+            }
+            foreach (var file in form.Files)
+            {
+                await using var stream = file.OpenReadStream();
+                var name = Path.GetFileName(file.FileName);
+                var why = name.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)
+                    ? await bundle.AddZipAsync(stream, MaxCsvBytes, ct)
+                    : await bundle.AddAsync(name, stream, ct);
+                if (why is not null)
+                {
+                    return Refused(name, why);
+                }
+            }
+        }
+        else
+        {
+            return Refused("files", Usage);
         }
         var errors = new RowErrors();
+        var files = bundle.HonourManifest(errors);
         var source = request.Headers["X-Beacon-Source"].FirstOrDefault() ?? "oneroster";
-        var summary = await oneRoster.ApplyAsync(files, errors, source, ct);
+        var summary = await oneRoster.ApplyAsync(bundle.Tables, errors, source, ct) with
+        {
+            OneRosterVersion = bundle.Manifest().GetValueOrDefault("oneroster.version"),
+            Files = files,
+        };
         return errors.Any ? SignalIntake.RejectedRows(errors, summary) : Results.Ok(summary);
     }
 

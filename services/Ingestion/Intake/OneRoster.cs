@@ -11,16 +11,17 @@ using Microsoft.EntityFrameworkCore;
 namespace Beacon.Ingestion.Intake;
 
 /// <summary>
-/// OneRoster 1.2 CSV, the subset Beacon needs: orgs.csv (type "school"), users.csv (roles student,
-/// teacher, counselor; school from primaryOrgSourcedId or the first of orgSourcedIds, as in 1.1),
-/// classes.csv, enrollments.csv and demographics.csv (with the optional metadata.economicallyDisadvantaged,
-/// metadata.englishLearner and metadata.disability extension columns). Other org types and roles are
-/// skipped, not rejected. Positions read "users.csv:lines[4]".
+/// OneRoster 1.1 and 1.2 CSV, the files Beacon needs (see <see cref="OneRosterBundle"/> for the rest): orgs.csv (schools;
+/// departments resolve to their school through parentSourcedId), users.csv (roles student, teacher, counselor: 1.1 in
+/// users.csv, 1.2 in roles.csv, primary role first; school from primaryOrgSourcedId, orgSourcedIds, the roles' orgs or
+/// the student's enrollment, the first that resolves to a school), classes.csv, enrollments.csv and demographics.csv
+/// (with the optional metadata.economicallyDisadvantaged, metadata.englishLearner and metadata.disability extension
+/// columns). Columns are found by name, in any order; extension columns are ignored. Rows whose status is
+/// tobedeleted end an enrollment; on orgs, users and classes they are counted and not applied. Other org types and
+/// roles are skipped, not rejected. Positions read "users.csv:lines[4]".
 /// </summary>
 public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, SignalIntake intake, TimeProvider clock)
 {
-    public static readonly string[] KnownFiles = ["orgs.csv", "users.csv", "classes.csv", "enrollments.csv", "demographics.csv"];
-
     public sealed record Table(string File, List<(int Line, Dictionary<string, string> Row)> Rows);
 
     public static async Task<Table> ReadAsync(string file, Stream body, CancellationToken ct)
@@ -52,32 +53,53 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
     {
         Table Get(string name) => files.TryGetValue(name, out var t) ? t : new Table(name, []);
         static string Pos(Table t, int line) => $"{t.File}:lines[{line}]";
+        // Deletions of orgs, users and classes are not applied (withdrawal is not built yet); they are counted.
+        Table Live(Table t) => new(t.File, [.. t.Rows.Where(r => !IsDeleted(r.Row))]);
 
-        var orgs = Get("orgs.csv");
-        var users = Get("users.csv");
+        var orgs = Live(Get("orgs.csv"));
+        var users = Live(Get("users.csv"));
+        var classes = Live(Get("classes.csv"));
         var enrollments = Get("enrollments.csv");
+        var hierarchy = new OrgHierarchy(orgs);
         var schoolOfEnrollment = enrollments.Rows
-            .Where(r => Field(r.Row, "role") == "student" && Field(r.Row, "userSourcedId") is not null && Field(r.Row, "schoolSourcedId") is not null)
+            .Where(r => !IsDeleted(r.Row) && Field(r.Row, "role") == "student" && Field(r.Row, "userSourcedId") is not null && Field(r.Row, "schoolSourcedId") is not null)
             .GroupBy(r => r.Row["userSourcedId"]).ToDictionary(g => g.Key, g => g.First().Row["schoolSourcedId"]);
+        // OneRoster 1.2 keeps a user's roles in roles.csv (primary first); 1.1 has one role column in users.csv.
+        var roles = Get("roles.csv").Rows.Where(r => !IsDeleted(r.Row) && Field(r.Row, "userSourcedId") is not null)
+            .GroupBy(r => r.Row["userSourcedId"])
+            .ToDictionary(g => g.Key, g => g.OrderBy(r => string.Equals(Field(r.Row, "roleType"), "primary", StringComparison.OrdinalIgnoreCase) ? 0 : 1).Select(r => r.Row).ToList());
 
-        string? SchoolOf(Dictionary<string, string> user) =>
-            Field(user, "primaryOrgSourcedId")
-            ?? Field(user, "orgSourcedIds")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()
-            ?? (Field(user, "sourcedId") is { } id ? schoolOfEnrollment.GetValueOrDefault(id) : null);
+        string? RoleOf(Dictionary<string, string> user) =>
+            Field(user, "role") ?? (Field(user, "sourcedId") is { } id && roles.TryGetValue(id, out var list) ? Field(list[0], "role") : null);
+
+        string? SchoolOf(Dictionary<string, string> user)
+        {
+            var id = Field(user, "sourcedId");
+            var candidates = new[] { Field(user, "primaryOrgSourcedId") }
+                .Concat(Field(user, "orgSourcedIds")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [])
+                .Concat(id is not null && roles.TryGetValue(id, out var list) ? list.Select(r => Field(r, "orgSourcedId")) : [])
+                .Append(id is not null ? schoolOfEnrollment.GetValueOrDefault(id) : null)
+                .OfType<string>().ToList();
+            // The first that is (or sits below) a school; else the first named, so an unknown org is reported by name.
+            return candidates.Select(hierarchy.SchoolOf).FirstOrDefault(s => s is not null)
+                ?? candidates.FirstOrDefault(c => !hierarchy.IsAboveSchools(c));
+        }
 
         var schools = orgs.Rows.Where(r => string.Equals(Field(r.Row, "type"), "school", StringComparison.OrdinalIgnoreCase))
             .Select(r => new Positioned<SchoolRow>(Pos(orgs, r.Line), new SchoolRow(Field(r.Row, "sourcedId"), Field(r.Row, "name"))));
-        var staff = users.Rows.Where(r => Field(r.Row, "role") is "teacher" or "counselor")
-            .Select(r => new Positioned<StaffRow>(Pos(users, r.Line), new StaffRow(Field(r.Row, "sourcedId"), SchoolOf(r.Row), Field(r.Row, "role"),
+        // Staff whose only org is a district (or above) work for no one school: not imported, not an error.
+        var staff = users.Rows.Where(r => RoleOf(r.Row) is "teacher" or "counselor" && SchoolOf(r.Row) is not null)
+            .Select(r => new Positioned<StaffRow>(Pos(users, r.Line), new StaffRow(Field(r.Row, "sourcedId"), SchoolOf(r.Row), RoleOf(r.Row),
                 Field(r.Row, "givenName"), Field(r.Row, "familyName"), Field(r.Row, "email"))));
-        var students = users.Rows.Where(r => Field(r.Row, "role") == "student")
+        var students = users.Rows.Where(r => RoleOf(r.Row) == "student")
             .Select(r => new Positioned<StudentRow>(Pos(users, r.Line), new StudentRow(Field(r.Row, "sourcedId"), SchoolOf(r.Row),
                 Field(r.Row, "givenName"), Field(r.Row, "familyName"), Field(r.Row, "grades")?.Split(',')[0])));
         var summary = await roster.ApplyAsync(new RosterRows(schools.ToList(), staff.ToList(), students.ToList()), errors, source, ct);
 
-        var (sections, memberships, demographics) = await ApplySectionsAndDemographicsAsync(Get("classes.csv"), enrollments, Get("demographics.csv"), errors,
+        var resolvedClasses = new Table(classes.File, [.. classes.Rows.Select(r => (r.Line, WithSchool(r.Row, hierarchy)))]);
+        var (sections, memberships, demographics) = await ApplySectionsAndDemographicsAsync(resolvedClasses, enrollments, Get("demographics.csv"), errors,
             new BatchContext(summary.BatchId, source), ct);
-        var others = Get("classes.csv").Rows.Count + enrollments.Rows.Count + Get("demographics.csv").Rows.Count;
+        var others = classes.Rows.Count + enrollments.Rows.Count + Get("demographics.csv").Rows.Count;
         return summary with
         {
             Kind = "oneroster",
@@ -86,6 +108,52 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
             Unchanged = summary.Unchanged + others - sections - memberships - demographics - (errors.RejectedRows - summary.Rejected),
             Rejected = errors.RejectedRows,
         };
+    }
+
+    /// <summary>OneRoster 1.1 and 1.2 both write "tobedeleted" in the status column of a delta file.</summary>
+    public static bool IsDeleted(Dictionary<string, string> row) =>
+        string.Equals(Field(row, "status"), "tobedeleted", StringComparison.OrdinalIgnoreCase);
+
+    private static Dictionary<string, string> WithSchool(Dictionary<string, string> row, OrgHierarchy hierarchy)
+    {
+        if (Field(row, "schoolSourcedId") is { } org && hierarchy.SchoolOf(org) is { } school && school != org)
+        {
+            row = new Dictionary<string, string>(row, StringComparer.OrdinalIgnoreCase) { ["schoolSourcedId"] = school };
+        }
+        return row;
+    }
+
+    /// <summary>orgs.csv's tree: a department belongs to the school above it; districts and above hold no one school.</summary>
+    private sealed class OrgHierarchy(Table orgs)
+    {
+        private readonly Dictionary<string, (string Type, string? Parent)> _orgs = orgs.Rows
+            .Where(r => Field(r.Row, "sourcedId") is not null)
+            .GroupBy(r => r.Row["sourcedId"])
+            .ToDictionary(g => g.Key, g => ((Field(g.Last().Row, "type") ?? "").ToLowerInvariant(), Field(g.Last().Row, "parentSourcedId")));
+
+        /// <summary>The school an org is or belongs to; the id itself when orgs.csv does not list it (the roster may).</summary>
+        public string? SchoolOf(string org)
+        {
+            for (var (current, depth) = (org, 0); depth < 16; depth++)
+            {
+                if (!_orgs.TryGetValue(current, out var o))
+                {
+                    return depth == 0 ? current : null;
+                }
+                if (o.Type == "school")
+                {
+                    return current;
+                }
+                if (o.Type != "department" || o.Parent is null)
+                {
+                    return null;
+                }
+                current = o.Parent;
+            }
+            return null;   // a cycle of departments
+        }
+
+        public bool IsAboveSchools(string org) => _orgs.TryGetValue(org, out var o) && o.Type is "district" or "local" or "state" or "national";
     }
 
     private async Task<(int Sections, int Memberships, int Demographics)> ApplySectionsAndDemographicsAsync(Table classes, Table enrollments, Table demographicsFile,
@@ -129,6 +197,15 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
             var position = $"{enrollments.File}:lines[{line}]";
             var sectionId = Field(row, "classSourcedId");
             var person = Field(row, "userSourcedId");
+            if (IsDeleted(row))
+            {
+                // A delta's deleted enrollment ends the membership (the student stays on the roster).
+                if (sectionId is not null && person is not null && existingMemberships.Remove((sectionId, person)))
+                {
+                    db.SectionEnrollments.RemoveRange(await db.SectionEnrollments.Where(e => e.SectionId == sectionId && e.PersonId == person).ToListAsync(ct));
+                }
+                continue;
+            }
             if (sectionId is null || !existingSections.ContainsKey(sectionId))
             {
                 errors.Add(position, string.Join(',', row.Values), "classSourcedId", $"class '{Rules.Show(sectionId)}' is not in classes.csv or on the roster.");
@@ -184,7 +261,7 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
     }
 
     /// <summary>A cell's value, or null when the column is missing or the cell empty.</summary>
-    private static string? Field(Dictionary<string, string> row, string name) => row.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
+    internal static string? Field(Dictionary<string, string> row, string name) => row.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
 
     private static bool? Flag(Dictionary<string, string> row, string column) =>
         row.TryGetValue(column, out var v) ? v.Trim().ToLowerInvariant() switch { "true" or "yes" or "1" => true, "false" or "no" or "0" => false, _ => null } : null;

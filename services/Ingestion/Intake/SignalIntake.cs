@@ -125,19 +125,27 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
     }
 
     /// <summary>400 naming every rejected row (the first 1,000); the valid rows of the batch have been stored.</summary>
-    public static IResult RejectedRows(RowErrors errors, BatchSummary summary) =>
-        Results.ValidationProblem(
+    public static IResult RejectedRows(RowErrors errors, BatchSummary summary)
+    {
+        var extensions = new Dictionary<string, object?>
+        {
+            ["batchId"] = summary.BatchId,
+            ["received"] = summary.Received,
+            ["accepted"] = summary.Accepted,
+            ["unchanged"] = summary.Unchanged,
+            ["corrected"] = summary.Corrected,
+            ["rejected"] = summary.Rejected,
+        };
+        if (summary.Files is not null)
+        {
+            extensions["oneRosterVersion"] = summary.OneRosterVersion;
+            extensions["files"] = summary.Files;
+        }
+        return Results.ValidationProblem(
             errors.ToProblemErrors(),
             title: $"{summary.Rejected} row(s) rejected; {summary.Accepted + summary.Corrected} valid row(s) stored",
             detail: "Batches keep their valid rows. Rejected rows are in the quarantine (GET /api/ingestion/v1/quarantine); "
                 + "fix and re-submit them there, or send them again in a new batch.",
-            extensions: new Dictionary<string, object?>
-            {
-                ["batchId"] = summary.BatchId,
-                ["received"] = summary.Received,
-                ["accepted"] = summary.Accepted,
-                ["unchanged"] = summary.Unchanged,
-                ["corrected"] = summary.Corrected,
-                ["rejected"] = summary.Rejected,
-            });
+            extensions: extensions);
+    }
 }
