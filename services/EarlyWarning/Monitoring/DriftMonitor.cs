@@ -5,7 +5,7 @@ using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Models.Monitoring;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

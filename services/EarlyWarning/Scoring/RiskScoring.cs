@@ -3,7 +3,7 @@ using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Models;
 using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

@@ -1,8 +1,9 @@
 using Beacon.Contracts.Events;
+using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 
-namespace Beacon.ServiceDefaults;
+namespace Beacon.Governance;
 
 /// <summary>
 /// A service's part of an erasure that Ingestion asked for: in one transaction the tombstone, the service's own

@@ -1,22 +1,29 @@
 using Beacon.Contracts.Ingestion;
+using Beacon.Governance;
+using Beacon.Interventions.Api;
 using Beacon.Interventions.Consumers;
 using Beacon.Interventions.Domain;
 using Beacon.Interventions.Governance;
+using Beacon.Interventions.Grpc;
 using Beacon.Interventions.Storage;
+using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 
 namespace Beacon.Interventions;
 
-public static class InterventionsExtensions
+/// <summary>What Interventions is made of: its database, its consumers, the SLA scanner, the roster client, its APIs.</summary>
+internal static class Extensions
 {
-    /// <summary>Bus consumers, the outbox relay, the SLA scanner and the roster client (gRPC to Ingestion).</summary>
-    public static IHostApplicationBuilder AddInterventions(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        builder.AddDefaultProblemHandlers();
+        builder.AddServiceAuthentication();
+        builder.AddDefaultOpenApi();
+        builder.AddServiceDatabase<InterventionsDbContext>("interventions");
         builder.AddServiceBus("interventions", bus =>
         {
             bus.AddConsumer<RiskAlertRaisedConsumer>(typeof(RiskAlertRaisedConsumerDefinition));
-            bus.AddConsumer<AttendanceRecordedConsumer>(typeof(AttendanceRecordedConsumerDefinition));
-            bus.AddConsumer<AttendanceBatchRecordedConsumer>(typeof(AttendanceBatchRecordedConsumerDefinition));
+            bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
             bus.AddInterventionsErasure();
         });
         builder.Services.AddOutboxRelay<InterventionsDbContext>();
@@ -30,6 +37,18 @@ public static class InterventionsExtensions
         builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"] ?? "http://127.0.0.1:8091"))
             .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
+        builder.AddInterventionsRetention();
+        builder.Services.AddGrpc().AddJsonTranscoding();
         return builder;
+    }
+
+    public static WebApplication MapApplicationApis(this WebApplication app)
+    {
+        app.MapDefaultOpenApi();
+        app.MapGrpcService<InterventionsGrpcService>();
+        app.MapCaseEndpoints();
+        app.MapEffectEndpoints();
+        app.MapRetentionEndpoint("/api/interventions/v1");
+        return app;
     }
 }

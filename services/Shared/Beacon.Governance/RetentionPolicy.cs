@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Linq.Expressions;
 using System.Xml;
+using Beacon.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -12,7 +13,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Beacon.ServiceDefaults;
+namespace Beacon.Governance;
 
 /// <summary>
 /// One kind of data a service keeps for a limited time (Retention:&lt;Kind&gt;, an ISO 8601 duration such as

@@ -2,8 +2,10 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
-namespace Beacon.ServiceDefaults;
+namespace Beacon.Messaging;
 
 public static class BusExtensions
 {
@@ -45,6 +47,9 @@ public static class BusExtensions
                 cfg.ConfigureEndpoints(context);
             });
         });
+        // MassTransit's traces and metrics join the service's telemetry (AddServiceDefaults sets it up).
+        builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource("MassTransit"));
+        builder.Services.ConfigureOpenTelemetryMeterProvider(m => m.AddMeter("MassTransit"));
         builder.Services.Configure<MassTransitHostOptions>(o =>
         {
             o.WaitUntilStarted = false;

@@ -1,7 +1,11 @@
 using Beacon.Contracts.Ingestion;
+using Beacon.Governance;
+using Beacon.Messaging;
+using Beacon.Notifications.Api;
 using Beacon.Notifications.Consumers;
 using Beacon.Notifications.Domain;
 using Beacon.Notifications.Governance;
+using Beacon.Notifications.Grpc;
 using Beacon.Notifications.Outbound;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
@@ -10,11 +14,18 @@ using Polly;
 
 namespace Beacon.Notifications;
 
-public static class NotificationsExtensions
+/// <summary>
+/// What Notifications is made of: its database, its consumers, the fan-out, the channels (email, webhook) and
+/// their dispatcher, the roster client, its APIs.
+/// </summary>
+internal static class Extensions
 {
-    /// <summary>Consumers, the fan-out, the channels (email, webhook) and their dispatcher, the roster client.</summary>
-    public static IHostApplicationBuilder AddNotifications(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        builder.AddDefaultProblemHandlers();
+        builder.AddServiceAuthentication();
+        builder.AddDefaultOpenApi();
+        builder.AddServiceDatabase<NotificationsDbContext>("notifications");
         builder.AddServiceBus("notifications", bus =>
         {
             bus.AddConsumer<RiskAlertRaisedConsumer>();
@@ -61,6 +72,17 @@ public static class NotificationsExtensions
         builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"]!))
             .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
+        builder.AddNotificationsRetention();
+        builder.Services.AddGrpc().AddJsonTranscoding();
         return builder;
+    }
+
+    public static WebApplication MapApplicationApis(this WebApplication app)
+    {
+        app.MapDefaultOpenApi();
+        app.MapGrpcService<NotificationsGrpcService>();
+        app.MapNotificationEndpoints();
+        app.MapRetentionEndpoint("/api/notifications/v1");
+        return app;
     }
 }

@@ -1,7 +1,7 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 
-namespace Beacon.ServiceDefaults;
+namespace Beacon.Messaging;
 
 /// <summary>
 /// A message a consumer has processed, recorded in the same transaction as its effects. Natural keys make a
