@@ -1,10 +1,10 @@
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
-using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Beacon.Governance;
 using Beacon.Messaging;
+using Beacon.RiskModels.Attendance;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

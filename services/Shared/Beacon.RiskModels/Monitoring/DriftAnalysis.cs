@@ -1,6 +1,6 @@
-using Beacon.EarlyWarning.Models.Attendance;
+using Beacon.RiskModels.Attendance;
 
-namespace Beacon.EarlyWarning.Models.Monitoring;
+namespace Beacon.RiskModels.Monitoring;
 
 /// <summary>
 /// What the model saw in training, kept on its card as the drift reference: a sample of the

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Beacon.EarlyWarning.Models;
+namespace Beacon.RiskModels;
 
 /// <summary>Markdown tables of a training run, as printed by the CLI and pasted into bench/RESULTS.md.</summary>
 public static class ReportFormatter

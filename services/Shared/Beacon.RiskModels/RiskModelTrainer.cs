@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.FastTree;
 using Microsoft.ML.Trainers.LightGbm;
 
-namespace Beacon.EarlyWarning.Models;
+namespace Beacon.RiskModels;
 
 /// <summary>The row ML.NET reads: a feature vector and, in training, the label.</summary>
 public sealed class ModelInput

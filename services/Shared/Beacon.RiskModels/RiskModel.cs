@@ -1,12 +1,12 @@
 using System.Text.Json;
-using Beacon.EarlyWarning.Models.Attendance;
-using Beacon.EarlyWarning.Models.Dropout;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 
-namespace Beacon.EarlyWarning.Models;
+namespace Beacon.RiskModels;
 
 /// <summary>What is stored next to a model file: enough to score, explain and audit it.</summary>
 public sealed record RiskModelCard(

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using Beacon.EarlyWarning.Models;
-using Beacon.EarlyWarning.Models.Attendance;
-using Beacon.EarlyWarning.Models.Dropout;
 using Beacon.EarlyWarning.Training;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 
 // beacon-ew-train: trains and evaluates the early-warning models and prints every held-out figure.
 //   oulad <folder> [--out DIR]                                    dropout on OULAD (train != 2014J, test 2014J)

@@ -2,7 +2,7 @@ using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration;
 
-namespace Beacon.EarlyWarning.Models.Dropout;
+namespace Beacon.RiskModels.Dropout;
 
 /// <summary>
 /// Dropout (withdrawal) on the Open University Learning Analytics Dataset, to the fixed protocol:

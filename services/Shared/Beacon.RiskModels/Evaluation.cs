@@ -1,4 +1,4 @@
-namespace Beacon.EarlyWarning.Models;
+namespace Beacon.RiskModels;
 
 /// <summary>One row of a reliability table: predictions in [Low, High) against what happened.</summary>
 public sealed record ReliabilityBin(double Low, double High, int Count, double MeanPredicted, double ObservedRate);

@@ -1,4 +1,4 @@
-namespace Beacon.EarlyWarning.Models.Monitoring;
+namespace Beacon.RiskModels.Monitoring;
 
 public enum DriftBand
 {

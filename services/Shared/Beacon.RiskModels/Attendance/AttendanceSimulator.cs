@@ -1,4 +1,4 @@
-namespace Beacon.EarlyWarning.Models.Attendance;
+namespace Beacon.RiskModels.Attendance;
 
 /// <summary>A simulated student's whole term, with the ground truth that produced it.</summary>
 public sealed record SimulatedStudent(string StudentId, IReadOnlyList<SchoolDay> Days, double BaseRisk, double WeeklyDrift)

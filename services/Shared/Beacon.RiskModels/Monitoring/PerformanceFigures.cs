@@ -1,4 +1,4 @@
-namespace Beacon.EarlyWarning.Models.Monitoring;
+namespace Beacon.RiskModels.Monitoring;
 
 /// <summary>One scored student at one point in time: the calibrated score, whether they were flagged, and the truth once known.</summary>
 public readonly record struct ScoredStudent(double Score, bool Flagged, bool? Label);

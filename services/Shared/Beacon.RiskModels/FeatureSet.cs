@@ -1,4 +1,4 @@
-namespace Beacon.EarlyWarning.Models;
+namespace Beacon.RiskModels;
 
 /// <summary>
 /// The named inputs of one model kind, plus how to say each one to a counselor. A model file stores

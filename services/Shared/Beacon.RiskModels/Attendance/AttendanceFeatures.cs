@@ -1,4 +1,4 @@
-namespace Beacon.EarlyWarning.Models.Attendance;
+namespace Beacon.RiskModels.Attendance;
 
 /// <summary>One school day as the model sees it.</summary>
 public readonly record struct SchoolDay(DateOnly Date, string Status)

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Beacon.EarlyWarning.Models;
-using Beacon.EarlyWarning.Models.Attendance;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
