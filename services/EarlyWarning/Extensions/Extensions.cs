@@ -17,10 +17,7 @@ internal static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddDefaultProblemHandlers();
-        builder.AddServiceAuthentication();
-        builder.AddDefaultOpenApi();
-        builder.AddServiceDatabase<EarlyWarningDbContext>("earlywarning");
+        builder.AddServiceApi<EarlyWarningDbContext>("earlywarning");
         builder.AddServiceBus("early-warning", bus =>
         {
             bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
@@ -33,9 +30,7 @@ internal static class Extensions
         builder.Services.Configure<ChronicAbsenceOptions>(builder.Configuration.GetSection("EarlyWarning:ChronicAbsence"));
         builder.AddRiskModels();
         builder.AddModelMonitoring();
-        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<AttendanceUpdates>();
-        builder.Services.AddGrpc().AddJsonTranscoding();
         return builder;
     }
 

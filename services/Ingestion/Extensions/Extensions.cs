@@ -13,18 +13,13 @@ internal static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddDefaultProblemHandlers();
-        builder.AddServiceAuthentication();
-        builder.AddDefaultOpenApi();
-        builder.AddServiceDatabase<IngestionDbContext>("ingestion");
+        builder.AddServiceApi<IngestionDbContext>("ingestion");
         builder.AddServiceBus("ingestion", bus => bus.AddIngestionGovernanceConsumers());
         builder.AddIngestionGovernance();
         builder.Services.AddOutboxRelay<IngestionDbContext>();
-        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddScoped<SignalIntake>();
         builder.Services.AddScoped<RosterImport>();
         builder.Services.AddScoped<OneRosterImport>();
-        builder.Services.AddGrpc().AddJsonTranscoding();
         return builder;
     }
 

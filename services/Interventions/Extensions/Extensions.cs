@@ -16,10 +16,7 @@ internal static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddDefaultProblemHandlers();
-        builder.AddServiceAuthentication();
-        builder.AddDefaultOpenApi();
-        builder.AddServiceDatabase<InterventionsDbContext>("interventions");
+        builder.AddServiceApi<InterventionsDbContext>("interventions");
         builder.AddServiceBus("interventions", bus =>
         {
             bus.AddConsumer<RiskAlertRaisedConsumer>(typeof(RiskAlertRaisedConsumerDefinition));
@@ -27,7 +24,6 @@ internal static class Extensions
             bus.AddInterventionsErasure();
         });
         builder.Services.AddOutboxRelay<InterventionsDbContext>();
-        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.Configure<InterventionsOptions>(builder.Configuration.GetSection("Interventions"));
         builder.Services.AddScoped<CaseOpener>();
         builder.Services.AddScoped<AttendanceCopy>();
@@ -38,7 +34,6 @@ internal static class Extensions
             .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
         builder.AddInterventionsRetention();
-        builder.Services.AddGrpc().AddJsonTranscoding();
         return builder;
     }
 

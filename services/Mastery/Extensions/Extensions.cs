@@ -15,10 +15,7 @@ internal static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddDefaultProblemHandlers();
-        builder.AddServiceAuthentication();
-        builder.AddDefaultOpenApi();
-        builder.AddServiceDatabase<MasteryDbContext>("mastery");
+        builder.AddServiceApi<MasteryDbContext>("mastery");
         builder.AddServiceBus("mastery", bus =>
         {
             bus.AddRecordConsumers<ItemResponseRecordedConsumer, ItemResponseBatchRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition));
@@ -32,8 +29,6 @@ internal static class Extensions
         builder.Services.AddScoped<MasteryTracker>();
         builder.Services.AddScoped<AnswerUpdates>();
         builder.Services.AddHostedService<ScheduledRefit>();
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddGrpc().AddJsonTranscoding();
         return builder;
     }
 

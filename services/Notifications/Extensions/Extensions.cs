@@ -22,10 +22,7 @@ internal static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddDefaultProblemHandlers();
-        builder.AddServiceAuthentication();
-        builder.AddDefaultOpenApi();
-        builder.AddServiceDatabase<NotificationsDbContext>("notifications");
+        builder.AddServiceApi<NotificationsDbContext>("notifications");
         builder.AddServiceBus("notifications", bus =>
         {
             bus.AddConsumer<RiskAlertRaisedConsumer>();
@@ -36,7 +33,6 @@ internal static class Extensions
             bus.AddNotificationsErasure();
         });
         builder.Services.AddOutboxRelay<NotificationsDbContext>();
-        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FeedBroadcaster>();
         builder.Services.AddSingleton<SchoolCounselors>();
         builder.Services.AddScoped<Notifier>();
@@ -73,7 +69,6 @@ internal static class Extensions
             .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
         builder.AddNotificationsRetention();
-        builder.Services.AddGrpc().AddJsonTranscoding();
         return builder;
     }
 

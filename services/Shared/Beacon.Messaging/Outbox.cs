@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using MassTransit;
@@ -10,8 +8,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 
 namespace Beacon.Messaging;

@@ -1,13 +1,7 @@
 using System.Collections.Concurrent;
-using System.Data.Common;
-using System.Diagnostics.Metrics;
-using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using System.Text.Json;
-using System.Threading.Channels;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
