@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Beacon.Governance;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,6 +1,6 @@
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Beacon.Testing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;

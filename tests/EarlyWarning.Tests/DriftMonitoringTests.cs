@@ -1,6 +1,6 @@
-using Beacon.EarlyWarning.Models;
-using Beacon.EarlyWarning.Models.Attendance;
-using Beacon.EarlyWarning.Models.Monitoring;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Monitoring;
 using Beacon.Simulator;
 using Xunit.Abstractions;
 

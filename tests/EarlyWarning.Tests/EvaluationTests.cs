@@ -1,4 +1,4 @@
-using Beacon.EarlyWarning.Models;
+using Beacon.RiskModels;
 
 namespace Beacon.EarlyWarning.Tests;
 

@@ -1,4 +1,4 @@
-using Beacon.EarlyWarning.Models.Monitoring;
+using Beacon.RiskModels.Monitoring;
 
 namespace Beacon.EarlyWarning.Tests;
 

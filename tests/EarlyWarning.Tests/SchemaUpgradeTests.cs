@@ -1,5 +1,5 @@
 using Beacon.EarlyWarning.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 

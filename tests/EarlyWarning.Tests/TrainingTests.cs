@@ -1,6 +1,6 @@
-using Beacon.EarlyWarning.Models;
-using Beacon.EarlyWarning.Models.Attendance;
-using Beacon.EarlyWarning.Models.Dropout;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 using Beacon.Testing;
 using Xunit.Abstractions;
 

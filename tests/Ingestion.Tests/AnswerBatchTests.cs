@@ -4,7 +4,7 @@ using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Ingestion.Intake;
 using Beacon.Ingestion.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Ingestion.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Beacon.Interventions.Storage;
+using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;

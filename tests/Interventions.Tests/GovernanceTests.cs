@@ -2,7 +2,7 @@ using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Interventions.Domain;
 using Beacon.Interventions.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Mastery.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.Mastery.Domain;
 using Beacon.Mastery.Storage;
+using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using MassTransit;

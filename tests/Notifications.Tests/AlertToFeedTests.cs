@@ -2,8 +2,8 @@ extern alias Ingestion;
 
 using System.Net.Http.Json;
 using Beacon.Contracts.Events;
+using Beacon.Messaging;
 using Beacon.Notifications.Storage;
-using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;

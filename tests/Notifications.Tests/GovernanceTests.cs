@@ -1,7 +1,7 @@
 using Beacon.Contracts.Events;
+using Beacon.Messaging;
 using Beacon.Notifications.Domain;
 using Beacon.Notifications.Storage;
-using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 

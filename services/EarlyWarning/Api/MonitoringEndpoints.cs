@@ -1,9 +1,9 @@
 using System.Security.Claims;
-using Beacon.EarlyWarning.Models;
-using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Monitoring;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,9 +1,10 @@
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
-using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Governance;
+using Beacon.Messaging;
+using Beacon.RiskModels.Attendance;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -19,8 +20,9 @@ namespace Beacon.EarlyWarning.Consumers;
 /// active chronic-absence model, if one is promoted, in the same transaction. The caller saves.
 /// </summary>
 public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, IErasedStudents erased, TimeProvider clock)
+    : IRecordsHandler<AttendanceRecorded>
 {
-    public async Task ApplyAsync(IEnumerable<AttendanceRecorded> batch, CancellationToken ct)
+    public async Task ApplyAsync(IReadOnlyList<AttendanceRecorded> batch, CancellationToken ct)
     {
         // The ABC indicator counts school days; per-period records do not change it.
         // Erased students' late records are dropped, so nothing erased comes back.
@@ -110,34 +112,9 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
 }
 
 /// <summary>Single records (any producer but Ingestion, which publishes batches), gathered into batches here.</summary>
-public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, AttendanceUpdates updates) : IConsumer<Batch<AttendanceRecorded>>
-{
-    public async Task Consume(ConsumeContext<Batch<AttendanceRecorded>> context)
-    {
-        await updates.ApplyAsync(context.Message.Select(m => m.Message), context.CancellationToken);
-        await db.SaveChangesAsync(context.CancellationToken);
-    }
-}
-
-public sealed class AttendanceRecordedConsumerDefinition : ConsumerDefinition<AttendanceRecordedConsumer>
-{
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<AttendanceRecordedConsumer> consumerConfigurator, IRegistrationContext context) =>
-        // One batch at a time, so two batches never evaluate the same student at once (no lost alert, no
-        // duplicate key); a batch closes at 500 records or 100 ms after its first.
-        consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(500).SetTimeLimit(TimeSpan.FromMilliseconds(100)).SetConcurrencyLimit(1));
-}
+public sealed class AttendanceRecordedConsumer(EarlyWarningDbContext db, AttendanceUpdates updates)
+    : GatheredRecordsConsumer<AttendanceRecorded>(db, updates);
 
 /// <summary>Ingestion's batches of records, one message at a time and in order, each applied once (inbox).</summary>
-public sealed class AttendanceBatchRecordedConsumer(EarlyWarningDbContext db, AttendanceUpdates updates, TimeProvider clock) : IConsumer<AttendanceBatchRecorded>
-{
-    public Task Consume(ConsumeContext<AttendanceBatchRecorded> context) =>
-        db.ConsumeOnceAsync(context, clock.GetUtcNow(), () => updates.ApplyAsync(context.Message.Records, context.CancellationToken));
-}
-
-public sealed class AttendanceBatchRecordedConsumerDefinition : ConsumerDefinition<AttendanceBatchRecordedConsumer>
-{
-    // One message at a time: two batches never evaluate the same student at once, and a student's later
-    // records never overtake earlier ones.
-    public AttendanceBatchRecordedConsumerDefinition() => ConcurrentMessageLimit = 1;
-}
+public sealed class AttendanceBatchRecordedConsumer(EarlyWarningDbContext db, AttendanceUpdates updates, TimeProvider clock)
+    : RecordBatchConsumer<AttendanceBatchRecorded, AttendanceRecorded>(db, updates, clock, batch => batch.Records);

@@ -1,7 +1,7 @@
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

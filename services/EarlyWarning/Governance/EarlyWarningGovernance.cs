@@ -1,5 +1,6 @@
 using Beacon.EarlyWarning.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Governance;
+using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,9 +1,9 @@
 using Beacon.Contracts.EarlyWarning;
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
-using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels.Attendance;
 using Beacon.ServiceDefaults;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Beacon.Contracts.EarlyWarning;
-using Beacon.EarlyWarning.Models;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels;
 using Grpc.Core;
 
 namespace Beacon.EarlyWarning.Grpc;
@@ -47,7 +47,7 @@ internal static class ModelsGrpc
 
     public static StudentRisk ToMessage(StudentRiskScore score)
     {
-        var factors = JsonSerializer.Deserialize<List<Models.RiskFactor>>(score.FactorsJson) ?? [];
+        var factors = JsonSerializer.Deserialize<List<RiskModels.RiskFactor>>(score.FactorsJson) ?? [];
         var message = new StudentRisk
         {
             StudentId = score.StudentId,

@@ -1,11 +1,11 @@
 using System.Text.Json;
 using Beacon.Contracts.Events;
-using Beacon.EarlyWarning.Models;
-using Beacon.EarlyWarning.Models.Attendance;
-using Beacon.EarlyWarning.Models.Monitoring;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Monitoring;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,6 @@
-using Beacon.EarlyWarning.Models.Attendance;
-using Beacon.EarlyWarning.Models.Dropout;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,7 +1,7 @@
-using Beacon.EarlyWarning.Models;
-using Beacon.EarlyWarning.Models.Monitoring;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Monitoring;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

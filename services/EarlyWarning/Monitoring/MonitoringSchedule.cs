@@ -1,5 +1,5 @@
-using Beacon.EarlyWarning.Models.Attendance;
 using Beacon.EarlyWarning.Scoring;
+using Beacon.RiskModels.Attendance;
 using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Monitoring;

@@ -1,5 +1,5 @@
-using Beacon.EarlyWarning.Models;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.EarlyWarning.Scoring;

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
-using Beacon.EarlyWarning.Models;
-using Beacon.EarlyWarning.Models.Attendance;
-using Beacon.EarlyWarning.Models.Dropout;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

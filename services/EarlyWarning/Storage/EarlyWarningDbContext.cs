@@ -1,4 +1,5 @@
-using Beacon.ServiceDefaults;
+using Beacon.Governance;
+using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.EarlyWarning.Storage;

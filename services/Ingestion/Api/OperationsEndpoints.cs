@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Intake;
 using Beacon.Ingestion.Storage;
+using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Beacon.Governance;
 using Beacon.Ingestion.Api;
 using Beacon.Ingestion.Storage;
 using Beacon.ServiceDefaults;

@@ -1,6 +1,6 @@
+using Beacon.Governance;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Storage;
-using Beacon.ServiceDefaults;
 using MassTransit;
 
 namespace Beacon.Ingestion.Governance;

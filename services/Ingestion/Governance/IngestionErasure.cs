@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Beacon.Contracts.Events;
+using Beacon.Governance;
 using Beacon.Ingestion.Intake;
 using Beacon.Ingestion.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Ingestion.Governance;

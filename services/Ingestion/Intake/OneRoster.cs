@@ -3,6 +3,7 @@ using Beacon.Contracts.Events;
 using Beacon.Ingestion.Api;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Storage;
+using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using CsvHelper;
 using CsvHelper.Configuration;

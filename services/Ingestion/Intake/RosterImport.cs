@@ -3,6 +3,7 @@ using Beacon.Ingestion.Api;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Governance;
 using Beacon.Ingestion.Storage;
+using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 

@@ -3,7 +3,7 @@ using Beacon.Ingestion.Api;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Governance;
 using Beacon.Ingestion.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Ingestion.Intake;

@@ -1,5 +1,7 @@
+using Beacon.Governance;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Governance;
+using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 

@@ -3,6 +3,7 @@ using Beacon.Contracts.Events;
 using Beacon.Contracts.Ingestion;
 using Beacon.Interventions.Domain;
 using Beacon.Interventions.Storage;
+using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using Grpc.Core;
 using Microsoft.EntityFrameworkCore;

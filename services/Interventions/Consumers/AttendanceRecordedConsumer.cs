@@ -1,7 +1,7 @@
 using Beacon.Contracts.Events;
+using Beacon.Governance;
 using Beacon.Interventions.Storage;
-using Beacon.ServiceDefaults;
-using MassTransit;
+using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Interventions.Consumers;
@@ -11,9 +11,9 @@ namespace Beacon.Interventions.Consumers;
 /// batch of records per transaction: one commit per record could not keep up with a district's uploads.
 /// The caller saves.
 /// </summary>
-public sealed class AttendanceCopy(InterventionsDbContext db, IErasedStudents erased)
+public sealed class AttendanceCopy(InterventionsDbContext db, IErasedStudents erased) : IRecordsHandler<AttendanceRecorded>
 {
-    public async Task ApplyAsync(IEnumerable<AttendanceRecorded> batch, CancellationToken ct)
+    public async Task ApplyAsync(IReadOnlyList<AttendanceRecorded> batch, CancellationToken ct)
     {
         // Erased students' late records are dropped, so nothing erased comes back.
         var records = await erased.WithoutErasedAsync(batch, m => m.StudentId, ct);
@@ -43,32 +43,9 @@ public sealed class AttendanceCopy(InterventionsDbContext db, IErasedStudents er
 }
 
 /// <summary>Single records (any producer but Ingestion, which publishes batches), gathered into batches here.</summary>
-public sealed class AttendanceRecordedConsumer(InterventionsDbContext db, AttendanceCopy copy) : IConsumer<Batch<AttendanceRecorded>>
-{
-    public async Task Consume(ConsumeContext<Batch<AttendanceRecorded>> context)
-    {
-        await copy.ApplyAsync(context.Message.Select(m => m.Message), context.CancellationToken);
-        await db.SaveChangesAsync(context.CancellationToken);
-    }
-}
-
-public sealed class AttendanceRecordedConsumerDefinition : ConsumerDefinition<AttendanceRecordedConsumer>
-{
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<AttendanceRecordedConsumer> consumerConfigurator, IRegistrationContext context) =>
-        // One batch at a time, so a day and its correction in two batches cannot both insert.
-        consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(500).SetTimeLimit(TimeSpan.FromMilliseconds(100)).SetConcurrencyLimit(1));
-}
+public sealed class AttendanceRecordedConsumer(InterventionsDbContext db, AttendanceCopy copy)
+    : GatheredRecordsConsumer<AttendanceRecorded>(db, copy);
 
 /// <summary>Ingestion's batches of records, one message at a time and in order, each applied once (inbox).</summary>
-public sealed class AttendanceBatchRecordedConsumer(InterventionsDbContext db, AttendanceCopy copy, TimeProvider clock) : IConsumer<AttendanceBatchRecorded>
-{
-    public Task Consume(ConsumeContext<AttendanceBatchRecorded> context) =>
-        db.ConsumeOnceAsync(context, clock.GetUtcNow(), () => copy.ApplyAsync(context.Message.Records, context.CancellationToken));
-}
-
-public sealed class AttendanceBatchRecordedConsumerDefinition : ConsumerDefinition<AttendanceBatchRecordedConsumer>
-{
-    // One message at a time, so a day and its correction in two batches cannot both insert.
-    public AttendanceBatchRecordedConsumerDefinition() => ConcurrentMessageLimit = 1;
-}
+public sealed class AttendanceBatchRecordedConsumer(InterventionsDbContext db, AttendanceCopy copy, TimeProvider clock)
+    : RecordBatchConsumer<AttendanceBatchRecorded, AttendanceRecorded>(db, copy, clock, batch => batch.Records);

@@ -1,7 +1,7 @@
 using Beacon.Contracts.Events;
 using Beacon.Interventions.Domain;
 using Beacon.Interventions.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 

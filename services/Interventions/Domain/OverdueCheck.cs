@@ -1,6 +1,6 @@
 using Beacon.Contracts.Events;
 using Beacon.Interventions.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,6 @@
+using Beacon.Governance;
 using Beacon.Interventions.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 

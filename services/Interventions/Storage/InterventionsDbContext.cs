@@ -1,5 +1,6 @@
+using Beacon.Governance;
 using Beacon.Interventions.Domain;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Interventions.Storage;

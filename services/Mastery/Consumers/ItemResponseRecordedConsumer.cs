@@ -1,16 +1,25 @@
 using Beacon.Contracts.Events;
+using Beacon.Governance;
 using Beacon.Mastery.Domain;
 using Beacon.Mastery.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using MassTransit;
 
 namespace Beacon.Mastery.Consumers;
 
-/// <summary>Applies each single recorded answer to the student's mastery (see <see cref="MasteryTracker"/>): other producers, replays of older logs.</summary>
-public sealed class ItemResponseRecordedConsumer(MasteryTracker tracker) : IConsumer<ItemResponseRecorded>
+/// <summary>
+/// Applies answers to the students' mastery (see <see cref="MasteryTracker"/>), in the order given. Erased students'
+/// late answers are dropped here: the tombstone filter sees a batch message as one without a StudentId. The caller saves.
+/// </summary>
+public sealed class AnswerUpdates(MasteryTracker tracker, IErasedStudents erased) : IRecordsHandler<ItemResponseRecorded>
 {
-    public Task Consume(ConsumeContext<ItemResponseRecorded> context) => tracker.ApplyAsync(context.Message, context.CancellationToken);
+    public async Task ApplyAsync(IReadOnlyList<ItemResponseRecorded> records, CancellationToken ct) =>
+        await tracker.ApplyBatchAsync(await erased.WithoutErasedAsync(records, a => a.StudentId, ct), ct);
 }
+
+/// <summary>Each single recorded answer in its own transaction: other producers, replays of older logs.</summary>
+public sealed class ItemResponseRecordedConsumer(MasteryDbContext db, AnswerUpdates answers)
+    : SingleRecordConsumer<ItemResponseRecorded>(db, answers);
 
 public sealed class ItemResponseRecordedConsumerDefinition : ConsumerDefinition<ItemResponseRecordedConsumer>
 {
@@ -23,20 +32,8 @@ public sealed class ItemResponseRecordedConsumerDefinition : ConsumerDefinition<
 }
 
 /// <summary>
-/// Ingestion's batches of answers, one message at a time and in order, each applied once (inbox) in one
-/// transaction. Erased students' late answers are dropped here: the tombstone filter sees a batch without a StudentId.
+/// Ingestion's batches of answers, one message at a time and in order (a student's later answers never overtake
+/// earlier ones, two batches never insert the same mastery row at once), each applied once (inbox) in one transaction.
 /// </summary>
-public sealed class ItemResponseBatchRecordedConsumer(MasteryDbContext db, MasteryTracker tracker, IErasedStudents erased, TimeProvider clock)
-    : IConsumer<ItemResponseBatchRecorded>
-{
-    public Task Consume(ConsumeContext<ItemResponseBatchRecorded> context) =>
-        db.ConsumeOnceAsync(context, clock.GetUtcNow(), async () =>
-            await tracker.ApplyBatchAsync(await erased.WithoutErasedAsync(context.Message.Records, a => a.StudentId, context.CancellationToken), context.CancellationToken));
-}
-
-public sealed class ItemResponseBatchRecordedConsumerDefinition : ConsumerDefinition<ItemResponseBatchRecordedConsumer>
-{
-    // One message at a time: a student's later answers never overtake earlier ones, and two batches never
-    // insert the same mastery row at once.
-    public ItemResponseBatchRecordedConsumerDefinition() => ConcurrentMessageLimit = 1;
-}
+public sealed class ItemResponseBatchRecordedConsumer(MasteryDbContext db, AnswerUpdates answers, TimeProvider clock)
+    : RecordBatchConsumer<ItemResponseBatchRecorded, ItemResponseRecorded>(db, answers, clock, batch => batch.Records);

@@ -1,6 +1,6 @@
 using Beacon.Contracts.Events;
 using Beacon.Mastery.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,6 @@
+using Beacon.Governance;
 using Beacon.Mastery.Storage;
-using Beacon.ServiceDefaults;
+using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 

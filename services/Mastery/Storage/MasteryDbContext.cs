@@ -1,3 +1,5 @@
+using Beacon.Governance;
+using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 

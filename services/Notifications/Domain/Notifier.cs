@@ -1,6 +1,6 @@
 using Beacon.Contracts.Events;
+using Beacon.Messaging;
 using Beacon.Notifications.Storage;
-using Beacon.ServiceDefaults;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 

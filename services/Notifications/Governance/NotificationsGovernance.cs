@@ -1,5 +1,6 @@
+using Beacon.Governance;
+using Beacon.Messaging;
 using Beacon.Notifications.Storage;
-using Beacon.ServiceDefaults;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,5 +1,6 @@
+using Beacon.Governance;
+using Beacon.Messaging;
 using Beacon.Notifications.Domain;
-using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Notifications.Storage;

@@ -33,13 +33,11 @@ public static class HostingExtensions
             .ConfigureResource(r => r.AddService(builder.Environment.ApplicationName))
             .WithTracing(t => t
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/healthz"))
-                .AddHttpClientInstrumentation()
-                .AddSource("MassTransit"))
+                .AddHttpClientInstrumentation())
             .WithMetrics(m => m
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation()
-                .AddMeter("MassTransit", OutboxStatistics.MeterName));
+                .AddRuntimeInstrumentation());
 
         // Export only where a collector is configured (Kubernetes); the local run stays quiet.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -20,10 +21,9 @@ public static class StorageExtensions
         where TContext : DbContext
     {
         var connectionString = ResolveConnectionString(builder.Configuration, serviceName);
-        builder.Services.AddSingleton<OutboxQueue>();
-        builder.Services.AddSingleton<OutboxStatistics>();
+        // Interceptors registered by the other shared libraries (the outbox's, from Beacon.Messaging) join every context.
         builder.Services.AddDbContext<TContext>((sp, options) => options.UseServiceDatabase(connectionString)
-            .AddInterceptors(new OutboxSaveInterceptor(sp.GetRequiredService<OutboxQueue>())));
+            .AddInterceptors(sp.GetServices<IInterceptor>()));
         builder.Services.AddHealthChecks().AddDbContextCheck<TContext>(tags: [HostingExtensions.ReadyTag]);
         return builder;
     }

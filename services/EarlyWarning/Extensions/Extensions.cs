@@ -1,0 +1,47 @@
+using Beacon.EarlyWarning.Api;
+using Beacon.EarlyWarning.Consumers;
+using Beacon.EarlyWarning.Domain;
+using Beacon.EarlyWarning.Governance;
+using Beacon.EarlyWarning.Grpc;
+using Beacon.EarlyWarning.Monitoring;
+using Beacon.EarlyWarning.Scoring;
+using Beacon.EarlyWarning.Storage;
+using Beacon.Governance;
+using Beacon.Messaging;
+using Beacon.ServiceDefaults;
+
+namespace Beacon.EarlyWarning;
+
+/// <summary>What Early warning is made of: its database, its consumers, its risk models and their monitoring, its APIs.</summary>
+internal static class Extensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddServiceApi<EarlyWarningDbContext>("earlywarning");
+        builder.AddServiceBus("early-warning", bus =>
+        {
+            bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
+            bus.AddConsumer<StudentDemographicsRecordedConsumer>();
+            bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
+            bus.AddSignalConsumers();
+            bus.AddEarlyWarningErasure();
+        });
+        builder.Services.AddOutboxRelay<EarlyWarningDbContext>();
+        builder.AddEarlyWarningRetention();
+        builder.Services.Configure<ChronicAbsenceOptions>(builder.Configuration.GetSection("EarlyWarning:ChronicAbsence"));
+        builder.AddAbcIndicators();
+        builder.AddRiskModels();
+        builder.AddModelMonitoring();
+        builder.Services.AddScoped<AttendanceUpdates>();
+        return builder;
+    }
+
+    public static WebApplication MapApplicationApis(this WebApplication app)
+    {
+        app.MapDefaultOpenApi();
+        app.MapGrpcService<EarlyWarningGrpcService>();
+        app.MapModelMonitoring();
+        app.MapRetentionEndpoint("/api/early-warning/v1");
+        return app;
+    }
+}

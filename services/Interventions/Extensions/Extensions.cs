@@ -1,0 +1,49 @@
+using Beacon.Contracts.Ingestion;
+using Beacon.Governance;
+using Beacon.Interventions.Api;
+using Beacon.Interventions.Consumers;
+using Beacon.Interventions.Domain;
+using Beacon.Interventions.Governance;
+using Beacon.Interventions.Grpc;
+using Beacon.Interventions.Storage;
+using Beacon.Messaging;
+using Beacon.ServiceDefaults;
+
+namespace Beacon.Interventions;
+
+/// <summary>What Interventions is made of: its database, its consumers, the SLA scanner, the roster client, its APIs.</summary>
+internal static class Extensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddServiceApi<InterventionsDbContext>("interventions");
+        builder.AddServiceBus("interventions", bus =>
+        {
+            bus.AddConsumer<RiskAlertRaisedConsumer>(typeof(RiskAlertRaisedConsumerDefinition));
+            bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
+            bus.AddInterventionsErasure();
+        });
+        builder.Services.AddOutboxRelay<InterventionsDbContext>();
+        builder.Services.Configure<InterventionsOptions>(builder.Configuration.GetSection("Interventions"));
+        builder.Services.AddScoped<CaseOpener>();
+        builder.Services.AddScoped<AttendanceCopy>();
+        builder.Services.AddScoped<OverdueCheck>();
+        builder.Services.AddScoped<EffectReport>();
+        builder.Services.AddHostedService<OverdueScanner>();
+        builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"] ?? "http://127.0.0.1:8091"))
+            .AddHttpMessageHandler<ServiceTokenHandler>()
+            .AddStandardResilienceHandler();
+        builder.AddInterventionsRetention();
+        return builder;
+    }
+
+    public static WebApplication MapApplicationApis(this WebApplication app)
+    {
+        app.MapDefaultOpenApi();
+        app.MapGrpcService<InterventionsGrpcService>();
+        app.MapCaseEndpoints();
+        app.MapEffectEndpoints();
+        app.MapRetentionEndpoint("/api/interventions/v1");
+        return app;
+    }
+}

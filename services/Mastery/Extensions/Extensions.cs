@@ -1,0 +1,44 @@
+using Beacon.Governance;
+using Beacon.Mastery.Api;
+using Beacon.Mastery.Consumers;
+using Beacon.Mastery.Domain;
+using Beacon.Mastery.Governance;
+using Beacon.Mastery.Grpc;
+using Beacon.Mastery.Storage;
+using Beacon.Messaging;
+using Beacon.ServiceDefaults;
+
+namespace Beacon.Mastery;
+
+/// <summary>What Mastery is made of: its database, its answer consumers, knowledge tracing and its scheduled refit, its APIs.</summary>
+internal static class Extensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddServiceApi<MasteryDbContext>("mastery");
+        builder.AddServiceBus("mastery", bus =>
+        {
+            bus.AddRecordConsumers<ItemResponseRecordedConsumer, ItemResponseBatchRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition));
+            bus.AddConsumer<StudentEnrolledConsumer>();
+            bus.AddMasteryErasure();
+        });
+        builder.Services.AddOutboxRelay<MasteryDbContext>();
+        builder.AddMasteryRetention();
+        builder.Services.Configure<MasteryOptions>(builder.Configuration.GetSection("Mastery"));
+        builder.Services.AddScoped<SkillRefitter>();
+        builder.Services.AddScoped<MasteryTracker>();
+        builder.Services.AddScoped<AnswerUpdates>();
+        builder.Services.AddHostedService<ScheduledRefit>();
+        return builder;
+    }
+
+    public static WebApplication MapApplicationApis(this WebApplication app)
+    {
+        app.MapDefaultOpenApi();
+        app.MapSkillGraphEndpoints();
+        app.MapMasteryHistoryEndpoints();
+        app.MapRetentionEndpoint("/api/mastery/v1");
+        app.MapGrpcService<MasteryGrpcService>();
+        return app;
+    }
+}

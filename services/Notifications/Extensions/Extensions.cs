@@ -1,0 +1,83 @@
+using Beacon.Contracts.Ingestion;
+using Beacon.Governance;
+using Beacon.Messaging;
+using Beacon.Notifications.Api;
+using Beacon.Notifications.Consumers;
+using Beacon.Notifications.Domain;
+using Beacon.Notifications.Governance;
+using Beacon.Notifications.Grpc;
+using Beacon.Notifications.Outbound;
+using Beacon.Notifications.Storage;
+using Beacon.ServiceDefaults;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+
+namespace Beacon.Notifications;
+
+/// <summary>
+/// What Notifications is made of: its database, its consumers, the fan-out, the channels (email, webhook) and
+/// their dispatcher, the roster client, its APIs.
+/// </summary>
+internal static class Extensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddServiceApi<NotificationsDbContext>("notifications");
+        builder.AddServiceBus("notifications", bus =>
+        {
+            bus.AddConsumer<RiskAlertRaisedConsumer>();
+            bus.AddConsumer<InterventionAssignedConsumer>();
+            bus.AddConsumer<InterventionOverdueConsumer>();
+            bus.AddConsumer<StaffAssignedConsumer>();
+            bus.AddConsumer<ModelDriftDetectedConsumer>();
+            bus.AddNotificationsErasure();
+        });
+        builder.Services.AddOutboxRelay<NotificationsDbContext>();
+        builder.Services.AddSingleton<FeedBroadcaster>();
+        builder.Services.AddSingleton<SchoolCounselors>();
+        builder.Services.AddScoped<Notifier>();
+        builder.Services.AddScoped<DeliveryDispatch>();
+        builder.Services.AddHostedService<DeliveryDispatcher>();
+        var section = builder.Configuration.GetSection("Notifications");
+        builder.Services.Configure<DeliveryOptions>(section);
+        var options = section.Get<DeliveryOptions>() ?? new DeliveryOptions();
+        if (string.Equals(options.EmailTransport, "dapr", StringComparison.OrdinalIgnoreCase))
+        {
+            var endpoint = options.Dapr.GrpcEndpoint is { Length: > 0 } e ? e
+                : Environment.GetEnvironmentVariable("DAPR_GRPC_ENDPOINT") ?? "http://127.0.0.1:50001";
+            builder.Services.AddSingleton(_ => new Dapr.Client.DaprClientBuilder().UseGrpcEndpoint(endpoint).Build());
+            builder.Services.AddSingleton<IChannelSender, DaprEmailSender>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IChannelSender, EmailSender>();
+        }
+        builder.Services.AddSingleton<IChannelSender, WebhookSender>();
+        builder.Services.AddHttpClient(WebhookSender.ClientName)
+            .AddResilienceHandler("webhook", pipeline =>
+            {
+                pipeline.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = Math.Max(1, options.InCallRetries),
+                    Delay = options.InCallRetryDelay,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                });
+                pipeline.AddTimeout(options.WebhookTimeout);
+            });
+        builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"]!))
+            .AddHttpMessageHandler<ServiceTokenHandler>()
+            .AddStandardResilienceHandler();
+        builder.AddNotificationsRetention();
+        return builder;
+    }
+
+    public static WebApplication MapApplicationApis(this WebApplication app)
+    {
+        app.MapDefaultOpenApi();
+        app.MapGrpcService<NotificationsGrpcService>();
+        app.MapNotificationEndpoints();
+        app.MapRetentionEndpoint("/api/notifications/v1");
+        return app;
+    }
+}

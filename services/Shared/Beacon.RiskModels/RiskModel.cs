@@ -1,0 +1,173 @@
+using System.Text.Json;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+
+namespace Beacon.RiskModels;
+
+/// <summary>What is stored next to a model file: enough to score, explain and audit it.</summary>
+public sealed record RiskModelCard(
+    string Kind,
+    string Algorithm,
+    double Threshold,
+    string ThresholdRule,
+    IReadOnlyList<string> FeatureNames,
+    string DataSource,
+    string Split,
+    DateTimeOffset TrainedAt,
+    IReadOnlyList<BinaryReport> Reports,
+    BinaryReport Baseline,
+    bool BeatsBaseline,
+    CalibrationScores? Calibration = null,
+    Monitoring.DriftReference? DriftReference = null);
+
+/// <summary>
+/// The served model's calibrated scores and true labels on the calibration slice (training data it did
+/// not fit on): what a new threshold target is chosen on, without touching the held-out test set.
+/// Null on cards saved before these were kept.
+/// </summary>
+public sealed record CalibrationScores(IReadOnlyList<double> Scores, IReadOnlyList<bool> Labels);
+
+/// <summary>One factor behind a student's score, in counselor words, with which way it pushes.</summary>
+public sealed record RiskFactor(string Feature, string Text, bool RaisesRisk, double Contribution);
+
+public sealed record RiskPrediction(double Probability, IReadOnlyList<RiskFactor> TopFactors);
+
+public static class FeatureSets
+{
+    public static FeatureSet For(string kind) => kind switch
+    {
+        AttendanceFeatures.Kind => AttendanceFeatures.Set,
+        OuladDropout.Kind => OuladDropout.Set,
+        _ => throw new ArgumentException($"Unknown model kind '{kind}'.", nameof(kind)),
+    };
+}
+
+public static class RiskModelFile
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public static RiskModelCard Card(TrainingResult result) => new(
+        result.Data.Features.Kind,
+        result.Served.Algorithm,
+        result.Served.Threshold,
+        result.ThresholdRule,
+        result.Data.Features.Names,
+        result.Data.Source,
+        result.Data.SplitDescription,
+        result.TrainedAt,
+        result.Models.Select(m => m.Report).ToArray(),
+        result.Baseline,
+        result.BeatsBaseline(result.Served),
+        result.Served.Calibration,
+        result.Served.DriftReference);
+
+    /// <summary>Saves the served model as &lt;kind&gt;-&lt;time&gt;.zip with its card as .json; returns the .zip path.</summary>
+    public static string Save(TrainingResult result, string directory, string? name = null)
+    {
+        Directory.CreateDirectory(directory);
+        var stem = name ?? $"{result.Data.Features.Kind}-{result.TrainedAt:yyyyMMddHHmmssfff}";
+        var path = Path.Combine(directory, stem + ".zip");
+        new MLContext().Model.Save(result.Served.Model, result.Served.InputSchema, path);
+        File.WriteAllText(Path.ChangeExtension(path, ".json"), SerializeCard(Card(result)));
+        return path;
+    }
+
+    public static string SerializeCard(RiskModelCard card) => JsonSerializer.Serialize(card, Json);
+
+    public static RiskModelCard DeserializeCard(string json) =>
+        JsonSerializer.Deserialize<RiskModelCard>(json, Json) ?? throw new InvalidDataException("Empty model card.");
+}
+
+/// <summary>
+/// A loaded model ready to score from many threads: PredictionEngine is not thread-safe, so engines
+/// are pooled (Microsoft.Extensions.ObjectPool) rather than shared.
+/// </summary>
+public sealed class RiskModel
+{
+    private readonly ObjectPool<PredictionEngine<ModelInput, ModelOutput>> _engines;
+    private readonly ObjectPool<PredictionEngine<ModelInput, ModelOutput>> _scoreOnlyEngines;
+
+    public RiskModel(string path, string kind, double threshold)
+    {
+        Features = FeatureSets.For(kind);
+        Threshold = threshold;
+        var ml = new MLContext();
+        var model = ml.Model.Load(path, out _);
+        var schema = ModelInput.Schema(Features.Count);
+        var pools = new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 };
+        _engines = pools.Create(new EnginePolicy(() => ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model, ignoreMissingColumns: true, inputSchemaDefinition: schema)));
+        // Batch re-scoring needs no explanation: the same chain without the contribution step is several times faster.
+        var scoreOnly = model is TransformerChain<ITransformer> chain
+            ? new TransformerChain<ITransformer>(chain.Where(t => t is not FeatureContributionCalculatingTransformer).ToArray())
+            : model;
+        _scoreOnlyEngines = pools.Create(new EnginePolicy(() => ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(scoreOnly, ignoreMissingColumns: true, inputSchemaDefinition: schema)));
+    }
+
+    /// <summary>Calibrated probabilities for many students, on every core, without explanations.</summary>
+    public float[] Probabilities(IReadOnlyList<float[]> students)
+    {
+        var result = new float[students.Count];
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, students.Count, 4096), range =>
+        {
+            var engine = _scoreOnlyEngines.Get();
+            try
+            {
+                var input = new ModelInput();
+                var output = new ModelOutput();
+                for (var i = range.Item1; i < range.Item2; i++)
+                {
+                    input.Features = students[i];
+                    engine.Predict(input, ref output);
+                    result[i] = output.Probability;
+                }
+            }
+            finally
+            {
+                _scoreOnlyEngines.Return(engine);
+            }
+        });
+        return result;
+    }
+
+    public FeatureSet Features { get; }
+    public double Threshold { get; }
+
+    public RiskPrediction Predict(float[] features, int topFactors = 3)
+    {
+        if (features.Length != Features.Count)
+        {
+            throw new ArgumentException($"Expected {Features.Count} features for '{Features.Kind}', got {features.Length}.", nameof(features));
+        }
+        var engine = _engines.Get();
+        ModelOutput output;
+        try
+        {
+            output = engine.Predict(new ModelInput { Features = features });
+        }
+        finally
+        {
+            _engines.Return(engine);
+        }
+        return new RiskPrediction(output.Probability, Explain(output.FeatureContributions, features, topFactors));
+    }
+
+    private List<RiskFactor> Explain(float[] contributions, float[] features, int top) =>
+        contributions
+            .Select((c, i) => (Contribution: c, Index: i))
+            .Where(x => x.Contribution != 0)
+            .OrderByDescending(x => Math.Abs(x.Contribution))
+            .Take(top)
+            .Select(x => new RiskFactor(Features.Features[x.Index].Name, Features.Describe(x.Index, features), x.Contribution > 0, x.Contribution))
+            .ToList();
+
+    private sealed class EnginePolicy(Func<PredictionEngine<ModelInput, ModelOutput>> create) : PooledObjectPolicy<PredictionEngine<ModelInput, ModelOutput>>
+    {
+        public override PredictionEngine<ModelInput, ModelOutput> Create() => create();
+
+        public override bool Return(PredictionEngine<ModelInput, ModelOutput> obj) => true;
+    }
+}

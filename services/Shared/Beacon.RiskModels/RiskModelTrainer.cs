@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Trainers.LightGbm;
+
+namespace Beacon.RiskModels;
+
+/// <summary>The row ML.NET reads: a feature vector and, in training, the label.</summary>
+public sealed class ModelInput
+{
+    public bool Label { get; set; }
+    public float[] Features { get; set; } = [];
+
+    public static SchemaDefinition Schema(int featureCount)
+    {
+        var schema = SchemaDefinition.Create(typeof(ModelInput));
+        schema[nameof(Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, featureCount);
+        return schema;
+    }
+}
+
+/// <summary>What a trained chain adds: raw score, calibrated probability, and (FastTree) per-feature contributions.</summary>
+public sealed class ModelOutput
+{
+    public float Score { get; set; }
+    public float Probability { get; set; }
+    public float[] FeatureContributions { get; set; } = [];
+}
+
+public sealed record TrainingOptions
+{
+    /// <summary>Threshold target: flag this share of students (chosen on the calibration slice, not the test set).</summary>
+    public double FlagTopShare { get; init; } = 0.10;
+    public double CalibrationShare { get; init; } = 0.20;
+    public int Trees { get; init; } = 200;
+    public int Leaves { get; init; } = 16;
+    public int MinimumExamplesPerLeaf { get; init; } = 20;
+    public double LearningRate { get; init; } = 0.05;
+    public int Seed { get; init; } = 7;
+}
+
+/// <summary>One trained, calibrated model with its threshold and held-out report.</summary>
+public sealed record TrainedModel(string Algorithm, ITransformer Model, DataViewSchema InputSchema, double Threshold, BinaryReport Report,
+    CalibrationScores? Calibration = null, Monitoring.DriftReference? DriftReference = null);
+
+public sealed record TrainingResult(
+    RiskDataset Data,
+    TrainingOptions Options,
+    BinaryReport Baseline,
+    IReadOnlyList<TrainedModel> Models,
+    DateTimeOffset TrainedAt)
+{
+    /// <summary>FastTree is the one served: it is the one whose contributions explain each student.</summary>
+    public TrainedModel Served => Models.Single(m => m.Algorithm == Algorithms.FastTree);
+
+    public bool BeatsBaseline(TrainedModel model) => model.Report.Auc > Baseline.Auc;
+
+    public string ThresholdRule => $"flag the top {Options.FlagTopShare:P0} (threshold chosen on the calibration slice of the training data)";
+}
+
+public static class Algorithms
+{
+    public const string FastTree = "FastTree";
+    public const string LightGbm = "LightGBM";
+    public const string LogisticRegression = "LbfgsLogisticRegression";
+    public const string Rule = "Rule baseline";
+}
+
+/// <summary>
+/// Trains FastTree, LightGBM and logistic regression on the same split, calibrates each with Platt
+/// scaling on a slice of the training data the model did not see, picks the threshold to the target
+/// on that slice, and reports everything (and the rule baseline) on the held-out set.
+/// </summary>
+public sealed class RiskModelTrainer(IProgress<string>? progress = null)
+{
+    public TrainingResult Train(RiskDataset data, TrainingOptions? options = null)
+    {
+        options ??= new TrainingOptions();
+        var ml = new MLContext(options.Seed);
+        var (fit, calibration) = Split(data.Train, options.CalibrationShare, options.Seed);
+        var schema = ModelInput.Schema(data.Features.Count);
+        var fitView = Load(ml, fit, schema);
+        var calibrationView = Load(ml, calibration, schema);
+        var testView = Load(ml, data.Test, schema);
+        Say($"{data.Source}: {fit.Count} to fit, {calibration.Count} to calibrate, {data.Test.Count} held out "
+            + $"({Rate(data.Train):P1} / {Rate(data.Test):P1} positive)");
+
+        var models = new List<TrainedModel>();
+        foreach (var algorithm in new[] { Algorithms.FastTree, Algorithms.LightGbm, Algorithms.LogisticRegression })
+        {
+            var watch = Stopwatch.StartNew();
+            Say($"training {algorithm} ...");
+            var chain = Fit(ml, algorithm, fitView, data.Features.Count, options);
+            // Platt scaling on examples the model has not seen; it replaces the trainer's own probability.
+            var calibrator = ml.BinaryClassification.Calibrators.Platt().Fit(chain.Transform(calibrationView));
+            var model = chain.Append(calibrator);
+            var calibrationScores = Probabilities(ml, model, calibrationView);
+            var threshold = Evaluation.ThresholdForTopShare(calibrationScores, options.FlagTopShare);
+            var test = Probabilities(ml, model, testView);
+            var report = Evaluation.Report(algorithm, test, test, Labels(data.Test), threshold);
+            models.Add(new TrainedModel(algorithm, model, fitView.Schema, threshold, report,
+                new CalibrationScores(calibrationScores.Select(p => Math.Round(p, 5)).ToArray(), Labels(calibration)),
+                Monitoring.DriftReference.From(calibration, calibrationScores)));
+            Say($"{algorithm} done in {watch.Elapsed.TotalSeconds:F1} s: held-out AUC {report.Auc:F3}");
+        }
+
+        var baseline = Baseline(ml, data, calibration);
+        Say($"{Algorithms.Rule} held-out AUC {baseline.Auc:F3}");
+        return new TrainingResult(data, options, baseline, models, DateTimeOffset.UtcNow);
+    }
+
+    private static ITransformer Fit(MLContext ml, string algorithm, IDataView data, int featureCount, TrainingOptions o)
+    {
+        switch (algorithm)
+        {
+            case Algorithms.FastTree:
+                var fastTree = ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+                {
+                    NumberOfTrees = o.Trees,
+                    NumberOfLeaves = o.Leaves,
+                    MinimumExampleCountPerLeaf = o.MinimumExamplesPerLeaf,
+                    LearningRate = o.LearningRate,
+                    Seed = o.Seed,
+                    NumberOfThreads = 1,   // deterministic; the machine is shared anyway
+                }).Fit(data);
+                // Contributions travel inside the saved chain, so the service explains with the model it scores with.
+                var contributions = ml.Transforms.CalculateFeatureContribution(fastTree,
+                    numberOfPositiveContributions: featureCount, numberOfNegativeContributions: featureCount, normalize: false).Fit(data);
+                return fastTree.Append(contributions);
+            case Algorithms.LightGbm:
+                return ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
+                {
+                    NumberOfIterations = o.Trees,
+                    NumberOfLeaves = o.Leaves,
+                    MinimumExampleCountPerLeaf = o.MinimumExamplesPerLeaf,
+                    LearningRate = o.LearningRate,
+                    Seed = o.Seed,
+                    NumberOfThreads = 1,
+                    Silent = true,
+                }).Fit(data);
+            case Algorithms.LogisticRegression:
+                return ml.Transforms.NormalizeMeanVariance(nameof(ModelInput.Features))
+                    .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression())
+                    .Fit(data);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown algorithm.");
+        }
+    }
+
+    /// <summary>The rule ranks by its own score; Platt maps that score to a probability so its calibration can be reported too.</summary>
+    private static BinaryReport Baseline(MLContext ml, RiskDataset data, IReadOnlyList<LabelledExample> calibration)
+    {
+        var rule = data.Baseline;
+        var calibrationView = ml.Data.LoadFromEnumerable(calibration.Select(e => new RuleRow { Label = e.Label, Score = (float)rule.Score(e.Features) }));
+        var platt = ml.BinaryClassification.Calibrators.Platt().Fit(calibrationView);
+        var testRows = data.Test.Select(e => new RuleRow { Label = e.Label, Score = (float)rule.Score(e.Features) }).ToArray();
+        var probabilities = ml.Data.CreateEnumerable<ModelOutput>(platt.Transform(ml.Data.LoadFromEnumerable(testRows)), reuseRowObject: false, ignoreMissingColumns: true)
+            .Select(o => (double)o.Probability).ToArray();
+        var flags = data.Test.Select(e => rule.Flag(e.Features)).ToArray();
+        return Evaluation.Report(Algorithms.Rule, testRows.Select(r => (double)r.Score).ToArray(), probabilities, Labels(data.Test), double.NaN, flags);
+    }
+
+    private sealed class RuleRow
+    {
+        public bool Label { get; set; }
+        public float Score { get; set; }
+    }
+
+    private static double[] Probabilities(MLContext ml, ITransformer model, IDataView data) =>
+        ml.Data.CreateEnumerable<ModelOutput>(model.Transform(data), reuseRowObject: false, ignoreMissingColumns: true).Select(o => (double)o.Probability).ToArray();
+
+    private static bool[] Labels(IReadOnlyList<LabelledExample> examples) => examples.Select(e => e.Label).ToArray();
+
+    private static double Rate(IReadOnlyList<LabelledExample> examples) => examples.Count == 0 ? 0 : examples.Average(e => e.Label ? 1.0 : 0.0);
+
+    private static IDataView Load(MLContext ml, IReadOnlyList<LabelledExample> examples, SchemaDefinition schema) =>
+        ml.Data.LoadFromEnumerable(examples.Select(e => new ModelInput { Label = e.Label, Features = e.Features }).ToArray(), schema);
+
+    /// <summary>A seeded split by example (each example is one student).</summary>
+    private static (List<LabelledExample> Fit, List<LabelledExample> Calibration) Split(IReadOnlyList<LabelledExample> examples, double share, int seed)
+    {
+        var random = new Random(seed);
+        var shuffled = examples.OrderBy(_ => random.Next()).ToList();
+        var calibrationCount = (int)Math.Round(shuffled.Count * share);
+        return (shuffled.Skip(calibrationCount).ToList(), shuffled.Take(calibrationCount).ToList());
+    }
+
+    private void Say(string message) => progress?.Report(message);
+}

@@ -1,0 +1,25 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Beacon.ServiceDefaults;
+
+public static class ServiceApiExtensions
+{
+    /// <summary>
+    /// What every service behind the gateway has besides the hosting defaults, so each service's own registrations
+    /// start after it: problem answers, authentication, the OpenAPI document, its own database, the clock, and gRPC
+    /// (between services) with JSON transcoding (REST routes declared in the .proto files).
+    /// </summary>
+    public static IHostApplicationBuilder AddServiceApi<TContext>(this IHostApplicationBuilder builder, string databaseName)
+        where TContext : DbContext
+    {
+        builder.AddDefaultProblemHandlers();
+        builder.AddServiceAuthentication();
+        builder.AddDefaultOpenApi();
+        builder.AddServiceDatabase<TContext>(databaseName);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddGrpc().AddJsonTranscoding();
+        return builder;
+    }
+}

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using Beacon.EarlyWarning.Training;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
+
+// beacon-ew-train: trains and evaluates the early-warning models and prints every held-out figure.
+//   oulad <folder> [--out DIR]                                    dropout on OULAD (train != 2014J, test 2014J)
+//   attendance [--students N] [--test N] [--seed S] [--out DIR]   chronic absence on SYNTHETIC attendance
+//   bench [--students 100000] [--score 1000000] [--seed S]        training and scoring speed against the ABC rule
+if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+{
+    Console.WriteLine("usage: beacon-ew-train oulad <folder> [--out DIR] | attendance [--students 20000] [--test 10000] [--seed 42] [--out DIR] | bench [--students 100000] [--score 1000000]");
+    return args.Length == 0 ? 2 : 0;
+}
+
+string? Option(string name) => Array.IndexOf(args, name) is var i && i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+int IntOption(string name, int fallback) => Option(name) is { } v
+    ? int.TryParse(v, out var n) && n > 0 ? n : throw new ArgumentException($"{name} must be a positive whole number, not '{v}'.")
+    : fallback;
+
+if (args[0] == "bench")
+{
+    Bench.Run(IntOption("--students", 100_000), IntOption("--score", 1_000_000), IntOption("--seed", 42));
+    return 0;
+}
+
+var watch = Stopwatch.StartNew();
+var progress = new Progress<string>(m => Console.Error.WriteLine($"[{watch.Elapsed:mm\\:ss\\.f}] {m}"));
+RiskDataset data;
+try
+{
+    data = args[0] switch
+    {
+        "oulad" when args.Length > 1 => OuladDropout.Load(args[1]),
+        "oulad" => throw new ArgumentException("oulad needs the OULAD folder, e.g. beacon-ew-train oulad /work/shared/data/oulad"),
+        "attendance" => AttendanceSimulator.Dataset(IntOption("--students", 20_000), IntOption("--test", 10_000), IntOption("--seed", 42)),
+        _ => throw new ArgumentException($"unknown command '{args[0]}' (oulad, attendance)"),
+    };
+}
+catch (Exception e) when (e is ArgumentException or IOException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+
+var result = new RiskModelTrainer(progress).Train(data);
+Console.WriteLine(ReportFormatter.Markdown(result));
+if (Option("--out") is { } outDir)
+{
+    var file = RiskModelFile.Save(result, outDir);
+    Console.WriteLine($"saved {Algorithms.FastTree} model to {file}");
+}
+Console.Error.WriteLine($"[{watch.Elapsed:mm\\:ss\\.f}] done");
+return 0;
