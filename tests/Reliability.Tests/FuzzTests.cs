@@ -332,6 +332,8 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
         // Skills rows are also made by the answer consumer (a new skill id); the graph a PUT writes is Prerequisites.
         ("Mastery", "Students" or "Mastery" or "AppliedResponses" or "Steps" or "Skills") => true,
         ("EarlyWarning", "AttendanceDays" or "RiskStates" or "RiskScores" or "Alerts") => true,
+        // Grades, incidents, LMS statements and mastery Ingestion and Mastery publish, and the indicator states they move.
+        ("EarlyWarning", "CourseMarks" or "BehaviorIncidents" or "LmsActivity" or "SkillMastery" or "IndicatorStates") => true,
         ("Interventions", "Attendance") => true,
         ("Notifications", "Staff" or "Feed" or "Deliveries") => true,
         _ => false,
