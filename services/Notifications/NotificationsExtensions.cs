@@ -1,4 +1,5 @@
 using Beacon.Contracts.Ingestion;
+using Beacon.Notifications.Api;
 using Beacon.Notifications.Consumers;
 using Beacon.Notifications.Domain;
 using Beacon.Notifications.Governance;
@@ -25,6 +26,7 @@ public static class NotificationsExtensions
             bus.AddNotificationsErasure();
         });
         builder.Services.AddOutboxRelay<NotificationsDbContext>();
+        builder.AddStreamTickets();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FeedBroadcaster>();
         builder.Services.AddSingleton<SchoolCounselors>();
@@ -46,11 +48,18 @@ public static class NotificationsExtensions
             builder.Services.AddSingleton<IChannelSender, EmailSender>();
         }
         builder.Services.AddSingleton<IChannelSender, WebhookSender>();
+        var webhooks = new WebhookGuard(section.GetSection("Webhooks").Get<WebhookOptions>() ?? new WebhookOptions(), builder.Environment.IsDevelopment());
+        builder.Services.AddSingleton(webhooks);
         builder.Services.AddHttpClient(WebhookSender.ClientName)
+            .ConfigurePrimaryHttpMessageHandler(webhooks.CreateHandler)
             .AddResilienceHandler("webhook", pipeline =>
             {
                 pipeline.AddRetry(new HttpRetryStrategyOptions
                 {
+                    // A refused destination stays refused: no retry.
+                    ShouldHandle = args => args.Outcome.Exception is HttpRequestException { InnerException: WebhookDestinationRefusedException }
+                        ? ValueTask.FromResult(false)
+                        : ValueTask.FromResult(HttpClientResiliencePredicates.IsTransient(args.Outcome)),
                     MaxRetryAttempts = Math.Max(1, options.InCallRetries),
                     Delay = options.InCallRetryDelay,
                     BackoffType = DelayBackoffType.Exponential,
