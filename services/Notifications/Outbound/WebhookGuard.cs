@@ -129,6 +129,7 @@ public sealed class WebhookGuard
             AllowAutoRedirect = false,
             UseCookies = false,
             MaxResponseHeadersLength = 16,   // KiB
+            MaxResponseDrainSize = 0,   // an answer not read to its end closes the connection; it is not drained to reuse it
             ConnectTimeout = TimeSpan.FromSeconds(5),
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),   // re-resolve names now and then
             UseProxy = _options.Proxy.Length > 0,

@@ -28,7 +28,7 @@ public static partial class CredentialRedaction
     private static partial Regex JsonCredential();
 
     // Header forms: "Authorization: Bearer x", "Bearer x", "Basic x".
-    [GeneratedRegex(@"(?<=\b(?:Bearer|Basic)\s+)[A-Za-z0-9\-._~+/]+=*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<=\b(?:Bearer|Basic)\s+)[A-Za-z0-9\-._~+/]{12,}=*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SchemeCredential();
 
     [GeneratedRegex(@"(?<=\bAuthorization\s*[:=]\s*)(?!\[redacted\])(?!(?:Bearer|Basic)\s)[^\s,;""']+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
