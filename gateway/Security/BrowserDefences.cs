@@ -8,8 +8,8 @@ namespace Beacon.Gateway.Security;
 /// </summary>
 public static class BrowserDefences
 {
-    /// <summary>The dashboard's files: scripts, styles, images and API calls from this origin only.</summary>
-    public const string DashboardPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    /// <summary>The dashboard's files: scripts, styles, images and API calls from this origin only (blob: images are the charts and pictures the page fetched itself).</summary>
+    public const string DashboardPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
         + "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     /// <summary>API answers are data, never a page: nothing may load from them or frame them.</summary>
