@@ -5,6 +5,7 @@ extern alias NotificationsApp;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Beacon.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -50,14 +51,12 @@ public sealed class LoggedFactory<TProgram>(CapturedLogs logs) : ServiceFactory<
     protected override void ConfigureTestServices(IServiceCollection services) => services.AddSingleton<ILoggerProvider>(logs);
 }
 
-/// <summary>A real receiver (Kestrel on localhost, so on 127.0.0.1 and ::1) for webhooks, a redirect and a huge answer.</summary>
+/// <summary>A real receiver (Kestrel on localhost, so on 127.0.0.1 and ::1) for webhooks and a redirect.</summary>
 public sealed class Receiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
     public ConcurrentQueue<string> Hooks { get; } = new();
-    public long HugeBytesWritten;
-    public const int HugeBytes = 64 * 1024 * 1024;
     public int Port { get; }
 
     private Receiver(WebApplication app, int port)
@@ -80,30 +79,89 @@ public sealed class Receiver : IAsyncDisposable
             return Results.Ok();
         });
         app.MapPost("/redirect", () => Results.Redirect("/hook", permanent: false, preserveMethod: true));
-        app.MapPost("/huge", async (HttpContext http) =>
-        {
-            http.Response.StatusCode = 500;
-            var chunk = new byte[64 * 1024];
-            Array.Fill(chunk, (byte)'x');
-            try
-            {
-                // Kestrel ignores writes once the client is gone: ask, not only wait for an exception.
-                while (receiver.HugeBytesWritten < HugeBytes && !http.RequestAborted.IsCancellationRequested)
-                {
-                    await http.Response.Body.WriteAsync(chunk, http.RequestAborted);
-                    Interlocked.Add(ref receiver.HugeBytesWritten, chunk.Length);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException)
-            {
-                // The sender hung up after reading its small limit: that is the point.
-            }
-        });
         await app.StartAsync();
         return receiver;
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
+
+/// <summary>
+/// Answers every connection with a 500 and a 64 MiB body on a raw socket, counting the bytes the socket accepted
+/// until the client hangs up (a Kestrel app cannot tell: it ignores writes once the client is gone).
+/// </summary>
+public sealed class HugeAnswerServer : IAsyncDisposable
+{
+    public const int HugeBytes = 64 * 1024 * 1024;
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+    private long _sent;
+
+    public HugeAnswerServer()
+    {
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _accepting = Task.Run(AcceptAsync);
+    }
+
+    public int Port { get; }
+    public long BytesSent => Interlocked.Read(ref _sent);
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                _ = Task.Run(() => ServeAsync(client));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client)
+    {
+        using var _ = client;
+        var stream = client.GetStream();
+        try
+        {
+            // The request's head; its small body stays in the socket buffer.
+            var head = new byte[16 * 1024];
+            var read = 0;
+            while (read < head.Length && !Encoding.ASCII.GetString(head, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var n = await stream.ReadAsync(head.AsMemory(read), _stop.Token);
+                if (n == 0)
+                {
+                    return;
+                }
+                read += n;
+            }
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: {HugeBytes}\r\n\r\n"), _stop.Token);
+            var chunk = new byte[64 * 1024];
+            Array.Fill(chunk, (byte)'x');
+            for (var sent = 0; sent < HugeBytes; sent += chunk.Length)
+            {
+                await stream.WriteAsync(chunk, _stop.Token);
+                Interlocked.Add(ref _sent, chunk.Length);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+        {
+            // The client hung up after reading its small limit: that is the point.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _accepting;
+    }
 }
 
 /// <summary>
@@ -115,6 +173,7 @@ public sealed class SecurityPlatform : IAsyncLifetime
 {
     public CapturedLogs Logs { get; } = new();
     public Receiver Receiver { get; private set; } = null!;
+    public HugeAnswerServer Huge { get; } = new();
     public LoggedFactory<NotificationsApp::Program> Notifications { get; private set; } = null!;
     public LoggedFactory<InterventionsApp::Program> Interventions { get; private set; } = null!;
     public LoggedFactory<GatewayApp::Program> Gateway { get; private set; } = null!;
@@ -195,5 +254,6 @@ public sealed class SecurityPlatform : IAsyncLifetime
         await Interventions.DisposeAsync();
         await Notifications.DisposeAsync();
         await Receiver.DisposeAsync();
+        await Huge.DisposeAsync();
     }
 }
