@@ -14,6 +14,7 @@ builder.AddGateway();
 var app = builder.Build();
 await app.InitializeDatabaseAsync<AuditDbContext>();
 app.UseCorrelationId();
+app.UseBrowserDefences();
 app.UseRequestSizeLimits();
 app.UseDashboard();
 app.UseAuthentication();

@@ -145,6 +145,7 @@ async function main(files) {
 
   const policies = [];
   const pods = [];
+  const configMaps = [];
   for (const { file, doc } of docs) {
     counts.documents++;
     const where = `${file}: ${doc?.kind ?? "?"} ${doc?.metadata?.name ?? "?"}`;
@@ -169,6 +170,7 @@ async function main(files) {
 
     if (doc.kind === "Secret" && (doc.data || doc.stringData)) fail(where, "the chart renders a Secret with values; reference an existing Secret instead");
     if (doc.kind === "ConfigMap") {
+      configMaps.push({ where, doc });
       for (const [k, v] of Object.entries(doc.data ?? {})) checkLiteral(where, `key ${k}`, v);
     }
     if (doc.kind === "Component" && doc.apiVersion.startsWith("dapr.io/")) {
@@ -218,10 +220,50 @@ async function main(files) {
     }
   }
 
+  checkEgress(policies, configMaps);
+
   for (const e of errors) console.error(`FAIL ${e}`);
   console.log(`validated ${counts.documents} documents: ${counts.schemaValidated} against Kubernetes/KEDA schemas, ` +
     `${counts.keysChecked} keys checked for misspelling, ${counts.shapeOnly} custom resources by shape only; ${errors.length} problems`);
   process.exit(errors.length === 0 ? 0 : 1);
+}
+
+// Egress: no rule lets a pod reach any address on any port, and an "anywhere" block keeps the cluster's and the
+// cloud's internal ranges out (a webhook must not be turned inward). Notifications' outbound channels do get out:
+// the mail server's port, the webhook proxy's port, or else webhooks on 443 to named peers.
+const INTERNAL = ["10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"];
+function checkEgress(policies, configMaps) {
+  for (const np of policies) {
+    for (const rule of np.doc.spec?.egress ?? []) {
+      const to = rule.to ?? [];
+      if (to.length === 0 && (rule.ports ?? []).length === 0) fail(np.where, "allows egress to any address on any port");
+      for (const peer of to) {
+        const block = peer.ipBlock;
+        if (!block || !["0.0.0.0/0", "::/0"].includes(block.cidr)) continue;
+        const missing = block.cidr === "::/0" ? ["(IPv6 internal ranges)"] : INTERNAL.filter((n) => !(block.except ?? []).includes(n));
+        if (missing.length) fail(np.where, `egress to ${block.cidr} does not except ${missing.join(", ")}`);
+      }
+    }
+  }
+  // Rendered files are checked together: a ConfigMap goes with the policy of the same name in the same file.
+  const fileOf = (item) => item.where.slice(0, item.where.indexOf(": "));
+  for (const cm of configMaps.filter((c) => c.doc.metadata.name.endsWith("-notifications"))) {
+    const np = policies.find((p) => p.doc.metadata.name === cm.doc.metadata.name && fileOf(p) === fileOf(cm));
+    if (!np) continue;   // reported above: no NetworkPolicy selects its pods
+    const rules = np.doc.spec?.egress ?? [];
+    const hasPort = (port, withPeers) => rules.some((r) => (r.ports ?? []).some((p) => Number(p.port) === Number(port)) && (!withPeers || (r.to ?? []).length > 0));
+    const data = cm.doc.data ?? {};
+    if (data.Notifications__Smtp__Host && !hasPort(data.Notifications__Smtp__Port ?? 25, false)) {
+      fail(np.where, `no egress to the mail server port ${data.Notifications__Smtp__Port ?? 25}`);
+    }
+    if (data.Notifications__Webhooks__Proxy) {
+      const proxy = new URL(data.Notifications__Webhooks__Proxy);
+      const port = proxy.port || (proxy.protocol === "https:" ? 443 : 80);
+      if (!hasPort(port, false)) fail(np.where, `no egress to the webhook proxy port ${port}`);
+    } else if (!hasPort(443, true)) {
+      fail(np.where, "webhooks cannot leave: no egress on 443 to named peers and no webhook proxy");
+    }
+  }
 }
 
 await main(process.argv.slice(2));

@@ -104,5 +104,15 @@ for expected in 'publishes Ingestion for the chart component mastery' 'does not 
   else echo "FAIL the checker did not report: $expected"; status=1; fi
 done
 
+echo "== negative check: fixtures/bad-egress.yaml must be rejected"
+if node "$here/validate.mjs" "$here/fixtures/bad-egress.yaml" > "$out/egress.log" 2>&1; then
+  echo "FAIL the checker accepted fixtures/bad-egress.yaml"; status=1
+fi
+for expected in 'allows egress to any address on any port' 'egress to 0.0.0.0/0 does not except 10.0.0.0/8' \
+    'no egress to the mail server port 587' 'no egress to the webhook proxy port 3128'; do
+  if grep -qF "$expected" "$out/egress.log"; then echo "  reported: $expected"
+  else echo "FAIL the checker did not report: $expected"; status=1; fi
+done
+
 if [ $status -eq 0 ]; then echo "validate: chart OK"; else echo "validate: chart has problems"; fi
 exit $status

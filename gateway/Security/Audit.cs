@@ -75,7 +75,10 @@ public static partial class Audit
         {
             var path = http.Request.Path.Value ?? "";
             var match = HttpMethods.IsGet(http.Request.Method) ? StudentRecordPath().Match(path) : Match.Empty;
-            var audited = match.Success || (HttpMethods.IsPost(http.Request.Method) && GrpcRead().IsMatch(path));
+            // A live-feed ticket is asked for with the bearer token (the stream itself opens with the ticket alone):
+            // that request is the one that says who opened the feed.
+            var audited = match.Success || (HttpMethods.IsPost(http.Request.Method)
+                && (GrpcRead().IsMatch(path) || path.EndsWith("/feed/stream-ticket", StringComparison.Ordinal)));
             if (!audited)
             {
                 await next(http);
@@ -91,11 +94,12 @@ public static partial class Audit
                     UserId = user.UserId() ?? "anonymous",
                     Roles = string.Join(",", user.FindAll(BeaconClaims.Role).Select(c => c.Value)),
                     Method = http.Request.Method,
-                    Path = Truncate(path, 512)!,
-                    Query = Truncate(http.Request.QueryString.Value, 512),
+                    Path = Truncate(CredentialRedaction.Redact(path), 512)!,
+                    // Never a credential at rest: ?access_token=, ?ticket=, ?code= and the like are masked.
+                    Query = Truncate(CredentialRedaction.RedactOrNull(http.Request.QueryString.Value), 512),
                     StudentId = match.Success && match.Groups["student"].Success ? Truncate(match.Groups["student"].Value, 128) : null,
                     CaseId = match.Success && match.Groups["case"].Success ? Truncate(match.Groups["case"].Value, 128) : null,
-                    Purpose = Truncate(http.Request.Headers[PurposeHeader].ToString(), 256) is { Length: > 0 } p ? p : null,
+                    Purpose = Truncate(CredentialRedaction.Redact(http.Request.Headers[PurposeHeader].ToString()), 256) is { Length: > 0 } p ? p : null,
                     StatusCode = http.Response.StatusCode,
                     CorrelationId = http.Request.Headers[Correlation.Header].ToString(),
                 });

@@ -21,6 +21,7 @@ public sealed class DashboardTests(BrowserFixture fixture, ITestOutputHelper out
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly List<IBrowserContext> _contexts = [];
     private bool _finished;
+    private readonly List<string> _policyViolations = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -40,6 +41,8 @@ public sealed class DashboardTests(BrowserFixture fixture, ITestOutputHelper out
         {
             await context.CloseAsync();
         }
+        // The gateway's Content-Security-Policy allows no inline script or style: anything it blocked is a broken page.
+        Assert.Empty(_policyViolations);
     }
 
     private string _name = "test";
@@ -377,6 +380,13 @@ public sealed class DashboardTests(BrowserFixture fixture, ITestOutputHelper out
             if (m.Type == "error" && !_finished)
             {
                 output.WriteLine($"browser console: {m.Text} ({m.Location})");
+                if (m.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))
+                {
+                    lock (_policyViolations)
+                    {
+                        _policyViolations.Add($"{m.Text} ({m.Location})");
+                    }
+                }
             }
         };
         page.PageError += (_, e) =>

@@ -205,5 +205,44 @@ public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.False(s2.TryGetProperty("chronicallyAbsent", out var chronic) && chronic.GetBoolean());
         Assert.Contains(s2.GetProperty("indicators").EnumerateArray(),
             i => i.GetProperty("kind").GetString() == "course-performance" && i.GetProperty("explanation").GetString()!.StartsWith("Failing 2 of 3", StringComparison.Ordinal));
+
+        await AssertNoCredentialAtRestAsync();
+    }
+
+    /// <summary>
+    /// A careless client puts the token in the URL; the live feed opens with a ticket. Afterwards no file of the run
+    /// (every process's log, every database with the gateway's audit log) holds the token or the ticket.
+    /// </summary>
+    private async Task AssertNoCredentialAtRestAsync()
+    {
+        const string feed = "/api/notifications/v1/staff/e2e-c1/feed";
+        using (var careless = await _http.GetAsync($"{feed}?access_token={_token}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, careless.StatusCode);
+        }
+        using var issued = await _http.PostAsync($"{feed}/stream-ticket", null);
+        Assert.Equal(HttpStatusCode.OK, issued.StatusCode);
+        var ticket = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ticket").GetString()!;
+        using (var anonymous = new HttpClient { BaseAddress = _platform.Gateway })
+        using (var stream = await anonymous.GetAsync($"{feed}/stream?ticket={ticket}", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+        }
+        var audit = await GetAsync("/api/audit/v1/entries?userId=admin-1");
+        Assert.Contains(audit.EnumerateArray(), e => e.GetProperty("query").GetString() == "?access_token=[redacted]");
+
+        await Task.Delay(1000);   // let the processes write their last lines
+        foreach (var file in Directory.EnumerateFiles(_platform.DataDirectory, "*", SearchOption.AllDirectories))
+        {
+            string text;
+            await using (var open = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            using (var reader = new StreamReader(open))
+            {
+                text = await reader.ReadToEndAsync();
+            }
+            Assert.False(text.Contains(_token, StringComparison.Ordinal), $"{file} holds the bearer token");
+            Assert.False(text.Contains(_token.Split('.')[2], StringComparison.Ordinal), $"{file} holds the bearer token's signature");
+            Assert.False(text.Contains(ticket, StringComparison.Ordinal), $"{file} holds the stream ticket");
+        }
     }
 }

@@ -46,6 +46,9 @@ public sealed class DeliveryTests : IAsyncLifetime
                 ["Notifications:MaxAttempts"] = "2",
                 ["Notifications:InCallRetries"] = "2",
                 ["Notifications:InCallRetryDelay"] = "00:00:00.050",
+                // The receiver is plain http on loopback: allowed here only because an administrator would allow-list it.
+                ["Notifications:Webhooks:AllowHttp"] = "true",
+                ["Notifications:Webhooks:AllowedHosts:0"] = "127.0.0.1",
             },
         };
         await _ingestion.WaitUntilReadyAsync();

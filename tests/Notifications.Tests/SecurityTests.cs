@@ -1,12 +1,14 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Beacon.Testing;
 
 namespace Beacon.Notifications.Tests;
 
 /// <summary>
 /// A staff member's feed and preferences are theirs alone (administrators excepted), on the service
-/// itself; dead letters are for ops. The live stream takes its token in the query (EventSource cannot
-/// send headers) and refuses a call without one.
+/// itself; dead letters are for ops. The live stream takes a single-use ticket (EventSource cannot
+/// send headers; a token in the URL would be logged) and refuses a call without one.
 /// </summary>
 public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixture<ServiceFactory<Program>>
 {
@@ -47,20 +49,43 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
     }
 
     [Fact]
-    public async Task The_live_stream_takes_its_token_from_the_query_and_refuses_other_callers()
+    public async Task The_live_stream_opens_with_a_single_use_ticket_for_its_own_stream_and_never_with_a_token_in_the_url()
     {
         using var client = service.CreateClientAs(null);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using (var anonymous = await client.GetAsync($"{Feed}/feed/stream", HttpCompletionOption.ResponseHeadersRead, cancel.Token))
+        async Task<HttpStatusCode> OpenAsync(string query)
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            using var response = await client.GetAsync($"{Feed}/feed/stream{query}", HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+            return response.StatusCode;
         }
-        using (var other = await client.GetAsync($"{Feed}/feed/stream?access_token={Callers.Token("counselor-other")}", HttpCompletionOption.ResponseHeadersRead, cancel.Token))
+        async Task<string> TicketAsync(string who, string staffId)
         {
-            Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+            using var asker = service.CreateClientAs(Callers.Token(who));
+            using var response = await asker.PostAsync($"/api/notifications/v1/staff/{staffId}/feed/stream-ticket", null, cancel.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>(cancel.Token)).GetProperty("ticket").GetString()!;
         }
-        using var own = await client.GetAsync($"{Feed}/feed/stream?access_token={Callers.Token("counselor")}", HttpCompletionOption.ResponseHeadersRead, cancel.Token);
-        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
-        Assert.Equal("text/event-stream", own.Content.Headers.ContentType?.MediaType);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(""));
+        // The old way: a bearer token in the query is no longer read.
+        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync($"?access_token={Callers.Token("counselor")}"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync("?ticket=not-a-ticket"));
+        // Someone else's ticket (for their own stream) does not open this one.
+        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync($"?ticket={await TicketAsync("counselor-other", Callers.OtherCounselorId)}"));
+        using (var asker = service.CreateClientAs(Callers.Token("counselor-other")))
+        using (var refused = await asker.PostAsync($"{Feed}/feed/stream-ticket", null, cancel.Token))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        }
+
+        var ticket = await TicketAsync("counselor", Callers.CounselorId);
+        using (var own = await client.GetAsync($"{Feed}/feed/stream?ticket={ticket}", HttpCompletionOption.ResponseHeadersRead, cancel.Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+            Assert.Equal("text/event-stream", own.Content.Headers.ContentType?.MediaType);
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync($"?ticket={ticket}"));
+        // An administrator may open anyone's stream, with their own ticket.
+        Assert.Equal(HttpStatusCode.OK, await OpenAsync($"?ticket={await TicketAsync("admin", Callers.CounselorId)}"));
     }
 }

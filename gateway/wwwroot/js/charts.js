@@ -8,7 +8,11 @@ const DASHES = ['', '6 3', '2 3', '8 3 2 3', '12 4'];
 
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null) continue;
+    if (k === 'style') el.style.cssText = String(v);   // CSSOM: the CSP refuses style attributes
+    else el.setAttribute(k, String(v));
+  }
   for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 }
@@ -117,7 +121,7 @@ export function barChart({ title, description, bars, format = v => v.toFixed(2),
 export function calibrationPlot({ title, description, bins }) {
   const size = 320, pad = 40;
   const svg = frame(title, description, size + pad, size + pad);
-  svg.setAttribute('style', 'max-width: 360px');
+  svg.style.maxWidth = '360px';   // CSSOM, not a style attribute (the CSP allows no inline styles)
   const x = v => pad + v * (size - pad);
   const y = v => size - v * (size - pad);
   for (const t of [0, 0.25, 0.5, 0.75, 1]) {

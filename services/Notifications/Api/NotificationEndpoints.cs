@@ -1,6 +1,7 @@
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Beacon.Notifications.Domain;
+using Beacon.Notifications.Outbound;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
@@ -24,10 +25,13 @@ public static class NotificationEndpoints
         staff.MapPut("/preferences", PutPreferencesAsync).WithName("PutPreferences").WithSummary("Replace a staff member's preferences")
             .Accepts<PreferencesRequest>("application/json");
         staff.MapPost("/feed/{entryId}/read", MarkReadAsync).WithName("MarkRead").WithSummary("Mark a feed entry read").ProducesProblem(StatusCodes.Status404NotFound);
+        staff.MapPost("/feed/stream-ticket", StreamTickets.IssueAsync).WithName("FeedStreamTicket")
+            .WithSummary("A ticket for one live-feed connection: 30 seconds, this stream, this user, once (see FeedStream)");
         staff.MapGet("/feed/stream", (string staffId, FeedBroadcaster broadcaster, IConfiguration config, CancellationToken ct) =>
             TypedResults.ServerSentEvents(Stream(staffId, broadcaster.Subscribe(staffId, ct),
                 config.GetValue("Notifications:StreamHeartbeat", TimeSpan.FromSeconds(15)), ct)))
-            .WithName("FeedStream").WithSummary("Live feed (server-sent events; the token may go in ?access_token=)");
+            .RequireAuthorization(StreamTickets.StreamPolicy)
+            .WithName("FeedStream").WithSummary("Live feed (server-sent events): a bearer token, or ?ticket= from FeedStreamTicket; never a token in the URL");
         api.MapGet("/dead-letters", DeadLettersAsync).RequireAuthorization(Policies.Ops).WithName("DeadLetters").WithSummary("Deliveries that failed every retry");
         api.MapPost("/dead-letters/{deliveryId}/redrive", RedriveAsync).RequireAuthorization(Policies.Ops).WithName("Redrive").WithSummary("Try a dead delivery again");
         return app;
@@ -80,9 +84,9 @@ public static class NotificationEndpoints
         });
     }
 
-    private static async Task<IResult> PutPreferencesAsync(string staffId, HttpRequest request, NotificationsDbContext db, CancellationToken ct)
+    private static async Task<IResult> PutPreferencesAsync(string staffId, HttpRequest request, NotificationsDbContext db, WebhookGuard webhooks, CancellationToken ct)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request, new PreferencesValidator(), ct);
+        var (body, problem) = await JsonBody.ReadAsync(request, new PreferencesValidator(webhooks), ct);
         if (body is null)
         {
             return problem!;

@@ -10,7 +10,7 @@ public sealed record PreferencesRequest(Dictionary<string, KindPreference>? Kind
 
 public sealed class PreferencesValidator : AbstractValidator<PreferencesRequest>
 {
-    public PreferencesValidator()
+    public PreferencesValidator(Outbound.WebhookGuard webhooks)
     {
         RuleForEach(r => r.Kinds).ChildRules(kind =>
         {
@@ -24,8 +24,9 @@ public sealed class PreferencesValidator : AbstractValidator<PreferencesRequest>
         RuleFor(r => r.QuietHours!.Until).Must(BeTime).WithMessage("must be a time HH:mm.").When(r => r.QuietHours is not null).OverridePropertyName("quietHours.until");
         RuleFor(r => r.DigestAt).Must(BeTime).When(r => r.DigestAt is not null).WithMessage("must be a time HH:mm.");
         RuleFor(r => r.TimeZone).Must(BeZone).When(r => r.TimeZone is not null).WithMessage((_, z) => $"'{z}' is not a known time zone.");
-        RuleFor(r => r.WebhookUrl).Must(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
-            .When(r => r.WebhookUrl is not null).WithMessage("must be an absolute http(s) URL.");
+        // https only (outside the local run) and no internal IP literals; names are checked again at connect time.
+        RuleFor(r => r.WebhookUrl).Must(u => webhooks.ProblemWith(u) is null)
+            .When(r => r.WebhookUrl is not null).WithMessage((_, u) => webhooks.ProblemWith(u)!);
         RuleFor(r => r.WebhookSecret).MinimumLength(16).When(r => r.WebhookUrl is not null).WithMessage("must be at least 16 characters when a webhook URL is set.");
         RuleFor(r => r.WebhookUrl).NotEmpty().When(r => r.Kinds?.Values.Any(k => k.Channels?.Contains(Channels.Webhook) == true) == true)
             .WithMessage("is required when a kind uses the webhook channel.");

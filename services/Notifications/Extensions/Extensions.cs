@@ -33,6 +33,7 @@ internal static class Extensions
             bus.AddNotificationsErasure();
         });
         builder.Services.AddOutboxRelay<NotificationsDbContext>();
+        builder.AddStreamTickets();
         builder.Services.AddSingleton<FeedBroadcaster>();
         builder.Services.AddSingleton<SchoolCounselors>();
         builder.Services.AddScoped<Notifier>();
@@ -53,11 +54,18 @@ internal static class Extensions
             builder.Services.AddSingleton<IChannelSender, EmailSender>();
         }
         builder.Services.AddSingleton<IChannelSender, WebhookSender>();
+        var webhooks = new WebhookGuard(section.GetSection("Webhooks").Get<WebhookOptions>() ?? new WebhookOptions(), builder.Environment.IsDevelopment());
+        builder.Services.AddSingleton(webhooks);
         builder.Services.AddHttpClient(WebhookSender.ClientName)
+            .ConfigurePrimaryHttpMessageHandler(webhooks.CreateHandler)
             .AddResilienceHandler("webhook", pipeline =>
             {
                 pipeline.AddRetry(new HttpRetryStrategyOptions
                 {
+                    // A refused destination stays refused: no retry.
+                    ShouldHandle = args => args.Outcome.Exception is HttpRequestException { InnerException: WebhookDestinationRefusedException }
+                        ? ValueTask.FromResult(false)
+                        : ValueTask.FromResult(HttpClientResiliencePredicates.IsTransient(args.Outcome)),
                     MaxRetryAttempts = Math.Max(1, options.InCallRetries),
                     Delay = options.InCallRetryDelay,
                     BackoffType = DelayBackoffType.Exponential,

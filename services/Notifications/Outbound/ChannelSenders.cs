@@ -76,9 +76,10 @@ public sealed class EmailSender(IOptions<DeliveryOptions> options) : IChannelSen
 /// <summary>
 /// HTTP POST of a JSON body signed with HMAC-SHA256 over "timestamp.body" with the recipient's secret
 /// (headers X-Beacon-Timestamp, X-Beacon-Signature: sha256=hex). The named HttpClient retries 5xx and
-/// timeouts with back-off (Microsoft.Extensions.Http.Resilience).
+/// timeouts with back-off (Microsoft.Extensions.Http.Resilience). Where it may connect, how much of the answer it
+/// reads and how often it calls per recipient is the <see cref="WebhookGuard"/>'s.
 /// </summary>
-public sealed class WebhookSender(IHttpClientFactory http, TimeProvider clock) : IChannelSender
+public sealed class WebhookSender(IHttpClientFactory http, TimeProvider clock, WebhookGuard guard) : IChannelSender
 {
     public const string ClientName = "webhooks";
     public const string SignatureHeader = "X-Beacon-Signature";
@@ -91,6 +92,15 @@ public sealed class WebhookSender(IHttpClientFactory http, TimeProvider clock) :
         if (string.IsNullOrWhiteSpace(prefs?.WebhookUrl) || string.IsNullOrEmpty(prefs.WebhookSecret))
         {
             throw new PermanentDeliveryException($"No webhook URL and secret in the preferences of '{items[0].StaffId}'.");
+        }
+        if (guard.ProblemWith(prefs.WebhookUrl) is { } problem)
+        {
+            // Saved before the rules tightened (or the allow-list shrank): not sent, and retrying cannot help.
+            throw new PermanentDeliveryException($"Webhook URL {problem}");
+        }
+        if (!guard.TryAcquire(items[0].StaffId))
+        {
+            throw new HttpRequestException($"More than {guard.Options.PerUserPerMinute} webhook calls a minute for '{items[0].StaffId}'; sent in a later round.");
         }
         var body = JsonSerializer.Serialize(new
         {
@@ -105,11 +115,40 @@ public sealed class WebhookSender(IHttpClientFactory http, TimeProvider clock) :
         request.Headers.Add(TimestampHeader, timestamp);
         request.Headers.Add(SignatureHeader, "sha256=" + WebhookSignature.Compute(prefs.WebhookSecret, timestamp, body));
         request.Headers.Add("Idempotency-Key", items[0].DeliveryId.ToString());
-        using var response = await http.CreateClient(ClientName).SendAsync(request, ct);
-        if (!response.IsSuccessStatusCode)
+        HttpResponseMessage response;
+        try
         {
-            throw new HttpRequestException($"Webhook answered {(int)response.StatusCode} {response.ReasonPhrase}.", null, response.StatusCode);
+            // Headers only: the body is not buffered (a receiver could answer with gigabytes).
+            response = await http.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         }
+        catch (HttpRequestException ex) when (ex.InnerException is WebhookDestinationRefusedException refused)
+        {
+            throw new PermanentDeliveryException(refused.Message);
+        }
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                // Redirects are not followed (they could point inward): a 3xx is a failure like any other.
+                var excerpt = await ReadAtMostAsync(response, guard.Options.MaxResponseBytes, ct);
+                throw new HttpRequestException($"Webhook answered {(int)response.StatusCode} {response.ReasonPhrase}. {excerpt}".TrimEnd(), null, response.StatusCode);
+            }
+        }
+    }
+
+    /// <summary>The start of a failed answer, for the dead letter's reason; never more than <paramref name="max"/> bytes.</summary>
+    private static async Task<string> ReadAtMostAsync(HttpResponseMessage response, int max, CancellationToken ct)
+    {
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[Math.Max(0, Math.Min(max, 64 * 1024))];
+        var read = 0;
+        int n;
+        while (read < buffer.Length && (n = await body.ReadAsync(buffer.AsMemory(read), ct)) > 0)
+        {
+            read += n;
+        }
+        var text = Encoding.UTF8.GetString(buffer, 0, read);
+        return text.Length > 200 ? text[..200] : text;
     }
 }
 

@@ -28,6 +28,7 @@ public static class HostingExtensions
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
         });
+        builder.AddCredentialRedaction();
 
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(builder.Environment.ApplicationName))

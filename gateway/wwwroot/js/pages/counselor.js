@@ -59,19 +59,41 @@ function feedSection(user) {
       entries.length ? list : [h('p', { id: 'feed-empty' }, 'Nothing yet.'), list]];
   });
 
-  // Live: the feed's server-sent events; the token goes in the query because EventSource cannot send headers.
-  const token = session()?.accessToken ?? '';
-  const source = new EventSource(`${base}/stream?access_token=${encodeURIComponent(token)}`);
-  source.addEventListener('ready', () => { live.textContent = '● live'; });
-  source.addEventListener('feed-entry', ev => {
+  // Live: the feed's server-sent events. EventSource cannot send headers and a bearer token in a URL ends up in
+  // logs, so each connection gets its own single-use ticket (30 s, this stream only) asked for with the token.
+  let source = null;
+  let left = false;
+  let retry = 1000;
+  const onEntry = ev => {
     let entry;
     try { entry = JSON.parse(ev.data); } catch { return; }
     if (list.querySelector(`[data-entry-id="${CSS.escape(String(entry.entryId ?? ''))}"]`)) return;
     document.getElementById('feed-empty')?.remove();
     list.prepend(entryItem(entry));
     announce(`New alert: ${entry.title}`);
-  });
-  source.onerror = () => { live.textContent = source.readyState === EventSource.CLOSED ? 'live updates stopped' : 'reconnecting…'; };
-  onLeave(() => source.close());
+  };
+  const connect = async () => {
+    if (left || !session()) return;
+    let ticket;
+    try {
+      ({ ticket } = await api(`${base}/stream-ticket`, { method: 'POST', body: {} }));
+    } catch {
+      live.textContent = 'reconnecting…';
+      setTimeout(connect, retry = Math.min(retry * 2, 30000));
+      return;
+    }
+    if (left) return;
+    source = new EventSource(`${base}/stream?ticket=${encodeURIComponent(ticket)}`);
+    source.addEventListener('ready', () => { live.textContent = '● live'; retry = 1000; });
+    source.addEventListener('feed-entry', onEntry);
+    // The browser would reconnect with the same, now used, ticket: close and ask for a new one instead.
+    source.onerror = () => {
+      source.close();
+      live.textContent = 'reconnecting…';
+      setTimeout(connect, retry = Math.min(retry * 2, 30000));
+    };
+  };
+  connect();
+  onLeave(() => { left = true; source?.close(); });
   return el;
 }
