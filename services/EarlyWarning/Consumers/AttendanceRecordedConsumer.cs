@@ -93,8 +93,7 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
                     Score = reading.Summary.AbsenceRate,
                     RaisedAt = now,
                 };
-                db.Alerts.Add(alert);
-                db.Publish(new RiskAlertRaised(alert.AlertId, alert.StudentId, alert.SchoolId, alert.Kind, alert.Reason, alert.Score, alert.RaisedAt));
+                db.Raise(alert);
             }
             state.SchoolId = message.SchoolId;
             state.DaysEnrolled = reading.Summary.DaysEnrolled;

@@ -38,8 +38,7 @@ public sealed class IndicatorAlerts(EarlyWarningDbContext db, TimeProvider clock
                 Score = reading.Score,
                 RaisedAt = now,
             };
-            db.Alerts.Add(alert);
-            db.Publish(new RiskAlertRaised(alert.AlertId, alert.StudentId, alert.SchoolId, alert.Kind, alert.Reason, alert.Score, alert.RaisedAt));
+            db.Raise(alert);
         }
         state.SchoolId = schoolId;
         state.Flagged = reading.Flagged;
@@ -59,8 +58,8 @@ public sealed class GradeRecordedConsumer(EarlyWarningDbContext db, IndicatorAle
         var row = marks.FirstOrDefault(r => r.CourseId == m.CourseId && r.Term == m.Term);
         if (row is null)
         {
-            marks.Add(db.CourseMarks.Add(new CourseMarkRow { StudentId = m.StudentId, CourseId = m.CourseId, Term = m.Term, SchoolId = m.SchoolId }).Entity);
-            row = marks[^1];
+            row = db.CourseMarks.Add(new CourseMarkRow { StudentId = m.StudentId, CourseId = m.CourseId, Term = m.Term, SchoolId = m.SchoolId }).Entity;
+            marks.Add(row);
         }
         else if ((m.Date, m.OccurredAt).CompareTo((row.Date, row.OccurredAt)) <= 0)
         {
@@ -155,21 +154,15 @@ public sealed class MasteryChangedConsumer(EarlyWarningDbContext db) : IConsumer
     }
 }
 
-/// <summary>One message at a time for each signal consumer (see the note at the top of this file).</summary>
-public sealed class OneAtATime<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
-{
-    public OneAtATime() => ConcurrentMessageLimit = 1;
-}
-
 public static class SignalConsumerRegistration
 {
     /// <summary>The grade, behaviour, LMS and mastery consumers and the indicators' settings; call inside AddServiceBus.</summary>
     public static IBusRegistrationConfigurator AddSignalConsumers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<GradeRecordedConsumer>(typeof(OneAtATime<GradeRecordedConsumer>));
-        bus.AddConsumer<BehaviorIncidentRecordedConsumer>(typeof(OneAtATime<BehaviorIncidentRecordedConsumer>));
-        bus.AddConsumer<LmsActivityRecordedConsumer>(typeof(OneAtATime<LmsActivityRecordedConsumer>));
-        bus.AddConsumer<MasteryChangedConsumer>(typeof(OneAtATime<MasteryChangedConsumer>));
+        bus.AddConsumer<GradeRecordedConsumer>(typeof(OneAtATimeDefinition<GradeRecordedConsumer>));
+        bus.AddConsumer<BehaviorIncidentRecordedConsumer>(typeof(OneAtATimeDefinition<BehaviorIncidentRecordedConsumer>));
+        bus.AddConsumer<LmsActivityRecordedConsumer>(typeof(OneAtATimeDefinition<LmsActivityRecordedConsumer>));
+        bus.AddConsumer<MasteryChangedConsumer>(typeof(OneAtATimeDefinition<MasteryChangedConsumer>));
         return bus;
     }
 

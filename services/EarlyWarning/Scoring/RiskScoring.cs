@@ -145,8 +145,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
                 ModelId = active.ModelId,
                 ModelVersion = active.Version,
             };
-            db.Alerts.Add(alert);
-            db.Publish(new RiskAlertRaised(alert.AlertId, studentId, schoolId, alert.Kind, alert.Reason, alert.Score, now));
+            db.Raise(alert);
         }
         score.SchoolId = schoolId;
         score.Score = prediction.Probability;

@@ -63,13 +63,14 @@ public sealed class GatheredRecordsDefinition<TConsumer> : ConsumerDefinition<TC
 }
 
 /// <summary>
-/// One message at a time: two batches never apply the same student's records at once, and a student's later
-/// records never overtake earlier ones.
+/// One message at a time: two messages never apply the same student's records at once, and a student's later
+/// records never overtake earlier ones. Batch consumers use it, and so do consumers of single events that
+/// re-evaluate a student's state.
 /// </summary>
-public sealed class RecordBatchDefinition<TConsumer> : ConsumerDefinition<TConsumer>
+public sealed class OneAtATimeDefinition<TConsumer> : ConsumerDefinition<TConsumer>
     where TConsumer : class, IConsumer
 {
-    public RecordBatchDefinition() => ConcurrentMessageLimit = 1;
+    public OneAtATimeDefinition() => ConcurrentMessageLimit = 1;
 }
 
 public static class RecordConsumerRegistration
@@ -83,7 +84,7 @@ public static class RecordConsumerRegistration
         where TBatch : class, IConsumer
     {
         bus.AddConsumer<TSingle>(singleDefinition ?? typeof(GatheredRecordsDefinition<TSingle>));
-        bus.AddConsumer<TBatch>(typeof(RecordBatchDefinition<TBatch>));
+        bus.AddConsumer<TBatch>(typeof(OneAtATimeDefinition<TBatch>));
         return bus;
     }
 }
