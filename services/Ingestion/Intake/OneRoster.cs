@@ -88,13 +88,15 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
 
         var schools = orgs.Rows.Where(r => string.Equals(Field(r.Row, "type"), "school", StringComparison.OrdinalIgnoreCase))
             .Select(r => new Positioned<SchoolRow>(Pos(orgs, r.Line), new SchoolRow(Field(r.Row, "sourcedId"), Field(r.Row, "name"))));
+        // Each user's role and school, resolved once.
+        var resolvedUsers = users.Rows.Select(r => (r.Line, r.Row, Role: RoleOf(r.Row), School: SchoolOf(r.Row))).ToList();
         // Staff whose only org is a district (or above) work for no one school: not imported, not an error.
-        var staff = users.Rows.Where(r => RoleOf(r.Row) is "teacher" or "counselor" && SchoolOf(r.Row) is not null)
-            .Select(r => new Positioned<StaffRow>(Pos(users, r.Line), new StaffRow(Field(r.Row, "sourcedId"), SchoolOf(r.Row), RoleOf(r.Row),
-                Field(r.Row, "givenName"), Field(r.Row, "familyName"), Field(r.Row, "email"))));
-        var students = users.Rows.Where(r => RoleOf(r.Row) == "student")
-            .Select(r => new Positioned<StudentRow>(Pos(users, r.Line), new StudentRow(Field(r.Row, "sourcedId"), SchoolOf(r.Row),
-                Field(r.Row, "givenName"), Field(r.Row, "familyName"), Field(r.Row, "grades")?.Split(',')[0])));
+        var staff = resolvedUsers.Where(p => p.Role is "teacher" or "counselor" && p.School is not null)
+            .Select(p => new Positioned<StaffRow>(Pos(users, p.Line), new StaffRow(Field(p.Row, "sourcedId"), p.School, p.Role,
+                Field(p.Row, "givenName"), Field(p.Row, "familyName"), Field(p.Row, "email"))));
+        var students = resolvedUsers.Where(p => p.Role == "student")
+            .Select(p => new Positioned<StudentRow>(Pos(users, p.Line), new StudentRow(Field(p.Row, "sourcedId"), p.School,
+                Field(p.Row, "givenName"), Field(p.Row, "familyName"), Field(p.Row, "grades")?.Split(',')[0])));
         var summary = await roster.ApplyAsync(new RosterRows(schools.ToList(), staff.ToList(), students.ToList()), errors, source, ct);
 
         var resolvedClasses = new Table(classes.File, [.. classes.Rows.Select(r => (r.Line, WithSchool(r.Row, hierarchy)))]);

@@ -106,8 +106,10 @@ public sealed class OneRosterBundle
         return null;
     }
 
-    /// <summary>manifest.csv's properties (propertyName, value), e.g. oneroster.version and file.users.</summary>
-    public Dictionary<string, string> Manifest() =>
+    private Dictionary<string, string>? _manifest;
+
+    /// <summary>manifest.csv's properties (propertyName, value), e.g. oneroster.version and file.users; read once, after the files are added.</summary>
+    public Dictionary<string, string> Manifest() => _manifest ??=
         (Tables.GetValueOrDefault("manifest.csv")?.Rows ?? [])
             .Where(r => r.Row.TryGetValue("propertyName", out var p) && p.Length > 0)
             .GroupBy(r => r.Row["propertyName"], StringComparer.OrdinalIgnoreCase)
