@@ -35,6 +35,7 @@ try
         "oulad" when args.Length > 1 => OuladDropout.Load(args[1]),
         "oulad" => throw new ArgumentException("oulad needs the OULAD folder, e.g. beacon-ew-train oulad /work/shared/data/oulad"),
         "attendance" => AttendanceSimulator.Dataset(IntOption("--students", 20_000), IntOption("--test", 10_000), IntOption("--seed", 42)),
+        "k12-synthetic" => K12DropoutSimulator.Dataset(IntOption("--students", 20_000), IntOption("--test", 10_000), IntOption("--seed", 42)),
         _ => throw new ArgumentException($"unknown command '{args[0]}' (oulad, attendance)"),
     };
 }

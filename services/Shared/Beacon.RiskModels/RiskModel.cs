@@ -42,6 +42,7 @@ public static class FeatureSets
     {
         AttendanceFeatures.Kind => AttendanceFeatures.Set,
         OuladDropout.Kind => OuladDropout.Set,
+        K12DropoutFeatures.Kind => K12DropoutFeatures.Set,
         _ => throw new ArgumentException($"Unknown model kind '{kind}'.", nameof(kind)),
     };
 }

@@ -13,7 +13,7 @@ namespace Beacon.RiskModels.Dropout;
 /// </summary>
 public static class OuladDropout
 {
-    public const string Kind = "dropout";
+    public const string Kind = "oulad-dropout";
     public const int CutoffDay = 60;
     public const string TestPresentation = "2014J";
 

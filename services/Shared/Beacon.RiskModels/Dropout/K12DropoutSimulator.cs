@@ -1,0 +1,116 @@
+using Beacon.RiskModels.Attendance;
+
+namespace Beacon.RiskModels.Dropout;
+
+/// <summary>A simulated student's signals up to the scoring date and the year's outcome drawn from the truth.</summary>
+public sealed record SimulatedK12Student(string StudentId, StudentSignals Signals, double DropoutProbability, bool DroppedOut);
+
+/// <summary>
+/// SYNTHETIC K-12 students for the dropout model's cold start (a district with no labelled history yet).
+/// Each student has four latent traits: attendance risk, behaviour, academic standing (with a slope over the
+/// year) and engagement. Every signal is a noisy view of them: daily attendance, five courses marked each
+/// marking period, behaviour incidents with suspensions, skill mastery and LMS activity. The year's dropout
+/// is drawn from a known logistic model of the traits (<see cref="TruthModel"/>), so the best any model can
+/// do is the true probability, and a model on the signals can be measured against it.
+/// </summary>
+public sealed class K12DropoutSimulator(int seed)
+{
+    public const string TruthModel = "logit(p) = -3.3 + 1.0*attendanceRisk + 0.8*behaviour - 0.9*academic - 0.6*academicSlope - 0.4*engagement (traits standardised)";
+
+    private static readonly string[] Courses = ["MATH", "ELA", "SCIENCE", "HISTORY", "ELECTIVE"];
+    private const int MarkingPeriodDays = 15;
+    private readonly Random _random = new(seed);
+
+    /// <summary>Students with <paramref name="schoolDays"/> school days from <paramref name="firstDay"/>.</summary>
+    public IReadOnlyList<SimulatedK12Student> Generate(int students, DateOnly firstDay, int schoolDays, string idPrefix = "sim")
+    {
+        var calendar = new List<DateOnly>(schoolDays);
+        for (var d = firstDay; calendar.Count < schoolDays; d = d.AddDays(1))
+        {
+            if (d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
+            {
+                calendar.Add(d);
+            }
+        }
+        return Enumerable.Range(0, students).Select(i => Student($"{idPrefix}-{i:D6}", calendar)).ToList();
+    }
+
+    private SimulatedK12Student Student(string id, IReadOnlyList<DateOnly> calendar)
+    {
+        // Standardised traits, mildly correlated as they are in schools.
+        var attendance = Normal() + (_random.NextDouble() < 0.12 ? 1.5 : 0);
+        var behaviour = 0.3 * attendance + 0.95 * Normal();
+        var academic = -0.35 * attendance + 0.9 * Normal();
+        var slope = 0.8 * Normal();
+        var engagement = 0.4 * academic + 0.9 * Normal();
+
+        var days = new List<SchoolDay>(calendar.Count);
+        var incidents = new List<IncidentSignal>();
+        var lms = new List<LmsSignal>();
+        var marks = new List<MarkSignal>();
+        var courseOffsets = Courses.Select(_ => 6 * Normal()).ToArray();
+        var absences = 0;
+        for (var d = 0; d < calendar.Count; d++)
+        {
+            var date = calendar[d];
+            var progress = (double)d / calendar.Count;
+            var pAbsent = Sigmoid(-3.0 + 0.9 * attendance + 0.5 * progress * Math.Max(0, attendance) + (date.DayOfWeek is DayOfWeek.Monday or DayOfWeek.Friday ? 0.3 : 0));
+            var roll = _random.NextDouble();
+            var status = roll < pAbsent ? (_random.NextDouble() < 0.25 ? "excused-absent" : "absent") : roll < pAbsent + 0.03 ? "tardy" : "present";
+            days.Add(new SchoolDay(date, status));
+            absences += status.EndsWith("absent", StringComparison.Ordinal) ? 1 : 0;
+            if (status is "present" or "tardy")
+            {
+                if (_random.NextDouble() < Sigmoid(-4.6 + 1.0 * behaviour))
+                {
+                    var serious = _random.NextDouble() < 0.2;
+                    incidents.Add(new IncidentSignal(date, serious && _random.NextDouble() < 0.5 ? "out-of-school-suspension" : Pick(["disruption", "defiance", "fighting", "truancy"]),
+                        serious ? "major" : _random.NextDouble() < 0.7 ? "minor" : "moderate"));
+                }
+                if (_random.NextDouble() < Sigmoid(-0.2 + 1.1 * engagement))
+                {
+                    lms.Add(new LmsSignal(date, 300 + 1200 * _random.NextDouble()));
+                }
+            }
+            if ((d + 1) % MarkingPeriodDays == 0 || d == calendar.Count - 1)
+            {
+                var period = d / MarkingPeriodDays + 1;
+                var rateSoFar = (double)absences / (d + 1);
+                for (var c = 0; c < Courses.Length; c++)
+                {
+                    var mark = 76 + 9 * (academic + slope * progress) + courseOffsets[c] - 40 * rateSoFar + 5 * Normal();
+                    marks.Add(new MarkSignal(Courses[c], $"P{period}", Math.Round(Math.Clamp(mark, 0, 100), 1), date));
+                }
+            }
+        }
+        var mastery = Enumerable.Range(0, 6).Select(s => new MasterySignal($"skill-{s}", Sigmoid(0.4 + 1.3 * academic + 0.8 * Normal()), 3 + _random.Next(12))).ToArray();
+
+        var p = Sigmoid(-3.3 + 1.0 * attendance + 0.8 * behaviour - 0.9 * academic - 0.6 * slope - 0.4 * engagement);
+        return new SimulatedK12Student(id, new StudentSignals(days, marks, incidents, mastery, lms), p, _random.NextDouble() < p);
+    }
+
+    /// <summary>
+    /// A labelled training set and a held-out set (a different seed, so different students), each student's
+    /// features as of school day <paramref name="scoringDay"/> of a 90-day half year.
+    /// </summary>
+    public static RiskDataset Dataset(int trainStudents, int testStudents, int seed, int scoringDay = 45)
+    {
+        var firstDay = new DateOnly(2025, 9, 1);
+        List<LabelledExample> Examples(int count, int s, string prefix)
+        {
+            var students = new K12DropoutSimulator(s).Generate(count, firstDay, scoringDay, prefix);
+            var asOf = students.Count == 0 ? firstDay : students[0].Signals.Days[^1].Date;
+            return students.Select(st => new LabelledExample(st.StudentId, K12DropoutFeatures.Compute(st.Signals, asOf), st.DroppedOut)).ToList();
+        }
+        return new RiskDataset(K12DropoutFeatures.Set, Examples(trainStudents, seed, "sim"), Examples(testStudents, seed + 1_000_003, "hold"),
+            K12DropoutFeatures.Indicators[0],
+            $"SYNTHETIC K-12 students (K12DropoutSimulator, seed {seed}; {TruthModel}); features as of school day {scoringDay}",
+            $"train {trainStudents} simulated students, test {testStudents} others from seed {seed + 1_000_003}");
+    }
+
+    private double Normal() => Math.Sqrt(-2 * Math.Log(1 - _random.NextDouble())) * Math.Cos(2 * Math.PI * _random.NextDouble());
+
+    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+
+    private string Pick(string[] items) => items[_random.Next(items.Length)];
+}
