@@ -95,7 +95,7 @@ public sealed class NightlyRescoreTests : IAsyncLifetime
         var night = DateTimeOffset.Parse("2026-09-08T02:00:05+00:00");
         _clock.Set(night);
         var after = await Eventually.WaitAsync(StatusAsync, s => s.GetProperty("runs").GetInt32() == 1, TimeSpan.FromSeconds(60));
-        Assert.Equal("re-scored", after.GetProperty("lastOutcome").GetString());
+        Assert.StartsWith("re-scored", after.GetProperty("lastOutcome").GetString());
         Assert.Equal(night, after.GetProperty("lastRunAt").GetDateTimeOffset());
         Assert.True(after.GetProperty("lastStudentsScored").GetInt32() >= 1);
         Assert.Equal(DateTimeOffset.Parse("2026-09-09T02:00:00+00:00"), after.GetProperty("nextRunAt").GetDateTimeOffset());

@@ -7,6 +7,8 @@ using Beacon.RiskModels.Dropout;
 // beacon-ew-train: trains and evaluates the early-warning models and prints every held-out figure.
 //   oulad <folder> [--out DIR]                                    dropout on OULAD (train != 2014J, test 2014J)
 //   attendance [--students N] [--test N] [--seed S] [--out DIR]   chronic absence on SYNTHETIC attendance
+//   k12-synthetic [--students N] [--test N] [--seed S]            K-12 dropout on SYNTHETIC students (the service's cold start)
+//   dropout --gateway URL [--students-per-school 750] [--seed S]  K-12 dropout on simulated districts uploaded through a running platform
 //   bench [--students 100000] [--score 1000000] [--seed S]        training and scoring speed against the ABC rule
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
 {
@@ -18,6 +20,13 @@ string? Option(string name) => Array.IndexOf(args, name) is var i && i >= 0 && i
 int IntOption(string name, int fallback) => Option(name) is { } v
     ? int.TryParse(v, out var n) && n > 0 ? n : throw new ArgumentException($"{name} must be a positive whole number, not '{v}'.")
     : fallback;
+
+if (args[0] == "dropout")
+{
+    var gateway = Option("--gateway") ?? "http://127.0.0.1:8080";
+    return await DropoutEvaluation.RunAsync(new DropoutEvaluation.Options(new Uri(gateway), StudentsPerSchool: IntOption("--students-per-school", 750),
+        Seed: IntOption("--seed", 101)), Console.Error, CancellationToken.None);
+}
 
 if (args[0] == "bench")
 {

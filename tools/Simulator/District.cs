@@ -5,13 +5,22 @@ namespace Beacon.Simulator;
 /// system records a late arrival as an absence (a real kind of mid-year policy change). Null: no change.
 /// Behaviour and the ground truth are untouched; only what is recorded changes.
 /// </param>
+/// <param name="StudentPrefix">Student ids are "&lt;prefix&gt;-0001"...; two districts with different prefixes can share one platform.</param>
+/// <param name="FirstSchool">Index of the first school name, so a second district gets other schools.</param>
+/// <param name="MarkingPeriodDays">School days per marking period: each course gets a mark at the end of each one.</param>
 public sealed record SimulationOptions(int Seed = 42, int Schools = 2, int StudentsPerSchool = 15, int SchoolDays = 20, DateOnly? LastDay = null,
-    int ItemsPerDay = 3, int? ShiftFromDay = null);
+    int ItemsPerDay = 3, int? ShiftFromDay = null, string StudentPrefix = "stu", int FirstSchool = 0, int MarkingPeriodDays = 15);
 
 public sealed record SchoolInfo(string SchoolId, string Name);
 public sealed record StaffInfo(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email);
 public sealed record StudentInfo(string StudentId, string SchoolId, string GivenName, string FamilyName, string Grade, string Sex, string RaceEthnicity,
     bool EconomicallyDisadvantaged, bool EnglishLearner, bool Disability, double AbsencePropensity, double Engagement);
+
+/// <summary>
+/// A student's traits that show in grades and behaviour rather than attendance (standardised): so some students'
+/// risk shows first in their marks or their incidents, not in their absences.
+/// </summary>
+public sealed record StudentTraits(double Behaviour, double Academic, double AcademicSlope);
 public sealed record SectionInfo(string SectionId, string SchoolId, string Title, string TeacherId);
 public sealed record AttendanceDay(string StudentId, DateOnly Date, string Status);
 public sealed record ItemAnswer(string StudentId, string ItemId, string SkillId, bool Correct, int Attempt, int Hints, double Seconds, DateTimeOffset At);
@@ -22,7 +31,8 @@ public sealed record Incident(string IncidentId, string StudentId, DateOnly Date
 public sealed record SkillTruth(string SkillId, string[] Prerequisites, double PriorKnowledge, double Learn, double Guess, double Slip);
 
 /// <summary>End-of-term outcomes and the model that drew them (so a model test can check what it should recover).</summary>
-public sealed record StudentOutcome(string StudentId, double AbsenceRate, bool ChronicallyAbsent, double DropoutProbability, bool DroppedOut);
+public sealed record StudentOutcome(string StudentId, double AbsenceRate, bool ChronicallyAbsent, double DropoutProbability, bool DroppedOut,
+    StudentTraits? Traits = null);
 
 public sealed record GroundTruth(int Seed, IReadOnlyList<SkillTruth> Skills, string DropoutModel, IReadOnlyList<StudentOutcome> Outcomes,
     string? RecordingShift = null);
@@ -34,8 +44,12 @@ public sealed record District(IReadOnlyList<SchoolInfo> Schools, IReadOnlyList<S
 /// <summary>
 /// Generates a district from a seed. Attendance: each student has a persistent absence propensity
 /// (most low, a tail high), Mondays and Fridays are worse, and absence drifts up over the term for
-/// disengaging students. Item responses follow a known BKT process per skill. Dropout is drawn from a
-/// known logistic model of absence rate, behaviour incidents and the course mark.
+/// disengaging students. Item responses follow a known BKT process per skill. Four courses are marked at the
+/// end of each marking period from the student's academic standing (which can slide over the year) and their
+/// absences so far; behaviour incidents, suspensions among them, come from a behaviour trait. Dropout is drawn
+/// from a known logistic model of the traits (<see cref="DropoutModel"/>): the true probability is the best any
+/// model of the signals can do. Grades and behaviour draw from their own random stream, so attendance and
+/// answers are the same for a seed as before they existed.
 /// </summary>
 public static class DistrictGenerator
 {
@@ -52,14 +66,17 @@ public static class DistrictGenerator
         new("decimals", ["fractions"], 0.30, 0.18, 0.15, 0.10),
     ];
 
-    public const string DropoutModel = "logit(p) = -4.2 + 9.0*absenceRate + 0.35*incidents - 0.03*(mark - 70)";
+    public const string DropoutModel =
+        "logit(p) = -3.4 + 9.0*(absencePropensity - 0.05) + 0.9*behaviour - 0.8*academic - 0.6*academicSlope - 2.0*(engagement - 0.7) (traits standardised)";
+
+    private static readonly string[] Courses = ["MATH9", "ENG9", "SCI9", "HIST9"];
 
     public static District Generate(SimulationOptions o)
     {
         var rng = new Random(o.Seed);
         var lastDay = o.LastDay ?? DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
         var days = SchoolDaysEndingOn(lastDay, o.SchoolDays);
-        var schools = Enumerable.Range(0, o.Schools).Select(i => SchoolNames[i % SchoolNames.Length] + (i >= SchoolNames.Length ? $"-{i}" : ""))
+        var schools = Enumerable.Range(o.FirstSchool, o.Schools).Select(i => SchoolNames[i % SchoolNames.Length] + (i >= SchoolNames.Length ? $"-{i}" : ""))
             .Select(id => new SchoolInfo(id, $"{char.ToUpperInvariant(id[0])}{id[1..]} High School")).ToList();
 
         var staff = new List<StaffInfo>();
@@ -85,7 +102,7 @@ public static class DistrictGenerator
                 var disadvantaged = rng.NextDouble() < 0.4;
                 // A skewed propensity: most students rarely miss school, about one in eight often does.
                 var propensity = rng.NextDouble() < 0.12 ? 0.12 + rng.NextDouble() * 0.25 : rng.NextDouble() * 0.06;
-                students.Add(new StudentInfo($"stu-{n:0000}", school.SchoolId, Pick(rng, Given), Pick(rng, Family), (9 + rng.Next(4)).ToString(),
+                students.Add(new StudentInfo($"{o.StudentPrefix}-{n:0000}", school.SchoolId, Pick(rng, Given), Pick(rng, Family), (9 + rng.Next(4)).ToString(),
                     rng.NextDouble() < 0.5 ? "female" : "male", Pick(rng, Races), disadvantaged, rng.NextDouble() < 0.12, rng.NextDouble() < 0.1,
                     propensity, 0.4 + rng.NextDouble() * 0.6));
             }
@@ -96,8 +113,11 @@ public static class DistrictGenerator
         var incidents = new List<Incident>();
         var grades = new List<Grade>();
         var outcomes = new List<StudentOutcome>();
+        var signals = new Random(unchecked(o.Seed * 31 + 7));
         foreach (var student in students)
         {
+            var traits = new StudentTraits(Normal(signals) + (student.AbsencePropensity > 0.1 ? 0.4 : 0), Normal(signals) - 0.5 * (1 - student.Engagement), 0.9 * Normal(signals));
+            var courseOffsets = Courses.Select(_ => 5 * Normal(signals)).ToArray();
             var drift = student.Engagement < 0.55 ? 0.004 : 0.0;   // disengaging students slide over the term
             var absences = 0;
             var known = Skills.ToDictionary(s => s.SkillId, s => rng.NextDouble() < s.PriorKnowledge);
@@ -111,10 +131,27 @@ public static class DistrictGenerator
                 // The planted shift changes the record only, after the RNG draws, so the rest of the district is identical.
                 var recorded = o.ShiftFromDay is { } shift && d + 1 >= shift && status == "tardy" ? "absent" : status;
                 attendance.Add(new AttendanceDay(student.StudentId, day, recorded));
+                absences += status is "absent" or "excused-absent" ? 1 : 0;
+                if ((d + 1) % o.MarkingPeriodDays == 0 || d == days.Count - 1)
+                {
+                    // A progress mark per course at each marking period's end (and on the last day).
+                    var progress = (double)d / days.Count;
+                    for (var c = 0; c < Courses.Length; c++)
+                    {
+                        var mark = 80 + 8 * (traits.Academic + traits.AcademicSlope * progress) + courseOffsets[c] - 60 * absences / (d + 1.0) + 4 * Normal(signals);
+                        grades.Add(new Grade(student.StudentId, Courses[c], $"P{d / o.MarkingPeriodDays + 1}", Math.Round(Math.Clamp(mark, 0, 100), 1), day));
+                    }
+                }
                 if (status is "absent" or "excused-absent")
                 {
-                    absences++;
                     continue;
+                }
+                if (signals.NextDouble() < Sigmoid(-4.8 + 1.1 * traits.Behaviour))
+                {
+                    var serious = signals.NextDouble() < 0.25;
+                    incidents.Add(new Incident($"inc-{student.StudentId}-b{d}", student.StudentId, day,
+                        serious && signals.NextDouble() < 0.6 ? Pick(signals, ["in-school-suspension", "out-of-school-suspension"]) : Pick(signals, ["disruption", "defiance", "fighting", "bullying"]),
+                        serious ? "major" : signals.NextDouble() < 0.7 ? "minor" : "moderate"));
                 }
                 if (rng.NextDouble() < 0.01 + student.AbsencePropensity * 0.1)
                 {
@@ -133,12 +170,10 @@ public static class DistrictGenerator
                 }
             }
             var rate = (double)absences / days.Count;
-            var mark = Math.Clamp(Math.Round(85 - 120 * rate - 10 * (1 - student.Engagement) + (rng.NextDouble() - 0.5) * 16, 1), 0, 100);
-            grades.Add(new Grade(student.StudentId, "MATH9", "T1", mark, days[^1]));
-            var studentIncidents = incidents.Count(x => x.StudentId == student.StudentId);
-            var logit = -4.2 + 9.0 * rate + 0.35 * studentIncidents - 0.03 * (mark - 70);
-            var pDrop = 1 / (1 + Math.Exp(-logit));
-            outcomes.Add(new StudentOutcome(student.StudentId, Math.Round(rate, 4), rate >= 0.10, Math.Round(pDrop, 4), rng.NextDouble() < pDrop));
+            _ = rng.NextDouble();   // the draw the single term mark used to take: keeps the outcome draws of a seed where they were
+            var pDrop = Sigmoid(-3.4 + 9.0 * (student.AbsencePropensity - 0.05) + 0.9 * traits.Behaviour - 0.8 * traits.Academic - 0.6 * traits.AcademicSlope
+                - 2.0 * (student.Engagement - 0.7));
+            outcomes.Add(new StudentOutcome(student.StudentId, Math.Round(rate, 4), rate >= 0.10, Math.Round(pDrop, 4), rng.NextDouble() < pDrop, traits));
         }
 
         return new District(schools, staff, students, sections, attendance, answers, grades, incidents,
@@ -161,4 +196,8 @@ public static class DistrictGenerator
     }
 
     private static T Pick<T>(Random rng, IReadOnlyList<T> items) => items[rng.Next(items.Count)];
+
+    private static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 }

@@ -106,6 +106,8 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
                 await score(new StudentDays(message.StudentId, message.SchoolId, [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))]));
             }
         }
+        // The dropout model reads every signal kind; it scores each student once per batch, after all their days.
+        await scoring.ScoreDropoutAsync(ids, now, ct, days);
         scoring.PublishScoreChanges();
     }
 }

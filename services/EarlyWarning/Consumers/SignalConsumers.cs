@@ -1,5 +1,6 @@
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
+using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Beacon.Messaging;
 using MassTransit;
@@ -9,7 +10,8 @@ using Microsoft.Extensions.Options;
 namespace Beacon.EarlyWarning.Consumers;
 
 // The B and C of the ABCs: grades and behaviour incidents update their projections and re-evaluate their
-// indicator in one transaction; LMS activity and mastery are projected for the dropout model's features.
+// indicator in one transaction; LMS activity and mastery are projected for the dropout model, which every
+// consumer here re-scores in the same transaction when a dropout model is active.
 // Each consumer takes one message at a time (ConcurrentMessageLimit = 1), so two events about one student
 // never evaluate an indicator at once; erased students' events are dropped by the erasure filter.
 
@@ -48,7 +50,8 @@ public sealed class IndicatorAlerts(EarlyWarningDbContext db, TimeProvider clock
     }
 }
 
-public sealed class GradeRecordedConsumer(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<CoursePerformanceOptions> options) : IConsumer<GradeRecorded>
+public sealed class GradeRecordedConsumer(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<CoursePerformanceOptions> options, RiskScoring scoring, TimeProvider clock)
+    : IConsumer<GradeRecorded>
 {
     public async Task Consume(ConsumeContext<GradeRecorded> context)
     {
@@ -71,12 +74,13 @@ public sealed class GradeRecordedConsumer(EarlyWarningDbContext db, IndicatorAle
         row.OccurredAt = m.OccurredAt;
         var reading = CoursePerformanceIndicator.Evaluate([.. marks.Select(r => new CourseMark(r.CourseId, r.Term, r.MarkPercent, r.Date))], options.Value);
         await alerts.ApplyAsync(m.StudentId, m.SchoolId, reading, ct);
+        await scoring.RescoreDropoutAsync([m.StudentId], clock, ct);
         await db.SaveChangesAsync(ct);
     }
 }
 
-public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<BehaviorIndicatorOptions> options)
-    : IConsumer<BehaviorIncidentRecorded>
+public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<BehaviorIndicatorOptions> options,
+    RiskScoring scoring, TimeProvider clock) : IConsumer<BehaviorIncidentRecorded>
 {
     public async Task Consume(ConsumeContext<BehaviorIncidentRecorded> context)
     {
@@ -111,6 +115,7 @@ public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, I
             var left = await db.BehaviorIncidents.Where(r => r.StudentId == movedFrom.StudentId && r.IncidentId != m.IncidentId).ToListAsync(ct);
             await alerts.ApplyAsync(movedFrom.StudentId, movedFrom.SchoolId, Evaluate(left), ct);
         }
+        await scoring.RescoreDropoutAsync(movedFrom != default ? [m.StudentId, movedFrom.StudentId] : [m.StudentId], clock, ct);
         await db.SaveChangesAsync(ct);
     }
 
@@ -118,7 +123,7 @@ public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, I
         BehaviorIndicator.Evaluate([.. rows.Select(r => new Incident(r.IncidentId, r.Date, r.Category, r.Severity))], options.Value);
 }
 
-public sealed class LmsActivityRecordedConsumer(EarlyWarningDbContext db) : IConsumer<LmsActivityRecorded>
+public sealed class LmsActivityRecordedConsumer(EarlyWarningDbContext db, RiskScoring scoring, TimeProvider clock) : IConsumer<LmsActivityRecorded>
 {
     public async Task Consume(ConsumeContext<LmsActivityRecorded> context)
     {
@@ -128,11 +133,12 @@ public sealed class LmsActivityRecordedConsumer(EarlyWarningDbContext db) : ICon
             return;   // xAPI statement ids are immutable: the same id is the same statement
         }
         db.LmsActivity.Add(new LmsActivityRow { StatementId = m.StatementId, StudentId = m.StudentId, Verb = m.Verb, ObjectId = m.ObjectId, DurationSeconds = m.DurationSeconds, Timestamp = m.Timestamp });
+        await scoring.RescoreDropoutAsync([m.StudentId], clock, context.CancellationToken);
         await db.SaveChangesAsync(context.CancellationToken);
     }
 }
 
-public sealed class MasteryChangedConsumer(EarlyWarningDbContext db) : IConsumer<MasteryChanged>
+public sealed class MasteryChangedConsumer(EarlyWarningDbContext db, RiskScoring scoring, TimeProvider clock) : IConsumer<MasteryChanged>
 {
     public async Task Consume(ConsumeContext<MasteryChanged> context)
     {
@@ -150,7 +156,18 @@ public sealed class MasteryChangedConsumer(EarlyWarningDbContext db) : IConsumer
         row.Mastered = m.Mastered;
         row.Attempts = m.Attempts;
         row.OccurredAt = m.OccurredAt;
+        await scoring.RescoreDropoutAsync([m.StudentId], clock, context.CancellationToken);
         await db.SaveChangesAsync(context.CancellationToken);
+    }
+}
+
+internal static class DropoutScoringExtensions
+{
+    /// <summary>Scores the students with the dropout model (if one is active) and queues the score changes; the caller saves.</summary>
+    public static async Task RescoreDropoutAsync(this RiskScoring scoring, IReadOnlyCollection<string> studentIds, TimeProvider clock, CancellationToken ct)
+    {
+        await scoring.ScoreDropoutAsync(studentIds, clock.GetUtcNow(), ct);
+        scoring.PublishScoreChanges();
     }
 }
 

@@ -41,6 +41,7 @@ internal static class Extensions
         app.MapDefaultOpenApi();
         app.MapGrpcService<EarlyWarningGrpcService>();
         app.MapModelMonitoring();
+        app.MapModelFeatures();
         app.MapRetentionEndpoint("/api/early-warning/v1");
         return app;
     }

@@ -4,6 +4,7 @@ using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 using Beacon.ServiceDefaults;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
@@ -187,15 +188,16 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
     [Authorize(Policy = Policies.Ops)]
     public override Task<RescoreStudentsResponse> RescoreStudents(RescoreStudentsRequest request, ServerCallContext context)
     {
-        if (!string.IsNullOrEmpty(request.Kind) && request.Kind != AttendanceFeatures.Kind)
+        var kind = string.IsNullOrEmpty(request.Kind) ? AttendanceFeatures.Kind : request.Kind;
+        if (kind is not (AttendanceFeatures.Kind or K12DropoutFeatures.Kind))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"Only '{AttendanceFeatures.Kind}' can be scored from the signals Early warning receives; got '{request.Kind}'."));
+                $"Early warning scores '{AttendanceFeatures.Kind}' and '{K12DropoutFeatures.Kind}' from the signals it receives; got '{request.Kind}'."));
         }
         return ModelsGrpc.Guard(async () =>
         {
-            var scored = await scoring.RescoreAllAsync(clock.GetUtcNow(), context.CancellationToken);
-            var active = await db.Models.AsNoTracking().FirstAsync(m => m.Kind == AttendanceFeatures.Kind && m.Status == ModelStatus.Active, context.CancellationToken);
+            var scored = await scoring.RescoreAllAsync(clock.GetUtcNow(), context.CancellationToken, kind);
+            var active = await db.Models.AsNoTracking().FirstAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, context.CancellationToken);
             return new RescoreStudentsResponse { StudentsScored = scored, ModelId = active.ModelId.ToString() };
         });
     }

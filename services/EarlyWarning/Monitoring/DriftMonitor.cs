@@ -5,6 +5,7 @@ using Beacon.EarlyWarning.Storage;
 using Beacon.Messaging;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 using Beacon.RiskModels.Monitoring;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -28,29 +29,30 @@ public static class DriftReferences
 /// same unit of work when the score drifts significantly from the baseline.
 /// </summary>
 public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, IOptions<MonitoringOptions> options, RetrainingPolicy retraining,
-    TimeProvider clock, ILogger<DriftMonitor> logger)
+    StudentSignalsReader signals, TimeProvider clock, ILogger<DriftMonitor> logger)
 {
     private const int WindowMaximumDays = 30;
 
     public async Task<IReadOnlyList<DriftRun>> RunAsync(string kind, DateOnly asOf, string trigger, CancellationToken ct)
     {
-        if (kind != AttendanceFeatures.Kind)
+        if (kind is not (AttendanceFeatures.Kind or K12DropoutFeatures.Kind))
         {
-            throw new ModelRegistryException($"Drift is measured for '{AttendanceFeatures.Kind}' only: it is the model Early warning scores from its own signals; got '{kind}'.");
+            throw new ModelRegistryException($"Drift is measured for the models Early warning scores from its own signals ('{AttendanceFeatures.Kind}', '{K12DropoutFeatures.Kind}'); got '{kind}'.");
         }
         var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct)
             ?? throw new ModelRegistryException($"No active '{kind}' model to monitor.");
         var reference = RiskModelFile.DeserializeCard(model.CardJson).DriftReference
             ?? throw new ModelRegistryException($"Model {kind} v{model.Version} was registered without a drift reference; train a new version to monitor it.");
 
-        var (features, scores) = await WindowAsync(models.Get(model), asOf, ct);
+        var served = models.Get(model);
+        var (features, scores) = await WindowAsync(served, asOf, ct);
         if (features.Count < options.Value.MinimumStudents)
         {
             throw new ModelRegistryException(
                 $"Only {features.Count} student(s) have {WindowMaximumDays}+ school days recorded up to {asOf:yyyy-MM-dd}; drift needs at least {options.Value.MinimumStudents} (EarlyWarning:Monitoring:MinimumStudents).");
         }
         var now = clock.GetUtcNow();
-        var runs = new List<DriftRun> { Record(model, DriftReferences.Training, DriftAnalysis.Compare(AttendanceFeatures.Set, reference, features, scores), asOf, trigger, now) };
+        var runs = new List<DriftRun> { Record(model, DriftReferences.Training, DriftAnalysis.Compare(served.Features, reference, features, scores), asOf, trigger, now) };
 
         var baseline = await db.DriftBaselines.FindAsync([model.ModelId], ct);
         if (baseline is null)
@@ -68,7 +70,7 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
         else
         {
             var sample = JsonSerializer.Deserialize<DriftReference>(baseline.SampleJson)!;
-            var result = DriftAnalysis.Compare(AttendanceFeatures.Set, sample, features, scores);
+            var result = DriftAnalysis.Compare(served.Features, sample, features, scores);
             var run = Record(model, DriftReferences.Baseline, result, asOf, trigger, now);
             runs.Add(run);
             var inputs = result.Measures.Where(m => m.Measure != DriftResult.Score && m.Band == DriftBand.Significant).Select(m => m.Measure).ToArray();
@@ -111,15 +113,30 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
 
     private async Task<(List<float[]> Features, List<double> Scores)> WindowAsync(RiskModel model, DateOnly asOf, CancellationToken ct)
     {
-        // 30 school days fit in 90 calendar days even across a winter break; older days are not read.
-        var from = asOf.AddDays(-90);
-        var days = await db.AttendanceDays.AsNoTracking().Where(d => d.Date > from && d.Date <= asOf)
-            .Select(d => new { d.StudentId, d.Date, d.Status }).ToListAsync(ct);
-        var features = days.GroupBy(d => d.StudentId)
-            .Where(g => g.Count() >= WindowMaximumDays)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => DriftAnalysis.MonitoringWindow(g.Key, g.Select(d => new SchoolDay(d.Date, d.Status))))
-            .ToList();
+        List<float[]> features;
+        if (model.Features.Kind == K12DropoutFeatures.Kind)
+        {
+            // The dropout model's inputs as of the day, for every student with 30+ school days by then (as in training).
+            features = [];
+            foreach (var chunk in (await signals.StudentIdsAsync(ct)).Chunk(500))
+            {
+                features.AddRange((await signals.LoadAsync(chunk, null, ct))
+                    .Where(r => r.Signals.Days.Count(d => d.Date <= asOf) >= WindowMaximumDays)
+                    .Select(r => K12DropoutFeatures.Compute(r.Signals, asOf)));
+            }
+        }
+        else
+        {
+            // 30 school days fit in 90 calendar days even across a winter break; older days are not read.
+            var from = asOf.AddDays(-90);
+            var days = await db.AttendanceDays.AsNoTracking().Where(d => d.Date > from && d.Date <= asOf)
+                .Select(d => new { d.StudentId, d.Date, d.Status }).ToListAsync(ct);
+            features = days.GroupBy(d => d.StudentId)
+                .Where(g => g.Count() >= WindowMaximumDays)
+                .OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => DriftAnalysis.MonitoringWindow(g.Key, g.Select(d => new SchoolDay(d.Date, d.Status))))
+                .ToList();
+        }
         var scores = features.Count == 0 ? [] : model.Probabilities(features).Select(p => Math.Round((double)p, 5)).ToList();
         return (features, scores);
     }

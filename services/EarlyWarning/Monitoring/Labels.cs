@@ -25,7 +25,7 @@ public sealed class Labels(EarlyWarningDbContext db, TimeProvider clock)
     public static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, bool>> Outcomes = new Dictionary<string, IReadOnlyDictionary<string, bool>>
     {
         [AttendanceFeatures.Kind] = new Dictionary<string, bool> { ["chronically-absent"] = true, ["term-under-10pct-absence"] = false },
-        [OuladDropout.Kind] = new Dictionary<string, bool> { ["withdrew"] = true, ["finished-year"] = false },
+        [K12DropoutFeatures.Kind] = new Dictionary<string, bool> { ["dropped-out"] = true, ["withdrew"] = true, ["finished-year"] = false, ["graduated"] = false },
     };
 
     public static readonly string[] Verdicts = ["not-at-risk", "false-alarm"];

@@ -1,11 +1,14 @@
 using Beacon.EarlyWarning.Scoring;
+using Beacon.EarlyWarning.Storage;
 using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Monitoring;
 
 /// <summary>
-/// Once a day at DailyAt local time: the drift check of the active chronic-absence model as of yesterday,
+/// Once a day at DailyAt local time, for each kind with an active model (chronic absence, dropout): the drift check as of yesterday,
 /// then the false-positive-rate rule of the retraining policy. A missed day is not caught up.
 /// </summary>
 public sealed class MonitoringSchedule(IServiceScopeFactory scopes, IOptions<MonitoringOptions> options, TimeProvider clock, ILogger<MonitoringSchedule> logger)
@@ -44,10 +47,21 @@ public sealed class MonitoringSchedule(IServiceScopeFactory scopes, IOptions<Mon
 
     private async Task RunAsync(DateTimeOffset now, CancellationToken ct)
     {
-        const string kind = AttendanceFeatures.Kind;
+        foreach (var kind in new[] { AttendanceFeatures.Kind, K12DropoutFeatures.Kind })
+        {
+            await RunAsync(kind, now, ct);
+        }
+    }
+
+    private async Task RunAsync(string kind, DateTimeOffset now, CancellationToken ct)
+    {
         try
         {
             await using var scope = scopes.CreateAsyncScope();
+            if (!await scope.ServiceProvider.GetRequiredService<EarlyWarningDbContext>().Models.AnyAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct))
+            {
+                return;
+            }
             var asOf = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, clock.LocalTimeZone).Date).AddDays(-1);
             await scope.ServiceProvider.GetRequiredService<DriftMonitor>().RunAsync(kind, asOf, "scheduled", ct);
             var weeks = await scope.ServiceProvider.GetRequiredService<MonitoringReport>().WeeklyAsync(kind, ct);
@@ -55,12 +69,12 @@ public sealed class MonitoringSchedule(IServiceScopeFactory scopes, IOptions<Mon
         }
         catch (ModelRegistryException e)
         {
-            logger.LogInformation("Daily monitoring skipped: {Reason}", e.Message);
+            logger.LogInformation("Daily monitoring of {Kind} skipped: {Reason}", kind, e.Message);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A failed day must not stop the host; tomorrow tries again.
-            logger.LogError(e, "Daily monitoring failed");
+            logger.LogError(e, "Daily monitoring of {Kind} failed", kind);
         }
     }
 }

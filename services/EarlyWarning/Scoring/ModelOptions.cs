@@ -8,9 +8,6 @@ public sealed class ModelOptions
     /// <summary>A flagged student is un-flagged only below Threshold × this, so a score hovering at the line does not alert daily.</summary>
     public double HysteresisRatio { get; set; } = 0.8;
 
-    /// <summary>OULAD folder for training the dropout model on the server; unset means dropout training is refused.</summary>
-    public string? OuladDirectory { get; set; }
-
     /// <summary>Boosting rounds for FastTree and LightGBM when training through the API.</summary>
     public int Trees { get; set; } = 200;
 

@@ -40,15 +40,17 @@ public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models,
 {
     public async Task<ModelVersionRecord> TrainAsync(string kind, int students, int seed, bool promote, CancellationToken ct)
     {
+        if (students is < 0 || students > options.Value.MaximumTrainingStudents)
+        {
+            throw new ModelRegistryException($"students must be between 1 and {options.Value.MaximumTrainingStudents} (0 means 20000); got {students}.");
+        }
+        var (train, test, seedUsed) = (students == 0 ? 20_000 : students, Math.Max(500, (students == 0 ? 20_000 : students) / 2), seed == 0 ? 42 : seed);
+        // Cold start for both kinds: synthetic students until the district has labelled history of its own.
         var data = kind switch
         {
-            AttendanceFeatures.Kind => students is < 0 || students > options.Value.MaximumTrainingStudents
-                ? throw new ModelRegistryException($"students must be between 1 and {options.Value.MaximumTrainingStudents} (0 means 20000); got {students}.")
-                : AttendanceSimulator.Dataset(students == 0 ? 20_000 : students, Math.Max(500, (students == 0 ? 20_000 : students) / 2), seed == 0 ? 42 : seed),
-            OuladDropout.Kind => options.Value.OuladDirectory is { Length: > 0 } folder && System.IO.Directory.Exists(folder)
-                ? OuladDropout.Load(folder)
-                : throw new ModelRegistryException("Dropout training needs the OULAD folder: set EarlyWarning:Models:OuladDirectory."),
-            _ => throw new ModelRegistryException($"Unknown model kind '{kind}': use '{AttendanceFeatures.Kind}' or '{OuladDropout.Kind}'."),
+            AttendanceFeatures.Kind => AttendanceSimulator.Dataset(train, test, seedUsed),
+            K12DropoutFeatures.Kind => K12DropoutSimulator.Dataset(train, test, seedUsed),
+            _ => throw new ModelRegistryException($"Unknown model kind '{kind}': use '{AttendanceFeatures.Kind}' or '{K12DropoutFeatures.Kind}' (the OULAD model is an offline benchmark: ./beacon eval oulad)."),
         };
         var progress = new Progress<string>(m => logger.LogInformation("Training {Kind}: {Progress}", kind, m));
         var result = await Task.Run(() => new RiskModelTrainer(progress).Train(data, new TrainingOptions { Trees = options.Value.Trees }), ct);

@@ -1,4 +1,8 @@
 using System.Globalization;
+using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Scoring;
@@ -112,10 +116,26 @@ public sealed class NightlyRescoreService(IServiceScopeFactory scopes, IOptions<
     {
         try
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var scored = await scope.ServiceProvider.GetRequiredService<RiskScoring>().RescoreAllAsync(now, ct);
-            status.Finished(now, scored, "re-scored", next);
-            logger.LogInformation("Nightly re-score: {Students} students scored", scored);
+            // Every kind with an active model, each in its own scope (a fresh unit of work).
+            var scored = 0;
+            var kinds = new List<string>();
+            foreach (var kind in new[] { AttendanceFeatures.Kind, K12DropoutFeatures.Kind })
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<EarlyWarningDbContext>();
+                if (!await db.Models.AnyAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct))
+                {
+                    continue;
+                }
+                scored += await scope.ServiceProvider.GetRequiredService<RiskScoring>().RescoreAllAsync(now, ct, kind);
+                kinds.Add(kind);
+            }
+            if (kinds.Count == 0)
+            {
+                throw new ModelRegistryException("no active model");
+            }
+            status.Finished(now, scored, $"re-scored ({string.Join(", ", kinds)})", next);
+            logger.LogInformation("Nightly re-score: {Students} student scores ({Kinds})", scored, string.Join(", ", kinds));
         }
         catch (ModelRegistryException e)
         {

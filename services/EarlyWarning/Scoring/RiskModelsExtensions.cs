@@ -9,6 +9,7 @@ public static class RiskModelsExtensions
         builder.Services.AddSingleton<LoadedModels>();
         builder.Services.AddScoped<ModelRegistry>();
         builder.Services.AddScoped<RiskScoring>();
+        builder.Services.AddScoped<StudentSignalsReader>();
         builder.Services.AddSingleton<District>();
         builder.Services.AddScoped<DistrictThresholds>();
         builder.Services.AddOptions<NightlyRescoreOptions>().Bind(builder.Configuration.GetSection("EarlyWarning:Scoring"))

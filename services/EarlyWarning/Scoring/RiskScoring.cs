@@ -4,6 +4,7 @@ using Beacon.EarlyWarning.Storage;
 using Beacon.Messaging;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -35,7 +36,7 @@ public static class RiskBands
 /// unit of work's score changes go out as one <see cref="RiskScoresChanged"/>: call
 /// <see cref="PublishScoreChanges"/> before saving.
 /// </summary>
-public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds)
+public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds, StudentSignalsReader signals)
 {
     /// <summary>Score changes per event, as for the attendance batches they come from.</summary>
     public const int ScoreChangesPerEvent = 500;
@@ -66,34 +67,65 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         var week = WeekStart(now);
         await db.RiskScores.Where(s => s.Kind == active.Kind && studentIds.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && studentIds.Contains(s.StudentId)).LoadAsync(ct);
-        return student => ScoreAsync(active, threshold, student.StudentId, student.SchoolId, student.Days, now, ct);
+        return student => ScoreAsync(active, threshold, student.StudentId, student.SchoolId, AttendanceFeatures.Compute(student.Days), now, ct);
     }
+
+    /// <summary>
+    /// Scores students with the active dropout model from every signal Early warning holds about them (as of
+    /// each student's latest signal), in the caller's unit of work; nothing when no dropout model is promoted.
+    /// Called once per student per unit of work, after the signal that changed them is applied.
+    /// </summary>
+    /// <param name="days">The caller's current school days of these students, when it holds them.</param>
+    public async Task ScoreDropoutAsync(IReadOnlyCollection<string> studentIds, DateTimeOffset now, CancellationToken ct,
+        IReadOnlyDictionary<string, Dictionary<DateOnly, string>>? days = null)
+    {
+        var active = await ActiveAsync(K12DropoutFeatures.Kind, ct);
+        if (active is null || studentIds.Count == 0)
+        {
+            return;
+        }
+        var threshold = await thresholds.ForAsync(active, ct);
+        var rows = await signals.LoadAsync(studentIds, days, ct);
+        var ids = rows.Select(r => r.StudentId).ToArray();
+        var week = WeekStart(now);
+        await db.RiskScores.Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId)).LoadAsync(ct);
+        await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && ids.Contains(s.StudentId)).LoadAsync(ct);
+        foreach (var row in rows)
+        {
+            await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, DropoutFeatures(row.Signals, now), now, ct);
+        }
+    }
+
+    /// <summary>The dropout features as of the student's latest dated signal (today when there is none).</summary>
+    public static float[] DropoutFeatures(StudentSignals student, DateTimeOffset now) =>
+        K12DropoutFeatures.Compute(student, student.Latest ?? DateOnly.FromDateTime(now.UtcDateTime));
 
     private Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>
         db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct);
 
     /// <summary>
-    /// Re-scores every student with recorded attendance using the active model (after a promotion, or
+    /// Re-scores every student the active model of <paramref name="kind"/> can score (after a promotion, or
     /// nightly), in chunks, each chunk saved with its events. Returns how many students were scored.
     /// </summary>
-    public async Task<int> RescoreAllAsync(DateTimeOffset now, CancellationToken ct, int chunkSize = 500)
+    public async Task<int> RescoreAllAsync(DateTimeOffset now, CancellationToken ct, string kind = AttendanceFeatures.Kind, int chunkSize = 500)
     {
-        var active = await ActiveAsync(AttendanceFeatures.Kind, ct)
-            ?? throw new ModelRegistryException($"No active '{AttendanceFeatures.Kind}' model to score with.");
+        var active = await ActiveAsync(kind, ct)
+            ?? throw new ModelRegistryException($"No active '{kind}' model to score with.");
         var threshold = await thresholds.ForAsync(active, ct);
-        var students = await db.RiskStates.AsNoTracking().OrderBy(s => s.StudentId).Select(s => new { s.StudentId, s.SchoolId }).ToListAsync(ct);
+        var students = kind == AttendanceFeatures.Kind
+            ? await db.RiskStates.AsNoTracking().OrderBy(s => s.StudentId).Select(s => s.StudentId).ToListAsync(ct)
+            : await signals.StudentIdsAsync(ct);
         var scored = 0;
         foreach (var chunk in students.Chunk(chunkSize))
         {
-            var ids = chunk.Select(s => s.StudentId).ToArray();
-            // A student's first score can be inserted at the same moment by the attendance consumer; the
-            // chunk then fails on the key and is simply scored again (now as an update), never a 500.
+            // A student's first score can be inserted at the same moment by a signal consumer; the chunk then
+            // fails on the key and is simply scored again (now as an update), never a 500.
             for (var attempt = 1; ; attempt++)
             {
-                var days = (await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct)).ToLookup(d => d.StudentId);
-                foreach (var student in chunk)
+                foreach (var row in await signals.LoadAsync(chunk, null, ct))
                 {
-                    await ScoreAsync(active, threshold, student.StudentId, student.SchoolId, days[student.StudentId].Select(d => new SchoolDay(d.Date, d.Status)), now, ct);
+                    var features = kind == AttendanceFeatures.Kind ? AttendanceFeatures.Compute(row.Signals.Days) : DropoutFeatures(row.Signals, now);
+                    await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, features, now, ct);
                 }
                 try
                 {
@@ -115,10 +147,10 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         return scored;
     }
 
-    private async Task ScoreAsync(ModelVersionRecord active, double threshold, string studentId, string schoolId, IEnumerable<SchoolDay> days, DateTimeOffset now, CancellationToken ct)
+    private async Task ScoreAsync(ModelVersionRecord active, double threshold, string studentId, string schoolId, float[] features, DateTimeOffset now, CancellationToken ct)
     {
         var kind = active.Kind;
-        var prediction = models.Get(active).Predict(AttendanceFeatures.Compute(days));
+        var prediction = models.Get(active).Predict(features);
         var score = await db.RiskScores.FindAsync([studentId, kind], ct);
         var isNew = score is null;
         score ??= db.RiskScores.Add(new StudentRiskScore { StudentId = studentId, Kind = kind, SchoolId = schoolId, Band = RiskBands.Low, FactorsJson = "[]" }).Entity;

@@ -1,0 +1,57 @@
+using System.Globalization;
+using Beacon.EarlyWarning.Scoring;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
+using Beacon.ServiceDefaults;
+
+namespace Beacon.EarlyWarning.Api;
+
+/// <summary>One student's model inputs as of a date.</summary>
+public sealed record StudentFeatures(string StudentId, string SchoolId, IReadOnlyList<float> Values);
+
+public sealed record FeatureExport(string Kind, DateOnly AsOf, IReadOnlyList<string> Features, IReadOnlyList<StudentFeatures> Students);
+
+/// <summary>
+/// The inputs a model kind would score each student on as of a date, computed from Early warning's projections
+/// by the same code that scores live: what a district trains and evaluates on (`./beacon eval dropout` reads
+/// its training and held-out students here). Only signals dated on or before the date count; a correction
+/// replaces the record it corrects (the projections keep the latest version), and mastery is the latest estimate.
+/// Per-student data, so administrators only.
+/// </summary>
+public static class FeatureEndpoints
+{
+    public static IEndpointRouteBuilder MapModelFeatures(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/early-warning/v1/features", ExportAsync)
+            .RequireAuthorization(Policies.Administrators).WithTags("Models").WithName("ModelFeatures")
+            .WithSummary("Every student's model inputs as of a date (kind: chronic-absence or dropout; asOf: yyyy-MM-dd, default today)");
+        return app;
+    }
+
+    private static async Task<IResult> ExportAsync(string? kind, string? asOf, StudentSignalsReader signals, TimeProvider clock, CancellationToken ct)
+    {
+        kind = string.IsNullOrEmpty(kind) ? K12DropoutFeatures.Kind : kind;
+        if (kind is not (AttendanceFeatures.Kind or K12DropoutFeatures.Kind))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"Unknown kind '{kind}': use '{AttendanceFeatures.Kind}' or '{K12DropoutFeatures.Kind}'.");
+        }
+        var date = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        if (!string.IsNullOrEmpty(asOf) && !DateOnly.TryParseExact(asOf, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"asOf must be a date as yyyy-MM-dd; got '{asOf}'.");
+        }
+        var students = new List<StudentFeatures>();
+        foreach (var chunk in (await signals.StudentIdsAsync(ct)).Chunk(500))
+        {
+            foreach (var row in await signals.LoadAsync(chunk, null, ct))
+            {
+                var values = kind == AttendanceFeatures.Kind
+                    ? AttendanceFeatures.Compute(row.Signals.Days.Where(d => d.Date <= date))
+                    : K12DropoutFeatures.Compute(row.Signals, date);
+                students.Add(new StudentFeatures(row.StudentId, row.SchoolId, values));
+            }
+        }
+        var set = kind == AttendanceFeatures.Kind ? AttendanceFeatures.Set : K12DropoutFeatures.Set;
+        return Results.Ok(new FeatureExport(kind, date, set.Names, students));
+    }
+}

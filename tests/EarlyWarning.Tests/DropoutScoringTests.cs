@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Storage;
+using Beacon.Testing;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Beacon.EarlyWarning.Tests;
+
+/// <summary>
+/// The K-12 dropout model live, against the real RabbitMQ: trained (synthetic cold start) and promoted through
+/// the API, then every signal kind re-scores the student in the unit of work that changed them.
+/// </summary>
+public sealed class DropoutScoringTests : IAsyncLifetime
+{
+    // Few trees: these tests are about the plumbing; model quality is TrainingTests' business.
+    private readonly ServiceFactory<Program> _service = new() { Settings = { ["EarlyWarning:Models:Trees"] = "40" } };
+    private static readonly DateOnly Day = new(2026, 10, 1);
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _service.WaitUntilReadyAsync();
+        _client = _service.CreateClient();
+        using var response = await _client.PostAsJsonAsync("/api/early-warning/v1/models/train", new { kind = "dropout", students = 3000, seed = 3, promote = true });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var model = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("active", model.GetProperty("status").GetString());
+        Assert.Contains("SYNTHETIC", model.GetProperty("dataSource").GetString());
+    }
+
+    public async Task DisposeAsync() => await _service.DisposeAsync();
+
+    private IBus Bus => _service.Services.GetRequiredService<IBus>();
+
+    private Task<StudentRiskScore?> ScoreAsync(string student) =>
+        Db(db => db.RiskScores.AsNoTracking().FirstOrDefaultAsync(s => s.StudentId == student && s.Kind == "dropout"));
+
+    private Task<T> Db<T>(Func<EarlyWarningDbContext, Task<T>> work) => _service.WithDbAsync(work);
+
+    private static string NewStudent() => $"stu-{Guid.NewGuid():N}"[..20];
+
+    [Fact]
+    public async Task A_grade_only_student_gets_a_course_alert_and_a_dropout_score_with_a_course_factor()
+    {
+        var student = NewStudent();
+        var at = DateTimeOffset.UtcNow;
+        foreach (var (course, mark) in new[] { ("math", 31.0), ("ela", 38.0), ("sci", 44.0), ("hist", 52.0) })
+        {
+            await Bus.Publish(new GradeRecorded(student, "school-d", course, "2026-P1", mark, Day, false, at));
+        }
+        await Eventually.WaitAsync(() => Db(db => db.CourseMarks.CountAsync(m => m.StudentId == student)), n => n == 4, TimeSpan.FromSeconds(60));
+        var score = await Eventually.WaitAsync(() => ScoreAsync(student), s => s is not null, TimeSpan.FromSeconds(60));
+        Assert.Equal("school-d", score!.SchoolId);
+
+        using var http = _service.CreateClientAs(TestTokens.Counselor("c-d", "school-d"));
+        var risk = await http.GetFromJsonAsync<JsonElement>($"/api/early-warning/v1/students/{student}/risk?kind=dropout");
+        var factors = risk.GetProperty("factors").EnumerateArray().ToList();
+        var courseFactor = factors.FirstOrDefault(f => f.GetProperty("feature").GetString() is "courses_failing" or "mean_mark" or "lowest_mark");
+        Assert.True(courseFactor.ValueKind == JsonValueKind.Object, $"no course factor among {risk.GetProperty("explanation").GetString()}");
+        Assert.True(courseFactor.GetProperty("raisesRisk").GetBoolean());
+        Assert.Contains("dropout", risk.GetProperty("explanation").GetString());
+
+        // Four failures in a term: the transparent course indicator raised its own alert too.
+        var alerts = await Db(db => db.Alerts.Where(a => a.StudentId == student).ToListAsync());
+        Assert.Contains(alerts, a => a.Kind == RiskKinds.CoursePerformance);
+    }
+
+    [Fact]
+    public async Task Each_signal_kind_moves_the_score_and_a_redelivery_does_not()
+    {
+        var student = NewStudent();
+        var at = DateTimeOffset.UtcNow;
+        await Bus.Publish(new GradeRecorded(student, "school-d", "math", "2026-P1", 88, Day, false, at));
+        var first = await Eventually.WaitAsync(() => ScoreAsync(student), s => s is not null, TimeSpan.FromSeconds(60));
+
+        // Suspensions raise the score; the same incidents again change nothing.
+        var incidents = Enumerable.Range(1, 3).Select(i =>
+            new BehaviorIncidentRecorded($"inc-{student}-{i}", student, "school-d", Day.AddDays(i), "out-of-school-suspension", "major", false, at)).ToArray();
+        foreach (var incident in incidents)
+        {
+            await Bus.Publish(incident);
+        }
+        var afterIncidents = await Eventually.WaitAsync(() => ScoreAsync(student), s => s!.Score > first!.Score + 0.01, TimeSpan.FromSeconds(60));
+        foreach (var incident in incidents)
+        {
+            await Bus.Publish(incident);
+        }
+        await Task.Delay(1500);
+        Assert.Equal(afterIncidents!.Score, (await ScoreAsync(student))!.Score, 6);
+        Assert.Equal(3, await Db(db => db.BehaviorIncidents.CountAsync(i => i.StudentId == student)));
+
+        // Attendance arrives in batches from Ingestion; the batch consumer re-scores the student once.
+        var days = Enumerable.Range(0, 20).Select(d => new AttendanceRecorded(student, "school-d", Day.AddDays(d), d % 2 == 0 ? "absent" : "present", false, at)).ToArray();
+        await Bus.Publish(new AttendanceBatchRecorded(days));
+        var afterAttendance = await Eventually.WaitAsync(() => ScoreAsync(student), s => s!.ScoredAt > afterIncidents.ScoredAt, TimeSpan.FromSeconds(60));
+        Assert.NotEqual(afterIncidents.Score, afterAttendance!.Score);
+
+        // The nightly path re-scores every student the dropout model can score, with the active version.
+        using var rescore = await _client.PostAsJsonAsync("/api/early-warning/v1/models/rescore", new { kind = "dropout" });
+        Assert.Equal(HttpStatusCode.OK, rescore.StatusCode);
+        Assert.True((await rescore.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("studentsScored").GetInt32() >= 1);
+    }
+
+    [Fact]
+    public async Task Erasure_removes_the_dropout_score_with_the_new_projections()
+    {
+        var student = NewStudent();
+        await Bus.Publish(new GradeRecorded(student, "school-d", "math", "2026-P1", 40, Day, false, DateTimeOffset.UtcNow));
+        await Bus.Publish(new LmsActivityRecorded($"st-{student}", student, "completed", "unit-1", 600, DateTimeOffset.UtcNow));
+        await Eventually.WaitAsync(() => ScoreAsync(student), s => s is not null, TimeSpan.FromSeconds(60));
+        await Eventually.WaitAsync(() => Db(db => db.LmsActivity.CountAsync(a => a.StudentId == student)), n => n == 1, TimeSpan.FromSeconds(60));
+        await Bus.Publish(new StudentErasureRequested(Guid.NewGuid(), student, "test", DateTimeOffset.UtcNow));
+        await Eventually.WaitAsync(() => Db(async db =>
+            await db.RiskScores.CountAsync(s => s.StudentId == student) + await db.CourseMarks.CountAsync(m => m.StudentId == student)
+            + await db.LmsActivity.CountAsync(a => a.StudentId == student)), n => n == 0, TimeSpan.FromSeconds(60));
+    }
+}

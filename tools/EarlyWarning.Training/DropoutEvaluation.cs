@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Dropout;
+using Beacon.Simulator;
+
+namespace Beacon.EarlyWarning.Training;
+
+/// <summary>
+/// `./beacon eval dropout`: the K-12 dropout model trained and judged on districts that went through the real
+/// platform. Two districts are generated from different seeds (a training district and a separately generated
+/// held-out one, other schools and students); each one's files, cut at a mid-year scoring date, are uploaded
+/// through the gateway into Ingestion; Early warning's own projections then give every student's features as of
+/// that date (GET /api/early-warning/v1/features, the code that scores live), labelled with the year's outcome
+/// from the simulator's ground truth. The model is fitted on the first district and measured on the second,
+/// against the simulator's true probabilities (the oracle) and the transparent ABC rules.
+/// </summary>
+public static class DropoutEvaluation
+{
+    public sealed record Options(Uri Gateway, int StudentsPerSchool = 750, int Schools = 4, int SchoolDays = 90, int ScoringDay = 45, int Seed = 101);
+
+    private sealed record TokenResponse(string AccessToken);
+
+    private sealed record Export(string Kind, DateOnly AsOf, string[] Features, ExportRow[] Students);
+
+    private sealed record ExportRow(string StudentId, string SchoolId, float[] Values);
+
+    public static async Task<int> RunAsync(Options o, TextWriter log, CancellationToken ct)
+    {
+        var lastDay = new DateOnly(2026, 6, 12);
+        var train = Generate(o, o.Seed, "tra", 0, lastDay);
+        var test = Generate(o, o.Seed + 1, "tst", o.Schools, lastDay);
+        var cut = DistrictGenerator.SchoolDaysEndingOn(lastDay, o.SchoolDays)[o.ScoringDay - 1];
+        log.WriteLine($"two districts of {o.Schools * o.StudentsPerSchool} students, {o.SchoolDays} school days to {lastDay:yyyy-MM-dd}; scoring date {cut:yyyy-MM-dd} (school day {o.ScoringDay}); uploading what is dated on or before it");
+
+        var folder = Directory.CreateTempSubdirectory("beacon-eval-dropout-");
+        try
+        {
+            foreach (var (name, district) in new[] { ("train", train), ("held-out", test) })
+            {
+                var dir = Path.Combine(folder.FullName, name);
+                DistrictFiles.Write(CutAt(district, cut), dir);
+                log.WriteLine($"uploading the {name} district through {o.Gateway}");
+                if (await DistrictFiles.UploadAsync(dir, o.Gateway, log, ct) > 0)
+                {
+                    log.WriteLine("error: an upload was refused (see above)");
+                    return 1;
+                }
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+
+        var expected = train.Students.Count + test.Students.Count;
+        var export = await WaitForProjectionsAsync(o.Gateway, cut, expected, o.ScoringDay, log, ct);
+        var byId = export.Students.ToDictionary(s => s.StudentId);
+        List<LabelledExample> Examples(District d) => d.Truth.Outcomes
+            .Select(t => new LabelledExample(t.StudentId, byId[t.StudentId].Values, t.DroppedOut)).ToList();
+        var data = new RiskDataset(K12DropoutFeatures.Set, Examples(train), Examples(test), K12DropoutFeatures.Indicators[0],
+            $"simulated districts through the real ingestion path (seeds {o.Seed}, {o.Seed + 1}; {DistrictGenerator.DropoutModel}); features from Early warning's projections as of {cut:yyyy-MM-dd}",
+            $"train: district seed {o.Seed} ({train.Students.Count} students); held out: district seed {o.Seed + 1} ({test.Students.Count} other students, other schools)");
+        var result = new RiskModelTrainer(new Progress<string>(m => log.WriteLine(m))).Train(data);
+        Console.WriteLine(ReportFormatter.Markdown(result));
+
+        var labels = data.Test.Select(e => e.Label).ToArray();
+        var truth = test.Truth.Outcomes.ToDictionary(t => t.StudentId, t => t.DropoutProbability);
+        var oracle = Evaluation.Auc(data.Test.Select(e => truth[e.Id]).ToArray(), labels);
+        var rules = K12DropoutFeatures.Indicators.Select(r => (r.Description, Auc: Evaluation.Auc(data.Test.Select(e => r.Score(e.Features)).ToArray(), labels))).ToList();
+        Console.WriteLine("| transparent rule (held-out district) | AUC |");
+        Console.WriteLine("|---|---|");
+        foreach (var (description, auc) in rules)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {description} | {auc:F3} |"));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| oracle: the simulator's true probability | {oracle:F3} |"));
+        Console.WriteLine();
+        var served = result.Served.Report;
+        var best = rules.Max(r => r.Auc);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"model {served.Auc:F3} vs best ABC rule {best:F3} ({(served.Auc > best ? "beats it" : "does NOT beat it")}); {oracle - served.Auc:F3} below the oracle (goal: within 0.03); ECE {served.ExpectedCalibrationError:F3} (goal: < 0.05)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT dropout model_auc={served.Auc:F4} oracle_auc={oracle:F4} abc_rule_auc={best:F4} precision_top10={served.PrecisionAtTop10:F4} ece={served.ExpectedCalibrationError:F4} train_students={data.Train.Count} test_students={data.Test.Count}"));
+        return 0;
+    }
+
+    private static District Generate(Options o, int seed, string prefix, int firstSchool, DateOnly lastDay) =>
+        DistrictGenerator.Generate(new SimulationOptions(seed, o.Schools, o.StudentsPerSchool, o.SchoolDays, lastDay, ItemsPerDay: 1,
+            StudentPrefix: prefix, FirstSchool: firstSchool));
+
+    /// <summary>The district as its systems would have sent it by the scoring date.</summary>
+    private static District CutAt(District d, DateOnly cut) => d with
+    {
+        Attendance = [.. d.Attendance.Where(a => a.Date <= cut)],
+        Answers = [.. d.Answers.Where(a => DateOnly.FromDateTime(a.At.UtcDateTime) <= cut)],
+        Grades = [.. d.Grades.Where(g => g.Date <= cut)],
+        Incidents = [.. d.Incidents.Where(i => i.Date <= cut)],
+    };
+
+    /// <summary>
+    /// Early warning consumes the uploads asynchronously: waits until every student has every school day to the
+    /// cut, and the export stops changing (marks, incidents and mastery still arriving).
+    /// </summary>
+    private static async Task<Export> WaitForProjectionsAsync(Uri gateway, DateOnly cut, int students, int days, TextWriter log, CancellationToken ct)
+    {
+        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(5) };
+        using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }, ct))
+        {
+            token.EnsureSuccessStatusCode();
+            http.DefaultRequestHeaders.Authorization = new("Bearer", (await token.Content.ReadFromJsonAsync<TokenResponse>(ct))!.AccessToken);
+        }
+        var daysIndex = Array.IndexOf(K12DropoutFeatures.Set.Names.ToArray(), "days_recorded");
+        string? previous = null;
+        var deadline = DateTimeOffset.UtcNow.AddMinutes(30);
+        while (true)
+        {
+            var export = await http.GetFromJsonAsync<Export>($"/api/early-warning/v1/features?kind=dropout&asOf={cut:yyyy-MM-dd}", ct)
+                ?? throw new InvalidDataException("empty feature export");
+            var complete = export.Students.Count(s => s.Values[daysIndex] >= days);
+            var fingerprint = string.Join(';', export.Students.Select(s => string.Join(',', s.Values)));
+            log.WriteLine($"Early warning has {export.Students.Length} of {students} students, {complete} with all {days} school days");
+            if (complete >= students && fingerprint == previous)
+            {
+                return export;
+            }
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Early warning did not finish projecting the uploads in 30 minutes ({complete} of {students} complete).");
+            }
+            previous = complete >= students ? fingerprint : null;
+            await Task.Delay(TimeSpan.FromSeconds(10), ct);
+        }
+    }
+}
