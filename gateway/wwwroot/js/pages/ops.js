@@ -8,10 +8,23 @@ import { calibrationPlot } from '../charts.js';
 
 const MONITORING = '/api/early-warning/v1/monitoring';
 const MODELS = '/api/early-warning/v1/models';
-const KIND = 'chronic-absence';
+const KINDS = { 'chronic-absence': 'chronic absence', dropout: 'dropout' };
+// The model kind the page shows (the registry lists every kind); chosen with the selector below, kept for the session.
+let KIND = sessionStorage.getItem('beacon.ops.kind') in KINDS ? sessionStorage.getItem('beacon.ops.kind') : 'chronic-absence';
 
 export function renderOps(main) {
   main.append(h('h1', {}, 'Models'));
+  const kindId = id('kind');
+  main.append(h('p', {}, h('label', { for: kindId }, 'Model kind '),
+    h('select', {
+      id: kindId, name: 'kind', 'data-role': 'model-kind',
+      onchange: ev => {
+        KIND = ev.currentTarget.value;
+        sessionStorage.setItem('beacon.ops.kind', KIND);
+        clear(main);
+        renderOps(main);
+      },
+    }, Object.entries(KINDS).map(([value, label]) => h('option', { value, selected: value === KIND ? '' : null }, label)))));
   const registry = section('Model registry', el => registryView(el));
   registry.id = 'registry';
   main.append(registry);
@@ -26,7 +39,7 @@ export function renderOps(main) {
   main.append(threshold);
 
   main.append(h('h2', {}, 'Monitoring'),
-    h('p', { class: 'muted' }, 'Is the active chronic-absence model starting to cry wolf? Drift and expected figures work before outcomes are known; realised figures need labelled outcomes.'));
+    h('p', { class: 'muted' }, `Is the active ${KINDS[KIND]} model starting to cry wolf?`, ' Drift and expected figures work before outcomes are known; realised figures need labelled outcomes.'));
   main.append(
     monitoring('Drift over time', 'drift', driftView),
     monitoring('False-positive rate by week', 'report', reportView),
@@ -122,7 +135,7 @@ function inUse(model) {
 async function thresholdView(el) {
   const models = (await api(`${MODELS}?kind=${KIND}`)).models ?? [];
   const active = models.find(m => m.status === 'active');
-  if (!active) return h('p', {}, 'No chronic-absence model is active: promote one before setting a district threshold.');
+  if (!active) return h('p', {}, `No ${KINDS[KIND]} model is active: promote one before setting a district threshold.`);
   const status = h('div', { id: 'threshold-status', 'aria-live': 'polite' });
   const targetName = id('target');
   const valueId = id('value');

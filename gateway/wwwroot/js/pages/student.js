@@ -28,22 +28,14 @@ export function renderStudent(main, user, studentId) {
   const grid = h('div', { class: 'grid' });
   main.append(grid);
   grid.append(section('Risk', async () => {
-    const [risk, ind] = await Promise.all([
+    const [absence, dropout, ind] = await Promise.all([
       apiOrNull(`/api/early-warning/v1/students/${enc}/risk`),
+      apiOrNull(`/api/early-warning/v1/students/${enc}/risk?kind=dropout`),
       apiOrNull(`/api/early-warning/v1/students/${enc}/indicators`),
     ]);
-    const parts = [];
-    if (risk) {
-      parts.push(h('p', { id: 'risk-score' }, bandBadge(risk.band), ' ', h('strong', {}, percent(risk.score)),
-        ` chance of ending the term chronically absent${risk.flagged ? ' — flagged' : ''}.`),
-      h('p', {}, risk.explanation),
-      h('h3', {}, 'What drives it'),
-      h('ul', { class: 'factors', id: 'risk-factors' }, (risk.factors ?? []).map(f =>
-        h('li', {}, f.text, ' ', h('span', { class: 'muted' }, f.raisesRisk ? '(raises risk)' : '(lowers risk)')))),
-      h('p', { class: 'muted' }, `Model ${risk.kind} v${risk.modelVersion}, threshold ${percent(risk.threshold)}, scored ${date(risk.scoredAt)}.`));
-    } else {
-      parts.push(h('p', {}, 'No model score yet (no active model, or no attendance scored).'));
-    }
+    // Both models, each with its own reasons: chronic absence reads attendance, dropout every signal.
+    const parts = [riskView(absence, 'chronic-absence', 'of ending the term chronically absent', 'no attendance scored'),
+      riskView(dropout, 'dropout', 'of dropping out', 'no signal scored')];
     if (ind) {
       // The three ABC indicators (attendance, behaviour, course performance), each with the numbers behind it.
       const names = { 'chronic-absence': 'Attendance', behavior: 'Behaviour', 'course-performance': 'Course performance' };
@@ -102,6 +94,20 @@ export function renderStudent(main, user, studentId) {
   }));
 
   main.append(caseSection(user, studentId));
+}
+
+/** One model's score for the student, its reasons and where it comes from; a line saying why when there is none. */
+function riskView(risk, kind, outcome, missing) {
+  const title = kind === 'dropout' ? 'Dropout risk' : 'Chronic-absence risk';
+  if (!risk) return h('div', { class: 'risk', dataset: { kind } }, h('h3', {}, title), h('p', {}, `No model score yet (no active ${kind} model, or ${missing}).`));
+  return h('div', { class: 'risk', dataset: { kind }, id: kind === 'dropout' ? 'dropout-score' : null },
+    h('h3', {}, title),
+    h('p', { id: kind === 'dropout' ? null : 'risk-score' }, bandBadge(risk.band), ' ', h('strong', {}, percent(risk.score)),
+      ` chance ${outcome}${risk.flagged ? ' — flagged' : ''}.`),
+    h('p', {}, risk.explanation),
+    h('ul', { class: 'factors', id: kind === 'dropout' ? 'dropout-factors' : 'risk-factors', 'aria-label': `What drives the ${kind} score` }, (risk.factors ?? []).map(f =>
+      h('li', {}, f.text, ' ', h('span', { class: 'muted' }, f.raisesRisk ? '(raises risk)' : '(lowers risk)')))),
+    h('p', { class: 'muted' }, `Model ${risk.kind} v${risk.modelVersion}, threshold ${percent(risk.threshold)}, scored ${date(risk.scoredAt)}.`));
 }
 
 /** Monday-based weeks: share of recorded days attended (present or tardy count as attended). */
