@@ -175,7 +175,15 @@ public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(0, (await GetAsync("/api/notifications/v1/staff/e2e-c1/feed")).GetProperty("entries").GetArrayLength());
 
         // Perfect attendance, failing grades and a suspension: s2 is invisible to the attendance indicator, but the
-        // course-performance and behaviour indicators each reach the counselors' feeds through the gateway.
+        // course-performance and behaviour indicators and the dropout model each reach the counselors' feeds through
+        // the gateway. The dropout model (cold start) flags the top half, so a student failing two courses is flagged.
+        using (var train = await _http.PostAsJsonAsync("/api/early-warning/v1/models/train", new { kind = "dropout", students = 2000, seed = 9, promote = true }))
+        {
+            Assert.Equal(HttpStatusCode.OK, train.StatusCode);
+            var model = await train.Content.ReadFromJsonAsync<JsonElement>();
+            using var threshold = await _http.PostAsJsonAsync($"/api/early-warning/v1/models/{model.GetProperty("modelId").GetString()}/thresholds", new { flagTopShare = 0.5 });
+            Assert.Equal(HttpStatusCode.OK, threshold.StatusCode);
+        }
         using (var grades = await _http.PostAsJsonAsync("/api/ingestion/v1/grades", new
         {
             grades = new[]
@@ -196,11 +204,15 @@ public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetim
             Assert.Equal(HttpStatusCode.OK, incident.StatusCode);
         }
         var abc = await Eventually.WaitAsync(() => GetAsync("/api/notifications/v1/staff/e2e-c1/feed"),
-            f => f.GetProperty("entries").GetArrayLength() >= 2, PathTimeout);
+            f => f.GetProperty("entries").GetArrayLength() >= 3, PathTimeout);
         Assert.All(abc.GetProperty("entries").EnumerateArray(), e => Assert.Equal("e2e-s2", e.GetProperty("studentId").GetString()));
         var kinds = (await GetAsync("/api/early-warning/v1/alerts?schoolId=e2e-high")).GetProperty("alerts").EnumerateArray()
             .Select(a => a.GetProperty("kind").GetString()).Order().ToList();
-        Assert.Equal(["behavior", "course-performance"], kinds);
+        Assert.Equal(["behavior", "course-performance", "dropout-model"], kinds);
+        var dropout = await GetAsync("/api/early-warning/v1/students/e2e-s2/risk?kind=dropout");
+        Assert.True(dropout.GetProperty("flagged").GetBoolean());
+        Assert.Contains(dropout.GetProperty("factors").EnumerateArray(), f => f.GetProperty("feature").GetString() is
+            "courses_failing" or "mean_mark" or "lowest_mark" or "incidents_term" or "serious_incidents_term" or "days_since_incident");
         var s2 = await GetAsync("/api/early-warning/v1/students/e2e-s2/indicators");
         Assert.False(s2.TryGetProperty("chronicallyAbsent", out var chronic) && chronic.GetBoolean());
         Assert.Contains(s2.GetProperty("indicators").EnumerateArray(),
