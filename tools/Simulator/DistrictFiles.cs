@@ -51,6 +51,9 @@ public static class DistrictFiles
         File.WriteAllText(Path.Combine(folder, "truth.json"), JsonSerializer.Serialize(district.Truth, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
     }
 
+    /// <summary>Rows per upload request (a part of a signal file).</summary>
+    public const int RowsPerRequest = 20_000;
+
     /// <summary>Uploads a folder written by <see cref="Write"/>: the OneRoster files first, then every signal file.</summary>
     public static async Task<int> UploadAsync(string folder, Uri gateway, TextWriter log, CancellationToken ct)
     {
@@ -69,13 +72,19 @@ public static class DistrictFiles
         }
         foreach (var (file, path) in SignalFiles.Where(f => File.Exists(Path.Combine(folder, f.File))))
         {
-            await using var stream = File.OpenRead(Path.Combine(folder, file));
-            using var content = new StreamContent(stream);
-            content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
-            request.Headers.Add("X-Beacon-Source", "simulator");
-            using var response = await http.SendAsync(request, ct);
-            failures += await ReportAsync(file, response, log, ct);
+            // A district's file goes in parts of RowsPerRequest rows, each with the header: one request holding a
+            // whole term of a large district outlasts the gateway's timeout (a 504 while Ingestion still works on it).
+            var lines = await File.ReadAllLinesAsync(Path.Combine(folder, file), ct);
+            var parts = lines.Skip(1).Chunk(RowsPerRequest).ToList();
+            for (var i = 0; i < parts.Count; i++)
+            {
+                using var content = new StringContent(string.Join('\n', parts[i].Prepend(lines[0])) + "\n");
+                content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+                using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+                request.Headers.Add("X-Beacon-Source", "simulator");
+                using var response = await http.SendAsync(request, ct);
+                failures += await ReportAsync(parts.Count == 1 ? file : $"{file} {i + 1}/{parts.Count}", response, log, ct);
+            }
         }
         return failures;
     }
