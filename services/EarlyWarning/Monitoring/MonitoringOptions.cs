@@ -36,6 +36,13 @@ public sealed class MonitoringOptions
     /// <summary>No second policy-started job within this many days of the last one.</summary>
     public int RetrainCooldownDays { get; set; } = 7;
 
+    /// <summary>
+    /// A job still "running" after this long was lost with the process that ran it (a crash or a restart: jobs
+    /// run in the process, not in a queue): it is marked failed and no longer blocks a new one. Training takes
+    /// seconds to minutes.
+    /// </summary>
+    public TimeSpan RetrainTimeout { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Simulated students for a policy-started chronic-absence training job (0 = the registry's default).</summary>
     public int RetrainStudents { get; set; }
 

@@ -55,26 +55,38 @@ public sealed class MonitoringSchedule(IServiceScopeFactory scopes, IOptions<Mon
 
     private async Task RunAsync(string kind, DateTimeOffset now, CancellationToken ct)
     {
-        try
+        await using (var scope = scopes.CreateAsyncScope())
         {
-            await using var scope = scopes.CreateAsyncScope();
             if (!await scope.ServiceProvider.GetRequiredService<EarlyWarningDbContext>().Models.AnyAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct))
             {
                 return;
             }
-            var asOf = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, clock.LocalTimeZone).Date).AddDays(-1);
-            await scope.ServiceProvider.GetRequiredService<DriftMonitor>().RunAsync(kind, asOf, "scheduled", ct);
-            var weeks = await scope.ServiceProvider.GetRequiredService<MonitoringReport>().WeeklyAsync(kind, ct);
-            await scope.ServiceProvider.GetRequiredService<RetrainingPolicy>().CheckFalsePositiveRateAsync(kind, weeks, ct);
+        }
+        var asOf = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, clock.LocalTimeZone).Date).AddDays(-1);
+        // Two checks, each on its own: a drift check refused (too few students) must not skip the false-positive rule.
+        await GuardAsync("drift check", kind, sp => sp.GetRequiredService<DriftMonitor>().RunAsync(kind, asOf, "scheduled", ct));
+        await GuardAsync("false-positive check", kind, async sp =>
+        {
+            var weeks = await sp.GetRequiredService<MonitoringReport>().WeeklyAsync(kind, ct);
+            await sp.GetRequiredService<RetrainingPolicy>().CheckFalsePositiveRateAsync(kind, weeks, ct);
+        });
+    }
+
+    private async Task GuardAsync(string what, string kind, Func<IServiceProvider, Task> check)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await check(scope.ServiceProvider);
         }
         catch (ModelRegistryException e)
         {
-            logger.LogInformation("Daily monitoring of {Kind} skipped: {Reason}", kind, e.Message);
+            logger.LogInformation("Daily {Check} of {Kind} skipped: {Reason}", what, kind, e.Message);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A failed day must not stop the host; tomorrow tries again.
-            logger.LogError(e, "Daily monitoring of {Kind} failed", kind);
+            logger.LogError(e, "Daily {Check} of {Kind} failed", what, kind);
         }
     }
 }

@@ -15,7 +15,8 @@ public static class RetrainingStatuses
 /// <summary>
 /// The retraining policy: a significant score drift against the baseline, or a realised false-positive
 /// rate above EarlyWarning:Monitoring:FprBound for FprWeeks weeks in a row, starts one training job
-/// (not while one runs, nor within RetrainCooldownDays of the last). The job registers a candidate, the
+/// (not while one runs, nor within RetrainCooldownDays of the last that succeeded; a job lost with its process
+/// is failed after RetrainTimeout and retried). The job registers a candidate, the
 /// challenger; promotion stays with a person (POST models/{id}/promote).
 /// </summary>
 public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner runner, IOptions<MonitoringOptions> options, TimeProvider clock,
@@ -34,7 +35,16 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
         var now = clock.GetUtcNow();
         var cooldown = now.AddDays(-options.Value.RetrainCooldownDays);
         var recent = await db.RetrainingJobs.Where(j => j.Kind == kind).ToListAsync(ct);
-        if (recent.Any(j => j.Status == RetrainingStatuses.Running || j.StartedAt > cooldown) || db.RetrainingJobs.Local.Any(j => j.Kind == kind))
+        foreach (var lost in recent.Where(j => j.Status == RetrainingStatuses.Running && j.StartedAt < now - options.Value.RetrainTimeout))
+        {
+            lost.Status = RetrainingStatuses.Failed;
+            lost.Error = $"No result {options.Value.RetrainTimeout.TotalMinutes:0} minutes after it started: the process that ran it stopped (crash or restart).";
+            lost.FinishedAt = now;
+            logger.LogWarning("Retraining job {JobId} ({Kind}) was lost with its process; marked failed", lost.JobId, kind);
+        }
+        // Only a job that produced a challenger starts the cooldown: a failed or lost one is retried at the next trigger.
+        if (recent.Any(j => j.Status == RetrainingStatuses.Running || (j.Status == RetrainingStatuses.Succeeded && j.StartedAt > cooldown))
+            || db.RetrainingJobs.Local.Any(j => j.Kind == kind && j.Status == RetrainingStatuses.Running && !recent.Contains(j)))
         {
             logger.LogInformation("Retraining {Kind} not started ({Reason}): a job is running or ran within the cooldown", kind, reason);
             return null;
