@@ -2,6 +2,7 @@ using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.Governance;
 using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -12,8 +13,8 @@ namespace Beacon.EarlyWarning.Consumers;
 // The B and C of the ABCs: grades and behaviour incidents update their projections and re-evaluate their
 // indicator in one transaction; LMS activity and mastery are projected for the dropout model, which every
 // consumer here re-scores in the same transaction when a dropout model is active.
-// Each consumer takes one message at a time (ConcurrentMessageLimit = 1), so two events about one student
-// never evaluate an indicator at once; erased students' events are dropped by the erasure filter.
+// Each consumer takes one message (grades: one gathered batch) at a time, so two events about one student never
+// evaluate an indicator at once; erased students' events are dropped by the erasure filter (grades: by GradeUpdates).
 
 /// <summary>Keeps a student's behaviour or course-performance state and raises one alert per crossing in.</summary>
 public sealed class IndicatorAlerts(EarlyWarningDbContext db, TimeProvider clock)
@@ -50,34 +51,49 @@ public sealed class IndicatorAlerts(EarlyWarningDbContext db, TimeProvider clock
     }
 }
 
-public sealed class GradeRecordedConsumer(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<CoursePerformanceOptions> options, RiskScoring scoring, TimeProvider clock)
-    : IConsumer<GradeRecorded>
+/// <summary>
+/// Course marks, a batch at a time: a district sends a marking period's grades at once (tens of thousands), and a
+/// transaction per mark kept up with about 40 a second. Within the batch each mark applies in arrival order and
+/// re-evaluates its student's indicator, so every crossing is seen however the marks were batched; the dropout
+/// model re-scores each changed student once, after the batch. The caller saves.
+/// </summary>
+public sealed class GradeUpdates(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<CoursePerformanceOptions> options, RiskScoring scoring,
+    IErasedStudents erased, TimeProvider clock) : IRecordsHandler<GradeRecorded>
 {
-    public async Task Consume(ConsumeContext<GradeRecorded> context)
+    public async Task ApplyAsync(IReadOnlyList<GradeRecorded> batch, CancellationToken ct)
     {
-        var m = context.Message;
-        var ct = context.CancellationToken;
-        var marks = await db.CourseMarks.Where(r => r.StudentId == m.StudentId).ToListAsync(ct);
-        var row = marks.FirstOrDefault(r => r.CourseId == m.CourseId && r.Term == m.Term);
-        if (row is null)
+        var records = await erased.WithoutErasedAsync(batch, m => m.StudentId, ct);
+        var ids = records.Select(m => m.StudentId).Distinct().ToList();
+        var marks = (await db.CourseMarks.Where(r => ids.Contains(r.StudentId)).ToListAsync(ct))
+            .GroupBy(r => r.StudentId).ToDictionary(g => g.Key, g => g.ToList());
+        var changed = new HashSet<string>();
+        foreach (var m in records)
         {
-            row = db.CourseMarks.Add(new CourseMarkRow { StudentId = m.StudentId, CourseId = m.CourseId, Term = m.Term, SchoolId = m.SchoolId }).Entity;
-            marks.Add(row);
+            var studentMarks = marks.TryGetValue(m.StudentId, out var known) ? known : marks[m.StudentId] = [];
+            var row = studentMarks.FirstOrDefault(r => r.CourseId == m.CourseId && r.Term == m.Term);
+            if (row is null)
+            {
+                row = db.CourseMarks.Add(new CourseMarkRow { StudentId = m.StudentId, CourseId = m.CourseId, Term = m.Term, SchoolId = m.SchoolId }).Entity;
+                studentMarks.Add(row);
+            }
+            else if ((m.Date, m.OccurredAt).CompareTo((row.Date, row.OccurredAt)) <= 0)
+            {
+                continue;   // the same mark again, or one older than the stored one
+            }
+            row.SchoolId = m.SchoolId;
+            row.MarkPercent = m.MarkPercent;
+            row.Date = m.Date;
+            row.OccurredAt = m.OccurredAt;
+            var reading = CoursePerformanceIndicator.Evaluate([.. studentMarks.Select(r => new CourseMark(r.CourseId, r.Term, r.MarkPercent, r.Date))], options.Value);
+            await alerts.ApplyAsync(m.StudentId, m.SchoolId, reading, ct);
+            changed.Add(m.StudentId);
         }
-        else if ((m.Date, m.OccurredAt).CompareTo((row.Date, row.OccurredAt)) <= 0)
-        {
-            return;   // the same mark again, or one older than the stored one
-        }
-        row.SchoolId = m.SchoolId;
-        row.MarkPercent = m.MarkPercent;
-        row.Date = m.Date;
-        row.OccurredAt = m.OccurredAt;
-        var reading = CoursePerformanceIndicator.Evaluate([.. marks.Select(r => new CourseMark(r.CourseId, r.Term, r.MarkPercent, r.Date))], options.Value);
-        await alerts.ApplyAsync(m.StudentId, m.SchoolId, reading, ct);
-        await scoring.RescoreDropoutAsync([m.StudentId], clock, ct);
-        await db.SaveChangesAsync(ct);
+        await scoring.RescoreDropoutAsync(changed, clock, ct);
     }
 }
+
+/// <summary>Single GradeRecorded events (Ingestion publishes one per mark), gathered into batches.</summary>
+public sealed class GradeRecordedConsumer(EarlyWarningDbContext db, GradeUpdates updates) : GatheredRecordsConsumer<GradeRecorded>(db, updates);
 
 public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<BehaviorIndicatorOptions> options,
     RiskScoring scoring, TimeProvider clock) : IConsumer<BehaviorIncidentRecorded>
@@ -176,7 +192,7 @@ public static class SignalConsumerRegistration
     /// <summary>The grade, behaviour, LMS and mastery consumers and the indicators' settings; call inside AddServiceBus.</summary>
     public static IBusRegistrationConfigurator AddSignalConsumers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<GradeRecordedConsumer>(typeof(OneAtATimeDefinition<GradeRecordedConsumer>));
+        bus.AddConsumer<GradeRecordedConsumer>(typeof(GatheredRecordsDefinition<GradeRecordedConsumer>));
         bus.AddConsumer<BehaviorIncidentRecordedConsumer>(typeof(OneAtATimeDefinition<BehaviorIncidentRecordedConsumer>));
         bus.AddConsumer<LmsActivityRecordedConsumer>(typeof(OneAtATimeDefinition<LmsActivityRecordedConsumer>));
         bus.AddConsumer<MasteryChangedConsumer>(typeof(OneAtATimeDefinition<MasteryChangedConsumer>));
@@ -189,6 +205,7 @@ public static class SignalConsumerRegistration
         builder.Services.Configure<BehaviorIndicatorOptions>(builder.Configuration.GetSection("EarlyWarning:Behavior"));
         builder.Services.Configure<CoursePerformanceOptions>(builder.Configuration.GetSection("EarlyWarning:CoursePerformance"));
         builder.Services.AddScoped<IndicatorAlerts>();
+        builder.Services.AddScoped<GradeUpdates>();
         return builder;
     }
 }
