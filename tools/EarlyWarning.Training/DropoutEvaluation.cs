@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Dropout;
 using Beacon.Simulator;
 
@@ -17,7 +18,9 @@ namespace Beacon.EarlyWarning.Training;
 /// </summary>
 public static class DropoutEvaluation
 {
-    public sealed record Options(Uri Gateway, int StudentsPerSchool = 750, int Schools = 4, int SchoolDays = 90, int ScoringDay = 45, int Seed = 101);
+    /// <param name="Gateway">The platform to push the districts through; null computes the same features in memory
+    /// from the generated signals (the K12DropoutFeatures code Early warning runs), to iterate quickly.</param>
+    public sealed record Options(Uri? Gateway, int StudentsPerSchool = 750, int Schools = 4, int SchoolDays = 90, int ScoringDay = 45, int Seed = 101);
 
     private sealed record TokenResponse(string AccessToken);
 
@@ -33,33 +36,18 @@ public static class DropoutEvaluation
         var cut = DistrictGenerator.SchoolDaysEndingOn(lastDay, o.SchoolDays)[o.ScoringDay - 1];
         log.WriteLine($"two districts of {o.Schools * o.StudentsPerSchool} students, {o.SchoolDays} school days to {lastDay:yyyy-MM-dd}; scoring date {cut:yyyy-MM-dd} (school day {o.ScoringDay}); uploading what is dated on or before it");
 
-        var folder = Directory.CreateTempSubdirectory("beacon-eval-dropout-");
-        try
-        {
-            foreach (var (name, district) in new[] { ("train", train), ("held-out", test) })
-            {
-                var dir = Path.Combine(folder.FullName, name);
-                DistrictFiles.Write(CutAt(district, cut), dir);
-                log.WriteLine($"uploading the {name} district through {o.Gateway}");
-                if (await DistrictFiles.UploadAsync(dir, o.Gateway, log, ct) > 0)
-                {
-                    log.WriteLine("error: an upload was refused (see above)");
-                    return 1;
-                }
-            }
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
-
         var expected = train.Students.Count + test.Students.Count;
-        var export = await WaitForProjectionsAsync(o.Gateway, cut, expected, o.ScoringDay, log, ct);
-        var byId = export.Students.ToDictionary(s => s.StudentId);
+        var byId = o.Gateway is null
+            ? Offline(train, cut).Concat(Offline(test, cut)).ToDictionary(s => s.StudentId)
+            : await ThroughPlatformAsync(o.Gateway, [("train", train), ("held-out", test)], cut, expected, o.ScoringDay, log, ct);
+        if (byId is null)
+        {
+            return 1;
+        }
         List<LabelledExample> Examples(District d) => d.Truth.Outcomes
             .Select(t => new LabelledExample(t.StudentId, byId[t.StudentId].Values, t.DroppedOut)).ToList();
         var data = new RiskDataset(K12DropoutFeatures.Set, Examples(train), Examples(test), K12DropoutFeatures.Indicators[0],
-            $"simulated districts through the real ingestion path (seeds {o.Seed}, {o.Seed + 1}; {DistrictGenerator.DropoutModel}); features from Early warning's projections as of {cut:yyyy-MM-dd}",
+            $"simulated districts {(o.Gateway is null ? "computed in memory (no platform)" : "through the real ingestion path")} (seeds {o.Seed}, {o.Seed + 1}; {DistrictGenerator.DropoutModel}); features from Early warning's projections as of {cut:yyyy-MM-dd}",
             $"train: district seed {o.Seed} ({train.Students.Count} students); held out: district seed {o.Seed + 1} ({test.Students.Count} other students, other schools)");
         var result = new RiskModelTrainer(new Progress<string>(m => log.WriteLine(m))).Train(data);
         Console.WriteLine(ReportFormatter.Markdown(result));
@@ -83,6 +71,45 @@ public static class DropoutEvaluation
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT dropout model_auc={served.Auc:F4} oracle_auc={oracle:F4} abc_rule_auc={best:F4} precision_top10={served.PrecisionAtTop10:F4} ece={served.ExpectedCalibrationError:F4} train_students={data.Train.Count} test_students={data.Test.Count}"));
         return 0;
+    }
+
+    private static async Task<Dictionary<string, ExportRow>?> ThroughPlatformAsync(Uri gateway, (string Name, District District)[] districts, DateOnly cut,
+        int expected, int days, TextWriter log, CancellationToken ct)
+    {
+        var folder = Directory.CreateTempSubdirectory("beacon-eval-dropout-");
+        try
+        {
+            foreach (var (name, district) in districts)
+            {
+                var dir = Path.Combine(folder.FullName, name);
+                DistrictFiles.Write(CutAt(district, cut), dir);
+                log.WriteLine($"uploading the {name} district through {gateway}");
+                if (await DistrictFiles.UploadAsync(dir, gateway, log, ct) > 0)
+                {
+                    log.WriteLine("error: an upload was refused (see above)");
+                    return null;
+                }
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+        var export = await WaitForProjectionsAsync(gateway, cut, expected, days, log, ct);
+        return export.Students.ToDictionary(s => s.StudentId);
+    }
+
+    /// <summary>The features Early warning would compute, from the generated signals (no mastery: that needs Mastery's BKT).</summary>
+    private static IEnumerable<ExportRow> Offline(District d, DateOnly cut)
+    {
+        var days = d.Attendance.ToLookup(a => a.StudentId);
+        var grades = d.Grades.ToLookup(g => g.StudentId);
+        var incidents = d.Incidents.ToLookup(i => i.StudentId);
+        return d.Students.Select(s => new ExportRow(s.StudentId, s.SchoolId, K12DropoutFeatures.Compute(new StudentSignals(
+            [.. days[s.StudentId].Select(a => new SchoolDay(a.Date, a.Status))],
+            [.. grades[s.StudentId].Select(g => new MarkSignal(g.CourseId, g.Term, g.MarkPercent, g.Date))],
+            [.. incidents[s.StudentId].Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))],
+            [], []), cut)));
     }
 
     private static District Generate(Options o, int seed, string prefix, int firstSchool, DateOnly lastDay) =>

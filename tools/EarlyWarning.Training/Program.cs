@@ -23,8 +23,8 @@ int IntOption(string name, int fallback) => Option(name) is { } v
 
 if (args[0] == "dropout")
 {
-    var gateway = Option("--gateway") ?? "http://127.0.0.1:8080";
-    return await DropoutEvaluation.RunAsync(new DropoutEvaluation.Options(new Uri(gateway), StudentsPerSchool: IntOption("--students-per-school", 750),
+    var gateway = args.Contains("--offline") ? null : new Uri(Option("--gateway") ?? "http://127.0.0.1:8080");
+    return await DropoutEvaluation.RunAsync(new DropoutEvaluation.Options(gateway, StudentsPerSchool: IntOption("--students-per-school", 750),
         Seed: IntOption("--seed", 101)), Console.Error, CancellationToken.None);
 }
 
