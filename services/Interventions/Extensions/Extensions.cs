@@ -1,6 +1,6 @@
 using Beacon.Contracts.Ingestion;
 using Beacon.Governance;
-using Beacon.Interventions.Api;
+using Beacon.Interventions.Apis;
 using Beacon.Interventions.Consumers;
 using Beacon.Interventions.Domain;
 using Beacon.Interventions.Governance;
@@ -41,8 +41,8 @@ internal static class Extensions
     {
         app.MapDefaultOpenApi();
         app.MapGrpcService<InterventionsGrpcService>();
-        app.MapCaseEndpoints();
-        app.MapEffectEndpoints();
+        app.MapCasesApi();
+        app.MapEffectReportApi();
         app.MapRetentionEndpoint("/api/interventions/v1");
         return app;
     }
