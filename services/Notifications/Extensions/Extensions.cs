@@ -1,7 +1,7 @@
 using Beacon.Contracts.Ingestion;
 using Beacon.Governance;
 using Beacon.Messaging;
-using Beacon.Notifications.Api;
+using Beacon.Notifications.Apis;
 using Beacon.Notifications.Consumers;
 using Beacon.Notifications.Domain;
 using Beacon.Notifications.Governance;
@@ -84,7 +84,7 @@ internal static class Extensions
     {
         app.MapDefaultOpenApi();
         app.MapGrpcService<NotificationsGrpcService>();
-        app.MapNotificationEndpoints();
+        app.MapNotificationsApi();
         app.MapRetentionEndpoint("/api/notifications/v1");
         return app;
     }
