@@ -30,7 +30,9 @@ internal static class Extensions
         builder.Services.AddScoped<OverdueCheck>();
         builder.Services.AddScoped<EffectReport>();
         builder.Services.AddHostedService<OverdueScanner>();
-        builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"] ?? "http://127.0.0.1:8091"))
+        // Ingestion by name: its gRPC address is services:ingestion:grpc:0 (topology.json locally, the chart in Kubernetes).
+        builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = Topology.GrpcAddress("ingestion"))
+            .AddServiceDiscovery()
             .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
         builder.AddInterventionsRetention();

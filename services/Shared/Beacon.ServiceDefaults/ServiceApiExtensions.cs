@@ -20,6 +20,8 @@ public static class ServiceApiExtensions
         builder.AddServiceDatabase<TContext>(databaseName);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddGrpc();
+        // The processes a service calls are resolved by name (services:<name>:grpc:0, from topology.json or the chart).
+        builder.Services.AddServiceDiscovery();
         return builder;
     }
 }
