@@ -5,14 +5,19 @@ using Beacon.ServiceDefaults;
 namespace Beacon.EarlyWarning.Apis;
 
 /// <summary>
-/// Every REST route of a student's risk: the indicators, one student's model risk, the list of risks. Each calls
-/// the gRPC EarlyWarning service, so a script gets the answer a gRPC caller gets.
+/// Every REST route of students' risk: the alerts raised, a student's indicators and model risk, the list of risks.
+/// Each calls the gRPC EarlyWarning service, so a script gets the answer a gRPC caller gets. A counselor's
+/// false-alarm feedback on an alert is with model monitoring (<see cref="MonitoringApi"/>).
 /// </summary>
 public static class RisksApi
 {
     public static IEndpointRouteBuilder MapRisksApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/early-warning/v1").RequireAuthorization(Policies.Staff).WithTags("Risks");
+        api.MapGet("/alerts", (string? schoolId, HttpContext http) =>
+                GrpcRest.AnswerAsync<EarlyWarningGrpcService, ListAlertsResponse>(http, (ew, call) =>
+                    ew.ListAlerts(new ListAlertsRequest { SchoolId = schoolId ?? "" }, call)))
+            .WithName("ListAlerts").WithSummary("Alerts of the caller's schools, optionally of one school").Produces<ListAlertsResponse>();
         api.MapGet("/students/{studentId}/indicators", (string studentId, HttpContext http) =>
                 GrpcRest.AnswerAsync<EarlyWarningGrpcService, StudentIndicators>(http, (ew, call) =>
                     ew.GetStudentIndicators(new GetStudentIndicatorsRequest { StudentId = studentId }, call)))

@@ -40,7 +40,6 @@ internal static class Extensions
     {
         app.MapDefaultOpenApi();
         app.MapGrpcService<EarlyWarningGrpcService>();
-        app.MapAlertsApi();
         app.MapRisksApi();
         app.MapModelsApi();
         app.MapModelMonitoring();
