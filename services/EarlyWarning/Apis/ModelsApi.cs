@@ -22,15 +22,25 @@ public static class ModelsApi
         api.MapGet("/models/{modelId}", (string modelId, HttpContext http) =>
                 GrpcRest.AnswerAsync<EarlyWarningGrpcService, ModelVersion>(http, (ew, call) => ew.GetModel(new GetModelRequest { ModelId = modelId }, call)))
             .WithName("GetModel").WithSummary("One model version with its card").Produces<ModelVersion>();
-        MapCommand<TrainModelRequest, ModelVersion>(api, "/models/train", (ew, r, call) => ew.TrainModel(r, call))
+        api.MapPost("/models/train", (HttpRequest request, CancellationToken ct) =>
+                CommandAsync<TrainModelRequest, ModelVersion>(request, (ew, r, call) => ew.TrainModel(r, call), ct))
+            .Accepts<TrainModelRequest>("application/json").Produces<ModelVersion>()
             .WithName("TrainModel").WithSummary("Train, evaluate on held-out data and register a new version (a candidate unless promote is set)");
-        MapCommand<PromoteModelRequest, ModelVersion>(api, "/models/{modelId}/promote", (ew, r, call) => ew.PromoteModel(r, call), (r, id) => r.ModelId = id)
+        api.MapPost("/models/{modelId}/promote", (string modelId, HttpRequest request, CancellationToken ct) =>
+                CommandAsync<PromoteModelRequest, ModelVersion>(request, (ew, r, call) => ew.PromoteModel(WithModel(r, modelId), call), ct))
+            .Accepts<PromoteModelRequest>("application/json").Produces<ModelVersion>()
             .WithName("PromoteModel").WithSummary("Make a version the active one of its kind");
-        MapCommand<RescoreStudentsRequest, RescoreStudentsResponse>(api, "/models/rescore", (ew, r, call) => ew.RescoreStudents(r, call))
+        api.MapPost("/models/rescore", (HttpRequest request, CancellationToken ct) =>
+                CommandAsync<RescoreStudentsRequest, RescoreStudentsResponse>(request, (ew, r, call) => ew.RescoreStudents(r, call), ct))
+            .Accepts<RescoreStudentsRequest>("application/json").Produces<RescoreStudentsResponse>()
             .WithName("RescoreStudents").WithSummary("Re-score every student with the active model (the nightly job runs the same code)");
-        MapCommand<SetDistrictThresholdRequest, DistrictThreshold>(api, "/models/{modelId}/thresholds", (ew, r, call) => ew.SetDistrictThreshold(r, call), (r, id) => r.ModelId = id)
+        api.MapPost("/models/{modelId}/thresholds", (string modelId, HttpRequest request, CancellationToken ct) =>
+                CommandAsync<SetDistrictThresholdRequest, DistrictThreshold>(request, (ew, r, call) => ew.SetDistrictThreshold(WithModel(r, modelId), call), ct))
+            .Accepts<SetDistrictThresholdRequest>("application/json").Produces<DistrictThreshold>()
             .WithName("SetDistrictThreshold").WithSummary("Set a district's threshold to a target (flag the top share, or precision at least X)");
-        MapCommand<RollbackModelRequest, ModelVersion>(api, "/models/rollback", (ew, r, call) => ew.RollbackModel(r, call))
+        api.MapPost("/models/rollback", (HttpRequest request, CancellationToken ct) =>
+                CommandAsync<RollbackModelRequest, ModelVersion>(request, (ew, r, call) => ew.RollbackModel(r, call), ct))
+            .Accepts<RollbackModelRequest>("application/json").Produces<ModelVersion>()
             .WithName("RollbackModel").WithSummary("Re-activate the version that was active before the current one");
         Func<HttpContext, Task<IResult>> nightly = http =>
             GrpcRest.AnswerAsync<EarlyWarningGrpcService, NightlyRescoreStatus>(http, (ew, call) => ew.GetNightlyRescore(new GetNightlyRescoreRequest(), call));
@@ -39,23 +49,26 @@ public static class ModelsApi
         return app;
     }
 
-    /// <summary>A POST whose JSON body is the gRPC method's request; <paramref name="fromRoute"/> sets the {modelId} of the path.</summary>
-    private static RouteHandlerBuilder MapCommand<TRequest, TResponse>(RouteGroupBuilder api, string pattern,
-        Func<EarlyWarningGrpcService, TRequest, ServerCallContext, Task<TResponse>> call, Action<TRequest, string>? fromRoute = null)
+    /// <summary>A POST whose JSON body is the gRPC method's request message, answered with the method's answer.</summary>
+    private static async Task<IResult> CommandAsync<TRequest, TResponse>(HttpRequest request,
+        Func<EarlyWarningGrpcService, TRequest, ServerCallContext, Task<TResponse>> call, CancellationToken ct)
         where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : IMessage =>
-        api.MapPost(pattern, async (HttpRequest request, CancellationToken ct) =>
-            {
-                var (body, problem) = await GrpcRest.ReadAsync<TRequest>(request, ct);
-                if (body is null)
-                {
-                    return problem!;
-                }
-                if (fromRoute is not null && request.RouteValues["modelId"] is string modelId)
-                {
-                    fromRoute(body, modelId);
-                }
-                return await GrpcRest.AnswerAsync<EarlyWarningGrpcService, TResponse>(request.HttpContext, (ew, context) => call(ew, body, context));
-            })
-            .Accepts<TRequest>("application/json").Produces<TResponse>();
+        where TResponse : IMessage
+    {
+        var (body, problem) = await GrpcRest.ReadAsync<TRequest>(request, ct);
+        return body is null ? problem! : await GrpcRest.AnswerAsync<EarlyWarningGrpcService, TResponse>(request.HttpContext, (ew, context) => call(ew, body, context));
+    }
+
+    /// <summary>The {modelId} of the path wins over one in the body.</summary>
+    private static PromoteModelRequest WithModel(PromoteModelRequest request, string modelId)
+    {
+        request.ModelId = modelId;
+        return request;
+    }
+
+    private static SetDistrictThresholdRequest WithModel(SetDistrictThresholdRequest request, string modelId)
+    {
+        request.ModelId = modelId;
+        return request;
+    }
 }
