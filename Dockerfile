@@ -11,7 +11,9 @@ FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build
 ARG PROJECT_DIR
 ARG ASSEMBLY
 WORKDIR /src
-COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+# topology.json goes next to every process (Beacon.ServiceDefaults copies it): its defaults are overridden below
+# and by the chart, which gives the addresses of the services a component calls.
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig topology.json ./
 # Shared libraries and contracts wholesale, so that a new library under services/Shared needs no change here;
 # then only the project's own folder, so that one service's change leaves the other images (and their
 # skaffold input digests) alone.
@@ -32,7 +34,7 @@ RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages,sharing=locked \
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble-chiseled-extra AS final
 WORKDIR /app
 COPY --from=build /app ./
-# Listen on all interfaces in the container (appsettings.json binds to loopback for local runs):
+# Listen on all interfaces in the container (topology.json gives loopback ports for local runs):
 # 8080 HTTP/1.1 (REST, health), 8081 HTTP/2 (gRPC). ASPNETCORE_HTTP_PORTS is cleared so Kestrel uses only these.
 ENV ASPNETCORE_HTTP_PORTS= \
     Kestrel__Endpoints__Http__Url=http://0.0.0.0:8080 \

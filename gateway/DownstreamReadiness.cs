@@ -1,20 +1,21 @@
 using Beacon.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy;
 
 namespace Beacon.Gateway;
 
 /// <summary>
 /// The gateway is ready only when every service behind it is: it asks each destination that names a
-/// Health address for its /healthz/ready. One address a user needs, one readiness answer.
+/// Health address for its /healthz/ready. One address a user needs, one readiness answer. The destinations are
+/// the resolved ones (a cluster names a service, http://ingestion/; service discovery gives its address).
 /// </summary>
-public sealed class DownstreamReadiness(IProxyConfigProvider proxyConfig, IHttpClientFactory httpClients) : IHealthCheck
+public sealed class DownstreamReadiness(IProxyStateLookup proxy, IHttpClientFactory httpClients) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var client = httpClients.CreateClient(nameof(DownstreamReadiness));
-        var probes = proxyConfig.GetConfig().Clusters
-            .SelectMany(c => (c.Destinations ?? new Dictionary<string, DestinationConfig>()).Select(d => (Cluster: c.ClusterId, d.Value.Health)))
+        var probes = proxy.GetClusters()
+            .SelectMany(c => c.Destinations.Values.Select(d => (Cluster: c.ClusterId, d.Model.Config.Health)))
             .Where(d => !string.IsNullOrEmpty(d.Health))
             .Select(async d =>
             {
@@ -44,7 +45,10 @@ public static class GatewayExtensions
 {
     public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        // Clusters name the services (http://ingestion/, http://_grpc.ingestion/); their addresses are services:<name>:http:0
+        // and :grpc:0, which topology.json gives a local run and the chart gives Kubernetes.
+        builder.Services.AddServiceDiscovery();
+        builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy")).AddServiceDiscoveryDestinationResolver();
         builder.Services.AddHttpClient(nameof(DownstreamReadiness), c => c.Timeout = TimeSpan.FromSeconds(2));
         builder.Services.AddHealthChecks().AddCheck<DownstreamReadiness>("services", tags: [HostingExtensions.ReadyTag]);
         return builder;

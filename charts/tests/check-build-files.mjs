@@ -3,8 +3,8 @@
 // repository, the project published is the one of the chart component the image is for, every project it
 // references is copied, and the image runs it as the non-root user on the chiseled runtime; the build args an
 // artifact passes are the ones the Dockerfile declares; skaffold sets the repository and tag of every image on a
-// component that the chart's values.yaml declares; with a rendered chart, the gateway's
-// ConfigMap overrides the address of every YARP cluster in gateway/appsettings.json and of no other.
+// component that the chart's values.yaml declares; with a rendered chart, every component's ConfigMap gives the
+// addresses of exactly the components topology.json says it calls, and the gateway's clusters name them.
 // Usage: node check-build-files.mjs <repo root> [rendered.yaml] [skaffold.yaml, default <repo root>/skaffold.yaml]
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
@@ -101,19 +101,38 @@ for (const a of artifacts) {
 
 const rendered = process.argv[3];
 if (rendered) {
-  const clusters = Object.keys(JSON.parse(readFileSync(join(root, "gateway/appsettings.json"), "utf8")).ReverseProxy.Clusters);
-  const gatewayConfig = parseAllDocuments(readFileSync(rendered, "utf8")).map((d) => d.toJS())
-    .find((d) => d?.kind === "ConfigMap" && d.metadata?.labels?.["app.kubernetes.io/component"] === "gateway");
-  const keys = Object.keys(gatewayConfig?.data ?? {});
-  const overridden = new Set(keys.map((k) => k.match(/^ReverseProxy__Clusters__(.+?)__Destinations__primary__Address$/)?.[1]).filter(Boolean));
-  for (const c of clusters) {
-    if (!overridden.has(c)) fail("gateway ConfigMap", `does not set the address of YARP cluster ${c}`);
-    const health = JSON.parse(readFileSync(join(root, "gateway/appsettings.json"), "utf8")).ReverseProxy.Clusters[c].Destinations.primary.Health;
-    if (health && !keys.includes(`ReverseProxy__Clusters__${c}__Destinations__primary__Health`)) fail("gateway ConfigMap", `does not set the health address of ${c}`);
+  // The topology is declared once (topology.json): every component's ConfigMap gives it the address of exactly the
+  // components topology.json says it calls (services__<name>__http__0 and __grpc__0, read by .NET service
+  // discovery), and the gateway's YARP clusters name only components the gateway calls, by name, never by address.
+  const topology = JSON.parse(readFileSync(join(root, "topology.json"), "utf8")).components;
+  const configs = parseAllDocuments(readFileSync(rendered, "utf8")).map((d) => d.toJS())
+    .filter((d) => d?.kind === "ConfigMap" && d.metadata?.labels?.["app.kubernetes.io/component"]);
+  for (const [name, component] of Object.entries(topology)) {
+    const config = configs.find((d) => d.metadata.labels["app.kubernetes.io/name"] === name);
+    if (!config) {
+      fail("chart", `topology.json names ${name}, which has no ConfigMap`);
+      continue;
+    }
+    const keys = Object.keys(config.data ?? {});
+    for (const kind of ["http", "grpc"]) {
+      const called = keys.map((k) => k.match(new RegExp(`^services__(.+?)__${kind}__0$`))?.[1]).filter(Boolean).sort();
+      const expected = [...(component.calls ?? [])].sort();
+      if (called.join() !== expected.join()) {
+        fail(`${name} ConfigMap`, `gives ${kind} addresses of [${called}] but topology.json says it calls [${expected}]`);
+      }
+    }
   }
-  for (const c of overridden) if (!clusters.includes(c)) fail("gateway ConfigMap", `sets cluster ${c}, which gateway/appsettings.json does not have`);
+  const clusters = JSON.parse(readFileSync(join(root, "gateway/appsettings.json"), "utf8")).ReverseProxy.Clusters;
+  for (const [id, cluster] of Object.entries(clusters)) {
+    for (const d of Object.values(cluster.Destinations ?? {})) {
+      const host = d.Address.match(/^https?:\/\/(?:_(?:grpc)\.)?([a-z-]+)\/?$/)?.[1];
+      if (!host || !(topology.gateway.calls ?? []).includes(host)) {
+        fail("gateway/appsettings.json", `cluster ${id} goes to ${d.Address}, not http://<name> or http://_grpc.<name> of a component the gateway calls in topology.json`);
+      }
+    }
+  }
 }
 
 for (const e of errors) console.error(`FAIL ${e}`);
-console.log(`checked skaffold.yaml, ${artifacts.length} images (${new Set(artifacts.map((a) => a.docker?.dockerfile)).size} Dockerfile)${rendered ? " and the gateway's cluster addresses" : ""}; ${errors.length} problems`);
+console.log(`checked skaffold.yaml, ${artifacts.length} images (${new Set(artifacts.map((a) => a.docker?.dockerfile)).size} Dockerfile)${rendered ? " and the components' addresses against topology.json" : ""}; ${errors.length} problems`);
 process.exit(errors.length === 0 ? 0 : 1);

@@ -1,3 +1,4 @@
+using Beacon.ServiceDefaults;
 using Beacon.Testing;
 
 namespace Beacon.Reliability.Tests;
@@ -40,35 +41,17 @@ public sealed class Platform : IAsyncDisposable
         Directory.CreateDirectory(Path.Combine(dataDirectory, "db"));
         Directory.CreateDirectory(Path.Combine(dataDirectory, "logs"));
 
-        var gatewayArgs = new List<string>
-        {
-            $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}",
-            $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port + 1}",
-            "--Auth:DevIssuer:Enabled=true",
-        };
-        gatewayArgs.Add($"--Auth:SigningKey={_signingKey}");
+        // As ./beacon up: every process reads its ports and its peers' from topology.json, all shifted by one offset.
+        var topology = Topology.Load(Path.Combine(_root, Topology.FileName));
+        var offset = port - topology.Components["gateway"].Http;
+        var gatewayArgs = new List<string> { $"--Topology:PortOffset={offset}", "--Auth:DevIssuer:Enabled=true", $"--Auth:SigningKey={_signingKey}" };
         gatewayArgs.AddRange(gatewayOptions);
-        var offset = 10;
         foreach (var name in ServiceNames)
         {
-            var http = port + offset;
-            var grpc = http + 1;
-            var args = new List<string>(Common)
-            {
-                $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{http}",
-                $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpc}",
-            };
+            var args = new List<string>(Common) { $"--Topology:PortOffset={offset}" };
             args.AddRange(stores.ArgumentsFor(name));
-            if (name is "Notifications" or "Interventions")
-            {
-                args.Add($"--Services:Ingestion:Grpc=http://127.0.0.1:{port + 11}");
-            }
-            Add(name, Path.Combine(_root, "services", name, "bin", Configuration, "net10.0"), http, args);
-            var cluster = ClusterName(name);
-            gatewayArgs.Add($"--ReverseProxy:Clusters:{cluster}-http:Destinations:primary:Address=http://127.0.0.1:{http}/");
-            gatewayArgs.Add($"--ReverseProxy:Clusters:{cluster}-http:Destinations:primary:Health=http://127.0.0.1:{http}/");
-            gatewayArgs.Add($"--ReverseProxy:Clusters:{cluster}-grpc:Destinations:primary:Address=http://127.0.0.1:{grpc}/");
-            offset += 10;
+            var (_, component) = topology.Find(name) ?? throw new InvalidOperationException($"topology.json has no component built from {name}.");
+            Add(name, Path.Combine(_root, Path.GetDirectoryName(component.Project)!, "bin", Configuration, "net10.0"), component.Http + offset, args);
         }
         Add("Gateway", Path.Combine(_root, "gateway", "bin", Configuration, "net10.0"), port, gatewayArgs);
     }
@@ -86,9 +69,6 @@ public sealed class Platform : IAsyncDisposable
     private void Add(string name, string directory, int http, IEnumerable<string> args) =>
         _processes[name] = new ServiceProcess(name, directory, name + ".dll", new Uri($"http://127.0.0.1:{http}"),
             Path.Combine(DataDirectory, "logs", name + ".log"), args);
-
-    private static string ClusterName(string service) =>
-        string.Concat(service.Select((c, i) => i > 0 && char.IsUpper(c) ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     /// <summary>Starts all six, the services on SQLite files under the data directory.</summary>
     public static Task<Platform> StartAsync(string broker, string dataDirectory, TimeSpan timeout, params string[] gatewayOptions) =>

@@ -146,7 +146,7 @@ connection strings are composed by Kubernetes with $(VAR) expansion, so no crede
 */}}
 {{- define "beacon.secretEnv" -}}
 {{- $ := index . 0 -}}{{- $c := index . 1 -}}
-{{- if and $c.callsIngestionGrpc $.Values.auth.existingSecret }}
+{{- if and $c.calls $.Values.auth.existingSecret }}
 - name: Auth__ClientId
   valueFrom:
     secretKeyRef:

@@ -1,4 +1,4 @@
-using Beacon.EarlyWarning.Api;
+using Beacon.EarlyWarning.Apis;
 using Beacon.EarlyWarning.Consumers;
 using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Governance;
@@ -40,8 +40,10 @@ internal static class Extensions
     {
         app.MapDefaultOpenApi();
         app.MapGrpcService<EarlyWarningGrpcService>();
+        app.MapRisksApi();
+        app.MapModelsApi();
         app.MapModelMonitoring();
-        app.MapModelFeatures();
+        app.MapFeaturesApi();
         app.MapRetentionEndpoint("/api/early-warning/v1");
         return app;
     }

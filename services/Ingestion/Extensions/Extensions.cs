@@ -1,4 +1,4 @@
-using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Apis;
 using Beacon.Ingestion.Governance;
 using Beacon.Ingestion.Grpc;
 using Beacon.Ingestion.Intake;
@@ -26,8 +26,9 @@ internal static class Extensions
     public static WebApplication MapApplicationApis(this WebApplication app)
     {
         app.MapDefaultOpenApi();
-        app.MapIngestionEndpoints();
-        app.MapOperationsEndpoints();
+        app.MapIntakeApi();
+        app.MapOperationsApi();
+        app.MapRosterApi();
         app.MapGovernanceEndpoints();
         app.MapGrpcService<RosterGrpcService>();
         app.MapGrpcService<AttendanceHistoryGrpcService>();

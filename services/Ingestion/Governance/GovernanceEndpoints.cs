@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Beacon.Governance;
-using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Apis;
 using Beacon.Ingestion.Storage;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;

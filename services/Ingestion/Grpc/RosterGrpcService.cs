@@ -9,7 +9,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Ingestion.Grpc;
 
-/// <summary>Answers roster questions for other services (gRPC) and for scripts (JSON transcoding).</summary>
+/// <summary>Answers roster questions for other services (gRPC) and, through Apis/RosterApi.cs, for scripts (REST).</summary>
 public sealed class RosterGrpcService(IngestionDbContext db) : Roster.RosterBase
 {
     [Authorize(Policy = Policies.Staff)]

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Beacon.Contracts.Ingestion;
-using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Apis;
 using Beacon.Ingestion.Intake;
 using Grpc.Core;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Beacon.Contracts.Events;
-using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Apis;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Storage;
 using Beacon.Messaging;

@@ -1,5 +1,5 @@
 using Beacon.Contracts.Events;
-using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Apis;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Governance;
 using Beacon.Ingestion.Storage;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Apis;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Storage;
 using Microsoft.EntityFrameworkCore;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Xml;
-using Beacon.Ingestion.Api;
+using Beacon.Ingestion.Apis;
 
 namespace Beacon.Ingestion.Intake;
 

@@ -1,6 +1,6 @@
 using Beacon.Contracts.Ingestion;
 using Beacon.Governance;
-using Beacon.Interventions.Api;
+using Beacon.Interventions.Apis;
 using Beacon.Interventions.Consumers;
 using Beacon.Interventions.Domain;
 using Beacon.Interventions.Governance;
@@ -30,7 +30,9 @@ internal static class Extensions
         builder.Services.AddScoped<OverdueCheck>();
         builder.Services.AddScoped<EffectReport>();
         builder.Services.AddHostedService<OverdueScanner>();
-        builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"] ?? "http://127.0.0.1:8091"))
+        // Ingestion by name: its gRPC address is services:ingestion:grpc:0 (topology.json locally, the chart in Kubernetes).
+        builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = Topology.GrpcAddress("ingestion"))
+            .AddServiceDiscovery()
             .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
         builder.AddInterventionsRetention();
@@ -41,8 +43,8 @@ internal static class Extensions
     {
         app.MapDefaultOpenApi();
         app.MapGrpcService<InterventionsGrpcService>();
-        app.MapCaseEndpoints();
-        app.MapEffectEndpoints();
+        app.MapCasesApi();
+        app.MapEffectReportApi();
         app.MapRetentionEndpoint("/api/interventions/v1");
         return app;
     }

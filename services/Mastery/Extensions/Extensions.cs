@@ -1,5 +1,5 @@
 using Beacon.Governance;
-using Beacon.Mastery.Api;
+using Beacon.Mastery.Apis;
 using Beacon.Mastery.Consumers;
 using Beacon.Mastery.Domain;
 using Beacon.Mastery.Governance;
@@ -35,8 +35,8 @@ internal static class Extensions
     public static WebApplication MapApplicationApis(this WebApplication app)
     {
         app.MapDefaultOpenApi();
-        app.MapSkillGraphEndpoints();
-        app.MapMasteryHistoryEndpoints();
+        app.MapSkillsApi();
+        app.MapMasteryApi();
         app.MapRetentionEndpoint("/api/mastery/v1");
         app.MapGrpcService<MasteryGrpcService>();
         return app;

@@ -1,7 +1,7 @@
 using Beacon.Contracts.Ingestion;
 using Beacon.Governance;
 using Beacon.Messaging;
-using Beacon.Notifications.Api;
+using Beacon.Notifications.Apis;
 using Beacon.Notifications.Consumers;
 using Beacon.Notifications.Domain;
 using Beacon.Notifications.Governance;
@@ -73,7 +73,9 @@ internal static class Extensions
                 });
                 pipeline.AddTimeout(options.WebhookTimeout);
             });
-        builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = new Uri(builder.Configuration["Services:Ingestion:Grpc"]!))
+        // Ingestion by name: its gRPC address is services:ingestion:grpc:0 (topology.json locally, the chart in Kubernetes).
+        builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = Topology.GrpcAddress("ingestion"))
+            .AddServiceDiscovery()
             .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
         builder.AddNotificationsRetention();
@@ -84,7 +86,7 @@ internal static class Extensions
     {
         app.MapDefaultOpenApi();
         app.MapGrpcService<NotificationsGrpcService>();
-        app.MapNotificationEndpoints();
+        app.MapNotificationsApi();
         app.MapRetentionEndpoint("/api/notifications/v1");
         return app;
     }

@@ -76,7 +76,7 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
     public DbSet<StaffMember> Staff => Set<StaffMember>();
     public DbSet<UserPreferences> Preferences => Set<UserPreferences>();
     public DbSet<Delivery> Deliveries => Set<Delivery>();
-    public DbSet<Api.StreamTicket> StreamTickets => Set<Api.StreamTicket>();
+    public DbSet<Apis.StreamTicket> StreamTickets => Set<Apis.StreamTicket>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -97,7 +97,7 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
             e.HasIndex(d => new { d.StaffId, d.SourceEventId, d.Channel }).IsUnique();
             e.HasIndex(d => new { d.Status, d.NotBefore });
         });
-        modelBuilder.Entity<Api.StreamTicket>().HasKey(t => t.Hash);
+        modelBuilder.Entity<Apis.StreamTicket>().HasKey(t => t.Hash);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
     }

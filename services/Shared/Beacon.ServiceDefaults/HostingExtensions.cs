@@ -20,9 +20,10 @@ public static class HostingExtensions
     /// <summary>Tag for checks that must pass before a service takes traffic.</summary>
     public const string ReadyTag = "ready";
 
-    /// <summary>Logging, telemetry, health checks and problem details, the same in every service.</summary>
+    /// <summary>Where it listens and whom it calls (topology.json), logging, telemetry, health checks and problem details, the same in every service.</summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
+        builder.AddTopology();
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;

@@ -1,11 +1,9 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc.ApiExplorer;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.OpenApi;
 
@@ -18,13 +16,10 @@ public static class OpenApiExtensions
 
     /// <summary>
     /// The built-in OpenAPI document of the service, with the bearer scheme, the roles each operation needs and
-    /// problem-details errors. gRPC JSON transcoding routes are described by Microsoft.AspNetCore.Grpc.Swagger's
-    /// API description provider, which the built-in generator reads like any other.
+    /// problem-details errors.
     /// </summary>
     public static IHostApplicationBuilder AddDefaultOpenApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddGrpcSwagger();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Transient<IApiDescriptionProvider, GrpcParameterTypes>());
         builder.Services.AddOpenApi(o =>
         {
             o.AddDocumentTransformer(new BearerDocumentTransformer(builder.Environment.ApplicationName));
@@ -41,31 +36,6 @@ public static class OpenApiExtensions
     {
         app.MapOpenApi(DocumentPath).AllowAnonymous().ExcludeFromDescription();
         return app;
-    }
-}
-
-/// <summary>
-/// Grpc.Swagger describes transcoded parameters and responses by their model metadata only (what Swashbuckle reads); the
-/// built-in generator needs the CLR type, and fails on a request body without one.
-/// </summary>
-internal sealed class GrpcParameterTypes : IApiDescriptionProvider
-{
-    public int Order => 0;
-
-    public void OnProvidersExecuting(ApiDescriptionProviderContext context)
-    {
-    }
-
-    public void OnProvidersExecuted(ApiDescriptionProviderContext context)
-    {
-        foreach (var parameter in context.Results.SelectMany(d => d.ParameterDescriptions).Where(p => p.Type is null && p.ModelMetadata is not null))
-        {
-            parameter.Type = parameter.ModelMetadata.ModelType;
-        }
-        foreach (var response in context.Results.SelectMany(d => d.SupportedResponseTypes).Where(r => r.Type is null && r.ModelMetadata is not null))
-        {
-            response.Type = response.ModelMetadata!.ModelType;
-        }
     }
 }
 
@@ -121,9 +91,7 @@ internal sealed class AuthorizationOperationTransformer(IAuthorizationPolicyProv
         operation.Responses.TryAdd("401", new OpenApiResponse { Description = "No valid bearer token." });
         operation.Responses.TryAdd("403", new OpenApiResponse { Description = "The token holds none of the roles this operation requires." });
 
-        // Transcoded gRPC routes answer errors as google.rpc.Status JSON (described by the gRPC provider), not problem details.
-        var grpc = metadata.OfType<Grpc.AspNetCore.Server.GrpcMethodMetadata>().Any();
-        if (!grpc && context.Document is { } document && !operation.Responses.ContainsKey("400"))
+        if (context.Document is { } document && !operation.Responses.ContainsKey("400"))
         {
             // Every Beacon endpoint answers bad input with a problem whose errors name the field.
             document.Components ??= new OpenApiComponents();

@@ -1,17 +1,23 @@
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Beacon.Notifications.Domain;
+using Beacon.Notifications.Grpc;
 using Beacon.Notifications.Outbound;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
+using GetFeedRequest = Beacon.Contracts.Notifications.GetFeedRequest;
+using GetFeedResponse = Beacon.Contracts.Notifications.GetFeedResponse;
 
-namespace Beacon.Notifications.Api;
+namespace Beacon.Notifications.Apis;
 
-/// <summary>Preferences, read marks, the live feed (server-sent events), and the dead-letter list for ops.</summary>
-public static class NotificationEndpoints
+/// <summary>
+/// Every REST route of Notifications: a staff member's feed (read through the gRPC Notifications service, the answer
+/// it gives gRPC callers), read marks, the live feed (server-sent events) and preferences; the dead-letter list for ops.
+/// </summary>
+public static class NotificationsApi
 {
-    public static IEndpointRouteBuilder MapNotificationEndpoints(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapNotificationsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/notifications/v1").WithTags("Notifications");
         // A staff member's feed and preferences are theirs alone (administrators excepted); anyone else
@@ -21,6 +27,10 @@ public static class NotificationEndpoints
                 ? await next(ctx)
                 : Results.NotFound())
             .WithDescription("Only the staff member themself or an administrator; anyone else gets 404, as if the staff member did not exist.");
+        staff.MapGet("/feed", (string staffId, bool? unreadOnly, HttpContext http) =>
+                GrpcRest.AnswerAsync<NotificationsGrpcService, GetFeedResponse>(http, (feed, call) =>
+                    feed.GetFeed(new GetFeedRequest { StaffId = staffId, UnreadOnly = unreadOnly ?? false }, call)))
+            .WithName("GetFeed").WithSummary("A staff member's in-app feed, newest first, with the unread count").Produces<GetFeedResponse>();
         staff.MapGet("/preferences", GetPreferencesAsync).WithName("GetPreferences").WithSummary("A staff member's channels per event kind, quiet hours, digest time");
         staff.MapPut("/preferences", PutPreferencesAsync).WithName("PutPreferences").WithSummary("Replace a staff member's preferences")
             .Accepts<PreferencesRequest>("application/json");

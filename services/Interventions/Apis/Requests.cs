@@ -1,7 +1,7 @@
 using Beacon.Interventions.Domain;
 using FluentValidation;
 
-namespace Beacon.Interventions.Api;
+namespace Beacon.Interventions.Apis;
 
 // Bodies use nullable strings so that a missing or unknown value is reported by field, not as a parse failure.
 // OpenedBy, AssignedBy, By and AuthorId are optional: the acting user is the token's subject (ActingUser).

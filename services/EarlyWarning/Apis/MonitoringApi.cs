@@ -7,7 +7,7 @@ using Beacon.RiskModels.Attendance;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 
-namespace Beacon.EarlyWarning.Api;
+namespace Beacon.EarlyWarning.Apis;
 
 public sealed record DriftRunRequest(string? Kind, string? AsOf);
 
@@ -18,7 +18,7 @@ public sealed record DriftRunView(Guid RunId, string Kind, int ModelVersion, Gui
 public sealed record CalibrationView(string Kind, int? ModelVersion, int Students, double? ExpectedCalibrationError, IReadOnlyList<ReliabilityBin> Bins);
 
 /// <summary>Model monitoring for ops (aggregates only, never names) and the counselor's false-alarm feedback on an alert.</summary>
-public static class MonitoringEndpoints
+public static class MonitoringApi
 {
     public const string Prefix = "/api/early-warning/v1/monitoring";
 

@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace Beacon.Notifications.Api;
+namespace Beacon.Notifications.Apis;
 
 /// <summary>
 /// A ticket for one live-feed connection. Only its SHA-256 is stored (the database holds nothing a reader could

@@ -2,24 +2,38 @@ using System.Security.Claims;
 using Beacon.Contracts.Events;
 using Beacon.Contracts.Ingestion;
 using Beacon.Interventions.Domain;
+using Beacon.Interventions.Grpc;
 using Beacon.Interventions.Storage;
 using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using Grpc.Core;
 using Microsoft.EntityFrameworkCore;
+using CaseMessage = Beacon.Contracts.Interventions.InterventionCase;
+using GetCaseRequest = Beacon.Contracts.Interventions.GetCaseRequest;
+using ListCasesRequest = Beacon.Contracts.Interventions.ListCasesRequest;
+using ListCasesResponse = Beacon.Contracts.Interventions.ListCasesResponse;
 
-namespace Beacon.Interventions.Api;
+namespace Beacon.Interventions.Apis;
 
 /// <summary>
-/// Write side of Interventions: open, assign (one or many), plan, start, note, complete, close.
+/// Every REST route of a case: list and read (the same answers as the gRPC Interventions service, which they call),
+/// open, assign (one or many), plan, start, note, complete, close, its activity and the caseloads.
 /// Rule breaks are 409 problem details naming the field (e.g. "status"), bad values 400; never a 500.
 /// </summary>
-public static class CaseEndpoints
+public static class CasesApi
 {
-    public static IEndpointRouteBuilder MapCaseEndpoints(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapCasesApi(this IEndpointRouteBuilder app)
     {
         // Staff work on cases of their own schools; assigning is a coordinator's job.
         var api = app.MapGroup("/api/interventions/v1").RequireAuthorization(Policies.Staff).WithTags("Cases");
+        api.MapGet("/cases", (string? status, string? schoolId, string? studentId, HttpContext http) =>
+                GrpcRest.AnswerAsync<InterventionsGrpcService, ListCasesResponse>(http, (cases, call) =>
+                    cases.ListCases(new ListCasesRequest { Status = status ?? "", SchoolId = schoolId ?? "", StudentId = studentId ?? "" }, call)))
+            .WithName("ListCases").WithSummary("Cases of the caller's schools, newest first, optionally by status, school or student")
+            .Produces<ListCasesResponse>();
+        api.MapGet("/cases/{caseId}", (string caseId, HttpContext http) =>
+                GrpcRest.AnswerAsync<InterventionsGrpcService, CaseMessage>(http, (cases, call) => cases.GetCase(new GetCaseRequest { CaseId = caseId }, call)))
+            .WithName("GetCase").WithSummary("One case").Produces<CaseMessage>().ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/cases", OpenAsync).WithName("OpenCase")
             .WithSummary("Open a case by hand")
             .WithDescription("Opens an outreach case for a student of the caller's schools; 409 if the student already has an active case. The acting user is the token's subject.")

@@ -7,7 +7,7 @@ using Beacon.ServiceDefaults;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 
-namespace Beacon.Ingestion.Api;
+namespace Beacon.Ingestion.Apis;
 
 /// <summary>
 /// Write side of Ingestion. Every signal kind is accepted as a JSON batch (Content-Type
@@ -17,14 +17,14 @@ namespace Beacon.Ingestion.Api;
 /// rejected rows go to the quarantine. Re-sending a row with the same natural key and values changes
 /// nothing; new values are a correction.
 /// </summary>
-public static class IngestionEndpoints
+public static class IntakeApi
 {
     /// <summary>Rows in one JSON batch; bigger loads go as CSV, which is streamed.</summary>
     public const int MaxJsonRows = 10_000;
     public const long MaxJsonBytes = 16L * 1024 * 1024;
     public const long MaxCsvBytes = 512L * 1024 * 1024;
 
-    public static IEndpointRouteBuilder MapIngestionEndpoints(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapIntakeApi(this IEndpointRouteBuilder app)
     {
         // Writes come from data feeds (and administrators); a feed can write but never read students back.
         var api = app.MapGroup("/api/ingestion/v1").RequireAuthorization(Policies.Feeds).WithTags("Signals and roster");

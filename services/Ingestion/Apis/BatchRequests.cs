@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 using Beacon.Ingestion.Intake;
-namespace Beacon.Ingestion.Api;
+namespace Beacon.Ingestion.Apis;
 
 // Batch bodies use strings for dates and enumerations so that one bad value rejects one row with a
 // clear reason instead of failing the whole document at deserialisation. The signal rows are also the

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using Beacon.ServiceDefaults;
 
-namespace Beacon.Interventions.Api;
+namespace Beacon.Interventions.Apis;
 
 /// <summary>
 /// Who does a write (opens, assigns, plans, starts, notes, completes, closes) is the token's subject, never

@@ -1,7 +1,7 @@
 using Beacon.Ingestion.Domain;
 using FluentValidation;
 
-namespace Beacon.Ingestion.Api;
+namespace Beacon.Ingestion.Apis;
 
 internal static class Rules
 {

@@ -3,12 +3,12 @@ using Beacon.Interventions.Domain;
 using Beacon.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
-namespace Beacon.Interventions.Api;
+namespace Beacon.Interventions.Apis;
 
-public static class EffectEndpoints
+public static class EffectReportApi
 {
     /// <summary>GET /api/interventions/v1/effect-report?windowWeeks=1|2&amp;schoolId=: the effect of completed interventions on attendance, per type.</summary>
-    public static IEndpointRouteBuilder MapEffectEndpoints(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapEffectReportApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/interventions/v1/effect-report", async (int? windowWeeks, string? schoolId, ClaimsPrincipal user, EffectReport report,
             IOptions<InterventionsOptions> options, CancellationToken ct) =>

@@ -1,26 +1,40 @@
+using Beacon.Contracts.Mastery;
 using Beacon.Mastery.Domain;
+using Beacon.Mastery.Grpc;
 using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace Beacon.Mastery.Api;
+namespace Beacon.Mastery.Apis;
 
 public sealed record SkillGraphRequest(IReadOnlyList<SkillDefinition?>? Skills);
 
 public sealed record SkillGraphAccepted(int Created, int Updated, int Skills);
 
 /// <summary>
+/// Every REST route of the skills: GET (the gRPC Mastery service's ListSkills), PUT and the refit.
 /// PUT /api/mastery/v1/skills: adds skills and sets their prerequisites. A graph is taken whole or not at
 /// all (a cycle involves several rows): any problem is a 400 naming skills[i] (and prerequisites[j]) with
 /// the reason, and nothing is stored. A skill sent again keeps its fitted parameters.
 /// </summary>
-public static class SkillGraphEndpoints
+public static class SkillsApi
 {
-    public static IEndpointRouteBuilder MapSkillGraphEndpoints(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapSkillsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/api/mastery/v1/skills", PutSkillsAsync).RequireAuthorization(Policies.Administrators)
-            .WithTags("Skills").WithName("PutSkills").WithSummary("Replace the skill graph");
+        var api = app.MapGroup("/api/mastery/v1").WithTags("Skills");
+        // Any signed-in caller may read the skills (the fallback policy): they hold no student data.
+        Func<HttpContext, Task<IResult>> list = http =>
+            GrpcRest.AnswerAsync<MasteryGrpcService, ListSkillsResponse>(http, (mastery, call) => mastery.ListSkills(new ListSkillsRequest(), call));
+        api.MapGet("/skills", list).WithName("ListSkills").WithSummary("Skills with their BKT parameters and prerequisites").Produces<ListSkillsResponse>();
+        api.MapPut("/skills", PutSkillsAsync).RequireAuthorization(Policies.Administrators).WithName("PutSkills").WithSummary("Replace the skill graph");
+        api.MapPost("/skills/refit", async (HttpRequest request, CancellationToken ct) =>
+            {
+                var (refit, problem) = await GrpcRest.ReadAsync<RefitSkillsRequest>(request, ct);
+                return refit is null ? problem! : await GrpcRest.AnswerAsync<MasteryGrpcService, RefitSkillsResponse>(request.HttpContext, (mastery, call) => mastery.RefitSkills(refit, call));
+            })
+            .RequireAuthorization(Policies.Ops).WithName("RefitSkills").WithSummary("Refit every skill's parameters by EM from the answers recorded so far")
+            .Accepts<RefitSkillsRequest>("application/json").Produces<RefitSkillsResponse>();
         return app;
     }
 

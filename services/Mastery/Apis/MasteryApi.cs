@@ -1,29 +1,50 @@
 using System.Security.Claims;
+using Beacon.Contracts.Mastery;
+using Beacon.Mastery.Grpc;
 using Beacon.Mastery.Storage;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 
-namespace Beacon.Mastery.Api;
+namespace Beacon.Mastery.Apis;
 
 public sealed record SkillWeeks(string SkillId, string SkillName, IReadOnlyList<double?> Values);
 
 public sealed record WeeklyMastery(string StudentId, IReadOnlyList<string> WeekStarts, IReadOnlyList<SkillWeeks> Skills);
 
 /// <summary>
+/// Every REST route of mastery: a student's mastery per skill, summary and next activity and a school's overview
+/// (the answers of the gRPC Mastery service, which they call), and the weekly history:
 /// GET /api/mastery/v1/students/{studentId}/mastery/weekly?weeks=12: each skill's probability of mastery
 /// at the end of each week (Monday to Sunday, UTC), from the stored answer history, for trend charts.
 /// A week without answers carries the last value forward; before the first answer it is null.
 /// Staff only, and only for a student of a school the caller may see (else 404, no data).
 /// </summary>
-public static class MasteryHistoryEndpoints
+public static class MasteryApi
 {
     public const int DefaultWeeks = 12;
     public const int MaxWeeks = 52;
 
-    public static IEndpointRouteBuilder MapMasteryHistoryEndpoints(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapMasteryApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/mastery/v1/students/{studentId}/mastery/weekly", WeeklyAsync).RequireAuthorization(Policies.Staff)
-            .WithTags("Mastery").WithName("WeeklyMastery").WithSummary("A student's mastery per skill, week by week");
+        var api = app.MapGroup("/api/mastery/v1").RequireAuthorization(Policies.Staff).WithTags("Mastery");
+        api.MapGet("/students/{studentId}/mastery", (string studentId, HttpContext http) =>
+                GrpcRest.AnswerAsync<MasteryGrpcService, StudentMastery>(http, (mastery, call) =>
+                    mastery.GetStudentMastery(new GetStudentMasteryRequest { StudentId = studentId }, call)))
+            .WithName("GetStudentMastery").WithSummary("Mastery per skill, trend, and change since a week ago").Produces<StudentMastery>();
+        api.MapGet("/students/{studentId}/summary", (string studentId, HttpContext http) =>
+                GrpcRest.AnswerAsync<MasteryGrpcService, StudentMasterySummary>(http, (mastery, call) =>
+                    mastery.GetStudentSummary(new GetStudentSummaryRequest { StudentId = studentId }, call)))
+            .WithName("GetStudentSummary").WithSummary("A few numbers per student (Early warning's model features)").Produces<StudentMasterySummary>();
+        api.MapGet("/students/{studentId}/skills/{skillId}/next", (string studentId, string skillId, HttpContext http) =>
+                GrpcRest.AnswerAsync<MasteryGrpcService, NextActivity>(http, (mastery, call) =>
+                    mastery.RecommendNext(new RecommendNextRequest { StudentId = studentId, SkillId = skillId }, call)))
+            .WithName("RecommendNext").WithSummary("What to practise next for a skill: the weakest unmastered prerequisite first").Produces<NextActivity>();
+        api.MapGet("/schools/{schoolId}/overview", (string schoolId, HttpContext http) =>
+                GrpcRest.AnswerAsync<MasteryGrpcService, SchoolOverview>(http, (mastery, call) =>
+                    mastery.GetSchoolOverview(new GetSchoolOverviewRequest { SchoolId = schoolId }, call)))
+            .WithName("GetSchoolOverview").WithSummary("Students struggling per skill, the top 3 skills by failure rate, items failed repeatedly")
+            .Produces<SchoolOverview>();
+        api.MapGet("/students/{studentId}/mastery/weekly", WeeklyAsync).WithName("WeeklyMastery").WithSummary("A student's mastery per skill, week by week");
         return app;
     }
 

@@ -1,7 +1,7 @@
 using Beacon.Notifications.Domain;
 using FluentValidation;
 
-namespace Beacon.Notifications.Api;
+namespace Beacon.Notifications.Apis;
 
 public sealed record KindPreference(List<string>? Channels, bool? Digest);
 public sealed record QuietHours(string? From, string? Until);

@@ -8,10 +8,10 @@ using Beacon.ServiceDefaults;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 
-namespace Beacon.Ingestion.Api;
+namespace Beacon.Ingestion.Apis;
 
 /// <summary>What operators use: the quarantine, batch receipts, the data-quality report and replay.</summary>
-public static class OperationsEndpoints
+public static class OperationsApi
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -26,7 +26,7 @@ public static class OperationsEndpoints
 
     public sealed record ReplayResult(int Replayed, long? FirstSequence, long? LastSequence);
 
-    public static IEndpointRouteBuilder MapOperationsEndpoints(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/ingestion/v1").WithTags("Operations");
         // Quarantined rows and the event log hold raw student data: administrators only. A feed may ask how

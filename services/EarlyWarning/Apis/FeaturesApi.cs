@@ -4,7 +4,7 @@ using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Dropout;
 using Beacon.ServiceDefaults;
 
-namespace Beacon.EarlyWarning.Api;
+namespace Beacon.EarlyWarning.Apis;
 
 /// <summary>One student's model inputs as of a date.</summary>
 public sealed record StudentFeatures(string StudentId, string SchoolId, IReadOnlyList<float> Values);
@@ -18,9 +18,9 @@ public sealed record FeatureExport(string Kind, DateOnly AsOf, IReadOnlyList<str
 /// replaces the record it corrects (the projections keep the latest version), and mastery is the latest estimate.
 /// Per-student data, so administrators only.
 /// </summary>
-public static class FeatureEndpoints
+public static class FeaturesApi
 {
-    public static IEndpointRouteBuilder MapModelFeatures(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapFeaturesApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/early-warning/v1/features", ExportAsync)
             .RequireAuthorization(Policies.Administrators).WithTags("Models").WithName("ModelFeatures")
