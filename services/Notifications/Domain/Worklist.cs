@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Beacon.Contracts.Events;
+using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Notifications.Domain;
 
@@ -116,6 +117,17 @@ public static class Worklist
 
     public static string StudentLabel(string name, string gradeLevel, string schoolId) =>
         $"{name}{(gradeLevel.Length > 0 ? $", grade {gradeLevel}" : "")}, {schoolId}";
+
+    /// <summary>
+    /// The student's name, grade and school as a worklist entry knows them (every alerted student has one), else
+    /// "student {id}": case notices are about students who were alerted, so no roster call is needed for them.
+    /// </summary>
+    public static async Task<string> StudentLabelAsync(Storage.NotificationsDbContext db, string studentId, string schoolId, CancellationToken ct)
+    {
+        var known = await db.Worklist.AsNoTracking().Where(w => w.StudentId == studentId)
+            .Select(w => new { w.StudentName, w.GradeLevel }).FirstOrDefaultAsync(ct);
+        return known is null ? $"student {studentId}" : StudentLabel(known.StudentName, known.GradeLevel, schoolId);
+    }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
