@@ -16,7 +16,7 @@ namespace Beacon.Dashboard.Tests;
 /// saved under the test output's screenshots/ folder (paths printed in the test output).
 /// </summary>
 [Collection(DashboardCollection.Name)]
-public sealed class DashboardTests(BrowserFixture fixture, ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly List<IBrowserContext> _contexts = [];
@@ -55,8 +55,8 @@ public sealed class DashboardTests(BrowserFixture fixture, ITestOutputHelper out
 
         // The counselor's page is open first: the assignment must arrive through the live feed, without a reload.
         var counselor = await SignInAsync("c-north-1");
-        await Expect(counselor.GetByRole(AriaRole.Heading, new() { Name = "Alerts for me" })).ToBeVisibleAsync();
-        await Expect(counselor.Locator("#feed li").First).ToBeVisibleAsync(new() { Timeout = (float)Wait.TotalMilliseconds });
+        await Expect(counselor.GetByRole(AriaRole.Heading, new() { Name = "Updates for me" })).ToBeVisibleAsync();
+        await Expect(counselor.Locator("#worklist > li").First).ToBeVisibleAsync(new() { Timeout = (float)Wait.TotalMilliseconds });
         await Expect(counselor.GetByText("● live")).ToBeVisibleAsync(new() { Timeout = (float)Wait.TotalMilliseconds });
         await ShotAsync(counselor, "counselor-before");
 
@@ -296,7 +296,7 @@ public sealed class DashboardTests(BrowserFixture fixture, ITestOutputHelper out
                 break;
             case "counselor":
                 page = await SignInAsync("c-north-1");
-                await Expect(page.Locator("#feed li").First).ToBeVisibleAsync();
+                await Expect(page.Locator("#worklist > li").First).ToBeVisibleAsync();
                 break;
             case "student":
                 page = await SignInAsync("c-north-1");

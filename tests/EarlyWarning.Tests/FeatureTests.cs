@@ -53,6 +53,57 @@ public sealed class FeatureTests
         Assert.Equal("no absence recorded yet", set.Describe(set.IndexOf("days_since_last_absence"), AttendanceFeatures.Compute(Days("PPPP", new DateOnly(2026, 9, 7)))));
     }
 
+    [Theory]
+    [InlineData("AAAAAPPPPPPPPPPPPPPP")]   // absent early, fine lately: "less often lately", "last absence 15 days ago"
+    [InlineData("PPPPPPPPPPPPPPPAAAAA")]   // fine early, absent lately: "more often lately", "in a row"
+    [InlineData("PPPPPPPPPPPPPPPPPPPP")]   // never absent: zero counts everywhere
+    [InlineData("PTPEPAPPTPPAPPPEPPAP")]
+    public void A_reason_never_contradicts_the_direction_it_is_shown_with_and_bookkeeping_or_zero_is_never_a_reason(string pattern)
+    {
+        var f = AttendanceFeatures.Compute(Days(pattern, new DateOnly(2026, 9, 7)));
+        var set = AttendanceFeatures.Set;
+        string[] reassuring = ["less often", "no absence", "present on the latest"];
+        string[] worrying = ["more often", "in a row", "absent on the latest"];
+        foreach (var (feature, index) in set.Features.Select((x, i) => (x, i)))
+        {
+            var words = set.Describe(index, f);
+            foreach (var contribution in new[] { 0.3, -0.3 })
+            {
+                if (!feature.IsReason(f, set, contribution))
+                {
+                    continue;
+                }
+                Assert.NotEqual("days_enrolled", feature.Name);
+                Assert.DoesNotMatch(@"(^|\D)0 (of|time|absence|separate|day)", words);
+                Assert.DoesNotMatch("steady", words);
+                if (contribution > 0)
+                {
+                    Assert.DoesNotContain(reassuring, w => words.Contains(w, StringComparison.Ordinal));
+                }
+                else
+                {
+                    Assert.DoesNotContain(worrying, w => words.Contains(w, StringComparison.Ordinal));
+                }
+            }
+        }
+        var trend = set.Features[set.IndexOf("recent_trend")];
+        var lately = F(f, "recent_trend");
+        // The trend is shown on the side its words say, and on that side only.
+        Assert.Equal(lately > 0.005f, trend.IsReason(f, set, 0.3));
+        Assert.Equal(lately < -0.005f, trend.IsReason(f, set, -0.3));
+        Assert.False(set.Features[0].IsReason(f, set, 1));
+        Assert.False(trend.IsReason(f, set, 0));
+    }
+
+    [Fact]
+    public void A_feature_set_without_leanings_keeps_every_nonzero_contribution()
+    {
+        var plain = new FeatureSet("plain", [new FeatureDefinition("x", (_, _) => "x")]);
+        Assert.True(plain.Features[0].IsReason([0f], plain, 0.1));
+        Assert.True(plain.Features[0].IsReason([0f], plain, -0.1));
+        Assert.False(plain.Features[0].IsReason([0f], plain, 0));
+    }
+
     [Fact]
     public void No_days_gives_zeros_not_NaN()
     {

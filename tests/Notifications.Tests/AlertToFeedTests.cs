@@ -53,8 +53,8 @@ public sealed class AlertToFeedTests : IAsyncLifetime
     private Task<List<FeedEntry>> FeedOfAsync(Guid alertId) =>
         _notifications.WithDbAsync<NotificationsDbContext, List<FeedEntry>>(db => db.Feed.Where(f => f.SourceEventId == alertId).ToListAsync());
 
-    private static RiskAlertRaised AlertFor(string school) =>
-        new(NewId.NextGuid(), $"{school}-s1", school, RiskKinds.ChronicAbsence, "Missed 2 of 10 school days so far (20 %).", 0.2, DateTimeOffset.UtcNow);
+    private static RiskAlertRaised AlertFor(string school, string kind = RiskKinds.ChronicAbsence) =>
+        new(NewId.NextGuid(), $"{school}-s1", school, kind, "Missed 2 of 10 school days so far (20 %).", 0.2, DateTimeOffset.UtcNow);
 
     [Fact]
     public async Task Every_counselor_of_the_school_gets_one_entry_even_on_redelivery()
@@ -91,8 +91,8 @@ public sealed class AlertToFeedTests : IAsyncLifetime
         await StaffKnownAsync($"{school}-c2");
         var bus = _notifications.Services.GetRequiredService<IBus>();
 
-        // Two alerts of the school, one after the other: one roster question.
-        foreach (var alert in new[] { AlertFor(school), AlertFor(school) })
+        // Two alerts of the school, one after the other (two kinds of reason, so each is news to the worklist): one roster question.
+        foreach (var alert in new[] { AlertFor(school), AlertFor(school, RiskKinds.Behavior) })
         {
             await bus.Publish(alert);
             Assert.Equal(2, (await Eventually.WaitAsync(() => FeedOfAsync(alert.AlertId), e => e.Count >= 2, TimeSpan.FromSeconds(60))).Count);
@@ -102,7 +102,7 @@ public sealed class AlertToFeedTests : IAsyncLifetime
         // A counselor joins: once Notifications has the StaffAssigned event, the next alert asks again and reaches all three.
         await UploadRosterAsync(school, ("c1", "counselor"), ("c2", "counselor"), ("c3", "counselor"));
         await StaffKnownAsync($"{school}-c3");
-        var later = AlertFor(school);
+        var later = AlertFor(school, RiskKinds.CoursePerformance);   // a new kind of reason: news to every counselor
         await bus.Publish(later);
         var entries = await Eventually.WaitAsync(() => FeedOfAsync(later.AlertId), e => e.Count >= 3, TimeSpan.FromSeconds(60));
         Assert.Equal([$"{school}-c1", $"{school}-c2", $"{school}-c3"], entries.Select(e => e.StaffId).Order());

@@ -70,7 +70,7 @@ public sealed class DaprEmailTests : IAsyncLifetime
         var request = Assert.Single(Mine());
         Assert.Equal("school-mail", request.Name);
         Assert.Equal("create", request.Operation);
-        Assert.Contains(alert.StudentId, request.Metadata["subject"]);
+        Assert.Contains("D Four, grade 9", request.Metadata["subject"]);   // the roster's name, not the id
         Assert.Contains("Missed 2 of 10", request.Data.ToStringUtf8());
         var delivery = await _notifications.WithDbAsync<NotificationsDbContext, Delivery>(db => db.Deliveries.SingleAsync(d => d.SourceEventId == alert.AlertId));
         Assert.Equal(DeliveryStatuses.Sent, delivery.Status);

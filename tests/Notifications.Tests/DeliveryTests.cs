@@ -107,7 +107,7 @@ public sealed class DeliveryTests : IAsyncLifetime
         await Task.Delay(1500);
         var mails = _smtp.Received.ToList();
         Assert.Equal(["ada@school.test", "ben@school.test"], mails.Select(m => m.To.Mailboxes.Single().Address).Order());
-        Assert.All(mails, m => Assert.Contains(alert.StudentId, m.Subject));
+        Assert.All(mails, m => Assert.Contains("D Four, grade 9", m.Subject));   // the roster's name, not the id
         Assert.All(mails, m => Assert.Contains("Missed 2 of 10", m.TextBody));
 
         var deliveries = await DeliveriesAsync(alert.AlertId);

@@ -35,6 +35,7 @@ public class GovernanceTests : GovernanceTestBase<Program, NotificationsDbContex
             NotBefore = at,
             SentAt = at,
         });
+        db.Worklist.Add(new WorklistEntry { StaffId = "c1", StudentId = student, SchoolId = "gov", StudentName = "A Student", FirstRaisedAt = at, UpdatedAt = at, ChangedAt = at, Level = 2, ReasonCount = 1 });
         db.Publish(new NotificationDelivered(Guid.NewGuid(), "c1", "email", "risk-alert", null, at));
         return db.SaveChangesAsync();
     });
@@ -43,6 +44,7 @@ public class GovernanceTests : GovernanceTestBase<Program, NotificationsDbContex
     {
         ["Feed"] = await db.Feed.CountAsync(f => f.StudentId == student),
         ["Deliveries"] = await db.Deliveries.CountAsync(d => d.StudentId == student),
+        ["Worklist"] = await db.Worklist.CountAsync(w => w.StudentId == student),
     };
 
     [SkippableFact]
@@ -50,7 +52,7 @@ public class GovernanceTests : GovernanceTestBase<Program, NotificationsDbContex
     {
         SkipUnlessRunning();
         // NotificationDelivered carries no student id, so no outbox row is about A.
-        var a = await EraseOneOfTwoAsync(new() { ["Feed"] = 2, ["Deliveries"] = 1, ["outbox"] = 0 });
+        var a = await EraseOneOfTwoAsync(new() { ["Feed"] = 2, ["Deliveries"] = 1, ["Worklist"] = 1, ["outbox"] = 0 });
 
         // A late case assignment about A reaches no feed; the same event about another student does.
         await AssertLateEventIgnoredAsync(a, s => new InterventionAssigned(Guid.NewGuid(), s, "gov", "gov-owner", [], "coord", DateTimeOffset.UtcNow),
@@ -68,8 +70,8 @@ public class GovernanceTests : GovernanceTestBase<Program, NotificationsDbContex
         var kinds = await RunRetentionAsync("/api/notifications/v1");
         Assert.True(kinds["FeedEntries"].GetProperty("deleted").GetInt32() >= 2);
 
-        Assert.Equal(new Dictionary<string, int> { ["Feed"] = 0, ["Deliveries"] = 1 }, await RowsOfAsync(old));   // Deliveries unset: kept
-        Assert.Equal(new Dictionary<string, int> { ["Feed"] = 2, ["Deliveries"] = 1 }, await RowsOfAsync(young));
+        Assert.Equal(new Dictionary<string, int> { ["Feed"] = 0, ["Deliveries"] = 1, ["Worklist"] = 1 }, await RowsOfAsync(old));   // Deliveries, WorklistEntries unset: kept
+        Assert.Equal(new Dictionary<string, int> { ["Feed"] = 2, ["Deliveries"] = 1, ["Worklist"] = 1 }, await RowsOfAsync(young));
     }
 }
 

@@ -335,7 +335,7 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
         // Grades, incidents, LMS statements and mastery Ingestion and Mastery publish, and the indicator states they move.
         ("EarlyWarning", "CourseMarks" or "BehaviorIncidents" or "LmsActivity" or "SkillMastery" or "IndicatorStates") => true,
         ("Interventions", "Attendance") => true,
-        ("Notifications", "Staff" or "Feed" or "Deliveries") => true,
+        ("Notifications", "Staff" or "Feed" or "Deliveries" or "Worklist") => true,
         _ => false,
     };
 

@@ -14,7 +14,7 @@ export function caseTable(cases, risks, caption) {
         h('td', {}, nameLink(c.studentId), h('div', { class: 'muted' }, c.schoolId)),
         h('td', {}, bandBadge(r?.band), ' ', r ? percent(r.score) : ''),
         h('td', {}, r?.factors?.[0]?.text ?? c.reason ?? ''),
-        h('td', {}, h('span', { class: 'badge status' }, c.status)),
+        h('td', {}, h('span', { class: 'badge status' }, c.status), c.assignedTo ? h('div', { class: 'muted' }, c.takenBy ? `taken by ${c.assignedTo}` : `assigned to ${c.assignedTo}`) : null),
         h('td', {}, c.contactDueBy || '—', isOverdue(c) ? [' ', h('span', { class: 'badge overdue' }, 'overdue')] : null));
     })));
 }

@@ -61,6 +61,7 @@ public static class CasesApi
             .WithSummary("The case's history: who did what, when").ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/caseloads", CaseloadsAsync).RequireAuthorization(Policies.Coordinators).WithName("Caseloads")
             .WithSummary("Active cases per owner, optionally for one school");
+        api.MapCounselorActions();
         return app;
     }
 
@@ -292,7 +293,7 @@ public static class CasesApi
     /// Loads the case, validates the body, settles the acting user (the token's subject, see <see cref="ActingUser"/>),
     /// applies the change, saves; maps rule breaks to problem details.
     /// </summary>
-    private static async Task<IResult> WithCaseAsync<T>(string caseId, HttpRequest request, FluentValidation.IValidator<T> validator,
+    internal static async Task<IResult> WithCaseAsync<T>(string caseId, HttpRequest request, FluentValidation.IValidator<T> validator,
         Func<T, (string? Named, string Field)> actor, InterventionsDbContext db, CancellationToken ct, Func<InterventionCase, T, string, Task> change)
         where T : class
     {
@@ -348,8 +349,8 @@ public sealed record SuggestedOwner(string StaffId, string Name, int ActiveCases
 /// <summary>The JSON shape of a case returned by the write endpoints.</summary>
 public sealed record CaseView(Guid CaseId, string StudentId, string SchoolId, string Status, string Reason, string? AssignedTo,
     IReadOnlyList<string> HelperIds, DateTimeOffset OpenedAt, DateOnly ContactDueBy, DateTimeOffset? FirstContactAt,
-    InterventionPlan? Plan, string? Outcome, DateTimeOffset? EndedAt)
+    InterventionPlan? Plan, string? Outcome, DateTimeOffset? EndedAt, DateOnly? NextCheckIn, string? TakenBy, DateTimeOffset? LastContactAt)
 {
     public static CaseView From(InterventionCase c) => new(c.CaseId, c.StudentId, c.SchoolId, c.Status, c.Reason, c.AssignedTo,
-        c.HelperIds, c.OpenedAt, c.ContactDueBy, c.FirstContactAt, c.Plan, c.Outcome, c.EndedAt);
+        c.HelperIds, c.OpenedAt, c.ContactDueBy, c.FirstContactAt, c.Plan, c.Outcome, c.EndedAt, c.NextCheckIn, c.TakenBy, c.LastContactAt);
 }

@@ -12,6 +12,9 @@ public sealed record BulkAssignRequest(List<string>? CaseIds, string? OwnerId, L
 public sealed record PlanRequest(string? Type, int? Tier, string? Goal, string? StartDate, int? DurationWeeks, string? CheckInFrequency, string? By);
 public sealed record StartRequest(string? By);
 public sealed record NoteRequest(string? Text, string? AuthorId, bool? Contact);
+public sealed record TakeRequest(string? By);
+public sealed record ContactRequest(string? With, string? How, string? Note, string? By);
+public sealed record CheckInRequest(string? Date, string? By);
 public sealed record OutcomeRequest(string? Outcome, string? By, string? Reason);
 
 internal static class Rules
@@ -100,5 +103,31 @@ public sealed class OutcomeValidator : AbstractValidator<OutcomeRequest>
         RuleFor(r => r.Outcome).OneOf(Outcomes.All);
         RuleFor(r => r.By).OptionalIdentifier();
         RuleFor(r => r.Reason).MaximumLength(2000);
+    }
+}
+
+public sealed class TakeValidator : AbstractValidator<TakeRequest>
+{
+    public TakeValidator() => RuleFor(r => r.By).OptionalIdentifier();
+}
+
+public sealed class ContactValidator : AbstractValidator<ContactRequest>
+{
+    public ContactValidator()
+    {
+        RuleFor(r => r.With).OneOf(ContactParties.All);
+        RuleFor(r => r.How).OneOf(ContactMethods.All);
+        RuleFor(r => r.Note).MaximumLength(4000);
+        RuleFor(r => r.By).OptionalIdentifier();
+    }
+}
+
+public sealed class CheckInValidator : AbstractValidator<CheckInRequest>
+{
+    public CheckInValidator()
+    {
+        RuleFor(r => r.Date).NotEmpty().WithMessage("is required (yyyy-MM-dd).")
+            .Must(d => DateOnly.TryParseExact(d, "yyyy-MM-dd", out _)).WithMessage((_, d) => $"'{d}' is not a date in the form yyyy-MM-dd.");
+        RuleFor(r => r.By).OptionalIdentifier();
     }
 }

@@ -28,6 +28,46 @@ public static class CaseWorkflow
         Log(c, now, ActivityKinds.Assigned, by, $"Assigned to {ownerId}{helpers}.");
     }
 
+    /// <summary>
+    /// A counselor takes an unassigned case of their school: it becomes theirs as if a coordinator had assigned it,
+    /// and the history says it was taken, so the coordinator sees who took what.
+    /// </summary>
+    public static void Take(InterventionCase c, string counselorId, DateTimeOffset now)
+    {
+        if (c.Status != CaseStatuses.Open || c.AssignedTo is not null)
+        {
+            throw new CaseRuleException("status", c.AssignedTo is null
+                ? $"Only an open, unassigned case can be taken; this case is {c.Status}."
+                : $"This case is already {c.AssignedTo}'s; ask the coordinator to reassign it.");
+        }
+        c.AssignedTo = counselorId;
+        c.TakenBy = counselorId;
+        c.Status = CaseStatuses.Assigned;
+        Log(c, now, ActivityKinds.Taken, counselorId, $"Taken by {counselorId}.");
+    }
+
+    /// <summary>A contact: with whom (student, parent/guardian, teacher), how (call, meeting, message), what came of it.</summary>
+    public static void LogContact(InterventionCase c, string with, string how, string? note, string by, DateTimeOffset now)
+    {
+        RequireActive(c, "record a contact on");
+        c.FirstContactAt ??= now;
+        c.LastContactAt = now;
+        var what = $"{char.ToUpperInvariant(how[0])}{how[1..]} with {(with == "parent-guardian" ? "parent/guardian" : with)}.";
+        Log(c, now, ActivityKinds.Contact, by, string.IsNullOrWhiteSpace(note) ? what : $"{what} {note.Trim()}");
+    }
+
+    /// <summary>Schedules the next check-in; a date before today is a bad value, not a plan.</summary>
+    public static void ScheduleCheckIn(InterventionCase c, DateOnly date, DateOnly today, string by, DateTimeOffset now)
+    {
+        RequireActive(c, "schedule a check-in on");
+        if (date < today)
+        {
+            throw new CaseRuleException("date", $"{date:yyyy-MM-dd} is in the past; the next check-in is today or later.", conflict: false);
+        }
+        c.NextCheckIn = date;
+        Log(c, now, ActivityKinds.CheckInScheduled, by, $"Next check-in on {date:yyyy-MM-dd}.");
+    }
+
     public static void SetPlan(InterventionCase c, InterventionPlan plan, string by, DateTimeOffset now)
     {
         RequireActive(c, "plan");
@@ -58,6 +98,7 @@ public static class CaseWorkflow
         {
             RequireActive(c, "record a contact on");
             c.FirstContactAt ??= now;
+            c.LastContactAt = now;
         }
         Log(c, now, isContact ? ActivityKinds.Contact : ActivityKinds.Note, by, text);
     }

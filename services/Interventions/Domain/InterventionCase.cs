@@ -20,6 +20,13 @@ public sealed class InterventionCase
     /// <summary>The last school day on which the student must have been contacted (SLA).</summary>
     public DateOnly ContactDueBy { get; set; }
     public DateTimeOffset? FirstContactAt { get; set; }
+    public DateTimeOffset? LastContactAt { get; set; }
+
+    /// <summary>The next check-in the owner scheduled (a school day), or none.</summary>
+    public DateOnly? NextCheckIn { get; set; }
+
+    /// <summary>Set when a counselor took the case themself rather than a coordinator assigning it: who took it.</summary>
+    public string? TakenBy { get; set; }
     public DateTimeOffset? EscalatedAt { get; set; }
     public InterventionPlan? Plan { get; set; }
     public string? Outcome { get; set; }
@@ -95,6 +102,17 @@ public static class CheckInFrequencies
     public static readonly string[] All = ["daily", "twice-weekly", "weekly", "biweekly", "monthly"];
 }
 
+/// <summary>Who a contact was with, and how it was made.</summary>
+public static class ContactParties
+{
+    public static readonly string[] All = ["student", "parent-guardian", "teacher"];
+}
+
+public static class ContactMethods
+{
+    public static readonly string[] All = ["call", "meeting", "message"];
+}
+
 public static class ActivityKinds
 {
     public const string Opened = "opened";
@@ -104,6 +122,8 @@ public static class ActivityKinds
     public const string Started = "started";
     public const string Note = "note";
     public const string Contact = "contact";
+    public const string Taken = "taken";
+    public const string CheckInScheduled = "check-in-scheduled";
     public const string Escalated = "escalated";
     public const string Completed = "completed";
     public const string Closed = "closed";

@@ -62,6 +62,9 @@ public sealed class InterventionsGrpcService(InterventionsDbContext db) : Contra
             Escalated = c.EscalatedAt is not null,
             Outcome = c.Outcome ?? "",
             EndedAt = c.EndedAt?.ToString("O") ?? "",
+            NextCheckIn = c.NextCheckIn?.ToString("yyyy-MM-dd") ?? "",
+            TakenBy = c.TakenBy ?? "",
+            LastContactAt = c.LastContactAt?.ToString("O") ?? "",
         };
         message.HelperIds.AddRange(c.HelperIds);
         message.AlertIds.AddRange(alerts.Select(a => a.AlertId.ToString()));

@@ -35,6 +35,7 @@ public static class NotificationsApi
         staff.MapPut("/preferences", PutPreferencesAsync).WithName("PutPreferences").WithSummary("Replace a staff member's preferences")
             .Accepts<PreferencesRequest>("application/json");
         staff.MapPost("/feed/{entryId}/read", MarkReadAsync).WithName("MarkRead").WithSummary("Mark a feed entry read").ProducesProblem(StatusCodes.Status404NotFound);
+        staff.MapWorklist();
         staff.MapPost("/feed/stream-ticket", StreamTickets.IssueAsync).WithName("FeedStreamTicket")
             .WithSummary("A ticket for one live-feed connection: 30 seconds, this stream, this user, once (see FeedStream)");
         staff.MapGet("/feed/stream", (string staffId, FeedBroadcaster broadcaster, IConfiguration config, CancellationToken ct) =>

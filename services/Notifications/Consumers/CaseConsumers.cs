@@ -12,8 +12,11 @@ public sealed class InterventionAssignedConsumer(NotificationsDbContext db, Noti
     public async Task Consume(ConsumeContext<InterventionAssigned> context)
     {
         var m = context.Message;
+        var who = await Worklist.StudentLabelAsync(db, m.StudentId, m.SchoolId, context.CancellationToken);
+        // A counselor who took the case themself gets it in their feed worded as what it was, not as an assignment.
+        var title = m.AssignedBy == m.OwnerId ? $"You took the case of {who}" : $"Case of {who} assigned to {m.OwnerId}";
         var notice = new Notice(Notifier.StableId("assigned", m.CaseId.ToString(), m.OwnerId, m.AssignedAt.ToString("O")), EventKinds.CaseAssigned, m.StudentId,
-            $"Case for student {m.StudentId} assigned to {m.OwnerId}",
+            title,
             $"{m.AssignedBy} assigned the outreach case {m.CaseId} to {m.OwnerId}{(m.HelperIds.Count > 0 ? $" with helpers {string.Join(", ", m.HelperIds)}" : "")}.");
         await notifier.NotifyAsync([m.OwnerId, .. m.HelperIds], notice, context.CancellationToken);
         await db.SaveChangesAsync(context.CancellationToken);
@@ -29,8 +32,9 @@ public sealed class InterventionOverdueConsumer(NotificationsDbContext db, Notif
     {
         var m = context.Message;
         var ct = context.CancellationToken;
+        var who = await Worklist.StudentLabelAsync(db, m.StudentId, m.SchoolId, ct);
         var notice = new Notice(Notifier.StableId("overdue", m.CaseId.ToString(), m.ContactDueBy.ToString("O")), EventKinds.CaseOverdue, m.StudentId,
-            $"Overdue: student {m.StudentId} not contacted",
+            $"Overdue: {who} not contacted",
             $"Case {m.CaseId} had to be contacted by {m.ContactDueBy:yyyy-MM-dd} and is {m.SchoolDaysOverdue} school day(s) late. Owner: {m.OwnerId ?? "nobody assigned"}.");
         var coordinators = await db.Staff.Where(s => s.SchoolId == m.SchoolId && s.Role == CoordinatorRole).Select(s => s.StaffId).ToListAsync(ct);
         if (coordinators.Count == 0)

@@ -19,6 +19,33 @@ public sealed class FeedEntry
     public bool Read { get; set; }
 }
 
+/// <summary>
+/// A counselor's worklist entry: one per (staff member, student), the student's current reasons across every alert
+/// kind (<see cref="Worklist"/>), updated in place. Name, grade and school are copied from the roster when the
+/// student first appears, so the list reads without a call per row.
+/// </summary>
+public sealed class WorklistEntry
+{
+    public required string StaffId { get; set; }
+    public required string StudentId { get; set; }
+    public required string SchoolId { get; set; }
+    public string StudentName { get; set; } = "";
+    public string GradeLevel { get; set; } = "";
+
+    /// <summary>JSON list of <see cref="WorklistReason"/>, highest level first.</summary>
+    public string ReasonsJson { get; set; } = "[]";
+
+    /// <summary>The highest reason level (3 severe, 2 flagged) and the number of kinds of reason: the ranking.</summary>
+    public int Level { get; set; }
+    public int ReasonCount { get; set; }
+    public bool Read { get; set; }
+    public DateTimeOffset FirstRaisedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>When something last materially changed (a new kind of reason, a level going up): what "new" means.</summary>
+    public DateTimeOffset ChangedAt { get; set; }
+}
+
 /// <summary>Notifications' projection of the staff roster (from StaffAssigned): who is where, in which role, at which address.</summary>
 public sealed class StaffMember
 {
@@ -76,6 +103,7 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
     public DbSet<StaffMember> Staff => Set<StaffMember>();
     public DbSet<UserPreferences> Preferences => Set<UserPreferences>();
     public DbSet<Delivery> Deliveries => Set<Delivery>();
+    public DbSet<WorklistEntry> Worklist => Set<WorklistEntry>();
     public DbSet<Apis.StreamTicket> StreamTickets => Set<Apis.StreamTicket>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -84,6 +112,11 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
         {
             e.HasKey(f => f.EntryId);
             e.HasIndex(f => new { f.StaffId, f.SourceEventId }).IsUnique();
+        });
+        modelBuilder.Entity<WorklistEntry>(e =>
+        {
+            e.HasKey(w => new { w.StaffId, w.StudentId });
+            e.HasIndex(w => w.StudentId);
         });
         modelBuilder.Entity<StaffMember>(e =>
         {

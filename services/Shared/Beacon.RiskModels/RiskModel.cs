@@ -159,7 +159,7 @@ public sealed class RiskModel
     private List<RiskFactor> Explain(float[] contributions, float[] features, int top) =>
         contributions
             .Select((c, i) => (Contribution: c, Index: i))
-            .Where(x => x.Contribution != 0)
+            .Where(x => Features.Features[x.Index].IsReason(features, Features, x.Contribution))
             .OrderByDescending(x => Math.Abs(x.Contribution))
             .Take(top)
             .Select(x => new RiskFactor(Features.Features[x.Index].Name, Features.Describe(x.Index, features), x.Contribution > 0, x.Contribution))

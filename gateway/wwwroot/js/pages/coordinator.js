@@ -2,7 +2,7 @@
 import { api } from '../api.js';
 import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
 import { barChart } from '../charts.js';
-import { casesFor, risksFor, counselorsFor, isOverdue, byRisk, schoolsOf } from '../data.js';
+import { casesFor, risksFor, counselorsFor, isOverdue, byRisk, schoolsOf, ACTIVE } from '../data.js';
 import { caseTable, nameLink } from '../components.js';
 
 export function renderCoordinator(main, user) {
@@ -35,6 +35,15 @@ export function renderCoordinator(main, user) {
   });
   caseloads.id = 'caseloads';
   grid.append(caseloads);
+  // Counselors take unassigned cases themselves: the coordinator sees who took what.
+  const taken = section('Taken by counselors themselves', async () => {
+    const [cases, risks] = await Promise.all([casesFor(user), risksFor(user)]);
+    const mine = cases.filter(c => c.takenBy && ACTIVE.includes(c.status)).sort(byRisk(risks));
+    if (!mine.length) return h('p', {}, 'No counselor has taken a case themself.');
+    return caseTable(mine, risks, 'Cases taken by counselors');
+  });
+  taken.id = 'taken';
+  grid.append(taken);
   main.append(effectSection(user));
 }
 

@@ -1,4 +1,5 @@
-// Counselor: my alerts (live), my caseload sorted by risk, flagged students of my schools.
+// Counselor: my worklist (one entry per student, most worth a call first, live), updates for me (cases assigned,
+// overdue), my caseload sorted by risk, flagged students of my schools.
 import { api, session } from '../api.js';
 import { h, clear, section, message, date, announce } from '../dom.js';
 import { casesFor, risksFor, byRisk, ACTIVE } from '../data.js';
@@ -9,7 +10,9 @@ export function renderCounselor(main, user) {
   main.append(h('h1', {}, `My students — ${user.name}`));
   const grid = h('div', { class: 'grid' });
   main.append(grid);
-  grid.append(feedSection(user));
+  const worklist = worklistSection(user);
+  main.insertBefore(worklist, grid);
+  grid.append(feedSection(user, worklist));
   const caseload = section('My caseload, highest risk first', async () => {
     const [cases, risks] = await Promise.all([casesFor(user), risksFor(user)]);
     const mine = cases.filter(c => ACTIVE.includes(c.status) && (c.assignedTo === user.id || (c.helperIds ?? []).includes(user.id)));
@@ -26,10 +29,63 @@ export function renderCounselor(main, user) {
   }));
 }
 
-function feedSection(user) {
+const LEVEL_BADGE = { severe: 'band-high', flagged: 'band-elevated' };
+
+/** One entry per student: who (name, grade, school), how urgent, every current reason; read marks and "mark all read". */
+function worklistSection(user) {
+  const base = `/api/notifications/v1/staff/${encodeURIComponent(user.id)}/worklist`;
+  const el = section('Students to see', async () => {
+    const w = await api(`${base}?limit=100`);
+    const entries = w.entries ?? [];
+    const status = h('div', { 'aria-live': 'polite' });
+    const markAll = h('button', {
+      type: 'button', class: 'secondary', id: 'worklist-read-all', disabled: !w.unread,
+      onclick: async () => {
+        try {
+          await api(`${base}/read`, { method: 'POST', body: {} });
+          announce('Everything marked read.');
+          await el.reload();
+        } catch (e) {
+          clear(status, message('error', e.message));
+        }
+      },
+    }, 'Mark all read');
+    const item = e => {
+      const li = h('li', { class: e.read ? '' : 'unread', dataset: { studentId: e.studentId, level: e.level } },
+        h('div', { class: 'row' },
+          h('a', { class: 'title', href: `#/student/${encodeURIComponent(e.studentId)}` }, e.studentName || e.studentId),
+          h('span', { class: 'muted' }, [e.gradeLevel ? `grade ${e.gradeLevel}` : null, e.schoolId].filter(Boolean).join(' · ')),
+          h('span', { class: `badge ${LEVEL_BADGE[e.level] ?? 'status'}` }, e.level),
+          e.read ? null : h('span', { class: 'badge status' }, 'new')),
+        h('ul', { class: 'factors' }, (e.reasons ?? []).map(r => h('li', { dataset: { family: r.family } }, r.text))),
+        h('div', { class: 'row muted' }, `changed ${date(e.changedAt)}`,
+          e.read ? null : h('button', {
+            type: 'button', class: 'secondary', 'aria-label': `Mark read: ${e.studentName || e.studentId}`,
+            onclick: async ev => {
+              ev.currentTarget.disabled = true;
+              try {
+                await api(`${base}/${encodeURIComponent(e.studentId)}/read`, { method: 'POST', body: {} });
+                await el.reload();
+              } catch (err) {
+                li.append(message('error', err.message));
+              }
+            },
+          }, 'Mark read')));
+      return li;
+    };
+    return [h('p', { class: 'row', id: 'worklist-digest' }, h('span', {}, w.digest), markAll), status,
+      entries.length
+        ? h('ol', { class: 'feed scrolling', id: 'worklist', 'aria-label': 'Students to see, most urgent first', tabindex: 0 }, entries.map(item))
+        : h('p', { id: 'worklist-empty' }, 'No student of your schools has a current reason.')];
+  });
+  el.id = 'worklist-section';
+  return el;
+}
+
+function feedSection(user, worklist) {
   const live = h('span', { class: 'live muted', role: 'status' }, 'connecting…');
   // Scrolls on its own when long; focusable so a keyboard can scroll it too.
-  const list = h('ul', { class: 'feed scrolling', id: 'feed', 'aria-label': 'Alerts for me', tabindex: 0 });
+  const list = h('ul', { class: 'feed scrolling', id: 'feed', 'aria-label': 'Updates for me', tabindex: 0 });
   const base = `/api/notifications/v1/staff/${encodeURIComponent(user.id)}/feed`;
   const entryItem = e => {
     const li = h('li', { class: e.read ? '' : 'unread', dataset: { entryId: e.entryId, kind: e.kind, studentId: e.studentId ?? '' } },
@@ -51,11 +107,12 @@ function feedSection(user) {
         }, 'Mark read')));
     return li;
   };
-  const el = section('Alerts for me', async () => {
+  // Risk alerts are in the worklist above, one entry per student; this list keeps what is about cases.
+  const el = section('Updates for me', async () => {
     const feed = await api(base);
-    const entries = (feed.entries ?? []).sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+    const entries = (feed.entries ?? []).filter(e => e.kind !== 'risk-alert').sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
     clear(list, entries.map(entryItem));
-    return [h('p', { class: 'row' }, h('span', {}, `${feed.unread ?? 0} unread`), live),
+    return [h('p', { class: 'row' }, h('span', {}, `${entries.filter(e => !e.read).length} unread`), live),
       entries.length ? list : [h('p', { id: 'feed-empty' }, 'Nothing yet.'), list]];
   });
 
@@ -67,6 +124,12 @@ function feedSection(user) {
   const onEntry = ev => {
     let entry;
     try { entry = JSON.parse(ev.data); } catch { return; }
+    if (entry.kind === 'risk-alert') {
+      // Something material changed for a student: their worklist entry is rewritten in place.
+      worklist.reload();
+      announce(`Worklist: ${entry.title}`);
+      return;
+    }
     if (list.querySelector(`[data-entry-id="${CSS.escape(String(entry.entryId ?? ''))}"]`)) return;
     document.getElementById('feed-empty')?.remove();
     list.prepend(entryItem(entry));

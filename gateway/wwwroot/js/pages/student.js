@@ -1,5 +1,5 @@
 // One student: risk with its reasons in plain words, attendance and mastery trends, the case and its actions.
-import { api, apiOrNull, student } from '../api.js';
+import { api, apiOrNull, student, hasRole } from '../api.js';
 import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
 import { lineChart } from '../charts.js';
 import { ACTIVE, isOverdue, today } from '../data.js';
@@ -7,6 +7,8 @@ import { ACTIVE, isOverdue, today } from '../data.js';
 const OUTCOMES = ['improved', 'no-change', 'worsened', 'moved', 'duplicate', 'false-alarm'];
 const PLAN_TYPES = ['attendance-outreach', 'tutoring', 're-teach-module', 'small-group-session', 'family-meeting', 'referral'];
 const FREQUENCIES = ['daily', 'twice-weekly', 'weekly', 'biweekly', 'monthly'];
+const CONTACT_WITH = [['student', 'Student'], ['parent-guardian', 'Parent/guardian'], ['teacher', 'Teacher']];
+const CONTACT_HOW = [['call', 'Call'], ['meeting', 'Meeting'], ['message', 'Message']];
 
 export function renderStudent(main, user, studentId) {
   if (!studentId) {
@@ -87,7 +89,8 @@ export function renderStudent(main, user, studentId) {
       h('thead', {}, h('tr', {}, ['Skill', 'Mastery', 'A week ago', 'Trend', 'Correct'].map(x => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, skills.map(sk => h('tr', {},
         h('td', {}, name(sk), sk.struggling ? [' ', h('span', { class: 'badge overdue' }, 'struggling')] : null),
-        h('td', { class: 'num' }, percent(sk.probabilityMastered)),
+        // The evidence beside the estimate: a high estimate from few or mixed answers should read as such.
+        h('td', { class: 'num' }, percent(sk.probabilityMastered), h('div', { class: 'muted' }, `${sk.correctAnswers ?? 0} of ${sk.attempts ?? 0} correct`)),
         h('td', { class: 'num' }, percent(sk.probabilityAWeekAgo)),
         h('td', {}, sk.trend),
         h('td', { class: 'num' }, `${sk.correctAnswers ?? 0}/${sk.attempts ?? 0}`))))))];
@@ -133,7 +136,9 @@ function caseSection(user, studentId) {
     cases.sort((a, b) => (b.openedAt ?? '').localeCompare(a.openedAt ?? ''));
     const c = cases.find(x => ACTIVE.includes(x.status)) ?? cases[0];
     if (!c) return openCaseForm(user, studentId, el);
-    return caseView(user, c, el);
+    // The case keeps the reason it was opened for; the risk beside it is the student's current one.
+    const risk = await apiOrNull(`/api/early-warning/v1/students/${encodeURIComponent(studentId)}/risk`).catch(() => null);
+    return caseView(user, c, el, risk);
   });
   el.id = 'case';
   return el;
@@ -158,7 +163,7 @@ function openCaseForm(user, studentId, el) {
     }, h('div', { class: 'field' }, h('label', { for: 'open-reason' }, 'Why open a case'), reason), status, h('button', { type: 'submit' }, 'Open a case'))];
 }
 
-function caseView(user, c, el) {
+function caseView(user, c, el, risk) {
   const base = `/api/interventions/v1/cases/${encodeURIComponent(c.caseId)}`;
   const status = h('div', { id: 'case-status', 'aria-live': 'polite' });
   const act = async (what, path, body, method = 'POST') => {
@@ -175,14 +180,42 @@ function caseView(user, c, el) {
   const parts = [
     h('dl', { class: 'facts' },
       h('dt', {}, 'Status'), h('dd', { id: 'case-status-value' }, h('span', { class: 'badge status' }, c.status), isOverdue(c) ? [' ', h('span', { class: 'badge overdue' }, 'overdue')] : null),
-      h('dt', {}, 'Owner'), h('dd', {}, c.assignedTo || 'unassigned'),
+      h('dt', {}, 'Owner'), h('dd', { id: 'case-owner' }, c.assignedTo || 'unassigned', c.takenBy ? h('span', { class: 'muted' }, ' (took it)') : null),
+      h('dt', {}, 'Risk now'), h('dd', { id: 'case-risk-now' }, risk ? [bandBadge(risk.band), ' ', percent(risk.score), h('span', { class: 'muted' }, ` (scored ${date(risk.scoredAt)})`)] : 'not scored'),
       h('dt', {}, 'Contact by'), h('dd', {}, c.contactDueBy || '—'),
       h('dt', {}, 'First contact'), h('dd', {}, date(c.firstContactAt)),
+      h('dt', {}, 'Last contact'), h('dd', {}, date(c.lastContactAt)),
+      h('dt', {}, 'Next check-in'), h('dd', { id: 'case-next-check-in' }, c.nextCheckIn || '—'),
       c.outcome ? [h('dt', {}, 'Outcome'), h('dd', { id: 'case-outcome' }, c.outcome)] : null),
-    h('p', {}, c.reason),
+    h('p', {}, h('span', { class: 'muted' }, `Opened ${date(c.openedAt)} for: `), c.reason),
     c.plan?.type ? h('p', {}, `Plan: ${c.plan.type}, tier ${c.plan.tier}, from ${c.plan.startDate} for ${c.plan.durationWeeks} weeks, check-in ${c.plan.checkInFrequency}. Goal: ${c.plan.goal}`) : null,
     status,
   ];
+
+  // A counselor need not wait for a coordinator: an unassigned case of their school can be taken.
+  if (c.status === 'open' && !c.assignedTo && hasRole(user, 'counselor')) {
+    parts.push(h('div', { class: 'row' }, h('button', { type: 'button', id: 'take-case', onclick: () => act('Case taken', '/take', {}) }, 'Take this case'),
+      h('span', { class: 'muted' }, 'It becomes yours; the coordinator sees that you took it.')));
+  }
+
+  if (active) {
+    const withWhom = select('contact-with', CONTACT_WITH);
+    const how = select('contact-how', CONTACT_HOW);
+    const what = h('input', { id: 'contact-note', type: 'text', size: 40 });
+    parts.push(h('form', {
+      class: 'card', 'aria-label': 'Log a contact',
+      onsubmit: ev => { ev.preventDefault(); act('Contact logged', '/contacts', { with: withWhom.value, how: how.value, note: what.value || undefined }); },
+    }, h('h3', {}, 'Log a contact'),
+    h('div', { class: 'row' }, field('contact-with', 'With', withWhom), field('contact-how', 'How', how)),
+    field('contact-note', 'What came of it (optional)', what),
+    h('button', { type: 'submit' }, 'Log contact')));
+
+    const next = h('input', { id: 'check-in-date', type: 'date', min: today(), value: c.nextCheckIn || '' });
+    parts.push(h('form', {
+      class: 'card', 'aria-label': 'Next check-in',
+      onsubmit: ev => { ev.preventDefault(); act('Check-in scheduled', '/next-check-in', { date: next.value }, 'PUT'); },
+    }, field('check-in-date', 'Next check-in', next), h('button', { type: 'submit' }, 'Schedule check-in')));
+  }
 
   const note = h('textarea', { id: 'note-text' });
   const contact = h('input', { type: 'checkbox', id: 'note-contact' });
@@ -193,8 +226,9 @@ function caseView(user, c, el) {
   h('div', { class: 'field' }, h('label', { class: 'inline', for: 'note-contact' }, contact, 'This note records a contact with the student or family')),
   h('button', { type: 'submit' }, 'Add note')));
 
-  if (c.status === 'assigned') {
-    const type = select('plan-type', PLAN_TYPES);
+  // The plan can be written (and rewritten) once the case has an owner, before or after it starts.
+  if (c.status === 'assigned' || c.status === 'in-progress') {
+    const type = select('plan-type', PLAN_TYPES, c.plan?.type);
     const tier = select('plan-tier', ['1', '2', '3']);
     const freq = select('plan-frequency', FREQUENCIES, 'weekly');
     const goal = h('input', { id: 'plan-goal', type: 'text', size: 40 });
@@ -210,7 +244,7 @@ function caseView(user, c, el) {
     field('plan-type', 'Intervention', type), field('plan-tier', 'Tier', tier), field('plan-goal', 'Goal', goal),
     field('plan-start', 'Start date', start), field('plan-weeks', 'Weeks', weeks), field('plan-frequency', 'Check-in', freq),
     h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save plan'),
-      c.plan?.type ? h('button', { type: 'button', onclick: () => act('Started', '/start', { by: user.id }) }, 'Start the plan') : null)));
+      c.plan?.type && c.status === 'assigned' ? h('button', { type: 'button', onclick: () => act('Started', '/start', { by: user.id }) }, 'Start the plan') : null)));
   }
 
   if (active) {
@@ -231,8 +265,12 @@ function caseView(user, c, el) {
   return parts;
 }
 
+/** Values are strings, or [value, label] pairs. */
 function select(id, values, selected) {
-  return h('select', { id }, values.map(v => h('option', { value: v, selected: v === selected }, v)));
+  return h('select', { id }, values.map(v => {
+    const [value, label] = Array.isArray(v) ? v : [v, v];
+    return h('option', { value, selected: value === selected }, label);
+  }));
 }
 
 function field(id, label, control) {

@@ -16,26 +16,39 @@ public static class AttendanceFeatures
 
     public static readonly FeatureSet Set = new(Kind,
     [
-        new("days_enrolled", (f, s) => $"{Count(f, s, "days_enrolled")} school days recorded so far"),
-        new("days_absent", (f, s) => $"missed {Count(f, s, "days_absent")} of {Count(f, s, "days_enrolled")} school days so far"),
-        new("absence_rate", (f, s) => $"absent on {f[s.IndexOf("absence_rate")]:P0} of school days so far"),
-        new("absent_last_5", (f, s) => $"missed {Count(f, s, "absent_last_5")} of the last {Math.Min(5, Count(f, s, "days_enrolled"))} school days"),
-        new("absent_last_10", (f, s) => $"missed {Count(f, s, "absent_last_10")} of the last {Math.Min(10, Count(f, s, "days_enrolled"))} school days"),
+        // Bookkeeping: how much history there is, never a reason by itself.
+        new("days_enrolled", (f, s) => $"{Count(f, s, "days_enrolled")} school days recorded so far", (_, _) => ReasonLeaning.NotAReason),
+        new("days_absent", (f, s) => $"missed {Count(f, s, "days_absent")} of {Count(f, s, "days_enrolled")} school days so far", FeatureDefinition.CountOf("days_absent")),
+        new("absence_rate", (f, s) => $"absent on {f[s.IndexOf("absence_rate")]:P0} of school days so far", FeatureDefinition.CountOf("days_absent")),
+        new("absent_last_5", (f, s) => $"missed {Count(f, s, "absent_last_5")} of the last {Math.Min(5, Count(f, s, "days_enrolled"))} school days", FeatureDefinition.CountOf("absent_last_5")),
+        new("absent_last_10", (f, s) => $"missed {Count(f, s, "absent_last_10")} of the last {Math.Min(10, Count(f, s, "days_enrolled"))} school days", FeatureDefinition.CountOf("absent_last_10")),
         new("recent_trend", (f, s) => f[s.IndexOf("recent_trend")] switch
         {
-            > 0.005f => $"absent more often lately ({f[s.IndexOf("recent_trend")]:+0%;-0%} in the last 10 days against before)",
-            < -0.005f => $"absent less often lately ({f[s.IndexOf("recent_trend")]:+0%;-0%} in the last 10 days against before)",
+            > Steady => $"absent more often lately ({f[s.IndexOf("recent_trend")]:+0%;-0%} in the last 10 days against before)",
+            < -Steady => $"absent less often lately ({f[s.IndexOf("recent_trend")]:+0%;-0%} in the last 10 days against before)",
             _ => "attendance steady lately",
+        }, (f, s) => f[s.IndexOf("recent_trend")] switch
+        {
+            > Steady => ReasonLeaning.RaisesRisk,
+            < -Steady => ReasonLeaning.LowersRisk,
+            _ => ReasonLeaning.NotAReason,
         }),
-        new("current_streak", (f, s) => Count(f, s, "current_streak") is var n and > 0 ? $"absent the last {n} school day(s) in a row" : "present on the latest school day"),
-        new("longest_streak", (f, s) => $"longest run of absences: {Count(f, s, "longest_streak")} day(s)"),
-        new("tardies", (f, s) => $"late {Count(f, s, "tardies")} time(s)"),
-        new("excused_absences", (f, s) => $"{Count(f, s, "excused_absences")} of the absences were excused"),
-        new("monday_friday_absences", (f, s) => $"{Count(f, s, "monday_friday_absences")} absence(s) on a Monday or Friday"),
+        new("current_streak", (f, s) => Count(f, s, "current_streak") is var n and > 0 ? $"absent the last {n} school day(s) in a row" : "present on the latest school day",
+            (f, s) => Count(f, s, "current_streak") > 0 ? ReasonLeaning.RaisesRisk : ReasonLeaning.LowersRisk),
+        new("longest_streak", (f, s) => $"longest run of absences: {Count(f, s, "longest_streak")} day(s)", FeatureDefinition.CountOf("longest_streak")),
+        new("tardies", (f, s) => $"late {Count(f, s, "tardies")} time(s)", FeatureDefinition.CountOf("tardies")),
+        new("excused_absences", (f, s) => $"{Count(f, s, "excused_absences")} of the absences were excused", FeatureDefinition.CountOf("excused_absences")),
+        new("monday_friday_absences", (f, s) => $"{Count(f, s, "monday_friday_absences")} absence(s) on a Monday or Friday", FeatureDefinition.CountOf("monday_friday_absences")),
         new("days_since_last_absence", (f, s) => Count(f, s, "days_since_last_absence") is var n && n >= Count(f, s, "days_enrolled")
-            ? "no absence recorded yet" : $"last absence {n} school day(s) ago"),
-        new("absence_episodes", (f, s) => $"{Count(f, s, "absence_episodes")} separate absence episode(s)"),
+            ? "no absence recorded yet" : n == 0 ? "absent on the latest school day" : $"last absence {n} school day(s) ago",
+            // "No absence yet" reassures; "absent on the latest day" is a warning; a number of days ago is a plain fact.
+            (f, s) => Count(f, s, "days_since_last_absence") is var n && n >= Count(f, s, "days_enrolled") ? (n == 0 ? ReasonLeaning.NotAReason : ReasonLeaning.LowersRisk)
+                : n == 0 ? ReasonLeaning.RaisesRisk : ReasonLeaning.Either),
+        new("absence_episodes", (f, s) => $"{Count(f, s, "absence_episodes")} separate absence episode(s)", FeatureDefinition.CountOf("absence_episodes")),
     ]);
+
+    /// <summary>A change in the absence rate smaller than this is "steady".</summary>
+    private const float Steady = 0.005f;
 
     private static int Count(IReadOnlyList<float> f, FeatureSet s, string name) => (int)Math.Round(f[s.IndexOf(name)]);
 

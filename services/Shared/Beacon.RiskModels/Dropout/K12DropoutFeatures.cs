@@ -54,38 +54,60 @@ public static class K12DropoutFeatures
     // Stand-ins for "nothing recorded": a mark that neither helps nor hurts, and caps on "days since".
     private const float NoMark = 75, NoMastery = 0.5f, NeverIncident = 365, NeverLms = 90;
 
+    // Each feature also says which way its words lean (FeatureDefinition.Leaning), so a reason is never shown beside
+    // a direction that contradicts it: bookkeeping and zero counts are never reasons.
     public static readonly FeatureSet Set = new(Kind,
     [
-        new("days_recorded", (f, s) => $"{N(f, s, "days_recorded")} school days recorded so far"),
-        new("absence_rate", (f, s) => $"absent on {f[s.IndexOf("absence_rate")]:P0} of school days so far"),
-        new("absent_last_10", (f, s) => $"missed {N(f, s, "absent_last_10")} of the last {Math.Min(10, N(f, s, "days_recorded"))} school days"),
+        new("days_recorded", (f, s) => $"{N(f, s, "days_recorded")} school days recorded so far", (_, _) => ReasonLeaning.NotAReason),
+        new("absence_rate", (f, s) => $"absent on {f[s.IndexOf("absence_rate")]:P0} of school days so far",
+            (f, s) => N(f, s, "days_recorded") == 0 ? ReasonLeaning.NotAReason : f[s.IndexOf("absence_rate")] == 0 ? ReasonLeaning.LowersRisk : ReasonLeaning.Either),
+        new("absent_last_10", (f, s) => $"missed {N(f, s, "absent_last_10")} of the last {Math.Min(10, N(f, s, "days_recorded"))} school days", FeatureDefinition.CountOf("absent_last_10")),
         new("attendance_trend", (f, s) => f[s.IndexOf("attendance_trend")] switch
         {
-            > 0.005f => $"absent more often lately ({f[s.IndexOf("attendance_trend")]:+0%;-0%} in the last 10 days against before)",
-            < -0.005f => $"absent less often lately ({f[s.IndexOf("attendance_trend")]:+0%;-0%} in the last 10 days against before)",
+            > Steady => $"absent more often lately ({f[s.IndexOf("attendance_trend")]:+0%;-0%} in the last 10 days against before)",
+            < -Steady => $"absent less often lately ({f[s.IndexOf("attendance_trend")]:+0%;-0%} in the last 10 days against before)",
             _ => "attendance steady lately",
+        }, (f, s) => f[s.IndexOf("attendance_trend")] switch
+        {
+            > Steady => ReasonLeaning.RaisesRisk,
+            < -Steady => ReasonLeaning.LowersRisk,
+            _ => ReasonLeaning.NotAReason,
         }),
-        new("courses_graded", (f, s) => $"{N(f, s, "courses_graded")} course(s) graded this term"),
+        new("courses_graded", (f, s) => $"{N(f, s, "courses_graded")} course(s) graded this term", (_, _) => ReasonLeaning.NotAReason),
         new("courses_failing", (f, s) => N(f, s, "courses_graded") == 0 ? "no course marks yet"
-            : N(f, s, "courses_failing") is var n and > 0 ? $"failing {n} of {N(f, s, "courses_graded")} courses" : $"passing all {N(f, s, "courses_graded")} courses"),
-        new("mean_mark", (f, s) => N(f, s, "courses_graded") == 0 ? "no course marks yet" : $"average mark {f[s.IndexOf("mean_mark")]:0} % this term"),
-        new("lowest_mark", (f, s) => N(f, s, "courses_graded") == 0 ? "no course marks yet" : $"lowest course mark {f[s.IndexOf("lowest_mark")]:0} %"),
+            : N(f, s, "courses_failing") is var n and > 0 ? $"failing {n} of {N(f, s, "courses_graded")} courses" : $"passing all {N(f, s, "courses_graded")} courses",
+            (f, s) => N(f, s, "courses_graded") == 0 ? ReasonLeaning.NotAReason : N(f, s, "courses_failing") > 0 ? ReasonLeaning.RaisesRisk : ReasonLeaning.LowersRisk),
+        new("mean_mark", (f, s) => N(f, s, "courses_graded") == 0 ? "no course marks yet" : $"average mark {f[s.IndexOf("mean_mark")]:0} % this term", Marked),
+        new("lowest_mark", (f, s) => N(f, s, "courses_graded") == 0 ? "no course marks yet" : $"lowest course mark {f[s.IndexOf("lowest_mark")]:0} %", Marked),
         new("mark_trend", (f, s) => f[s.IndexOf("mark_trend")] switch
         {
             <= -1 => $"marks down {-f[s.IndexOf("mark_trend")]:0} points since the last marking period",
             >= 1 => $"marks up {f[s.IndexOf("mark_trend")]:0} points since the last marking period",
             _ => "marks steady since the last marking period",
+        }, (f, s) => f[s.IndexOf("mark_trend")] switch
+        {
+            <= -1 => ReasonLeaning.RaisesRisk,
+            >= 1 => ReasonLeaning.LowersRisk,
+            _ => ReasonLeaning.NotAReason,
         }),
-        new("incidents_term", (f, s) => $"{N(f, s, "incidents_term")} behaviour incident(s) this term"),
-        new("serious_incidents_term", (f, s) => $"{N(f, s, "serious_incidents_term")} suspension(s) or major incident(s) this term"),
+        new("incidents_term", (f, s) => $"{N(f, s, "incidents_term")} behaviour incident(s) this term", FeatureDefinition.CountOf("incidents_term")),
+        new("serious_incidents_term", (f, s) => $"{N(f, s, "serious_incidents_term")} suspension(s) or major incident(s) this term", FeatureDefinition.CountOf("serious_incidents_term")),
         new("days_since_incident", (f, s) => N(f, s, "days_since_incident") >= NeverIncident ? "no behaviour incident in the last year"
-            : $"last behaviour incident {N(f, s, "days_since_incident")} day(s) ago"),
-        new("skills_struggling", (f, s) => $"struggling with {N(f, s, "skills_struggling")} skill(s) (under 40 % mastery after 3+ tries)"),
-        new("mean_mastery", (f, s) => $"mean skill mastery {f[s.IndexOf("mean_mastery")]:P0}"),
-        new("lms_active_days", (f, s) => $"active in the LMS on {N(f, s, "lms_active_days")} of the last 30 days"),
+            : $"last behaviour incident {N(f, s, "days_since_incident")} day(s) ago",
+            (f, s) => N(f, s, "days_since_incident") >= NeverIncident ? ReasonLeaning.LowersRisk : ReasonLeaning.Either),
+        new("skills_struggling", (f, s) => $"struggling with {N(f, s, "skills_struggling")} skill(s) (under 40 % mastery after 3+ tries)", FeatureDefinition.CountOf("skills_struggling")),
+        // 0.5 stands for "no estimate yet": not a reason.
+        new("mean_mastery", (f, s) => $"mean skill mastery {f[s.IndexOf("mean_mastery")]:P0}", (f, s) => f[s.IndexOf("mean_mastery")] == NoMastery ? ReasonLeaning.NotAReason : ReasonLeaning.Either),
+        new("lms_active_days", (f, s) => $"active in the LMS on {N(f, s, "lms_active_days")} of the last 30 days", FeatureDefinition.CountOf("lms_active_days")),
         new("days_since_lms", (f, s) => N(f, s, "days_since_lms") >= NeverLms ? "no LMS activity in the last 90 days"
-            : $"last LMS activity {N(f, s, "days_since_lms")} day(s) ago"),
+            : $"last LMS activity {N(f, s, "days_since_lms")} day(s) ago",
+            // A district without an LMS feed has no activity for anyone: not a reason either way.
+            (f, s) => N(f, s, "days_since_lms") >= NeverLms ? ReasonLeaning.NotAReason : ReasonLeaning.Either),
     ]);
+
+    private const float Steady = 0.005f;
+
+    private static ReasonLeaning Marked(IReadOnlyList<float> f, FeatureSet s) => N(f, s, "courses_graded") == 0 ? ReasonLeaning.NotAReason : ReasonLeaning.Either;
 
     private static int N(IReadOnlyList<float> f, FeatureSet s, string name) => (int)Math.Round(f[s.IndexOf(name)]);
 

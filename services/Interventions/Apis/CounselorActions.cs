@@ -1,0 +1,54 @@
+using Beacon.Contracts.Events;
+using Beacon.Interventions.Domain;
+using Beacon.Interventions.Storage;
+using Beacon.Messaging;
+using Beacon.ServiceDefaults;
+
+namespace Beacon.Interventions.Apis;
+
+/// <summary>
+/// What a counselor does without waiting for a coordinator: take an unassigned case of their school, log a contact
+/// (with whom, how), schedule the next check-in. Same rules as the other case endpoints: 404 for a case the caller
+/// cannot see, 409 for a step the case's state forbids, 400 naming the field; never a 500.
+/// </summary>
+public static class CounselorActions
+{
+    public static void MapCounselorActions(this RouteGroupBuilder api)
+    {
+        api.MapPost("/cases/{caseId}/take", TakeAsync).RequireAuthorization(p => p.RequireRole(Roles.Counselor, Roles.Administrator)).WithName("TakeCase")
+            .WithSummary("Take an unassigned case of my school (counselors)")
+            .WithDescription("The case becomes the caller's, as an assignment would make it (InterventionAssigned is published); its history says it was taken.")
+            .Accepts<TakeRequest>("application/json").Produces<CaseView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/cases/{caseId}/contacts", ContactAsync).WithName("LogContact")
+            .WithSummary("Log a contact: with (student, parent-guardian, teacher), how (call, meeting, message), an optional note")
+            .Accepts<ContactRequest>("application/json").Produces<CaseView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPut("/cases/{caseId}/next-check-in", CheckInAsync).WithName("ScheduleCheckIn")
+            .WithSummary("Schedule the next check-in (today or later)")
+            .Accepts<CheckInRequest>("application/json").Produces<CaseView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+    }
+
+    private static Task<IResult> TakeAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
+        CasesApi.WithCaseAsync(caseId, request, new TakeValidator(), b => (b.By, "by"), db, ct, (c, _, by) =>
+        {
+            var now = clock.GetUtcNow();
+            CaseWorkflow.Take(c, by, now);
+            // Notifications and every other reader see it as the assignment it is, made by the counselor.
+            db.Publish(new InterventionAssigned(c.CaseId, c.StudentId, c.SchoolId, by, c.HelperIds, by, now));
+            return Task.CompletedTask;
+        });
+
+    private static Task<IResult> ContactAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
+        CasesApi.WithCaseAsync(caseId, request, new ContactValidator(), b => (b.By, "by"), db, ct, (c, body, by) =>
+        {
+            CaseWorkflow.LogContact(c, body.With!, body.How!, body.Note, by, clock.GetUtcNow());
+            return Task.CompletedTask;
+        });
+
+    private static Task<IResult> CheckInAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
+        CasesApi.WithCaseAsync(caseId, request, new CheckInValidator(), b => (b.By, "by"), db, ct, (c, body, by) =>
+        {
+            var now = clock.GetUtcNow();
+            CaseWorkflow.ScheduleCheckIn(c, DateOnly.ParseExact(body.Date!, "yyyy-MM-dd"), DateOnly.FromDateTime(now.UtcDateTime), by, now);
+            return Task.CompletedTask;
+        });
+}

@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Beacon.Interventions.Storage;
+using Beacon.Messaging;
+using Beacon.ServiceDefaults;
+using Beacon.Testing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Beacon.Interventions.Tests;
+
+/// <summary>
+/// A counselor acts without waiting for a coordinator: takes an unassigned case of their school, plans it, logs who
+/// they reached and how, schedules the next check-in; the coordinator sees who took what. Bad values are 400s naming
+/// the field, wrong states 409s, other schools' cases 404s.
+/// </summary>
+public sealed class CounselorActionTests(ServiceFactory<Program> service) : IClassFixture<ServiceFactory<Program>>
+{
+    private const string School = "iv-take";
+    private const string Counselor = "iv-take-counselor";
+    private const string Other = "iv-take-other";
+    private const string Coordinator = "iv-take-coordinator";
+
+    private HttpClient As(string who) => service.CreateClientAs(who switch
+    {
+        Counselor => TestTokens.Counselor(Counselor, School),
+        Other => TestTokens.Counselor(Other, "iv-take-elsewhere"),
+        Coordinator => TestTokens.Coordinator(Coordinator, School),
+        _ => throw new ArgumentOutOfRangeException(nameof(who)),
+    });
+
+    private async Task<string> OpenAsync()
+    {
+        using var coordinator = As(Coordinator);
+        using var response = await coordinator.PostAsJsonAsync("/api/interventions/v1/cases", new { studentId = $"stu-{Guid.NewGuid():N}", schoolId = School, reason = "Missed mornings." });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return $"/api/interventions/v1/cases/{(await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("caseId").GetGuid()}";
+    }
+
+    private static async Task<JsonElement> OkAsync(Task<HttpResponseMessage> call)
+    {
+        using var response = await call;
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
+        return body;
+    }
+
+    private static async Task AssertProblemAsync(Task<HttpResponseMessage> call, HttpStatusCode status, string? field = null)
+    {
+        using var response = await call;
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        if (field is not null)
+        {
+            Assert.True(JsonDocument.Parse(body).RootElement.GetProperty("errors").TryGetProperty(field, out _), $"the problem does not name '{field}': {body}");
+        }
+    }
+
+    [Fact]
+    public async Task A_counselor_takes_plans_contacts_and_schedules_and_the_coordinator_sees_who_took_it()
+    {
+        var path = await OpenAsync();
+        using var counselor = As(Counselor);
+        var taken = await OkAsync(counselor.PostAsJsonAsync($"{path}/take", new { }));
+        Assert.Equal("assigned", taken.GetProperty("status").GetString());
+        Assert.Equal(Counselor, taken.GetProperty("takenBy").GetString());
+        Assert.Equal(Counselor, taken.GetProperty("assignedTo").GetString());
+
+        await OkAsync(counselor.PutAsJsonAsync($"{path}/plan", new
+        {
+            type = "attendance-outreach",
+            tier = 2,
+            goal = "Attend mornings",
+            startDate = "2026-11-02",
+            durationWeeks = 4,
+            checkInFrequency = "weekly",
+        }));
+        var contacted = await OkAsync(counselor.PostAsJsonAsync($"{path}/contacts", new { with = "parent-guardian", how = "call", note = "Mother says the bus is late." }));
+        Assert.False(string.IsNullOrEmpty(contacted.GetProperty("firstContactAt").GetString()));
+        var next = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(7).ToString("yyyy-MM-dd");
+        Assert.Equal(next, (await OkAsync(counselor.PutAsJsonAsync($"{path}/next-check-in", new { date = next }))).GetProperty("nextCheckIn").GetString());
+
+        // The coordinator's view: the case (gRPC transcoded), its history and the event name the counselor.
+        using var coordinator = As(Coordinator);
+        var seen = await OkAsync(coordinator.GetAsync(path));
+        Assert.Equal(Counselor, seen.GetProperty("takenBy").GetString());
+        Assert.Equal(next, seen.GetProperty("nextCheckIn").GetString());
+        var history = (await OkAsync(coordinator.GetAsync($"{path}/activity"))).GetProperty("activity").EnumerateArray()
+            .Select(a => (a.GetProperty("kind").GetString(), a.GetProperty("by").GetString(), a.GetProperty("text").GetString())).ToList();
+        Assert.Contains(("taken", Counselor, $"Taken by {Counselor}."), history);
+        Assert.Contains(("contact", Counselor, "Call with parent/guardian. Mother says the bus is late."), history);
+        var caseId = path[(path.LastIndexOf('/') + 1)..];
+        var assigned = await service.WithDbAsync<InterventionsDbContext, string>(db =>
+            db.Set<OutboxMessage>().Where(m => m.MessageType.Contains("InterventionAssigned") && m.Body.Contains(caseId)).Select(m => m.Body).SingleAsync());
+        Assert.Equal(Counselor, JsonDocument.Parse(assigned).RootElement.GetProperty("OwnerId").GetString());
+
+        // Taken once: a second take is a conflict, and the coordinator's caseload counts it.
+        await AssertProblemAsync(counselor.PostAsJsonAsync($"{path}/take", new { }), HttpStatusCode.Conflict, "status");
+        var loads = (await OkAsync(coordinator.GetAsync($"/api/interventions/v1/caseloads?schoolId={School}"))).GetProperty("caseloads").EnumerateArray();
+        Assert.Contains(loads, l => l.GetProperty("staffId").GetString() == Counselor && l.GetProperty("active").GetInt32() >= 1);
+    }
+
+    [Fact]
+    public async Task Bad_values_name_their_field_and_other_schools_and_coordinators_cannot_take()
+    {
+        var path = await OpenAsync();
+        using var counselor = As(Counselor);
+        await AssertProblemAsync(counselor.PostAsJsonAsync($"{path}/contacts", new { with = "neighbour", how = "call" }), HttpStatusCode.BadRequest, "with");
+        await AssertProblemAsync(counselor.PostAsJsonAsync($"{path}/contacts", new { with = "student", how = "pigeon" }), HttpStatusCode.BadRequest, "how");
+        await AssertProblemAsync(counselor.PutAsJsonAsync($"{path}/next-check-in", new { date = "next week" }), HttpStatusCode.BadRequest, "date");
+        await AssertProblemAsync(counselor.PutAsJsonAsync($"{path}/next-check-in", new { date = "2020-01-01" }), HttpStatusCode.BadRequest, "date");
+        await AssertProblemAsync(counselor.PostAsJsonAsync($"{path}/take", new { by = Other }), HttpStatusCode.BadRequest, "by");
+
+        using var other = As(Other);
+        await AssertProblemAsync(other.PostAsJsonAsync($"{path}/take", new { }), HttpStatusCode.NotFound);
+        using var coordinator = As(Coordinator);
+        await AssertProblemAsync(coordinator.PostAsJsonAsync($"{path}/take", new { }), HttpStatusCode.Forbidden);
+        await AssertProblemAsync(counselor.PostAsJsonAsync("/api/interventions/v1/cases/not-a-case/take", new { }), HttpStatusCode.BadRequest, "caseId");
+
+        // Nothing above changed the case.
+        var untouched = await OkAsync(coordinator.GetAsync(path));
+        Assert.Equal("open", untouched.GetProperty("status").GetString());
+        Assert.Equal("", untouched.GetProperty("nextCheckIn").GetString());
+    }
+}
