@@ -20,6 +20,8 @@ internal static class Extensions
         builder.Services.AddScoped<SignalIntake>();
         builder.Services.AddScoped<RosterImport>();
         builder.Services.AddScoped<OneRosterImport>();
+        builder.Services.AddScoped<XapiRecorder>();
+        builder.Services.Configure<XapiOptions>(builder.Configuration.GetSection("Xapi"));
         return builder;
     }
 
@@ -27,6 +29,7 @@ internal static class Extensions
     {
         app.MapDefaultOpenApi();
         app.MapIngestionEndpoints();
+        app.MapXapiEndpoints();
         app.MapOperationsEndpoints();
         app.MapGovernanceEndpoints();
         app.MapGrpcService<RosterGrpcService>();

@@ -40,6 +40,8 @@ public sealed class IngestionErasure(IngestionDbContext db, ErasedStudentsCache 
             ["Grades"] = await db.Grades.Where(g => g.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["BehaviorIncidents"] = await db.BehaviorIncidents.Where(b => b.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["LmsActivities"] = await db.LmsActivities.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["XapiStatements"] = await db.XapiStatements.Where(x => x.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["StudentIdentifiers"] = await db.StudentIdentifiers.Where(i => i.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["Quarantine"] = await db.Quarantine.Where(q => q.Raw.Contains(quoted)).ExecuteDeleteAsync(ct),
             ["outbox"] = await db.DeleteOutboxOfStudentAsync(studentId, ct),
         }, rows =>

@@ -21,7 +21,7 @@ namespace Beacon.Ingestion.Intake;
 /// tobedeleted end an enrollment; on orgs, users and classes they are counted and not applied. Other org types and
 /// roles are skipped, not rejected. Positions read "users.csv:lines[4]".
 /// </summary>
-public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, SignalIntake intake, TimeProvider clock)
+public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport roster, SignalIntake intake, TimeProvider clock)
 {
     public sealed record Table(string File, List<(int Line, Dictionary<string, string> Row)> Rows);
 
@@ -98,6 +98,7 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
             .Select(p => new Positioned<StudentRow>(Pos(users, p.Line), new StudentRow(Field(p.Row, "sourcedId"), p.School,
                 Field(p.Row, "givenName"), Field(p.Row, "familyName"), Field(p.Row, "grades")?.Split(',')[0])));
         var summary = await roster.ApplyAsync(new RosterRows(schools.ToList(), staff.ToList(), students.ToList()), errors, source, ct);
+        await KeepIdentifiersAsync(resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row), ct);
 
         var resolvedClasses = new Table(classes.File, [.. classes.Rows.Select(r => (r.Line, WithSchool(r.Row, hierarchy)))]);
         var (sections, memberships, demographics) = await ApplySectionsAndDemographicsAsync(resolvedClasses, enrollments, Get("demographics.csv"), errors,
@@ -112,6 +113,37 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
             Rejected = errors.RejectedRows,
         };
     }
+
+    /// <summary>
+    /// The identifiers learning tools know a student by, kept for the xAPI identifier map: identifier, each id of userIds
+    /// ({type:id} pairs), username, and email (as an mbox and as its mbox_sha1sum). Only students now on the roster.
+    /// </summary>
+    private async Task KeepIdentifiersAsync(IEnumerable<Dictionary<string, string>> studentUsers, CancellationToken ct)
+    {
+        var byId = studentUsers.Where(u => Field(u, "sourcedId") is not null).GroupBy(u => u["sourcedId"]).ToDictionary(g => g.Key, g => g.Last());
+        var ids = byId.Keys.ToList();
+        var onRoster = await db.Students.AsNoTracking().Where(s => ids.Contains(s.StudentId)).Select(s => s.StudentId).ToListAsync(ct);
+        var identifiers = new Dictionary<(string, string), StudentIdentifier>();
+        foreach (var id in onRoster)
+        {
+            var user = byId[id];
+            var keys = new List<(string Kind, string? Value)> { (IdentifierKinds.Identifier, Field(user, "identifier")), (IdentifierKinds.Username, Field(user, "username")) };
+            keys.AddRange(UserIds().Matches(Field(user, "userIds") ?? "").Select(m => (IdentifierKinds.UserId, (string?)m.Groups["id"].Value.Trim())));
+            if (Field(user, "email") is { } email)
+            {
+                keys.AddRange(XapiEndpoints.EmailIdentifiers(email).Select(e => (e.Kind, (string?)e.Value)));
+            }
+            foreach (var (kind, value) in keys.Where(k => k.Value is { Length: > 0 and <= 320 }))
+            {
+                identifiers[(kind, value!)] = new StudentIdentifier { Kind = kind, Value = value!, StudentId = id, Source = "oneroster" };
+            }
+        }
+        await XapiEndpoints.UpsertIdentifiersAsync(db, [.. identifiers.Values], ct);
+        await db.SaveChangesAsync(ct);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{(?<type>[^:{}]*):(?<id>[^{}]*)\}")]
+    private static partial System.Text.RegularExpressions.Regex UserIds();
 
     /// <summary>OneRoster 1.1 and 1.2 both write "tobedeleted" in the status column of a delta file.</summary>
     public static bool IsDeleted(Dictionary<string, string> row) =>

@@ -24,6 +24,9 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<Section> Sections => Set<Section>();
     public DbSet<SectionEnrollment> SectionEnrollments => Set<SectionEnrollment>();
     public DbSet<StudentDemographics> Demographics => Set<StudentDemographics>();
+    public DbSet<XapiStatement> XapiStatements => Set<XapiStatement>();
+    public DbSet<StudentIdentifier> StudentIdentifiers => Set<StudentIdentifier>();
+    public DbSet<CatalogItem> CatalogItems => Set<CatalogItem>();
     public DbSet<IngestionBatch> Batches => Set<IngestionBatch>();
     public DbSet<QuarantinedRow> Quarantine => Set<QuarantinedRow>();
     public DbSet<ErasureRequest> ErasureRequests => Set<ErasureRequest>();
@@ -62,6 +65,20 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.HasKey(a => a.StatementId);
             e.HasIndex(a => a.StudentId);
         });
+        modelBuilder.Entity<XapiStatement>(e =>
+        {
+            e.HasKey(s => s.StatementId);
+            e.HasIndex(s => s.VoidsStatementId);
+            e.HasIndex(s => new { s.BatchId, s.Use });
+            e.HasIndex(s => s.StudentId);
+        });
+        modelBuilder.Entity<StudentIdentifier>(e =>
+        {
+            e.HasKey(i => new { i.Kind, i.Value });
+            e.HasIndex(i => i.Value);
+            e.HasIndex(i => i.StudentId);
+        });
+        modelBuilder.Entity<CatalogItem>().HasKey(c => c.ActivityId);
         modelBuilder.Entity<IngestionBatch>(e =>
         {
             e.HasKey(b => b.BatchId);

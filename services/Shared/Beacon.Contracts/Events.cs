@@ -44,6 +44,13 @@ public sealed record LmsActivityRecorded(string StatementId, string StudentId, s
 /// <summary>A student answered an item that practises one or more skills.</summary>
 public sealed record ItemResponseRecorded(string StudentId, string ItemId, IReadOnlyList<string> SkillIds, bool Correct, int AttemptNumber, int HintsUsed, double TimeOnTaskSeconds, DateTimeOffset AnsweredAt);
 
+/// <summary>
+/// An xAPI statement Beacon had recorded was voided by a later statement (verb voided): what it said no longer stands.
+/// Kind "answer" withdraws the item response (StudentId, ItemId, AttemptNumber); kind "activity" the
+/// <see cref="LmsActivityRecorded"/> with this StatementId.
+/// </summary>
+public sealed record LearningRecordVoided(string StatementId, string StudentId, string Kind, string? ItemId, int? AttemptNumber, DateTimeOffset VoidedAt);
+
 /// <summary>A student's estimated mastery of a skill changed.</summary>
 public sealed record MasteryChanged(string StudentId, string SkillId, double ProbabilityMastered, bool Mastered, int Attempts, DateTimeOffset OccurredAt);
 
