@@ -66,6 +66,10 @@ public sealed record BatchSummary(string BatchId, string Kind, string Source, in
     /// <summary>What happened to each file of a OneRoster bundle (read, not used, declared absent); absent for other batches.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<BundleFile>? Files { get; init; }
+
+    /// <summary>Students' contacts (parents, guardians, relatives) a OneRoster bundle added; absent for other batches.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Contacts { get; init; }
 }
 
 /// <summary>An xAPI statement mapped to LMS activity (verbs completed and experienced).</summary>

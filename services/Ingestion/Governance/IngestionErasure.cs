@@ -33,6 +33,7 @@ public sealed class IngestionErasure(IngestionDbContext db, ErasedStudentsCache 
         var rows = await db.EraseAsync(tombstones, studentId, request.RequestId, request.RequestedAt, async ct => new Dictionary<string, int>
         {
             ["Students"] = await db.Students.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["StudentContacts"] = await db.StudentContacts.Where(c => c.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["Demographics"] = await db.Demographics.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["SectionEnrollments"] = await db.SectionEnrollments.Where(e => e.PersonId == studentId).ExecuteDeleteAsync(ct),
             ["Attendance"] = await db.Attendance.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),

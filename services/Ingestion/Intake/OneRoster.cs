@@ -17,9 +17,10 @@ namespace Beacon.Ingestion.Intake;
 /// users.csv, 1.2 in roles.csv, primary role first; school from primaryOrgSourcedId, orgSourcedIds, the roles' orgs or
 /// the student's enrollment, the first that resolves to a school), classes.csv, enrollments.csv and demographics.csv
 /// (with the optional metadata.economicallyDisadvantaged, metadata.englishLearner and metadata.disability extension
-/// columns). Columns are found by name, in any order; extension columns are ignored. Rows whose status is
-/// tobedeleted end an enrollment; on orgs, users and classes they are counted and not applied. Other org types and
-/// roles are skipped, not rejected. Positions read "users.csv:lines[4]".
+/// columns), academicSessions.csv, and parents, guardians and relatives as students' contacts (OneRosterDelta.cs).
+/// Columns are found by name, in any order; extension columns are ignored. Rows whose status is tobedeleted end an
+/// enrollment, withdraw a student (kept, never erased), end a class, close a school, remove a session. Other org types
+/// and roles are skipped, not rejected. Positions read "users.csv:lines[4]".
 /// </summary>
 public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport roster, SignalIntake intake, TimeProvider clock)
 {
@@ -54,7 +55,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
     {
         Table Get(string name) => files.TryGetValue(name, out var t) ? t : new Table(name, []);
         static string Pos(Table t, int line) => $"{t.File}:lines[{line}]";
-        // Deletions of orgs, users and classes are not applied (withdrawal is not built yet); they are counted.
+        // Deleted orgs, users and classes are not upserted: ApplyDeletionsAsync withdraws, ends and closes them.
         Table Live(Table t) => new(t.File, [.. t.Rows.Where(r => !IsDeleted(r.Row))]);
 
         var orgs = Live(Get("orgs.csv"));
@@ -99,18 +100,26 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
                 Field(p.Row, "givenName"), Field(p.Row, "familyName"), Field(p.Row, "grades")?.Split(',')[0])));
         var summary = await roster.ApplyAsync(new RosterRows(schools.ToList(), staff.ToList(), students.ToList()), errors, source, ct);
         await KeepIdentifiersAsync(resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row), ct);
+        var allUsers = Get("users.csv");
+        var deleted = await ApplyDeletionsAsync(allUsers, Get("classes.csv"), Get("orgs.csv"), source, ct);
+        var contacts = await KeepContactsAsync([.. resolvedUsers.Where(p => p.Role is not null && ContactRoles.Contains(p.Role)).Select(p => (p.Row, p.Role!))],
+            [.. resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row)], ct);
+        var sessionsFile = Get("academicSessions.csv");
+        var sessions = await KeepSessionsAsync(sessionsFile, errors, ct);
 
         var resolvedClasses = new Table(classes.File, [.. classes.Rows.Select(r => (r.Line, WithSchool(r.Row, hierarchy)))]);
         var (sections, memberships, demographics) = await ApplySectionsAndDemographicsAsync(resolvedClasses, enrollments, Get("demographics.csv"), errors,
             new BatchContext(summary.BatchId, source), ct);
-        var others = classes.Rows.Count + enrollments.Rows.Count + Get("demographics.csv").Rows.Count;
+        var others = classes.Rows.Count + enrollments.Rows.Count + Get("demographics.csv").Rows.Count + sessionsFile.Rows.Count;
         return summary with
         {
             Kind = "oneroster",
-            Received = summary.Received + others,
-            Accepted = summary.Accepted + sections + memberships + demographics,
-            Unchanged = summary.Unchanged + others - sections - memberships - demographics - (errors.RejectedRows - summary.Rejected),
+            Received = summary.Received + others + deleted,
+            Accepted = summary.Accepted + sections + memberships + demographics + sessions,
+            Unchanged = summary.Unchanged + others - sections - memberships - demographics - sessions - (errors.RejectedRows - summary.Rejected),
+            Corrected = summary.Corrected + deleted,
             Rejected = errors.RejectedRows,
+            Contacts = contacts,
         };
     }
 

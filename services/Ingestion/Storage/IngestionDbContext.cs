@@ -24,6 +24,8 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<Section> Sections => Set<Section>();
     public DbSet<SectionEnrollment> SectionEnrollments => Set<SectionEnrollment>();
     public DbSet<StudentDemographics> Demographics => Set<StudentDemographics>();
+    public DbSet<StudentContact> StudentContacts => Set<StudentContact>();
+    public DbSet<AcademicSession> AcademicSessions => Set<AcademicSession>();
     public DbSet<XapiStatement> XapiStatements => Set<XapiStatement>();
     public DbSet<StudentIdentifier> StudentIdentifiers => Set<StudentIdentifier>();
     public DbSet<CatalogItem> CatalogItems => Set<CatalogItem>();
@@ -65,6 +67,12 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.HasKey(a => a.StatementId);
             e.HasIndex(a => a.StudentId);
         });
+        modelBuilder.Entity<StudentContact>(e =>
+        {
+            e.HasKey(c => new { c.StudentId, c.ContactId });
+            e.HasIndex(c => c.ContactId);
+        });
+        modelBuilder.Entity<AcademicSession>().HasKey(s => s.SessionId);
         modelBuilder.Entity<XapiStatement>(e =>
         {
             e.HasKey(s => s.StatementId);

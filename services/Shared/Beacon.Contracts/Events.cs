@@ -14,6 +14,16 @@ public sealed record StudentEnrolled(string StudentId, string SchoolId, string G
 public sealed record StudentDemographicsRecorded(string StudentId, string? Sex, string? RaceEthnicity, bool? EconomicallyDisadvantaged, bool? EnglishLearner,
     bool? Disability, DateTimeOffset OccurredAt);
 
+/// <summary>
+/// A student left a school's roster without being erased: a OneRoster delta marked the user tobedeleted (Reason says
+/// which feed and file). Their records stay; they are no longer enrolled.
+/// </summary>
+public sealed record StudentExited(string StudentId, string SchoolId, string Reason, DateTimeOffset OccurredAt);
+
+/// <summary>A parent, guardian or relative of a student (OneRoster agentSourcedIds), recorded or changed, for outreach.</summary>
+public sealed record StudentContactRecorded(string StudentId, string ContactId, string Relationship, string GivenName, string FamilyName, string? Email,
+    string? Phone, string? Sms, DateTimeOffset OccurredAt);
+
 /// <summary>A staff member was assigned to a school in a role (counselor, teacher, coordinator).</summary>
 public sealed record StaffAssigned(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, DateTimeOffset OccurredAt);
 
