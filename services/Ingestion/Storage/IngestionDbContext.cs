@@ -46,6 +46,8 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
         {
             e.HasKey(s => s.StudentId);
             e.HasIndex(s => s.SchoolId);
+            // A database made before withdrawal existed gets the column with every student active.
+            e.Property(s => s.Status).HasDefaultValue(StudentStatuses.Active);
         });
         modelBuilder.Entity<Section>().HasKey(s => s.SectionId);
         modelBuilder.Entity<SectionEnrollment>(e =>
