@@ -136,13 +136,13 @@ public sealed class BadInputTests : IClassFixture<ServiceFactory<Program>>
         Assert.Equal(HttpStatusCode.BadRequest, badDate.StatusCode);
     }
 
-    private const string Statement = """{"id":"6690e6c9-3ef0-4ed3-8b37-7f3964730bee","actor":{"account":{"name":"s1"}},"verb":{"id":"http://adlnet.gov/expapi/verbs/answered"},"object":{"id":"https://x/items/1"},"result":{"success":true},"timestamp":"2026-01-05T10:00:00Z"}""";
+    private const string Statement = """{"id":"6690e6c9-3ef0-4ed3-8b37-7f3964730bee","actor":{"account":{"homePage":"https://lms.example.org","name":"s1"}},"verb":{"id":"http://adlnet.gov/expapi/verbs/answered"},"object":{"id":"https://x/items/1"},"result":{"success":true},"timestamp":"2026-01-05T10:00:00Z"}""";
 
     private async Task<HttpResponseMessage> PostBytesAsync(string path, byte[] body)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        return await _service.CreateClient().PostAsync(path, content);
+        return await _service.CreateClient().SendAsync(IngestionApi.WithXapiVersion(new HttpRequestMessage(HttpMethod.Post, path) { Content = content }));
     }
 
     // Found by the fuzz test (tests/Reliability.Tests): each of these answered 500.

@@ -42,6 +42,8 @@ public class GovernanceTests : GovernanceTestBase<Program, IngestionDbContext>
         ["Grades"] = await db.Grades.CountAsync(g => g.StudentId == student),
         ["BehaviorIncidents"] = await db.BehaviorIncidents.CountAsync(b => b.StudentId == student),
         ["LmsActivities"] = await db.LmsActivities.CountAsync(a => a.StudentId == student),
+        ["XapiStatements"] = await db.XapiStatements.CountAsync(x => x.StudentId == student),
+        ["StudentIdentifiers"] = await db.StudentIdentifiers.CountAsync(i => i.StudentId == student),
         ["Quarantine"] = await db.Quarantine.CountAsync(q => q.Raw.Contains($"\"{student}\"")),
         ["outbox"] = await db.Set<OutboxMessage>().CountAsync(m => m.Body.Contains($"\"StudentId\":\"{student}\"")),
     };
@@ -64,11 +66,19 @@ public class GovernanceTests : GovernanceTestBase<Program, IngestionDbContext>
         });
         // A bad row (unknown status) goes to the quarantine with the student's id in it.
         await Post("/api/ingestion/v1/attendance", new { records = new[] { new { studentId = student, date = day(3), status = "sleeping" } } }, HttpStatusCode.BadRequest);
-        await Db(async db =>
+        // LMS activity arrives as an xAPI statement whose actor the identifier map names: the statement, the map entry and the activity are the student's.
+        await Post("/api/ingestion/v1/xapi/identifiers", new { identifiers = new[] { new { studentId = student, kind = "email", value = $"{student}@example.edu" } } });
+        using var statement = await Http.SendAsync(IngestionApi.WithXapiVersion(new HttpRequestMessage(HttpMethod.Post, "/api/ingestion/v1/xapi/statements")
         {
-            db.LmsActivities.Add(new LmsActivity { StatementId = $"st-{student}", StudentId = student, Verb = "completed", ObjectId = "module-1", Timestamp = DateTimeOffset.UtcNow });
-            return await db.SaveChangesAsync();
-        });
+            Content = JsonContent.Create(new
+            {
+                actor = new { mbox = $"mailto:{student}@example.edu" },
+                verb = new { id = "http://adlnet.gov/expapi/verbs/completed" },
+                @object = new { id = "https://lms.example.edu/module-1" },
+                timestamp = DateTimeOffset.UtcNow.AddHours(-1),
+            }),
+        }));
+        Assert.Equal(HttpStatusCode.OK, statement.StatusCode);
     }
 
     private async Task<JsonElement> ReportAsync(Guid requestId) => await Api.GetJsonAsync($"/api/ingestion/v1/erasures/{requestId}");
@@ -104,6 +114,8 @@ public class GovernanceTests : GovernanceTestBase<Program, IngestionDbContext>
         Assert.Equal(1, rows.GetProperty("BehaviorIncidents").GetInt32());
         Assert.Equal(1, rows.GetProperty("ItemResponses").GetInt32());
         Assert.Equal(1, rows.GetProperty("LmsActivities").GetInt32());
+        Assert.Equal(1, rows.GetProperty("XapiStatements").GetInt32());
+        Assert.Equal(1, rows.GetProperty("StudentIdentifiers").GetInt32());
         Assert.Equal(1, rows.GetProperty("Quarantine").GetInt32());
         Assert.True(rows.GetProperty("outbox").GetInt32() >= 5, "the events about A (enrolled, the attendance batch, grade, incident, answer) leave the outbox");
 

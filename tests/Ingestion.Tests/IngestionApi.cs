@@ -19,7 +19,17 @@ public sealed class IngestionApi(HttpClient http)
     public Task<HttpResponseMessage> PostAsync(string path, object body) => http.PostAsJsonAsync(path, body);
 
     public Task<HttpResponseMessage> PostRawAsync(string path, string body) =>
-        http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        http.SendAsync(WithXapiVersion(new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") }));
+
+    /// <summary>An LRS refuses a statement request without X-Experience-API-Version before reading it; the bad-input tests want the body read.</summary>
+    public static HttpRequestMessage WithXapiVersion(HttpRequestMessage request)
+    {
+        if (request.RequestUri?.OriginalString.Contains("/xapi/", StringComparison.Ordinal) == true)
+        {
+            request.Headers.Add("X-Experience-API-Version", "1.0.3");
+        }
+        return request;
+    }
 
     public async Task<JsonElement> GetJsonAsync(string path)
     {

@@ -132,8 +132,12 @@ public sealed class OneRosterBundleTests(ServiceFactory<Program> service) : ICla
         Assert.Equal("read", files["roles.csv"]);
         Assert.Equal("read", files["users.csv"]);
         Assert.Equal("not used by Beacon", files["courses.csv"]);
-        Assert.Equal("not used by Beacon", files["academicSessions.csv"]);
+        Assert.Equal("read", files["academicSessions.csv"]);
         Assert.Equal("not used by Beacon", files["userProfiles.csv"]);
+
+        Assert.Equal(["b12-p1:parent:ann.marsh@example.com"],
+            await Db(db => db.StudentContacts.Where(c => c.StudentId == "b12-s1").Select(c => $"{c.ContactId}:{c.Relationship}:{c.Email}").ToListAsync()));
+        Assert.Equal(2, await Db(db => db.AcademicSessions.CountAsync(a => a.SessionId == "y-2027" || a.SessionId == "t-1")));
 
         var (students, staff, members) = await Db(async db => (
             await db.Students.Where(s => s.StudentId.StartsWith("b12-")).OrderBy(s => s.StudentId).Select(s => s.StudentId + "@" + s.SchoolId + ":" + s.GradeLevel).ToListAsync(),
@@ -177,6 +181,71 @@ public sealed class OneRosterBundleTests(ServiceFactory<Program> service) : ICla
         Assert.Equal(["b12-s1", "b12-t1"], members);   // the deleted enrollment ended
         Assert.Equal("Ivy", name);                      // users.csv was not read
         Assert.True(s2);                                // a deleted enrollment withdraws no one from the roster
+    }
+
+    [Fact]
+    public async Task Parents_become_contacts_sessions_are_kept_and_a_delta_withdraws_a_deleted_student_ends_a_class_and_closes_a_school()
+    {
+        const string Users = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n";
+        var bulk = new Dictionary<string, string>
+        {
+            ["manifest.csv"] = "propertyName,value\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\nfile.classes,bulk\nfile.enrollments,bulk\nfile.academicSessions,bulk",
+            ["orgs.csv"] = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd11-hs,active,,Delta High,school,,\nd11-annex,active,,Delta Annex,school,,",
+            // The parent names the student; the guardian is named only from the student's side; the relative of no one on the roster is not kept.
+            ["users.csv"] = Users
+                + "d11-s1,active,,true,d11-hs,student,s1,,Ivy,Marsh,,,,,,d11-g1,08,\n"
+                + "d11-s2,active,,true,d11-hs,student,s2,,Noah,Reed,,,,,,,08,\n"
+                + "d11-p1,active,,true,d11-hs,parent,p1,,Ann,Marsh,,,ann.marsh@example.com,,+15550100,d11-s1,,\n"
+                + "d11-g1,active,,true,d11-hs,guardian,g1,,Gil,Marsh,,,,,+15550101,,,\n"
+                + "d11-r1,active,,true,d11-hs,relative,r1,,Rae,Else,,,,,,nobody,,",
+            ["classes.csv"] = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n"
+                + "d11-c1,active,,Math 8,08,,M8,scheduled,,d11-hs,d11-t1,,,\nd11-c2,active,,Art 8,08,,A8,scheduled,,d11-hs,d11-t1,,,",
+            ["enrollments.csv"] = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n"
+                + "d11-e1,active,,d11-c1,d11-hs,d11-s1,student,false,,\nd11-e2,active,,d11-c2,d11-hs,d11-s2,student,false,,",
+            ["academicSessions.csv"] = "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n"
+                + "d11-y,active,,2026-27,schoolYear,2026-08-20,2027-06-10,,2027\nd11-t1,active,,Fall,term,2026-08-20,2026-12-20,d11-y,2027\n"
+                + "d11-bad,active,,Spring,season,2027-01-05,2026-06-10,d11-y,2027",
+        };
+        using (var first = await service.CreateClient().PostAsync("/api/ingestion/v1/oneroster", Csvs(bulk)))
+        {
+            // The one broken session row is named with both of its problems; the rest went in.
+            Assert.Equal(["academicSessions.csv:lines[4].endDate", "academicSessions.csv:lines[4].type"], IngestionApi.ErrorKeys(await IngestionApi.ProblemAsync(first)));
+        }
+        var contacts = await Db(db => db.StudentContacts.Where(c => c.StudentId.StartsWith("d11-")).OrderBy(c => c.ContactId)
+            .Select(c => $"{c.StudentId}<-{c.ContactId}:{c.Relationship}:{c.GivenName} {c.FamilyName}:{c.Email}:{c.Phone}").ToListAsync());
+        Assert.Equal(["d11-s1<-d11-g1:guardian:Gil Marsh::+15550101", "d11-s1<-d11-p1:parent:Ann Marsh:ann.marsh@example.com:+15550100"], contacts);
+        Assert.Equal(["d11-t1:term:2026-08-20", "d11-y:schoolYear:2026-08-20"],
+            await Db(db => db.AcademicSessions.Where(a => a.SessionId.StartsWith("d11-")).OrderBy(a => a.SessionId).Select(a => $"{a.SessionId}:{a.Type}:{a.StartDate:yyyy-MM-dd}").ToListAsync()));
+
+        var delta = new Dictionary<string, string>
+        {
+            ["manifest.csv"] = "propertyName,value\noneroster.version,1.1\nfile.orgs,delta\nfile.users,delta\nfile.classes,delta\nfile.academicSessions,delta",
+            ["orgs.csv"] = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd11-annex,tobedeleted,2026-09-01,Delta Annex,school,,",
+            ["users.csv"] = Users + "d11-s1,tobedeleted,2026-09-01,true,d11-hs,student,s1,,Ivy,Marsh,,,,,,,08,",
+            ["classes.csv"] = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n"
+                + "d11-c2,tobedeleted,2026-09-01,Art 8,08,,A8,scheduled,,d11-hs,d11-t1,,,",
+            ["academicSessions.csv"] = "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\nd11-t1,tobedeleted,2026-09-01,Fall,term,2026-08-20,2026-12-20,d11-y,2027",
+        };
+        using (var second = await service.CreateClient().PostAsync("/api/ingestion/v1/oneroster", Csvs(delta)))
+        {
+            Assert.True(second.StatusCode == HttpStatusCode.OK, await second.Content.ReadAsStringAsync());
+        }
+        var (s1, sections, members, annex, sessions, exited) = await Db(async db => (
+            await db.Students.AsNoTracking().SingleAsync(s => s.StudentId == "d11-s1"),
+            await db.Sections.Where(s => s.SectionId.StartsWith("d11-")).Select(s => s.SectionId).ToListAsync(),
+            await db.SectionEnrollments.Where(e => e.SectionId.StartsWith("d11-")).Select(e => e.PersonId).ToListAsync(),
+            await db.Schools.AsNoTracking().SingleAsync(s => s.SchoolId == "d11-annex"),
+            await db.AcademicSessions.Where(a => a.SessionId.StartsWith("d11-")).Select(a => a.SessionId).ToListAsync(),
+            await db.Set<Beacon.Messaging.OutboxMessage>().CountAsync(m => m.MessageType.Contains("StudentExited") && m.Body.Contains("\"d11-s1\""))));
+        // Withdrawn, not erased: the student is kept with the reason, out of their class, and StudentExited was published once.
+        Assert.Equal(("withdrawn", "d11-hs"), (s1.Status, s1.SchoolId));
+        Assert.Contains("tobedeleted", s1.ExitReason);
+        Assert.Equal(1, exited);
+        Assert.Equal(["d11-c1"], sections);   // the deleted class ended, with its enrollment
+        Assert.Empty(members);                // d11-s1 left d11-c1; d11-s2's only class was d11-c2
+        Assert.NotNull(annex.ClosedAt);       // a deleted school is kept, closed
+        Assert.Equal(["d11-y"], sessions);
+        Assert.Equal(2, await Db(db => db.StudentContacts.CountAsync(c => c.StudentId == "d11-s1")));   // a withdrawn student's contacts stay
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
     private const string Answers = """{"responses":[{"studentId":"fuzz-1","itemId":"i1","skillIds":["k1"],"correct":true,"attemptNumber":1,"hintsUsed":0,"timeOnTaskSeconds":12,"answeredAt":"2026-01-05T10:00:00Z"}]}""";
     private const string Grades = """{"grades":[{"studentId":"fuzz-1","courseId":"c1","term":"t1","markPercent":71.5,"date":"2026-01-05"}]}""";
     private const string Incidents = """{"incidents":[{"incidentId":"x1","studentId":"fuzz-1","date":"2026-01-05","category":"c","severity":"minor"}]}""";
-    private const string Xapi = """{"id":"6690e6c9-3ef0-4ed3-8b37-7f3964730bee","actor":{"account":{"name":"fuzz-1"}},"verb":{"id":"http://adlnet.gov/expapi/verbs/answered"},"object":{"id":"https://x/items/1"},"result":{"success":true},"timestamp":"2026-01-05T10:00:00Z"}""";
+    private const string Xapi = """{"id":"6690e6c9-3ef0-4ed3-8b37-7f3964730bee","actor":{"account":{"homePage":"https://lms.example.org","name":"fuzz-1"}},"verb":{"id":"http://adlnet.gov/expapi/verbs/answered"},"object":{"id":"https://x/items/1"},"result":{"success":true},"timestamp":"2026-01-05T10:00:00Z"}""";
     private const string Roster = """{"schools":[{"schoolId":"fuzz-school","name":"F"}],"staff":[{"staffId":"fuzz-c1","schoolId":"fuzz-school","role":"counselor","givenName":"A","familyName":"B","email":"a@b.c"}],"students":[{"studentId":"fuzz-1","schoolId":"fuzz-school","givenName":"C","familyName":"D","gradeLevel":"9"}]}""";
 
     public static readonly Endpoint[] Endpoints =
@@ -157,6 +157,8 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", jwt);
             }
         }
+        // The xAPI statement resource refuses a request without the version header before reading the body.
+        http.DefaultRequestHeaders.Add("X-Experience-API-Version", "1.0.3");
         // A known roster, so that some requests get past "unknown student" into deeper code.
         using (var roster = await http.PostAsync("/api/ingestion/v1/roster", new StringContent(Roster, System.Text.Encoding.UTF8, "application/json")))
         {

@@ -66,6 +66,10 @@ public sealed record BatchSummary(string BatchId, string Kind, string Source, in
     /// <summary>What happened to each file of a OneRoster bundle (read, not used, declared absent); absent for other batches.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<BundleFile>? Files { get; init; }
+
+    /// <summary>Students' contacts (parents, guardians, relatives) a OneRoster bundle added; absent for other batches.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Contacts { get; init; }
 }
 
 /// <summary>An xAPI statement mapped to LMS activity (verbs completed and experienced).</summary>
@@ -77,4 +81,29 @@ public sealed record LmsActivityRow
     public string? ObjectId { get; init; }
     public double? DurationSeconds { get; init; }
     public DateTimeOffset? Timestamp { get; init; }
+}
+
+/// <summary>The item catalog: which skills an item or activity practises (CSV: activityId, itemId, skillIds as a;b).</summary>
+public sealed record CatalogBatch(List<CatalogRow>? Items);
+public sealed record CatalogRow
+{
+    /// <summary>The item's activity id as learning tools send it (an IRI), or a quiz's, whose questions then share its skills.</summary>
+    public string? ActivityId { get; init; }
+
+    /// <summary>Optional: the id answers are stored under; by default the activity id's last segment.</summary>
+    public string? ItemId { get; init; }
+    public List<string>? SkillIds { get; init; }
+}
+
+/// <summary>
+/// The xAPI identifier map: an identifier a learning tool names a student by. Kind account takes the account's homePage
+/// and name (value); email, mbox_sha1sum, openid, identifier, userId and username take the value alone.
+/// </summary>
+public sealed record IdentifierBatch(List<IdentifierRow>? Identifiers);
+public sealed record IdentifierRow
+{
+    public string? StudentId { get; init; }
+    public string? Kind { get; init; }
+    public string? Value { get; init; }
+    public string? HomePage { get; init; }
 }

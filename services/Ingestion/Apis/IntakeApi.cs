@@ -33,7 +33,6 @@ public static class IntakeApi
         MapSignal<ItemResponseBatch, ItemResponseRow>(api, "/item-responses", () => new ItemResponseProcessor(), b => b.Responses, "responses");
         MapSignal<GradeBatch, GradeRow>(api, "/grades", () => new GradeProcessor(), b => b.Grades, "grades");
         MapSignal<BehaviorIncidentBatch, BehaviorIncidentRow>(api, "/behavior-incidents", () => new BehaviorIncidentProcessor(), b => b.Incidents, "incidents");
-        api.MapPost("/xapi/statements", PostXapiAsync);
         api.MapPost("/oneroster", PostOneRosterAsync).DisableAntiforgery();
         return app;
     }
@@ -93,43 +92,6 @@ public static class IntakeApi
             OneRosterVersion = bundle.Manifest().GetValueOrDefault("oneroster.version"),
             Files = files,
         };
-        return errors.Any ? SignalIntake.RejectedRows(errors, summary) : Results.Ok(summary);
-    }
-
-    /// <summary>xAPI statements (one object or an array): answers become item responses, the rest LMS activity.</summary>
-    private static async Task<IResult> PostXapiAsync(HttpRequest request, SignalIntake intake, IngestionDbContext db, TimeProvider clock, CancellationToken ct)
-    {
-        var (batch, problem) = BatchOf(request);
-        if (problem is not null)
-        {
-            return problem;
-        }
-        if (await intake.AlreadySeenAsync(batch, ct) is { } answer)
-        {
-            return answer;
-        }
-        SetBodyLimit(request, MaxJsonBytes);
-        var (body, jsonProblem) = await JsonBody.ReadAsync<System.Text.Json.Nodes.JsonNode>(request, ct);
-        if (body is null)
-        {
-            return jsonProblem!;
-        }
-        if (body is System.Text.Json.Nodes.JsonArray { Count: > MaxJsonRows } tooMany)
-        {
-            return Results.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["statements"] = [$"{tooMany.Count} statements is more than {MaxJsonRows} in one batch; split it."],
-            }, title: "Batch too large; nothing was stored");
-        }
-        var errors = new RowErrors();
-        var (answers, activities) = XapiStatements.Map(body, errors);
-        intake.Quarantine("xapi", batch, errors.TakePending(), clock.GetUtcNow());
-        await db.SaveChangesAsync(ct);
-        var a = await intake.RunAsync(new ItemResponseProcessor(), answers.ToAsyncEnumerable(), errors, batch, quarantine: true, ct);
-        var l = await intake.RunAsync(new LmsActivityProcessor(), activities.ToAsyncEnumerable(), errors, batch with { BatchId = batch.BatchId + "/lms" }, quarantine: true, ct);
-        var received = body is System.Text.Json.Nodes.JsonArray statements ? statements.Count : 1;
-        var summary = new BatchSummary(batch.BatchId, "xapi", batch.Source, received,
-            a.Accepted + l.Accepted, a.Unchanged + l.Unchanged, 0, errors.RejectedRows);
         return errors.Any ? SignalIntake.RejectedRows(errors, summary) : Results.Ok(summary);
     }
 
@@ -195,11 +157,11 @@ public static class IntakeApi
         return errors.Count > 0 ? (batch, Results.ValidationProblem(errors, title: "Invalid batch id or source")) : (batch, null);
     }
 
-    private static bool IsCsv(HttpRequest request) =>
+    internal static bool IsCsv(HttpRequest request) =>
         request.ContentType is { } type && (type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase)
             || type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase));
 
-    private static void SetBodyLimit(HttpRequest request, long bytes)
+    internal static void SetBodyLimit(HttpRequest request, long bytes)
     {
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
@@ -208,7 +170,7 @@ public static class IntakeApi
     }
 
     /// <summary>The CSV body itself, or the first file of a multipart upload (streamed, not buffered whole).</summary>
-    private static async Task<Stream?> CsvStreamAsync(HttpRequest request, CancellationToken ct)
+    internal static async Task<Stream?> CsvStreamAsync(HttpRequest request, CancellationToken ct)
     {
         if (!request.HasFormContentType)
         {

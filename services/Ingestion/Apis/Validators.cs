@@ -132,3 +132,30 @@ public sealed class LmsActivityRowValidator : AbstractValidator<LmsActivityRow>
             .Must(t => t is null || t <= now.AddMinutes(5)).WithMessage("is in the future.");
     }
 }
+
+public sealed class CatalogRowValidator : AbstractValidator<CatalogRow>
+{
+    public CatalogRowValidator()
+    {
+        RuleFor(r => r.ActivityId).NotEmpty().WithMessage("is required (the activity's IRI).").MaximumLength(500)
+            .Must(id => id is null || Uri.TryCreate(id, UriKind.Absolute, out _)).WithMessage(r => $"'{Rules.Show(r.ActivityId)}' is not an absolute IRI.");
+        RuleFor(r => r.ItemId).MaximumLength(Rules.MaxIdLength).WithMessage($"must be at most {Rules.MaxIdLength} characters.");
+        RuleFor(r => r.SkillIds).NotEmpty().WithMessage("must name at least one skill.");
+        RuleForEach(r => r.SkillIds).Identifier();
+    }
+}
+
+public sealed class IdentifierRowValidator : AbstractValidator<IdentifierRow>
+{
+    public IdentifierRowValidator(Func<string, bool> studentKnown)
+    {
+        RuleFor(r => r.StudentId).Identifier()
+            .Must(id => id is null || studentKnown(id)).WithMessage(r => $"student '{Rules.Show(r.StudentId)}' is not on the roster.");
+        RuleFor(r => r.Kind).Must(k => k is not null && IdentifierKinds.All.Contains(k))
+            .WithMessage(r => $"'{Rules.Show(r.Kind)}' is not a known kind; use {string.Join(", ", IdentifierKinds.All)}.");
+        RuleFor(r => r.Value).NotEmpty().WithMessage("is required.").MaximumLength(320);
+        RuleFor(r => r.Value).Matches("^[0-9a-fA-F]{40}$").When(r => r.Kind == IdentifierKinds.MboxSha1Sum).WithMessage("is not the 40 hexadecimal digits of a SHA-1 sum.");
+        RuleFor(r => r.HomePage).NotEmpty().When(r => r.Kind == IdentifierKinds.Account).WithMessage("is required for an account (the system the account is on).")
+            .Must(h => h is null || Uri.TryCreate(h, UriKind.Absolute, out _)).WithMessage(r => $"'{Rules.Show(r.HomePage)}' is not an absolute IRL.");
+    }
+}

@@ -4,6 +4,9 @@ public sealed class School
 {
     public required string SchoolId { get; set; }
     public required string Name { get; set; }
+
+    /// <summary>When a OneRoster delta marked the school tobedeleted: kept (its students' history refers to it), marked closed.</summary>
+    public DateTimeOffset? ClosedAt { get; set; }
 }
 
 public sealed class StaffMember
@@ -24,6 +27,42 @@ public sealed class Student
     public required string GivenName { get; set; }
     public required string FamilyName { get; set; }
     public string GradeLevel { get; set; } = "";
+
+    /// <summary>active, or withdrawn (a OneRoster tobedeleted user): a withdrawn student is kept, never erased by a feed.</summary>
+    public string Status { get; set; } = StudentStatuses.Active;
+    public DateTimeOffset? ExitedAt { get; set; }
+    public string? ExitReason { get; set; }
+}
+
+public static class StudentStatuses
+{
+    public const string Active = "active";
+    public const string Withdrawn = "withdrawn";
+}
+
+/// <summary>A parent, guardian or relative of a student (OneRoster agentSourcedIds), kept for outreach.</summary>
+public sealed class StudentContact
+{
+    public required string StudentId { get; set; }
+    public required string ContactId { get; set; }
+    public required string Relationship { get; set; }
+    public required string GivenName { get; set; }
+    public required string FamilyName { get; set; }
+    public string? Email { get; set; }
+    public string? Phone { get; set; }
+    public string? Sms { get; set; }
+}
+
+/// <summary>A OneRoster academic session: a school year, semester, term or grading period.</summary>
+public sealed class AcademicSession
+{
+    public required string SessionId { get; set; }
+    public required string Title { get; set; }
+    public required string Type { get; set; }
+    public DateOnly StartDate { get; set; }
+    public DateOnly EndDate { get; set; }
+    public string? ParentId { get; set; }
+    public string? SchoolYear { get; set; }
 }
 
 public static class StaffRoles

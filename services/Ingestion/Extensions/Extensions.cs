@@ -20,6 +20,8 @@ internal static class Extensions
         builder.Services.AddScoped<SignalIntake>();
         builder.Services.AddScoped<RosterImport>();
         builder.Services.AddScoped<OneRosterImport>();
+        builder.Services.AddScoped<XapiRecorder>();
+        builder.Services.Configure<XapiOptions>(builder.Configuration.GetSection("Xapi"));
         return builder;
     }
 
@@ -28,6 +30,7 @@ internal static class Extensions
         app.MapDefaultOpenApi();
         app.MapIntakeApi();
         app.MapOperationsApi();
+        app.MapXapiApi();
         app.MapRosterApi();
         app.MapGovernanceEndpoints();
         app.MapGrpcService<RosterGrpcService>();

@@ -20,6 +20,7 @@ public static class GovernanceExtensions
             new("Grades", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<GradeRecord>(g => g.Date, cutoff, ct)),
             new("BehaviorIncidents", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<BehaviorIncident>(b => b.Date, cutoff, ct)),
             new("LmsActivity", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<LmsActivity>(a => a.Timestamp, cutoff, ct)),
+            new("XapiStatements", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<XapiStatement>(s => s.Stored, cutoff, ct)),
             new("Quarantine", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<QuarantinedRow>(q => q.ReceivedAt, cutoff, ct)),
             new("BatchReceipts", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<IngestionBatch>(b => b.Day, cutoff, ct)),
             OutboxErasure.OutboxSentRule<IngestionDbContext>());

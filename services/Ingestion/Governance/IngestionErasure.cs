@@ -33,6 +33,7 @@ public sealed class IngestionErasure(IngestionDbContext db, ErasedStudentsCache 
         var rows = await db.EraseAsync(tombstones, studentId, request.RequestId, request.RequestedAt, async ct => new Dictionary<string, int>
         {
             ["Students"] = await db.Students.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["StudentContacts"] = await db.StudentContacts.Where(c => c.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["Demographics"] = await db.Demographics.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["SectionEnrollments"] = await db.SectionEnrollments.Where(e => e.PersonId == studentId).ExecuteDeleteAsync(ct),
             ["Attendance"] = await db.Attendance.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
@@ -40,6 +41,8 @@ public sealed class IngestionErasure(IngestionDbContext db, ErasedStudentsCache 
             ["Grades"] = await db.Grades.Where(g => g.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["BehaviorIncidents"] = await db.BehaviorIncidents.Where(b => b.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["LmsActivities"] = await db.LmsActivities.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["XapiStatements"] = await db.XapiStatements.Where(x => x.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["StudentIdentifiers"] = await db.StudentIdentifiers.Where(i => i.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["Quarantine"] = await db.Quarantine.Where(q => q.Raw.Contains(quoted)).ExecuteDeleteAsync(ct),
             ["outbox"] = await db.DeleteOutboxOfStudentAsync(studentId, ct),
         }, rows =>

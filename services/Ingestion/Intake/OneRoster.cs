@@ -17,11 +17,12 @@ namespace Beacon.Ingestion.Intake;
 /// users.csv, 1.2 in roles.csv, primary role first; school from primaryOrgSourcedId, orgSourcedIds, the roles' orgs or
 /// the student's enrollment, the first that resolves to a school), classes.csv, enrollments.csv and demographics.csv
 /// (with the optional metadata.economicallyDisadvantaged, metadata.englishLearner and metadata.disability extension
-/// columns). Columns are found by name, in any order; extension columns are ignored. Rows whose status is
-/// tobedeleted end an enrollment; on orgs, users and classes they are counted and not applied. Other org types and
-/// roles are skipped, not rejected. Positions read "users.csv:lines[4]".
+/// columns), academicSessions.csv, and parents, guardians and relatives as students' contacts (OneRosterDelta.cs).
+/// Columns are found by name, in any order; extension columns are ignored. Rows whose status is tobedeleted end an
+/// enrollment, withdraw a student (kept, never erased), end a class, close a school, remove a session. Other org types
+/// and roles are skipped, not rejected. Positions read "users.csv:lines[4]".
 /// </summary>
-public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, SignalIntake intake, TimeProvider clock)
+public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport roster, SignalIntake intake, TimeProvider clock)
 {
     public sealed record Table(string File, List<(int Line, Dictionary<string, string> Row)> Rows);
 
@@ -54,7 +55,7 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
     {
         Table Get(string name) => files.TryGetValue(name, out var t) ? t : new Table(name, []);
         static string Pos(Table t, int line) => $"{t.File}:lines[{line}]";
-        // Deletions of orgs, users and classes are not applied (withdrawal is not built yet); they are counted.
+        // Deleted orgs, users and classes are not upserted: ApplyDeletionsAsync withdraws, ends and closes them.
         Table Live(Table t) => new(t.File, [.. t.Rows.Where(r => !IsDeleted(r.Row))]);
 
         var orgs = Live(Get("orgs.csv"));
@@ -98,20 +99,60 @@ public sealed class OneRosterImport(IngestionDbContext db, RosterImport roster, 
             .Select(p => new Positioned<StudentRow>(Pos(users, p.Line), new StudentRow(Field(p.Row, "sourcedId"), p.School,
                 Field(p.Row, "givenName"), Field(p.Row, "familyName"), Field(p.Row, "grades")?.Split(',')[0])));
         var summary = await roster.ApplyAsync(new RosterRows(schools.ToList(), staff.ToList(), students.ToList()), errors, source, ct);
+        await KeepIdentifiersAsync(resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row), ct);
+        var allUsers = Get("users.csv");
+        var deleted = await ApplyDeletionsAsync(allUsers, Get("classes.csv"), Get("orgs.csv"), source, ct);
+        var contacts = await KeepContactsAsync([.. resolvedUsers.Where(p => p.Role is not null && ContactRoles.Contains(p.Role)).Select(p => (p.Row, p.Role!))],
+            [.. resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row)], ct);
+        var sessionsFile = Get("academicSessions.csv");
+        var sessions = await KeepSessionsAsync(sessionsFile, errors, ct);
 
         var resolvedClasses = new Table(classes.File, [.. classes.Rows.Select(r => (r.Line, WithSchool(r.Row, hierarchy)))]);
         var (sections, memberships, demographics) = await ApplySectionsAndDemographicsAsync(resolvedClasses, enrollments, Get("demographics.csv"), errors,
             new BatchContext(summary.BatchId, source), ct);
-        var others = classes.Rows.Count + enrollments.Rows.Count + Get("demographics.csv").Rows.Count;
+        var others = classes.Rows.Count + enrollments.Rows.Count + Get("demographics.csv").Rows.Count + sessionsFile.Rows.Count;
         return summary with
         {
             Kind = "oneroster",
-            Received = summary.Received + others,
-            Accepted = summary.Accepted + sections + memberships + demographics,
-            Unchanged = summary.Unchanged + others - sections - memberships - demographics - (errors.RejectedRows - summary.Rejected),
+            Received = summary.Received + others + deleted,
+            Accepted = summary.Accepted + sections + memberships + demographics + sessions,
+            Unchanged = summary.Unchanged + others - sections - memberships - demographics - sessions - (errors.RejectedRows - summary.Rejected),
+            Corrected = summary.Corrected + deleted,
             Rejected = errors.RejectedRows,
+            Contacts = contacts,
         };
     }
+
+    /// <summary>
+    /// The identifiers learning tools know a student by, kept for the xAPI identifier map: identifier, each id of userIds
+    /// ({type:id} pairs), username, and email (as an mbox and as its mbox_sha1sum). Only students now on the roster.
+    /// </summary>
+    private async Task KeepIdentifiersAsync(IEnumerable<Dictionary<string, string>> studentUsers, CancellationToken ct)
+    {
+        var byId = studentUsers.Where(u => Field(u, "sourcedId") is not null).GroupBy(u => u["sourcedId"]).ToDictionary(g => g.Key, g => g.Last());
+        var ids = byId.Keys.ToList();
+        var onRoster = await db.Students.AsNoTracking().Where(s => ids.Contains(s.StudentId)).Select(s => s.StudentId).ToListAsync(ct);
+        var identifiers = new Dictionary<(string, string), StudentIdentifier>();
+        foreach (var id in onRoster)
+        {
+            var user = byId[id];
+            var keys = new List<(string Kind, string? Value)> { (IdentifierKinds.Identifier, Field(user, "identifier")), (IdentifierKinds.Username, Field(user, "username")) };
+            keys.AddRange(UserIds().Matches(Field(user, "userIds") ?? "").Select(m => (IdentifierKinds.UserId, (string?)m.Groups["id"].Value.Trim())));
+            if (Field(user, "email") is { } email)
+            {
+                keys.AddRange(XapiApi.EmailIdentifiers(email).Select(e => (e.Kind, (string?)e.Value)));
+            }
+            foreach (var (kind, value) in keys.Where(k => k.Value is { Length: > 0 and <= 320 }))
+            {
+                identifiers[(kind, value!)] = new StudentIdentifier { Kind = kind, Value = value!, StudentId = id, Source = "oneroster" };
+            }
+        }
+        await XapiApi.UpsertIdentifiersAsync(db, [.. identifiers.Values], ct);
+        await db.SaveChangesAsync(ct);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{(?<type>[^:{}]*):(?<id>[^{}]*)\}")]
+    private static partial System.Text.RegularExpressions.Regex UserIds();
 
     /// <summary>OneRoster 1.1 and 1.2 both write "tobedeleted" in the status column of a delta file.</summary>
     public static bool IsDeleted(Dictionary<string, string> row) =>

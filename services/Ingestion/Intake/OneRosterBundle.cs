@@ -16,13 +16,13 @@ public sealed class OneRosterBundle
     /// <summary>The files Beacon reads (manifest.csv and roles.csv shape how the others are read).</summary>
     public static readonly IReadOnlySet<string> ReadFiles = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "manifest.csv", "orgs.csv", "users.csv", "roles.csv", "classes.csv", "enrollments.csv", "demographics.csv",
+        "manifest.csv", "orgs.csv", "users.csv", "roles.csv", "classes.csv", "enrollments.csv", "demographics.csv", "academicSessions.csv",
     };
 
     /// <summary>Every other file of OneRoster CSV 1.1 and 1.2.</summary>
     public static readonly IReadOnlySet<string> NotUsedFiles = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "academicSessions.csv", "categories.csv", "classResources.csv", "courses.csv", "courseResources.csv", "lineItems.csv",
+        "categories.csv", "classResources.csv", "courses.csv", "courseResources.csv", "lineItems.csv",
         "resources.csv", "results.csv", "userProfiles.csv", "userResources.csv", "lineItemLearningObjectiveIds.csv",
         "lineItemScoreScales.csv", "resultLearningObjectiveIds.csv", "resultScoreScales.csv", "scoreScales.csv",
     };

@@ -104,8 +104,9 @@ public sealed class RosterImport(IngestionDbContext db, SignalIntake intake, Tim
             };
             if (students.TryGetValue(incoming.StudentId, out var existing))
             {
+                // A withdrawn student sent again is enrolled again (the new values carry Status active).
                 var same = existing.SchoolId == incoming.SchoolId && existing.GivenName == incoming.GivenName
-                    && existing.FamilyName == incoming.FamilyName && existing.GradeLevel == incoming.GradeLevel;
+                    && existing.FamilyName == incoming.FamilyName && existing.GradeLevel == incoming.GradeLevel && existing.Status == StudentStatuses.Active;
                 Count(same, ref unchanged, ref corrected);
                 if (same)
                 {

@@ -24,6 +24,11 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<Section> Sections => Set<Section>();
     public DbSet<SectionEnrollment> SectionEnrollments => Set<SectionEnrollment>();
     public DbSet<StudentDemographics> Demographics => Set<StudentDemographics>();
+    public DbSet<StudentContact> StudentContacts => Set<StudentContact>();
+    public DbSet<AcademicSession> AcademicSessions => Set<AcademicSession>();
+    public DbSet<XapiStatement> XapiStatements => Set<XapiStatement>();
+    public DbSet<StudentIdentifier> StudentIdentifiers => Set<StudentIdentifier>();
+    public DbSet<CatalogItem> CatalogItems => Set<CatalogItem>();
     public DbSet<IngestionBatch> Batches => Set<IngestionBatch>();
     public DbSet<QuarantinedRow> Quarantine => Set<QuarantinedRow>();
     public DbSet<ErasureRequest> ErasureRequests => Set<ErasureRequest>();
@@ -41,6 +46,8 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
         {
             e.HasKey(s => s.StudentId);
             e.HasIndex(s => s.SchoolId);
+            // A database made before withdrawal existed gets the column with every student active.
+            e.Property(s => s.Status).HasDefaultValue(StudentStatuses.Active);
         });
         modelBuilder.Entity<Section>().HasKey(s => s.SectionId);
         modelBuilder.Entity<SectionEnrollment>(e =>
@@ -62,6 +69,26 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.HasKey(a => a.StatementId);
             e.HasIndex(a => a.StudentId);
         });
+        modelBuilder.Entity<StudentContact>(e =>
+        {
+            e.HasKey(c => new { c.StudentId, c.ContactId });
+            e.HasIndex(c => c.ContactId);
+        });
+        modelBuilder.Entity<AcademicSession>().HasKey(s => s.SessionId);
+        modelBuilder.Entity<XapiStatement>(e =>
+        {
+            e.HasKey(s => s.StatementId);
+            e.HasIndex(s => s.VoidsStatementId);
+            e.HasIndex(s => new { s.BatchId, s.Use });
+            e.HasIndex(s => s.StudentId);
+        });
+        modelBuilder.Entity<StudentIdentifier>(e =>
+        {
+            e.HasKey(i => new { i.Kind, i.Value });
+            e.HasIndex(i => i.Value);
+            e.HasIndex(i => i.StudentId);
+        });
+        modelBuilder.Entity<CatalogItem>().HasKey(c => c.ActivityId);
         modelBuilder.Entity<IngestionBatch>(e =>
         {
             e.HasKey(b => b.BatchId);

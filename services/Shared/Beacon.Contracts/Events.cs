@@ -14,6 +14,16 @@ public sealed record StudentEnrolled(string StudentId, string SchoolId, string G
 public sealed record StudentDemographicsRecorded(string StudentId, string? Sex, string? RaceEthnicity, bool? EconomicallyDisadvantaged, bool? EnglishLearner,
     bool? Disability, DateTimeOffset OccurredAt);
 
+/// <summary>
+/// A student left a school's roster without being erased: a OneRoster delta marked the user tobedeleted (Reason says
+/// which feed and file). Their records stay; they are no longer enrolled.
+/// </summary>
+public sealed record StudentExited(string StudentId, string SchoolId, string Reason, DateTimeOffset OccurredAt);
+
+/// <summary>A parent, guardian or relative of a student (OneRoster agentSourcedIds), recorded or changed, for outreach.</summary>
+public sealed record StudentContactRecorded(string StudentId, string ContactId, string Relationship, string GivenName, string FamilyName, string? Email,
+    string? Phone, string? Sms, DateTimeOffset OccurredAt);
+
 /// <summary>A staff member was assigned to a school in a role (counselor, teacher, coordinator).</summary>
 public sealed record StaffAssigned(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, DateTimeOffset OccurredAt);
 
@@ -43,6 +53,13 @@ public sealed record LmsActivityRecorded(string StatementId, string StudentId, s
 
 /// <summary>A student answered an item that practises one or more skills.</summary>
 public sealed record ItemResponseRecorded(string StudentId, string ItemId, IReadOnlyList<string> SkillIds, bool Correct, int AttemptNumber, int HintsUsed, double TimeOnTaskSeconds, DateTimeOffset AnsweredAt);
+
+/// <summary>
+/// An xAPI statement Beacon had recorded was voided by a later statement (verb voided): what it said no longer stands.
+/// Kind "answer" withdraws the item response (StudentId, ItemId, AttemptNumber); kind "activity" the
+/// <see cref="LmsActivityRecorded"/> with this StatementId.
+/// </summary>
+public sealed record LearningRecordVoided(string StatementId, string StudentId, string Kind, string? ItemId, int? AttemptNumber, DateTimeOffset VoidedAt);
 
 /// <summary>A student's estimated mastery of a skill changed.</summary>
 public sealed record MasteryChanged(string StudentId, string SkillId, double ProbabilityMastered, bool Mastered, int Attempts, DateTimeOffset OccurredAt);

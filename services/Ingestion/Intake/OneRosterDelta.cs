@@ -1,0 +1,171 @@
+using System.Globalization;
+using Beacon.Contracts.Events;
+using Beacon.Ingestion.Apis;
+using Beacon.Ingestion.Domain;
+using Beacon.Messaging;
+using Microsoft.EntityFrameworkCore;
+
+namespace Beacon.Ingestion.Intake;
+
+/// <summary>
+/// The parts of a OneRoster bundle beyond schools, staff and students: deletions (tobedeleted users, classes and orgs),
+/// students' contacts (parents, guardians, relatives through agentSourcedIds) and academic sessions.
+/// </summary>
+public sealed partial class OneRosterImport
+{
+    public static readonly IReadOnlySet<string> ContactRoles = new HashSet<string> { "parent", "guardian", "relative" };
+    private static readonly HashSet<string> SessionTypes = ["schoolYear", "semester", "term", "gradingPeriod"];
+
+    /// <summary>
+    /// tobedeleted rows: a student is withdrawn (kept, marked withdrawn, out of their sections, StudentExited published),
+    /// never erased, since a feed's deletion is not an erasure request; a class ends with its enrollments; a school is
+    /// marked closed and kept (its students' history refers to it). Returns the students withdrawn and classes ended.
+    /// </summary>
+    private async Task<int> ApplyDeletionsAsync(Table users, Table classes, Table orgs, string source, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var deletedUsers = users.Rows.Where(r => IsDeleted(r.Row)).Select(r => Field(r.Row, "sourcedId")).OfType<string>().Distinct().ToList();
+        var withdrawn = await db.Students.Where(s => deletedUsers.Contains(s.StudentId) && s.Status == StudentStatuses.Active).ToListAsync(ct);
+        foreach (var student in withdrawn)
+        {
+            (student.Status, student.ExitedAt, student.ExitReason) = (StudentStatuses.Withdrawn, now, $"tobedeleted in users.csv (OneRoster, source {source})");
+            db.Publish(new StudentExited(student.StudentId, student.SchoolId, student.ExitReason, now));
+        }
+        var leaving = withdrawn.Select(s => s.StudentId).ToList();
+        await db.SectionEnrollments.Where(e => leaving.Contains(e.PersonId)).ExecuteDeleteAsync(ct);
+        // A deleted contact is no longer anyone's contact.
+        await db.StudentContacts.Where(c => deletedUsers.Contains(c.ContactId)).ExecuteDeleteAsync(ct);
+
+        var deletedClasses = classes.Rows.Where(r => IsDeleted(r.Row)).Select(r => Field(r.Row, "sourcedId")).OfType<string>().Distinct().ToList();
+        await db.SectionEnrollments.Where(e => deletedClasses.Contains(e.SectionId)).ExecuteDeleteAsync(ct);
+        var endedClasses = await db.Sections.Where(s => deletedClasses.Contains(s.SectionId)).ExecuteDeleteAsync(ct);
+
+        var deletedOrgs = orgs.Rows.Where(r => IsDeleted(r.Row)).Select(r => Field(r.Row, "sourcedId")).OfType<string>().Distinct().ToList();
+        foreach (var school in await db.Schools.Where(s => deletedOrgs.Contains(s.SchoolId) && s.ClosedAt == null).ToListAsync(ct))
+        {
+            school.ClosedAt = now;
+        }
+        await db.SaveChangesAsync(ct);
+        return withdrawn.Count + endedClasses;
+    }
+
+    /// <summary>
+    /// Parents, guardians and relatives linked to students through agentSourcedIds (on the contact's row, the student's, or
+    /// both), kept as the student's contacts; new or changed ones are published. Returns the contacts added.
+    /// </summary>
+    private async Task<int> KeepContactsAsync(List<(Dictionary<string, string> Row, string Role)> contacts, List<Dictionary<string, string>> studentUsers, CancellationToken ct)
+    {
+        static IEnumerable<string> Agents(Dictionary<string, string> row) =>
+            Field(row, "agentSourcedIds")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
+        var byId = contacts.Where(c => Field(c.Row, "sourcedId") is not null).GroupBy(c => c.Row["sourcedId"]).ToDictionary(g => g.Key, g => g.Last());
+        var pairs = byId.SelectMany(c => Agents(c.Value.Row).Select(student => (Student: student, Contact: c.Key)))
+            .Concat(studentUsers.Where(s => Field(s, "sourcedId") is not null).SelectMany(s => Agents(s).Where(byId.ContainsKey).Select(contact => (Student: s["sourcedId"], Contact: contact))))
+            .Distinct().ToList();
+        var studentIds = pairs.Select(p => p.Student).Distinct().ToList();
+        var onRoster = (await db.Students.AsNoTracking().Where(s => studentIds.Contains(s.StudentId)).Select(s => s.StudentId).ToListAsync(ct)).ToHashSet();
+        var existing = await db.StudentContacts.Where(c => studentIds.Contains(c.StudentId)).ToDictionaryAsync(c => (c.StudentId, c.ContactId), ct);
+        var now = clock.GetUtcNow();
+        var added = 0;
+        foreach (var (student, contactId) in pairs.Where(p => onRoster.Contains(p.Student)))
+        {
+            var (row, role) = byId[contactId];
+            var incoming = new StudentContact
+            {
+                StudentId = student,
+                ContactId = contactId,
+                Relationship = role,
+                GivenName = Field(row, "givenName") ?? "",
+                FamilyName = Field(row, "familyName") ?? "",
+                Email = Field(row, "email"),
+                Phone = Field(row, "phone"),
+                Sms = Field(row, "sms"),
+            };
+            if (existing.TryGetValue((student, contactId), out var stored))
+            {
+                if ((stored.Relationship, stored.GivenName, stored.FamilyName, stored.Email, stored.Phone, stored.Sms)
+                    == (incoming.Relationship, incoming.GivenName, incoming.FamilyName, incoming.Email, incoming.Phone, incoming.Sms))
+                {
+                    continue;
+                }
+                db.Entry(stored).CurrentValues.SetValues(incoming);
+            }
+            else
+            {
+                existing[(student, contactId)] = db.StudentContacts.Add(incoming).Entity;
+                added++;
+            }
+            db.Publish(new StudentContactRecorded(student, contactId, role, incoming.GivenName, incoming.FamilyName, incoming.Email, incoming.Phone, incoming.Sms, now));
+        }
+        await db.SaveChangesAsync(ct);
+        return added;
+    }
+
+    /// <summary>academicSessions.csv: school years, semesters, terms and grading periods (tobedeleted removes one). Returns the sessions added.</summary>
+    private async Task<int> KeepSessionsAsync(Table sessions, RowErrors errors, CancellationToken ct)
+    {
+        var existing = await db.AcademicSessions.ToDictionaryAsync(s => s.SessionId, ct);
+        var added = 0;
+        foreach (var (line, row) in sessions.Rows)
+        {
+            var position = $"{sessions.File}:lines[{line}]";
+            var id = Field(row, "sourcedId");
+            if (id is not null && IsDeleted(row))
+            {
+                if (existing.Remove(id, out var gone))
+                {
+                    db.AcademicSessions.Remove(gone);
+                }
+                continue;
+            }
+            var raw = string.Join(',', row.Values);
+            var (start, end) = (Date(Field(row, "startDate")), Date(Field(row, "endDate")));
+            var type = Field(row, "type");
+            var problems = new List<(string Field, string Reason)>();
+            if (id is null || id.Length > Rules.MaxIdLength)
+            {
+                problems.Add(("sourcedId", $"is required (at most {Rules.MaxIdLength} characters)."));
+            }
+            if (type is null || !SessionTypes.Contains(type))
+            {
+                problems.Add(("type", $"'{Rules.Show(type)}' is not a session type; use {string.Join(", ", SessionTypes)}."));
+            }
+            if (start is null || end is null || end < start)
+            {
+                problems.Add((start is null ? "startDate" : "endDate", start is null || end is null ? "is required (yyyy-MM-dd)." : "is before startDate."));
+            }
+            foreach (var (field, reason) in problems)
+            {
+                errors.Add(position, raw, field, reason);
+            }
+            if (problems.Count > 0)
+            {
+                continue;
+            }
+            var incoming = new AcademicSession
+            {
+                SessionId = id!,
+                Title = Field(row, "title") ?? id!,
+                Type = type!,
+                StartDate = start!.Value,
+                EndDate = end!.Value,
+                ParentId = Field(row, "parentSourcedId"),
+                SchoolYear = Field(row, "schoolYear"),
+            };
+            if (existing.TryGetValue(incoming.SessionId, out var stored))
+            {
+                db.Entry(stored).CurrentValues.SetValues(incoming);
+            }
+            else
+            {
+                existing[incoming.SessionId] = db.AcademicSessions.Add(incoming).Entity;
+                added++;
+            }
+        }
+        await db.SaveChangesAsync(ct);
+        return added;
+    }
+
+    /// <summary>A OneRoster date (yyyy-MM-dd; a date-time's date part is taken too).</summary>
+    private static DateOnly? Date(string? text) =>
+        text is { Length: >= 10 } && DateOnly.TryParseExact(text[..10], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) ? date : null;
+}
