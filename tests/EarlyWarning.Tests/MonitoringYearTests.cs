@@ -160,9 +160,11 @@ public sealed class MonitoringYearTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal("baseline", detected[0].Reference);
 
         // The drift started a training job; it registers a challenger, not promoted.
+        // (A later drift, more than the 7-day cooldown after, may start another; the first is the one checked here.)
         var challenger = await Eventually.WaitAsync(() => _client.GetFromJsonAsync<JsonElement>("/api/early-warning/v1/monitoring/challenger"),
-            c => c.GetProperty("jobs").EnumerateArray().Any(j => j.GetProperty("status").GetString() != "running"), TimeSpan.FromSeconds(180));
-        var job = challenger.GetProperty("jobs")[0];
+            c => c.GetProperty("jobs").GetArrayLength() > 0 && c.GetProperty("jobs").EnumerateArray().All(j => j.GetProperty("status").GetString() != "running"),
+            TimeSpan.FromSeconds(300));
+        var job = challenger.GetProperty("jobs").EnumerateArray().MinBy(j => j.GetProperty("startedAt").GetDateTimeOffset());
         Assert.Equal("succeeded", job.GetProperty("status").GetString());
         Assert.Contains("significant score drift", job.GetProperty("reason").GetString());
         Assert.Equal("candidate", challenger.GetProperty("challenger").GetProperty("status").GetString());

@@ -35,7 +35,8 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
         var now = clock.GetUtcNow();
         var cooldown = now.AddDays(-options.Value.RetrainCooldownDays);
         var recent = await db.RetrainingJobs.Where(j => j.Kind == kind).ToListAsync(ct);
-        foreach (var lost in recent.Where(j => j.Status == RetrainingStatuses.Running && j.StartedAt < now - options.Value.RetrainTimeout))
+        // Lost: still "running" long after it started, and not running in this process (whose clock may be a test's).
+        foreach (var lost in recent.Where(j => j.Status == RetrainingStatuses.Running && j.StartedAt < now - options.Value.RetrainTimeout && !runner.IsRunning(j.JobId)))
         {
             lost.Status = RetrainingStatuses.Failed;
             lost.Error = $"No result {options.Value.RetrainTimeout.TotalMinutes:0} minutes after it started: the process that ran it stopped (crash or restart).";
@@ -93,15 +94,30 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
 public sealed class RetrainingRunner(IServiceScopeFactory scopes, IOptions<MonitoringOptions> options, TimeProvider clock, ILogger<RetrainingRunner> logger)
 {
     private readonly List<Task> _running = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> _jobs = new();
 
     public void Run(Guid jobId)
     {
         lock (_running)
         {
             _running.RemoveAll(t => t.IsCompleted);
-            _running.Add(Task.Run(() => RunAsync(jobId)));
+            _jobs[jobId] = true;
+            _running.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    await RunAsync(jobId);
+                }
+                finally
+                {
+                    _jobs.TryRemove(jobId, out _);
+                }
+            }));
         }
     }
+
+    /// <summary>Whether this process is running the job now (a job of another replica, or of a process that died, is not).</summary>
+    public bool IsRunning(Guid jobId) => _jobs.ContainsKey(jobId);
 
     /// <summary>For tests and shutdown: waits for the jobs started so far.</summary>
     public Task WhenIdleAsync()
