@@ -101,6 +101,8 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
         await Expect(mine).ToBeVisibleAsync(new() { Timeout = (float)Wait.TotalMilliseconds });
         await mine.GetByRole(AriaRole.Link).ClickAsync();
         await Expect(counselor.Locator("#risk-factors li").First).ToBeVisibleAsync(new() { Timeout = (float)Wait.TotalMilliseconds });
+        // Both models speak on the student's page: the demo's dropout model scores every student with signals.
+        await Expect(counselor.Locator("#dropout-score")).ToContainTextAsync("chance of dropping out", new() { Timeout = (float)Wait.TotalMilliseconds });
         await Expect(counselor.GetByRole(AriaRole.Img, new() { Name = "Attendance rate by week" })).ToBeVisibleAsync();
         await ShotAsync(counselor, "counselor-student");
         await counselor.GetByRole(AriaRole.Button, new() { Name = "Mark as false alarm" }).ClickAsync();
@@ -165,7 +167,9 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
         _name = "ops";
         Skip.If(BrowserFixture.Unavailable is not null, BrowserFixture.Unavailable);
         var page = await SignInAsync("ops-1");
-        await Expect(page.Locator("#registry tr[data-status='active']")).ToHaveCountAsync(1, new() { Timeout = (float)Wait.TotalMilliseconds });
+        // The demo promotes one model of each kind (chronic absence, dropout); the page trains the kind it shows.
+        await Expect(page.Locator("#registry tr[data-status='active']")).ToHaveCountAsync(2, new() { Timeout = (float)Wait.TotalMilliseconds });
+        await Expect(page.Locator("#registry tr[data-status='active'][data-kind='dropout']")).ToHaveCountAsync(1);
         await ShotAsync(page, "ops-registry");
 
         var before = await page.Locator("#registry tbody tr").CountAsync();

@@ -75,14 +75,14 @@ async function registryView(el) {
       // A fresh seed, so the candidate is not a copy of the demo's model.
       await act('Trained', `${MODELS}/train`, { kind: KIND, students: 5000, seed: Math.floor(Math.random() * 1e6) });
     },
-  }, 'Train a candidate (chronic absence)');
+  }, `Train a candidate (${KINDS[KIND]})`);
   return [
     models.length ? h('div', { class: 'scroll' }, h('table', {},
       h('caption', { class: 'visually-hidden' }, 'Model versions'),
       h('thead', {}, h('tr', {}, ['Model', 'Status', 'Algorithm', 'Held-out AUC', 'PR-AUC', 'Precision', 'Recall', 'Threshold', 'Trained', 'Action'].map(x => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, models.map(m => {
         const x = heldOut(m);
-        return h('tr', { dataset: { modelId: m.modelId, status: m.status } },
+        return h('tr', { dataset: { modelId: m.modelId, status: m.status, kind: m.kind } },
           h('td', {}, `${m.kind} v${m.version}`, h('div', { class: 'muted' }, m.dataSource)),
           h('td', {}, h('span', { class: 'badge status' }, m.status), m.beatsBaseline ? '' : h('div', { class: 'muted' }, 'does not beat the baseline')),
           h('td', {}, m.algorithm),
