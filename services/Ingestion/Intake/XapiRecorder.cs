@@ -42,7 +42,7 @@ public sealed class XapiRecorder(IngestionDbContext db, SignalIntake intake, Tim
             {
                 (errors.TryGetValue(path, out var list) ? list : errors[path] = []).Add(reason);
             }
-            if (Text(statements[i]?["id"]) is { } id && !firstWithId.TryAdd(id, i))
+            if ((statements[i] as JsonObject)?["id"] is { } idNode && Text(idNode) is { } id && !firstWithId.TryAdd(id, i))
             {
                 errors[$"{Pos(i)}.id"] = [$"is also the id of {Pos(firstWithId[id])}: a batch cannot hold one id twice."];
             }
