@@ -1,6 +1,6 @@
 using System.Globalization;
 using Beacon.EarlyWarning.Scoring;
-using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels;
 using Beacon.RiskModels.Dropout;
 using Beacon.ServiceDefaults;
 
@@ -31,9 +31,9 @@ public static class FeaturesApi
     private static async Task<IResult> ExportAsync(string? kind, string? asOf, StudentSignalsReader signals, TimeProvider clock, CancellationToken ct)
     {
         kind = string.IsNullOrEmpty(kind) ? K12DropoutFeatures.Kind : kind;
-        if (kind is not (AttendanceFeatures.Kind or K12DropoutFeatures.Kind))
+        if (!ScoredKinds.IsScored(kind))
         {
-            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"Unknown kind '{kind}': use '{AttendanceFeatures.Kind}' or '{K12DropoutFeatures.Kind}'.");
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"Unknown kind '{kind}': use {ScoredKinds.Named}.");
         }
         var date = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
         if (!string.IsNullOrEmpty(asOf) && !DateOnly.TryParseExact(asOf, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
@@ -41,17 +41,10 @@ public static class FeaturesApi
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"asOf must be a date as yyyy-MM-dd; got '{asOf}'.");
         }
         var students = new List<StudentFeatures>();
-        foreach (var chunk in (await signals.StudentIdsAsync(ct)).Chunk(500))
+        await foreach (var row in signals.AllAsync(kind, ct))
         {
-            foreach (var row in await signals.LoadAsync(chunk, null, ct))
-            {
-                var values = kind == AttendanceFeatures.Kind
-                    ? AttendanceFeatures.Compute(row.Signals.Days.Where(d => d.Date <= date))
-                    : K12DropoutFeatures.Compute(row.Signals, date);
-                students.Add(new StudentFeatures(row.StudentId, row.SchoolId, values));
-            }
+            students.Add(new StudentFeatures(row.StudentId, row.SchoolId, ScoredKinds.Features(kind, row.Signals, date, clock.GetUtcNow())));
         }
-        var set = kind == AttendanceFeatures.Kind ? AttendanceFeatures.Set : K12DropoutFeatures.Set;
-        return Results.Ok(new FeatureExport(kind, date, set.Names, students));
+        return Results.Ok(new FeatureExport(kind, date, FeatureSets.For(kind).Names, students));
     }
 }

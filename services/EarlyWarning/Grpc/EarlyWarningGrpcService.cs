@@ -4,7 +4,6 @@ using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Beacon.RiskModels.Attendance;
-using Beacon.RiskModels.Dropout;
 using Beacon.ServiceDefaults;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
@@ -189,10 +188,10 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
     public override Task<RescoreStudentsResponse> RescoreStudents(RescoreStudentsRequest request, ServerCallContext context)
     {
         var kind = string.IsNullOrEmpty(request.Kind) ? AttendanceFeatures.Kind : request.Kind;
-        if (kind is not (AttendanceFeatures.Kind or K12DropoutFeatures.Kind))
+        if (!ScoredKinds.IsScored(kind))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"Early warning scores '{AttendanceFeatures.Kind}' and '{K12DropoutFeatures.Kind}' from the signals it receives; got '{request.Kind}'."));
+                $"Early warning scores {ScoredKinds.Named} from the signals it receives; got '{request.Kind}'."));
         }
         return ModelsGrpc.Guard(async () =>
         {

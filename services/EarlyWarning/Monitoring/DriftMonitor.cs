@@ -35,9 +35,9 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
 
     public async Task<IReadOnlyList<DriftRun>> RunAsync(string kind, DateOnly asOf, string trigger, CancellationToken ct)
     {
-        if (kind is not (AttendanceFeatures.Kind or K12DropoutFeatures.Kind))
+        if (!ScoredKinds.IsScored(kind))
         {
-            throw new ModelRegistryException($"Drift is measured for the models Early warning scores from its own signals ('{AttendanceFeatures.Kind}', '{K12DropoutFeatures.Kind}'); got '{kind}'.");
+            throw new ModelRegistryException($"Drift is measured for the models Early warning scores from its own signals ({ScoredKinds.Named}); got '{kind}'.");
         }
         var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct)
             ?? throw new ModelRegistryException($"No active '{kind}' model to monitor.");
@@ -118,11 +118,12 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
         {
             // The dropout model's inputs as of the day, for every student with 30+ school days by then (as in training).
             features = [];
-            foreach (var chunk in (await signals.StudentIdsAsync(ct)).Chunk(500))
+            await foreach (var row in signals.AllAsync(model.Features.Kind, ct))
             {
-                features.AddRange((await signals.LoadAsync(chunk, null, ct))
-                    .Where(r => r.Signals.Days.Count(d => d.Date <= asOf) >= WindowMaximumDays)
-                    .Select(r => K12DropoutFeatures.Compute(r.Signals, asOf)));
+                if (row.Signals.Days.Count(d => d.Date <= asOf) >= WindowMaximumDays)
+                {
+                    features.Add(ScoredKinds.Features(model.Features.Kind, row.Signals, asOf, clock.GetUtcNow()));
+                }
             }
         }
         else

@@ -1,8 +1,4 @@
 using Beacon.EarlyWarning.Scoring;
-using Beacon.EarlyWarning.Storage;
-using Beacon.RiskModels.Attendance;
-using Beacon.RiskModels.Dropout;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Monitoring;
@@ -47,7 +43,7 @@ public sealed class MonitoringSchedule(IServiceScopeFactory scopes, IOptions<Mon
 
     private async Task RunAsync(DateTimeOffset now, CancellationToken ct)
     {
-        foreach (var kind in new[] { AttendanceFeatures.Kind, K12DropoutFeatures.Kind })
+        foreach (var kind in ScoredKinds.All)
         {
             await RunAsync(kind, now, ct);
         }
@@ -57,7 +53,7 @@ public sealed class MonitoringSchedule(IServiceScopeFactory scopes, IOptions<Mon
     {
         await using (var scope = scopes.CreateAsyncScope())
         {
-            if (!await scope.ServiceProvider.GetRequiredService<EarlyWarningDbContext>().Models.AnyAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct))
+            if (await scope.ServiceProvider.GetRequiredService<RiskScoring>().ActiveAsync(kind, ct) is null)
             {
                 return;
             }

@@ -45,7 +45,7 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
         }
         // Only a job that produced a challenger starts the cooldown: a failed or lost one is retried at the next trigger.
         if (recent.Any(j => j.Status == RetrainingStatuses.Running || (j.Status == RetrainingStatuses.Succeeded && j.StartedAt > cooldown))
-            || db.RetrainingJobs.Local.Any(j => j.Kind == kind && j.Status == RetrainingStatuses.Running && !recent.Contains(j)))
+            || db.ChangeTracker.Entries<RetrainingJob>().Any(e => e.State == EntityState.Added && e.Entity.Kind == kind))
         {
             logger.LogInformation("Retraining {Kind} not started ({Reason}): a job is running or ran within the cooldown", kind, reason);
             return null;
@@ -93,16 +93,14 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
 /// <summary>Runs training jobs off the request, each in its own scope; the outcome is written to the job's row.</summary>
 public sealed class RetrainingRunner(IServiceScopeFactory scopes, IOptions<MonitoringOptions> options, TimeProvider clock, ILogger<RetrainingRunner> logger)
 {
-    private readonly List<Task> _running = [];
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> _jobs = new();
+    // The jobs this process runs now, by id; a job removes itself when it ends (under the lock, so never before it is added).
+    private readonly Dictionary<Guid, Task> _running = [];
 
     public void Run(Guid jobId)
     {
         lock (_running)
         {
-            _running.RemoveAll(t => t.IsCompleted);
-            _jobs[jobId] = true;
-            _running.Add(Task.Run(async () =>
+            _running[jobId] = Task.Run(async () =>
             {
                 try
                 {
@@ -110,21 +108,30 @@ public sealed class RetrainingRunner(IServiceScopeFactory scopes, IOptions<Monit
                 }
                 finally
                 {
-                    _jobs.TryRemove(jobId, out _);
+                    lock (_running)
+                    {
+                        _running.Remove(jobId);
+                    }
                 }
-            }));
+            });
         }
     }
 
     /// <summary>Whether this process is running the job now (a job of another replica, or of a process that died, is not).</summary>
-    public bool IsRunning(Guid jobId) => _jobs.ContainsKey(jobId);
+    public bool IsRunning(Guid jobId)
+    {
+        lock (_running)
+        {
+            return _running.ContainsKey(jobId);
+        }
+    }
 
     /// <summary>For tests and shutdown: waits for the jobs started so far.</summary>
     public Task WhenIdleAsync()
     {
         lock (_running)
         {
-            return Task.WhenAll(_running.ToArray());
+            return Task.WhenAll(_running.Values.ToArray());
         }
     }
 

@@ -1,8 +1,4 @@
 using System.Globalization;
-using Beacon.EarlyWarning.Storage;
-using Beacon.RiskModels.Attendance;
-using Beacon.RiskModels.Dropout;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Scoring;
@@ -119,15 +115,15 @@ public sealed class NightlyRescoreService(IServiceScopeFactory scopes, IOptions<
             // Every kind with an active model, each in its own scope (a fresh unit of work).
             var scored = 0;
             var kinds = new List<string>();
-            foreach (var kind in new[] { AttendanceFeatures.Kind, K12DropoutFeatures.Kind })
+            foreach (var kind in ScoredKinds.All)
             {
                 await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<EarlyWarningDbContext>();
-                if (!await db.Models.AnyAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct))
+                var scoring = scope.ServiceProvider.GetRequiredService<RiskScoring>();
+                if (await scoring.ActiveAsync(kind, ct) is null)
                 {
                     continue;
                 }
-                scored += await scope.ServiceProvider.GetRequiredService<RiskScoring>().RescoreAllAsync(now, ct, kind);
+                scored += await scoring.RescoreAllAsync(now, ct, kind);
                 kinds.Add(kind);
             }
             if (kinds.Count == 0)

@@ -85,22 +85,19 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             return;
         }
         var threshold = await thresholds.ForAsync(active, ct);
-        var rows = await signals.LoadAsync(studentIds, days, ct);
+        var rows = await signals.LoadAsync(K12DropoutFeatures.Kind, studentIds, days, ct);
         var ids = rows.Select(r => r.StudentId).ToArray();
         var week = WeekStart(now);
         await db.RiskScores.Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && ids.Contains(s.StudentId)).LoadAsync(ct);
         foreach (var row in rows)
         {
-            await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, DropoutFeatures(row.Signals, now), now, ct);
+            await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, ScoredKinds.Features(active.Kind, row.Signals, null, now), now, ct);
         }
     }
 
-    /// <summary>The dropout features as of the student's latest dated signal (today when there is none).</summary>
-    public static float[] DropoutFeatures(StudentSignals student, DateTimeOffset now) =>
-        K12DropoutFeatures.Compute(student, student.Latest ?? DateOnly.FromDateTime(now.UtcDateTime));
-
-    private Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>
+    /// <summary>The active version of a kind, or null when none is promoted.</summary>
+    public Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>
         db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct);
 
     /// <summary>
@@ -112,9 +109,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         var active = await ActiveAsync(kind, ct)
             ?? throw new ModelRegistryException($"No active '{kind}' model to score with.");
         var threshold = await thresholds.ForAsync(active, ct);
-        var students = kind == AttendanceFeatures.Kind
-            ? await db.RiskStates.AsNoTracking().OrderBy(s => s.StudentId).Select(s => s.StudentId).ToListAsync(ct)
-            : await signals.StudentIdsAsync(ct);
+        var students = await signals.StudentIdsAsync(kind, ct);
         var scored = 0;
         foreach (var chunk in students.Chunk(chunkSize))
         {
@@ -122,10 +117,9 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             // fails on the key and is simply scored again (now as an update), never a 500.
             for (var attempt = 1; ; attempt++)
             {
-                foreach (var row in await signals.LoadAsync(chunk, null, ct))
+                foreach (var row in await signals.LoadAsync(kind, chunk, null, ct))
                 {
-                    var features = kind == AttendanceFeatures.Kind ? AttendanceFeatures.Compute(row.Signals.Days) : DropoutFeatures(row.Signals, now);
-                    await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, features, now, ct);
+                    await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, ScoredKinds.Features(kind, row.Signals, null, now), now, ct);
                 }
                 try
                 {

@@ -9,25 +9,29 @@ namespace Beacon.EarlyWarning.Scoring;
 public sealed record StudentSignalsRow(string StudentId, string SchoolId, StudentSignals Signals);
 
 /// <summary>
-/// Reads what the dropout model needs from Early warning's projections, a set of students at a time (one query
-/// per projection). Scoring happens in the unit of work of the signal that changed it, before the save, so
+/// Reads what a model needs from Early warning's projections, a set of students at a time (one query per projection
+/// the model reads: attendance only for chronic absence, every projection for dropout). Scoring happens in the unit of work of the signal that changed it, before the save, so
 /// rows added or changed in this unit of work (in the change tracker, not yet in the database) are laid over
 /// the stored ones: the score sees the signal that caused it.
 /// </summary>
 public sealed class StudentSignalsReader(EarlyWarningDbContext db)
 {
+    /// <param name="kind">What is read: a chronic-absence model reads attendance only; dropout every projection.</param>
     /// <param name="days">The caller's current view of the students' school days, when it holds one (the attendance batch does).</param>
-    public async Task<IReadOnlyList<StudentSignalsRow>> LoadAsync(IReadOnlyCollection<string> studentIds, IReadOnlyDictionary<string, Dictionary<DateOnly, string>>? days, CancellationToken ct)
+    public async Task<IReadOnlyList<StudentSignalsRow>> LoadAsync(string kind, IReadOnlyCollection<string> studentIds,
+        IReadOnlyDictionary<string, Dictionary<DateOnly, string>>? days, CancellationToken ct)
     {
         var ids = studentIds.Distinct().ToArray();
-        var marks = Overlay(await db.CourseMarks.AsNoTracking().Where(r => ids.Contains(r.StudentId)).ToListAsync(ct), r => (r.StudentId, r.CourseId, r.Term))
-            .Where(r => ids.Contains(r.StudentId)).ToLookup(r => r.StudentId);
-        var incidents = Overlay(await db.BehaviorIncidents.AsNoTracking().Where(r => ids.Contains(r.StudentId)).ToListAsync(ct), r => r.IncidentId)
-            .Where(r => ids.Contains(r.StudentId)).ToLookup(r => r.StudentId);
-        var mastery = Overlay(await db.SkillMastery.AsNoTracking().Where(r => ids.Contains(r.StudentId)).ToListAsync(ct), r => (r.StudentId, r.SkillId))
-            .Where(r => ids.Contains(r.StudentId)).ToLookup(r => r.StudentId);
-        var lms = Overlay(await db.LmsActivity.AsNoTracking().Where(r => ids.Contains(r.StudentId)).ToListAsync(ct), r => r.StatementId)
-            .Where(r => ids.Contains(r.StudentId)).ToLookup(r => r.StudentId);
+        // Once for the whole read: the overlays below look at the change tracker without detecting again.
+        db.ChangeTracker.DetectChanges();
+        var everySignal = ScoredKinds.ReadsEverySignal(kind);
+        async Task<ILookup<string, T>> ReadAsync<T, TKey>(IQueryable<T> rows, Func<T, TKey> key, Func<T, string> student)
+            where T : class where TKey : notnull =>
+            (everySignal ? Overlay(await rows.AsNoTracking().ToListAsync(ct), key) : []).Where(r => ids.Contains(student(r))).ToLookup(student);
+        var marks = await ReadAsync(db.CourseMarks.Where(r => ids.Contains(r.StudentId)), r => (r.StudentId, r.CourseId, r.Term), r => r.StudentId);
+        var incidents = await ReadAsync(db.BehaviorIncidents.Where(r => ids.Contains(r.StudentId)), r => r.IncidentId, r => r.StudentId);
+        var mastery = await ReadAsync(db.SkillMastery.Where(r => ids.Contains(r.StudentId)), r => (r.StudentId, r.SkillId), r => r.StudentId);
+        var lms = await ReadAsync(db.LmsActivity.Where(r => ids.Contains(r.StudentId)), r => r.StatementId, r => r.StudentId);
         var states = Overlay(await db.RiskStates.AsNoTracking().Where(r => ids.Contains(r.StudentId)).ToListAsync(ct), r => r.StudentId)
             .ToDictionary(r => r.StudentId, r => r.SchoolId);
         ILookup<string, SchoolDay> storedDays = days is null
@@ -59,21 +63,47 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
         return result;
     }
 
-    /// <summary>Every student Early warning can score for dropout: those with attendance, marks or incidents.</summary>
-    public async Task<IReadOnlyList<string>> StudentIdsAsync(CancellationToken ct)
+    /// <summary>
+    /// Every student a model of <paramref name="kind"/> can score, in id order: chronic absence those with attendance;
+    /// dropout those with attendance, marks or incidents.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> StudentIdsAsync(string kind, CancellationToken ct)
     {
-        var ids = await db.RiskStates.AsNoTracking().Select(s => s.StudentId)
-            .Union(db.CourseMarks.AsNoTracking().Select(m => m.StudentId))
-            .Union(db.BehaviorIncidents.AsNoTracking().Select(i => i.StudentId))
-            .ToListAsync(ct);
+        var states = db.RiskStates.AsNoTracking().Select(s => s.StudentId);
+        var ids = ScoredKinds.ReadsEverySignal(kind)
+            ? await states.Union(db.CourseMarks.AsNoTracking().Select(m => m.StudentId)).Union(db.BehaviorIncidents.AsNoTracking().Select(i => i.StudentId)).ToListAsync(ct)
+            : await states.ToListAsync(ct);
         ids.Sort(StringComparer.Ordinal);
         return ids;
+    }
+
+    /// <summary>Every student a model of <paramref name="kind"/> can score, with their signals, read 500 students at a time.</summary>
+    public async IAsyncEnumerable<StudentSignalsRow> AllAsync(string kind, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var chunk in (await StudentIdsAsync(kind, ct)).Chunk(500))
+        {
+            foreach (var row in await LoadAsync(kind, chunk, null, ct))
+            {
+                yield return row;
+            }
+        }
     }
 
     /// <summary>The stored rows with this unit of work's added or changed rows of the same type in their place.</summary>
     private List<T> Overlay<T, TKey>(List<T> stored, Func<T, TKey> key) where T : class where TKey : notnull
     {
-        var pending = db.ChangeTracker.Entries<T>().Where(e => e.State is EntityState.Added or EntityState.Modified).Select(e => e.Entity).ToList();
+        // Entries<T>() would detect changes again on every call; LoadAsync detected them once.
+        var autoDetect = db.ChangeTracker.AutoDetectChangesEnabled;
+        db.ChangeTracker.AutoDetectChangesEnabled = false;
+        List<T> pending;
+        try
+        {
+            pending = db.ChangeTracker.Entries<T>().Where(e => e.State is EntityState.Added or EntityState.Modified).Select(e => e.Entity).ToList();
+        }
+        finally
+        {
+            db.ChangeTracker.AutoDetectChangesEnabled = autoDetect;
+        }
         if (pending.Count == 0)
         {
             return stored;

@@ -1,0 +1,31 @@
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
+
+namespace Beacon.EarlyWarning.Scoring;
+
+/// <summary>
+/// The model kinds Early warning scores from the signals it receives, and what each reads: the one list the
+/// nightly re-score, the daily monitoring, the re-score request and the features export go by.
+/// </summary>
+public static class ScoredKinds
+{
+    public static readonly IReadOnlyList<string> All = [AttendanceFeatures.Kind, K12DropoutFeatures.Kind];
+
+    public static bool IsScored(string kind) => All.Contains(kind);
+
+    /// <summary>"'chronic-absence' and 'dropout'", for the messages that refuse another kind.</summary>
+    public static string Named => string.Join(" and ", All.Select(k => $"'{k}'"));
+
+    /// <summary>
+    /// A student's inputs to a model of <paramref name="kind"/> as of <paramref name="asOf"/> (only signals dated on or
+    /// before it). Without a date: chronic absence reads every recorded day; dropout is as of the student's latest dated
+    /// signal (<paramref name="now"/>'s date when there is none).
+    /// </summary>
+    public static float[] Features(string kind, StudentSignals student, DateOnly? asOf, DateTimeOffset now) =>
+        kind == AttendanceFeatures.Kind
+            ? AttendanceFeatures.Compute(asOf is { } day ? student.Days.Where(d => d.Date <= day) : student.Days)
+            : K12DropoutFeatures.Compute(student, asOf ?? student.Latest ?? DateOnly.FromDateTime(now.UtcDateTime));
+
+    /// <summary>Whether a model of this kind reads more than attendance (so every projection must be read for it).</summary>
+    public static bool ReadsEverySignal(string kind) => kind != AttendanceFeatures.Kind;
+}
