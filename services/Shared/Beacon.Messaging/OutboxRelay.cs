@@ -22,6 +22,10 @@ public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus,
     private const int BatchSize = 1000;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    // A publish whose confirm is lost with its connection can wait forever; the batch is given up after this
+    // and its unconfirmed rows go out again from the table (consumers drop the duplicate by message id).
+    private static readonly TimeSpan PublishTimeLimit = TimeSpan.FromSeconds(30);
+
     private bool _caughtUp;
 
     // Highest sequence a table read published: memory's copies of those rows are skipped.
@@ -124,6 +128,7 @@ public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus,
         }
         var sent = new ConcurrentBag<long>();
         Exception? failure = null;
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
             // Pipelined: one student's events go out in order, different students' side by side, so the
@@ -133,10 +138,16 @@ public sealed class OutboxRelay<TContext>(IServiceScopeFactory scopes, IBus bus,
                 foreach (var row in lane)
                 {
                     var (message, type) = row.Event is { } inMemory ? (inMemory, inMemory.GetType()) : row.ToEvent();
-                    await bus.Publish(message, type, ctx => ctx.MessageId = row.MessageId, ct);
+                    await bus.Publish(message, type, ctx => ctx.MessageId = row.MessageId, limit.Token);
                     sent.Add(row.Sequence);
                 }
-            }));
+            })).WaitAsync(PublishTimeLimit, ct);
+        }
+        catch (TimeoutException ex)
+        {
+            // Not waiting on it any longer: what is confirmed by now is marked, the rest is read again.
+            await limit.CancelAsync();
+            failure = new TimeoutException($"Outbox publish of {rows.Count} events was not confirmed within {PublishTimeLimit.TotalSeconds:0} s", ex);
         }
         catch (Exception ex)
         {
