@@ -61,6 +61,39 @@ public sealed partial class DashboardTests
     }
 
     [SkippableFact]
+    public async Task Counselor_narrows_the_worklist_to_one_kind_of_reason_and_reads_it_by_name()
+    {
+        _name = "worklist-kinds";
+        Skip.If(BrowserFixture.Unavailable is not null, BrowserFixture.Unavailable);
+        var page = await SignInAsync("c-north-1");
+        await Expect(page.Locator("#worklist > li").First).ToBeVisibleAsync(new() { Timeout = (float)Wait.TotalMilliseconds });
+        var api = await ApiAsync("c-north-1", "/api/notifications/v1/staff/c-north-1/worklist?limit=1");
+        // The kind with the most students that is not every student, so the filter visibly narrows the list.
+        var (kind, count) = api.GetProperty("kinds").EnumerateObject().Select(k => (k.Name, Count: k.Value.GetInt32()))
+            .Where(k => k.Count > 0).OrderByDescending(k => k.Count < api.GetProperty("total").GetInt32()).ThenByDescending(k => k.Count).First();
+
+        var button = page.Locator($"#worklist-kinds button[data-kind='{kind}']");
+        await Expect(button).ToContainTextAsync($"({count})");
+        await button.ClickAsync();
+        await Expect(page.Locator($"#worklist-kinds button[data-kind='{kind}']")).ToHaveAttributeAsync("aria-pressed", "true");
+        var items = page.Locator("#worklist > li");
+        await Expect(items).ToHaveCountAsync(Math.Min(100, count), new() { Timeout = (float)Wait.TotalMilliseconds });
+        // Every student shown has a reason of that kind.
+        var withKind = await items.EvaluateAllAsync<int>($"rows => rows.filter(r => r.querySelector(\"ul.factors li[data-family='{kind}']\")).length");
+        Assert.Equal(Math.Min(100, count), withKind);
+        await ShotAsync(page, "worklist-kind");
+
+        // Another order, the filter kept.
+        await page.Locator("#worklist-sort").SelectOptionAsync("name");
+        await Expect(page.Locator("#worklist")).ToHaveAttributeAsync("aria-label", "Students to see, by name", new() { Timeout = (float)Wait.TotalMilliseconds });
+        var names = await page.Locator("#worklist > li a.title").AllTextContentsAsync();
+        Assert.Equal(names.Order(StringComparer.OrdinalIgnoreCase), names);
+        Assert.Equal(Math.Min(100, count), names.Count);
+        await page.Locator("#worklist-kinds button[data-kind='']").ClickAsync();
+        await Expect(items).ToHaveCountAsync(Math.Min(100, api.GetProperty("total").GetInt32()), new() { Timeout = (float)Wait.TotalMilliseconds });
+    }
+
+    [SkippableFact]
     public async Task Risk_reasons_say_raises_only_with_words_of_risk_and_never_bookkeeping_or_zero_counts()
     {
         _name = "reasons";

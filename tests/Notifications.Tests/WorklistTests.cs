@@ -69,8 +69,10 @@ public sealed class WorklistTests : IAsyncLifetime
     private Task<List<FeedEntry>> FeedAsync() =>
         _notifications.WithDbAsync<NotificationsDbContext, List<FeedEntry>>(db => db.Feed.Where(f => f.StaffId == Counselor).ToListAsync());
 
-    private async Task<JsonElement> WorklistAsync() =>
-        await _client.GetFromJsonAsync<JsonElement>($"/api/notifications/v1/staff/{Counselor}/worklist");
+    private async Task<JsonElement> WorklistAsync(string query = "") =>
+        await _client.GetFromJsonAsync<JsonElement>($"/api/notifications/v1/staff/{Counselor}/worklist{query}");
+
+    private static List<string?> Students(JsonElement list) => [.. list.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("studentId").GetString())];
 
     [Fact]
     public async Task One_entry_per_student_across_kinds_and_only_material_changes_notify()
@@ -116,6 +118,23 @@ public sealed class WorklistTests : IAsyncLifetime
         await ApplyAsync(Alert("s1", RiskKinds.CoursePerformance, 0.5, "Failing 2 of 4 courses."));
         Assert.Equal(1, (await WorklistAsync()).GetProperty("unread").GetInt32());
         Assert.Equal(5, (await FeedAsync()).Count);   // s1: new, behaviour, severe, course performance; s2: new
+
+        // Filtered by kind of reason, with each kind's count; sorted by name or by the latest change.
+        var courses = await WorklistAsync("?kind=course-performance");
+        Assert.Equal([$"{_school}-s1", $"{_school}-s2"], Students(courses));
+        Assert.Equal(2, courses.GetProperty("shown").GetInt32());
+        var behaviour = await WorklistAsync("?kind=behavior");
+        Assert.Equal([$"{_school}-s1"], Students(behaviour));
+        Assert.Equal(2, behaviour.GetProperty("total").GetInt32());   // the list's size, not the filter's
+        Assert.Empty(Students(await WorklistAsync("?kind=dropout")));
+        var kinds = behaviour.GetProperty("kinds");
+        Assert.Equal((1, 1, 2, 0), (kinds.GetProperty("chronic-absence").GetInt32(), kinds.GetProperty("behavior").GetInt32(),
+            kinds.GetProperty("course-performance").GetInt32(), kinds.GetProperty("dropout").GetInt32()));
+        Assert.Equal([$"{_school}-s1", $"{_school}-s2"], Students(await WorklistAsync("?sort=name")));   // Dana before Eli
+        Assert.Equal([$"{_school}-s1", $"{_school}-s2"], Students(await WorklistAsync("?sort=changed")));   // s1's course reason came last
+        await ApplyAsync(Alert("s2", RiskKinds.Behavior, 1, "A fight on 2026-11-20."));
+        Assert.Equal([$"{_school}-s2", $"{_school}-s1"], Students(await WorklistAsync("?sort=changed")));
+        Assert.Equal([$"{_school}-s1", $"{_school}-s2"], Students(await WorklistAsync()));   // priority: s1 is still the severe one
     }
 
     [Fact]
@@ -131,6 +150,11 @@ public sealed class WorklistTests : IAsyncLifetime
 
         using var badLimit = await _client.GetAsync($"/api/notifications/v1/staff/{Counselor}/worklist?limit=0");
         Assert.Equal(HttpStatusCode.BadRequest, badLimit.StatusCode);
+        using var badKind = await _client.GetAsync($"/api/notifications/v1/staff/{Counselor}/worklist?kind=chronic-absence-model");
+        Assert.Equal(HttpStatusCode.BadRequest, badKind.StatusCode);
+        Assert.Contains("behavior", await badKind.Content.ReadAsStringAsync());
+        using var badSort = await _client.GetAsync($"/api/notifications/v1/staff/{Counselor}/worklist?sort=risk");
+        Assert.Equal(HttpStatusCode.BadRequest, badSort.StatusCode);
         using var unknown = await _client.PostAsync($"/api/notifications/v1/staff/{Counselor}/worklist/nobody/read", null);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }

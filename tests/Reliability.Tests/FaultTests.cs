@@ -114,11 +114,15 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
         // The feed sends until the faults are over, at 15 records/s (a school day of 60 students every 4 s):
         // enough to have batches in flight at every fault, small enough for a loaded 2-core CI machine to
         // drain and replay within the test's bounds.
-        // Answers stream beside it at 10 a second, to Mastery.
+        // Answers stream beside it at 10 a second, to Mastery; course marks at 5 and behaviour incidents at 1, to
+        // Early warning's course and behaviour indicators.
         var sender = new SteadySender<AttendanceRow>(http, "attendance", "records", district.Attendance, ratePerSecond: 15, batchSize: 15);
         var answers = new SteadySender<AnswerRow>(http, "item-responses", "responses", district.Answers, ratePerSecond: 10, batchSize: 10);
+        var marks = new SteadySender<GradeRow>(http, "grades", "grades", district.Grades, ratePerSecond: 5, batchSize: 5);
+        var incidents = new SteadySender<IncidentRow>(http, "behavior-incidents", "incidents", district.Incidents, ratePerSecond: 1, batchSize: 1);
         using var stopSending = new CancellationTokenSource();
-        var sending = Task.WhenAll(sender.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token), answers.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token));
+        var sending = Task.WhenAll(sender.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token), answers.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token),
+            marks.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token), incidents.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token));
         await Task.Delay(2000);
 
         // Each process in turn: kill -9, start again at once, move on; start-up under load can take a while,
@@ -169,9 +173,13 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
         Log($"answers stopped: {answers.Sent} sent, {answers.Attempts} requests, {answers.Retries} retried "
             + $"({string.Join(", ", answers.Failures.Select(f => $"{f.Key}: {f.Value}"))}); answered accepted/unchanged {answers.Accepted}, rejected {answers.Rejected}");
 
+        Log($"marks stopped: {marks.Sent} sent, {marks.Retries} retried; incidents stopped: {incidents.Sent} sent, {incidents.Retries} retried");
+
         // Faults may refuse a request (502 from the gateway while a service is down, 503 while its database is), never fail it with a 500.
         Assert.DoesNotContain("HTTP 500", sender.Failures.Keys);
         Assert.DoesNotContain("HTTP 500", answers.Failures.Keys);
+        Assert.DoesNotContain("HTTP 500", marks.Failures.Keys);
+        Assert.DoesNotContain("HTTP 500", incidents.Failures.Keys);
 
         var faultRun = await SettleAsync(_platform);
         Log("settled after the faults:");
@@ -182,7 +190,14 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(sender.Sent, sender.Accepted);
         Assert.Equal(0, answers.Rejected);
         Assert.Equal(answers.Sent, answers.Accepted);
+        Assert.Equal((0, marks.Sent), (marks.Rejected, marks.Accepted));
+        Assert.Equal((0, incidents.Sent), (incidents.Rejected, incidents.Accepted));
+        var marksSent = district.Grades.Take(marks.Sent).Select(g => $"{g.studentId}|{g.courseId}|{g.term}|{g.markPercent.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}").ToHashSet();
+        var incidentsSent = district.Incidents.Take(incidents.Sent).Select(i => $"{i.incidentId}|{i.studentId}|{i.date}|{i.category}|{i.severity}").ToHashSet();
+        Assert.Contains(faultRun.IndicatorStates, s => s.Key.EndsWith("|course-performance", StringComparison.Ordinal) && s.Value.StartsWith("1|", StringComparison.Ordinal));
+        Assert.Contains(faultRun.IndicatorStates, s => s.Key.EndsWith("|behavior", StringComparison.Ordinal) && s.Value.StartsWith("1|", StringComparison.Ordinal));
         CheckConsistent(faultRun, sent, answersSent);
+        CheckSignals(faultRun, marksSent, incidentsSent);
 
         // Rebuild: stop the downstream services, start them on empty databases, replay Ingestion's log.
         foreach (var name in new[] { "Mastery", "EarlyWarning", "Interventions", "Notifications" })
@@ -206,6 +221,7 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
         Log("settled after the clean replay into fresh databases:");
         Report(clean);
         CheckConsistent(clean, sent, answersSent);
+        CheckSignals(clean, marksSent, incidentsSent);
 
         AssertSame("Early warning attendance", faultRun.EarlyWarningAttendance, clean.EarlyWarningAttendance);
         AssertSame("Interventions attendance", faultRun.InterventionsAttendance, clean.InterventionsAttendance);
@@ -218,6 +234,7 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
         AssertSame("students told to each counselor (student|staff)", faultRun.FeedEntries.Select(f => $"{faultRun.Alerts[f.AlertId].Split('|')[0]}|{f.StaffId}").ToHashSet(),
             clean.FeedEntries.Select(f => $"{clean.Alerts[f.AlertId].Split('|')[0]}|{f.StaffId}").ToHashSet());
         AssertSame("mastery (student|skill = probability|peak|attempts|correct|struggling)", Pairs(faultRun.Mastery), Pairs(clean.Mastery));
+        AssertSame("behaviour and course indicators (student|kind = flagged|crossings|score)", Pairs(faultRun.IndicatorStates), Pairs(clean.IndicatorStates));
         Assert.Equal(faultRun.MasterySteps, clean.MasterySteps);
         Log("the projections after the faults equal the clean replay's");
         _passed = true;
@@ -260,6 +277,15 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(p.FeedEntries.Count, p.Deliveries.Count);
     }
 
+    /// <summary>Every mark and incident the feeds sent is stored once in Ingestion and once in Early warning's projections.</summary>
+    private static void CheckSignals(Projections p, HashSet<string> marksSent, HashSet<string> incidentsSent)
+    {
+        AssertSame("Ingestion's stored marks vs. the marks sent", marksSent, p.IngestionGrades);
+        AssertSame("Early warning's marks vs. Ingestion's", p.IngestionGrades, p.EarlyWarningMarks);
+        AssertSame("Ingestion's stored incidents vs. the incidents sent", incidentsSent, p.IngestionIncidents);
+        AssertSame("Early warning's incidents vs. Ingestion's", p.IngestionIncidents, p.EarlyWarningIncidents);
+    }
+
     private void Report(Projections p)
     {
         Log($"  Ingestion: {p.IngestionRows} attendance rows, {p.IngestionDistinctKeys} distinct keys; outbox rows unsent in all services: {p.UnsentOutbox}");
@@ -268,6 +294,8 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
         Log($"  Interventions: {p.InterventionsAttendance.Count} attendance days, {p.CasesPerStudent.Values.Sum()} cases for {p.CasesPerStudent.Count} students, {p.CaseOfAlert.Count} alerts attached");
         Log($"  Mastery: {p.MasteryAnswers.Count} answers applied of {p.IngestionAnswers.Count} stored, {p.MasterySteps} steps, {p.Mastery.Count} student-skill estimates, "
             + $"{p.Mastery.Values.Count(v => v.Split('|')[4] is "1" or "True")} struggling");
+        Log($"  Course marks: {p.IngestionGrades.Count} in Ingestion, {p.EarlyWarningMarks.Count} in Early warning; incidents: {p.IngestionIncidents.Count} / {p.EarlyWarningIncidents.Count}; "
+            + $"indicators flagged: {string.Join(", ", p.IndicatorStates.Where(s => s.Value.StartsWith("1|", StringComparison.Ordinal)).GroupBy(s => s.Key.Split('|')[1]).Select(g => $"{g.Key} {g.Count()}"))}");
         Log($"  Notifications: {p.FeedEntries.Count} feed entries, {p.Deliveries.Count} outbound deliveries ({string.Join(", ", p.Deliveries.GroupBy(d => d.Channel).Select(g => $"{g.Key} {g.Count()}"))})");
     }
 

@@ -24,7 +24,12 @@ public sealed record Projections(
     IReadOnlySet<string> IngestionAnswers,
     IReadOnlySet<string> MasteryAnswers,
     IReadOnlyDictionary<string, string> Mastery,
-    long MasterySteps)
+    long MasterySteps,
+    IReadOnlySet<string> IngestionGrades,
+    IReadOnlySet<string> EarlyWarningMarks,
+    IReadOnlySet<string> IngestionIncidents,
+    IReadOnlySet<string> EarlyWarningIncidents,
+    IReadOnlyDictionary<string, string> IndicatorStates)
 {
     public static Projections Read(Platform platform)
     {
@@ -59,12 +64,19 @@ public sealed record Projections(
             // Probabilities exactly as stored (round-trip text): a replay must reach the same numbers, not nearly the same.
             Rows(mastery, "SELECT \"StudentId\", \"SkillId\", \"ProbabilityMastered\", \"PeakProbability\", \"Attempts\", \"CorrectAnswers\", \"Struggling\" FROM \"Mastery\"")
                 .ToDictionary(r => $"{r[0]}|{r[1]}", r => string.Join('|', r.Skip(2))),
-            Scalar(mastery, "SELECT COUNT(*) FROM \"Steps\""));
+            Scalar(mastery, "SELECT COUNT(*) FROM \"Steps\""),
+            Rows(ingestion, "SELECT \"StudentId\", \"CourseId\", \"Term\", \"MarkPercent\" FROM \"Grades\"").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(earlyWarning, "SELECT \"StudentId\", \"CourseId\", \"Term\", \"MarkPercent\" FROM \"CourseMarks\"").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(ingestion, "SELECT \"IncidentId\", \"StudentId\", \"Date\", \"Category\", \"Severity\" FROM \"BehaviorIncidents\"").Select(r => string.Join('|', r)).ToHashSet(),
+            Rows(earlyWarning, "SELECT \"IncidentId\", \"StudentId\", \"Date\", \"Category\", \"Severity\" FROM \"BehaviorIncidents\"").Select(r => string.Join('|', r)).ToHashSet(),
+            // The behaviour and course indicators' states: flag, crossings and score (the score exactly as stored).
+            Rows(earlyWarning, "SELECT \"StudentId\", \"Kind\", \"Flagged\", \"Crossings\", \"Score\" FROM \"IndicatorStates\"")
+                .ToDictionary(r => $"{r[0]}|{r[1]}", r => string.Join('|', r.Skip(2))));
     }
 
     /// <summary>A short fingerprint, to see when the platform has stopped changing.</summary>
     public string Fingerprint =>
-        $"{IngestionRows}/{UnsentOutbox}/{EarlyWarningAttendance.Count}/{RiskStates.Count}/{Alerts.Count}/{RiskScores.Count}/{InterventionsAttendance.Count}/{CaseOfAlert.Count}/{FeedEntries.Count}/{Deliveries.Count}/{MasteryAnswers.Count}/{MasterySteps}";
+        $"{IngestionRows}/{UnsentOutbox}/{EarlyWarningAttendance.Count}/{RiskStates.Count}/{Alerts.Count}/{RiskScores.Count}/{InterventionsAttendance.Count}/{CaseOfAlert.Count}/{FeedEntries.Count}/{Deliveries.Count}/{MasteryAnswers.Count}/{MasterySteps}/{IngestionGrades.Count}/{EarlyWarningMarks.Count}/{IngestionIncidents.Count}/{EarlyWarningIncidents.Count}/{IndicatorStates.Count}";
 
     private static long Scalar(DbConnection db, string sql)
     {

@@ -8,11 +8,15 @@ namespace Beacon.Reliability.Tests;
 
 /// <summary>
 /// A seeded district: schools, counselors, students, day-by-day attendance with a per-student absence rate,
-/// and answers to practice items on a few skills with a per-student chance of answering right.
+/// answers to practice items on a few skills with a per-student chance of answering right, course marks and
+/// behaviour incidents.
 /// </summary>
 public sealed record TestDistrict(IReadOnlyList<string> Schools, IReadOnlyList<(string StaffId, string SchoolId, string Role)> Staff,
     IReadOnlyList<(string StudentId, string SchoolId)> Students, IReadOnlyList<AttendanceRow> Attendance, IReadOnlyList<AnswerRow> Answers)
 {
+    public IReadOnlyList<GradeRow> Grades { get; init; } = [];
+    public IReadOnlyList<IncidentRow> Incidents { get; init; } = [];
+
     public static TestDistrict Generate(string prefix, int studentsPerSchool, int days, int seed)
     {
         var random = new Random(seed);
@@ -36,7 +40,58 @@ public sealed record TestDistrict(IReadOnlyList<string> Schools, IReadOnlyList<(
                 rows.Add(new AttendanceRow(id, day.ToString("yyyy-MM-dd"), roll < absence[id] ? "absent" : roll < absence[id] + 0.03 ? "tardy" : "present"));
             }
         }
-        return new TestDistrict(schools, staff, students, rows, PracticeAnswers(students.Select(s => s.Item1).ToList(), random));
+        var ids = students.Select(s => s.Item1).ToList();
+        // Marks and incidents from a stream of their own, so attendance and answers of a seed stay what they were.
+        var other = new Random(seed + 1);
+        return new TestDistrict(schools, staff, students, rows, PracticeAnswers(ids, random)) { Grades = Marks(ids, other), Incidents = BehaviourIncidents(ids, other) };
+    }
+
+    /// <summary>
+    /// Four marking periods of three courses. A student either fails every course or passes every one, so the course
+    /// indicator's flag is the same after any subset of the marks has arrived: batches in flight may land in any order
+    /// under the faults, and the clean replay must reach the same crossings.
+    /// </summary>
+    private static List<GradeRow> Marks(List<string> students, Random random)
+    {
+        var failing = students.ToDictionary(s => s, _ => random.NextDouble() < 0.2);
+        var rows = new List<GradeRow>();
+        for (var term = 1; term <= 4; term++)
+        {
+            foreach (var student in students)
+            {
+                foreach (var course in new[] { "MATH", "ENG", "SCI" })
+                {
+                    var mark = failing[student] ? 30 + (random.NextDouble() * 20) : 75 + (random.NextDouble() * 25);
+                    rows.Add(new GradeRow(student, course, $"P{term}", Math.Round(mark, 1), new DateOnly(2025, 1, 6).AddDays(7 * term).ToString("yyyy-MM-dd")));
+                }
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// One in seven students has a suspension (and maybe a minor incident), the others up to two minor incidents, all
+    /// within four weeks: the behaviour indicator (one serious incident, or three in a term) flags the same students
+    /// whatever order the incidents arrive in.
+    /// </summary>
+    private static List<IncidentRow> BehaviourIncidents(List<string> students, Random random)
+    {
+        var rows = new List<IncidentRow>();
+        foreach (var student in students)
+        {
+            var serious = random.NextDouble() < 1 / 7.0;
+            var minor = serious ? random.Next(0, 2) : random.Next(0, 3);
+            if (serious)
+            {
+                rows.Add(new IncidentRow($"{student}-i0", student, new DateOnly(2025, 1, 13).AddDays(random.Next(20)).ToString("yyyy-MM-dd"), "out-of-school-suspension", "major"));
+            }
+            for (var i = 1; i <= minor; i++)
+            {
+                rows.Add(new IncidentRow($"{student}-i{i}", student, new DateOnly(2025, 1, 13).AddDays(random.Next(20)).ToString("yyyy-MM-dd"), "disruption", "minor"));
+            }
+        }
+        // Interleaved across students, as a SIS sends them through the day.
+        return [.. rows.OrderBy(r => r.date, StringComparer.Ordinal).ThenBy(r => r.incidentId, StringComparer.Ordinal)];
     }
 
     /// <summary>
@@ -72,6 +127,10 @@ public sealed record TestDistrict(IReadOnlyList<string> Schools, IReadOnlyList<(
 }
 
 public sealed record AttendanceRow(string studentId, string date, string status);
+
+public sealed record GradeRow(string studentId, string courseId, string term, double markPercent, string date);
+
+public sealed record IncidentRow(string incidentId, string studentId, string date, string category, string severity);
 
 public sealed record AnswerRow(string studentId, string itemId, string[] skillIds, bool correct, int attemptNumber, int hintsUsed,
     double timeOnTaskSeconds, DateTimeOffset answeredAt);

@@ -61,6 +61,48 @@ public class DistrictGeneratorTests
     }
 
     [Fact]
+    public void Lms_sessions_follow_engagement_and_fade_for_disengaging_students()
+    {
+        var d = DistrictGenerator.Generate(Small with { StudentsPerSchool = 200, SchoolDays = 60 });
+        var activeDays = d.Lms.GroupBy(l => l.StudentId).ToDictionary(g => g.Key, g => g.Select(l => l.At.Date).Distinct().Count());
+        double Days(StudentInfo s) => activeDays.GetValueOrDefault(s.StudentId);
+        var byEngagement = d.Students.OrderBy(s => s.Engagement).ToList();
+        var quarter = byEngagement.Count / 4;
+        // Engaged students log in on most school days, the least engaged on few.
+        Assert.True(byEngagement.TakeLast(quarter).Average(Days) > 2 * byEngagement.Take(quarter).Average(Days));
+        // A disengaging student's sessions thin out over the term.
+        var half = d.Attendance.Select(a => a.Date).Distinct().Order().ElementAt(30);
+        var sliding = d.Lms.Where(l => d.Students.Single(s => s.StudentId == l.StudentId).Engagement < 0.55).ToList();
+        Assert.True(sliding.Count(l => DateOnly.FromDateTime(l.At.UtcDateTime) < half) > 1.2 * sliding.Count(l => DateOnly.FromDateTime(l.At.UtcDateTime) >= half));
+        Assert.Equal(d.Lms.Count, d.Lms.Select(l => l.StatementId).Distinct().Count());
+        // Its own random stream: attendance and answers of a seed are what they were without it.
+        Assert.Equal(DistrictGenerator.Generate(Small).Attendance, DistrictGenerator.Generate(Small).Attendance);
+    }
+
+    [Fact]
+    public void Lms_sessions_are_written_as_xapi_statements_with_an_account_actor_an_adl_verb_and_a_duration()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"sim-{Guid.NewGuid():N}");
+        try
+        {
+            var district = DistrictGenerator.Generate(Small);
+            DistrictFiles.Write(district, folder);
+            var statements = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, DistrictFiles.LmsFile)))!.AsArray();
+            Assert.Equal(district.Lms.Count, statements.Count);
+            var first = statements[0]!;
+            Assert.True(Guid.TryParse(first["id"]!.GetValue<string>(), out _));
+            Assert.Equal(district.Lms[0].StudentId, first["actor"]!["account"]!["name"]!.GetValue<string>());
+            Assert.Matches("^http://adlnet.gov/expapi/verbs/(completed|experienced)$", first["verb"]!["id"]!.GetValue<string>());
+            Assert.Matches(@"^PT(\d+H)?(\d+M)?(\d+(\.\d+)?S)?$", first["result"]!["duration"]!.GetValue<string>());
+            Assert.Equal(district.Lms[0].At, DateTimeOffset.Parse(first["timestamp"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Written_files_have_the_columns_ingestion_reads()
     {
         var folder = Path.Combine(Path.GetTempPath(), $"sim-{Guid.NewGuid():N}");

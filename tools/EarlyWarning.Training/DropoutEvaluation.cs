@@ -105,11 +105,12 @@ public static class DropoutEvaluation
         var days = d.Attendance.ToLookup(a => a.StudentId);
         var grades = d.Grades.ToLookup(g => g.StudentId);
         var incidents = d.Incidents.ToLookup(i => i.StudentId);
+        var lms = d.Lms.ToLookup(l => l.StudentId);
         return d.Students.Select(s => new ExportRow(s.StudentId, s.SchoolId, K12DropoutFeatures.Compute(new StudentSignals(
             [.. days[s.StudentId].Select(a => new SchoolDay(a.Date, a.Status))],
             [.. grades[s.StudentId].Select(g => new MarkSignal(g.CourseId, g.Term, g.MarkPercent, g.Date))],
             [.. incidents[s.StudentId].Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))],
-            [], []), cut)));
+            [], [.. lms[s.StudentId].Select(l => new LmsSignal(DateOnly.FromDateTime(l.At.UtcDateTime), l.Minutes * 60))]), cut)));
     }
 
     private static District Generate(Options o, int seed, string prefix, int firstSchool, DateOnly lastDay) =>
@@ -123,6 +124,7 @@ public static class DropoutEvaluation
         Answers = [.. d.Answers.Where(a => DateOnly.FromDateTime(a.At.UtcDateTime) <= cut)],
         Grades = [.. d.Grades.Where(g => g.Date <= cut)],
         Incidents = [.. d.Incidents.Where(i => i.Date <= cut)],
+        Lms = [.. d.Lms.Where(l => DateOnly.FromDateTime(l.At.UtcDateTime) <= cut)],
     };
 
     /// <summary>

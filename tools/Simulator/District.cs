@@ -27,6 +27,9 @@ public sealed record ItemAnswer(string StudentId, string ItemId, string SkillId,
 public sealed record Grade(string StudentId, string CourseId, string Term, double MarkPercent, DateOnly Date);
 public sealed record Incident(string IncidentId, string StudentId, DateOnly Date, string Category, string Severity);
 
+/// <summary>A session in the learning platform, sent as an xAPI statement (ADL verb completed or experienced).</summary>
+public sealed record LmsSession(Guid StatementId, string StudentId, string ActivityId, string Verb, double Minutes, DateTimeOffset At);
+
 /// <summary>The four BKT parameters a skill's answers were generated with.</summary>
 public sealed record SkillTruth(string SkillId, string[] Prerequisites, double PriorKnowledge, double Learn, double Guess, double Slip);
 
@@ -39,7 +42,10 @@ public sealed record GroundTruth(int Seed, IReadOnlyList<SkillTruth> Skills, str
 
 public sealed record District(IReadOnlyList<SchoolInfo> Schools, IReadOnlyList<StaffInfo> Staff, IReadOnlyList<StudentInfo> Students,
     IReadOnlyList<SectionInfo> Sections, IReadOnlyList<AttendanceDay> Attendance, IReadOnlyList<ItemAnswer> Answers, IReadOnlyList<Grade> Grades,
-    IReadOnlyList<Incident> Incidents, GroundTruth Truth);
+    IReadOnlyList<Incident> Incidents, GroundTruth Truth)
+{
+    public IReadOnlyList<LmsSession> Lms { get; init; } = [];
+}
 
 /// <summary>
 /// Generates a district from a seed. Attendance: each student has a persistent absence propensity
@@ -48,8 +54,10 @@ public sealed record District(IReadOnlyList<SchoolInfo> Schools, IReadOnlyList<S
 /// end of each marking period from the student's academic standing (which can slide over the year) and their
 /// absences so far; behaviour incidents, suspensions among them, come from a behaviour trait. Dropout is drawn
 /// from a known logistic model of the traits (<see cref="DropoutModel"/>): the true probability is the best any
-/// model of the signals can do. Grades and behaviour draw from their own random stream, so attendance and
-/// answers are the same for a seed as before they existed.
+/// model of the signals can do. Work in the learning platform (LMS sessions) follows engagement, which otherwise
+/// shows only faintly: engaged students log in on most school days, disengaging ones less and less. Grades and
+/// behaviour draw from their own random stream and LMS sessions from a third, so attendance and answers are the
+/// same for a seed as before they existed.
 /// </summary>
 public static class DistrictGenerator
 {
@@ -114,6 +122,8 @@ public static class DistrictGenerator
         var grades = new List<Grade>();
         var outcomes = new List<StudentOutcome>();
         var signals = new Random(unchecked(o.Seed * 31 + 7));
+        var lmsRandom = new Random(unchecked(o.Seed * 53 + 11));
+        var lms = new List<LmsSession>();
         foreach (var student in students)
         {
             var traits = new StudentTraits(Normal(signals) + (student.AbsencePropensity > 0.1 ? 0.4 : 0), Normal(signals) - 0.5 * (1 - student.Engagement), 0.9 * Normal(signals));
@@ -132,6 +142,7 @@ public static class DistrictGenerator
                 var recorded = o.ShiftFromDay is { } shift && d + 1 >= shift && status == "tardy" ? "absent" : status;
                 attendance.Add(new AttendanceDay(student.StudentId, day, recorded));
                 absences += status is "absent" or "excused-absent" ? 1 : 0;
+                lms.AddRange(LmsDay(lmsRandom, student, day, drift > 0 ? (double)d / days.Count : 0));
                 if ((d + 1) % o.MarkingPeriodDays == 0 || d == days.Count - 1)
                 {
                     // A progress mark per course at each marking period's end (and on the last day).
@@ -178,7 +189,35 @@ public static class DistrictGenerator
 
         return new District(schools, staff, students, sections, attendance, answers, grades, incidents,
             new GroundTruth(o.Seed, Skills, DropoutModel, outcomes,
-                o.ShiftFromDay is { } from ? $"from school day {from} ({days[Math.Min(from, days.Count) - 1]:yyyy-MM-dd}) a late arrival is recorded as an absence" : null));
+                o.ShiftFromDay is { } from ? $"from school day {from} ({days[Math.Min(from, days.Count) - 1]:yyyy-MM-dd}) a late arrival is recorded as an absence" : null))
+        {
+            Lms = lms,
+        };
+    }
+
+    private static readonly string[] LmsActivities = ["reading", "video", "practice-set", "discussion", "assignment"];
+
+    /// <summary>
+    /// A school day's LMS sessions: engagement sets how likely a student logs in at all (about one day in six at
+    /// the lowest, four in five at the highest), and a disengaging student's chance falls over the term
+    /// (<paramref name="slide"/>, 0 to 1). Sessions are timestamped in the afternoon or evening.
+    /// </summary>
+    private static IEnumerable<LmsSession> LmsDay(Random rng, StudentInfo student, DateOnly day, double slide)
+    {
+        var chance = Math.Clamp(0.15 + 1.1 * (student.Engagement - 0.4) - 0.5 * slide, 0.03, 0.9);
+        if (rng.NextDouble() >= chance)
+        {
+            yield break;
+        }
+        var sessions = 1 + (rng.NextDouble() < student.Engagement - 0.3 ? 1 : 0);
+        for (var i = 0; i < sessions; i++)
+        {
+            var activity = Pick(rng, LmsActivities);
+            var at = day.ToDateTime(new TimeOnly(15 + rng.Next(7), rng.Next(60)), DateTimeKind.Utc);
+            var id = new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes($"{student.StudentId}|{day:yyyy-MM-dd}|{i}")));
+            yield return new LmsSession(id, student.StudentId, $"https://lms.example.edu/activities/{activity}-{rng.Next(1, 41):00}",
+                activity is "reading" or "video" ? "experienced" : "completed", Math.Round(5 + 40 * student.Engagement * rng.NextDouble(), 1), at);
+        }
     }
 
     public static List<DateOnly> SchoolDaysEndingOn(DateOnly lastDay, int count)

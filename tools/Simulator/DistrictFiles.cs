@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Xml;
 using CsvHelper;
 
 namespace Beacon.Simulator;
@@ -48,11 +50,27 @@ public static class DistrictFiles
             district.Grades.Select(g => new[] { g.StudentId, g.CourseId, g.Term, g.MarkPercent.ToString(CultureInfo.InvariantCulture), D(g.Date) }));
         Csv(folder, "behavior-incidents.csv", ["incidentId", "studentId", "date", "category", "severity"],
             district.Incidents.Select(i => new[] { i.IncidentId, i.StudentId, D(i.Date), i.Category, i.Severity }));
+        File.WriteAllText(Path.Combine(folder, LmsFile), new JsonArray([.. district.Lms.Select(Statement)]).ToJsonString());
         File.WriteAllText(Path.Combine(folder, "truth.json"), JsonSerializer.Serialize(district.Truth, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
     }
 
     /// <summary>Rows per upload request (a part of a signal file).</summary>
     public const int RowsPerRequest = 20_000;
+
+    /// <summary>The LMS sessions as xAPI 1.0.3 statements, posted to Ingestion's LRS as a learning platform would.</summary>
+    public const string LmsFile = "lms-statements.json";
+    private const int StatementsPerRequest = 2_000;
+    private const string LmsHome = "https://lms.example.edu";
+
+    private static JsonObject Statement(LmsSession s) => new()
+    {
+        ["id"] = s.StatementId.ToString(),
+        ["actor"] = new JsonObject { ["objectType"] = "Agent", ["account"] = new JsonObject { ["homePage"] = LmsHome, ["name"] = s.StudentId } },
+        ["verb"] = new JsonObject { ["id"] = $"http://adlnet.gov/expapi/verbs/{s.Verb}", ["display"] = new JsonObject { ["en-US"] = s.Verb } },
+        ["object"] = new JsonObject { ["objectType"] = "Activity", ["id"] = s.ActivityId },
+        ["result"] = new JsonObject { ["duration"] = XmlConvert.ToString(TimeSpan.FromMinutes(s.Minutes)) },
+        ["timestamp"] = s.At.ToString("O"),
+    };
 
     /// <summary>Uploads a folder written by <see cref="Write"/>: the OneRoster files first, then every signal file.</summary>
     public static async Task<int> UploadAsync(string folder, Uri gateway, TextWriter log, CancellationToken ct)
@@ -85,6 +103,32 @@ public static class DistrictFiles
                 using var response = await http.SendAsync(request, ct);
                 failures += await ReportAsync(parts.Count == 1 ? file : $"{file} {i + 1}/{parts.Count}", response, log, ct);
             }
+        }
+        if (File.Exists(Path.Combine(folder, LmsFile)))
+        {
+            failures += await UploadStatementsAsync(http, Path.Combine(folder, LmsFile), log, ct);
+        }
+        return failures;
+    }
+
+    private static async Task<int> UploadStatementsAsync(HttpClient http, string file, TextWriter log, CancellationToken ct)
+    {
+        var statements = JsonNode.Parse(await File.ReadAllTextAsync(file, ct))!.AsArray().Select(n => n!.DeepClone()).ToList();
+        var parts = statements.Chunk(StatementsPerRequest).ToList();
+        var failures = 0;
+        for (var i = 0; i < parts.Count; i++)
+        {
+            using var content = new StringContent(new JsonArray([.. parts[i]]).ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/ingestion/v1/xapi/statements") { Content = content };
+            request.Headers.Add("X-Experience-API-Version", "1.0.3");
+            request.Headers.Add("X-Beacon-Source", "simulator");
+            using var response = await http.SendAsync(request, ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            // The LRS answers with the stored statements' ids (xAPI 1.0.3, Communication 2.1.2), or a problem.
+            var stored = response.IsSuccessStatusCode ? JsonNode.Parse(body)!.AsArray().Count : 0;
+            log.WriteLine($"{(parts.Count == 1 ? LmsFile : $"{LmsFile} {i + 1}/{parts.Count}"),-24} HTTP {(int)response.StatusCode}  statements {parts[i].Length,7}  stored {stored,7}"
+                + (response.IsSuccessStatusCode ? "" : $"  {body[..Math.Min(body.Length, 300)]}"));
+            failures += response.IsSuccessStatusCode ? 0 : 1;
         }
         return failures;
     }

@@ -14,7 +14,8 @@ public static class WorklistApi
     public static void MapWorklist(this RouteGroupBuilder staff)
     {
         staff.MapGet("/worklist", GetAsync).WithName("GetWorklist")
-            .WithSummary("One entry per student of my schools with a current reason, highest priority first; ?limit= (default 50, at most 1000)")
+            .WithSummary("One entry per student of my schools with a current reason; ?kind= keeps students with a reason of that kind "
+                + "(chronic-absence, behavior, course-performance, dropout), ?sort= priority (default), changed or name; ?limit= (default 50, at most 1000)")
             .ProducesValidationProblem();
         staff.MapPost("/worklist/read", ReadAllAsync).WithName("MarkWorklistRead")
             .WithSummary("Mark every worklist entry and feed entry read (\"mark all read\")");
@@ -22,23 +23,49 @@ public static class WorklistApi
             .WithSummary("Mark one student's entry read").ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    private static async Task<IResult> GetAsync(string staffId, int? limit, NotificationsDbContext db, CancellationToken ct)
+    /// <summary>The orders a counselor can read the list in.</summary>
+    public static readonly string[] Sorts = ["priority", "changed", "name"];
+
+    private static async Task<IResult> GetAsync(string staffId, int? limit, string? kind, string? sort, NotificationsDbContext db, CancellationToken ct)
     {
+        var errors = new Dictionary<string, string[]>();
         if (limit is < 1 or > 1000)
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be between 1 and 1000, not {limit}."] });
+            errors["limit"] = [$"limit must be between 1 and 1000, not {limit}."];
+        }
+        if (kind is not null && !Worklist.Families.Contains(kind))
+        {
+            errors["kind"] = [$"'{kind}' is not a kind of reason; use one of {string.Join(", ", Worklist.Families)}."];
+        }
+        if (sort is not null && !Sorts.Contains(sort))
+        {
+            errors["sort"] = [$"'{sort}' is not an order of the list; use one of {string.Join(", ", Sorts)}."];
+        }
+        if (errors.Count > 0)
+        {
+            return Results.ValidationProblem(errors);
         }
         // A counselor's list is bounded by the students of their schools; ranked in memory because SQLite cannot order
         // by a DateTimeOffset.
-        var all = await db.Worklist.AsNoTracking().Where(w => w.StaffId == staffId).ToListAsync(ct);
+        var all = (await db.Worklist.AsNoTracking().Where(w => w.StaffId == staffId).ToListAsync(ct))
+            .Select(w => (Entry: w, Reasons: Worklist.Parse(w.ReasonsJson))).ToList();
         var total = all.Count;
-        var unread = all.Count(w => !w.Read);
-        var severe = all.Count(w => w.Level >= 3);
-        var rows = all.OrderByDescending(w => w.Level).ThenByDescending(w => w.ReasonCount).ThenByDescending(w => w.ChangedAt)
-            .ThenBy(w => w.StudentName, StringComparer.Ordinal).Take(limit ?? 50);
-        var entries = rows.Select(w =>
+        var unread = all.Count(w => !w.Entry.Read);
+        var severe = all.Count(w => w.Entry.Level >= 3);
+        // How many students each kind of reason holds: the filter's choices show their counts.
+        var kinds = Worklist.Families.ToDictionary(f => f, f => all.Count(w => w.Reasons.Any(r => r.Family == f)));
+        var chosen = kind is null ? all : all.Where(w => w.Reasons.Any(r => r.Family == kind)).ToList();
+        var ordered = (sort ?? "priority") switch
         {
-            var reasons = Worklist.Parse(w.ReasonsJson);
+            "changed" => chosen.OrderByDescending(w => w.Entry.ChangedAt).ThenBy(w => w.Entry.StudentName, StringComparer.Ordinal),
+            "name" => chosen.OrderBy(w => w.Entry.StudentName, StringComparer.OrdinalIgnoreCase).ThenBy(w => w.Entry.StudentId, StringComparer.Ordinal),
+            // Severe first, then the most kinds of reason, then the latest change: the student most worth a call.
+            _ => chosen.OrderByDescending(w => w.Entry.Level).ThenByDescending(w => w.Entry.ReasonCount).ThenByDescending(w => w.Entry.ChangedAt)
+                .ThenBy(w => w.Entry.StudentName, StringComparer.Ordinal),
+        };
+        var entries = ordered.Take(limit ?? 50).Select(pair =>
+        {
+            var (w, reasons) = pair;
             return new
             {
                 studentId = w.StudentId,
@@ -68,7 +95,7 @@ public static class WorklistApi
         var digest = unread == 0
             ? $"Nothing new. {total} student(s) on your list, {severe} severe."
             : $"{unread} student(s) with something new since you last looked; {total} on your list, {severe} severe.";
-        return Results.Ok(new { staffId, total, unread, severe, digest, entries });
+        return Results.Ok(new { staffId, total, unread, severe, digest, kinds, shown = chosen.Count, entries });
     }
 
     private static async Task<IResult> ReadAllAsync(string staffId, NotificationsDbContext db, CancellationToken ct)

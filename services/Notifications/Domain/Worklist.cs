@@ -41,6 +41,9 @@ public static class Worklist
     /// <summary>The kind of evidence an alert kind speaks about: a model's kind without its "-model" suffix.</summary>
     public static string FamilyOf(string kind) => kind.EndsWith(ModelSuffix, StringComparison.Ordinal) ? kind[..^ModelSuffix.Length] : kind;
 
+    /// <summary>The kinds of evidence a reason can be, in the order counselors read them (the ABCs, then the model).</summary>
+    public static readonly IReadOnlyList<string> Families = [RiskKinds.ChronicAbsence, RiskKinds.Behavior, RiskKinds.CoursePerformance, "dropout"];
+
     public static string LabelOf(string family) => family switch
     {
         RiskKinds.ChronicAbsence => "Attendance",

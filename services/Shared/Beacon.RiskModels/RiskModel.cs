@@ -22,7 +22,8 @@ public sealed record RiskModelCard(
     BinaryReport Baseline,
     bool BeatsBaseline,
     CalibrationScores? Calibration = null,
-    Monitoring.DriftReference? DriftReference = null);
+    Monitoring.DriftReference? DriftReference = null,
+    string? AlgorithmSettings = null);
 
 /// <summary>
 /// The served model's calibrated scores and true labels on the calibration slice (training data it did
@@ -64,7 +65,8 @@ public static class RiskModelFile
         result.Baseline,
         result.BeatsBaseline(result.Served),
         result.Served.Calibration,
-        result.Served.DriftReference);
+        result.Served.DriftReference,
+        result.Served.Settings);
 
     /// <summary>Saves the served model as &lt;kind&gt;-&lt;time&gt;.zip with its card as .json; returns the .zip path.</summary>
     public static string Save(TrainingResult result, string directory, string? name = null)

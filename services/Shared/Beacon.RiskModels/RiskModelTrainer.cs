@@ -41,8 +41,9 @@ public sealed record TrainingOptions
 }
 
 /// <summary>One trained, calibrated model with its threshold and held-out report.</summary>
+/// <param name="Settings">For FastTree, the tree size chosen on the calibration slice (see <see cref="RiskModelTrainer"/>).</param>
 public sealed record TrainedModel(string Algorithm, ITransformer Model, DataViewSchema InputSchema, double Threshold, BinaryReport Report,
-    CalibrationScores? Calibration = null, Monitoring.DriftReference? DriftReference = null);
+    CalibrationScores? Calibration = null, Monitoring.DriftReference? DriftReference = null, string? Settings = null);
 
 public sealed record TrainingResult(
     RiskDataset Data,
@@ -91,7 +92,9 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
         {
             var watch = Stopwatch.StartNew();
             Say($"training {algorithm} ...");
-            var chain = Fit(ml, algorithm, fitView, data.Features.Count, options);
+            var (chain, settings) = algorithm == Algorithms.FastTree
+                ? FitTreesOfTheRightSize(ml, fitView, calibrationView, Labels(calibration), data.Features.Count, options)
+                : (Fit(ml, algorithm, fitView, data.Features.Count, options), null);
             // Platt scaling on examples the model has not seen; it replaces the trainer's own probability.
             var calibrator = ml.BinaryClassification.Calibrators.Platt().Fit(chain.Transform(calibrationView));
             var model = chain.Append(calibrator);
@@ -101,13 +104,47 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
             var report = Evaluation.Report(algorithm, test, test, Labels(data.Test), threshold);
             models.Add(new TrainedModel(algorithm, model, fitView.Schema, threshold, report,
                 new CalibrationScores(calibrationScores.Select(p => Math.Round(p, 5)).ToArray(), Labels(calibration)),
-                Monitoring.DriftReference.From(calibration, calibrationScores)));
+                Monitoring.DriftReference.From(calibration, calibrationScores), settings));
             Say($"{algorithm} done in {watch.Elapsed.TotalSeconds:F1} s: held-out AUC {report.Auc:F3}");
         }
 
         var baseline = Baseline(ml, data, calibration);
         Say($"{Algorithms.Rule} held-out AUC {baseline.Auc:F3}");
         return new TrainingResult(data, options, baseline, models, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>
+    /// FastTree at a few sizes, from the configured trees to stumps; the one that ranks the calibration slice best is
+    /// kept. With a few hundred positives (a district's first years, a rare outcome such as dropout) deep trees learn the
+    /// noise of the training students, while with many students they find interactions stumps cannot; the choice is made
+    /// on examples none of them was fitted on, never on the held-out set.
+    /// </summary>
+    private (ITransformer Chain, string Settings) FitTreesOfTheRightSize(MLContext ml, IDataView fit, IDataView calibration, bool[] labels,
+        int featureCount, TrainingOptions o)
+    {
+        TrainingOptions[] sizes =
+        [
+            o,
+            o with { Leaves = Math.Min(o.Leaves, 4), MinimumExamplesPerLeaf = Math.Max(o.MinimumExamplesPerLeaf, 50) },
+            o with { Leaves = 2, MinimumExamplesPerLeaf = Math.Max(o.MinimumExamplesPerLeaf, 50), Trees = Math.Max(1, o.Trees / 2), LearningRate = 2 * o.LearningRate },
+        ];
+        (ITransformer Chain, string Settings, double Auc)? best = null;
+        foreach (var size in sizes.Distinct())
+        {
+            var chain = Fit(ml, Algorithms.FastTree, fit, featureCount, size);
+            var scores = ml.Data.CreateEnumerable<ModelOutput>(chain.Transform(calibration), reuseRowObject: false, ignoreMissingColumns: true)
+                .Select(r => (double)r.Score).ToArray();
+            var auc = Evaluation.Auc(scores, labels);
+            var settings = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{size.Trees} trees of {size.Leaves} leaves, at least {size.MinimumExamplesPerLeaf} examples a leaf, learning rate {size.LearningRate}");
+            Say(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  FastTree {settings}: calibration-slice AUC {auc:F3}"));
+            // Strictly better only: a tie keeps the larger, configured size.
+            if (best is null || auc > best.Value.Auc + 1e-9)
+            {
+                best = (chain, settings, auc);
+            }
+        }
+        return (best!.Value.Chain, best.Value.Settings);
     }
 
     private static ITransformer Fit(MLContext ml, string algorithm, IDataView data, int featureCount, TrainingOptions o)

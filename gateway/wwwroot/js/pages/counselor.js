@@ -30,13 +30,29 @@ export function renderCounselor(main, user) {
 }
 
 const LEVEL_BADGE = { severe: 'band-high', flagged: 'band-elevated' };
+const KINDS = [['chronic-absence', 'Attendance'], ['behavior', 'Behaviour'], ['course-performance', 'Course performance'], ['dropout', 'Dropout risk']];
+const SORTS = [['priority', 'Most urgent first'], ['changed', 'Latest change first'], ['name', 'By name']];
 
-/** One entry per student: who (name, grade, school), how urgent, every current reason; read marks and "mark all read". */
+/**
+ * One entry per student: who (name, grade, school), how urgent, every current reason; read marks and "mark all read".
+ * The list can be narrowed to one kind of reason (each with its count) and read in another order; the choice is kept
+ * while the page is open, so a live update does not undo it.
+ */
 function worklistSection(user) {
   const base = `/api/notifications/v1/staff/${encodeURIComponent(user.id)}/worklist`;
+  const view = { kind: '', sort: 'priority' };
   const el = section('Students to see', async () => {
-    const w = await api(`${base}?limit=100`);
+    const query = new URLSearchParams({ limit: '100', sort: view.sort });
+    if (view.kind) query.set('kind', view.kind);
+    const w = await api(`${base}?${query}`);
     const entries = w.entries ?? [];
+    const choose = kind => { view.kind = kind; el.reload(); };
+    const filters = h('div', { class: 'row', role: 'group', 'aria-label': 'Show students with a reason of this kind', id: 'worklist-kinds' },
+      [['', 'All', w.total], ...KINDS.map(([k, label]) => [k, label, w.kinds?.[k] ?? 0])].map(([k, label, n]) =>
+        h('button', { type: 'button', class: view.kind === k ? '' : 'secondary', 'aria-pressed': String(view.kind === k), dataset: { kind: k },
+          onclick: () => choose(k) }, `${label} (${n})`)),
+      h('label', {}, 'Order ', h('select', { id: 'worklist-sort', onchange: ev => { view.sort = ev.target.value; el.reload(); } },
+        SORTS.map(([v, label]) => h('option', { value: v, selected: view.sort === v }, label)))));
     const status = h('div', { 'aria-live': 'polite' });
     const markAll = h('button', {
       type: 'button', class: 'secondary', id: 'worklist-read-all', disabled: !w.unread,
@@ -73,10 +89,13 @@ function worklistSection(user) {
           }, 'Mark read')));
       return li;
     };
-    return [h('p', { class: 'row', id: 'worklist-digest' }, h('span', {}, w.digest), markAll), status,
+    const order = SORTS.find(([v]) => v === view.sort)[1].toLowerCase();
+    return [h('p', { class: 'row', id: 'worklist-digest' }, h('span', {}, w.digest), markAll), filters, status,
       entries.length
-        ? h('ol', { class: 'feed scrolling', id: 'worklist', 'aria-label': 'Students to see, most urgent first', tabindex: 0 }, entries.map(item))
-        : h('p', { id: 'worklist-empty' }, 'No student of your schools has a current reason.')];
+        ? h('ol', { class: 'feed scrolling', id: 'worklist', 'aria-label': `Students to see, ${order}`, tabindex: 0 }, entries.map(item))
+        : h('p', { id: 'worklist-empty' }, view.kind
+          ? `No student on your list has a reason of this kind (${KINDS.find(([k]) => k === view.kind)[1].toLowerCase()}).`
+          : 'No student of your schools has a current reason.')];
   });
   el.id = 'worklist-section';
   return el;
