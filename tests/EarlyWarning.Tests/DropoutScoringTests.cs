@@ -109,6 +109,43 @@ public sealed class DropoutScoringTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lms_statements_count_once_in_batches_and_a_voided_one_stops_counting_even_when_the_voiding_comes_first()
+    {
+        var student = NewStudent();
+        var today = DateTimeOffset.UtcNow;
+        await Bus.Publish(new GradeRecorded(student, "school-d", "math", "2026-P1", 71, DateOnly.FromDateTime(today.UtcDateTime), false, today));
+        await Eventually.WaitAsync(() => ScoreAsync(student), s => s is not null, TimeSpan.FromSeconds(60));
+        // Five active days, one statement sent twice; the voiding of a sixth overtakes the statement it voids.
+        var statements = Enumerable.Range(1, 5).Select(d => new LmsActivityRecorded($"st-{student}-{d}", student, "completed", "unit-1", 600, today.AddDays(-d))).ToList();
+        var early = new LmsActivityRecorded($"st-{student}-6", student, "completed", "unit-2", 600, today.AddDays(-6));
+        await Bus.Publish(new LearningRecordVoided(early.StatementId, student, "activity", null, null, today));
+        await Eventually.WaitAsync(() => Db(db => db.LmsActivity.CountAsync(a => a.StudentId == student && a.Voided)), n => n == 1, TimeSpan.FromSeconds(60));
+        foreach (var statement in statements.Append(statements[0]).Append(early))
+        {
+            await Bus.Publish(statement);
+        }
+        await Eventually.WaitAsync(() => Db(db => db.LmsActivity.CountAsync(a => a.StudentId == student)), n => n == 6, TimeSpan.FromSeconds(60));
+        await Task.Delay(1500);
+        Assert.Equal(5, await ActiveLmsDaysAsync(student));
+
+        // Voiding one of the five: four days remain, and the student is re-scored.
+        var before = (await ScoreAsync(student))!;
+        await Bus.Publish(new LearningRecordVoided(statements[2].StatementId, student, "activity", null, null, today));
+        await Eventually.WaitAsync(() => Db(db => db.LmsActivity.CountAsync(a => a.StudentId == student && a.Voided)), n => n == 2, TimeSpan.FromSeconds(60));
+        Assert.Equal(4, await ActiveLmsDaysAsync(student));
+        Assert.True((await ScoreAsync(student))!.ScoredAt > before.ScoredAt);
+    }
+
+    /// <summary>The student's "active in the LMS on n of the last 30 days" input, as the features export computes it today.</summary>
+    private async Task<int> ActiveLmsDaysAsync(string student)
+    {
+        var export = await _client.GetFromJsonAsync<JsonElement>($"/api/early-warning/v1/features?kind=dropout&asOf={DateTime.UtcNow:yyyy-MM-dd}");
+        var index = export.GetProperty("features").EnumerateArray().Select(f => f.GetString()).ToList().IndexOf("lms_active_days");
+        var row = export.GetProperty("students").EnumerateArray().Single(s => s.GetProperty("studentId").GetString() == student);
+        return (int)row.GetProperty("values")[index].GetDouble();
+    }
+
+    [Fact]
     public async Task Erasure_removes_the_dropout_score_with_the_new_projections()
     {
         var student = NewStudent();

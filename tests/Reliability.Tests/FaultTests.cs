@@ -19,6 +19,10 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Start = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(300);
+
+    // How long a feed keeps re-sending a refused batch: the faults' whole sequence, with restarts that take over a
+    // minute on a loaded 2-core machine, fits in it. A bound on retrying, not a timing goal.
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMinutes(6);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly string _root = TestEnvironment.NewTempDirectory("reliability");
     private PrivateRabbitMq _broker = null!;
@@ -121,8 +125,8 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
         var marks = new SteadySender<GradeRow>(http, "grades", "grades", district.Grades, ratePerSecond: 5, batchSize: 5);
         var incidents = new SteadySender<IncidentRow>(http, "behavior-incidents", "incidents", district.Incidents, ratePerSecond: 1, batchSize: 1);
         using var stopSending = new CancellationTokenSource();
-        var sending = Task.WhenAll(sender.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token), answers.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token),
-            marks.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token), incidents.RunAsync(TimeSpan.FromMinutes(3), stopSending.Token));
+        var sending = Task.WhenAll(sender.RunAsync(GiveUpAfter, stopSending.Token), answers.RunAsync(GiveUpAfter, stopSending.Token),
+            marks.RunAsync(GiveUpAfter, stopSending.Token), incidents.RunAsync(GiveUpAfter, stopSending.Token));
         await Task.Delay(2000);
 
         // Each process in turn: kill -9, start again at once, move on; start-up under load can take a while,

@@ -139,16 +139,60 @@ public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, I
         BehaviorIndicator.Evaluate([.. rows.Select(r => new Incident(r.IncidentId, r.Date, r.Category, r.Severity))], options.Value);
 }
 
-public sealed class LmsActivityRecordedConsumer(EarlyWarningDbContext db, RiskScoring scoring, TimeProvider clock) : IConsumer<LmsActivityRecorded>
+/// <summary>
+/// LMS statements, gathered into batches: a learning platform sends a day's sessions at once (thousands), and a
+/// transaction and a re-score per statement would not keep up. Each statement id counts once (xAPI ids are immutable:
+/// the same id is the same statement); the dropout model re-scores each changed student once, after the batch. The caller saves.
+/// </summary>
+public sealed class LmsUpdates(EarlyWarningDbContext db, RiskScoring scoring, IErasedStudents erased, TimeProvider clock) : IRecordsHandler<LmsActivityRecorded>
 {
-    public async Task Consume(ConsumeContext<LmsActivityRecorded> context)
+    public async Task ApplyAsync(IReadOnlyList<LmsActivityRecorded> batch, CancellationToken ct)
+    {
+        var records = await erased.WithoutErasedAsync(batch, m => m.StudentId, ct);
+        var ids = records.Select(m => m.StatementId).Distinct().ToList();
+        var known = (await db.LmsActivity.AsNoTracking().Where(a => ids.Contains(a.StatementId)).Select(a => a.StatementId).ToListAsync(ct)).ToHashSet();
+        var changed = new HashSet<string>();
+        foreach (var m in records.Where(m => known.Add(m.StatementId)))
+        {
+            db.LmsActivity.Add(new LmsActivityRow { StatementId = m.StatementId, StudentId = m.StudentId, Verb = m.Verb, ObjectId = m.ObjectId, DurationSeconds = m.DurationSeconds, Timestamp = m.Timestamp });
+            changed.Add(m.StudentId);
+        }
+        await scoring.RescoreDropoutAsync(changed, clock, ct);
+    }
+}
+
+/// <summary>Single LmsActivityRecorded events (Ingestion publishes one per statement), gathered into batches.</summary>
+public sealed class LmsActivityRecordedConsumer(EarlyWarningDbContext db, LmsUpdates updates) : GatheredRecordsConsumer<LmsActivityRecorded>(db, updates);
+
+/// <summary>
+/// A voided LMS statement no longer counts (xAPI 1.0.3, Data 2.3.2): its row is kept as a tombstone and the student
+/// re-scored; a voiding that overtakes its statement leaves the tombstone the statement then finds. Voided answers
+/// reach this service as Mastery's new estimate (MasteryChanged).
+/// </summary>
+public sealed class LearningRecordVoidedConsumer(EarlyWarningDbContext db, RiskScoring scoring, TimeProvider clock) : IConsumer<LearningRecordVoided>
+{
+    public const string ActivityKind = "activity";
+
+    public async Task Consume(ConsumeContext<LearningRecordVoided> context)
     {
         var m = context.Message;
-        if (await db.LmsActivity.AnyAsync(a => a.StatementId == m.StatementId, context.CancellationToken))
+        if (m.Kind != ActivityKind)
         {
-            return;   // xAPI statement ids are immutable: the same id is the same statement
+            return;
         }
-        db.LmsActivity.Add(new LmsActivityRow { StatementId = m.StatementId, StudentId = m.StudentId, Verb = m.Verb, ObjectId = m.ObjectId, DurationSeconds = m.DurationSeconds, Timestamp = m.Timestamp });
+        var row = await db.LmsActivity.FindAsync([m.StatementId], context.CancellationToken);
+        if (row is { Voided: true })
+        {
+            return;
+        }
+        if (row is null)
+        {
+            db.LmsActivity.Add(new LmsActivityRow { StatementId = m.StatementId, StudentId = m.StudentId, Verb = "voided", ObjectId = "", Timestamp = m.VoidedAt, Voided = true });
+        }
+        else
+        {
+            row.Voided = true;
+        }
         await scoring.RescoreDropoutAsync([m.StudentId], clock, context.CancellationToken);
         await db.SaveChangesAsync(context.CancellationToken);
     }
@@ -194,7 +238,8 @@ public static class SignalConsumerRegistration
     {
         bus.AddConsumer<GradeRecordedConsumer>(typeof(GatheredRecordsDefinition<GradeRecordedConsumer>));
         bus.AddConsumer<BehaviorIncidentRecordedConsumer>(typeof(OneAtATimeDefinition<BehaviorIncidentRecordedConsumer>));
-        bus.AddConsumer<LmsActivityRecordedConsumer>(typeof(OneAtATimeDefinition<LmsActivityRecordedConsumer>));
+        bus.AddConsumer<LmsActivityRecordedConsumer>(typeof(GatheredRecordsDefinition<LmsActivityRecordedConsumer>));
+        bus.AddConsumer<LearningRecordVoidedConsumer>(typeof(OneAtATimeDefinition<LearningRecordVoidedConsumer>));
         bus.AddConsumer<MasteryChangedConsumer>(typeof(OneAtATimeDefinition<MasteryChangedConsumer>));
         return bus;
     }
@@ -206,6 +251,7 @@ public static class SignalConsumerRegistration
         builder.Services.Configure<CoursePerformanceOptions>(builder.Configuration.GetSection("EarlyWarning:CoursePerformance"));
         builder.Services.AddScoped<IndicatorAlerts>();
         builder.Services.AddScoped<GradeUpdates>();
+        builder.Services.AddScoped<LmsUpdates>();
         return builder;
     }
 }

@@ -58,7 +58,7 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
                 [.. marks[id].Select(m => new MarkSignal(m.CourseId, m.Term, m.MarkPercent, m.Date))],
                 [.. incidents[id].Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))],
                 [.. mastery[id].Select(m => new MasterySignal(m.SkillId, m.ProbabilityMastered, m.Attempts))],
-                [.. lms[id].Select(l => new LmsSignal(DateOnly.FromDateTime(l.Timestamp.UtcDateTime), l.DurationSeconds))])));
+                [.. lms[id].Where(l => !l.Voided).Select(l => new LmsSignal(DateOnly.FromDateTime(l.Timestamp.UtcDateTime), l.DurationSeconds))])));
         }
         return result;
     }

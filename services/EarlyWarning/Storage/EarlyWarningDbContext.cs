@@ -246,6 +246,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         {
             e.HasKey(a => a.StatementId);
             e.HasIndex(a => a.StudentId);
+            e.Property(a => a.Voided).HasDefaultValue(false);
         });
         modelBuilder.Entity<SkillMasteryRow>().HasKey(m => new { m.StudentId, m.SkillId });
         modelBuilder.Entity<IndicatorStateRow>().HasKey(s => new { s.StudentId, s.Kind });

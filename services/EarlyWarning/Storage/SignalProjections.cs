@@ -37,6 +37,9 @@ public sealed class LmsActivityRow
     public required string ObjectId { get; set; }
     public double DurationSeconds { get; set; }
     public DateTimeOffset Timestamp { get; set; }
+
+    /// <summary>The statement was voided: it no longer counts, and stays as a tombstone so a late copy is not counted either.</summary>
+    public bool Voided { get; set; }
 }
 
 /// <summary>Mastery's latest estimate of a student's skill, as published in MasteryChanged.</summary>

@@ -20,6 +20,7 @@ internal static class Extensions
         {
             bus.AddRecordConsumers<ItemResponseRecordedConsumer, ItemResponseBatchRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition));
             bus.AddConsumer<StudentEnrolledConsumer>();
+            bus.AddConsumer<LearningRecordVoidedConsumer>(typeof(LearningRecordVoidedConsumerDefinition));
             bus.AddMasteryErasure();
         });
         builder.Services.AddOutboxRelay<MasteryDbContext>();
@@ -28,6 +29,7 @@ internal static class Extensions
         builder.Services.AddScoped<SkillRefitter>();
         builder.Services.AddScoped<MasteryTracker>();
         builder.Services.AddScoped<AnswerUpdates>();
+        builder.Services.AddScoped<VoidedAnswers>();
         builder.Services.AddHostedService<ScheduledRefit>();
         return builder;
     }

@@ -34,7 +34,7 @@ public sealed class MasteryGrpcService(MasteryDbContext db, IOptions<MasteryOpti
         await EnsureVisibleAsync(request.StudentId, context);
         var ct = context.CancellationToken;
         var skills = await StudentSkillsAsync(request.StudentId, ct);
-        var answers = await db.AppliedResponses.AsNoTracking().Where(r => r.StudentId == request.StudentId).ToListAsync(ct);
+        var answers = await db.AppliedResponses.AsNoTracking().Where(r => r.StudentId == request.StudentId && !r.Voided).ToListAsync(ct);
         var weekAgo = clock.GetUtcNow().AddDays(-7);
         return new StudentMasterySummary
         {
@@ -125,7 +125,7 @@ public sealed class MasteryGrpcService(MasteryDbContext db, IOptions<MasteryOpti
             .OrderByDescending(f => f.FailureRate).ThenByDescending(f => f.Answers).ThenBy(f => f.SkillId, StringComparer.Ordinal)
             .Take(3));
 
-        var wrongAnswers = await db.AppliedResponses.AsNoTracking().Where(r => ids.Contains(r.StudentId) && !r.Correct).ToListAsync(ct);
+        var wrongAnswers = await db.AppliedResponses.AsNoTracking().Where(r => ids.Contains(r.StudentId) && !r.Correct && !r.Voided).ToListAsync(ct);
         overview.RepeatedFailureItems.AddRange(wrongAnswers
             .GroupBy(r => (r.StudentId, r.ItemId)).Where(g => g.Count() >= 2)
             .GroupBy(g => g.Key.ItemId)

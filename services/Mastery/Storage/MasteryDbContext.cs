@@ -36,6 +36,12 @@ public sealed class AppliedResponse
     public bool Correct { get; set; }
     public string SkillIds { get; set; } = "";
     public DateTimeOffset AnsweredAt { get; set; }
+
+    /// <summary>
+    /// The xAPI statement behind the answer was voided: its steps are gone and the skills replayed without it. The row
+    /// stays as a tombstone, so the answer arriving late (or again) is not applied after its voiding.
+    /// </summary>
+    public bool Voided { get; set; }
 }
 
 /// <summary>One answer's effect on one skill: the history behind trends, refits and failure rates.</summary>
@@ -100,6 +106,7 @@ public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options)
         // The default lets a database made before the column existed get it (see InitializeDatabaseAsync).
         modelBuilder.Entity<StudentSkillMastery>().Property(m => m.Version).IsConcurrencyToken().HasDefaultValue(0L);
         modelBuilder.Entity<AppliedResponse>().HasKey(r => new { r.StudentId, r.ItemId, r.AttemptNumber });
+        modelBuilder.Entity<AppliedResponse>().Property(r => r.Voided).HasDefaultValue(false);
         modelBuilder.Entity<MasteryStep>().HasIndex(s => new { s.StudentId, s.SkillId });
         modelBuilder.Entity<MasteryStep>().HasIndex(s => s.SkillId);
         modelBuilder.Entity<Skill>().HasKey(s => s.SkillId);
