@@ -209,7 +209,7 @@ public abstract class FaultTestsBase(ITestOutputHelper output) : IAsyncLifetime
             var (took, code) = await _platform[name].TerminateAsync(TimeSpan.FromSeconds(40));
             Log($"{name} stopped by SIGTERM in {took.TotalSeconds:F1} s (exit code {code})");
             // The model registry is configuration, not a projection: the rebuild scores with the same model.
-            string[] keep = name == "EarlyWarning" ? ["Models", "DistrictThresholds"] : [];
+            string[] keep = name == "EarlyWarning" ? ["Models", "ModelArtifacts", "DistrictThresholds"] : [];
             await _platform.UseFreshStoreAsync(name, keep);
             Log($"  {name} rebuilds into {_platform.Stores.Describe(name)}{(keep.Length > 0 ? $", holding only {string.Join(", ", keep)}" : "")}");
             await _platform[name].RestartAsync(Start);

@@ -25,6 +25,12 @@ internal static class Extensions
             bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
             bus.AddSignalConsumers();
             bus.AddEarlyWarningErasure();
+            // Every replica, not one of them: a queue per process, deleted when it stops.
+            bus.AddConsumer<ModelActivatedConsumer>().Endpoint(e =>
+            {
+                e.InstanceId = Guid.NewGuid().ToString("N")[..12];
+                e.Temporary = true;
+            });
         });
         builder.Services.AddOutboxRelay<EarlyWarningDbContext>();
         builder.AddEarlyWarningRetention();

@@ -1,5 +1,6 @@
-using System.Collections.Concurrent;
+using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Storage;
+using Beacon.Messaging;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Dropout;
@@ -20,19 +21,6 @@ public static class ModelStatus
 public sealed class ModelRegistryException(string message, bool notFound = false) : Exception(message)
 {
     public bool NotFound { get; } = notFound;
-}
-
-/// <summary>Loaded models, one per version; a version's file never changes, so it is loaded once.</summary>
-public sealed class LoadedModels(IConfiguration configuration, IOptions<ModelOptions> options)
-{
-    private readonly ConcurrentDictionary<Guid, Lazy<RiskModel>> _models = new();
-
-    public string Directory { get; } = Path.GetFullPath(options.Value.Directory
-        ?? Path.Combine(configuration["Beacon:DataDirectory"] ?? Path.Combine(".beacon", "data"), "models"));
-
-    public RiskModel Get(ModelVersionRecord record) =>
-        _models.GetOrAdd(record.ModelId, _ => new Lazy<RiskModel>(() =>
-            new RiskModel(Path.Combine(Directory, record.FileName), record.Kind, record.Threshold))).Value;
 }
 
 /// <summary>Trains and registers model versions; promotes and rolls back. One active version per kind.</summary>
@@ -57,7 +45,8 @@ public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models,
 
         var version = (await db.Models.Where(m => m.Kind == kind).MaxAsync(m => (int?)m.Version, ct) ?? 0) + 1;
         var id = Guid.NewGuid();
-        var file = RiskModelFile.Save(result, models.Directory, $"{kind}-v{version}-{id:N}");
+        // The model is data in this database (every replica reads it there), never a file in the container.
+        var artifact = ModelArtifact.For(id, RiskModelFile.Serialize(result));
         var card = RiskModelFile.Card(result);
         var record = new ModelVersionRecord
         {
@@ -69,13 +58,14 @@ public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models,
             Threshold = card.Threshold,
             DataSource = card.DataSource,
             TrainedAt = card.TrainedAt,
-            FileName = Path.GetFileName(file),
+            FileName = $"{kind}-v{version}-{id:N}.zip",
             CardJson = RiskModelFile.SerializeCard(card),
         };
         db.Models.Add(record);
+        db.ModelArtifacts.Add(artifact);
         await db.SaveChangesAsync(ct);
-        logger.LogInformation("Registered {Kind} v{Version} ({ModelId}); held-out AUC {Auc:F3}, rule baseline {Baseline:F3}",
-            kind, version, id, result.Served.Report.Auc, result.Baseline.Auc);
+        logger.LogInformation("Registered {Kind} v{Version} ({ModelId}, {Size} bytes, sha256 {Sha256}); held-out AUC {Auc:F3}, rule baseline {Baseline:F3}",
+            kind, version, id, artifact.Size, artifact.Sha256, result.Served.Report.Auc, result.Baseline.Auc);
         return promote ? await PromoteAsync(id, ct) : record;
     }
 
@@ -93,6 +83,7 @@ public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models,
         }
         record.Status = ModelStatus.Active;
         record.ActivatedAt = clock.GetUtcNow();
+        db.Publish(new ModelActivated(record.ModelId, record.Kind, record.Version, record.ActivatedAt.Value));
         await db.SaveChangesAsync(ct);
         return record;
     }
@@ -106,8 +97,10 @@ public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models,
         var previous = versions.Where(m => m.Status == ModelStatus.Retired && m.ActivatedAt is not null)
             .OrderByDescending(m => m.ActivatedAt).FirstOrDefault()
             ?? throw new ModelRegistryException($"No earlier active '{kind}' model to roll back to.");
+        models.Get(previous);   // refuse to roll back to a version that does not load
         active.Status = ModelStatus.RolledBack;
         previous.Status = ModelStatus.Active;
+        db.Publish(new ModelActivated(previous.ModelId, previous.Kind, previous.Version, clock.GetUtcNow()));
         await db.SaveChangesAsync(ct);
         return previous;
     }

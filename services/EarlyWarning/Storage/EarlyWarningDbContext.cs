@@ -1,4 +1,5 @@
 using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Scoring;
 using Beacon.Governance;
 using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
@@ -54,7 +55,7 @@ public sealed class ModelVersionRecord
     public required string DataSource { get; set; }
     public DateTimeOffset TrainedAt { get; set; }
     public DateTimeOffset? ActivatedAt { get; set; }
-    /// <summary>Relative to the models directory (Beacon:DataDirectory/models).</summary>
+    /// <summary>The artifact's name (the bytes are in ModelArtifacts; older versions' files were kept under this name).</summary>
     public required string FileName { get; set; }
     /// <summary>The full card (features, split, every scorer's held-out report) as JSON.</summary>
     public required string CardJson { get; set; }
@@ -216,6 +217,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     public DbSet<StudentRiskState> RiskStates => Set<StudentRiskState>();
     public DbSet<RiskAlert> Alerts => Set<RiskAlert>();
     public DbSet<ModelVersionRecord> Models => Set<ModelVersionRecord>();
+    public DbSet<ModelArtifact> ModelArtifacts => Set<ModelArtifact>();
     public DbSet<StudentRiskScore> RiskScores => Set<StudentRiskScore>();
     public DbSet<DistrictThreshold> DistrictThresholds => Set<DistrictThreshold>();
     public DbSet<ScoreSnapshot> ScoreSnapshots => Set<ScoreSnapshot>();
@@ -283,6 +285,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         });
         modelBuilder.Entity<StudentDemographics>().HasKey(d => d.StudentId);
         modelBuilder.Entity<RetrainingJob>().HasKey(j => j.JobId);
+        modelBuilder.Entity<ModelArtifact>().HasKey(a => a.ModelId);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
         modelBuilder.AddInbox();

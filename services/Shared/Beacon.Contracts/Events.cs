@@ -103,6 +103,12 @@ public static class InterventionOutcomes
 }
 
 /// <summary>
+/// A model version became the one Early warning serves for its kind (promoted, or restored by a roll-back). Early warning's
+/// own replicas hear it and load the version from the database before it is needed.
+/// </summary>
+public sealed record ModelActivated(Guid ModelId, string Kind, int Version, DateTimeOffset ActivatedAt);
+
+/// <summary>
 /// A model's score drifted significantly (PSI &gt; 0.25) between a reference ("baseline": the live window pinned when the model was
 /// first monitored; "training": the model's training sample) and the window as of <paramref name="AsOf"/>. For ops, never names.
 /// </summary>

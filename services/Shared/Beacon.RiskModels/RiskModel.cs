@@ -79,6 +79,14 @@ public static class RiskModelFile
         return path;
     }
 
+    /// <summary>The served model as ML.NET's zip, in memory (the registry stores it in its database).</summary>
+    public static byte[] Serialize(TrainingResult result)
+    {
+        using var stream = new MemoryStream();
+        new MLContext().Model.Save(result.Served.Model, result.Served.InputSchema, stream);
+        return stream.ToArray();
+    }
+
     public static string SerializeCard(RiskModelCard card) => JsonSerializer.Serialize(card, Json);
 
     public static RiskModelCard DeserializeCard(string json) =>
@@ -95,11 +103,27 @@ public sealed class RiskModel
     private readonly ObjectPool<PredictionEngine<ModelInput, ModelOutput>> _scoreOnlyEngines;
 
     public RiskModel(string path, string kind, double threshold)
+        : this(LoadFile(path), kind, threshold)
+    {
+    }
+
+    /// <summary>A model from ML.NET's zip held in memory (as stored in Early warning's database).</summary>
+    public RiskModel(Stream zip, string kind, double threshold)
+        : this(new MLContext().Model.Load(zip, out _), kind, threshold)
+    {
+    }
+
+    private static ITransformer LoadFile(string path)
+    {
+        using var file = File.OpenRead(path);
+        return new MLContext().Model.Load(file, out _);
+    }
+
+    private RiskModel(ITransformer model, string kind, double threshold)
     {
         Features = FeatureSets.For(kind);
         Threshold = threshold;
         var ml = new MLContext();
-        var model = ml.Model.Load(path, out _);
         var schema = ModelInput.Schema(Features.Count);
         var pools = new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 };
         _engines = pools.Create(new EnginePolicy(() => ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model, ignoreMissingColumns: true, inputSchemaDefinition: schema)));
