@@ -13,6 +13,9 @@ public sealed class MonitoringOptions
 
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a replica holds the daily run without renewing it: how soon a crashed run is taken over by another.</summary>
+    public TimeSpan JobLease { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>A window with fewer students (with 30+ school days recorded) is not compared: PSI on a handful is noise.</summary>
     public int MinimumStudents { get; set; } = 100;
 

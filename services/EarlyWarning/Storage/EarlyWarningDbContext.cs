@@ -284,6 +284,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         modelBuilder.Entity<RetrainingJob>().HasKey(j => j.JobId);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
+        modelBuilder.AddScheduledJobs();
         modelBuilder.AddInbox();
     }
 }

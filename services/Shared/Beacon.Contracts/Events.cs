@@ -110,6 +110,21 @@ public sealed record ModelDriftDetected(Guid RunId, string Kind, Guid ModelId, i
     IReadOnlyList<string> SignificantInputs, int Students, DateTimeOffset DetectedAt);
 
 /// <summary>
+/// The active model's realised false-positive rate was above the bound for the last <paramref name="WeekStarts"/>.Count labelled weeks
+/// in a row (one rate per week, same order). <paramref name="AlarmId"/> is stable per model version and latest week, so the daily check
+/// that finds the same weeks again raises the same alarm. For ops, never names.
+/// </summary>
+public sealed record FalsePositiveRateExceeded(Guid AlarmId, string Kind, Guid ModelId, int ModelVersion, double Bound, IReadOnlyList<DateOnly> WeekStarts,
+    IReadOnlyList<double> Rates, bool RetrainingStarted, DateTimeOffset DetectedAt);
+
+/// <summary>
+/// A retraining job ended: <paramref name="Status"/> "succeeded" (a challenger, <paramref name="ChallengerModelId"/> v<paramref name="ChallengerVersion"/>,
+/// waits for a person to promote it) or "failed" (<paramref name="Error"/> says why, also when the job was lost with its process).
+/// </summary>
+public sealed record RetrainingJobFinished(Guid JobId, string Kind, string Status, string Reason, Guid? ChallengerModelId, int? ChallengerVersion, string? Error,
+    DateTimeOffset FinishedAt);
+
+/// <summary>
 /// An administrator erased a student (FERPA): every service removes or irreversibly pseudonymises what it holds about them and
 /// answers with <see cref="StudentErasureConfirmed"/>. Carries the id only, never a name.
 /// </summary>
