@@ -182,6 +182,7 @@ public sealed class OpsLoopTests(OpsLoopTests.Fixture fixture, ITestOutputHelper
             ["EarlyWarning:Monitoring:DailyAt"] = "03:00",
             ["EarlyWarning:Monitoring:PollInterval"] = "00:00:00.100",
             ["EarlyWarning:Monitoring:RetrainCooldownDays"] = "7",
+            ["EarlyWarning:Monitoring:ExpectedFprHigh"] = "0.20",
         });
         using var client = ew.CreateClient();
         var model = await TrainAsync(client);
@@ -232,6 +233,12 @@ public sealed class OpsLoopTests(OpsLoopTests.Fixture fixture, ITestOutputHelper
         Assert.Contains("50.0 %", alarmId!.Body);
         var feed = await OpsFeedAsync(alarmId.AlarmId);
         Assert.Equal(["ops-1"], feed.Select(f => f.StaffId));
+        // Before labels, the expected FPR of the latest week (20 flagged at 0.7, 20 not at 0.05: 6 / 25 = 24 %) is above the band's 20 %.
+        Assert.Contains("expected FPR 24.0 % out of band", outcome);
+        var expected = await Eventually.WaitAsync(() => fixture.Notifications.WithDbAsync<NotificationsDbContext, OpsAlarm?>(db =>
+            db.OpsAlarms.AsNoTracking().FirstOrDefaultAsync(a => a.Kind == EventKinds.ExpectedFprBand && a.Body.Contains(modelId.ToString()))),
+            a => a is not null, TimeSpan.FromSeconds(60));
+        Assert.Contains("24.0 %", expected!.Title);
     }
 
     [SkippableFact]

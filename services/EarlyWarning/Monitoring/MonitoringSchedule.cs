@@ -7,7 +7,7 @@ namespace Beacon.EarlyWarning.Monitoring;
 
 /// <summary>
 /// Once a day at DailyAt local time, for each kind with an active model (chronic absence, dropout): the drift check as of yesterday,
-/// then the false-positive-rate rule of the retraining policy. Once per day across replicas (a lease in the database, as the
+/// then the false-positive-rate rule of the retraining policy, then the expected-FPR band and the subgroup gaps (<see cref="FigureAlarms"/>). Once per day across replicas (a lease in the database, as the
 /// nightly re-score); a day missed while every replica was down runs when one comes back.
 /// </summary>
 public sealed class MonitoringSchedule(ScheduledJobs<EarlyWarningDbContext> jobs, IServiceScopeFactory scopes, IOptions<MonitoringOptions> options,
@@ -58,7 +58,8 @@ public sealed class MonitoringSchedule(ScheduledJobs<EarlyWarningDbContext> jobs
             var job = await sp.GetRequiredService<RetrainingPolicy>().CheckFalsePositiveRateAsync(kind, weeks, ct);
             return job is null ? "FPR checked" : "FPR above the bound, retraining started";
         });
-        return $"{kind}: {drift}, {fpr}";
+        var figures = await GuardAsync("figures check", kind, sp => sp.GetRequiredService<FigureAlarms>().CheckAsync(kind, ct));
+        return $"{kind}: {drift}, {fpr}, {figures}";
     }
 
     private async Task<string> GuardAsync(string what, string kind, Func<IServiceProvider, Task<string>> check)

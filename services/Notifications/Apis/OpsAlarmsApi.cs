@@ -26,10 +26,10 @@ public static class OpsAlarmsApi
 {
     public static IEndpointRouteBuilder MapOpsAlarmsApi(this IEndpointRouteBuilder app)
     {
-        var ops = app.MapGroup("/api/notifications/v1/ops/alarms").WithTags("Ops alarms").RequireAuthorization(Policies.Ops);
-        ops.MapGet("", ListAsync).WithName("OpsAlarms")
+        var ops = app.MapGroup("/api/notifications/v1/ops").WithTags("Ops alarms").RequireAuthorization(Policies.Ops);
+        ops.MapGet("/alarms", ListAsync).WithName("OpsAlarms")
             .WithSummary("Ops alarms, newest first: drift, false-positive rate, retraining; recipients, or the error when there were none; acknowledgements");
-        ops.MapPost("/{alarmId}/acknowledge", AcknowledgeAsync).WithName("AcknowledgeOpsAlarm")
+        ops.MapPost("/alarms/{alarmId}/acknowledge", AcknowledgeAsync).WithName("AcknowledgeOpsAlarm")
             .WithSummary("Acknowledge an alarm with a note (who and when are recorded; once)").Accepts<AcknowledgeRequest>("application/json")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return app;

@@ -33,6 +33,32 @@ public sealed class FalsePositiveRateExceededConsumer(OpsAlarms alarms) : IConsu
     }
 }
 
+/// <summary>Before labels: the expected false-positive rate left its band; an ops alarm linking the FPR chart.</summary>
+public sealed class ExpectedFalsePositiveRateOutOfBandConsumer(OpsAlarms alarms) : IConsumer<ExpectedFalsePositiveRateOutOfBand>
+{
+    public Task Consume(ConsumeContext<ExpectedFalsePositiveRateOutOfBand> context)
+    {
+        var m = context.Message;
+        return alarms.RaiseAsync(m.AlarmId, EventKinds.ExpectedFprBand, m.Kind, $"Expected false alarms: {m.Kind} v{m.ModelVersion} at {m.Expected:P1}",
+            $"In the week of {m.WeekStart:yyyy-MM-dd} the expected false-positive rate of {m.Kind} v{m.ModelVersion} (model {m.ModelId}), from its calibrated scores, "
+            + $"was {m.Expected:P1}, outside the band {m.Low:P0}–{m.High:P0}. Realised figures follow once outcomes are labelled.",
+            $"/api/early-warning/v1/monitoring/charts/fpr.svg?kind={m.Kind}", context.CancellationToken);
+    }
+}
+
+/// <summary>A subgroup gap above its bound: an ops alarm linking the fairness chart. Groups are named, students never.</summary>
+public sealed class SubgroupGapExceededConsumer(OpsAlarms alarms) : IConsumer<SubgroupGapExceeded>
+{
+    public Task Consume(ConsumeContext<SubgroupGapExceeded> context)
+    {
+        var m = context.Message;
+        return alarms.RaiseAsync(m.AlarmId, EventKinds.SubgroupGap, m.Kind, $"Subgroup gap: {m.Kind} v{m.ModelVersion}, {m.Measure} by {m.Attribute}",
+            $"In the week of {m.WeekStart:yyyy-MM-dd} the {m.Measure} of {m.Kind} v{m.ModelVersion} differed by {m.Gap:P1} between {m.HighestGroup} and {m.LowestGroup} "
+            + $"({m.Attribute}), above the bound of {m.Bound:P0}.",
+            $"/api/early-warning/v1/monitoring/charts/fairness.svg?kind={m.Kind}", context.CancellationToken);
+    }
+}
+
 /// <summary>A retraining job ended: a challenger waiting for promotion, or a failure, linking the challenger page.</summary>
 public sealed class RetrainingJobFinishedConsumer(OpsAlarms alarms) : IConsumer<RetrainingJobFinished>
 {

@@ -22,7 +22,9 @@ public static class EventKinds
     public const string FprAboveBound = "fpr-above-bound";
     public const string RetrainingFailed = "retraining-failed";
     public const string ChallengerWaiting = "challenger-waiting";
-    public static readonly string[] Ops = [ModelDrift, FprAboveBound, RetrainingFailed, ChallengerWaiting];
+    public const string ExpectedFprBand = "expected-fpr-band";
+    public const string SubgroupGap = "subgroup-gap";
+    public static readonly string[] Ops = [ModelDrift, FprAboveBound, ExpectedFprBand, SubgroupGap, RetrainingFailed, ChallengerWaiting];
     public static readonly string[] All = [RiskAlert, CaseAssigned, CaseOverdue, .. Ops];
 }
 

@@ -32,6 +32,8 @@ internal static class Extensions
             bus.AddConsumer<ModelDriftDetectedConsumer>();
             bus.AddConsumer<FalsePositiveRateExceededConsumer>();
             bus.AddConsumer<RetrainingJobFinishedConsumer>();
+            bus.AddConsumer<ExpectedFalsePositiveRateOutOfBandConsumer>();
+            bus.AddConsumer<SubgroupGapExceededConsumer>();
             bus.AddNotificationsErasure();
         });
         builder.Services.AddOutboxRelay<NotificationsDbContext>();

@@ -118,6 +118,21 @@ public sealed record FalsePositiveRateExceeded(Guid AlarmId, string Kind, Guid M
     IReadOnlyList<double> Rates, bool RetrainingStarted, DateTimeOffset DetectedAt);
 
 /// <summary>
+/// Before labels arrive: the active model's expected false-positive rate for <paramref name="WeekStart"/> (from its calibrated
+/// scores) left the configured band [<paramref name="Low"/>, <paramref name="High"/>]. One id per model version and week.
+/// </summary>
+public sealed record ExpectedFalsePositiveRateOutOfBand(Guid AlarmId, string Kind, Guid ModelId, int ModelVersion, DateOnly WeekStart, double Expected,
+    double Low, double High, DateTimeOffset DetectedAt);
+
+/// <summary>
+/// The active model's largest gap between subgroups of <paramref name="Attribute"/> in <paramref name="Measure"/> (false-positive
+/// rate or recall, labelled students, suppressed groups left out) was above <paramref name="Bound"/> for <paramref name="WeekStart"/>.
+/// One id per model version, week, attribute and measure. Groups are named, students never.
+/// </summary>
+public sealed record SubgroupGapExceeded(Guid AlarmId, string Kind, Guid ModelId, int ModelVersion, DateOnly WeekStart, string Attribute, string Measure,
+    double Gap, double Bound, string HighestGroup, string LowestGroup, DateTimeOffset DetectedAt);
+
+/// <summary>
 /// A retraining job ended: <paramref name="Status"/> "succeeded" (a challenger, <paramref name="ChallengerModelId"/> v<paramref name="ChallengerVersion"/>,
 /// waits for a person to promote it) or "failed" (<paramref name="Error"/> says why, also when the job was lost with its process).
 /// </summary>
