@@ -50,6 +50,8 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
         { "POST", "/api/early-warning/v1/models/rollback", "feed", 403 },
         { "POST", "/api/early-warning/v1/models/rescore", "counselor", 403 },
         { "GET", "/api/early-warning/v1/scoring/nightly", "counselor", 403 },
+        { "GET", "/api/early-warning/v1/jobs", "counselor", 403 },
+        { "GET", "/api/early-warning/v1/jobs", "ops", 200 },
         { "GET", "/api/early-warning/v1/monitoring/calibration", "none", 401 },
         { "GET", "/api/early-warning/v1/monitoring/calibration", "counselor", 403 },
         { "GET", "/api/early-warning/v1/monitoring/calibration", "ops", 200 },

@@ -30,6 +30,8 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
     {
         // The API description is documentation, not data: anyone may read it (OpenApiExtensions.MapDefaultOpenApi).
         { "GET", "/openapi/v1.json", "none", 200 },
+        { "GET", "/api/interventions/v1/jobs", "counselor", 403 },
+        { "GET", "/api/interventions/v1/jobs", "ops", 200 },
         { "GET", "/api/interventions/v1/cases", "none", 401 },
         { "GET", "/api/interventions/v1/cases", "expired", 401 },
         { "GET", "/api/interventions/v1/cases", "tampered", 401 },

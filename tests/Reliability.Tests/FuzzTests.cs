@@ -69,6 +69,8 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
         new("POST", "/api/early-warning/v1/models/{id}/thresholds", """{"districtId":"d","flagTopShare":0.1}"""),
         new("POST", "/api/early-warning/v1/models/rollback", """{"kind":"fuzz-kind"}"""),
         new("GET", "/api/early-warning/v1/scoring/nightly"),
+        new("GET", "/api/early-warning/v1/jobs"),
+        new("GET", "/api/interventions/v1/jobs"),
         new("GET", "/api/interventions/v1/cases"),
         new("GET", "/api/interventions/v1/cases/{id}"),
         new("POST", "/api/interventions/v1/cases", """{"studentId":"fuzz-1","schoolId":"fuzz-school","reason":"r"}"""),
@@ -96,6 +98,8 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
         new("POST", "/api/notifications/v1/staff/{id}/feed/{entry}/read", "{}"),
         new("GET", "/api/notifications/v1/staff/{id}/feed/stream", Stream: true),
         new("GET", "/api/notifications/v1/dead-letters"),
+        new("GET", "/api/notifications/v1/ops/alarms"),
+        new("POST", "/api/notifications/v1/ops/alarms/{id}/acknowledge", """{"note":"fuzz"}"""),
         new("POST", "/api/notifications/v1/dead-letters/{id}/redrive", "{}"),
     ];
 

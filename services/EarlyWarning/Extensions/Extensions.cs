@@ -50,6 +50,7 @@ internal static class Extensions
         app.MapModelsApi();
         app.MapModelMonitoring();
         app.MapFeaturesApi();
+        app.MapJobsApi();
         app.MapRetentionEndpoint("/api/early-warning/v1");
         return app;
     }

@@ -13,7 +13,7 @@ using Microsoft.Extensions.Options;
 namespace Beacon.EarlyWarning.Grpc;
 
 public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, ModelRegistry registry,
-    RiskScoring scoring, TimeProvider clock, Scoring.NightlyRescoreStatus nightly, IOptions<NightlyRescoreOptions> nightlyOptions,
+    RiskScoring scoring, TimeProvider clock, Beacon.Messaging.ScheduledJobs<EarlyWarningDbContext> jobs, IOptions<NightlyRescoreOptions> nightlyOptions,
     DistrictThresholds thresholds)
     : Contracts.EarlyWarning.EarlyWarning.EarlyWarningBase
 {
@@ -202,18 +202,19 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
     }
 
     [Authorize(Policy = Policies.Ops)]
-    public override Task<Contracts.EarlyWarning.NightlyRescoreStatus> GetNightlyRescore(GetNightlyRescoreRequest request, ServerCallContext context)
+    public override async Task<Contracts.EarlyWarning.NightlyRescoreStatus> GetNightlyRescore(GetNightlyRescoreRequest request, ServerCallContext context)
     {
-        var status = nightly.Snapshot();
-        return Task.FromResult(new Contracts.EarlyWarning.NightlyRescoreStatus
+        // The job's state is in the database, shared by every replica (whichever ran it).
+        var job = (await jobs.ListAsync(context.CancellationToken)).FirstOrDefault(j => j.Job == NightlyRescoreService.Job);
+        return new Contracts.EarlyWarning.NightlyRescoreStatus
         {
             Enabled = nightlyOptions.Value.Enabled,
             NightlyAt = nightlyOptions.Value.NightlyAt,
-            NextRunAt = status.NextRunAt?.ToString("O") ?? "",
-            LastRunAt = status.LastRunAt?.ToString("O") ?? "",
-            Runs = status.Runs,
-            LastStudentsScored = status.LastStudentsScored,
-            LastOutcome = status.LastOutcome,
-        });
+            NextRunAt = nightlyOptions.Value.Enabled ? job?.NextRunAt.ToString("O") ?? nightlyOptions.Value.NextAfter(clock.GetUtcNow(), clock.LocalTimeZone).ToString("O") : "",
+            LastRunAt = job?.LastStartedAt?.ToString("O") ?? "",
+            Runs = job?.Runs ?? 0,
+            LastStudentsScored = job?.LastCount ?? 0,
+            LastOutcome = job?.LastOutcome ?? "not run yet",
+        };
     }
 }

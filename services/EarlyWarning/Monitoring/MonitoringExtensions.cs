@@ -12,6 +12,7 @@ public static class MonitoringExtensions
         builder.Services.AddScoped<MonitoringReport>();
         builder.Services.AddScoped<MonitoringCharts>();
         builder.Services.AddScoped<RetrainingPolicy>();
+        builder.Services.AddScoped<FigureAlarms>();
         builder.Services.AddSingleton<RetrainingRunner>();
         builder.Services.AddHostedService<MonitoringSchedule>();
         return builder;

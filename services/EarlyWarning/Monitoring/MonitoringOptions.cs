@@ -13,6 +13,9 @@ public sealed class MonitoringOptions
 
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a replica holds the daily run without renewing it: how soon a crashed run is taken over by another.</summary>
+    public TimeSpan JobLease { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>A window with fewer students (with 30+ school days recorded) is not compared: PSI on a handful is noise.</summary>
     public int MinimumStudents { get; set; } = 100;
 
@@ -32,6 +35,17 @@ public sealed class MonitoringOptions
     public double FprBound { get; set; } = 0.25;
 
     public int FprWeeks { get; set; } = 2;
+
+    /// <summary>
+    /// Alarm (before labels) when the latest week's expected false-positive rate leaves [ExpectedFprLow, ExpectedFprHigh]; null ends
+    /// are open. The default upper end is the realised bound: a model expected to cry wolf that often will.
+    /// </summary>
+    public double? ExpectedFprLow { get; set; }
+
+    public double? ExpectedFprHigh { get; set; } = 0.25;
+
+    /// <summary>Alarm when the largest subgroup gap in false-positive rate or recall (labelled, shown groups) is above this; null = off.</summary>
+    public double? SubgroupGapBound { get; set; } = 0.20;
 
     /// <summary>No second policy-started job within this many days of the last one.</summary>
     public int RetrainCooldownDays { get; set; } = 7;

@@ -1,88 +1,84 @@
 using Beacon.EarlyWarning.Scoring;
+using Beacon.EarlyWarning.Storage;
+using Beacon.Messaging;
 using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Monitoring;
 
 /// <summary>
 /// Once a day at DailyAt local time, for each kind with an active model (chronic absence, dropout): the drift check as of yesterday,
-/// then the false-positive-rate rule of the retraining policy. A missed day is not caught up.
+/// then the false-positive-rate rule of the retraining policy, then the expected-FPR band and the subgroup gaps (<see cref="FigureAlarms"/>). Once per day across replicas (a lease in the database, as the
+/// nightly re-score); a day missed while every replica was down runs when one comes back.
 /// </summary>
-public sealed class MonitoringSchedule(IServiceScopeFactory scopes, IOptions<MonitoringOptions> options, TimeProvider clock, ILogger<MonitoringSchedule> logger)
-    : BackgroundService
+public sealed class MonitoringSchedule(ScheduledJobs<EarlyWarningDbContext> jobs, IServiceScopeFactory scopes, IOptions<MonitoringOptions> options,
+    TimeProvider clock, ILogger<MonitoringSchedule> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public const string Job = "daily-monitoring";
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
         if (!settings.Enabled || !settings.TryGetAt(out var at))
         {
-            return;
+            return Task.CompletedTask;
         }
-        var next = NextAfter(clock.GetUtcNow(), at);
-        while (!stoppingToken.IsCancellationRequested)
+        return jobs.RunAsync(Job, $"daily {settings.DailyAt}", now => NextAfter(now, at), settings.PollInterval, settings.JobLease, async run =>
         {
-            try
+            var outcomes = new List<string>();
+            foreach (var kind in ScoredKinds.All)
             {
-                await Task.Delay(settings.PollInterval, clock, stoppingToken);
+                outcomes.Add(await RunAsync(kind, run.StartedAt, run.CancellationToken));
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            var now = clock.GetUtcNow();
-            if (now < next)
-            {
-                continue;
-            }
-            await RunAsync(now, stoppingToken);
-            next = NextAfter(now, at);
-        }
+            return new ScheduledResult(string.Join("; ", outcomes.Where(o => o.Length > 0).DefaultIfEmpty("skipped: no active model")));
+        }, stoppingToken);
     }
 
     private DateTimeOffset NextAfter(DateTimeOffset now, TimeOnly at) =>
         new NightlyRescoreOptions { NightlyAt = at.ToString("HH:mm") }.NextAfter(now, clock.LocalTimeZone);
 
-    private async Task RunAsync(DateTimeOffset now, CancellationToken ct)
-    {
-        foreach (var kind in ScoredKinds.All)
-        {
-            await RunAsync(kind, now, ct);
-        }
-    }
-
-    private async Task RunAsync(string kind, DateTimeOffset now, CancellationToken ct)
+    private async Task<string> RunAsync(string kind, DateTimeOffset now, CancellationToken ct)
     {
         await using (var scope = scopes.CreateAsyncScope())
         {
             if (await scope.ServiceProvider.GetRequiredService<RiskScoring>().ActiveAsync(kind, ct) is null)
             {
-                return;
+                return "";
             }
         }
         var asOf = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, clock.LocalTimeZone).Date).AddDays(-1);
         // Two checks, each on its own: a drift check refused (too few students) must not skip the false-positive rule.
-        await GuardAsync("drift check", kind, sp => sp.GetRequiredService<DriftMonitor>().RunAsync(kind, asOf, "scheduled", ct));
-        await GuardAsync("false-positive check", kind, async sp =>
+        var drift = await GuardAsync("drift check", kind, async sp =>
+        {
+            var runs = await sp.GetRequiredService<DriftMonitor>().RunAsync(kind, asOf, "scheduled", ct);
+            return runs.Any(r => r.Alerted) ? "drift alarm" : "no drift alarm";
+        });
+        var fpr = await GuardAsync("false-positive check", kind, async sp =>
         {
             var weeks = await sp.GetRequiredService<MonitoringReport>().WeeklyAsync(kind, ct);
-            await sp.GetRequiredService<RetrainingPolicy>().CheckFalsePositiveRateAsync(kind, weeks, ct);
+            var job = await sp.GetRequiredService<RetrainingPolicy>().CheckFalsePositiveRateAsync(kind, weeks, ct);
+            return job is null ? "FPR checked" : "FPR above the bound, retraining started";
         });
+        var figures = await GuardAsync("figures check", kind, sp => sp.GetRequiredService<FigureAlarms>().CheckAsync(kind, ct));
+        return $"{kind}: {drift}, {fpr}, {figures}";
     }
 
-    private async Task GuardAsync(string what, string kind, Func<IServiceProvider, Task> check)
+    private async Task<string> GuardAsync(string what, string kind, Func<IServiceProvider, Task<string>> check)
     {
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            await check(scope.ServiceProvider);
+            return await check(scope.ServiceProvider);
         }
         catch (ModelRegistryException e)
         {
             logger.LogInformation("Daily {Check} of {Kind} skipped: {Reason}", what, kind, e.Message);
+            return $"{what} skipped ({e.Message})";
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // A failed day must not stop the host; tomorrow tries again.
+            // A failed check must not skip the other one; tomorrow tries again.
             logger.LogError(e, "Daily {Check} of {Kind} failed", what, kind);
+            return $"{what} failed ({e.Message})";
         }
     }
 }

@@ -1,5 +1,7 @@
+using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -41,6 +43,7 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
             lost.Status = RetrainingStatuses.Failed;
             lost.Error = $"No result {options.Value.RetrainTimeout.TotalMinutes:0} minutes after it started: the process that ran it stopped (crash or restart).";
             lost.FinishedAt = now;
+            db.Publish(new RetrainingJobFinished(lost.JobId, lost.Kind, lost.Status, lost.Reason, null, null, lost.Error, now));
             logger.LogWarning("Retraining job {JobId} ({Kind}) was lost with its process; marked failed", lost.JobId, kind);
         }
         // Only a job that produced a challenger starts the cooldown: a failed or lost one is retried at the next trigger.
@@ -62,6 +65,9 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
         return job;
     }
 
+    private static Guid StableId(params string[] parts) =>
+        new(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\u001f', parts))));
+
     public void RunPending()
     {
         foreach (var id in _pending)
@@ -71,7 +77,10 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
         _pending.Clear();
     }
 
-    /// <summary>Starts a job when the last FprWeeks labelled weeks of the active version all have a realised FPR above the bound.</summary>
+    /// <summary>
+    /// When the last FprWeeks labelled weeks of the active version all have a realised FPR above the bound: tells ops
+    /// (<see cref="FalsePositiveRateExceeded"/>, whether or not a job can start) and starts a job.
+    /// </summary>
     public async Task<RetrainingJob?> CheckFalsePositiveRateAsync(string kind, IReadOnlyList<WeeklyFigures> weeks, CancellationToken ct)
     {
         var o = options.Value;
@@ -84,6 +93,12 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
         }
         var job = await StartAsync(kind, $"realised false-positive rate above {o.FprBound:P0} for {o.FprWeeks} weeks: "
             + string.Join(", ", labelled.Select(w => $"{w.WeekStart:yyyy-MM-dd} {w.RealisedFalsePositiveRate:P1}")), ct);
+        // One alarm per model version and latest breaching week: the daily check finding the same weeks again raises the same id,
+        // which Notifications tells once. Raised whether or not a job could start (one running, or the cooldown).
+        var weeksAsc = labelled.OrderBy(w => w.WeekStart).ToList();
+        var alarmId = StableId("fpr", kind, active.ModelId.ToString(), weeksAsc[^1].WeekStart.ToString("O"));
+        db.Publish(new FalsePositiveRateExceeded(alarmId, kind, active.ModelId, active.Version, o.FprBound,
+            weeksAsc.Select(w => w.WeekStart).ToList(), weeksAsc.Select(w => w.RealisedFalsePositiveRate!.Value).ToList(), job is not null, clock.GetUtcNow()));
         await db.SaveChangesAsync(ct);
         RunPending();
         return job;
@@ -144,6 +159,7 @@ public sealed class RetrainingRunner(IServiceScopeFactory scopes, IOptions<Monit
         {
             return;
         }
+        int? version = null;
         try
         {
             // A new seed per job: the same seed would give the champion again. The data is still the synthetic
@@ -153,6 +169,7 @@ public sealed class RetrainingRunner(IServiceScopeFactory scopes, IOptions<Monit
                 .TrainAsync(job.Kind, options.Value.RetrainStudents, seed, promote: false, CancellationToken.None);
             job.ChallengerModelId = challenger.ModelId;
             job.Status = RetrainingStatuses.Succeeded;
+            version = challenger.Version;
         }
         catch (Exception e)
         {
@@ -161,6 +178,8 @@ public sealed class RetrainingRunner(IServiceScopeFactory scopes, IOptions<Monit
             job.Error = e.Message;
         }
         job.FinishedAt = clock.GetUtcNow();
+        // Ops hear of it either way: a challenger waiting for promotion, or a job that failed.
+        db.Publish(new RetrainingJobFinished(job.JobId, job.Kind, job.Status, job.Reason, job.ChallengerModelId, version, job.Error, job.FinishedAt.Value));
         await db.SaveChangesAsync();
     }
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Beacon.EarlyWarning.Storage;
+using Beacon.Messaging;
 using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Scoring;
@@ -12,6 +14,9 @@ public sealed class NightlyRescoreOptions
 
     /// <summary>How often the job looks at the clock; a nightly job needs no finer grain.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a replica holds the run without renewing (renewed every third of it): how soon a crashed run is taken over.</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
 
     public bool TryGetAt(out TimeOnly at) => TimeOnly.TryParseExact(NightlyAt, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out at);
 
@@ -32,117 +37,48 @@ public sealed class NightlyRescoreOptions
     }
 }
 
-/// <summary>What the nightly re-score did last; in memory, so it resets when the service restarts.</summary>
-public sealed class NightlyRescoreStatus
-{
-    private readonly Lock _lock = new();
-
-    public DateTimeOffset? NextRunAt { get; private set; }
-    public DateTimeOffset? LastRunAt { get; private set; }
-    public int Runs { get; private set; }
-    public int LastStudentsScored { get; private set; }
-    public string LastOutcome { get; private set; } = "not run yet";
-
-    public NightlyRescoreStatus Snapshot()
-    {
-        lock (_lock)
-        {
-            return (NightlyRescoreStatus)MemberwiseClone();
-        }
-    }
-
-    internal void Scheduled(DateTimeOffset next)
-    {
-        lock (_lock)
-        {
-            NextRunAt = next;
-        }
-    }
-
-    /// <summary>Records the run and the next one together, so a reader never sees this run with the old next time.</summary>
-    internal void Finished(DateTimeOffset at, int scored, string outcome, DateTimeOffset next)
-    {
-        lock (_lock)
-        {
-            NextRunAt = next;
-            LastRunAt = at;
-            Runs++;
-            LastStudentsScored = scored;
-            LastOutcome = outcome;
-        }
-    }
-}
-
 /// <summary>
-/// Re-scores every student with the active model once a day at NightlyAt local time, through the same
-/// batch path as POST models/rescore (pooled engines). A restart does not catch up a missed night: the
-/// next run is the next NightlyAt after start. Every replica runs it (scores are idempotent).
+/// Re-scores every student with each active model once a day at NightlyAt local time, through the same batch path as
+/// POST models/rescore (pooled engines). Once per night across replicas: the run is leased in the database
+/// (<see cref="ScheduledJobs{TContext}"/>); a replica that dies mid-run is taken over when its lease runs out, and a night
+/// missed while every replica was down runs when one comes back. Last run, outcome and next run are in the database.
 /// </summary>
-public sealed class NightlyRescoreService(IServiceScopeFactory scopes, IOptions<NightlyRescoreOptions> options, NightlyRescoreStatus status,
-    TimeProvider clock, ILogger<NightlyRescoreService> logger) : BackgroundService
+public sealed class NightlyRescoreService(ScheduledJobs<EarlyWarningDbContext> jobs, IOptions<NightlyRescoreOptions> options, TimeProvider clock,
+    ILogger<NightlyRescoreService> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public const string Job = "nightly-rescore";
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        if (!settings.Enabled)
+        return !settings.Enabled
+            ? Task.CompletedTask
+            : jobs.RunAsync(Job, $"daily {settings.NightlyAt}", now => settings.NextAfter(now, clock.LocalTimeZone), settings.PollInterval, settings.Lease,
+                RunAsync, stoppingToken);
+    }
+
+    private async Task<ScheduledResult> RunAsync(ScheduledRun run)
+    {
+        // Every kind with an active model, each in its own scope (a fresh unit of work).
+        var scored = 0;
+        var kinds = new List<string>();
+        foreach (var kind in ScoredKinds.All)
         {
-            return;
-        }
-        status.Scheduled(settings.NextAfter(clock.GetUtcNow(), clock.LocalTimeZone));
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(settings.PollInterval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            var now = clock.GetUtcNow();
-            if (now < status.NextRunAt)
+            await using var scope = run.Services.CreateAsyncScope();
+            var scoring = scope.ServiceProvider.GetRequiredService<RiskScoring>();
+            if (await scoring.ActiveAsync(kind, run.CancellationToken) is null)
             {
                 continue;
             }
-            await RunAsync(now, settings.NextAfter(now, clock.LocalTimeZone), stoppingToken);
+            scored += await scoring.RescoreAllAsync(run.StartedAt, run.CancellationToken, kind);
+            kinds.Add(kind);
         }
-    }
-
-    private async Task RunAsync(DateTimeOffset now, DateTimeOffset next, CancellationToken ct)
-    {
-        try
+        if (kinds.Count == 0)
         {
-            // Every kind with an active model, each in its own scope (a fresh unit of work).
-            var scored = 0;
-            var kinds = new List<string>();
-            foreach (var kind in ScoredKinds.All)
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var scoring = scope.ServiceProvider.GetRequiredService<RiskScoring>();
-                if (await scoring.ActiveAsync(kind, ct) is null)
-                {
-                    continue;
-                }
-                scored += await scoring.RescoreAllAsync(now, ct, kind);
-                kinds.Add(kind);
-            }
-            if (kinds.Count == 0)
-            {
-                throw new ModelRegistryException("no active model");
-            }
-            status.Finished(now, scored, $"re-scored ({string.Join(", ", kinds)})", next);
-            logger.LogInformation("Nightly re-score: {Students} student scores ({Kinds})", scored, string.Join(", ", kinds));
+            logger.LogInformation("Nightly re-score skipped: no active model");
+            return new ScheduledResult("skipped: no active model");
         }
-        catch (ModelRegistryException e)
-        {
-            status.Finished(now, 0, $"skipped: {e.Message}", next);
-            logger.LogInformation("Nightly re-score skipped: {Reason}", e.Message);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // A failed night must not stop the host; the next night tries again.
-            status.Finished(now, 0, $"failed: {e.Message}", next);
-            logger.LogError(e, "Nightly re-score failed");
-        }
+        logger.LogInformation("Nightly re-score: {Students} student scores ({Kinds})", scored, string.Join(", ", kinds));
+        return new ScheduledResult($"re-scored ({string.Join(", ", kinds)})", scored);
     }
 }

@@ -1,3 +1,5 @@
+using Beacon.Messaging;
+
 namespace Beacon.EarlyWarning.Scoring;
 
 public static class RiskModelsExtensions
@@ -14,7 +16,7 @@ public static class RiskModelsExtensions
         builder.Services.AddScoped<DistrictThresholds>();
         builder.Services.AddOptions<NightlyRescoreOptions>().Bind(builder.Configuration.GetSection("EarlyWarning:Scoring"))
             .Validate(o => o.TryGetAt(out _), NightlyRescoreOptions.InvalidMessage).ValidateOnStart();
-        builder.Services.AddSingleton<NightlyRescoreStatus>();
+        builder.Services.AddScheduledJobs<Storage.EarlyWarningDbContext>();
         builder.Services.AddHostedService<NightlyRescoreService>();
         return builder;
     }

@@ -288,6 +288,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         modelBuilder.Entity<ModelArtifact>().HasKey(a => a.ModelId);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
+        modelBuilder.AddScheduledJobs();
         modelBuilder.AddInbox();
     }
 }

@@ -37,41 +37,27 @@ public sealed class OverdueCheck(InterventionsDbContext db, IOptions<Interventio
     }
 }
 
-/// <summary>Runs <see cref="OverdueCheck"/> on a timer.</summary>
-public sealed class OverdueScanner(IServiceScopeFactory scopes, IOptions<InterventionsOptions> options, TimeProvider clock, ILogger<OverdueScanner> logger)
+/// <summary>
+/// Runs <see cref="OverdueCheck"/> every OverdueScanInterval, once per interval across replicas (a lease in the database,
+/// <see cref="ScheduledJobs{TContext}"/>): two replicas scanning at once could both escalate a case before either commits.
+/// </summary>
+public sealed class OverdueScanner(ScheduledJobs<InterventionsDbContext> jobs, IOptions<InterventionsOptions> options, ILogger<OverdueScanner> logger)
     : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.OverdueScanInterval, clock);
-        try
-        {
-            do
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    public const string Job = "overdue-scan";
 
-    private async Task RunOnceAsync(CancellationToken ct)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
+        var interval = options.Value.OverdueScanInterval;
+        var poll = interval < TimeSpan.FromSeconds(30) ? interval : TimeSpan.FromSeconds(30);
+        return jobs.RunAsync(Job, $"every {interval}", now => now + interval, poll, TimeSpan.FromMinutes(2), async run =>
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var escalated = await scope.ServiceProvider.GetRequiredService<OverdueCheck>().RunAsync(clock.GetUtcNow(), ct);
+            var escalated = await run.Services.GetRequiredService<OverdueCheck>().RunAsync(run.StartedAt, run.CancellationToken);
             if (escalated > 0)
             {
                 logger.LogInformation("Escalated {Count} overdue case(s)", escalated);
             }
-        }
-        catch (Exception ex) when (!ct.IsCancellationRequested)
-        {
-            // Database briefly unavailable: the next tick tries again; nothing was marked escalated.
-            logger.LogWarning(ex, "Overdue check failed; retrying next tick");
-        }
+            return new ScheduledResult($"escalated {escalated} case(s)", escalated);
+        }, stoppingToken);
     }
 }

@@ -29,6 +29,7 @@ internal static class Extensions
         builder.Services.AddScoped<AttendanceCopy>();
         builder.Services.AddScoped<OverdueCheck>();
         builder.Services.AddScoped<EffectReport>();
+        builder.Services.AddScheduledJobs<InterventionsDbContext>();
         builder.Services.AddHostedService<OverdueScanner>();
         // Ingestion by name: its gRPC address is services:ingestion:grpc:0 (topology.json locally, the chart in Kubernetes).
         builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = Topology.GrpcAddress("ingestion"))
@@ -45,6 +46,7 @@ internal static class Extensions
         app.MapGrpcService<InterventionsGrpcService>();
         app.MapCasesApi();
         app.MapEffectReportApi();
+        app.MapJobsApi();
         app.MapRetentionEndpoint("/api/interventions/v1");
         return app;
     }

@@ -49,6 +49,7 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
         });
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
+        modelBuilder.AddScheduledJobs();
         modelBuilder.AddInbox();
     }
 }

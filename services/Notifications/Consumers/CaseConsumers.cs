@@ -73,5 +73,6 @@ public sealed class StaffAssignedConsumer(NotificationsDbContext db, SchoolCouns
         staff.Role = role;
         staff.Name = name;
         staff.Email = email;
+        staff.Source = null;   // on the roster now: the roster says who they are
     }
 }

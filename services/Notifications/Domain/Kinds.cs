@@ -16,7 +16,16 @@ public static class EventKinds
     public const string RiskAlert = "risk-alert";
     public const string CaseAssigned = "case-assigned";
     public const string CaseOverdue = "case-overdue";
-    public static readonly string[] All = [RiskAlert, CaseAssigned, CaseOverdue];
+
+    // Ops alarms (OpsAlarms): about models and jobs, never about a student.
+    public const string ModelDrift = "model-drift";
+    public const string FprAboveBound = "fpr-above-bound";
+    public const string RetrainingFailed = "retraining-failed";
+    public const string ChallengerWaiting = "challenger-waiting";
+    public const string ExpectedFprBand = "expected-fpr-band";
+    public const string SubgroupGap = "subgroup-gap";
+    public static readonly string[] Ops = [ModelDrift, FprAboveBound, ExpectedFprBand, SubgroupGap, RetrainingFailed, ChallengerWaiting];
+    public static readonly string[] All = [RiskAlert, CaseAssigned, CaseOverdue, .. Ops];
 }
 
 public static class DeliveryStatuses

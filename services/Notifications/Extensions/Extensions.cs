@@ -30,6 +30,10 @@ internal static class Extensions
             bus.AddConsumer<InterventionOverdueConsumer>();
             bus.AddConsumer<StaffAssignedConsumer>();
             bus.AddConsumer<ModelDriftDetectedConsumer>();
+            bus.AddConsumer<FalsePositiveRateExceededConsumer>();
+            bus.AddConsumer<RetrainingJobFinishedConsumer>();
+            bus.AddConsumer<ExpectedFalsePositiveRateOutOfBandConsumer>();
+            bus.AddConsumer<SubgroupGapExceededConsumer>();
             bus.AddNotificationsErasure();
         });
         builder.Services.AddOutboxRelay<NotificationsDbContext>();
@@ -37,6 +41,9 @@ internal static class Extensions
         builder.Services.AddSingleton<FeedBroadcaster>();
         builder.Services.AddSingleton<SchoolCounselors>();
         builder.Services.AddScoped<Notifier>();
+        builder.Services.AddScoped<OpsAlarms>();
+        builder.Services.AddSingleton<StaffDirectory>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StaffDirectory>());
         builder.Services.AddScoped<DeliveryDispatch>();
         builder.Services.AddHostedService<DeliveryDispatcher>();
         var section = builder.Configuration.GetSection("Notifications");
@@ -86,7 +93,9 @@ internal static class Extensions
     {
         app.MapDefaultOpenApi();
         app.MapGrpcService<NotificationsGrpcService>();
+        app.UseStaffFromClaims();
         app.MapNotificationsApi();
+        app.MapOpsAlarmsApi();
         app.MapRetentionEndpoint("/api/notifications/v1");
         return app;
     }

@@ -54,6 +54,9 @@ public sealed class StaffMember
     public required string Role { get; set; }
     public required string Name { get; set; }
     public string Email { get; set; } = "";
+
+    /// <summary>Null: the roster (StaffAssigned). Otherwise <see cref="StaffSources"/>: the directory setting, or the person's own sign-in.</summary>
+    public string? Source { get; set; }
 }
 
 /// <summary>A staff member's delivery settings. Missing row = defaults (<see cref="PreferenceDefaults"/>).</summary>
@@ -105,6 +108,7 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
     public DbSet<Delivery> Deliveries => Set<Delivery>();
     public DbSet<WorklistEntry> Worklist => Set<WorklistEntry>();
     public DbSet<Apis.StreamTicket> StreamTickets => Set<Apis.StreamTicket>();
+    public DbSet<OpsAlarm> OpsAlarms => Set<OpsAlarm>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -131,6 +135,11 @@ public sealed class NotificationsDbContext(DbContextOptions<NotificationsDbConte
             e.HasIndex(d => new { d.Status, d.NotBefore });
         });
         modelBuilder.Entity<Apis.StreamTicket>().HasKey(t => t.Hash);
+        modelBuilder.Entity<OpsAlarm>(e =>
+        {
+            e.HasKey(a => a.AlarmId);
+            e.HasIndex(a => a.Kind);
+        });
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
     }

@@ -116,6 +116,36 @@ public sealed record ModelDriftDetected(Guid RunId, string Kind, Guid ModelId, i
     IReadOnlyList<string> SignificantInputs, int Students, DateTimeOffset DetectedAt);
 
 /// <summary>
+/// The active model's realised false-positive rate was above the bound for the last <paramref name="WeekStarts"/>.Count labelled weeks
+/// in a row (one rate per week, same order). <paramref name="AlarmId"/> is stable per model version and latest week, so the daily check
+/// that finds the same weeks again raises the same alarm. For ops, never names.
+/// </summary>
+public sealed record FalsePositiveRateExceeded(Guid AlarmId, string Kind, Guid ModelId, int ModelVersion, double Bound, IReadOnlyList<DateOnly> WeekStarts,
+    IReadOnlyList<double> Rates, bool RetrainingStarted, DateTimeOffset DetectedAt);
+
+/// <summary>
+/// Before labels arrive: the active model's expected false-positive rate for <paramref name="WeekStart"/> (from its calibrated
+/// scores) left the configured band [<paramref name="Low"/>, <paramref name="High"/>]. One id per model version and week.
+/// </summary>
+public sealed record ExpectedFalsePositiveRateOutOfBand(Guid AlarmId, string Kind, Guid ModelId, int ModelVersion, DateOnly WeekStart, double Expected,
+    double Low, double High, DateTimeOffset DetectedAt);
+
+/// <summary>
+/// The active model's largest gap between subgroups of <paramref name="Attribute"/> in <paramref name="Measure"/> (false-positive
+/// rate or recall, labelled students, suppressed groups left out) was above <paramref name="Bound"/> for <paramref name="WeekStart"/>.
+/// One id per model version, week, attribute and measure. Groups are named, students never.
+/// </summary>
+public sealed record SubgroupGapExceeded(Guid AlarmId, string Kind, Guid ModelId, int ModelVersion, DateOnly WeekStart, string Attribute, string Measure,
+    double Gap, double Bound, string HighestGroup, string LowestGroup, DateTimeOffset DetectedAt);
+
+/// <summary>
+/// A retraining job ended: <paramref name="Status"/> "succeeded" (a challenger, <paramref name="ChallengerModelId"/> v<paramref name="ChallengerVersion"/>,
+/// waits for a person to promote it) or "failed" (<paramref name="Error"/> says why, also when the job was lost with its process).
+/// </summary>
+public sealed record RetrainingJobFinished(Guid JobId, string Kind, string Status, string Reason, Guid? ChallengerModelId, int? ChallengerVersion, string? Error,
+    DateTimeOffset FinishedAt);
+
+/// <summary>
 /// An administrator erased a student (FERPA): every service removes or irreversibly pseudonymises what it holds about them and
 /// answers with <see cref="StudentErasureConfirmed"/>. Carries the id only, never a name.
 /// </summary>

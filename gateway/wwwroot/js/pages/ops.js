@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { onLeave } from '../lifecycle.js';
 import { h, clear, section, message, percent, date, announce, id } from '../dom.js';
 import { calibrationPlot } from '../charts.js';
+import { alarmsSection, jobsSection, activeModelsSection } from '../opsAlarms.js';
 
 const MONITORING = '/api/early-warning/v1/monitoring';
 const MODELS = '/api/early-warning/v1/models';
@@ -14,6 +15,8 @@ let KIND = sessionStorage.getItem('beacon.ops.kind') in KINDS ? sessionStorage.g
 
 export function renderOps(main) {
   main.append(h('h1', {}, 'Models'));
+  // What needs ops first: the alarms (live), then the jobs and every active model at a glance.
+  main.append(alarmsSection(), activeModelsSection(KINDS), jobsSection());
   const kindId = id('kind');
   main.append(h('p', {}, h('label', { for: kindId }, 'Model kind '),
     h('select', {
@@ -31,7 +34,7 @@ export function renderOps(main) {
   main.append(section('Nightly re-score', async () => {
     const n = await api('/api/early-warning/v1/scoring/nightly');
     return h('p', {}, n.enabled
-      ? `Every night at ${n.nightlyAt}; next run ${date(n.nextRunAt)}. Last run ${n.lastRunAt ? `${date(n.lastRunAt)}: ${n.lastOutcome}, ${n.lastStudentsScored} students` : 'not since the service started'}.`
+      ? `Every night at ${n.nightlyAt}; next run ${date(n.nextRunAt)}. Last run ${n.lastRunAt ? `${date(n.lastRunAt)}: ${n.lastOutcome}, ${n.lastStudentsScored} students` : 'never'}.`
       : 'Turned off on this deployment.');
   }));
   const threshold = section('District threshold', el => thresholdView(el));
