@@ -22,6 +22,7 @@ internal static class Extensions
         {
             bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
             bus.AddConsumer<StudentDemographicsRecordedConsumer>();
+            bus.AddConsumer<SchoolCalendarRecordedConsumer>();
             bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
             bus.AddSignalConsumers();
             bus.AddEarlyWarningErasure();

@@ -22,6 +22,8 @@ public sealed class StudentRiskState
     public int DaysAbsent { get; set; }
     public bool ChronicallyAbsent { get; set; }
     public int Crossings { get; set; }
+    /// <summary>The school year the state is counted in (null without a calendar); a new year starts the indicator afresh.</summary>
+    public string? SchoolYear { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
@@ -231,6 +233,8 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     public DbSet<LmsActivityRow> LmsActivity => Set<LmsActivityRow>();
     public DbSet<SkillMasteryRow> SkillMastery => Set<SkillMasteryRow>();
     public DbSet<IndicatorStateRow> IndicatorStates => Set<IndicatorStateRow>();
+    public DbSet<CalendarYearRow> CalendarYears => Set<CalendarYearRow>();
+    public DbSet<SchoolAttendanceThrough> AttendanceThrough => Set<SchoolAttendanceThrough>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -249,6 +253,8 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         });
         modelBuilder.Entity<SkillMasteryRow>().HasKey(m => new { m.StudentId, m.SkillId });
         modelBuilder.Entity<IndicatorStateRow>().HasKey(s => new { s.StudentId, s.Kind });
+        modelBuilder.Entity<CalendarYearRow>().HasKey(c => new { c.Scope, c.SchoolYear });
+        modelBuilder.Entity<SchoolAttendanceThrough>().HasKey(t => t.SchoolId);
         modelBuilder.Entity<RiskAlert>(e =>
         {
             e.HasKey(a => a.AlertId);

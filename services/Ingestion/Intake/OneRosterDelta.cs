@@ -151,6 +151,11 @@ public sealed partial class OneRosterImport
                 ParentId = Field(row, "parentSourcedId"),
                 SchoolYear = Field(row, "schoolYear"),
             };
+            if (incoming.Type == "schoolYear")
+            {
+                // A school year's first and last day become the district's calendar year (Early warning counts school days by it).
+                await CalendarProcessor.RecordSessionYearAsync(db, incoming, clock.GetUtcNow(), ct);
+            }
             if (existing.TryGetValue(incoming.SessionId, out var stored))
             {
                 db.Entry(stored).CurrentValues.SetValues(incoming);

@@ -20,6 +20,17 @@ public sealed record StudentDemographicsRecorded(string StudentId, string? Sex, 
 /// </summary>
 public sealed record StudentExited(string StudentId, string SchoolId, string Reason, DateTimeOffset OccurredAt);
 
+/// <summary>
+/// A school calendar for one school year as it now stands (the whole year, so the latest event replaces what a consumer held):
+/// SchoolId null is the district-wide calendar; a school's own calendar adds its non-instructional days to the district's,
+/// and its FirstDay/LastDay (when set) replace the district's. Weekends are never school days.
+/// </summary>
+public sealed record SchoolCalendarRecorded(string? SchoolId, string SchoolYear, DateOnly? FirstDay, DateOnly? LastDay,
+    IReadOnlyList<NonInstructionalDays> NonInstructional, DateTimeOffset OccurredAt);
+
+/// <summary>A span of days with no instruction (a holiday, a break, a teacher day), From to To inclusive.</summary>
+public sealed record NonInstructionalDays(DateOnly From, DateOnly To, string Description);
+
 /// <summary>A parent, guardian or relative of a student (OneRoster agentSourcedIds), recorded or changed, for outreach.</summary>
 public sealed record StudentContactRecorded(string StudentId, string ContactId, string Relationship, string GivenName, string FamilyName, string? Email,
     string? Phone, string? Sms, DateTimeOffset OccurredAt);
