@@ -78,6 +78,8 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
                 tracked[(message.StudentId, message.Date)] = day;
             }
             studentDays[message.Date] = message.Status;
+            // The day as known from now on, kept beside the projection for point-in-time training sets.
+            db.AttendanceVersions.Add(new AttendanceVersion { StudentId = message.StudentId, Date = message.Date, Status = message.Status, KnownFrom = message.OccurredAt });
             if (!through.TryGetValue(message.SchoolId, out var reported))
             {
                 reported = through[message.SchoolId] = db.AttendanceThrough.Add(new SchoolAttendanceThrough { SchoolId = message.SchoolId, Through = message.Date }).Entity;

@@ -23,6 +23,7 @@ internal static class Extensions
             bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
             bus.AddConsumer<StudentDemographicsRecordedConsumer>();
             bus.AddConsumer<SchoolCalendarRecordedConsumer>();
+            bus.AddConsumer<StudentExitedConsumer>();
             bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
             bus.AddSignalConsumers();
             bus.AddEarlyWarningErasure();
@@ -34,6 +35,10 @@ internal static class Extensions
         builder.AddRiskModels();
         builder.AddModelMonitoring();
         builder.Services.AddScoped<AttendanceUpdates>();
+        builder.Services.AddScoped<OutcomeDeriver>();
+        builder.Services.AddScoped<HistoryTrainingSet>();
+        builder.Services.AddScoped<ModelTraining>();
+        builder.Services.AddHostedService<YearEndOutcomesService>();
         return builder;
     }
 
@@ -45,6 +50,7 @@ internal static class Extensions
         app.MapModelsApi();
         app.MapModelMonitoring();
         app.MapFeaturesApi();
+        app.MapDerivedOutcomesApi();
         app.MapRetentionEndpoint("/api/early-warning/v1");
         return app;
     }
