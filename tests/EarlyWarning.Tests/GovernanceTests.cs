@@ -49,6 +49,9 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         db.LmsActivity.Add(new LmsActivityRow { StatementId = $"st-{student}", StudentId = student, Verb = "completed", ObjectId = "unit-1", Timestamp = at });
         db.SkillMastery.Add(new SkillMasteryRow { StudentId = student, SkillId = "fractions", ProbabilityMastered = 0.3, Attempts = 4, OccurredAt = at });
         db.IndicatorStates.Add(new IndicatorStateRow { StudentId = student, Kind = RiskKinds.Behavior, SchoolId = "gov", Flagged = true, Crossings = 1, Explanation = "1 incident", UpdatedAt = at });
+        db.AttendanceVersions.Add(new AttendanceVersion { StudentId = student, Date = day, Status = "absent", KnownFrom = at });
+        db.StudentExits.Add(new Monitoring.StudentExitRow { StudentId = student, SchoolId = "gov", ExitCode = "other", Reason = "left", ExitedOn = day, OccurredAt = at });
+        db.YearOutcomes.Add(new Monitoring.YearOutcomeRow { StudentId = student, Kind = "dropout", SchoolYear = "2025-2026", Outcome = "withdrew", AtRisk = true, KnownOn = day, RecordedAt = at });
         db.Publish(new RiskAlertRaised(alertId, student, "gov", "chronic-absence", "missed", 0.5, at));
         return db.SaveChangesAsync();
     });
@@ -56,6 +59,7 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
     protected override async Task<Dictionary<string, int>> RowsOfAsync(EarlyWarningDbContext db, string student) => new()
     {
         ["AttendanceDays"] = await db.AttendanceDays.CountAsync(x => x.StudentId == student),
+        ["AttendanceVersions"] = await db.AttendanceVersions.CountAsync(x => x.StudentId == student),
         ["RiskStates"] = await db.RiskStates.CountAsync(x => x.StudentId == student),
         ["Alerts"] = await db.Alerts.CountAsync(x => x.StudentId == student),
         ["RiskScores"] = await db.RiskScores.CountAsync(x => x.StudentId == student),
@@ -68,6 +72,8 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         ["LmsActivity"] = await db.LmsActivity.CountAsync(x => x.StudentId == student),
         ["SkillMastery"] = await db.SkillMastery.CountAsync(x => x.StudentId == student),
         ["IndicatorStates"] = await db.IndicatorStates.CountAsync(x => x.StudentId == student),
+        ["StudentExits"] = await db.StudentExits.CountAsync(x => x.StudentId == student),
+        ["YearOutcomes"] = await db.YearOutcomes.CountAsync(x => x.StudentId == student),
         ["outbox"] = await OutboxRowsAboutAsync(db, student),
     };
 
@@ -78,6 +84,7 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         var a = await EraseOneOfTwoAsync(new()
         {
             ["AttendanceDays"] = 2,
+            ["AttendanceVersions"] = 1,
             ["RiskStates"] = 1,
             ["Alerts"] = 1,
             ["RiskScores"] = 1,
@@ -90,6 +97,8 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
             ["LmsActivity"] = 1,
             ["SkillMastery"] = 1,
             ["IndicatorStates"] = 1,
+            ["StudentExits"] = 1,
+            ["YearOutcomes"] = 1,
             ["outbox"] = 1,
         });
 

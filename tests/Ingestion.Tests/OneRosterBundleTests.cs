@@ -221,7 +221,8 @@ public sealed class OneRosterBundleTests(ServiceFactory<Program> service) : ICla
         {
             ["manifest.csv"] = "propertyName,value\noneroster.version,1.1\nfile.orgs,delta\nfile.users,delta\nfile.classes,delta\nfile.academicSessions,delta",
             ["orgs.csv"] = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd11-annex,tobedeleted,2026-09-01,Delta Annex,school,,",
-            ["users.csv"] = Users + "d11-s1,tobedeleted,2026-09-01,true,d11-hs,student,s1,,Ivy,Marsh,,,,,,,08,",
+            // The SIS says why the student left in an extension column; it travels as the exit code.
+            ["users.csv"] = Users.TrimEnd('\n') + ",metadata.exitCode\n" + "d11-s1,tobedeleted,2026-09-01,true,d11-hs,student,s1,,Ivy,Marsh,,,,,,,08,,dropped-out",
             ["classes.csv"] = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n"
                 + "d11-c2,tobedeleted,2026-09-01,Art 8,08,,A8,scheduled,,d11-hs,d11-t1,,,",
             ["academicSessions.csv"] = "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\nd11-t1,tobedeleted,2026-09-01,Fall,term,2026-08-20,2026-12-20,d11-y,2027",
@@ -236,7 +237,8 @@ public sealed class OneRosterBundleTests(ServiceFactory<Program> service) : ICla
             await db.SectionEnrollments.Where(e => e.SectionId.StartsWith("d11-")).Select(e => e.PersonId).ToListAsync(),
             await db.Schools.AsNoTracking().SingleAsync(s => s.SchoolId == "d11-annex"),
             await db.AcademicSessions.Where(a => a.SessionId.StartsWith("d11-")).Select(a => a.SessionId).ToListAsync(),
-            await db.Set<Beacon.Messaging.OutboxMessage>().CountAsync(m => m.MessageType.Contains("StudentExited") && m.Body.Contains("\"d11-s1\""))));
+            await db.Set<Beacon.Messaging.OutboxMessage>().CountAsync(m => m.MessageType.Contains("StudentExited") && m.Body.Contains("\"d11-s1\"")
+                && m.Body.Contains("\"ExitCode\":\"dropped-out\""))));
         // Withdrawn, not erased: the student is kept with the reason, out of their class, and StudentExited was published once.
         Assert.Equal(("withdrawn", "d11-hs"), (s1.Status, s1.SchoolId));
         Assert.Contains("tobedeleted", s1.ExitReason);

@@ -340,6 +340,8 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
         ("EarlyWarning", "AttendanceDays" or "RiskStates" or "RiskScores" or "Alerts") => true,
         // Grades, incidents, LMS statements and mastery Ingestion and Mastery publish, and the indicator states they move.
         ("EarlyWarning", "CourseMarks" or "BehaviorIncidents" or "LmsActivity" or "SkillMastery" or "IndicatorStates") => true,
+        // Calendars, exits and how far each school's attendance feed reported, from Ingestion's events.
+        ("EarlyWarning", "CalendarYears" or "StudentExits" or "AttendanceThrough" or "AttendanceVersions") => true,
         ("Interventions", "Attendance") => true,
         ("Notifications", "Staff" or "Feed" or "Deliveries" or "Worklist") => true,
         _ => false,

@@ -45,6 +45,10 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
             }
             studentDays[day.Date] = day.Status;
         }
+        // With a calendar, days are counted in the school year, up to the date the school's feed has reported through.
+        var calendars = await db.CalendarsAsync(ct);
+        var schools = records.Select(m => m.SchoolId).Distinct().ToList();
+        var through = await db.AttendanceThrough.Where(t => schools.Contains(t.SchoolId)).ToDictionaryAsync(t => t.SchoolId, ct);
         var tracked = new Dictionary<(string, DateOnly), AttendanceDay>();
         var states = await db.RiskStates.Where(s => ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
         var now = clock.GetUtcNow();
@@ -74,10 +78,29 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
                 tracked[(message.StudentId, message.Date)] = day;
             }
             studentDays[message.Date] = message.Status;
-            var reading = ChronicAbsenceIndicator.Evaluate(ChronicAbsenceIndicator.Summarize(studentDays.Values, options.Value), options.Value);
+            // The day as known from now on, kept beside the projection for point-in-time training sets.
+            db.AttendanceVersions.Add(new AttendanceVersion { StudentId = message.StudentId, Date = message.Date, Status = message.Status, KnownFrom = message.OccurredAt });
+            if (!through.TryGetValue(message.SchoolId, out var reported))
+            {
+                reported = through[message.SchoolId] = db.AttendanceThrough.Add(new SchoolAttendanceThrough { SchoolId = message.SchoolId, Through = message.Date }).Entity;
+            }
+            reported.Through = reported.Through < message.Date ? message.Date : reported.Through;
+            var asOf = calendars.IsEmpty ? message.Date : Later(reported.Through, studentDays.Keys.Max());
+            var year = calendars.IsEmpty ? null : calendars.YearOf(message.SchoolId, asOf);
+            var summary = year is null
+                ? ChronicAbsenceIndicator.Summarize(studentDays.Values, options.Value)
+                : ChronicAbsenceIndicator.Summarize(studentDays, year, asOf, options.Value);
+            var reading = ChronicAbsenceIndicator.Evaluate(summary, options.Value);
             if (!states.TryGetValue(message.StudentId, out var state))
             {
                 state = states[message.StudentId] = db.RiskStates.Add(new StudentRiskState { StudentId = message.StudentId, SchoolId = message.SchoolId }).Entity;
+            }
+            if (year is not null && state.SchoolYear != year.Label)
+            {
+                // A new school year starts the indicator afresh: a student chronically absent last year is alerted again
+                // when they cross this year. (A state counted before any calendar arrived just takes the year's name.)
+                state.ChronicallyAbsent &= state.SchoolYear is null;
+                state.SchoolYear = year.Label;
             }
             if (ChronicAbsenceIndicator.IsCrossingIn(state.ChronicallyAbsent, reading))
             {
@@ -103,13 +126,17 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
             // The model re-scores the student in the same unit of work, so score and signal commit together.
             if (score is not null)
             {
-                await score(new StudentDays(message.StudentId, message.SchoolId, [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))]));
+                // The model's inputs start afresh with the year too.
+                await score(new StudentDays(message.StudentId, message.SchoolId,
+                    [.. studentDays.Where(d => year is null || (d.Key >= year.FirstDay && d.Key <= asOf)).Select(d => new SchoolDay(d.Key, d.Value))]));
             }
         }
         // The dropout model reads every signal kind; it scores each student once per batch, after all their days.
         await scoring.ScoreDropoutAsync(ids, now, ct, days);
         scoring.PublishScoreChanges();
     }
+
+    private static DateOnly Later(DateOnly a, DateOnly b) => a > b ? a : b;
 }
 
 /// <summary>Single records (any producer but Ingestion, which publishes batches), gathered into batches here.</summary>

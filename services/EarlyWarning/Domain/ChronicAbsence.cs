@@ -1,3 +1,5 @@
+using Beacon.RiskModels.Calendars;
+
 namespace Beacon.EarlyWarning.Domain;
 
 /// <summary>
@@ -42,6 +44,34 @@ public static class ChronicAbsenceIndicator
             }
         }
         return new AttendanceSummary(enrolled, absent);
+    }
+
+    /// <summary>
+    /// With a calendar: the school days of <paramref name="year"/> the student was enrolled through <paramref name="asOf"/>,
+    /// and the absences among them. Records on days without instruction, or outside the year, do not count. A feed that sends
+    /// present (or tardy) days says when the student started, so enrolment counts from their first record; an absences-only
+    /// feed does not, so it counts from the year's first day. Either way every school day through the date counts, recorded
+    /// or not: a day with no record from an absences-only feed is a day present.
+    /// </summary>
+    public static AttendanceSummary Summarize(IEnumerable<KeyValuePair<DateOnly, string>> days, SchoolYearCalendar year, DateOnly asOf, ChronicAbsenceOptions options)
+    {
+        var through = asOf > year.LastDay ? year.LastDay : asOf;
+        int recorded = 0, absent = 0;
+        DateOnly? first = null;
+        var saysPresent = false;
+        foreach (var (date, status) in days)
+        {
+            if (date > through || !year.IsInstructional(date))
+            {
+                continue;
+            }
+            recorded++;
+            absent += IsAbsence(status, options) ? 1 : 0;
+            saysPresent |= status is "present" or "tardy";
+            first = first is null || date < first ? date : first;
+        }
+        var start = saysPresent && first is not null ? first.Value : year.FirstDay;
+        return new AttendanceSummary(Math.Max(recorded, year.InstructionalDays(start, through)), absent);
     }
 
     public static ChronicAbsenceReading Evaluate(AttendanceSummary summary, ChronicAbsenceOptions options)

@@ -22,6 +22,8 @@ internal static class Extensions
         {
             bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
             bus.AddConsumer<StudentDemographicsRecordedConsumer>();
+            bus.AddConsumer<SchoolCalendarRecordedConsumer>();
+            bus.AddConsumer<StudentExitedConsumer>();
             bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
             bus.AddSignalConsumers();
             bus.AddEarlyWarningErasure();
@@ -39,6 +41,10 @@ internal static class Extensions
         builder.AddRiskModels();
         builder.AddModelMonitoring();
         builder.Services.AddScoped<AttendanceUpdates>();
+        builder.Services.AddScoped<OutcomeDeriver>();
+        builder.Services.AddScoped<HistoryTrainingSet>();
+        builder.Services.AddScoped<ModelTraining>();
+        builder.Services.AddHostedService<YearEndOutcomesService>();
         return builder;
     }
 
@@ -51,6 +57,7 @@ internal static class Extensions
         app.MapModelMonitoring();
         app.MapFeaturesApi();
         app.MapJobsApi();
+        app.MapDerivedOutcomesApi();
         app.MapRetentionEndpoint("/api/early-warning/v1");
         return app;
     }

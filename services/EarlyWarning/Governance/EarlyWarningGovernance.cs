@@ -9,7 +9,7 @@ namespace Beacon.EarlyWarning.Governance;
 /// <summary>
 /// Erases a student from Early warning: every row keyed by the student is deleted (attendance projection, risk
 /// state, alerts, scores, weekly score snapshots, outcome labels, counselor feedback, demographics, course marks,
-/// behaviour incidents, LMS activity, skill mastery, behaviour and course indicator states) and the
+/// behaviour incidents, LMS activity, skill mastery, behaviour and course indicator states, exits, year outcomes) and the
 /// outbox events about them. Drift runs and measurements are aggregates without student ids and stay; the
 /// weekly monitoring report is computed from the snapshots, so past weeks lose the erased student's row.
 /// </summary>
@@ -21,6 +21,7 @@ public sealed class StudentErasureConsumer(EarlyWarningDbContext db, ErasedStude
     protected override async Task<Dictionary<string, int>> DeleteRowsAsync(string studentId, CancellationToken ct) => new()
     {
         ["AttendanceDays"] = await Db.AttendanceDays.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["AttendanceVersions"] = await Db.AttendanceVersions.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["RiskStates"] = await Db.RiskStates.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["Alerts"] = await Db.Alerts.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["RiskScores"] = await Db.RiskScores.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
@@ -33,6 +34,8 @@ public sealed class StudentErasureConsumer(EarlyWarningDbContext db, ErasedStude
         ["LmsActivity"] = await Db.LmsActivity.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["SkillMastery"] = await Db.SkillMastery.Where(m => m.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["IndicatorStates"] = await Db.IndicatorStates.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["StudentExits"] = await Db.StudentExits.Where(e => e.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["YearOutcomes"] = await Db.YearOutcomes.Where(o => o.StudentId == studentId).ExecuteDeleteAsync(ct),
     };
 }
 
@@ -46,6 +49,7 @@ public static class EarlyWarningGovernance
     public static IHostApplicationBuilder AddEarlyWarningRetention(this IHostApplicationBuilder builder) =>
         builder.AddRetention(
             new("AttendanceDays", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<AttendanceDay>(d => d.Date, cutoff, ct)),
+            new("AttendanceVersions", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<AttendanceVersion>(d => d.Date, cutoff, ct)),
             new("RiskScores", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<StudentRiskScore>(s => s.ScoredAt, cutoff, ct)),
             new("ScoreSnapshots", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<ScoreSnapshot>(s => s.ScoredAt, cutoff, ct)),
             new("RiskAlerts", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<RiskAlert>(a => a.RaisedAt, cutoff, ct)),

@@ -14,7 +14,7 @@ namespace Beacon.EarlyWarning.Grpc;
 
 public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, ModelRegistry registry,
     RiskScoring scoring, TimeProvider clock, Beacon.Messaging.ScheduledJobs<EarlyWarningDbContext> jobs, IOptions<NightlyRescoreOptions> nightlyOptions,
-    DistrictThresholds thresholds)
+    DistrictThresholds thresholds, ModelTraining training)
     : Contracts.EarlyWarning.EarlyWarning.EarlyWarningBase
 {
     [Authorize(Policy = Policies.Staff)]
@@ -156,7 +156,8 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
             throw new RpcException(new Status(StatusCode.InvalidArgument, "kind is required ('chronic-absence' or 'dropout')."));
         }
         return ModelsGrpc.Guard(async () => ModelsGrpc.ToMessage(
-            await registry.TrainAsync(request.Kind, request.Students, request.Seed, request.Promote, context.CancellationToken)));
+            await training.TrainAsync(new TrainRequest(request.Kind, request.Source, request.Students, request.Seed, request.Promote, request.SchoolDay),
+                context.CancellationToken)));
     }
 
     [Authorize(Policy = Policies.Ops)]

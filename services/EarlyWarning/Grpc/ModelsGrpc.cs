@@ -27,6 +27,7 @@ internal static class ModelsGrpc
             Split = card.Split,
             BeatsBaseline = card.BeatsBaseline,
             ActivatedAt = record.ActivatedAt?.ToString("O") ?? "",
+            PromotionGate = record.GateJson ?? "",
         };
         message.Features.AddRange(card.FeatureNames);
         message.Metrics.AddRange(card.Reports.Append(card.Baseline).Select(r => new ModelMetrics

@@ -89,6 +89,7 @@ public sealed class Labels(EarlyWarningDbContext db, TimeProvider clock)
                 row.AtRisk = label.AtRisk;
                 row.KnownOn = label.KnownOn;
                 row.RecordedAt = label.RecordedAt;
+                row.Source = null;   // posted by hand: the year-end derivation leaves it alone
             }
             else
             {

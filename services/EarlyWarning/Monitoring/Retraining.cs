@@ -162,11 +162,12 @@ public sealed class RetrainingRunner(IServiceScopeFactory scopes, IOptions<Monit
         int? version = null;
         try
         {
-            // A new seed per job: the same seed would give the champion again. The data is still the synthetic
-            // generator's (Beacon holds no labelled district history to retrain on); see the README.
+            // From the district's history once two school years have outcomes (the promotion gate then decides); until then
+            // the synthetic cold start, with a new seed per job (the same seed would give the champion again).
             var seed = (int)(job.StartedAt.ToUnixTimeSeconds() % 1_000_000) + 1;
-            var challenger = await scope.ServiceProvider.GetRequiredService<ModelRegistry>()
-                .TrainAsync(job.Kind, options.Value.RetrainStudents, seed, promote: false, CancellationToken.None);
+            var fromHistory = (await scope.ServiceProvider.GetRequiredService<HistoryTrainingSet>().YearsAsync(job.Kind, CancellationToken.None)).Count >= 2;
+            var challenger = await scope.ServiceProvider.GetRequiredService<ModelTraining>().TrainAsync(
+                new TrainRequest(job.Kind, fromHistory ? ModelTraining.District : ModelTraining.Synthetic, options.Value.RetrainStudents, seed), CancellationToken.None);
             job.ChallengerModelId = challenger.ModelId;
             job.Status = RetrainingStatuses.Succeeded;
             version = challenger.Version;

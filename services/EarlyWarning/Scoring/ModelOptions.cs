@@ -13,4 +13,10 @@ public sealed class ModelOptions
 
     /// <summary>Upper bound on simulated students per training request (training time grows with it).</summary>
     public int MaximumTrainingStudents { get; set; } = 200_000;
+
+    /// <summary>The promotion gate: how much a history-trained challenger may widen the largest subgroup FPR gap.</summary>
+    public double FprGapMargin { get; set; } = 0.05;
+
+    /// <summary>Subgroups with fewer labelled negatives than this are left out of the gate's FPR gap (as the monitoring report suppresses them).</summary>
+    public int MinimumGroupSize { get; set; } = 20;
 }

@@ -40,9 +40,21 @@ public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models,
             K12DropoutFeatures.Kind => K12DropoutSimulator.Dataset(train, test, seedUsed),
             _ => throw new ModelRegistryException($"Unknown model kind '{kind}': use '{AttendanceFeatures.Kind}' or '{K12DropoutFeatures.Kind}' (the OULAD model is an offline benchmark: ./beacon eval oulad)."),
         };
-        var progress = new Progress<string>(m => logger.LogInformation("Training {Kind}: {Progress}", kind, m));
-        var result = await Task.Run(() => new RiskModelTrainer(progress).Train(data, new TrainingOptions { Trees = options.Value.Trees }), ct);
+        var record = await RegisterAsync(await TrainOnAsync(data, ct), ct);
+        return promote ? await PromoteAsync(record.ModelId, ct) : record;
+    }
 
+    /// <summary>Trains every scorer on a data set (synthetic or the district's history) off the request thread.</summary>
+    public Task<TrainingResult> TrainOnAsync(RiskDataset data, CancellationToken ct)
+    {
+        var progress = new Progress<string>(m => logger.LogInformation("Training {Kind}: {Progress}", data.Features.Kind, m));
+        return Task.Run(() => new RiskModelTrainer(progress).Train(data, new TrainingOptions { Trees = options.Value.Trees }), ct);
+    }
+
+    /// <summary>Saves the served model's file and registers it as a candidate, its card naming the data and the held-out figures.</summary>
+    public async Task<ModelVersionRecord> RegisterAsync(TrainingResult result, CancellationToken ct)
+    {
+        var kind = result.Data.Features.Kind;
         var version = (await db.Models.Where(m => m.Kind == kind).MaxAsync(m => (int?)m.Version, ct) ?? 0) + 1;
         var id = Guid.NewGuid();
         // The model is data in this database (every replica reads it there), never a file in the container.
@@ -66,7 +78,7 @@ public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models,
         await db.SaveChangesAsync(ct);
         logger.LogInformation("Registered {Kind} v{Version} ({ModelId}, {Size} bytes, sha256 {Sha256}); held-out AUC {Auc:F3}, rule baseline {Baseline:F3}",
             kind, version, id, artifact.Size, artifact.Sha256, result.Served.Report.Auc, result.Baseline.Auc);
-        return promote ? await PromoteAsync(id, ct) : record;
+        return record;
     }
 
     public async Task<ModelVersionRecord> PromoteAsync(Guid modelId, CancellationToken ct)

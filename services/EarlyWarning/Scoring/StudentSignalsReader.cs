@@ -39,6 +39,7 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
                 .Where(d => ids.Contains(d.StudentId)).ToLookup(d => d.StudentId, d => new SchoolDay(d.Date, d.Status))
             : Array.Empty<SchoolDay>().ToLookup(_ => "");
 
+        var calendars = await db.CalendarsAsync(ct);
         var result = new List<StudentSignalsRow>(ids.Length);
         foreach (var id in ids)
         {
@@ -53,12 +54,18 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
             var studentDays = days is not null
                 ? days.TryGetValue(id, out var known) ? [.. known.Select(d => new SchoolDay(d.Key, d.Value))] : []
                 : storedDays[id].ToList();
-            result.Add(new StudentSignalsRow(id, school, new StudentSignals(
+            var signals = new StudentSignals(
                 studentDays,
                 [.. marks[id].Select(m => new MarkSignal(m.CourseId, m.Term, m.MarkPercent, m.Date))],
                 [.. incidents[id].Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))],
                 [.. mastery[id].Select(m => new MasterySignal(m.SkillId, m.ProbabilityMastered, m.Attempts))],
-                [.. lms[id].Where(l => !l.Voided).Select(l => new LmsSignal(DateOnly.FromDateTime(l.Timestamp.UtcDateTime), l.DurationSeconds))])));
+                [.. lms[id].Where(l => !l.Voided).Select(l => new LmsSignal(DateOnly.FromDateTime(l.Timestamp.UtcDateTime), l.DurationSeconds))]);
+            // With a calendar a score reads the school year of the student's latest signal only: a new year starts afresh.
+            if (!calendars.IsEmpty && signals.Latest is { } latest && calendars.YearOf(school, latest) is { } year)
+            {
+                signals = signals.Since(year.FirstDay);
+            }
+            result.Add(new StudentSignalsRow(id, school, signals));
         }
         return result;
     }

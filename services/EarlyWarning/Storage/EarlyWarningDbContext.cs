@@ -14,6 +14,19 @@ public sealed class AttendanceDay
     public required string Status { get; set; }
 }
 
+/// <summary>
+/// Every status a school day has had, with when it arrived (the event's OccurredAt): the projection keeps only the latest,
+/// while a training set must see a day as it was known at its scoring point (a later correction is not used before then).
+/// </summary>
+public sealed class AttendanceVersion
+{
+    public long Sequence { get; set; }
+    public required string StudentId { get; set; }
+    public DateOnly Date { get; set; }
+    public required string Status { get; set; }
+    public DateTimeOffset KnownFrom { get; set; }
+}
+
 /// <summary>Where each student stands on the indicator; remembers the state so crossings can be detected.</summary>
 public sealed class StudentRiskState
 {
@@ -23,6 +36,8 @@ public sealed class StudentRiskState
     public int DaysAbsent { get; set; }
     public bool ChronicallyAbsent { get; set; }
     public int Crossings { get; set; }
+    /// <summary>The school year the state is counted in (null without a calendar); a new year starts the indicator afresh.</summary>
+    public string? SchoolYear { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
@@ -45,6 +60,9 @@ public sealed class RiskAlert
 /// <summary>One registered model version: its file, threshold, data and held-out metrics (the model card).</summary>
 public sealed class ModelVersionRecord
 {
+    /// <summary>The promotion gate's verdict for a version trained from the district's history (JSON; null otherwise).</summary>
+    public string? GateJson { get; set; }
+
     public Guid ModelId { get; set; }
     public required string Kind { get; set; }
     public int Version { get; set; }
@@ -167,6 +185,8 @@ public sealed class OutcomeLabel
     /// <summary>Scores from weeks before this day are judged against the outcome.</summary>
     public DateOnly KnownOn { get; set; }
     public DateTimeOffset RecordedAt { get; set; }
+    /// <summary>"derived" when the year-end derivation wrote it; null when posted by hand (a correction, never overwritten).</summary>
+    public string? Source { get; set; }
 }
 
 /// <summary>A counselor's (or a closed case's) word that an alert was a false alarm; kept apart from true outcomes.</summary>
@@ -214,6 +234,7 @@ public sealed class RetrainingJob
 public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext> options) : DbContext(options)
 {
     public DbSet<AttendanceDay> AttendanceDays => Set<AttendanceDay>();
+    public DbSet<AttendanceVersion> AttendanceVersions => Set<AttendanceVersion>();
     public DbSet<StudentRiskState> RiskStates => Set<StudentRiskState>();
     public DbSet<RiskAlert> Alerts => Set<RiskAlert>();
     public DbSet<ModelVersionRecord> Models => Set<ModelVersionRecord>();
@@ -233,10 +254,21 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     public DbSet<LmsActivityRow> LmsActivity => Set<LmsActivityRow>();
     public DbSet<SkillMasteryRow> SkillMastery => Set<SkillMasteryRow>();
     public DbSet<IndicatorStateRow> IndicatorStates => Set<IndicatorStateRow>();
+    public DbSet<CalendarYearRow> CalendarYears => Set<CalendarYearRow>();
+    public DbSet<SchoolAttendanceThrough> AttendanceThrough => Set<SchoolAttendanceThrough>();
+    public DbSet<Monitoring.StudentExitRow> StudentExits => Set<Monitoring.StudentExitRow>();
+    public DbSet<Monitoring.YearOutcomeRow> YearOutcomes => Set<Monitoring.YearOutcomeRow>();
+    public DbSet<Monitoring.OutcomeDerivation> OutcomeDerivations => Set<Monitoring.OutcomeDerivation>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<AttendanceDay>().HasKey(d => new { d.StudentId, d.Date });
+        modelBuilder.Entity<AttendanceVersion>(e =>
+        {
+            e.HasKey(v => v.Sequence);
+            e.Property(v => v.Sequence).ValueGeneratedOnAdd();
+            e.HasIndex(v => new { v.StudentId, v.Date });
+        });
         modelBuilder.Entity<StudentRiskState>().HasKey(s => s.StudentId);
         modelBuilder.Entity<CourseMarkRow>().HasKey(m => new { m.StudentId, m.CourseId, m.Term });
         modelBuilder.Entity<BehaviorIncidentRow>(e =>
@@ -252,6 +284,15 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         });
         modelBuilder.Entity<SkillMasteryRow>().HasKey(m => new { m.StudentId, m.SkillId });
         modelBuilder.Entity<IndicatorStateRow>().HasKey(s => new { s.StudentId, s.Kind });
+        modelBuilder.Entity<CalendarYearRow>().HasKey(c => new { c.Scope, c.SchoolYear });
+        modelBuilder.Entity<SchoolAttendanceThrough>().HasKey(t => t.SchoolId);
+        modelBuilder.Entity<Monitoring.StudentExitRow>().HasKey(e => e.StudentId);
+        modelBuilder.Entity<Monitoring.YearOutcomeRow>(e =>
+        {
+            e.HasKey(o => new { o.StudentId, o.Kind, o.SchoolYear });
+            e.HasIndex(o => new { o.Kind, o.SchoolYear });
+        });
+        modelBuilder.Entity<Monitoring.OutcomeDerivation>().HasKey(d => d.SchoolYear);
         modelBuilder.Entity<RiskAlert>(e =>
         {
             e.HasKey(a => a.AlertId);

@@ -55,6 +55,22 @@ public sealed record BehaviorIncidentRow
     public string? Severity { get; init; }
 }
 
+public sealed record CalendarBatch(List<CalendarRow>? Entries);
+/// <summary>
+/// One line of a school calendar. Type school-year: the year's first (StartDate) and last (EndDate) school day; type
+/// non-instructional: days without instruction in that year, StartDate to EndDate (EndDate empty = one day). SchoolId empty:
+/// the district-wide calendar; a school's lines add to it.
+/// </summary>
+public sealed record CalendarRow
+{
+    public string? SchoolYear { get; init; }
+    public string? SchoolId { get; init; }
+    public string? Type { get; init; }
+    public string? StartDate { get; init; }
+    public string? EndDate { get; init; }
+    public string? Description { get; init; }
+}
+
 /// <summary>What a batch did. Valid rows are kept; rejected rows are reported and quarantined.</summary>
 public sealed record BatchSummary(string BatchId, string Kind, string Source, int Received, int Accepted, int Unchanged, int Corrected, int Rejected,
     bool Replayed = false)

@@ -33,6 +33,7 @@ public static class IntakeApi
         MapSignal<ItemResponseBatch, ItemResponseRow>(api, "/item-responses", () => new ItemResponseProcessor(), b => b.Responses, "responses");
         MapSignal<GradeBatch, GradeRow>(api, "/grades", () => new GradeProcessor(), b => b.Grades, "grades");
         MapSignal<BehaviorIncidentBatch, BehaviorIncidentRow>(api, "/behavior-incidents", () => new BehaviorIncidentProcessor(), b => b.Incidents, "incidents");
+        MapSignal<CalendarBatch, CalendarRow>(api, "/calendars", () => new CalendarProcessor(), b => b.Entries, "entries");
         api.MapPost("/oneroster", PostOneRosterAsync).DisableAntiforgery();
         return app;
     }

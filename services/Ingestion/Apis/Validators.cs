@@ -159,3 +159,32 @@ public sealed class IdentifierRowValidator : AbstractValidator<IdentifierRow>
             .Must(h => h is null || Uri.TryCreate(h, UriKind.Absolute, out _)).WithMessage(r => $"'{Rules.Show(r.HomePage)}' is not an absolute IRL.");
     }
 }
+
+public sealed class CalendarRowValidator : AbstractValidator<CalendarRow>
+{
+    /// <summary>A school year is at most this long (a leap year and a day of slack).</summary>
+    public const int MaxYearDays = 367;
+
+    public CalendarRowValidator(Func<string, bool> schoolKnown)
+    {
+        static bool IsDate(string? d) => DateOnly.TryParseExact(d, "yyyy-MM-dd", out _);
+        static DateOnly? Parse(string? d) => DateOnly.TryParseExact(d, "yyyy-MM-dd", out var date) ? date : null;
+        RuleFor(r => r.SchoolYear).NotEmpty().WithMessage("is required (the year's name, e.g. 2026-2027).")
+            .MaximumLength(Rules.MaxIdLength).WithMessage($"must be at most {Rules.MaxIdLength} characters.");
+        RuleFor(r => r.SchoolId).MaximumLength(Rules.MaxIdLength).WithMessage($"must be at most {Rules.MaxIdLength} characters.")
+            .Must(id => string.IsNullOrEmpty(id) || schoolKnown(id)).WithMessage(r => $"school '{Rules.Show(r.SchoolId)}' is not on the roster (leave it empty for the district's calendar).");
+        RuleFor(r => r.Type).Must(t => t is not null && CalendarEntryTypes.All.Contains(t))
+            .WithMessage(r => $"'{Rules.Show(r.Type)}' is not a calendar line type; use {string.Join(" or ", CalendarEntryTypes.All)}.");
+        RuleFor(r => r.StartDate).NotEmpty().WithMessage("is required (yyyy-MM-dd).")
+            .Must(IsDate).WithMessage(r => $"'{Rules.Show(r.StartDate)}' is not a date in the form yyyy-MM-dd.");
+        RuleFor(r => r.EndDate).NotEmpty().When(r => r.Type == CalendarEntryTypes.SchoolYear).WithMessage("is required for a school year (its last school day, yyyy-MM-dd).");
+        RuleFor(r => r.EndDate).Must(IsDate).When(r => !string.IsNullOrEmpty(r.EndDate))
+            .WithMessage(r => $"'{Rules.Show(r.EndDate)}' is not a date in the form yyyy-MM-dd.");
+        RuleFor(r => r.EndDate).Must((r, end) => Parse(end) is not { } e || Parse(r.StartDate) is not { } s || e >= s)
+            .WithMessage("is before startDate.");
+        RuleFor(r => r.EndDate).Must((r, end) => r.Type != CalendarEntryTypes.SchoolYear || Parse(end) is not { } e || Parse(r.StartDate) is not { } s
+                || e.DayNumber - s.DayNumber < MaxYearDays)
+            .WithMessage($"makes the school year longer than {MaxYearDays} days.");
+        RuleFor(r => r.Description).MaximumLength(Rules.MaxNameLength).WithMessage($"must be at most {Rules.MaxNameLength} characters.");
+    }
+}

@@ -86,3 +86,29 @@ public sealed class LmsActivity
     public double DurationSeconds { get; set; }
     public DateTimeOffset Timestamp { get; set; }
 }
+
+/// <summary>
+/// One line of a school calendar: a school year's first and last day (Type school-year), or a span of non-instructional
+/// days in it (Type non-instructional: a holiday, a break, a teacher day). SchoolId "" is the district-wide calendar;
+/// a school's own lines add to it (its own school-year line replaces the district's first and last day).
+/// (SchoolId, SchoolYear, Type, StartDate) is the natural key; a school year has one school-year line.
+/// </summary>
+public sealed class CalendarEntry
+{
+    public string SchoolId { get; set; } = "";
+    public required string SchoolYear { get; set; }
+    public required string Type { get; set; }
+    public DateOnly StartDate { get; set; }
+    public DateOnly EndDate { get; set; }
+    public string Description { get; set; } = "";
+    /// <summary>Where it came from: a calendar upload or a OneRoster academic session (its sourcedId).</summary>
+    public string Source { get; set; } = "";
+    public DateTimeOffset RecordedAt { get; set; }
+}
+
+public static class CalendarEntryTypes
+{
+    public const string SchoolYear = "school-year";
+    public const string NonInstructional = "non-instructional";
+    public static readonly IReadOnlySet<string> All = new HashSet<string> { SchoolYear, NonInstructional };
+}

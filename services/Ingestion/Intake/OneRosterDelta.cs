@@ -25,11 +25,14 @@ public sealed partial class OneRosterImport
     {
         var now = clock.GetUtcNow();
         var deletedUsers = users.Rows.Where(r => IsDeleted(r.Row)).Select(r => Field(r.Row, "sourcedId")).OfType<string>().Distinct().ToList();
+        // Why they left, where the SIS says so in the extension column metadata.exitCode (graduated, transferred, dropped-out).
+        var exitCodes = users.Rows.Where(r => IsDeleted(r.Row) && Field(r.Row, "sourcedId") is not null)
+            .GroupBy(r => r.Row["sourcedId"]).ToDictionary(g => g.Key, g => Field(g.Last().Row, "metadata.exitCode") is { } code && ExitCodes.All.Contains(code) ? code : ExitCodes.Other);
         var withdrawn = await db.Students.Where(s => deletedUsers.Contains(s.StudentId) && s.Status == StudentStatuses.Active).ToListAsync(ct);
         foreach (var student in withdrawn)
         {
             (student.Status, student.ExitedAt, student.ExitReason) = (StudentStatuses.Withdrawn, now, $"tobedeleted in users.csv (OneRoster, source {source})");
-            db.Publish(new StudentExited(student.StudentId, student.SchoolId, student.ExitReason, now));
+            db.Publish(new StudentExited(student.StudentId, student.SchoolId, student.ExitReason, now, exitCodes[student.StudentId]));
         }
         var leaving = withdrawn.Select(s => s.StudentId).ToList();
         await db.SectionEnrollments.Where(e => leaving.Contains(e.PersonId)).ExecuteDeleteAsync(ct);
@@ -151,6 +154,11 @@ public sealed partial class OneRosterImport
                 ParentId = Field(row, "parentSourcedId"),
                 SchoolYear = Field(row, "schoolYear"),
             };
+            if (incoming.Type == "schoolYear")
+            {
+                // A school year's first and last day become the district's calendar year (Early warning counts school days by it).
+                await CalendarProcessor.RecordSessionYearAsync(db, incoming, clock.GetUtcNow(), ct);
+            }
             if (existing.TryGetValue(incoming.SessionId, out var stored))
             {
                 db.Entry(stored).CurrentValues.SetValues(incoming);

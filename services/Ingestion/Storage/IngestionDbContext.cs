@@ -26,6 +26,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<StudentDemographics> Demographics => Set<StudentDemographics>();
     public DbSet<StudentContact> StudentContacts => Set<StudentContact>();
     public DbSet<AcademicSession> AcademicSessions => Set<AcademicSession>();
+    public DbSet<CalendarEntry> CalendarEntries => Set<CalendarEntry>();
     public DbSet<XapiStatement> XapiStatements => Set<XapiStatement>();
     public DbSet<StudentIdentifier> StudentIdentifiers => Set<StudentIdentifier>();
     public DbSet<CatalogItem> CatalogItems => Set<CatalogItem>();
@@ -75,6 +76,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.HasIndex(c => c.ContactId);
         });
         modelBuilder.Entity<AcademicSession>().HasKey(s => s.SessionId);
+        modelBuilder.Entity<CalendarEntry>().HasKey(c => new { c.SchoolId, c.SchoolYear, c.Type, c.StartDate });
         modelBuilder.Entity<XapiStatement>(e =>
         {
             e.HasKey(s => s.StatementId);

@@ -16,9 +16,31 @@ public sealed record StudentDemographicsRecorded(string StudentId, string? Sex, 
 
 /// <summary>
 /// A student left a school's roster without being erased: a OneRoster delta marked the user tobedeleted (Reason says
-/// which feed and file). Their records stay; they are no longer enrolled.
+/// which feed and file). Their records stay; they are no longer enrolled. ExitCode is one of <see cref="ExitCodes"/>
+/// (what the feed said, else "other"); Early warning turns it into the dropout outcome at the year's end.
 /// </summary>
-public sealed record StudentExited(string StudentId, string SchoolId, string Reason, DateTimeOffset OccurredAt);
+public sealed record StudentExited(string StudentId, string SchoolId, string Reason, DateTimeOffset OccurredAt, string ExitCode = ExitCodes.Other);
+
+/// <summary>Why a student left: the values of <see cref="StudentExited.ExitCode"/>.</summary>
+public static class ExitCodes
+{
+    public const string Graduated = "graduated";
+    public const string Transferred = "transferred";
+    public const string DroppedOut = "dropped-out";
+    public const string Other = "other";
+    public static readonly IReadOnlySet<string> All = new HashSet<string> { Graduated, Transferred, DroppedOut, Other };
+}
+
+/// <summary>
+/// A school calendar for one school year as it now stands (the whole year, so the latest event replaces what a consumer held):
+/// SchoolId null is the district-wide calendar; a school's own calendar adds its non-instructional days to the district's,
+/// and its FirstDay/LastDay (when set) replace the district's. Weekends are never school days.
+/// </summary>
+public sealed record SchoolCalendarRecorded(string? SchoolId, string SchoolYear, DateOnly? FirstDay, DateOnly? LastDay,
+    IReadOnlyList<NonInstructionalDays> NonInstructional, DateTimeOffset OccurredAt);
+
+/// <summary>A span of days with no instruction (a holiday, a break, a teacher day), From to To inclusive.</summary>
+public sealed record NonInstructionalDays(DateOnly From, DateOnly To, string Description);
 
 /// <summary>A parent, guardian or relative of a student (OneRoster agentSourcedIds), recorded or changed, for outreach.</summary>
 public sealed record StudentContactRecorded(string StudentId, string ContactId, string Relationship, string GivenName, string FamilyName, string? Email,

@@ -30,6 +30,11 @@ public sealed record StudentSignals(
         .Concat(Incidents.Select(i => (DateOnly?)i.Date))
         .Concat(Lms.Select(l => (DateOnly?)l.Date))
         .Max();
+
+    /// <summary>Only what is dated on or after <paramref name="first"/> (a school year's first day: scores start afresh each year).</summary>
+    public StudentSignals Since(DateOnly first) => new(
+        [.. Days.Where(d => d.Date >= first)], [.. Marks.Where(m => m.Date >= first)], [.. Incidents.Where(i => i.Date >= first)], Mastery,
+        [.. Lms.Where(l => l.Date >= first)]);
 }
 
 /// <summary>
