@@ -252,6 +252,8 @@ public sealed class OpsLoopTests(OpsLoopTests.Fixture fixture, ITestOutputHelper
             ["EarlyWarning:Monitoring:Enabled"] = "false",
             ["EarlyWarning:Scoring:NightlyAt"] = "02:00",
             ["EarlyWarning:Scoring:PollInterval"] = "00:00:00.050",
+            // Replicas share the model files as they do in the chart (a shared volume or object storage): whichever runs the night loads them.
+            ["EarlyWarning:Models:Directory"] = TestEnvironment.NewTempDirectory("ops-loop-models"),
         };
         var first = await StartEarlyWarningAsync(clock, database, settings);
         var second = await StartEarlyWarningAsync(clock, database, settings);
