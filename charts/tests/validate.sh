@@ -5,6 +5,7 @@
 #   3. validate every rendered document (validate.mjs: Kubernetes/KEDA schemas from kubernetes-models,
 #      misspelled keys, Beacon's rules: probes, resources, non-root, no inlined secrets, NetworkPolicies, tags),
 #   4. static checks of skaffold.yaml and the Dockerfile with each image's build args (check-build-files.mjs),
+#   4b. check-wiring.mjs: no values key that no template reads, no environment variable that no code reads;
 #   5. negative checks: values-bad.yaml, a misspelled value, fixtures/bad-exposure.yaml and
 #      fixtures/bad-skaffold.yaml must each be rejected with the broken rules reported.
 # Needs node, npm, tar and unzip (or python3). Exit code 0 = all good.
@@ -62,6 +63,20 @@ if [ $status -eq 0 ]; then
 fi
 echo "== skaffold.yaml, the Dockerfile per image, gateway clusters (static: no Docker engine here)"
 node "$here/check-build-files.mjs" "$here/../.." "$out/default.yaml" || status=1
+
+echo "== wiring: every values key read by a template, every environment variable read by the code"
+node "$here/check-wiring.mjs" "$here/../.." "$chart/values.yaml" "$out/default.yaml" "$out/all-options.yaml" "$out/dev.yaml" || status=1
+
+echo "== negative check: fixtures/unused-values.yaml and fixtures/bad-wiring.yaml must be rejected"
+if node "$here/check-wiring.mjs" "$here/../.." "$here/fixtures/unused-values.yaml" "$here/fixtures/bad-wiring.yaml" > "$out/wiring.log" 2>&1; then
+  echo "FAIL the wiring check accepted the fixtures"; status=1
+fi
+for expected in 'services.earlyWarning.models.persistence.enabled is read by no template' \
+    'EarlyWarning__Models__Bucket: no code reads Bucket' 'Mailer__Host: no code reads the section Mailer' \
+    'ConnectionStrings__Cache: no code reads connection string Cache'; do
+  if grep -qF "$expected" "$out/wiring.log"; then echo "  reported: $expected"
+  else echo "FAIL the wiring check did not report: $expected"; status=1; fi
+done
 
 echo "== negative check: values-bad.yaml must be rejected"
 if "$helm" template beacon "$chart" --namespace beacon -f "$here/values-bad.yaml" > "$out/bad.yaml"; then

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Beacon.Governance;
 using Beacon.ServiceDefaults;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Gateway.Security;
@@ -22,9 +23,11 @@ public sealed class AuditEntry
     public string? CorrelationId { get; set; }
 }
 
-public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : DbContext(options)
+/// <summary>The gateway's database: the audit log, and the key ring that encrypts staff session cookies (shared by every replica).</summary>
+public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<AuditEntry> Entries => Set<AuditEntry>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -46,6 +46,7 @@ public static class DevIssuer
         auth.MapGet("/dev/users", (IOptions<DevIssuerOptions> issuer) =>
             issuer.Value.Enabled ? Results.Ok(issuer.Value.Users) : Results.NotFound()).AllowAnonymous();
         auth.MapPost("/dev/token", IssueToken).AllowAnonymous();
+        OidcSession.MapSessionEndpoints(auth);
         auth.MapGet("/me", (HttpContext http) =>
         {
             var user = http.User;

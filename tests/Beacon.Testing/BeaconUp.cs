@@ -26,7 +26,7 @@ public sealed class BeaconUp : IAsyncDisposable
     public string DataDirectory { get; }
     public TimeSpan StartupTime { get; private set; }
 
-    private BeaconUp(int port, string dataDirectory, bool demo)
+    private BeaconUp(int port, string dataDirectory, bool demo, IReadOnlyDictionary<string, string>? environment)
     {
         Gateway = new Uri($"http://127.0.0.1:{port}");
         GatewayGrpc = new Uri($"http://127.0.0.1:{port + 1}");
@@ -49,6 +49,11 @@ public sealed class BeaconUp : IAsyncDisposable
         }
         start.Environment["BEACON_RABBITMQ"] = TestEnvironment.RabbitMq;
         start.Environment["BEACON_QUEUE_PREFIX"] = $"up{port}";
+        // Settings for every process (ASP.NET's Section__Key form), e.g. an identity provider the test runs.
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
         _process = new Process { StartInfo = start };
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -82,9 +87,12 @@ public sealed class BeaconUp : IAsyncDisposable
     }
 
     /// <param name="purpose">Names the fresh data folder (the test suite's name).</param>
-    public static async Task<BeaconUp> StartAsync(TimeSpan timeout, bool demo, string purpose)
+    /// <param name="port">The gateway's port (from <see cref="Ports.FreePlatformBase"/>), when the test must know it first.</param>
+    /// <param name="environment">Settings for every process, as environment variables.</param>
+    public static async Task<BeaconUp> StartAsync(TimeSpan timeout, bool demo, string purpose, int? port = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        var platform = new BeaconUp(Ports.FreePlatformBase(200, 400), TestEnvironment.NewTempDirectory(purpose), demo);
+        var platform = new BeaconUp(port ?? Ports.FreePlatformBase(200, 400), TestEnvironment.NewTempDirectory(purpose), demo, environment);
         var stopwatch = Stopwatch.StartNew();
         platform._process.Start();
         platform._process.BeginOutputReadLine();

@@ -158,6 +158,18 @@ connection strings are composed by Kubernetes with $(VAR) expansion, so no crede
       name: {{ $.Values.auth.existingSecret }}
       key: clientSecret
 {{- end }}
+{{- if and (eq $c.role "gateway") $.Values.auth.staffSignIn.existingSecret }}
+- name: Auth__Oidc__ClientId
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.auth.staffSignIn.existingSecret }}
+      key: clientId
+- name: Auth__Oidc__ClientSecret
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.auth.staffSignIn.existingSecret }}
+      key: clientSecret
+{{- end }}
 {{- if $c.usesBus }}
 {{- $uriKey := include "beacon.rabbitmq.uriKey" $ }}
 {{- if $uriKey }}

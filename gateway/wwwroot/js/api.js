@@ -1,7 +1,24 @@
-// Session (token + user) in sessionStorage, and one fetch wrapper that sends the bearer token on every call.
+// The session, and one fetch wrapper for every API call. Two kinds of session:
+// - staff signed in with the district's identity provider: the gateway holds the tokens in an HttpOnly cookie this
+//   script cannot read (backend-for-frontend); the page only knows the user, from GET /auth/session;
+// - the development issuer of the local run: a bearer token in sessionStorage (gone when the tab closes).
 const KEY = 'beacon.session';
+let cookieSession = null;
+
+/** Asks the gateway whether this browser has a staff session (its cookie); call once before routing. */
+export async function restoreSession() {
+  cookieSession = null;
+  try {
+    const response = await fetch('/auth/session', { headers: { Accept: 'application/json' } });
+    if (response.ok) cookieSession = { cookie: true, user: (await response.json()).user };
+  } catch {
+    cookieSession = null;
+  }
+  return cookieSession;
+}
 
 export function session() {
+  if (cookieSession) return cookieSession;
   try {
     const s = JSON.parse(sessionStorage.getItem(KEY));
     if (!s || !s.accessToken || Date.now() >= s.expiresAt) return null;
@@ -21,8 +38,20 @@ export function saveSession(answer) {
   return s;
 }
 
-export function signOut() {
+/** Forgets the session in this page (after a 401: the gateway already ended it). */
+export function forgetSession() {
+  cookieSession = null;
   sessionStorage.removeItem(KEY);
+}
+
+/** Signs out; a staff session also ends at the identity provider, whose sign-out page the browser then visits. */
+export async function signOut() {
+  const hadCookie = !!cookieSession;
+  forgetSession();
+  if (!hadCookie) return;
+  const response = await fetch('/auth/signout', { method: 'POST', headers: { Accept: 'application/json', 'X-Beacon-Request': '1' } });
+  const answer = response.ok ? await response.json() : null;
+  location.assign(answer?.endSessionUrl ?? '/');
 }
 
 export function hasRole(user, ...roles) {
@@ -61,9 +90,10 @@ export function whenUnauthorized(handler) {
 }
 
 export async function api(path, { method = 'GET', body, signal, accept = 'application/json', as = 'json' } = {}) {
-  const headers = { Accept: accept };
+  // The header tells the gateway the call comes from this page's script, which a form on another site cannot send.
+  const headers = { Accept: accept, 'X-Beacon-Request': '1' };
   const s = session();
-  if (s) headers.Authorization = `Bearer ${s.accessToken}`;
+  if (s?.accessToken) headers.Authorization = `Bearer ${s.accessToken}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
@@ -79,7 +109,7 @@ export async function api(path, { method = 'GET', body, signal, accept = 'applic
     try { data = JSON.parse(text); } catch { data = text; }
   }
   if (response.status === 401) {
-    signOut();
+    forgetSession();
     onUnauthorized();
   }
   if (!response.ok) throw new ApiError(response.status, data, path);

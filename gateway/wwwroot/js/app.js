@@ -1,5 +1,5 @@
 // The dashboard's shell: sign-in state, navigation by role, hash routing (#/counselor, #/student/stu-010, ...).
-import { session, signOut, hasRole, whenUnauthorized } from './api.js';
+import { session, signOut, restoreSession, hasRole, whenUnauthorized } from './api.js';
 import { h, clear } from './dom.js';
 import { leavePage } from './lifecycle.js';
 import { renderSignIn } from './pages/signin.js';
@@ -34,7 +34,7 @@ function renderChrome(s, current) {
     h('a', { href: `#/${p.path}`, 'aria-current': p.path === current ? 'page' : undefined }, p.title)));
   clear(who,
     h('span', {}, `${s.user.name} (${(s.user.roles ?? []).join(', ')})`),
-    h('button', { type: 'button', class: 'secondary', onclick: () => { signOut(); location.hash = '#/signin'; } }, 'Sign out'));
+    h('button', { type: 'button', class: 'secondary', onclick: async () => { location.hash = '#/signin'; await signOut(); } }, 'Sign out'));
 }
 
 function route() {
@@ -69,4 +69,4 @@ function route() {
 
 whenUnauthorized(() => { if (!location.hash.startsWith('#/signin')) location.hash = '#/signin'; });
 window.addEventListener('hashchange', route);
-route();
+restoreSession().finally(route);

@@ -60,6 +60,8 @@ public sealed class AuthOptions
     /// <summary>Client credentials used for service-to-service calls when an authority is configured.</summary>
     public string? ClientId { get; set; }
     public string? ClientSecret { get; set; }
+    /// <summary>Where the provider puts subject, name, role and school (<see cref="ClaimNames"/>).</summary>
+    public ClaimNames Claims { get; set; } = new();
 
     public SymmetricSecurityKey? Key => string.IsNullOrWhiteSpace(SigningKey) ? null : new SymmetricSecurityKey(Convert.FromBase64String(SigningKey));
 }
@@ -80,33 +82,22 @@ public static class AuthExtensions
                 "Authentication is not configured: set Auth:Authority (an OpenID Connect provider) or, for a local run, Auth:SigningKey.");
         }
         builder.Services.Configure<AuthOptions>(builder.Configuration.GetSection("Auth"));
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
-            .AddJwtBearer(jwt =>
-            {
-                jwt.MapInboundClaims = false;
-                // Nothing reads the token back from the ticket; storing it cost a dictionary per request.
-                jwt.SaveToken = false;
-                jwt.TokenHandlers.Clear();
-                jwt.TokenHandlers.Add(new CachingJsonWebTokenHandler(TimeProvider.System));
-                jwt.Audience = options.Audience;
-                if (!string.IsNullOrWhiteSpace(options.Authority))
-                {
-                    jwt.Authority = options.Authority;
-                    jwt.RequireHttpsMetadata = options.RequireHttpsMetadata;
-                }
-                jwt.TokenValidationParameters = new TokenValidationParameters
-                {
-                    ValidIssuer = options.Key is null ? null : options.Issuer,
-                    ValidateIssuer = options.Key is not null,
-                    ValidAudience = options.Audience,
-                    IssuerSigningKey = options.Key,
-                    NameClaimType = BeaconClaims.Name,
-                    RoleClaimType = BeaconClaims.Role,
-                    ClockSkew = TimeSpan.FromSeconds(30),
-                };
-                // No token is ever taken from the query string (it would end up in access and audit logs): the live
-                // feed, which EventSource opens without headers, takes a single-use stream ticket instead (Notifications).
-            });
+        var authentication = builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme);
+        var hasAuthority = !string.IsNullOrWhiteSpace(options.Authority);
+        if (options.Key is not null && hasAuthority)
+        {
+            // Both: the provider's tokens (people) and tokens minted with the key (the local run's own service
+            // accounts and development issuer). The token's unverified issuer only picks which scheme validates it.
+            authentication
+                .AddJwtBearer(KeyScheme, jwt => ConfigureJwt(jwt, options, useAuthority: false))
+                .AddJwtBearer(ProviderScheme, jwt => ConfigureJwt(jwt, options, useAuthority: true))
+                .AddPolicyScheme(JwtBearerDefaults.AuthenticationScheme, "Bearer token", policy => policy.ForwardDefaultSelector = http =>
+                    IssuerOf(http.Request.Headers.Authorization.ToString()) == options.Issuer ? KeyScheme : ProviderScheme);
+        }
+        else
+        {
+            authentication.AddJwtBearer(jwt => ConfigureJwt(jwt, options, useAuthority: hasAuthority));
+        }
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(Policies.Staff, p => p.RequireRole(Roles.Counselor, Roles.Coordinator, Roles.Administrator, Roles.Service))
@@ -118,6 +109,72 @@ public static class AuthExtensions
         builder.Services.AddSingleton<ServiceTokens>();
         builder.Services.AddTransient<ServiceTokenHandler>();
         return builder;
+    }
+
+    /// <summary>The bearer scheme for tokens signed with <c>Auth:SigningKey</c> when a provider is configured too.</summary>
+    public const string KeyScheme = "beacon-key";
+    /// <summary>The bearer scheme for the provider's tokens when a signing key is configured too.</summary>
+    public const string ProviderScheme = "provider";
+
+    private static void ConfigureJwt(JwtBearerOptions jwt, AuthOptions options, bool useAuthority)
+    {
+        jwt.MapInboundClaims = false;
+        // Nothing reads the token back from the ticket; storing it cost a dictionary per request.
+        jwt.SaveToken = false;
+        jwt.TokenHandlers.Clear();
+        jwt.TokenHandlers.Add(new CachingJsonWebTokenHandler(TimeProvider.System));
+        jwt.Audience = options.Audience;
+        if (useAuthority)
+        {
+            jwt.Authority = options.Authority;
+            jwt.RequireHttpsMetadata = options.RequireHttpsMetadata;
+            // The provider names roles and schools its own way; policies read Beacon's names.
+            jwt.Events = new JwtBearerEvents
+            {
+                OnTokenValidated = context =>
+                {
+                    if (context.Principal?.Identity is ClaimsIdentity identity)
+                    {
+                        ProviderClaims.Apply(identity, options.Claims);
+                    }
+                    return Task.CompletedTask;
+                },
+            };
+        }
+        var withKey = !useAuthority && options.Key is not null;
+        jwt.TokenValidationParameters = new TokenValidationParameters
+        {
+            // With an authority the issuer and its keys come from its discovery document.
+            ValidIssuer = withKey ? options.Issuer : null,
+            ValidateIssuer = withKey,
+            ValidAudience = options.Audience,
+            IssuerSigningKey = withKey ? options.Key : null,
+            NameClaimType = BeaconClaims.Name,
+            RoleClaimType = BeaconClaims.Role,
+            ClockSkew = TimeSpan.FromSeconds(30),
+        };
+        // No token is ever taken from the query string (it would end up in access and audit logs): the live
+        // feed, which EventSource opens without headers, takes a single-use stream ticket instead (Notifications).
+    }
+
+    /// <summary>The issuer a bearer token claims (unverified; only to choose the scheme that verifies it).</summary>
+    private static string? IssuerOf(string authorization)
+    {
+        const string prefix = "Bearer ";
+        if (!authorization.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var token = authorization[prefix.Length..].Trim();
+        try
+        {
+            var handler = new JsonWebTokenHandler();
+            return handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Issuer : null;
+        }
+        catch (ArgumentException)
+        {
+            return null; // unreadable: the provider's scheme refuses it with a 401
+        }
     }
 
     public static string? UserId(this ClaimsPrincipal user) => user.FindFirst(BeaconClaims.Subject)?.Value;

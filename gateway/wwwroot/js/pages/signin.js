@@ -1,14 +1,24 @@
-// Sign-in with the development issuer: pick a demo user, get a token, keep it in sessionStorage.
-import { api, saveSession, ApiError } from '../api.js';
+// Sign-in: with the district's identity provider (the gateway runs the OpenID Connect flow and keeps the session in
+// a cookie), and/or, on the local run, with the development issuer: pick a demo user, get a token for this tab.
+import { api, apiOrNull, saveSession, ApiError } from '../api.js';
 import { h, clear, message } from '../dom.js';
 
 export async function renderSignIn(main, done) {
   const status = h('div', { 'aria-live': 'polite' });
   const list = h('ul', { class: 'users', 'aria-label': 'Demo users' });
+  const provider = h('div', {});
   clear(main, h('div', { class: 'signin card' },
     h('h1', {}, 'Sign in to Beacon'),
-    h('p', {}, 'Choose a demo user. Each sees what their role allows.'),
-    status, list));
+    provider, status, list));
+  const options = await apiOrNull('/auth/options').catch(() => null);
+  if (options?.oidc) {
+    provider.append(h('p', {}, h('a', { class: 'button', id: 'signin-district', href: '/auth/signin?returnUrl=%2F' }, 'Sign in with your district account')));
+    if (!options.devIssuer) {
+      provider.querySelector('a').focus();
+      return;
+    }
+  }
+  provider.append(h('p', {}, `${options?.oidc ? 'Or choose' : 'Choose'} a demo user. Each sees what their role allows.`));
   let users;
   try {
     users = await api('/auth/dev/users');
