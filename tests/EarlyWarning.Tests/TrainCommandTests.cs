@@ -17,7 +17,7 @@ namespace Beacon.EarlyWarning.Tests;
 /// service as a process, against the test PostgreSQL and RabbitMQ, while a replica of the service runs on the same
 /// database. It registers versions whose artifacts are in the database (bytes and hash, nothing on disk); the replica
 /// relays the promotion from the outbox, hears it on the broker and loads the version from the database; a version
-/// whose stored bytes were changed is refused. Usage errors and the not-yet-available district source exit with their own status.
+/// whose stored bytes were changed is refused. Usage errors exit 2; a district source without two years of outcomes is refused (1) with the reason.
 /// </summary>
 public sealed class TrainCommandTests
 {
@@ -91,13 +91,14 @@ public sealed class TrainCommandTests
     }
 
     [Fact]
-    public async Task Usage_errors_and_the_district_source_exit_2_with_the_reason()
+    public async Task Usage_errors_exit_2_and_a_district_without_history_is_refused_with_the_reason()
     {
         var data = TestEnvironment.NewTempDirectory("train-command");
         var sqlite = $"Data Source={Path.Combine(data, "ew.db")}";
         var district = await RunAsync(sqlite, data, "--kind", AttendanceFeatures.Kind, "--source", "district");
-        Assert.Equal(TrainCommand.UsageError, district.Code);
-        Assert.Contains("--source district is not available", district.Err, StringComparison.Ordinal);
+        // Training from history is there, but an empty district has no two school years of outcomes: refused, and said why.
+        Assert.Equal(TrainCommand.Refused, district.Code);
+        Assert.Contains("needs outcomes of two school years", district.Err, StringComparison.Ordinal);
         var noKind = await RunAsync(sqlite, data, "--source", "synthetic");
         Assert.Equal(TrainCommand.UsageError, noKind.Code);
         Assert.Contains("--kind is required", noKind.Err, StringComparison.Ordinal);

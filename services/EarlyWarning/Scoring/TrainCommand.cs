@@ -6,10 +6,10 @@ namespace Beacon.EarlyWarning.Scoring;
 
 /// <summary>
 /// <c>EarlyWarning train --kind K [--source synthetic|district] [--students N] [--seed S] [--promote]</c>: trains a model
-/// version through the same registry path as <c>POST /api/early-warning/v1/models/train</c> (train, evaluate on held-out
+/// version through the same path as <c>POST /api/early-warning/v1/models/train</c> (<see cref="ModelTraining"/>) (train, evaluate on held-out
 /// students, store the artifact and its card in the database, register a candidate), prints what it measured and exits:
-/// 0 registered, 1 the training or the registry refused (reason printed), 2 a usage error or a source this build cannot
-/// train from. It reads the service's own settings (database, broker), so the chart's CronJob and install Job run it with
+/// 0 registered, 1 the training or the registry refused (reason printed; e.g. --source district before two school years
+/// have derived outcomes), 2 a usage error. It reads the service's own settings (database, broker), so the chart's CronJob and install Job run it with
 /// the service's environment. A promotion is published through the outbox like the API's, and the running replicas
 /// relay it.
 /// </summary>
@@ -71,13 +71,6 @@ public static class TrainCommand
             await Console.Error.WriteLineAsync($"train: {error}\n{Usage}");
             return UsageError;
         }
-        if (request.Source == "district")
-        {
-            // Training from the district's own labelled history is issue #19's work; until it lands this says so.
-            await Console.Error.WriteLineAsync("train: --source district is not available in this build: training from the district's "
-                + "labelled history is not implemented yet. Use --source synthetic (cold start) meanwhile.");
-            return UsageError;
-        }
         var builder = WebApplication.CreateBuilder(hostArgs);
         builder.AddServiceDefaults();
         builder.AddApplicationServices();
@@ -87,8 +80,9 @@ public static class TrainCommand
         await using var scope = app.Services.CreateAsyncScope();
         try
         {
-            var record = await scope.ServiceProvider.GetRequiredService<ModelRegistry>()
-                .TrainAsync(request.Kind, request.Students, request.Seed, request.Promote, CancellationToken.None);
+            // The one training path: synthetic cold start, or the district's history with the promotion gate.
+            var record = await scope.ServiceProvider.GetRequiredService<ModelTraining>()
+                .TrainAsync(new TrainRequest(request.Kind, request.Source, request.Students, request.Seed, request.Promote), CancellationToken.None);
             var card = RiskModelFile.DeserializeCard(record.CardJson);
             var served = card.Reports.FirstOrDefault(r => r.Name == card.Algorithm) ?? card.Reports[0];
             Console.WriteLine($"RESULT train kind={record.Kind} version={record.Version} model={record.ModelId} status={record.Status} "
