@@ -129,6 +129,9 @@ public static class OidcSession
                 // The dashboard signs out with fetch: hand it the provider's end-session URL to navigate to.
                 o.Events.OnRedirectToIdentityProviderForSignOut = c =>
                 {
+                    // The handler adds its state only after this event: add it here, or /auth/signed-out cannot send the
+                    // browser on to the page (the state carries the redirect).
+                    c.ProtocolMessage.State = c.Options.StateDataFormat.Protect(c.Properties);
                     c.HttpContext.Items[EndSessionUrl] = c.ProtocolMessage.CreateLogoutRequestUrl();
                     c.HandleResponse();
                     return Task.CompletedTask;
