@@ -376,6 +376,13 @@ public sealed class TokenRefresher(IOptionsMonitor<OpenIdConnectOptions> oidcOpt
         }
     }
 
+    private async Task<string?> RevocationEndpointAsync(OpenIdConnectOptions oidc, CancellationToken ct)
+    {
+        var metadata = oidc.MetadataAddress ?? $"{oidc.Authority!.TrimEnd('/')}/.well-known/openid-configuration";
+        using var document = JsonDocument.Parse(await httpClients.CreateClient(nameof(TokenRefresher)).GetStringAsync(metadata, ct));
+        return document.RootElement.TryGetProperty("revocation_endpoint", out var value) && value.GetString() is { Length: > 0 } url ? url : null;
+    }
+
     /// <summary>Revokes a refresh token at the provider's revocation endpoint (RFC 7009), when it has one.</summary>
     public async Task RevokeAsync(string refreshToken, CancellationToken ct)
     {
@@ -383,8 +390,14 @@ public sealed class TokenRefresher(IOptionsMonitor<OpenIdConnectOptions> oidcOpt
         {
             var oidc = oidcOptions.Get(OidcSession.OidcScheme);
             var configuration = await oidc.ConfigurationManager!.GetConfigurationAsync(ct);
-            if (!configuration.AdditionalData.TryGetValue("revocation_endpoint", out var endpoint) || endpoint?.ToString() is not { Length: > 0 } url)
+            // The metadata model keeps fields it does not know in AdditionalData; where this version knows none, read
+            // the discovery document itself rather than skip the revocation without a word.
+            var url = configuration.AdditionalData.TryGetValue("revocation_endpoint", out var endpoint) && endpoint?.ToString() is { Length: > 0 } known
+                ? known
+                : await RevocationEndpointAsync(oidc, ct);
+            if (url is null)
             {
+                logger.LogWarning("The provider names no revocation endpoint: the refresh token is not revoked at sign-out");
                 return;
             }
             using var response = await httpClients.CreateClient(nameof(TokenRefresher)).PostAsync(url, new FormUrlEncodedContent(new Dictionary<string, string>
