@@ -56,7 +56,7 @@ internal static class Extensions
         app.MapModelsApi();
         app.MapModelMonitoring();
         app.MapFeaturesApi();
-        app.MapJobsApi();
+        app.MapScheduledJobsApi<EarlyWarningDbContext>("/api/early-warning/v1");
         app.MapDerivedOutcomesApi();
         app.MapRetentionEndpoint("/api/early-warning/v1");
         return app;

@@ -46,7 +46,7 @@ internal static class Extensions
         app.MapGrpcService<InterventionsGrpcService>();
         app.MapCasesApi();
         app.MapEffectReportApi();
-        app.MapJobsApi();
+        app.MapScheduledJobsApi<InterventionsDbContext>("/api/interventions/v1");
         app.MapRetentionEndpoint("/api/interventions/v1");
         return app;
     }

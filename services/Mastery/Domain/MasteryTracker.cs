@@ -127,7 +127,7 @@ public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions>
     private sealed class SkillTrack(StudentSkillMastery mastery, List<MasteryStep> stored)
     {
         private readonly List<(MasteryStep Step, long Order)> _steps = [.. stored.Select(s => (s, s.Id))];
-        private MasteryStep? _latest = stored.OrderBy(s => s.AnsweredAt).ThenBy(s => s.AttemptNumber).LastOrDefault();
+        private MasteryStep? _latest = stored.InAnswerOrder().LastOrDefault();
         private bool _storedAttached;
 
         public StudentSkillMastery Mastery => mastery;
@@ -149,7 +149,7 @@ public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions>
                 db.Steps.AttachRange(stored);
                 _storedAttached = true;
             }
-            SkillParameters.Replay(mastery, _steps.OrderBy(s => s.Step.AnsweredAt).ThenBy(s => s.Step.AttemptNumber).ThenBy(s => s.Order).Select(s => s.Step),
+            SkillParameters.Replay(mastery, _steps.InAnswerOrder(s => (s.Step.AnsweredAt, s.Step.AttemptNumber, s.Order)).Select(s => s.Step),
                 parameters, settings);
         }
 

@@ -44,7 +44,7 @@ public sealed class SkillRefitter(MasteryDbContext db, IOptions<MasteryOptions> 
                     $"{responses} responses; at least {settings.MinimumResponsesToFit} are needed to fit."));
                 continue;
             }
-            var fit = BktFitter.Fit(byStudent.Select(g => g.OrderBy(s => s.AnsweredAt).ThenBy(s => s.AttemptNumber).ThenBy(s => s.Id)
+            var fit = BktFitter.Fit(byStudent.Select(g => g.InAnswerOrder(s => (s.AnsweredAt, s.AttemptNumber, s.Id))
                 .Select(s => s.Correct).ToArray()).ToList(), new BktFitOptions { FitForgetting = settings.FitForgetting });
             SkillParameters.Set(skill, fit.Parameters);
             skill.FittedFromResponses = responses;
@@ -89,7 +89,7 @@ public sealed class SkillRefitter(MasteryDbContext db, IOptions<MasteryOptions> 
             }
             var before = (mastery.ProbabilityMastered, mastery.PeakProbability, mastery.Attempts, mastery.CorrectAnswers, mastery.Struggling);
             // Answer order, ties by attempt, then by the order the steps were stored: as the tracker replays.
-            SkillParameters.Replay(mastery, history[(mastery.StudentId, mastery.SkillId)].OrderBy(s => s.AnsweredAt).ThenBy(s => s.AttemptNumber).ThenBy(s => s.Id),
+            SkillParameters.Replay(mastery, history[(mastery.StudentId, mastery.SkillId)].InAnswerOrder(),
                 parameters, settings);
             if (before == (mastery.ProbabilityMastered, mastery.PeakProbability, mastery.Attempts, mastery.CorrectAnswers, mastery.Struggling))
             {

@@ -47,8 +47,8 @@ public sealed class VoidedAnswers(MasteryDbContext db, IOptions<MasteryOptions> 
             }
             var steps = await db.Steps.Where(s => s.StudentId == voided.StudentId && s.SkillId == skillId).ToListAsync(ct);
             db.Steps.RemoveRange(steps.Where(s => s.ItemId == itemId && s.AttemptNumber == attempt));
-            SkillParameters.Replay(mastery, steps.Where(s => !(s.ItemId == itemId && s.AttemptNumber == attempt))
-                .OrderBy(s => s.AnsweredAt).ThenBy(s => s.AttemptNumber).ThenBy(s => s.Id), SkillParameters.Of(skill), settings);
+            SkillParameters.Replay(mastery, steps.Where(s => !(s.ItemId == itemId && s.AttemptNumber == attempt)).InAnswerOrder(),
+                SkillParameters.Of(skill), settings);
             mastery.UpdatedAt = now;
             mastery.Version++;
             db.Publish(new MasteryChanged(mastery.StudentId, mastery.SkillId, mastery.ProbabilityMastered,

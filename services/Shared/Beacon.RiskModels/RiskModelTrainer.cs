@@ -132,8 +132,7 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
         foreach (var size in sizes.Distinct())
         {
             var chain = Fit(ml, Algorithms.FastTree, fit, featureCount, size);
-            var scores = ml.Data.CreateEnumerable<ModelOutput>(chain.Transform(calibration), reuseRowObject: false, ignoreMissingColumns: true)
-                .Select(r => (double)r.Score).ToArray();
+            var scores = Read(ml, chain, calibration, o => o.Score);
             var auc = Evaluation.Auc(scores, labels);
             var settings = string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{size.Trees} trees of {size.Leaves} leaves, at least {size.MinimumExamplesPerLeaf} examples a leaf, learning rate {size.LearningRate}");
@@ -192,8 +191,7 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
         var calibrationView = ml.Data.LoadFromEnumerable(calibration.Select(e => new RuleRow { Label = e.Label, Score = (float)rule.Score(e.Features) }));
         var platt = ml.BinaryClassification.Calibrators.Platt().Fit(calibrationView);
         var testRows = data.Test.Select(e => new RuleRow { Label = e.Label, Score = (float)rule.Score(e.Features) }).ToArray();
-        var probabilities = ml.Data.CreateEnumerable<ModelOutput>(platt.Transform(ml.Data.LoadFromEnumerable(testRows)), reuseRowObject: false, ignoreMissingColumns: true)
-            .Select(o => (double)o.Probability).ToArray();
+        var probabilities = Probabilities(ml, platt, ml.Data.LoadFromEnumerable(testRows));
         var flags = data.Test.Select(e => rule.Flag(e.Features)).ToArray();
         return Evaluation.Report(Algorithms.Rule, testRows.Select(r => (double)r.Score).ToArray(), probabilities, Labels(data.Test), double.NaN, flags);
     }
@@ -204,8 +202,11 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
         public float Score { get; set; }
     }
 
-    private static double[] Probabilities(MLContext ml, ITransformer model, IDataView data) =>
-        ml.Data.CreateEnumerable<ModelOutput>(model.Transform(data), reuseRowObject: false, ignoreMissingColumns: true).Select(o => (double)o.Probability).ToArray();
+    private static double[] Probabilities(MLContext ml, ITransformer model, IDataView data) => Read(ml, model, data, o => o.Probability);
+
+    /// <summary>One column of a chain's output over a data view, row by row.</summary>
+    private static double[] Read(MLContext ml, ITransformer model, IDataView data, Func<ModelOutput, float> column) =>
+        ml.Data.CreateEnumerable<ModelOutput>(model.Transform(data), reuseRowObject: false, ignoreMissingColumns: true).Select(o => (double)column(o)).ToArray();
 
     private static bool[] Labels(IReadOnlyList<LabelledExample> examples) => examples.Select(e => e.Label).ToArray();
 
