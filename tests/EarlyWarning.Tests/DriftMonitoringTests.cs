@@ -112,6 +112,45 @@ public sealed class DriftMonitoringTests(SmallModel small, ITestOutputHelper out
     }
 
     [Fact]
+    public void The_training_reference_keeps_its_points_of_the_year_and_a_window_is_compared_at_the_same_points()
+    {
+        var card = small.Result.Served.DriftReference!;
+        Assert.Equal(card.Features.Count, card.Points!.Count);
+        Assert.Equal("school days 20–30", card.DescribePoints());   // the training cut-offs
+        Assert.Null(new DriftReference(card.Features, card.Scores).AtPoints([25]));   // a card without points
+
+        // A reference as large as a card keeps (2,000 rows, about 180 at each school day 20–30), built like the training rows.
+        var simulator = new AttendanceSimulator(seed: 97);
+        var rows = simulator.EarlyExamples(simulator.Generate(2000, new DateOnly(2026, 9, 1)));
+        var reference = DriftReference.From(rows, small.Model.Probabilities(rows.Select(r => r.Features).ToArray()).Select(p => (double)p).ToArray());
+        // A window of 300 students at school day 28 and 100 at day 33 (late enrollees are not at the same point).
+        var match = reference.AtPoints([.. Enumerable.Repeat(28, 300), .. Enumerable.Repeat(33, 100)])!;
+        Assert.All(match.Reference.Points!, p => Assert.Equal(28, p));                      // only 28 is a point it was trained at
+        Assert.Equal(Enumerable.Range(0, 300), match.CurrentRows);
+        Assert.True(match.Reference.Features.Count >= DriftReference.MinimumRowsAtPoints && match.Reference.Features.Count == match.Reference.Scores.Count);
+        var spread = reference.AtPoints([.. Enumerable.Repeat(21, 50), .. Enumerable.Repeat(22, 100)])!;
+        var (at21, at22) = (spread.Reference.Points!.Count(p => p == 21), spread.Reference.Points!.Count(p => p == 22));
+        Assert.InRange(at22, 2 * at21 - 1, 2 * at21 + 1);                                    // the window's proportions, 1 : 2
+        Assert.Null(reference.AtPoints([.. Enumerable.Repeat(60, 400)]));                      // never trained there
+        Assert.Null(reference.AtPoints([.. Enumerable.Repeat(25, 100), .. Enumerable.Repeat(60, 300)]));   // most of the window outside
+
+        // A fresh cohort served as the scoring path serves it (the year so far). At school day 25, against the rows cut at
+        // day 25: nothing moved. At school day 90, against every row (it was never trained there): the inputs that grow
+        // with the year move, which is the training/serving skew ops must see.
+        var cohort = new AttendanceSimulator(seed: 98).Generate(1000, new DateOnly(2026, 9, 1));
+        DriftResult Served(DriftReference against, int day)
+        {
+            var served = cohort.Select(s => AttendanceFeatures.Compute(s.Days.Take(day))).ToArray();
+            // Rounded as the reference's scores are (and as the service rounds what it serves): the scores of trees tie.
+            var result = DriftAnalysis.Compare(AttendanceFeatures.Set, against, served, small.Model.Probabilities(served).Select(p => Math.Round((double)p, 5)).ToArray());
+            output.WriteLine($"day {day}: " + string.Join(", ", result.Measures.Select(m => $"{m.Measure} {m.Psi:F3}")));
+            return result;
+        }
+        Assert.All(Served(reference.AtPoints([.. Enumerable.Repeat(25, cohort.Count)])!.Reference, 25).Measures, m => Assert.NotEqual(DriftBand.Significant, m.Band));
+        Assert.Equal(DriftBand.Significant, Served(reference, 90).Measures.Single(m => m.Measure == "days_enrolled").Band);
+    }
+
+    [Fact]
     public void The_monitoring_window_is_20_to_30_days_fixed_per_student()
     {
         var days = Enumerable.Range(0, 60).Select(i => new SchoolDay(new DateOnly(2026, 9, 1).AddDays(i), i % 4 == 0 ? "absent" : "present")).ToArray();

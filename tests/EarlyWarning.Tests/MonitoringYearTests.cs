@@ -159,6 +159,20 @@ public sealed class MonitoringYearTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(firstAlert, detected.Min(d => d.AsOf));
         Assert.Equal("baseline", detected[0].Reference);
 
+        // Against training, drift reads what was served (the year so far, every student with a day in the week) and the
+        // training rows at the same points of the year. The cold-start model was trained at school days 20–30 only and is
+        // monitored from day 30 on: it has no rows at the points it serves, the run says so, and late in the year the
+        // inputs that grow with the year show the skew.
+        var trainingRuns = (await _client.GetFromJsonAsync<JsonElement>("/api/early-warning/v1/monitoring/drift?reference=training")).EnumerateArray()
+            .Where(r => dates.Contains(DateOnly.Parse(r.GetProperty("asOf").GetString()!))).OrderBy(r => r.GetProperty("asOf").GetString()).ToArray();
+        Assert.True(trainingRuns.Length >= 15, $"{trainingRuns.Length} training runs");
+        Assert.All(trainingRuns, r => Assert.StartsWith("school day", r.GetProperty("servedPoints").GetString()));
+        var late = trainingRuns[^1];
+        Assert.Equal($"school day {SchoolDays}", late.GetProperty("servedPoints").GetString());
+        Assert.False(late.GetProperty("samePoints").GetBoolean());
+        Assert.Equal("school days 20–30", late.GetProperty("referencePoints").GetString());
+        Assert.Equal("significant", late.GetProperty("measures").EnumerateArray().Single(m => m.GetProperty("measure").GetString() == "days_enrolled").GetProperty("band").GetString());
+
         // The drift started a training job; it registers a challenger, not promoted.
         // (A later drift, more than the 7-day cooldown after, may start another; the first is the one checked here.)
         var challenger = await Eventually.WaitAsync(() => _client.GetFromJsonAsync<JsonElement>("/api/early-warning/v1/monitoring/challenger"),

@@ -23,10 +23,18 @@ public static class DriftReferences
 }
 
 /// <summary>
-/// Compares the active model's current window (every student with 30+ school days recorded, each over
-/// their last 20–30 school days as in training, scored by the model) with its training reference and
-/// with its live baseline, stores every measure (the history), and publishes ModelDriftDetected in the
-/// same unit of work when the score drifts significantly from the baseline.
+/// Measures the active model's drift two ways and stores every measure (the history):
+/// <list type="bullet">
+/// <item>Against its training data: the inputs it was actually served in the week to the day (every student with a school
+/// day recorded in it, as the scoring path computes them: the school year so far) and its scores on them, compared with
+/// the training rows cut at the same points of the year. Where the model has no training rows at those points the
+/// comparison falls back to all of them and the run says so: the model is serving outside what it learnt
+/// (training/serving skew), and the per-input measures show which inputs moved and by how much.</item>
+/// <item>Against its live baseline, to alarm: a like-for-like window pinned at the model's first monitored day. For
+/// chronic absence that is each student's last 20–30 school days (as the model was trained), so counts that grow as
+/// the year goes on do not alarm by themselves and a change in behaviour or recording does. ModelDriftDetected is
+/// published in the same unit of work when the score drifts significantly from the baseline.</item>
+/// </list>
 /// </summary>
 public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, IOptions<MonitoringOptions> options, RetrainingPolicy retraining,
     StudentSignalsReader signals, TimeProvider clock, ILogger<DriftMonitor> logger)
@@ -52,7 +60,7 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
                 $"Only {features.Count} student(s) have {WindowMaximumDays}+ school days recorded up to {asOf:yyyy-MM-dd}; drift needs at least {options.Value.MinimumStudents} (EarlyWarning:Monitoring:MinimumStudents).");
         }
         var now = clock.GetUtcNow();
-        var runs = new List<DriftRun> { Record(model, DriftReferences.Training, DriftAnalysis.Compare(served.Features, reference, features, scores), asOf, trigger, now) };
+        var runs = new List<DriftRun> { await AgainstTrainingAsync(model, served, reference, asOf, trigger, now, ct) };
 
         var baseline = await db.DriftBaselines.FindAsync([model.ModelId], ct);
         if (baseline is null)
@@ -109,6 +117,51 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
         baseline.SampleJson = JsonSerializer.Serialize(Sample(features, scores));
         await db.SaveChangesAsync(ct);
         return baseline;
+    }
+
+    /// <summary>The served week against the training rows at the same points of the year (see the class summary).</summary>
+    private async Task<DriftRun> AgainstTrainingAsync(ModelVersionRecord model, RiskModel served, DriftReference reference, DateOnly asOf, string trigger,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        var calendars = await db.CalendarsAsync(ct);
+        var week = asOf.AddDays(-7);
+        List<float[]> features = [];
+        List<int> points = [];
+        await foreach (var row in signals.AllAsync(served.Features.Kind, ct))
+        {
+            var days = row.Signals.Days.Count(d => d.Date <= asOf);
+            if (!row.Signals.Days.Any(d => d.Date > week && d.Date <= asOf))
+            {
+                continue;   // not scored in the week
+            }
+            features.Add(ScoredKinds.Features(served.Features.Kind, row.Signals, asOf, now));
+            // The point of the year: the school day by the calendar where there is one, else the days recorded this year.
+            var year = calendars.IsEmpty ? null : calendars.YearOf(row.SchoolId, asOf);
+            points.Add(year is not null ? year.InstructionalDays(year.FirstDay, asOf) : days);
+        }
+        if (features.Count < options.Value.MinimumStudents)
+        {
+            throw new ModelRegistryException(
+                $"Only {features.Count} student(s) had a school day recorded in the week to {asOf:yyyy-MM-dd}; drift needs at least {options.Value.MinimumStudents} (EarlyWarning:Monitoring:MinimumStudents).");
+        }
+        var match = reference.AtPoints(points);
+        if (match is not null)
+        {
+            features = [.. match.CurrentRows.Select(i => features[i])];
+            points = [.. match.CurrentRows.Select(i => points[i])];
+        }
+        var scores = served.Probabilities(features).Select(p => Math.Round((double)p, 5)).ToList();
+        var run = Record(model, DriftReferences.Training, DriftAnalysis.Compare(served.Features, match?.Reference ?? reference, features, scores), asOf, trigger, now);
+        var sorted = points.Order().ToArray();
+        run.ServedPoints = DriftReference.Range(sorted[(int)(0.1 * (sorted.Length - 1))], sorted[(int)Math.Ceiling(0.9 * (sorted.Length - 1))]);
+        run.ReferencePoints = (match?.Reference ?? reference).DescribePoints();
+        run.SamePoints = match is not null;
+        if (match is null && reference.Points is not null)
+        {
+            logger.LogWarning("{Kind} v{Version} is served at {Served} but was trained at {Trained} only: compared with every training row (training/serving skew)",
+                model.Kind, model.Version, run.ServedPoints, run.ReferencePoints);
+        }
+        return run;
     }
 
     private async Task<(List<float[]> Features, List<double> Scores)> WindowAsync(RiskModel model, DateOnly asOf, CancellationToken ct)

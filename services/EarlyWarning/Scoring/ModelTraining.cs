@@ -58,8 +58,8 @@ public sealed class ModelTraining(EarlyWarningDbContext db, ModelRegistry regist
         }
         var examples = await history.BuildAsync(request.Kind, schoolDay, years, ct);
         var heldOut = years[^1];
-        var train = examples.Where(e => e.SchoolYear != heldOut).Select(e => new LabelledExample(e.StudentId, e.Features, e.Label)).ToList();
-        var test = examples.Where(e => e.SchoolYear == heldOut).Select(e => new LabelledExample(e.StudentId, e.Features, e.Label)).ToList();
+        var train = examples.Where(e => e.SchoolYear != heldOut).Select(e => new LabelledExample(e.StudentId, e.Features, e.Label, schoolDay)).ToList();
+        var test = examples.Where(e => e.SchoolYear == heldOut).Select(e => new LabelledExample(e.StudentId, e.Features, e.Label, schoolDay)).ToList();
         foreach (var (name, set) in new[] { ("training years", train), ($"held-out year {heldOut}", test) })
         {
             if (set.Count(e => e.Label) < 5 || set.Count(e => !e.Label) < 5)

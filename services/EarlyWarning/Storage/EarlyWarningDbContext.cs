@@ -148,6 +148,15 @@ public sealed class DriftRun
     /// <summary>Whether this run published ModelDriftDetected.</summary>
     public bool Alerted { get; set; }
     public DateTimeOffset RanAt { get; set; }
+
+    /// <summary>Training runs: the points of the year the compared students were served at ("school days 55–62", middle 80 %).</summary>
+    public string? ServedPoints { get; set; }
+
+    /// <summary>Training runs: the points the compared training rows were cut at, or null when the card kept none.</summary>
+    public string? ReferencePoints { get; set; }
+
+    /// <summary>Training runs: whether the model has training rows at the served points (else it was compared with all of them).</summary>
+    public bool? SamePoints { get; set; }
 }
 
 public sealed class DriftMeasurement

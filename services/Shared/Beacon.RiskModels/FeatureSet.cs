@@ -71,8 +71,12 @@ public enum ReasonLeaning
     NotAReason,
 }
 
-/// <summary>One student (at one prediction date) with the features known then and what happened later.</summary>
-public sealed record LabelledExample(string Id, float[] Features, bool Label);
+/// <summary>
+/// One student (at one prediction date) with the features known then and what happened later. <paramref name="Point"/>
+/// is the school day of the year the features were cut at, where the set knows it: drift compares what is served at a
+/// point of the year with what the model learnt at the same point.
+/// </summary>
+public sealed record LabelledExample(string Id, float[] Features, bool Label, int? Point = null);
 
 /// <summary>A transparent, ABC-style rule on the same features: a score to rank by and a yes/no flag.</summary>
 public sealed record RuleBaseline(string Description, Func<float[], double> Score, Func<float[], bool> Flag);

@@ -88,7 +88,7 @@ public sealed class AttendanceSimulator(int seed, int termDays = 90)
         foreach (var student in students)
         {
             var cutoff = _random.Next(minDay, maxDay + 1);
-            examples.Add(new LabelledExample(student.StudentId, AttendanceFeatures.Compute(student.Days.Take(cutoff)), student.TermAbsenceRate >= 0.10));
+            examples.Add(new LabelledExample(student.StudentId, AttendanceFeatures.Compute(student.Days.Take(cutoff)), student.TermAbsenceRate >= 0.10, cutoff));
         }
         return examples;
     }

@@ -100,7 +100,7 @@ public sealed class K12DropoutSimulator(int seed)
         {
             var students = new K12DropoutSimulator(s).Generate(count, firstDay, scoringDay, prefix);
             var asOf = students.Count == 0 ? firstDay : students[0].Signals.Days[^1].Date;
-            return students.Select(st => new LabelledExample(st.StudentId, K12DropoutFeatures.Compute(st.Signals, asOf), st.DroppedOut)).ToList();
+            return students.Select(st => new LabelledExample(st.StudentId, K12DropoutFeatures.Compute(st.Signals, asOf), st.DroppedOut, scoringDay)).ToList();
         }
         return new RiskDataset(K12DropoutFeatures.Set, Examples(trainStudents, seed, "sim"), Examples(testStudents, seed + 1_000_003, "hold"),
             K12DropoutFeatures.Indicators[0],
