@@ -63,9 +63,15 @@ public static partial class OpenApiChecks
         Assert.True(missing.Count == 0, "Public routes missing from the OpenAPI document:\n" + string.Join("\n", missing)
             + "\nDescribed:\n" + string.Join("\n", described.Select(d => $"{d.Method} {d.Path}")));
 
-        // Every operation needs the bearer token and says which roles; none is silently open.
+        // Every operation needs the bearer token and says which roles; none is silently open: an open one says why.
         foreach (var (method, path, operation) in described.Where(d => d.Path.StartsWith("/api/", StringComparison.Ordinal)))
         {
+            if (!operation.TryGetProperty("security", out var open) || open.GetArrayLength() == 0)
+            {
+                var why = operation.TryGetProperty("description", out var w) ? w.GetString() : null;
+                Assert.True(why?.StartsWith("Open to anyone: ", StringComparison.Ordinal) == true, $"{method} {path} is open to anyone without saying why: '{why}'");
+                continue;
+            }
             Assert.True(operation.TryGetProperty("security", out var security) && security.GetArrayLength() > 0
                 && security[0].TryGetProperty("Bearer", out _), $"{method} {path} has no bearer security requirement");
             var description = operation.TryGetProperty("description", out var d) ? d.GetString() : null;

@@ -21,11 +21,25 @@ public static class XapiApi
 
     public sealed record UsageCount(string Use, string? Reason, int Statements);
 
+    /// <summary>The about resource: <c>version</c> lists the xAPI versions spoken.</summary>
+    public sealed record About(IReadOnlyList<string> Version);
+
     public static IEndpointRouteBuilder MapXapiApi(this IEndpointRouteBuilder app)
     {
         var feeds = app.MapGroup("/api/ingestion/v1/xapi").RequireAuthorization(Policies.Feeds).WithTags("xAPI");
         feeds.MapPost("/statements", PostAsync).AddEndpointFilter(VersionFilterAsync);
         feeds.MapPut("/statements", PutAsync).AddEndpointFilter(VersionFilterAsync);
+        feeds.MapGet("/statements", XapiStatementQuery.GetAsync).AddEndpointFilter(VersionFilterAsync).WithName("XapiGetStatements")
+            .WithSummary("One statement by statementId or voidedStatementId, or a StatementResult by agent, verb, activity, since, until, limit, ascending; 'more' pages on")
+            .Produces<XapiStatementQuery.StatementResult>();
+        // The about resource tells a client which versions the LRS speaks before it authenticates (Communication part, 2.8).
+        app.MapGet("/api/ingestion/v1/xapi/about", (HttpResponse response) =>
+            {
+                response.Headers[VersionHeader] = Version;
+                return Results.Ok(new About([Version]));
+            }).AllowAnonymous().WithTags("xAPI").WithName("XapiAbout")
+            .WithSummary("The xAPI versions this LRS speaks").WithDescription("Open to anyone: a learning tool asks before it authenticates (xAPI 1.0.3, Communication part, 2.8).")
+            .Produces<About>();
         feeds.MapPost("/item-catalog", PostCatalogAsync).DisableAntiforgery();
         feeds.MapPost("/identifiers", PostIdentifiersAsync).DisableAntiforgery();
         // Counts and reasons only, no statement content: ops may see them.

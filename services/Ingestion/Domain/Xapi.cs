@@ -33,6 +33,14 @@ public sealed class XapiStatement
     /// <summary>For a voiding statement, the statement it voids.</summary>
     public string? VoidsStatementId { get; set; }
     public bool Voided { get; set; }
+
+    /// <summary>
+    /// What the statement query filters on, kept beside the JSON: when it was stored (Unix ms: SQLite cannot compare
+    /// DateTimeOffset columns), its actor's most specific identifier ("kind value") and its object's id when an activity.
+    /// </summary>
+    public long StoredAtMs { get; set; }
+    public string? ActorKey { get; set; }
+    public string? ObjectId { get; set; }
 }
 
 public static class XapiUses

@@ -115,6 +115,9 @@ public sealed class XapiRecorder(IngestionDbContext db, SignalIntake intake, Tim
                 Reason = plan.Reason,
                 VoidsStatementId = plan.Voids,
                 Voided = voider is not null,
+                StoredAtMs = now.ToUnixTimeMilliseconds(),
+                ActorKey = XapiStatementQuery.ActorKey(statement["actor"], options.Value),
+                ObjectId = Text(statement["object"]?["objectType"]) is null or "Activity" ? Text(statement["object"]?["id"]) : null,
             };
             rows.Add((row, plan, $"statements[{i}]"));
         }

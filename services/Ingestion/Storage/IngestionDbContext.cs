@@ -83,6 +83,8 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.HasIndex(s => s.VoidsStatementId);
             e.HasIndex(s => new { s.BatchId, s.Use });
             e.HasIndex(s => s.StudentId);
+            e.HasIndex(s => new { s.StoredAtMs, s.StatementId });
+            e.HasIndex(s => s.ActorKey);
         });
         modelBuilder.Entity<StudentIdentifier>(e =>
         {
