@@ -48,13 +48,18 @@ public static class EvaluationCommand
             return 2;
         }
         var results = KnowledgeTracingEvaluation.Run(DktSequenceFile.Read(train), DktSequenceFile.Read(test));
-        Console.WriteLine("| model | AUC | RMSE | test predictions | skills | fit time (train responses/s) |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| model | AUC | RMSE | test predictions | skills | fit time (train responses/s) | 95 %+ mastered with under half right |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
             var rate = r.FitTime.TotalSeconds > 0 ? r.TrainResponses / r.FitTime.TotalSeconds : double.PositiveInfinity;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Model} | {r.Auc:F4} | {r.Rmse:F4} | {r.Predictions:N0} | {r.SkillsFitted} | {r.FitTime.TotalSeconds:F2} s ({rate:N0}/s) |"));
+                $"| {r.Model} | {r.Auc:F4} | {r.Rmse:F4} | {r.Predictions:N0} | {r.SkillsFitted} | {r.FitTime.TotalSeconds:F2} s ({rate:N0}/s) | {(r.ImplausibleMastery is { } share ? share.ToString("P1", CultureInfo.InvariantCulture) : "—")} |"));
+        }
+        foreach (var r in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT assistments model={r.Key} auc={r.Auc:F4} rmse={r.Rmse:F4} implausible_mastery={(r.ImplausibleMastery is { } s ? s.ToString("F4", CultureInfo.InvariantCulture) : "na")}"));
         }
         return 0;
     }

@@ -14,6 +14,12 @@ public sealed record BktFitOptions
     /// <summary>Guess and slip stay below this, so the "known" state is the one that answers better.</summary>
     public double MaxGuessSlip { get; init; } = 0.49;
 
+    /// <summary>
+    /// A tighter ceiling for slip alone, where set. With slip free up to 0.49 EM can settle on "known, but slips half
+    /// the time": mastery then climbs to 100 % whatever the answers (Baker, Corbett &amp; Aleven 2008 bound slip at 0.1).
+    /// </summary>
+    public double? MaxSlip { get; init; }
+
     public int Seed { get; init; } = 17;
 }
 
@@ -47,7 +53,7 @@ public static class BktFitter
                 PriorKnowledge: 0.05 + random.NextDouble() * 0.9,
                 Learn: 0.01 + random.NextDouble() * 0.4,
                 Guess: 0.05 + random.NextDouble() * (options.MaxGuessSlip - 0.1),
-                Slip: 0.05 + random.NextDouble() * (options.MaxGuessSlip - 0.1),
+                Slip: 0.05 + random.NextDouble() * ((options.MaxSlip ?? options.MaxGuessSlip) - 0.1),
                 Forget: options.FitForgetting ? 0.01 + random.NextDouble() * 0.2 : 0);
             var fit = RunEm(data, start, options, work, responses);
             if (best is null || fit.LogLikelihood > best.LogLikelihood)
@@ -111,7 +117,7 @@ public static class BktFitter
             PriorKnowledge: Math.Clamp(Prior / sequences, Floor, 1 - Floor),
             Learn: Math.Clamp(Ratio(LearnNumerator, LearnDenominator), Floor, 1 - Floor),
             Guess: Math.Clamp(Ratio(GuessNumerator, UnknownTotal), Floor, options.MaxGuessSlip),
-            Slip: Math.Clamp(Ratio(SlipNumerator, KnownTotal), Floor, options.MaxGuessSlip),
+            Slip: Math.Clamp(Ratio(SlipNumerator, KnownTotal), Floor, options.MaxSlip ?? options.MaxGuessSlip),
             Forget: options.FitForgetting ? Math.Clamp(Ratio(ForgetNumerator, ForgetDenominator), Floor, 1 - Floor) : 0);
 
         private static double Ratio(double numerator, double denominator) => denominator > 0 ? numerator / denominator : 0;

@@ -45,7 +45,7 @@ public sealed class SkillRefitter(MasteryDbContext db, IOptions<MasteryOptions> 
                 continue;
             }
             var fit = BktFitter.Fit(byStudent.Select(g => g.InAnswerOrder(s => (s.AnsweredAt, s.AttemptNumber, s.Id))
-                .Select(s => s.Correct).ToArray()).ToList(), new BktFitOptions { FitForgetting = settings.FitForgetting });
+                .Select(s => s.Correct).ToArray()).ToList(), new BktFitOptions { FitForgetting = settings.FitForgetting, MaxSlip = settings.MaxSlip });
             SkillParameters.Set(skill, fit.Parameters);
             skill.FittedFromResponses = responses;
             skill.FittedAt = now;
