@@ -109,6 +109,30 @@ public sealed class GatewaySecurityTests(GatewayFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task The_xapi_about_resource_is_the_only_service_route_open_without_a_token()
+    {
+        // A learning tool asks the LRS which versions it speaks before it authenticates (xAPI 1.0.3, Communication 2.8).
+        const string about = "/api/ingestion/v1/xapi/about", statements = "/api/ingestion/v1/xapi/statements";
+        var (aboutBefore, statementsBefore) = (fixture.Backend.Count(about), fixture.Backend.Count(statements));
+        using var client = Anonymous();
+        using (var response = await client.GetAsync(about))
+        {
+            Assert.NotEqual(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+        Assert.Equal(aboutBefore + 1, fixture.Backend.Count(about));
+        // Only GET, only that path: the statements beside it still need a token, and never reach the service without one.
+        using (var post = await client.PostAsync(about, null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, post.StatusCode);
+        }
+        using (var read = await client.GetAsync(statements))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, read.StatusCode);
+        }
+        Assert.Equal((aboutBefore + 1, statementsBefore), (fixture.Backend.Count(about), fixture.Backend.Count(statements)));
+    }
+
+    [Fact]
     public async Task The_development_issuer_signs_in_demo_users_with_their_roles_and_schools()
     {
         using var anonymous = Anonymous();
