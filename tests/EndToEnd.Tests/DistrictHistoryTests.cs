@@ -74,11 +74,14 @@ public sealed class DistrictHistoryTests(ITestOutputHelper output) : IAsyncLifet
         // Early warning consumes the backfill asynchronously: wait until the last year's absences are all counted.
         var last = district.Years[^1];
         var absences = last.Attendance.Count(a => a.Status is "absent" or "excused-absent");
+        var enrolled = last.Students.Select(s => s.StudentId).ToHashSet();
         await Eventually.WaitAsync(async () =>
         {
             var export = await _http.GetFromJsonAsync<JsonElement>($"/api/early-warning/v1/features?kind=chronic-absence&asOf={last.Calendar.LastDay:yyyy-MM-dd}");
             var index = export.GetProperty("features").EnumerateArray().Select(f => f.GetString()).ToList().IndexOf("days_absent");
-            return (int)export.GetProperty("students").EnumerateArray().Sum(s => s.GetProperty("values")[index].GetDouble());
+            // Only the last year's students: one who left earlier is scored on their own last year.
+            return (int)export.GetProperty("students").EnumerateArray().Where(s => enrolled.Contains(s.GetProperty("studentId").GetString()!))
+                .Sum(s => s.GetProperty("values")[index].GetDouble());
         }, n => n == absences, TimeSpan.FromSeconds(120));
 
         foreach (var year in district.Years)

@@ -19,7 +19,7 @@ namespace Beacon.EarlyWarning.Training;
 /// </summary>
 public static class DistrictEvaluation
 {
-    public sealed record Options(Uri Gateway, int StudentsPerSchool = 240, int Schools = 2, int Seed = 19, int SchoolDay = 20, int? DaysPerYear = null);
+    public sealed record Options(Uri Gateway, int StudentsPerSchool = 200, int Schools = 2, int Seed = 19, int SchoolDay = 20, int? DaysPerYear = null);
 
     private sealed record TokenResponse(string AccessToken);
 
@@ -110,22 +110,26 @@ public static class DistrictEvaluation
 
     /// <summary>
     /// Early warning consumes the uploads asynchronously: waits until its chronic-absence inputs at the last year's last day
-    /// count every absence of that year (the last year loaded is the last consumed), then until the dropout inputs (marks and
+    /// count every absence of that year and no other (the last year loaded is the last consumed), then until the dropout inputs (marks and
     /// incidents) stop changing, so the exits loaded after them have arrived too.
     /// </summary>
     private static async Task WaitForProjectionsAsync(HttpClient http, SimulatedYear last, TextWriter log, CancellationToken ct)
     {
         var absences = last.Attendance.Count(a => a.Status is "absent" or "excused-absent");
         var daysAbsent = AttendanceFeatures.Set.IndexOf("days_absent");
+        var enrolled = last.Students.Select(s => s.StudentId).ToHashSet();
         var deadline = DateTimeOffset.UtcNow.AddMinutes(30);
         string? previous = null;
         while (true)
         {
             using var export = JsonDocument.Parse(await http.GetStringAsync($"/api/early-warning/v1/features?kind={AttendanceFeatures.Kind}&asOf={last.Calendar.LastDay:yyyy-MM-dd}", ct));
-            var counted = (int)export.RootElement.GetProperty("students").EnumerateArray().Sum(s => s.GetProperty("values")[daysAbsent].GetDouble());
+            // Only this year's students: one who left earlier is scored on their own last year.
+            var counted = (int)export.RootElement.GetProperty("students").EnumerateArray().Where(s => enrolled.Contains(s.GetProperty("studentId").GetString()!))
+                .Sum(s => s.GetProperty("values")[daysAbsent].GetDouble());
             var dropout = await http.GetStringAsync($"/api/early-warning/v1/features?kind=dropout&asOf={last.Calendar.LastDay:yyyy-MM-dd}", ct);
             log.WriteLine($"Early warning counts {counted} of {last.Attendance.Count(a => a.Status is "absent" or "excused-absent")} absences of {last.Calendar.Label}");
-            if (counted >= absences && dropout == previous)
+            // Equal, not at least: while a student's latest record is still last year's, last year's absences are counted.
+            if (counted == absences && dropout == previous)
             {
                 return;
             }
@@ -133,7 +137,7 @@ public static class DistrictEvaluation
             {
                 throw new TimeoutException($"Early warning did not finish projecting the uploads in 30 minutes ({counted} of {absences} absences).");
             }
-            previous = counted >= absences ? dropout : null;
+            previous = counted == absences ? dropout : null;
             await Task.Delay(TimeSpan.FromSeconds(10), ct);
         }
     }
