@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Beacon.Simulator;
 using Beacon.Testing;
 using Xunit.Abstractions;
@@ -108,5 +110,13 @@ public sealed class DistrictHistoryTests(ITestOutputHelper output) : IAsyncLifet
         var heldOut = last.Truth.Where(t => t.DaysEnrolled >= 10).ToList();
         Assert.Equal(heldOut.Count, gate.GetProperty("Challenger").GetProperty("Examples").GetInt32());
         Assert.Equal(heldOut.Count(t => t.ChronicallyAbsent), gate.GetProperty("Challenger").GetProperty("Positives").GetInt32());
+
+        // A district threshold for the history model is chosen on its own calibration slice (some of the training years'
+        // students), not on a synthetic one of thousands.
+        var threshold = await PostAsync($"/api/early-warning/v1/models/{trained.GetProperty("modelId").GetString()}/thresholds", new { flagTopShare = 0.2 });
+        var rule = threshold.GetProperty("rule").GetString()!;
+        var slice = Regex.Match(rule, @"calibration slice of the training data, (\d+) students");
+        Assert.True(slice.Success, rule);
+        Assert.InRange(int.Parse(slice.Groups[1].Value, CultureInfo.InvariantCulture), 10, district.Years.Take(2).Sum(y => y.Truth.Count(t => t.DaysEnrolled >= 10)));
     }
 }
