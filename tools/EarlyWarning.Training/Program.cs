@@ -9,6 +9,8 @@ using Beacon.RiskModels.Dropout;
 //   attendance [--students N] [--test N] [--seed S] [--out DIR]   chronic absence on SYNTHETIC attendance
 //   k12-synthetic [--students N] [--test N] [--seed S]            K-12 dropout on SYNTHETIC students (the service's cold start)
 //   dropout --gateway URL [--students-per-school 750] [--seed S]  K-12 dropout on simulated districts uploaded through a running platform
+//   district --gateway URL [--students-per-school 200] [--schools 2] [--seed 19] [--school-day 20] [--days N]
+//                                                                 a 3-year simulated district loaded through a running platform, trained from history
 //   bench [--students 100000] [--score 1000000] [--seed S]        training and scoring speed against the ABC rule
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
 {
@@ -26,6 +28,13 @@ if (args[0] == "dropout")
     var gateway = args.Contains("--offline") ? null : new Uri(Option("--gateway") ?? "http://127.0.0.1:8080");
     return await DropoutEvaluation.RunAsync(new DropoutEvaluation.Options(gateway, StudentsPerSchool: IntOption("--students-per-school", 750),
         Seed: IntOption("--seed", 101)), Console.Error, CancellationToken.None);
+}
+
+if (args[0] == "district")
+{
+    return await DistrictEvaluation.RunAsync(new DistrictEvaluation.Options(new Uri(Option("--gateway") ?? "http://127.0.0.1:8080"),
+        StudentsPerSchool: IntOption("--students-per-school", 200), Schools: IntOption("--schools", 2), Seed: IntOption("--seed", 19),
+        SchoolDay: IntOption("--school-day", 20), DaysPerYear: Option("--days") is null ? null : IntOption("--days", 180)), Console.Error, CancellationToken.None);
 }
 
 if (args[0] == "bench")

@@ -76,18 +76,7 @@ public static class DistrictFiles
     public static async Task<int> UploadAsync(string folder, Uri gateway, TextWriter log, CancellationToken ct)
     {
         using var http = await GatewayClient.CreateAsync(gateway, TimeSpan.FromMinutes(10), ct);
-        using var form = new MultipartFormDataContent();
-        foreach (var file in OneRosterFiles.Where(f => File.Exists(Path.Combine(folder, f))))
-        {
-            var content = new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(folder, file), ct));
-            content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-            form.Add(content, "files", file);
-        }
-        var failures = 0;
-        using (var roster = await http.PostAsync("/api/ingestion/v1/oneroster", form, ct))
-        {
-            failures += await ReportAsync("oneroster", roster, log, ct);
-        }
+        var failures = await PostOneRosterAsync(http, folder, "", log, ct);
         foreach (var (file, path) in SignalFiles.Where(f => File.Exists(Path.Combine(folder, f.File))))
         {
             // A district's file goes in parts of RowsPerRequest rows, each with the header: one request holding a
@@ -109,6 +98,20 @@ public static class DistrictFiles
             failures += await UploadStatementsAsync(http, Path.Combine(folder, LmsFile), log, ct);
         }
         return failures;
+    }
+
+    /// <summary>Posts the OneRoster files of a folder as one bundle (query: e.g. "?recordedAt=..." for a backfill); 1 if refused.</summary>
+    public static async Task<int> PostOneRosterAsync(HttpClient http, string folder, string query, TextWriter log, CancellationToken ct)
+    {
+        using var form = new MultipartFormDataContent();
+        foreach (var file in OneRosterFiles.Where(f => File.Exists(Path.Combine(folder, f))))
+        {
+            var content = new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(folder, file), ct));
+            content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+            form.Add(content, "files", file);
+        }
+        using var roster = await http.PostAsync("/api/ingestion/v1/oneroster" + query, form, ct);
+        return await ReportAsync("oneroster", roster, log, ct);
     }
 
     private static async Task<int> UploadStatementsAsync(HttpClient http, string file, TextWriter log, CancellationToken ct)
@@ -142,7 +145,7 @@ public static class DistrictFiles
         return response.IsSuccessStatusCode ? 0 : 1;
     }
 
-    private static void Csv(string folder, string file, string[] header, IEnumerable<string[]> rows)
+    internal static void Csv(string folder, string file, string[] header, IEnumerable<string[]> rows)
     {
         using var writer = new StreamWriter(Path.Combine(folder, file));
         using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);

@@ -12,11 +12,28 @@ if (options is null || command is "help" or "-h" or "--help")
           demo     --gateway URL           generate into a temp folder and upload it
           stream   --gateway URL --rate N --seconds S [--batch 500]
                                            roster first, then attendance at N records/s for S seconds
+          generate-years --out DIR         a multi-year district (cohorts, calendars with breaks, exits; see MultiYear.cs)
+          upload-years --gateway URL [--load N]
+                                           load its first N years (all) through the gateway as a backfill (?recordedAt=)
+                 (multi-year: --years N (3), --seed (19), --schools (2), --students per school (240), --days per year (whole calendar))
         Options: --seed N (42)  --schools N (2)  --students N per school (15)  --days N school days (20)
                  --last-day yyyy-MM-dd (yesterday)  --items N answers per student and day (3)
                  --shift-day N  from school day N on, record late arrivals as absences (a planted drift)
         """);
     return command is "help" or "-h" or "--help" ? 0 : 2;
+}
+
+if (command is "generate-years" or "upload-years")
+{
+    var history = MultiYearGenerator.Generate(options.MultiYear);
+    if (command == "generate-years")
+    {
+        var folder = options.Out ?? "district-history";
+        MultiYearFiles.Write(history, folder);
+        Console.WriteLine($"Wrote {history.Years.Count} school years ({string.Join(", ", history.Years.Select(y => $"{y.Calendar.Label}: {y.Students.Count} students, {y.Exits.Count} exits"))}) to {Path.GetFullPath(folder)}");
+        return 0;
+    }
+    return await MultiYearFiles.UploadAsync(history, options.Gateway, options.Load, Console.Out, CancellationToken.None) == 0 ? 0 : 1;
 }
 
 var district = DistrictGenerator.Generate(command == "stream"
@@ -56,6 +73,10 @@ switch (command)
 
 internal sealed record Options(SimulationOptions Simulation, string? Out, string? Dir, Uri Gateway, double Rate, int Seconds, int Batch)
 {
+    public MultiYearOptions MultiYear { get; init; } = new();
+
+    public int? Load { get; init; }
+
     public static Options? Parse(string[] args)
     {
         var values = new Dictionary<string, string>();
@@ -74,6 +95,11 @@ internal sealed record Options(SimulationOptions Simulation, string? Out, string
                 values.ContainsKey("shift-day") ? Int("shift-day", 1) : null),
             values.GetValueOrDefault("out"), values.GetValueOrDefault("dir"),
             new Uri(values.GetValueOrDefault("gateway") ?? "http://127.0.0.1:8080"),
-            Int("rate", 1000), Int("seconds", 10), Int("batch", 500));
+            Int("rate", 1000), Int("seconds", 10), Int("batch", 500))
+        {
+            MultiYear = new MultiYearOptions(Int("seed", 19), Int("years", 3), Int("schools", 2), Int("students", 240),
+                DaysPerYear: values.ContainsKey("days") ? Int("days", 170) : null),
+            Load = values.ContainsKey("load") ? Int("load", 3) : null,
+        };
     }
 }

@@ -88,7 +88,13 @@ public static class IntakeApi
         var errors = new RowErrors();
         var files = bundle.HonourManifest(errors);
         var source = request.Headers["X-Beacon-Source"].FirstOrDefault() ?? "oneroster";
-        var summary = await oneRoster.ApplyAsync(bundle.Tables, errors, source, ct) with
+        var recordedAtErrors = new Dictionary<string, string[]>();
+        var recordedAt = RecordedAtOf(request, recordedAtErrors);
+        if (recordedAtErrors.Count > 0)
+        {
+            return Results.ValidationProblem(recordedAtErrors, title: "Invalid recordedAt; nothing was stored");
+        }
+        var summary = await oneRoster.ApplyAsync(bundle.Tables, errors, source, ct, recordedAt) with
         {
             OneRosterVersion = bundle.Manifest().GetValueOrDefault("oneroster.version"),
             Files = files,
@@ -154,8 +160,35 @@ public static class IntakeApi
         {
             errors["source"] = ["must be 1 to 64 characters."];
         }
-        var batch = new BatchContext(batchId ?? Guid.NewGuid().ToString("N"), source);
+        var recordedAt = RecordedAtOf(request, errors);
+        var batch = new BatchContext(batchId ?? Guid.NewGuid().ToString("N"), source, recordedAt);
         return errors.Count > 0 ? (batch, Results.ValidationProblem(errors, title: "Invalid batch id or source")) : (batch, null);
+    }
+
+    /// <summary>
+    /// ?recordedAt= (or X-Beacon-Recorded-At): for a backfill of past years, when the source system recorded the batch, an
+    /// ISO 8601 instant with its offset, not in the future and not before 2000. Absent: null (the records are known now).
+    /// </summary>
+    internal static DateTimeOffset? RecordedAtOf(HttpRequest request, Dictionary<string, string[]> errors)
+    {
+        var text = request.Headers["X-Beacon-Recorded-At"].FirstOrDefault() ?? request.Query["recordedAt"].FirstOrDefault();
+        if (text is null)
+        {
+            return null;
+        }
+        var now = request.HttpContext.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        if (!DateTimeOffset.TryParseExact(text, ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"], System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.None, out var at) || !(text.EndsWith('Z') || text.Contains('+') || text.LastIndexOf('-') > 10))
+        {
+            errors["recordedAt"] = [$"'{text}' is not an ISO 8601 instant with its offset, e.g. 2024-10-01T18:00:00Z."];
+            return null;
+        }
+        if (at > now.AddMinutes(5) || at.Year < 2000)
+        {
+            errors["recordedAt"] = [$"{text} is {(at.Year < 2000 ? "before 2000" : "in the future")}: recordedAt says when past records were made."];
+            return null;
+        }
+        return at;
     }
 
     internal static bool IsCsv(HttpRequest request) =>

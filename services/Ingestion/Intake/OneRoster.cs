@@ -51,7 +51,9 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         return new Table(file, rows);
     }
 
-    public async Task<BatchSummary> ApplyAsync(IReadOnlyDictionary<string, Table> files, RowErrors errors, string source, CancellationToken ct)
+    /// <param name="recordedAt">A backfill's time of record (?recordedAt=): the time exits took place; null: now.</param>
+    public async Task<BatchSummary> ApplyAsync(IReadOnlyDictionary<string, Table> files, RowErrors errors, string source, CancellationToken ct,
+        DateTimeOffset? recordedAt = null)
     {
         Table Get(string name) => files.TryGetValue(name, out var t) ? t : new Table(name, []);
         static string Pos(Table t, int line) => $"{t.File}:lines[{line}]";
@@ -101,7 +103,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var summary = await roster.ApplyAsync(new RosterRows(schools.ToList(), staff.ToList(), students.ToList()), errors, source, ct);
         await KeepIdentifiersAsync(resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row), ct);
         var allUsers = Get("users.csv");
-        var deleted = await ApplyDeletionsAsync(allUsers, Get("classes.csv"), Get("orgs.csv"), source, ct);
+        var deleted = await ApplyDeletionsAsync(allUsers, Get("classes.csv"), Get("orgs.csv"), source, recordedAt, ct);
         var contacts = await KeepContactsAsync([.. resolvedUsers.Where(p => p.Role is not null && ContactRoles.Contains(p.Role)).Select(p => (p.Row, p.Role!))],
             [.. resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row)], ct);
         var sessionsFile = Get("academicSessions.csv");

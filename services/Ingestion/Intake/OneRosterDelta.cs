@@ -21,9 +21,10 @@ public sealed partial class OneRosterImport
     /// never erased, since a feed's deletion is not an erasure request; a class ends with its enrollments; a school is
     /// marked closed and kept (its students' history refers to it). Returns the students withdrawn and classes ended.
     /// </summary>
-    private async Task<int> ApplyDeletionsAsync(Table users, Table classes, Table orgs, string source, CancellationToken ct)
+    private async Task<int> ApplyDeletionsAsync(Table users, Table classes, Table orgs, string source, DateTimeOffset? recordedAt, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
+        // A backfill says when the students left (the exit's date is what outcomes are derived from); else now.
+        var now = recordedAt ?? clock.GetUtcNow();
         var deletedUsers = users.Rows.Where(r => IsDeleted(r.Row)).Select(r => Field(r.Row, "sourcedId")).OfType<string>().Distinct().ToList();
         // Why they left, where the SIS says so in the extension column metadata.exitCode (graduated, transferred, dropped-out).
         var exitCodes = users.Rows.Where(r => IsDeleted(r.Row) && Field(r.Row, "sourcedId") is not null)

@@ -6,8 +6,12 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Ingestion.Intake;
 
-/// <summary>Who sent a batch and under which id (Idempotency-Key header or ?batchId=).</summary>
-public sealed record BatchContext(string BatchId, string Source);
+/// <summary>
+/// Who sent a batch and under which id (Idempotency-Key header or ?batchId=). RecordedAt: a backfill of past years says
+/// when the source system recorded the batch (?recordedAt=), so its events carry that time and training sets "as known
+/// then" see the records as they were known then, not as all arriving on the day of the backfill. Null: now.
+/// </summary>
+public sealed record BatchContext(string BatchId, string Source, DateTimeOffset? RecordedAt = null);
 
 /// <summary>
 /// Runs a batch through a processor a chunk at a time: each chunk's valid rows, their events and its
@@ -46,7 +50,9 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
     public async Task<BatchSummary> RunAsync<TRow>(ISignalProcessor<TRow> processor, IAsyncEnumerable<Positioned<TRow>> rows, RowErrors errors,
         BatchContext batch, bool quarantine, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
+        var received = clock.GetUtcNow();
+        // The records' time (their events' OccurredAt): when the source recorded them, for a backfill; else now.
+        var now = batch.RecordedAt ?? received;
         int accepted = 0, unchanged = 0, corrected = 0, late = 0;
         var chunk = new List<Positioned<TRow>>(ChunkSize);
 
@@ -57,7 +63,7 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
             var rejected = errors.TakePending();
             if (quarantine)
             {
-                Quarantine(processor.Kind, batch, rejected, now);
+                Quarantine(processor.Kind, batch, rejected, received);
             }
             await db.SaveChangesAsync(ct);
             db.ChangeTracker.Clear();
@@ -81,8 +87,8 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
             BatchId = batch.BatchId,
             Kind = processor.Kind,
             Source = batch.Source,
-            Day = DateOnly.FromDateTime(now.UtcDateTime),
-            ReceivedAt = now,
+            Day = DateOnly.FromDateTime(received.UtcDateTime),
+            ReceivedAt = received,
             Received = summary.Received,
             Accepted = accepted,
             Unchanged = unchanged,
