@@ -264,7 +264,7 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
         var page = await NewPageAsync();
         await page.GotoAsync(fixture.Gateway.ToString());
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to Beacon" })).ToBeVisibleAsync();
-        await Expect(page.Locator("button[data-user]")).ToHaveCountAsync(9, new() { Timeout = (float)Wait.TotalMilliseconds });
+        await Expect(page.Locator("button[data-user]")).ToHaveCountAsync(10, new() { Timeout = (float)Wait.TotalMilliseconds });
         await ShotAsync(page, "sign-in");
         // Keyboard only: the first user has focus; Tab to ops-1 and Enter signs in.
         await page.Locator("button[data-user='ops-1']").FocusAsync();

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
+using Beacon.Contracts.Events;
 using Beacon.Ingestion.Storage;
+using Beacon.Messaging;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 
@@ -49,6 +52,17 @@ public sealed class OneRosterTests(ServiceFactory<Program> service) : IClassFixt
         Assert.Equal(1, sections);
         Assert.Equal(3, members);     // or-s1, or-s4 and the teacher; the enrollment in the rejected class is not kept
         Assert.Equal(("female", "asian", true, false), (demo!.Sex, demo.RaceEthnicity, demo.EconomicallyDisadvantaged, demo.EnglishLearner));
+
+        // The section goes downstream whole (Mastery and Interventions show teachers their sections); the rejected class does not.
+        var rosters = await service.WithDbAsync<IngestionDbContext, List<string>>(db => db.Set<OutboxMessage>()
+            .Where(m => m.MessageType.Contains(nameof(SectionRosterRecorded))).OrderBy(m => m.Sequence).Select(m => m.Body).ToListAsync());
+        Assert.DoesNotContain(rosters, r => r.Contains("cl-ghost", StringComparison.Ordinal));
+        var roster = JsonDocument.Parse(rosters.First(r => r.Contains("cl-alg1", StringComparison.Ordinal))).RootElement;
+        Assert.Equal("cl-alg1", roster.GetProperty("SectionId").GetString());
+        Assert.Equal("or-hs", roster.GetProperty("SchoolId").GetString());
+        Assert.Equal(["or-t1"], roster.GetProperty("TeacherIds").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(["or-s1", "or-s4"], roster.GetProperty("StudentIds").EnumerateArray().Select(t => t.GetString()));
+        Assert.False(roster.GetProperty("Ended").GetBoolean());
     }
 
     [Fact]

@@ -15,7 +15,31 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
 
     protected override Dictionary<string, string?> Settings => new() { ["Retention:EndedCases"] = "P1Y" };
 
-    protected override Task SeedAsync(string student, DateTimeOffset at) => SeedCaseAsync(student, at, null);
+    protected override async Task SeedAsync(string student, DateTimeOffset at)
+    {
+        await SeedCaseAsync(student, at, null);
+        // A group intervention on a skill (the student leaves it, the group stays), a section membership, subgroups.
+        await Db(db =>
+        {
+            var groupId = Guid.NewGuid();
+            db.Groups.Add(new GroupIntervention
+            {
+                GroupId = groupId,
+                SectionId = "gov-section",
+                SchoolId = "gov",
+                Type = GroupInterventionTypes.SmallGroup,
+                SkillId = "fractions",
+                StartDate = DateOnly.FromDateTime(at.UtcDateTime),
+                DurationWeeks = 1,
+                CreatedBy = "t1",
+                CreatedAt = at,
+                Students = [new GroupMember { GroupId = groupId, StudentId = student }],
+            });
+            db.SectionPeople.Add(new SectionPerson { SectionId = "gov-section", PersonId = student, Role = "student" });
+            db.Subgroups.Add(new StudentSubgroups { StudentId = student, Labels = "sex:female,el:True" });
+            return db.SaveChangesAsync();
+        });
+    }
 
     private Task<Guid> SeedCaseAsync(string student, DateTimeOffset openedAt, DateTimeOffset? endedAt) => Db(async db =>
     {
@@ -52,6 +76,9 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
             ["Activity"] = await db.Activity.CountAsync(a => cases.Contains(a.CaseId)),
             ["Cases"] = await cases.CountAsync(),
             ["Attendance"] = await db.Attendance.CountAsync(a => a.StudentId == student),
+            ["GroupMembers"] = await db.GroupMembers.CountAsync(m => m.StudentId == student),
+            ["SectionPeople"] = await db.SectionPeople.CountAsync(p => p.PersonId == student),
+            ["Subgroups"] = await db.Subgroups.CountAsync(s => s.StudentId == student),
             ["outbox"] = await OutboxRowsAboutAsync(db, student),
         };
     }
@@ -60,7 +87,7 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
     public async Task Erasure_removes_the_student_keeps_the_other_confirms_with_counts_and_a_redelivery_changes_nothing()
     {
         SkipUnlessRunning();
-        var a = await EraseOneOfTwoAsync(new() { ["CaseAlerts"] = 1, ["Activity"] = 2, ["Cases"] = 1, ["Attendance"] = 1, ["outbox"] = 1 });
+        var a = await EraseOneOfTwoAsync(new() { ["CaseAlerts"] = 1, ["Activity"] = 2, ["Cases"] = 1, ["Attendance"] = 1, ["GroupMembers"] = 1, ["SectionPeople"] = 1, ["Subgroups"] = 1, ["outbox"] = 1 });
         Assert.Equal(0, await Db(db => db.Activity.CountAsync(x => x.Text.Contains(a))));
 
         // Late attendance for A is ignored; the same event for another student is projected.

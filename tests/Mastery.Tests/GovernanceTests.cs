@@ -22,6 +22,7 @@ public class GovernanceTests : GovernanceTestBase<Program, MasteryDbContext>
         db.Steps.AddRange(
             new MasteryStep { StudentId = student, SkillId = "fractions", ItemId = "i1", AttemptNumber = 1, Correct = true, AnsweredAt = answeredAt, ProbabilityAfter = 0.4 },
             new MasteryStep { StudentId = student, SkillId = "fractions", ItemId = "i0", AttemptNumber = 1, Correct = false, AnsweredAt = answeredAt.AddMinutes(-1), ProbabilityAfter = 0.2 });
+        db.SectionMembers.Add(new SectionMember { SectionId = "gov-section", PersonId = student, Role = "student" });
         db.Publish(new MasteryChanged(student, "fractions", 0.4, false, 2, answeredAt));
         return db.SaveChangesAsync();
     });
@@ -32,6 +33,7 @@ public class GovernanceTests : GovernanceTestBase<Program, MasteryDbContext>
         ["AppliedResponses"] = await db.AppliedResponses.CountAsync(r => r.StudentId == student),
         ["Steps"] = await db.Steps.CountAsync(s => s.StudentId == student),
         ["Students"] = await db.Students.CountAsync(s => s.StudentId == student),
+        ["SectionMembers"] = await db.SectionMembers.CountAsync(m => m.PersonId == student),
         ["outbox"] = await OutboxRowsAboutAsync(db, student),
     };
 
@@ -39,7 +41,7 @@ public class GovernanceTests : GovernanceTestBase<Program, MasteryDbContext>
     public async Task Erasure_removes_the_student_keeps_the_other_confirms_with_counts_and_a_redelivery_changes_nothing()
     {
         SkipUnlessRunning();
-        var a = await EraseOneOfTwoAsync(new() { ["Mastery"] = 1, ["AppliedResponses"] = 1, ["Steps"] = 2, ["Students"] = 1, ["outbox"] = 1 });
+        var a = await EraseOneOfTwoAsync(new() { ["Mastery"] = 1, ["AppliedResponses"] = 1, ["Steps"] = 2, ["Students"] = 1, ["SectionMembers"] = 1, ["outbox"] = 1 });
 
         await AssertLateEventIgnoredAsync(a, s => new StudentEnrolled(s, "gov-school", "Given", s, "9", DateTimeOffset.UtcNow),
             (db, s) => db.Students.CountAsync(x => x.StudentId == s));

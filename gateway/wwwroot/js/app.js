@@ -8,9 +8,11 @@ import { renderStudent } from './pages/student.js';
 import { renderCoordinator } from './pages/coordinator.js';
 import { renderMastery } from './pages/mastery.js';
 import { renderOps } from './pages/ops.js';
+import { renderTeacher } from './pages/teacher.js';
 
 const STAFF = ['counselor', 'coordinator', 'administrator'];
 const pages = [
+  { path: 'teacher', title: 'My sections', roles: ['teacher'], render: renderTeacher },
   { path: 'counselor', title: 'My students', roles: ['counselor', 'administrator'], render: renderCounselor },
   { path: 'coordinator', title: 'Coordinator', roles: ['coordinator', 'administrator'], render: renderCoordinator },
   { path: 'mastery', title: 'Mastery', roles: STAFF, render: renderMastery },

@@ -103,6 +103,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var summary = await roster.ApplyAsync(new RosterRows(schools.ToList(), staff.ToList(), students.ToList()), errors, source, ct);
         await KeepIdentifiersAsync(resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row), ct);
         var allUsers = Get("users.csv");
+        var touchedSections = await SectionsTouchedAsync(allUsers, Get("classes.csv"), enrollments, ct);
         var deleted = await ApplyDeletionsAsync(allUsers, Get("classes.csv"), Get("orgs.csv"), source, recordedAt, ct);
         var contacts = await KeepContactsAsync([.. resolvedUsers.Where(p => p.Role is not null && ContactRoles.Contains(p.Role)).Select(p => (p.Row, p.Role!))],
             [.. resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row)], ct);
@@ -112,6 +113,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var resolvedClasses = new Table(classes.File, [.. classes.Rows.Select(r => (r.Line, WithSchool(r.Row, hierarchy)))]);
         var (sections, memberships, demographics) = await ApplySectionsAndDemographicsAsync(resolvedClasses, enrollments, Get("demographics.csv"), errors,
             new BatchContext(summary.BatchId, source), ct);
+        await PublishSectionRostersAsync(touchedSections, ct);
         var others = classes.Rows.Count + enrollments.Rows.Count + Get("demographics.csv").Rows.Count + sessionsFile.Rows.Count;
         return summary with
         {

@@ -91,7 +91,11 @@ public static class EffectEstimator
         return rows;
     }
 
-    private static EffectRow Summarise(string type, List<double> changes, List<double> comparison, int excluded)
+    /// <summary>
+    /// The statistics every effect report shares (attendance here, mastery in <see cref="MasteryEffectEstimator"/>): per
+    /// unit its change and its comparison's; the mean difference and a 95 % t-interval over units (none below two).
+    /// </summary>
+    public static EffectRow Summarise(string type, List<double> changes, List<double> comparison, int excluded)
     {
         var n = changes.Count;
         if (n == 0)

@@ -15,5 +15,8 @@ public sealed class InterventionsOptions
     /// <summary>Weeks of attendance compared before and after an intervention's start (1 or 2).</summary>
     public int EffectWindowWeeks { get; set; } = 2;
 
+    /// <summary>A subgroup's mastery effect is shown only with at least this many students (as Early warning's fairness figures).</summary>
+    public int MinimumGroupSize { get; set; } = 20;
+
     public SchoolCalendar Calendar() => new(Holidays);
 }

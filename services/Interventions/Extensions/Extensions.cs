@@ -21,6 +21,8 @@ internal static class Extensions
         {
             bus.AddConsumer<RiskAlertRaisedConsumer>(typeof(RiskAlertRaisedConsumerDefinition));
             bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
+            bus.AddConsumer<SectionRosterRecordedConsumer>();
+            bus.AddConsumer<StudentDemographicsRecordedConsumer>();
             bus.AddInterventionsErasure();
         });
         builder.Services.AddOutboxRelay<InterventionsDbContext>();
@@ -29,10 +31,16 @@ internal static class Extensions
         builder.Services.AddScoped<AttendanceCopy>();
         builder.Services.AddScoped<OverdueCheck>();
         builder.Services.AddScoped<EffectReport>();
+        builder.Services.AddScoped<MasteryEffectReport>();
         builder.Services.AddScheduledJobs<InterventionsDbContext>();
         builder.Services.AddHostedService<OverdueScanner>();
         // Ingestion by name: its gRPC address is services:ingestion:grpc:0 (topology.json locally, the chart in Kubernetes).
         builder.Services.AddGrpcClient<Roster.RosterClient>(o => o.Address = Topology.GrpcAddress("ingestion"))
+            .AddServiceDiscovery()
+            .AddHttpMessageHandler<ServiceTokenHandler>()
+            .AddStandardResilienceHandler();
+        // Mastery by name, likewise: skills for group interventions and the mastery history their effect is measured on.
+        builder.Services.AddGrpcClient<Contracts.Mastery.Mastery.MasteryClient>(o => o.Address = Topology.GrpcAddress("mastery"))
             .AddServiceDiscovery()
             .AddHttpMessageHandler<ServiceTokenHandler>()
             .AddStandardResilienceHandler();
@@ -46,6 +54,8 @@ internal static class Extensions
         app.MapGrpcService<InterventionsGrpcService>();
         app.MapCasesApi();
         app.MapEffectReportApi();
+        app.MapGroupInterventionsApi();
+        app.MapMasteryEffectApi();
         app.MapScheduledJobsApi<InterventionsDbContext>("/api/interventions/v1");
         app.MapRetentionEndpoint("/api/interventions/v1");
         return app;

@@ -25,6 +25,10 @@ public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStud
             ["Activity"] = await Db.Activity.Where(a => cases.Contains(a.CaseId)).ExecuteDeleteAsync(ct),
             ["Cases"] = await Db.Cases.Where(c => c.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["Attendance"] = await Db.Attendance.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
+            // A group intervention is about a skill and many students: the student leaves it, the group stays.
+            ["GroupMembers"] = await Db.GroupMembers.Where(m => m.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["SectionPeople"] = await Db.SectionPeople.Where(p => p.PersonId == studentId).ExecuteDeleteAsync(ct),
+            ["Subgroups"] = await Db.Subgroups.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
         };
     }
 }

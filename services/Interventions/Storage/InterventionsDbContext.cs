@@ -23,6 +23,12 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
     public DbSet<CaseAlert> CaseAlerts => Set<CaseAlert>();
     public DbSet<CaseActivity> Activity => Set<CaseActivity>();
     public DbSet<AttendanceDay> Attendance => Set<AttendanceDay>();
+    public DbSet<GroupIntervention> Groups => Set<GroupIntervention>();
+    public DbSet<GroupMember> GroupMembers => Set<GroupMember>();
+    public DbSet<GroupActivity> GroupActivity => Set<GroupActivity>();
+    public DbSet<SectionCopy> Sections => Set<SectionCopy>();
+    public DbSet<SectionPerson> SectionPeople => Set<SectionPerson>();
+    public DbSet<StudentSubgroups> Subgroups => Set<StudentSubgroups>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -47,6 +53,26 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
             e.HasKey(a => new { a.StudentId, a.Date });
             e.HasIndex(a => new { a.SchoolId, a.Date });
         });
+        modelBuilder.Entity<GroupIntervention>(e =>
+        {
+            e.HasKey(g => g.GroupId);
+            e.HasIndex(g => g.SectionId);
+            e.HasMany(g => g.Students).WithOne().HasForeignKey(m => m.GroupId);
+            e.HasMany(g => g.Activity).WithOne().HasForeignKey(a => a.GroupId);
+        });
+        modelBuilder.Entity<GroupMember>(e =>
+        {
+            e.HasKey(m => new { m.GroupId, m.StudentId });
+            e.HasIndex(m => m.StudentId);
+        });
+        modelBuilder.Entity<GroupActivity>(e =>
+        {
+            e.HasKey(a => a.Id);
+            e.Property(a => a.Id).ValueGeneratedOnAdd();
+        });
+        modelBuilder.Entity<SectionCopy>().HasKey(s => s.SectionId);
+        modelBuilder.Entity<SectionPerson>().HasKey(p => new { p.SectionId, p.PersonId });
+        modelBuilder.Entity<StudentSubgroups>().HasKey(s => s.StudentId);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
         modelBuilder.AddScheduledJobs();

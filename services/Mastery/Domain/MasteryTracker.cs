@@ -75,6 +75,7 @@ public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions>
                 Correct = answer.Correct,
                 SkillIds = string.Join(',', answerSkills),
                 AnsweredAt = answer.AnsweredAt.ToUniversalTime(),
+                HintsUsed = answer.HintsUsed,
             });
             foreach (var skillId in answerSkills)
             {

@@ -20,6 +20,7 @@ internal static class Extensions
         {
             bus.AddRecordConsumers<ItemResponseRecordedConsumer, ItemResponseBatchRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition));
             bus.AddConsumer<StudentEnrolledConsumer>();
+            bus.AddConsumer<SectionRosterRecordedConsumer>();
             bus.AddConsumer<LearningRecordVoidedConsumer>(typeof(LearningRecordVoidedConsumerDefinition));
             bus.AddMasteryErasure();
         });
@@ -39,6 +40,7 @@ internal static class Extensions
         app.MapDefaultOpenApi();
         app.MapSkillsApi();
         app.MapMasteryApi();
+        app.MapSectionsApi();
         app.MapRetentionEndpoint("/api/mastery/v1");
         app.MapGrpcService<MasteryGrpcService>();
         return app;

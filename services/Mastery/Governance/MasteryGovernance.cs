@@ -8,7 +8,7 @@ namespace Beacon.Mastery.Governance;
 
 /// <summary>
 /// Erases a student from Mastery: mastery rows, applied answers, the step history behind trends and refits,
-/// the roster projection and outbox events about them. Fitted skill parameters are aggregates over many
+/// the roster and section projections and outbox events about them. Fitted skill parameters are aggregates over many
 /// students and are kept (they hold no student id).
 /// </summary>
 public sealed class StudentErasureConsumer(MasteryDbContext db, ErasedStudentsCache tombstones, TimeProvider clock)
@@ -22,6 +22,7 @@ public sealed class StudentErasureConsumer(MasteryDbContext db, ErasedStudentsCa
         ["AppliedResponses"] = await Db.AppliedResponses.Where(r => r.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["Steps"] = await Db.Steps.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["Students"] = await Db.Students.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["SectionMembers"] = await Db.SectionMembers.Where(m => m.PersonId == studentId).ExecuteDeleteAsync(ct),
     };
 }
 

@@ -166,6 +166,40 @@ public sealed class MasteryGrpcService(MasteryDbContext db, IOptions<MasteryOpti
         return response;
     }
 
+    [Authorize(Policy = Policies.Services)]
+    public override async Task<SkillHistory> GetSkillHistory(GetSkillHistoryRequest request, ServerCallContext context)
+    {
+        Require(request.SkillId, "skill_id");
+        Require(request.SchoolId, "school_id");
+        if (request.At.Count is 0 or > 20)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "at: give 1 to 20 instants."));
+        }
+        var instants = request.At.Select(a => DateTimeOffset.TryParse(a, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
+            ? t : throw new RpcException(new Status(StatusCode.InvalidArgument, $"at: '{a}' is not an ISO-8601 instant."))).ToList();
+        var ct = context.CancellationToken;
+        var skill = await db.Skills.AsNoTracking().FirstOrDefaultAsync(s => s.SkillId == request.SkillId, ct);
+        var prior = skill?.PriorKnowledge ?? options.Value.DefaultParameters.PriorKnowledge;
+        var ids = await db.Students.AsNoTracking().Where(s => s.SchoolId == request.SchoolId).Select(s => s.StudentId).ToListAsync(ct);
+        var steps = (await db.Steps.AsNoTracking().Where(s => s.SkillId == request.SkillId && ids.Contains(s.StudentId))
+                .Select(s => new { s.Id, s.StudentId, s.AnsweredAt, s.ProbabilityAfter }).ToListAsync(ct))
+            .ToLookup(s => s.StudentId);
+        var history = new SkillHistory { SkillId = request.SkillId, KnownSkill = skill is not null, Prior = prior };
+        foreach (var id in ids.Order(StringComparer.Ordinal))
+        {
+            var mine = steps[id].OrderBy(s => s.AnsweredAt).ThenBy(s => s.Id).ToList();
+            var student = new StudentSkillHistory { StudentId = id };
+            foreach (var at in instants)
+            {
+                var before = mine.Where(s => s.AnsweredAt < at).ToList();
+                student.Probability.Add(before.Count > 0 ? before[^1].ProbabilityAfter : prior);
+                student.Attempts.Add(before.Count);
+            }
+            history.Students.Add(student);
+        }
+        return history;
+    }
+
     /// <summary>A student outside the caller's schools looks exactly like one with no answers.</summary>
     private async Task EnsureVisibleAsync(string studentId, ServerCallContext context)
     {

@@ -37,6 +37,9 @@ public sealed class AppliedResponse
     public string SkillIds { get; set; } = "";
     public DateTimeOffset AnsweredAt { get; set; }
 
+    /// <summary>Hints the student asked for on this attempt: evidence on the teacher's section view.</summary>
+    public int HintsUsed { get; set; }
+
     /// <summary>
     /// The xAPI statement behind the answer was voided: its steps are gone and the skills replayed without it. The row
     /// stays as a tombstone, so the answer arriving late (or again) is not applied after its voiding.
@@ -81,7 +84,7 @@ public sealed class SkillPrerequisite
     public required string PrerequisiteId { get; set; }
 }
 
-/// <summary>Projection of Ingestion's roster (StudentEnrolled): who is in which school. Sections are not on the roster yet.</summary>
+/// <summary>Projection of Ingestion's roster (StudentEnrolled): who is in which school (sections: <see cref="ClassSection"/>).</summary>
 public sealed class EnrolledStudent
 {
     public required string StudentId { get; set; }
@@ -99,6 +102,8 @@ public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options)
     public DbSet<Skill> Skills => Set<Skill>();
     public DbSet<SkillPrerequisite> Prerequisites => Set<SkillPrerequisite>();
     public DbSet<EnrolledStudent> Students => Set<EnrolledStudent>();
+    public DbSet<ClassSection> Sections => Set<ClassSection>();
+    public DbSet<SectionMember> SectionMembers => Set<SectionMember>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -107,6 +112,7 @@ public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options)
         modelBuilder.Entity<StudentSkillMastery>().Property(m => m.Version).IsConcurrencyToken().HasDefaultValue(0L);
         modelBuilder.Entity<AppliedResponse>().HasKey(r => new { r.StudentId, r.ItemId, r.AttemptNumber });
         modelBuilder.Entity<AppliedResponse>().Property(r => r.Voided).HasDefaultValue(false);
+        modelBuilder.Entity<AppliedResponse>().Property(r => r.HintsUsed).HasDefaultValue(0);
         modelBuilder.Entity<MasteryStep>().HasIndex(s => new { s.StudentId, s.SkillId });
         modelBuilder.Entity<MasteryStep>().HasIndex(s => s.SkillId);
         modelBuilder.Entity<Skill>().HasKey(s => s.SkillId);
@@ -114,6 +120,9 @@ public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options)
         modelBuilder.Entity<SkillPrerequisite>().HasKey(p => new { p.SkillId, p.PrerequisiteId });
         modelBuilder.Entity<EnrolledStudent>().HasKey(s => s.StudentId);
         modelBuilder.Entity<EnrolledStudent>().HasIndex(s => s.SchoolId);
+        modelBuilder.Entity<ClassSection>().HasKey(s => s.SectionId);
+        modelBuilder.Entity<SectionMember>().HasKey(m => new { m.SectionId, m.PersonId });
+        modelBuilder.Entity<SectionMember>().HasIndex(m => m.PersonId);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
         modelBuilder.AddInbox();

@@ -46,6 +46,13 @@ public sealed record NonInstructionalDays(DateOnly From, DateOnly To, string Des
 public sealed record StudentContactRecorded(string StudentId, string ContactId, string Relationship, string GivenName, string FamilyName, string? Email,
     string? Phone, string? Sms, DateTimeOffset OccurredAt);
 
+/// <summary>
+/// A class section's roster as it now stands (OneRoster classes.csv and enrollments.csv): its teachers and students, the
+/// whole membership each time so a consumer replaces its copy (a later OccurredAt wins); Ended when the class was deleted.
+/// </summary>
+public sealed record SectionRosterRecorded(string SectionId, string SchoolId, string Title, IReadOnlyList<string> TeacherIds,
+    IReadOnlyList<string> StudentIds, bool Ended, DateTimeOffset OccurredAt);
+
 /// <summary>A staff member was assigned to a school in a role (counselor, teacher, coordinator).</summary>
 public sealed record StaffAssigned(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, DateTimeOffset OccurredAt);
 

@@ -17,6 +17,8 @@ public static class Roles
 {
     public const string Counselor = "counselor";
     public const string Coordinator = "coordinator";
+    /// <summary>Sees the sections they teach (the section rosters name them), not the school's other students.</summary>
+    public const string Teacher = "teacher";
     public const string Ops = "ops";
     public const string Administrator = "administrator";
     public const string Feed = "feed";
@@ -29,6 +31,8 @@ public static class Policies
     /// <summary>Student-level reads: counselors, coordinators, administrators (and services, for each other).</summary>
     public const string Staff = "staff";
     public const string Coordinators = "coordinators";
+    /// <summary>Section views and group interventions: teachers (their own sections), coordinators (their schools' sections), administrators.</summary>
+    public const string Teaching = "teaching";
     /// <summary>Model monitoring and aggregate figures; never names.</summary>
     public const string Ops = "ops";
     public const string Administrators = "administrators";
@@ -102,6 +106,7 @@ public static class AuthExtensions
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(Policies.Staff, p => p.RequireRole(Roles.Counselor, Roles.Coordinator, Roles.Administrator, Roles.Service))
             .AddPolicy(Policies.Coordinators, p => p.RequireRole(Roles.Coordinator, Roles.Administrator))
+            .AddPolicy(Policies.Teaching, p => p.RequireRole(Roles.Teacher, Roles.Coordinator, Roles.Administrator))
             .AddPolicy(Policies.Ops, p => p.RequireRole(Roles.Ops, Roles.Administrator))
             .AddPolicy(Policies.Administrators, p => p.RequireRole(Roles.Administrator))
             .AddPolicy(Policies.Feeds, p => p.RequireRole(Roles.Feed, Roles.Administrator))
@@ -197,6 +202,25 @@ public static class AuthExtensions
             return false;
         }
         return user.FindAll(BeaconClaims.School).Any(c => c.Value == schoolId);
+    }
+
+    /// <summary>
+    /// Record-level rule for a class section: administrators see every section; coordinators the sections of their
+    /// schools; a teacher only a section of one of their schools that names them among its teachers. Counselors see
+    /// students through <see cref="CanSeeSchool"/>, not sections.
+    /// </summary>
+    public static bool CanSeeSection(this ClaimsPrincipal user, string? schoolId, IEnumerable<string> teacherIds)
+    {
+        if (user.IsInRole(Roles.Administrator))
+        {
+            return true;
+        }
+        var inSchool = schoolId is not null && user.FindAll(BeaconClaims.School).Any(c => c.Value == schoolId);
+        if (user.IsInRole(Roles.Coordinator) && inSchool)
+        {
+            return true;
+        }
+        return user.IsInRole(Roles.Teacher) && inSchool && user.UserId() is { } me && teacherIds.Contains(me, StringComparer.Ordinal);
     }
 
     /// <summary>A staff member's own things (feed, preferences): only they, or an administrator.</summary>

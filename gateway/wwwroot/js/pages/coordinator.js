@@ -4,6 +4,7 @@ import { h, clear, section, message, percent, date, bandBadge, announce } from '
 import { barChart } from '../charts.js';
 import { casesFor, risksFor, counselorsFor, isOverdue, byRisk, schoolsOf, ACTIVE } from '../data.js';
 import { caseTable, nameLink } from '../components.js';
+import { masteryEffect } from '../groupInterventions.js';
 
 export function renderCoordinator(main, user) {
   main.append(h('h1', {}, `Coordinator — ${(user.schools ?? []).join(', ') || 'all schools'}`));
@@ -45,6 +46,10 @@ export function renderCoordinator(main, user) {
   taken.id = 'taken';
   grid.append(taken);
   main.append(effectSection(user));
+  // Teachers' group interventions on failing skills: what they did to mastery, per type and subgroup.
+  const mastery = section('Group interventions: effect on mastery', () => masteryEffect({ schoolId: user.schools?.length === 1 ? user.schools[0] : undefined }));
+  mastery.id = 'mastery-effect';
+  main.append(mastery);
 }
 
 async function unassignedView(user, el) {
