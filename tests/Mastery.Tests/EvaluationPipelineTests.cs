@@ -34,10 +34,12 @@ public class EvaluationPipelineTests
         try
         {
             var results = KnowledgeTracingEvaluation.Run(DktSequenceFile.Read(train), DktSequenceFile.Read(test));
-            Assert.Equal(3, results.Count);
+            Assert.Equal(["baseline", "bkt", "bkt_slip10", "bkt_forgetting", "bkt_forgetting_slip10"], results.Select(r => r.Key));
             Assert.All(results, r => Assert.Equal(200 * 16, r.Predictions));
             Assert.True(results[1].Auc > results[0].Auc + 0.1, $"BKT {results[1].Auc:F3} vs baseline {results[0].Auc:F3}");
             Assert.True(results[1].Rmse < results[0].Rmse);
+            Assert.Null(results[0].ImplausibleMastery);
+            Assert.All(results.Skip(1), r => Assert.InRange(r.ImplausibleMastery!.Value, 0, 1));
         }
         finally
         {
