@@ -72,7 +72,7 @@ public sealed class XapiQueryTests(ServiceFactory<Program> service) : IClassFixt
         Assert.Equal(5, seen.Distinct().Count());
         // By activity: Ann's and Bob's statements about video 0; ascending in stored order.
         var video0 = await Lrs().GetFromJsonAsync<JsonElement>($"{Statements}?activity={Uri.EscapeDataString($"https://lms.example.edu/{tag}/video/0")}&ascending=true");
-        Assert.Equal([ids[0], ids[6]], video0.GetProperty("statements").EnumerateArray().Select(s => s.GetProperty("id").GetString()).Order());
+        Assert.Equal(new[] { ids[0], ids[6] }.Order(), video0.GetProperty("statements").EnumerateArray().Select(s => s.GetProperty("id").GetString()!).Order());
         Assert.Equal("", video0.GetProperty("more").GetString());
 
         // Voided: gone from statementId and from queries, found by voidedStatementId.
