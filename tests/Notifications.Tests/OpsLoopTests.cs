@@ -134,6 +134,8 @@ public sealed class OpsLoopTests(OpsLoopTests.Fixture fixture, ITestOutputHelper
         await ew.WithDbAsync<EarlyWarningDbContext, int>(db =>
         {
             db.AttendanceDays.AddRange(district.Attendance.Select(a => new AttendanceDay { StudentId = a.StudentId, Date = a.Date, Status = a.Status }));
+            // Each student's school, as the attendance consumer records it: what the model is served is read per school.
+            db.RiskStates.AddRange(district.Students.Select(st => new StudentRiskState { StudentId = st.StudentId, SchoolId = st.SchoolId }));
             return db.SaveChangesAsync();
         });
         // The first check pins the baseline before the shift; the one 32 school days after it compares a window wholly after it.
