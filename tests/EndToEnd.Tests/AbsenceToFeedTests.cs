@@ -12,6 +12,7 @@ namespace Beacon.EndToEnd.Tests;
 /// The first real path, all through the gateway, with the six processes running for real:
 /// roster → attendance → chronic-absence alert → open case → counselor's feed.
 /// </summary>
+[Collection(OnePlatformAtATime.Name)]
 public sealed class AbsenceToFeedTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan PathTimeout = TimeSpan.FromSeconds(60);

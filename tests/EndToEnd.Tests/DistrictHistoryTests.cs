@@ -14,6 +14,7 @@ namespace Beacon.EndToEnd.Tests;
 /// warning derives every year's outcomes from what it consumed, and a model trained from history through the API names the
 /// years it trained on and the year it held out. The simulator's own truth says how many labels each year must give.
 /// </summary>
+[Collection(OnePlatformAtATime.Name)]
 public sealed class DistrictHistoryTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private BeaconUp _platform = null!;
