@@ -78,7 +78,8 @@ public sealed class DistrictTrainingTests : IAsyncLifetime
                 await db.CalendarYears.CountAsync(c => c.SchoolYear.StartsWith(p)), await db.AttendanceVersions.CountAsync(v => v.StudentId.StartsWith(p)))),
             n => n == (3, records), TimeSpan.FromSeconds(180));
         var derived = await PostAsync("/api/early-warning/v1/monitoring/outcomes/derive", new { });
-        Assert.Equal(3, derived.GetProperty("years").GetArrayLength());
+        // This test's three years (another class's calendar year, ended and not yet derived, may be derived alongside).
+        Assert.Equal(3, derived.GetProperty("years").EnumerateArray().Count(y => y.GetProperty("schoolYear").GetString()!.StartsWith(p, StringComparison.Ordinal)));
 
         // Without two labelled years nothing can be held out: refused with the reason (dropout has no labels of this kind here).
         using (var refused = await _service.CreateClient().PostAsJsonAsync("/api/early-warning/v1/models/train", new { kind = "chronic-absence", source = "elsewhere" }))
