@@ -5,6 +5,7 @@ using Beacon.EarlyWarning.Storage;
 using Beacon.Messaging;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.Dropout;
 using Beacon.RiskModels.Monitoring;
 using MassTransit;
@@ -53,14 +54,14 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
             ?? throw new ModelRegistryException($"Model {kind} v{model.Version} was registered without a drift reference; train a new version to monitor it.");
 
         var served = models.Get(model);
-        var (features, scores) = await WindowAsync(served, asOf, ct);
+        var (features, scores, week) = await WindowsAsync(served, asOf, withServedWeek: true, ct);
         if (features.Count < options.Value.MinimumStudents)
         {
             throw new ModelRegistryException(
                 $"Only {features.Count} student(s) have {WindowMaximumDays}+ school days recorded up to {asOf:yyyy-MM-dd}; drift needs at least {options.Value.MinimumStudents} (EarlyWarning:Monitoring:MinimumStudents).");
         }
         var now = clock.GetUtcNow();
-        var runs = new List<DriftRun> { await AgainstTrainingAsync(model, served, reference, asOf, trigger, now, ct) };
+        var runs = new List<DriftRun> { AgainstTraining(model, served, reference, week!, asOf, trigger, now) };
 
         var baseline = await db.DriftBaselines.FindAsync([model.ModelId], ct);
         if (baseline is null)
@@ -104,7 +105,7 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
     {
         var model = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct)
             ?? throw new ModelRegistryException($"No active '{kind}' model to monitor.");
-        var (features, scores) = await WindowAsync(models.Get(model), asOf, ct);
+        var (features, scores, _) = await WindowsAsync(models.Get(model), asOf, withServedWeek: false, ct);
         if (features.Count < options.Value.MinimumStudents)
         {
             throw new ModelRegistryException($"Only {features.Count} student(s) have {WindowMaximumDays}+ school days up to {asOf:yyyy-MM-dd}; a baseline needs {options.Value.MinimumStudents}.");
@@ -119,26 +120,14 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
         return baseline;
     }
 
+    /// <summary>The inputs served in the week to the day, and each student's point of the year (school day).</summary>
+    private sealed record ServedWeek(List<float[]> Features, List<int> Points);
+
     /// <summary>The served week against the training rows at the same points of the year (see the class summary).</summary>
-    private async Task<DriftRun> AgainstTrainingAsync(ModelVersionRecord model, RiskModel served, DriftReference reference, DateOnly asOf, string trigger,
-        DateTimeOffset now, CancellationToken ct)
+    private DriftRun AgainstTraining(ModelVersionRecord model, RiskModel served, DriftReference reference, ServedWeek week, DateOnly asOf, string trigger,
+        DateTimeOffset now)
     {
-        var calendars = await db.CalendarsAsync(ct);
-        var week = asOf.AddDays(-7);
-        List<float[]> features = [];
-        List<int> points = [];
-        await foreach (var row in signals.AllAsync(served.Features.Kind, ct))
-        {
-            var days = row.Signals.Days.Count(d => d.Date <= asOf);
-            if (!row.Signals.Days.Any(d => d.Date > week && d.Date <= asOf))
-            {
-                continue;   // not scored in the week
-            }
-            features.Add(ScoredKinds.Features(served.Features.Kind, row.Signals, asOf, now));
-            // The point of the year: the school day by the calendar where there is one, else the days recorded this year.
-            var year = calendars.IsEmpty ? null : calendars.YearOf(row.SchoolId, asOf);
-            points.Add(year is not null ? year.InstructionalDays(year.FirstDay, asOf) : days);
-        }
+        var (features, points) = (week.Features, week.Points);
         if (features.Count < options.Value.MinimumStudents)
         {
             throw new ModelRegistryException(
@@ -164,22 +153,48 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
         return run;
     }
 
-    private async Task<(List<float[]> Features, List<double> Scores)> WindowAsync(RiskModel model, DateOnly asOf, CancellationToken ct)
+    /// <summary>
+    /// The like-for-like window (every student with 30+ school days, scored) and, when asked, the served week. Both come
+    /// from one pass over the students' signals where they need it (the dropout window, the served week), so a check
+    /// reads every projection once.
+    /// </summary>
+    private async Task<(List<float[]> Features, List<double> Scores, ServedWeek? Week)> WindowsAsync(RiskModel model, DateOnly asOf, bool withServedWeek,
+        CancellationToken ct)
     {
-        List<float[]> features;
-        if (model.Features.Kind == K12DropoutFeatures.Kind)
+        var kind = model.Features.Kind;
+        var dropout = kind == K12DropoutFeatures.Kind;
+        List<float[]> features = [];
+        var week = withServedWeek ? new ServedWeek([], []) : null;
+        if (dropout || week is not null)
         {
-            // The dropout model's inputs as of the day, for every student with 30+ school days by then (as in training).
-            features = [];
-            await foreach (var row in signals.AllAsync(model.Features.Kind, ct))
+            var calendars = week is null ? SchoolCalendars.None : await db.CalendarsAsync(ct);
+            var weekStart = asOf.AddDays(-7);
+            var now = clock.GetUtcNow();
+            await foreach (var row in signals.AllAsync(kind, ct))
             {
-                if (row.Signals.Days.Count(d => d.Date <= asOf) >= WindowMaximumDays)
+                var days = row.Signals.Days.Count(d => d.Date <= asOf);
+                // The dropout model's inputs as of the day, for every student with 30+ school days by then (as in training).
+                var inWindow = dropout && days >= WindowMaximumDays;
+                var servedInWeek = week is not null && row.Signals.Days.Any(d => d.Date > weekStart && d.Date <= asOf);
+                if (!inWindow && !servedInWeek)
                 {
-                    features.Add(ScoredKinds.Features(model.Features.Kind, row.Signals, asOf, clock.GetUtcNow()));
+                    continue;
+                }
+                var inputs = ScoredKinds.Features(kind, row.Signals, asOf, now);
+                if (inWindow)
+                {
+                    features.Add(inputs);
+                }
+                if (servedInWeek)
+                {
+                    week!.Features.Add(inputs);
+                    // The point of the year: the school day by the calendar where there is one, else the days recorded this year.
+                    var year = calendars.IsEmpty ? null : calendars.YearOf(row.SchoolId, asOf);
+                    week.Points.Add(year is not null ? year.InstructionalDays(year.FirstDay, asOf) : days);
                 }
             }
         }
-        else
+        if (!dropout)
         {
             // 30 school days fit in 90 calendar days even across a winter break; older days are not read.
             var from = asOf.AddDays(-90);
@@ -192,7 +207,7 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
                 .ToList();
         }
         var scores = features.Count == 0 ? [] : model.Probabilities(features).Select(p => Math.Round((double)p, 5)).ToList();
-        return (features, scores);
+        return (features, scores, week);
     }
 
     private static DriftReference Sample(List<float[]> features, List<double> scores)
