@@ -35,7 +35,7 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
                 CreatedAt = at,
                 Students = [new GroupMember { GroupId = groupId, StudentId = student }],
             });
-            db.SectionPeople.Add(new SectionPerson { SectionId = "gov-section", PersonId = student, Role = "student" });
+            db.SectionPeople.Add(new SectionRosterMember { SectionId = "gov-section", PersonId = student, Role = "student" });
             db.Subgroups.Add(new StudentSubgroups { StudentId = student, Labels = "sex:female,el:True" });
             return db.SaveChangesAsync();
         });

@@ -22,7 +22,7 @@ public class GovernanceTests : GovernanceTestBase<Program, MasteryDbContext>
         db.Steps.AddRange(
             new MasteryStep { StudentId = student, SkillId = "fractions", ItemId = "i1", AttemptNumber = 1, Correct = true, AnsweredAt = answeredAt, ProbabilityAfter = 0.4 },
             new MasteryStep { StudentId = student, SkillId = "fractions", ItemId = "i0", AttemptNumber = 1, Correct = false, AnsweredAt = answeredAt.AddMinutes(-1), ProbabilityAfter = 0.2 });
-        db.SectionMembers.Add(new SectionMember { SectionId = "gov-section", PersonId = student, Role = "student" });
+        db.SectionMembers.Add(new SectionRosterMember { SectionId = "gov-section", PersonId = student, Role = "student" });
         db.Publish(new MasteryChanged(student, "fractions", 0.4, false, 2, answeredAt));
         return db.SaveChangesAsync();
     });

@@ -46,22 +46,6 @@ public static class GroupInterventionTypes
     public static readonly string[] All = [PracticeSet, ReteachModule, SmallGroup];
 }
 
-/// <summary>Interventions' copy of a class section (from SectionRosterRecorded): who teaches it, who is in it.</summary>
-public sealed class SectionCopy
-{
-    public required string SectionId { get; set; }
-    public required string SchoolId { get; set; }
-    public string Title { get; set; } = "";
-    public DateTimeOffset RecordedAt { get; set; }
-}
-
-public sealed class SectionPerson
-{
-    public required string SectionId { get; set; }
-    public required string PersonId { get; set; }
-    public required string Role { get; set; }
-}
-
 /// <summary>A student's subgroup labels (Early warning's names: <c>sex:female</c>, <c>race:asian</c>, <c>econ:True</c>, <c>el:False</c>, <c>disability:True</c>).</summary>
 public sealed class StudentSubgroups
 {

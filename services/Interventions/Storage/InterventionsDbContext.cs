@@ -26,8 +26,8 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
     public DbSet<GroupIntervention> Groups => Set<GroupIntervention>();
     public DbSet<GroupMember> GroupMembers => Set<GroupMember>();
     public DbSet<GroupActivity> GroupActivity => Set<GroupActivity>();
-    public DbSet<SectionCopy> Sections => Set<SectionCopy>();
-    public DbSet<SectionPerson> SectionPeople => Set<SectionPerson>();
+    public DbSet<SectionRoster> Sections => Set<SectionRoster>();
+    public DbSet<SectionRosterMember> SectionPeople => Set<SectionRosterMember>();
     public DbSet<StudentSubgroups> Subgroups => Set<StudentSubgroups>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -70,8 +70,7 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
             e.HasKey(a => a.Id);
             e.Property(a => a.Id).ValueGeneratedOnAdd();
         });
-        modelBuilder.Entity<SectionCopy>().HasKey(s => s.SectionId);
-        modelBuilder.Entity<SectionPerson>().HasKey(p => new { p.SectionId, p.PersonId });
+        modelBuilder.AddSectionRosters();
         modelBuilder.Entity<StudentSubgroups>().HasKey(s => s.StudentId);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();

@@ -84,7 +84,7 @@ public sealed class SkillPrerequisite
     public required string PrerequisiteId { get; set; }
 }
 
-/// <summary>Projection of Ingestion's roster (StudentEnrolled): who is in which school (sections: <see cref="ClassSection"/>).</summary>
+/// <summary>Projection of Ingestion's roster (StudentEnrolled): who is in which school (sections: <see cref="SectionRoster"/>).</summary>
 public sealed class EnrolledStudent
 {
     public required string StudentId { get; set; }
@@ -102,8 +102,8 @@ public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options)
     public DbSet<Skill> Skills => Set<Skill>();
     public DbSet<SkillPrerequisite> Prerequisites => Set<SkillPrerequisite>();
     public DbSet<EnrolledStudent> Students => Set<EnrolledStudent>();
-    public DbSet<ClassSection> Sections => Set<ClassSection>();
-    public DbSet<SectionMember> SectionMembers => Set<SectionMember>();
+    public DbSet<SectionRoster> Sections => Set<SectionRoster>();
+    public DbSet<SectionRosterMember> SectionMembers => Set<SectionRosterMember>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -120,9 +120,7 @@ public sealed class MasteryDbContext(DbContextOptions<MasteryDbContext> options)
         modelBuilder.Entity<SkillPrerequisite>().HasKey(p => new { p.SkillId, p.PrerequisiteId });
         modelBuilder.Entity<EnrolledStudent>().HasKey(s => s.StudentId);
         modelBuilder.Entity<EnrolledStudent>().HasIndex(s => s.SchoolId);
-        modelBuilder.Entity<ClassSection>().HasKey(s => s.SectionId);
-        modelBuilder.Entity<SectionMember>().HasKey(m => new { m.SectionId, m.PersonId });
-        modelBuilder.Entity<SectionMember>().HasIndex(m => m.PersonId);
+        modelBuilder.AddSectionRosters();
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
         modelBuilder.AddInbox();
