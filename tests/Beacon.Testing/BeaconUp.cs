@@ -47,7 +47,7 @@ public sealed class BeaconUp : IAsyncDisposable
         {
             start.ArgumentList.Add("--no-demo");
         }
-        start.Environment["BEACON_RABBITMQ"] = TestEnvironment.RabbitMq;
+        start.Environment["BEACON_RABBITMQ"] = TestEnvironment.RabbitMqVirtualHost($"up{port}-{Guid.NewGuid():N}"[..16]);
         start.Environment["BEACON_QUEUE_PREFIX"] = $"up{port}";
         // Settings for every process (ASP.NET's Section__Key form), e.g. an identity provider the test runs.
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())

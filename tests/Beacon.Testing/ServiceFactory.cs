@@ -28,6 +28,9 @@ public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
     public string DataDirectory { get; } = TestEnvironment.NewTempDirectory(typeof(TProgram).Assembly.GetName().Name!.ToLowerInvariant());
     public string QueuePrefix { get; } = $"test-{Guid.NewGuid():N}"[..13];
 
+    /// <summary>What the service logged at level Error and above.</summary>
+    public ErrorLog ErrorLog { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -46,6 +49,7 @@ public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
         }
         builder.ConfigureServices(services =>
         {
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(ErrorLog);
             foreach (var (client, handler) in ClientHandlers)
             {
                 services.Configure<HttpClientFactoryOptions>(client, o => o.HttpMessageHandlerBuilderActions.Add(b => b.PrimaryHandler = handler()));

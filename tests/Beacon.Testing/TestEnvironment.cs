@@ -7,6 +7,45 @@ public static class TestEnvironment
         Environment.GetEnvironmentVariable("BEACON_TEST_RABBITMQ") is { Length: > 0 } uri ? uri : "amqp://guest:guest@127.0.0.1:5672/";
 
     /// <summary>
+    /// The test broker's URI on a virtual host of its own, created for the caller: MassTransit's exchanges are named
+    /// by message type, so two platforms on one virtual host receive each other's events whatever their queue
+    /// prefixes (./beacon test runs two test projects at once). Needs the node ./beacon test started
+    /// (BEACON_TEST_RABBITMQ_NODE) and its rabbitmqctl; a broker named by the caller alone stays shared.
+    /// </summary>
+    public static string RabbitMqVirtualHost(string name)
+    {
+        var node = Environment.GetEnvironmentVariable("BEACON_TEST_RABBITMQ_NODE");
+        if (string.IsNullOrEmpty(node))
+        {
+            return RabbitMq;
+        }
+        Rabbitmqctl(node, "add_vhost", name);
+        Rabbitmqctl(node, "set_permissions", "-p", name, "guest", ".*", ".*", ".*");
+        return new UriBuilder(RabbitMq) { Path = "/" + name }.Uri.ToString();
+    }
+
+    private static void Rabbitmqctl(string node, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/lib/rabbitmq/bin/rabbitmqctl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[] { "-n", node }.Concat(args))
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', args)} failed ({process.ExitCode}): {output.Result}{error}");
+        }
+    }
+
+    /// <summary>
     /// True when a missing prerequisite must fail the test instead of skipping it: in CI (CI=true) and under
     /// ./beacon test (BEACON_TEST_STRICT=1), which installs and starts everything the tests need.
     /// </summary>

@@ -248,6 +248,22 @@ public sealed class DeliveryTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
+    [Fact]
+    public async Task A_live_feed_the_client_closes_ends_without_an_error()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var response = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/notifications/v1/staff/{_school}-c2/feed/stream"),
+            HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
+        Assert.Equal("event: ready", await reader.ReadLineAsync(cts.Token));
+        Assert.Equal("heartbeat", (await NextEventAsync(reader, cts.Token)).Type);
+        // The client goes away while the stream waits for the next entry (the read the stream must end first).
+        reader.Dispose();
+        response.Dispose();
+        await Task.Delay(TimeSpan.FromSeconds(2), cts.Token);
+        Assert.DoesNotContain(_notifications.ErrorLog.Errors, e => e.Contains("NotificationsApi", StringComparison.Ordinal) || e.Contains("NotSupportedException", StringComparison.Ordinal));
+    }
+
     private static async Task<(string? Type, string? Data)> NextEventAsync(StreamReader reader, CancellationToken ct, string? skip = null)
     {
         string? eventType = null, data = null;

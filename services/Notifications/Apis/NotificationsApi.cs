@@ -39,7 +39,7 @@ public static class NotificationsApi
         staff.MapPost("/feed/stream-ticket", StreamTickets.IssueAsync).WithName("FeedStreamTicket")
             .WithSummary("A ticket for one live-feed connection: 30 seconds, this stream, this user, once (see FeedStream)");
         staff.MapGet("/feed/stream", (string staffId, FeedBroadcaster broadcaster, IConfiguration config, CancellationToken ct) =>
-            TypedResults.ServerSentEvents(Stream(staffId, broadcaster.Subscribe(staffId, ct),
+            TypedResults.ServerSentEvents(Stream(staffId, broadcaster,
                 config.GetValue("Notifications:StreamHeartbeat", TimeSpan.FromSeconds(15)), ct)))
             .RequireAuthorization(StreamTickets.StreamPolicy)
             .WithName("FeedStream").WithSummary("Live feed (server-sent events): a bearer token, or ?ticket= from FeedStreamTicket; never a token in the URL");
@@ -52,30 +52,49 @@ public static class NotificationsApi
     /// A "ready" event first, so the client sees the stream open at once; then one "feed-entry" event per new
     /// entry, and a "heartbeat" when nothing was sent for a while: proxies (the gateway's YARP after 100 s)
     /// close a quiet connection, and a client whose stream died silently would miss every alert after it.
+    /// The subscription has a cancellation of its own: an async iterator cannot be disposed while a MoveNextAsync is
+    /// pending (NotSupportedException), so the stream ends the pending read first, then lets go of the feed.
     /// </summary>
-    private static async IAsyncEnumerable<SseItem<object>> Stream(string staffId, IAsyncEnumerable<FeedEntry> entries, TimeSpan heartbeat,
+    private static async IAsyncEnumerable<SseItem<object>> Stream(string staffId, FeedBroadcaster broadcaster, TimeSpan heartbeat,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         yield return new SseItem<object>(new { staffId }, "ready");
-        await using var feed = entries.GetAsyncEnumerator(ct);
+        using var subscription = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var feed = broadcaster.Subscribe(staffId, subscription.Token).GetAsyncEnumerator(subscription.Token);
         var next = feed.MoveNextAsync().AsTask();
-        while (!ct.IsCancellationRequested)
+        try
         {
-            if (await Task.WhenAny(next, Task.Delay(heartbeat, ct)) != next)
+            while (!ct.IsCancellationRequested)
             {
-                if (!ct.IsCancellationRequested)
+                if (await Task.WhenAny(next, Task.Delay(heartbeat, ct)) != next)
                 {
-                    yield return new SseItem<object>(new { at = DateTimeOffset.UtcNow }, "heartbeat");
+                    if (!ct.IsCancellationRequested)
+                    {
+                        yield return new SseItem<object>(new { at = DateTimeOffset.UtcNow }, "heartbeat");
+                    }
+                    continue;
                 }
-                continue;
+                if (!await next)
+                {
+                    yield break;
+                }
+                var e = feed.Current;
+                yield return new SseItem<object>(new { entryId = e.EntryId, staffId = e.StaffId, kind = e.Kind, studentId = e.StudentId, title = e.Title, body = e.Body, createdAt = e.CreatedAt, eventId = e.SourceEventId }, "feed-entry");
+                next = feed.MoveNextAsync().AsTask();
             }
-            if (!await next)
+        }
+        finally
+        {
+            await subscription.CancelAsync();
+            try
             {
-                yield break;
+                await next;
             }
-            var e = feed.Current;
-            yield return new SseItem<object>(new { entryId = e.EntryId, staffId = e.StaffId, kind = e.Kind, studentId = e.StudentId, title = e.Title, body = e.Body, createdAt = e.CreatedAt, eventId = e.SourceEventId }, "feed-entry");
-            next = feed.MoveNextAsync().AsTask();
+            catch (OperationCanceledException)
+            {
+                // the read the stream ended
+            }
+            await feed.DisposeAsync();
         }
     }
 
