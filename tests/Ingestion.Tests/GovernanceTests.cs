@@ -46,6 +46,8 @@ public class GovernanceTests : GovernanceTestBase<Program, IngestionDbContext>
         ["StudentIdentifiers"] = await db.StudentIdentifiers.CountAsync(i => i.StudentId == student),
         ["Quarantine"] = await db.Quarantine.CountAsync(q => q.Raw.Contains($"\"{student}\"")),
         ["outbox"] = await db.Set<OutboxMessage>().CountAsync(m => m.Body.Contains($"\"StudentId\":\"{student}\"")),
+        // Events about a group name the student in a list (a section's roster): the id goes, the group stays.
+        ["SectionRosterEvents"] = await db.Set<OutboxMessage>().CountAsync(m => m.Body.Contains("\"StudentIds\":[") && m.Body.Contains($"\"{student}\"")),
     };
 
     private async Task SeedAsync(string school, string student)
@@ -98,6 +100,12 @@ public class GovernanceTests : GovernanceTestBase<Program, IngestionDbContext>
         }
         await SeedAsync(school, a);
         await SeedAsync(school, b);
+        // What a OneRoster import publishes for a class both are enrolled in.
+        await Db(async db =>
+        {
+            db.Publish(new SectionRosterRecorded($"{school}-math", school, "Math", ["t-1"], [a, b], Ended: false, DateTimeOffset.UtcNow));
+            return await db.SaveChangesAsync();
+        });
         var before = await RowsOfAsync(b);
         Assert.All(before, kv => Assert.True(kv.Value > 0, $"seed: no {kv.Key} rows for B"));
         Assert.All(await RowsOfAsync(a), kv => Assert.True(kv.Value > 0, $"seed: no {kv.Key} rows for A"));
@@ -125,6 +133,8 @@ public class GovernanceTests : GovernanceTestBase<Program, IngestionDbContext>
         var outboxOfA = await Db(db => db.Set<OutboxMessage>().Where(m => m.Body.Contains($"\"StudentId\":\"{a}\"")).Select(m => m.MessageType).ToListAsync());
         Assert.All(outboxOfA, type => Assert.Contains("StudentErasure", type));
         Assert.Equal(before, await RowsOfAsync(b));
+        var section = await Db(db => db.Set<OutboxMessage>().SingleAsync(m => m.Body.Contains($"\"{school}-math\"")));
+        Assert.Equal([b], JsonDocument.Parse(section.Body).RootElement.GetProperty("StudentIds").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("test-admin", (await ReportAsync(requestId)).GetProperty("requestedBy").GetString());
 
         // Pending until every service confirms: Ingestion confirms itself through the bus, the others are published here.

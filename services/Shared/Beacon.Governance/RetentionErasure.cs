@@ -205,15 +205,31 @@ public static class OutboxErasure
     /// Deletes this service's outbox rows (sent or not) whose event is about the student (a "StudentId" property equal
     /// to the id), except the erasure events themselves: they are the record that the erasure was asked and done.
     /// An event carrying several students' records (a "Records" list) loses the student's records instead, and
-    /// goes only when none are left. Returns the rows deleted or rewritten.
+    /// goes only when none are left. An event about a group (a "StudentIds" list, e.g. a section's roster) keeps the
+    /// group and loses the student's id. Returns the rows deleted or rewritten.
     /// </summary>
     public static async Task<int> DeleteOutboxOfStudentAsync(this DbContext db, string studentId, CancellationToken ct)
     {
-        var needle = "\"StudentId\":" + System.Text.Json.JsonSerializer.Serialize(studentId);
+        var id = System.Text.Json.JsonSerializer.Serialize(studentId);
+        var needle = "\"StudentId\":" + id;
         const string batch = "\"Records\":[";
         var rows = db.Set<OutboxMessage>().Where(m => m.Body.Contains(needle) && !m.MessageType.Contains(".StudentErasure"));
         var deleted = await rows.Where(m => !m.Body.Contains(batch)).ExecuteDeleteAsync(ct);
         var batches = await rows.Where(m => m.Body.Contains(batch)).ToListAsync(ct);
+        // A coarse filter in the database (the id anywhere after a "StudentIds" list opens); the exact match is in JSON.
+        var groups = await db.Set<OutboxMessage>().Where(m => m.Body.Contains("\"StudentIds\":[") && m.Body.Contains(id)).ToListAsync(ct);
+        var rewritten = 0;
+        foreach (var row in groups)
+        {
+            var body = System.Text.Json.Nodes.JsonNode.Parse(row.Body)!.AsObject();
+            if (body["StudentIds"] is System.Text.Json.Nodes.JsonArray ids
+                && ids.Where(n => n?.GetValue<string>() == studentId).ToList() is { Count: > 0 } mentions)
+            {
+                mentions.ForEach(n => ids.Remove(n));
+                row.Body = body.ToJsonString();
+                rewritten++;
+            }
+        }
         foreach (var row in batches)
         {
             var body = System.Text.Json.Nodes.JsonNode.Parse(row.Body)!.AsObject();
@@ -232,7 +248,7 @@ public static class OutboxErasure
             }
         }
         await db.SaveChangesAsync(ct);
-        return deleted + batches.Count;
+        return deleted + batches.Count + rewritten;
     }
 
     /// <summary>Retention of published outbox rows (Retention:OutboxSent); unsent rows are never purged.</summary>
