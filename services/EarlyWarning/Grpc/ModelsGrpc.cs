@@ -63,6 +63,10 @@ internal static class ModelsGrpc
             ScoredAt = score.ScoredAt.ToString("O"),
             Explanation = RiskScoring.Explain(score.Score, factors, score.Kind, score.ModelVersion),
         };
+        if (score.CapacityLine is { } line)
+        {
+            message.CapacityLine = line;
+        }
         message.Factors.AddRange(factors.Select(f => new Contracts.EarlyWarning.RiskFactor
         {
             Text = f.Text,

@@ -8,6 +8,15 @@ public sealed class ModelOptions
     /// <summary>A flagged student is un-flagged only below Threshold × this, so a score hovering at the line does not alert daily.</summary>
     public double HysteresisRatio { get; set; } = 0.8;
 
+    /// <summary>
+    /// The district's capacity: the largest share of a school's scored students a model may flag (e.g. 0.05, the 5 %
+    /// its counselors can reach this week); 0 = no cap, the threshold alone decides. See <see cref="SchoolCapacity"/>.
+    /// </summary>
+    public double SchoolCapacity { get; set; }
+
+    /// <summary>A school whose capacity differs from the district's (school id → share).</summary>
+    public Dictionary<string, double> SchoolCapacities { get; set; } = [];
+
     /// <summary>Boosting rounds for FastTree and LightGBM when training through the API.</summary>
     public int Trees { get; set; } = 200;
 

@@ -14,6 +14,7 @@ public static class RiskModelsExtensions
         builder.Services.AddScoped<StudentSignalsReader>();
         builder.Services.AddSingleton<District>();
         builder.Services.AddScoped<DistrictThresholds>();
+        builder.Services.AddScoped<SchoolCapacity>();
         builder.Services.AddOptions<NightlyRescoreOptions>().Bind(builder.Configuration.GetSection("EarlyWarning:Scoring"))
             .Validate(o => o.TryGetAt(out _), NightlyRescoreOptions.InvalidMessage).ValidateOnStart();
         builder.Services.AddScheduledJobs<Storage.EarlyWarningDbContext>();

@@ -36,7 +36,8 @@ public static class RiskBands
 /// unit of work's score changes go out as one <see cref="RiskScoresChanged"/>: call
 /// <see cref="PublishScoreChanges"/> before saving.
 /// </summary>
-public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds, StudentSignalsReader signals)
+public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds, StudentSignalsReader signals,
+    SchoolCapacity capacity)
 {
     /// <summary>Score changes per event, as for the attendance batches they come from.</summary>
     public const int ScoreChangesPerEvent = 500;
@@ -67,7 +68,8 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         var week = WeekStart(now);
         await db.RiskScores.Where(s => s.Kind == active.Kind && studentIds.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && studentIds.Contains(s.StudentId)).LoadAsync(ct);
-        return student => ScoreAsync(active, threshold, student.StudentId, student.SchoolId, AttendanceFeatures.Compute(student.Days), now, ct);
+        var lines = capacity.Lines(active.Kind, ct);
+        return student => ScoreAsync(active, threshold, lines, student.StudentId, student.SchoolId, Predict(active, AttendanceFeatures.Compute(student.Days)), now, ct);
     }
 
     /// <summary>
@@ -90,9 +92,10 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         var week = WeekStart(now);
         await db.RiskScores.Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && ids.Contains(s.StudentId)).LoadAsync(ct);
+        var lines = capacity.Lines(active.Kind, ct);
         foreach (var row in rows)
         {
-            await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, ScoredKinds.Features(active.Kind, row.Signals, null, now), now, ct);
+            await ScoreAsync(active, threshold, lines, row.StudentId, row.SchoolId, Predict(active, ScoredKinds.Features(active.Kind, row.Signals, null, now)), now, ct);
         }
     }
 
@@ -103,6 +106,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
     /// <summary>
     /// Re-scores every student the active model of <paramref name="kind"/> can score (after a promotion, or
     /// nightly), in chunks, each chunk saved with its events. Returns how many students were scored.
+    /// Everyone is predicted first, so each school's capacity line comes from the new scores, not the old model's.
     /// </summary>
     public async Task<int> RescoreAllAsync(DateTimeOffset now, CancellationToken ct, string kind = AttendanceFeatures.Kind, int chunkSize = 500)
     {
@@ -110,16 +114,26 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             ?? throw new ModelRegistryException($"No active '{kind}' model to score with.");
         var threshold = await thresholds.ForAsync(active, ct);
         var students = await signals.StudentIdsAsync(kind, ct);
-        var scored = 0;
+        var predictions = new Dictionary<string, (string SchoolId, RiskPrediction Prediction)>();
         foreach (var chunk in students.Chunk(chunkSize))
+        {
+            foreach (var row in await signals.LoadAsync(kind, chunk, null, ct))
+            {
+                predictions[row.StudentId] = (row.SchoolId, Predict(active, ScoredKinds.Features(kind, row.Signals, null, now)));
+            }
+        }
+        var lines = capacity.Lines(predictions.Select(p => (p.Value.SchoolId, p.Key, p.Value.Prediction.Probability)));
+        var scored = 0;
+        foreach (var chunk in predictions.Keys.Chunk(chunkSize))
         {
             // A student's first score can be inserted at the same moment by a signal consumer; the chunk then
             // fails on the key and is simply scored again (now as an update), never a 500.
             for (var attempt = 1; ; attempt++)
             {
-                foreach (var row in await signals.LoadAsync(kind, chunk, null, ct))
+                foreach (var studentId in chunk)
                 {
-                    await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, ScoredKinds.Features(kind, row.Signals, null, now), now, ct);
+                    var (schoolId, prediction) = predictions[studentId];
+                    await ScoreAsync(active, threshold, lines, studentId, schoolId, prediction, now, ct);
                 }
                 try
                 {
@@ -141,16 +155,20 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         return scored;
     }
 
-    private async Task ScoreAsync(ModelVersionRecord active, double threshold, string studentId, string schoolId, float[] features, DateTimeOffset now, CancellationToken ct)
+    private RiskPrediction Predict(ModelVersionRecord active, float[] features) => models.Get(active).Predict(features);
+
+    private async Task ScoreAsync(ModelVersionRecord active, double threshold, Func<string, Task<CapacityLine?>> capacityLines, string studentId, string schoolId,
+        RiskPrediction prediction, DateTimeOffset now, CancellationToken ct)
     {
         var kind = active.Kind;
-        var prediction = models.Get(active).Predict(features);
         var score = await db.RiskScores.FindAsync([studentId, kind], ct);
         var isNew = score is null;
         score ??= db.RiskScores.Add(new StudentRiskScore { StudentId = studentId, Kind = kind, SchoolId = schoolId, Band = RiskBands.Low, FactorsJson = "[]" }).Entity;
 
         var wasFlagged = score.Flagged;
-        var flagged = RiskBands.IsFlagged(wasFlagged, prediction.Probability, threshold, options.Value.HysteresisRatio);
+        var line = await capacityLines(schoolId);
+        var flagged = RiskBands.IsFlagged(wasFlagged, prediction.Probability, threshold, options.Value.HysteresisRatio)
+            && (line is null || line.Admits(studentId, prediction.Probability));
         var band = RiskBands.For(prediction.Probability, threshold);
         var news = isNew || Math.Abs(score.Score - prediction.Probability) >= NoticeableChange
             || score.Band != band || score.Flagged != flagged || score.ModelId != active.ModelId || score.Threshold != threshold;
@@ -180,6 +198,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         score.ModelId = active.ModelId;
         score.ModelVersion = active.Version;
         score.Threshold = threshold;
+        score.CapacityLine = line?.Score;
         score.FactorsJson = JsonSerializer.Serialize(prediction.TopFactors);
         score.ScoredAt = now;
         await SnapshotAsync(score, ct);

@@ -92,6 +92,8 @@ public sealed class StudentRiskScore
     public Guid ModelId { get; set; }
     public int ModelVersion { get; set; }
     public double Threshold { get; set; }
+    /// <summary>The school's capacity line at this scoring, when the district caps the share flagged (<see cref="Scoring.SchoolCapacity"/>).</summary>
+    public double? CapacityLine { get; set; }
     /// <summary>Top factors (text, direction, contribution) as JSON.</summary>
     public required string FactorsJson { get; set; }
     public DateTimeOffset ScoredAt { get; set; }
