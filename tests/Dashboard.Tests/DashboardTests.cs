@@ -223,6 +223,16 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
         // Drift: the chart, the history, the latest run's inputs; a check run now adds rows (training, and the baseline once pinned).
         var drift = page.Locator("section[data-monitoring='drift']");
         await Expect(drift.GetByRole(AriaRole.Img, new() { Name = "Score drift (PSI) over time" })).ToBeVisibleAsync();
+        // The axes, read from the SVG the page shows (the same chart route): dated ticks, PSI from 0 through the significant band, the bands'
+        // legend; the false-positive rate on 0–1.
+        var driftTexts = await ChartTextsAsync("drift.svg");
+        Assert.Contains(driftTexts, t => System.Text.RegularExpressions.Regex.IsMatch(t, @"^\d{4}-\d{2}-\d{2}$"));
+        Assert.Contains("0", driftTexts);
+        Assert.Contains(driftTexts, t => t.StartsWith("stable (below 0.10)", StringComparison.Ordinal));
+        Assert.Contains(driftTexts, t => t.StartsWith("significant (above 0.25)", StringComparison.Ordinal));
+        var fprTexts = await ChartTextsAsync("fpr.svg");
+        Assert.Contains("0", fprTexts);
+        Assert.Contains("1", fprTexts);
         await Expect(drift.Locator(".drift-latest tbody tr").First).ToBeVisibleAsync();
         var before = await ApiAsync("ops-1", "/api/early-warning/v1/monitoring/drift");
         await Expect(page.Locator("#drift-runs tbody tr")).ToHaveCountAsync(Math.Min(30, before.GetArrayLength()));
@@ -254,6 +264,18 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
         Assert.Equal(set.GetProperty("threshold").GetDouble().ToString(System.Globalization.CultureInfo.InvariantCulture),
             await page.Locator("#threshold-in-use").GetAttributeAsync("data-threshold"));
         await ShotAsync(page, "ops-threshold");
+    }
+
+    /// <summary>
+    /// The text elements of a chart's SVG, fetched as the page fetches it (same route, same kind, an ops user's token):
+    /// the page's own policy (connect-src 'self') keeps a script from reading the blob it shows.
+    /// </summary>
+    private async Task<string[]> ChartTextsAsync(string chart)
+    {
+        var (status, svg) = await GetAsync("ops-1", $"/api/early-warning/v1/monitoring/charts/{chart}?kind=chronic-absence");
+        Assert.True(status == HttpStatusCode.OK, $"{chart}: {(int)status} {svg}");
+        return System.Xml.Linq.XDocument.Parse(svg).Descendants().Where(e => e.Name.LocalName == "text")
+            .Select(e => e.Value.Trim()).Where(t => t.Length > 0).ToArray();
     }
 
     [SkippableFact]

@@ -24,10 +24,21 @@ public sealed class MonitoringCharts(EarlyWarningDbContext db, MonitoringReport 
         _ => throw new ModelRegistryException($"No chart '{chart}': use {string.Join(", ", Names)}.", notFound: true),
     };
 
-    private async Task<string> DriftAsync(string kind, CancellationToken ct)
+    private async Task<string> DriftAsync(string kind, CancellationToken ct) =>
+        DriftSvg(kind, await db.DriftRuns.AsNoTracking().Where(r => r.Kind == kind).ToListAsync(ct));
+
+    /// <summary>
+    /// Score PSI per check against each reference, over the checks' dates, on the PSI bands in traffic-light colours
+    /// (stable green below 0.10, moderate amber to 0.25, significant red above); the value axis starts at 0 and shows
+    /// the significant band even when every check is stable.
+    /// </summary>
+    public static string DriftSvg(string kind, IReadOnlyCollection<DriftRun> runs)
     {
-        var runs = await db.DriftRuns.AsNoTracking().Where(r => r.Kind == kind).ToListAsync(ct);
         var plot = new Plot();
+        var top = Math.Max(0.35, runs.Count == 0 ? 0 : runs.Max(r => r.ScorePsi) * 1.1);
+        plot.Add.HorizontalSpan(0, 0.10, Colors.Green.WithAlpha(0.15)).LegendText = "stable (below 0.10)";
+        plot.Add.HorizontalSpan(0.10, 0.25, Colors.Orange.WithAlpha(0.2)).LegendText = "moderate (0.10–0.25)";
+        plot.Add.HorizontalSpan(0.25, top, Colors.Red.WithAlpha(0.15)).LegendText = "significant (above 0.25)";
         foreach (var reference in new[] { DriftReferences.Baseline, DriftReferences.Training })
         {
             var line = runs.Where(r => r.Reference == reference).OrderBy(r => r.AsOf).ToArray();
@@ -37,16 +48,19 @@ public sealed class MonitoringCharts(EarlyWarningDbContext db, MonitoringReport 
                 scatter.LegendText = $"score PSI against the {reference}";
             }
         }
-        Bands(plot);
-        plot.Axes.DateTimeTicksBottom();
+        TimeAxis(plot, runs.Select(r => r.AsOf));
+        plot.Axes.SetLimitsY(0, top);
         plot.Title($"{kind}: score drift (PSI) over time");
         plot.YLabel("PSI");
         return Render(plot);
     }
 
-    private async Task<string> FalsePositiveRateAsync(string kind, CancellationToken ct)
+    private async Task<string> FalsePositiveRateAsync(string kind, CancellationToken ct) =>
+        FalsePositiveRateSvg(kind, await report.WeeklyAsync(kind, ct));
+
+    /// <summary>Expected and realised false-positive rate per week and model version, on a 0–1 value axis.</summary>
+    public static string FalsePositiveRateSvg(string kind, IReadOnlyCollection<WeeklyFigures> weeks)
     {
-        var weeks = await report.WeeklyAsync(kind, ct);
         var plot = new Plot();
         foreach (var version in weeks.Select(w => w.ModelVersion).Distinct())
         {
@@ -62,10 +76,35 @@ public sealed class MonitoringCharts(EarlyWarningDbContext db, MonitoringReport 
                 line.LegendText = $"v{version} realised FPR (labelled students)";
             }
         }
-        plot.Axes.DateTimeTicksBottom();
+        TimeAxis(plot, weeks.Select(w => w.WeekStart));
+        plot.Axes.SetLimitsY(0, 1);
         plot.Title($"{kind}: false-positive rate per week");
         plot.YLabel("false-positive rate");
         return Render(plot);
+    }
+
+    /// <summary>
+    /// Dates on the time axis as yyyy-MM-dd, spanning the data with a day either side and at least two weeks, so one
+    /// check or one week is a point in a readable fortnight, not a sliver of hours (ScottPlot's own limits for one point).
+    /// </summary>
+    private static void TimeAxis(Plot plot, IEnumerable<DateOnly> dates)
+    {
+        var all = dates.ToArray();
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var (first, last) = all.Length == 0 ? (today, today) : (all.Min(), all.Max());
+        var from = first.AddDays(-1).ToDateTime(TimeOnly.MinValue);
+        var to = last.AddDays(1).ToDateTime(TimeOnly.MinValue);
+        if (to - from < TimeSpan.FromDays(14))
+        {
+            var widen = (TimeSpan.FromDays(14) - (to - from)) / 2;
+            (from, to) = (from - widen, to + widen);
+        }
+        var axis = plot.Axes.DateTimeTicksBottom();
+        if (axis.TickGenerator is ScottPlot.TickGenerators.DateTimeAutomatic ticks)
+        {
+            ticks.LabelFormatter = d => d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        }
+        plot.Axes.SetLimitsX(from.ToOADate(), to.ToOADate());
     }
 
     private async Task<string> ReliabilityAsync(string kind, CancellationToken ct)
@@ -113,12 +152,6 @@ public sealed class MonitoringCharts(EarlyWarningDbContext db, MonitoringReport 
         plot.Title(gap is null ? $"{kind}: subgroups (week {view.WeekStart})"
             : $"{kind} week {view.WeekStart}: largest gap {gap.Measure} {gap.Gap:P0} ({gap.Attribute}: {gap.HighestGroup} vs {gap.LowestGroup})");
         return Render(plot, height: 600);
-    }
-
-    private static void Bands(Plot plot)
-    {
-        plot.Add.HorizontalLine(0.10, pattern: LinePattern.Dashed).LegendText = "0.10 moderate";
-        plot.Add.HorizontalLine(0.25, pattern: LinePattern.Dashed).LegendText = "0.25 significant";
     }
 
     private static string Render(Plot plot, int height = Height)
