@@ -26,7 +26,8 @@ public sealed class MonitoringCharts(EarlyWarningDbContext db, MonitoringReport 
 
     private async Task<string> DriftAsync(string kind, CancellationToken ct)
     {
-        var runs = await db.DriftRuns.AsNoTracking().Where(r => r.Kind == kind).ToListAsync(ct);
+        // A run that measured nothing (a week without school) has no PSI to plot.
+        var runs = await db.DriftRuns.AsNoTracking().Where(r => r.Kind == kind && r.Note == null).ToListAsync(ct);
         var plot = new Plot();
         foreach (var reference in new[] { DriftReferences.Baseline, DriftReferences.Training })
         {

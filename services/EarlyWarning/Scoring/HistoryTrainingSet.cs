@@ -14,7 +14,9 @@ public sealed record HistoryExample(string StudentId, string SchoolYear, DateOnl
 /// Training sets from the district's own history. For a kind and a scoring point (the n-th school day of each year), every
 /// student with a derived outcome for the year (Monitoring/DerivedOutcomes) gets the features the live code computes,
 /// from what Early warning knew at the end of that day: attendance from the versions of each day (a correction that
-/// arrived later is not used), course marks, incidents and LMS activity dated on or before the point and stored by then
+/// arrived later is not used), counted as the live path counts it (EnrolledDays: every school day enrolled through the date
+/// the school's feed had reported by then, a day without a record present, so an absences-only feed trains on the inputs
+/// a full feed would), course marks, incidents and LMS activity dated on or before the point and stored by then
 /// (a mark or incident corrected after the point is left out rather than seen in its later form: the projection keeps only
 /// the latest version of those), and only what is dated in that school year. Mastery has no history and is not used.
 /// </summary>
@@ -26,6 +28,7 @@ public sealed class HistoryTrainingSet(EarlyWarningDbContext db, TimeProvider cl
         var labels = await db.YearOutcomes.AsNoTracking().Where(o => o.Kind == kind).ToListAsync(ct);
         var schoolOf = await db.RiskStates.AsNoTracking().ToDictionaryAsync(s => s.StudentId, s => s.SchoolId, ct);
         var now = clock.GetUtcNow();
+        var feeds = new Dictionary<(string School, string Year), FeedReport?>();
         var result = new List<HistoryExample>();
         foreach (var yearLabels in labels.Where(l => years is null || years.Contains(l.SchoolYear)).GroupBy(l => l.SchoolYear).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -53,9 +56,16 @@ public sealed class HistoryTrainingSet(EarlyWarningDbContext db, TimeProvider cl
                 {
                     var (year, point) = points[label.StudentId];
                     var knownBy = PointInTime.EndOf(point);
+                    var school = schoolOf.GetValueOrDefault(label.StudentId) ?? "";
+                    if (!feeds.TryGetValue((school, year.Label), out var feed))
+                    {
+                        feeds[(school, year.Label)] = feed = await FeedAtAsync(school, year, point, ct);
+                    }
                     var known = PointInTime.AsKnown(days[label.StudentId].Where(v => v.Date >= year.FirstDay)
-                        .Select(v => new KnownVersion<DateOnly, SchoolDay>(v.Date, v.Date, new SchoolDay(v.Date, v.Status), v.KnownFrom, v.Sequence)), point, knownBy).ToList();
-                    var signals = new StudentSignals(known,
+                        .Select(v => new KnownVersion<DateOnly, SchoolDay>(v.Date, v.Date, new SchoolDay(v.Date, v.Status), v.KnownFrom, v.Sequence)), point, knownBy);
+                    // The school days as the live path would have counted them at the point (EnrolledDays): unrecorded days
+                    // through the date the school's feed had reported by then are days present.
+                    var signals = new StudentSignals(EnrolledDays.Of(known, year, feed, point),
                         [.. (marks?[label.StudentId] ?? []).Where(m => m.Date >= year.FirstDay && m.Date <= point && m.OccurredAt <= knownBy)
                             .Select(m => new MarkSignal(m.CourseId, m.Term, m.MarkPercent, m.Date))],
                         [.. (incidents?[label.StudentId] ?? []).Where(i => i.Date >= year.FirstDay && i.Date <= point && i.OccurredAt <= knownBy)
@@ -68,6 +78,23 @@ public sealed class HistoryTrainingSet(EarlyWarningDbContext db, TimeProvider cl
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// How far the school's feed had reported at the end of the point, as then known: the latest date of the year, up to the
+    /// point, that any record of the school's students had arrived for by then, and whether any of them was a present day.
+    /// (The school is each student's current one: a student who moved carries their records to the new school here.)
+    /// </summary>
+    private async Task<FeedReport?> FeedAtAsync(string school, SchoolYearCalendar year, DateOnly point, CancellationToken ct)
+    {
+        var knownBy = PointInTime.EndOf(point);
+        var versions = await (from v in db.AttendanceVersions.AsNoTracking()
+                              join s in db.RiskStates.AsNoTracking() on v.StudentId equals s.StudentId
+                              where s.SchoolId == school && v.Date >= year.FirstDay && v.Date <= point
+                              select new { v.Date, v.Status, v.KnownFrom }).ToListAsync(ct);
+        // Compared here, not in SQL: SQLite cannot compare DateTimeOffset values.
+        var arrived = versions.Where(v => v.KnownFrom <= knownBy).ToList();
+        return arrived.Count == 0 ? null : new FeedReport(arrived.Max(v => v.Date), arrived.Any(v => v.Status == "present"));
     }
 
     /// <summary>The school years with outcomes of this kind, oldest first: the latest is held out, the rest train.</summary>

@@ -18,8 +18,10 @@ public static class ScoredKinds
 
     /// <summary>
     /// A student's inputs to a model of <paramref name="kind"/> as of <paramref name="asOf"/> (only signals dated on or
-    /// before it). Without a date: chronic absence reads every recorded day; dropout is as of the student's latest dated
-    /// signal (<paramref name="now"/>'s date when there is none).
+    /// before it). Without a date: chronic absence reads every school day given; dropout is as of the student's latest dated
+    /// signal (<paramref name="now"/>'s date when there is none). The days are the student's as the reader counted them:
+    /// with a calendar every school day enrolled through the date the feed reported, unrecorded ones present
+    /// (<see cref="Beacon.RiskModels.Calendars.EnrolledDays"/>, as the indicator counts); without one the recorded days.
     /// </summary>
     public static float[] Features(string kind, StudentSignals student, DateOnly? asOf, DateTimeOffset now) =>
         kind == AttendanceFeatures.Kind
