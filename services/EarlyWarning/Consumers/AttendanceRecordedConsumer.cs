@@ -6,6 +6,7 @@ using Beacon.Governance;
 using Beacon.Messaging;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
+using Beacon.RiskModels.History;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -131,7 +132,10 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
             if (score is not null)
             {
                 // The model's inputs start afresh with the year too.
-                await score(new StudentDays(message.StudentId, message.SchoolId, counted ?? [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))]));
+                // And a model that reads the previous year gets it, counted the same way.
+                var prior = year is null ? null
+                    : PriorYear.Of(studentDays.Select(d => new SchoolDay(d.Key, d.Value)), calendars.YearBefore(message.SchoolId, year), reported.SendsPresentDays);
+                await score(new StudentDays(message.StudentId, message.SchoolId, counted ?? [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))], prior));
             }
         }
         // The dropout model reads every signal kind; it scores each student once per batch, after all their days.

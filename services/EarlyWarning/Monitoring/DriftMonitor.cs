@@ -7,6 +7,7 @@ using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.Dropout;
+using Beacon.RiskModels.History;
 using Beacon.RiskModels.Monitoring;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -183,7 +184,7 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
                 {
                     continue;
                 }
-                var inputs = ScoredKinds.Features(kind, row.Signals, asOf, now);
+                var inputs = ScoredKinds.Features(kind, row.Signals, asOf, now, model.Features);
                 if (inWindow)
                 {
                     features.Add(inputs);
@@ -207,6 +208,9 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
                 .Where(g => g.Count() >= WindowMaximumDays)
                 .OrderBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => DriftAnalysis.MonitoringWindow(g.Key, g.Select(d => new SchoolDay(d.Date, d.Status))))
+                // A model that reads the previous year gets it as unknown here, in the baseline and every later window alike:
+                // this window is about what changed in recent days (the training run reads the year as served).
+                .Select(f => model.Features.Count > f.Length ? PriorYear.Append(f, null) : f)
                 .ToList();
         }
         var scores = features.Count == 0 ? [] : model.Probabilities(features).Select(p => Math.Round((double)p, 5)).ToList();

@@ -1,4 +1,5 @@
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.Dropout;
@@ -22,8 +23,11 @@ public sealed record HistoryExample(string StudentId, string SchoolYear, DateOnl
 /// </summary>
 public sealed class HistoryTrainingSet(EarlyWarningDbContext db, TimeProvider clock)
 {
-    public async Task<IReadOnlyList<HistoryExample>> BuildAsync(string kind, int schoolDay, IReadOnlyCollection<string>? years, CancellationToken ct)
+    /// <param name="withPriorYear">Append the previous school year's inputs (<see cref="PriorYear"/>), from its days as known at the point.</param>
+    public async Task<IReadOnlyList<HistoryExample>> BuildAsync(string kind, int schoolDay, IReadOnlyCollection<string>? years, CancellationToken ct,
+        bool withPriorYear = false)
     {
+        var set = withPriorYear ? PriorYear.Extend(FeatureSets.For(kind)) : null;
         var calendars = await db.CalendarsAsync(ct);
         var labels = await db.YearOutcomes.AsNoTracking().Where(o => o.Kind == kind).ToListAsync(ct);
         var schoolOf = await db.RiskStates.AsNoTracking().ToDictionaryAsync(s => s.StudentId, s => s.SchoolId, ct);
@@ -35,17 +39,18 @@ public sealed class HistoryTrainingSet(EarlyWarningDbContext db, TimeProvider cl
             foreach (var chunk in yearLabels.Chunk(500))
             {
                 // Each student's point is the n-th school day of their school's year (schools may differ in breaks).
-                var points = new Dictionary<string, (SchoolYearCalendar Year, DateOnly Point)>();
+                var points = new Dictionary<string, (SchoolYearCalendar Year, DateOnly Point, SchoolYearCalendar? Before)>();
                 foreach (var label in chunk)
                 {
                     var year = calendars.YearsOf(schoolOf.GetValueOrDefault(label.StudentId) ?? "").FirstOrDefault(y => y.Label == label.SchoolYear);
                     if (year?.SchoolDay(schoolDay) is { } point)
                     {
-                        points[label.StudentId] = (year, point);
+                        points[label.StudentId] = (year, point, withPriorYear ? calendars.YearBefore(schoolOf.GetValueOrDefault(label.StudentId) ?? "", year) : null);
                     }
                 }
                 var ids = points.Keys.ToList();
-                var (from, to) = ids.Count == 0 ? (DateOnly.MinValue, DateOnly.MinValue) : (points.Values.Min(p => p.Year.FirstDay), points.Values.Max(p => p.Point));
+                var (from, to) = ids.Count == 0 ? (DateOnly.MinValue, DateOnly.MinValue)
+                    : (points.Values.Min(p => p.Before?.FirstDay ?? p.Year.FirstDay), points.Values.Max(p => p.Point));
                 var days = (await db.AttendanceVersions.AsNoTracking().Where(v => ids.Contains(v.StudentId) && v.Date >= from && v.Date <= to).ToListAsync(ct))
                     .ToLookup(v => v.StudentId);
                 var everySignal = ScoredKinds.ReadsEverySignal(kind);
@@ -54,7 +59,7 @@ public sealed class HistoryTrainingSet(EarlyWarningDbContext db, TimeProvider cl
                 var lms = everySignal ? (await db.LmsActivity.AsNoTracking().Where(a => ids.Contains(a.StudentId)).ToListAsync(ct)).ToLookup(a => a.StudentId) : null;
                 foreach (var label in chunk.Where(l => points.ContainsKey(l.StudentId)))
                 {
-                    var (year, point) = points[label.StudentId];
+                    var (year, point, before) = points[label.StudentId];
                     var knownBy = PointInTime.EndOf(point);
                     var school = schoolOf.GetValueOrDefault(label.StudentId) ?? "";
                     if (!feeds.TryGetValue((school, year.Label), out var feed))
@@ -72,8 +77,12 @@ public sealed class HistoryTrainingSet(EarlyWarningDbContext db, TimeProvider cl
                             .Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))],
                         [],
                         [.. (lms?[label.StudentId] ?? []).Where(a => a.Timestamp <= knownBy && DateOnly.FromDateTime(a.Timestamp.UtcDateTime) >= year.FirstDay)
-                            .Select(a => new LmsSignal(DateOnly.FromDateTime(a.Timestamp.UtcDateTime), a.DurationSeconds))]);
-                    result.Add(new HistoryExample(label.StudentId, label.SchoolYear, point, ScoredKinds.Features(kind, signals, point, now), label.AtRisk));
+                            .Select(a => new LmsSignal(DateOnly.FromDateTime(a.Timestamp.UtcDateTime), a.DurationSeconds))],
+                        // The previous year as known at the point (its days' versions that had arrived by then).
+                        before is null ? null : PriorYear.Of(PointInTime.AsKnown(days[label.StudentId].Where(v => before.Contains(v.Date))
+                            .Select(v => new KnownVersion<DateOnly, SchoolDay>(v.Date, v.Date, new SchoolDay(v.Date, v.Status), v.KnownFrom, v.Sequence)), before.LastDay, knownBy),
+                            before, feed?.SendsPresentDays ?? false));
+                    result.Add(new HistoryExample(label.StudentId, label.SchoolYear, point, ScoredKinds.Features(kind, signals, point, now, set), label.AtRisk));
                 }
             }
         }

@@ -5,6 +5,7 @@ using Beacon.Messaging;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Dropout;
+using Beacon.RiskModels.History;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ using Microsoft.Extensions.Options;
 namespace Beacon.EarlyWarning.Scoring;
 
 /// <summary>One student's school days, to be scored.</summary>
-public sealed record StudentDays(string StudentId, string SchoolId, IReadOnlyList<SchoolDay> Days);
+public sealed record StudentDays(string StudentId, string SchoolId, IReadOnlyList<SchoolDay> Days, PriorYearAttendance? PriorYear = null);
 
 public static class RiskBands
 {
@@ -67,7 +68,9 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         var week = WeekStart(now);
         await db.RiskScores.Where(s => s.Kind == active.Kind && studentIds.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && studentIds.Contains(s.StudentId)).LoadAsync(ct);
-        return student => ScoreAsync(active, threshold, student.StudentId, student.SchoolId, AttendanceFeatures.Compute(student.Days), now, ct);
+        var reads = models.Get(active).Features;
+        return student => ScoreAsync(active, threshold, student.StudentId, student.SchoolId,
+            ScoredKinds.Features(AttendanceFeatures.Kind, StudentSignals.None with { Days = student.Days, PriorYear = student.PriorYear }, null, now, reads), now, ct);
     }
 
     /// <summary>
@@ -90,9 +93,10 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         var week = WeekStart(now);
         await db.RiskScores.Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && ids.Contains(s.StudentId)).LoadAsync(ct);
+        var reads = models.Get(active).Features;
         foreach (var row in rows)
         {
-            await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, ScoredKinds.Features(active.Kind, row.Signals, null, now), now, ct);
+            await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, ScoredKinds.Features(active.Kind, row.Signals, null, now, reads), now, ct);
         }
     }
 
@@ -110,6 +114,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             ?? throw new ModelRegistryException($"No active '{kind}' model to score with.");
         var threshold = await thresholds.ForAsync(active, ct);
         var students = await signals.StudentIdsAsync(kind, ct);
+        var reads = models.Get(active).Features;
         var scored = 0;
         foreach (var chunk in students.Chunk(chunkSize))
         {
@@ -119,7 +124,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             {
                 foreach (var row in await signals.LoadAsync(kind, chunk, null, ct))
                 {
-                    await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, ScoredKinds.Features(kind, row.Signals, null, now), now, ct);
+                    await ScoreAsync(active, threshold, row.StudentId, row.SchoolId, ScoredKinds.Features(kind, row.Signals, null, now, reads), now, ct);
                 }
                 try
                 {

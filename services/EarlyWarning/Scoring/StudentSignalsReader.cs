@@ -2,6 +2,7 @@ using Beacon.EarlyWarning.Storage;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.Dropout;
+using Beacon.RiskModels.History;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.EarlyWarning.Scoring;
@@ -76,7 +77,11 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
                 && calendars.CountingYear(school, day, signals.Days.Where(d => d.Date <= day).Select(d => (DateOnly?)d.Date).Max()) is { } year)
             {
                 var since = signals.Since(year.FirstDay);
-                signals = since with { Days = EnrolledDays.Of(since.Days, year, feed, asOf) };
+                signals = since with
+                {
+                    Days = EnrolledDays.Of(since.Days, year, feed, asOf),
+                    PriorYear = PriorYear.Of(signals.Days, calendars.YearBefore(school, year), feed?.SendsPresentDays ?? false),
+                };
             }
             result.Add(new StudentSignalsRow(id, school, signals));
         }

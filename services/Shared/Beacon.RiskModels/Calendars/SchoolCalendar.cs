@@ -92,6 +92,10 @@ public sealed class SchoolCalendars
     public SchoolYearCalendar? YearOf(string schoolId, DateOnly day) =>
         YearsOf(schoolId).LastOrDefault(y => y.FirstDay <= day);
 
+    /// <summary>The school's year before <paramref name="year"/>, or null when none is held.</summary>
+    public SchoolYearCalendar? YearBefore(string schoolId, SchoolYearCalendar year) =>
+        YearsOf(schoolId).LastOrDefault(y => y.LastDay < year.FirstDay);
+
     /// <summary>
     /// The year a student's days are counted in as of <paramref name="day"/> (<see cref="YearOf"/>), or null when their
     /// latest record is after that year's last day: no calendar held covers it (the next year's not sent yet), so the days
