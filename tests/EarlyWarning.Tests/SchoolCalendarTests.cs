@@ -1,6 +1,7 @@
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
 using Beacon.Testing;
 using MassTransit;
@@ -46,11 +47,12 @@ public sealed class SchoolCalendarTests : IAsyncLifetime
     public void An_absences_only_feed_is_counted_over_every_school_day_and_a_full_feed_from_the_first_record()
     {
         var options = new ChronicAbsenceOptions();
-        var absencesOnly = new Dictionary<DateOnly, string> { [new(2026, 9, 2)] = "absent", [new(2026, 9, 3)] = "absent", [Holiday] = "absent" };
-        Assert.Equal(new AttendanceSummary(10, 2), ChronicAbsenceIndicator.Summarize(absencesOnly, Year2026(), new DateOnly(2026, 9, 15), options));
+        var feed = new FeedReport(new DateOnly(2026, 9, 15), SendsPresentDays: false);
+        SchoolDay[] absencesOnly = [new(new(2026, 9, 2), "absent"), new(new(2026, 9, 3), "absent"), new(Holiday, "absent")];
+        Assert.Equal(new AttendanceSummary(10, 2), ChronicAbsenceIndicator.Summarize(EnrolledDays.Of(absencesOnly, Year2026(), feed), options));
         // A student whose records start on Sep 8 (present days too) enrolled then: 6 school days through Sep 15.
-        var lateStarter = new Dictionary<DateOnly, string> { [new(2026, 9, 8)] = "present", [new(2026, 9, 9)] = "absent" };
-        Assert.Equal(new AttendanceSummary(6, 1), ChronicAbsenceIndicator.Summarize(lateStarter, Year2026(), new DateOnly(2026, 9, 15), options));
+        SchoolDay[] lateStarter = [new(new(2026, 9, 8), "present"), new(new(2026, 9, 9), "absent")];
+        Assert.Equal(new AttendanceSummary(6, 1), ChronicAbsenceIndicator.Summarize(EnrolledDays.Of(lateStarter, Year2026(), feed), options));
     }
 
     private async Task PublishAsync(object message) => await _service.Services.GetRequiredService<IBus>().Publish(message);

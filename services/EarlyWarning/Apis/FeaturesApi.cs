@@ -41,7 +41,7 @@ public static class FeaturesApi
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: $"asOf must be a date as yyyy-MM-dd; got '{asOf}'.");
         }
         var students = new List<StudentFeatures>();
-        await foreach (var row in signals.AllAsync(kind, ct))
+        await foreach (var row in signals.AllAsync(kind, ct, date))
         {
             students.Add(new StudentFeatures(row.StudentId, row.SchoolId, ScoredKinds.Features(kind, row.Signals, date, clock.GetUtcNow())));
         }

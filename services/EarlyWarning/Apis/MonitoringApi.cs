@@ -13,7 +13,7 @@ public sealed record DriftRunRequest(string? Kind, string? AsOf);
 
 public sealed record DriftRunView(Guid RunId, string Kind, int ModelVersion, Guid ModelId, string Reference, DateOnly AsOf, string Trigger, int Students,
     int ReferenceRows, double ScorePsi, string ScoreBand, string WorstBand, bool Alerted, DateTimeOffset RanAt, IReadOnlyList<DriftMeasurement> Measures,
-    string? ServedPoints, string? ReferencePoints, bool? SamePoints);
+    string? ServedPoints, string? ReferencePoints, bool? SamePoints, string? Note);
 
 /// <summary>The numbers behind reliability.svg: the active version's reliability table over each labelled student's last week.</summary>
 public sealed record CalibrationView(string Kind, int? ModelVersion, int Students, double? ExpectedCalibrationError, IReadOnlyList<ReliabilityBin> Bins);
@@ -120,7 +120,7 @@ public static class MonitoringApi
         var measures = (await db.DriftMeasurements.AsNoTracking().Where(m => ids.Contains(m.RunId)).ToListAsync(ct)).ToLookup(m => m.RunId);
         return runs.Select(r => new DriftRunView(r.RunId, r.Kind, r.ModelVersion, r.ModelId, r.Reference, r.AsOf, r.Trigger, r.Students, r.ReferenceRows,
             r.ScorePsi, r.ScoreBand, r.WorstBand, r.Alerted, r.RanAt, measures[r.RunId].OrderByDescending(m => m.Psi).ToList(),
-            r.ServedPoints, r.ReferencePoints, r.SamePoints)).ToList();
+            r.ServedPoints, r.ReferencePoints, r.SamePoints, r.Note)).ToList();
     }
 
     private static DateOnly? ParseDate(string? value, string field) =>

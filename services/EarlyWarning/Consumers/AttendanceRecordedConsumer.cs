@@ -5,6 +5,8 @@ using Beacon.EarlyWarning.Storage;
 using Beacon.Governance;
 using Beacon.Messaging;
 using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Calendars;
+using Beacon.RiskModels.History;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -84,12 +86,15 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
             {
                 reported = through[message.SchoolId] = db.AttendanceThrough.Add(new SchoolAttendanceThrough { SchoolId = message.SchoolId, Through = message.Date }).Entity;
             }
-            reported.Through = reported.Through < message.Date ? message.Date : reported.Through;
-            var asOf = calendars.IsEmpty ? message.Date : Later(reported.Through, studentDays.Keys.Max());
-            var year = calendars.IsEmpty ? null : calendars.YearOf(message.SchoolId, asOf);
-            var summary = year is null
+            reported.Saw(message.Date, message.Status);
+            var latest = studentDays.Keys.Max();
+            var year = calendars.IsEmpty ? null : calendars.CountingYear(message.SchoolId, Later(reported.Through, latest), latest);
+            // With a calendar the indicator and the model read the same days: every school day enrolled through the date the
+            // school's feed has reported, unrecorded ones present (EnrolledDays). Without one, the days with a record.
+            var counted = year is null ? null : EnrolledDays.Of(studentDays.Select(d => new SchoolDay(d.Key, d.Value)), year, reported.Report);
+            var summary = counted is null
                 ? ChronicAbsenceIndicator.Summarize(studentDays.Values, options.Value)
-                : ChronicAbsenceIndicator.Summarize(studentDays, year, asOf, options.Value);
+                : ChronicAbsenceIndicator.Summarize(counted, options.Value);
             var reading = ChronicAbsenceIndicator.Evaluate(summary, options.Value);
             if (!states.TryGetValue(message.StudentId, out var state))
             {
@@ -127,8 +132,10 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
             if (score is not null)
             {
                 // The model's inputs start afresh with the year too.
-                await score(new StudentDays(message.StudentId, message.SchoolId,
-                    [.. studentDays.Where(d => year is null || (d.Key >= year.FirstDay && d.Key <= asOf)).Select(d => new SchoolDay(d.Key, d.Value))]));
+                // And a model that reads the previous year gets it, counted the same way.
+                var prior = year is null ? null
+                    : PriorYear.Of(studentDays.Select(d => new SchoolDay(d.Key, d.Value)), calendars.YearBefore(message.SchoolId, year), reported.SendsPresentDays);
+                await score(new StudentDays(message.StudentId, message.SchoolId, counted ?? [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))], prior));
             }
         }
         // The dropout model reads every signal kind; it scores each student once per batch, after all their days.

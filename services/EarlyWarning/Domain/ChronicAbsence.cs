@@ -1,3 +1,4 @@
+using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
 
 namespace Beacon.EarlyWarning.Domain;
@@ -47,32 +48,12 @@ public static class ChronicAbsenceIndicator
     }
 
     /// <summary>
-    /// With a calendar: the school days of <paramref name="year"/> the student was enrolled through <paramref name="asOf"/>,
-    /// and the absences among them. Records on days without instruction, or outside the year, do not count. A feed that sends
-    /// present (or tardy) days says when the student started, so enrolment counts from their first record; an absences-only
-    /// feed does not, so it counts from the year's first day. Either way every school day through the date counts, recorded
-    /// or not: a day with no record from an absences-only feed is a day present.
+    /// With a calendar: the student's school days as <see cref="EnrolledDays"/> counts them (every school day of the year
+    /// they were enrolled through the date the feed has reported, a day without a record being a day present) and the
+    /// absences among them. The models' inputs and the year-end outcomes count through the same code.
     /// </summary>
-    public static AttendanceSummary Summarize(IEnumerable<KeyValuePair<DateOnly, string>> days, SchoolYearCalendar year, DateOnly asOf, ChronicAbsenceOptions options)
-    {
-        var through = asOf > year.LastDay ? year.LastDay : asOf;
-        int recorded = 0, absent = 0;
-        DateOnly? first = null;
-        var saysPresent = false;
-        foreach (var (date, status) in days)
-        {
-            if (date > through || !year.IsInstructional(date))
-            {
-                continue;
-            }
-            recorded++;
-            absent += IsAbsence(status, options) ? 1 : 0;
-            saysPresent |= status is "present" or "tardy";
-            first = first is null || date < first ? date : first;
-        }
-        var start = saysPresent && first is not null ? first.Value : year.FirstDay;
-        return new AttendanceSummary(Math.Max(recorded, year.InstructionalDays(start, through)), absent);
-    }
+    public static AttendanceSummary Summarize(IEnumerable<SchoolDay> enrolledDays, ChronicAbsenceOptions options) =>
+        Summarize(enrolledDays.Select(d => d.Status), options);
 
     public static ChronicAbsenceReading Evaluate(AttendanceSummary summary, ChronicAbsenceOptions options)
     {

@@ -114,6 +114,7 @@ public sealed class OutcomeDeriver(EarlyWarningDbContext db, IOptions<ChronicAbs
         var days = (await db.AttendanceDays.AsNoTracking().Where(d => d.Date >= first && d.Date <= last).ToListAsync(ct))
             .GroupBy(d => d.StudentId).ToDictionary(g => g.Key, g => g.ToDictionary(d => d.Date, d => d.Status));
         var exits = await db.StudentExits.AsNoTracking().Where(e => e.ExitedOn >= first && e.ExitedOn < exitsBefore).ToDictionaryAsync(e => e.StudentId, ct);
+        var sendsPresent = (await db.AttendanceThrough.AsNoTracking().Where(t => t.SendsPresentDays).Select(t => t.SchoolId).ToListAsync(ct)).ToHashSet();
         var labels = new List<YearOutcomeRow>();
         foreach (var (student, studentDays) in days)
         {
@@ -121,7 +122,9 @@ public sealed class OutcomeDeriver(EarlyWarningDbContext db, IOptions<ChronicAbs
             var year = calendars.YearsOf(school).FirstOrDefault(y => y.Label == districtYear.Label) ?? districtYear;
             // A student who left during the year is counted to the day they left.
             var through = exits.TryGetValue(student, out var exit) && exit.ExitedOn < year.LastDay ? exit.ExitedOn : year.LastDay;
-            var summary = ChronicAbsenceIndicator.Summarize(studentDays, year, through, options.Value);
+            // The year has ended: the feed has reported through its last day (or the student's exit).
+            var summary = ChronicAbsenceIndicator.Summarize(
+                EnrolledDays.Of(studentDays.Select(d => new SchoolDay(d.Key, d.Value)), year, new FeedReport(through, sendsPresent.Contains(school))), options.Value);
             if (summary.DaysEnrolled >= options.Value.MinimumDays)
             {
                 var chronic = summary.AbsenceRate >= options.Value.Threshold;

@@ -7,6 +7,7 @@ using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.Dropout;
+using Beacon.RiskModels.History;
 using Beacon.RiskModels.Monitoring;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -130,8 +131,11 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
         var (features, points) = (week.Features, week.Points);
         if (features.Count < options.Value.MinimumStudents)
         {
-            throw new ModelRegistryException(
-                $"Only {features.Count} student(s) had a school day recorded in the week to {asOf:yyyy-MM-dd}; drift needs at least {options.Value.MinimumStudents} (EarlyWarning:Monitoring:MinimumStudents).");
+            // A week without school (a break) served nobody: a fact to record, not an error nor an alarm, and never a reason
+            // to refuse the baseline run, which compares each student's last school days whenever they were.
+            return Unmeasured(model, asOf, trigger, now, features.Count, features.Count == 0
+                ? $"Nothing was served in the week to {asOf:yyyy-MM-dd}: no student had a school day in it (a break, or no school), so there is nothing to compare with the training data."
+                : $"Only {features.Count} student(s) had a school day in the week to {asOf:yyyy-MM-dd}; comparing with the training data needs at least {options.Value.MinimumStudents} (EarlyWarning:Monitoring:MinimumStudents), so it was not measured.");
         }
         var match = reference.AtPoints(points);
         if (match is not null)
@@ -170,7 +174,7 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
             var calendars = week is null ? SchoolCalendars.None : await db.CalendarsAsync(ct);
             var weekStart = asOf.AddDays(-7);
             var now = clock.GetUtcNow();
-            await foreach (var row in signals.AllAsync(kind, ct))
+            await foreach (var row in signals.AllAsync(kind, ct, asOf))
             {
                 var days = row.Signals.Days.Count(d => d.Date <= asOf);
                 // The dropout model's inputs as of the day, for every student with 30+ school days by then (as in training).
@@ -180,7 +184,7 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
                 {
                     continue;
                 }
-                var inputs = ScoredKinds.Features(kind, row.Signals, asOf, now);
+                var inputs = ScoredKinds.Features(kind, row.Signals, asOf, now, model.Features);
                 if (inWindow)
                 {
                     features.Add(inputs);
@@ -204,11 +208,40 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
                 .Where(g => g.Count() >= WindowMaximumDays)
                 .OrderBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => DriftAnalysis.MonitoringWindow(g.Key, g.Select(d => new SchoolDay(d.Date, d.Status))))
+                // A model that reads the previous year gets it as unknown here, in the baseline and every later window alike:
+                // this window is about what changed in recent days (the training run reads the year as served).
+                .Select(f => model.Features.Count > f.Length ? PriorYear.Append(f, null) : f)
                 .ToList();
         }
         var scores = features.Count == 0 ? [] : model.Probabilities(features).Select(p => Math.Round((double)p, 5)).ToList();
         return (features, scores, week);
     }
+
+    /// <summary>A training run that measured nothing, with the reason (no measures; its PSI is not a figure and is left out of charts).</summary>
+    private DriftRun Unmeasured(ModelVersionRecord model, DateOnly asOf, string trigger, DateTimeOffset now, int students, string note)
+    {
+        var run = new DriftRun
+        {
+            RunId = NewId.NextGuid(),
+            Kind = model.Kind,
+            ModelId = model.ModelId,
+            ModelVersion = model.Version,
+            Reference = DriftReferences.Training,
+            AsOf = asOf,
+            Trigger = trigger,
+            Students = students,
+            ScoreBand = NotMeasured,
+            WorstBand = NotMeasured,
+            RanAt = now,
+            Note = note,
+        };
+        db.DriftRuns.Add(run);
+        logger.LogInformation("Drift of {Kind} v{Version} against training as of {AsOf} not measured: {Note}", model.Kind, model.Version, asOf, note);
+        return run;
+    }
+
+    /// <summary>The band of a run that measured nothing (see <see cref="DriftRun.Note"/>).</summary>
+    public const string NotMeasured = "not-measured";
 
     private static DriftReference Sample(List<float[]> features, List<double> scores)
     {

@@ -25,7 +25,8 @@ public sealed class MonitoringCharts(EarlyWarningDbContext db, MonitoringReport 
     };
 
     private async Task<string> DriftAsync(string kind, CancellationToken ct) =>
-        DriftSvg(kind, await db.DriftRuns.AsNoTracking().Where(r => r.Kind == kind).ToListAsync(ct));
+        // A run that measured nothing (a week without school) has no PSI to plot.
+        DriftSvg(kind, await db.DriftRuns.AsNoTracking().Where(r => r.Kind == kind && r.Note == null).ToListAsync(ct));
 
     /// <summary>
     /// Score PSI per check against each reference, over the checks' dates, on the PSI bands in traffic-light colours

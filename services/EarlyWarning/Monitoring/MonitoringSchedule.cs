@@ -50,7 +50,8 @@ public sealed class MonitoringSchedule(ScheduledJobs<EarlyWarningDbContext> jobs
         var drift = await GuardAsync("drift check", kind, async sp =>
         {
             var runs = await sp.GetRequiredService<DriftMonitor>().RunAsync(kind, asOf, "scheduled", ct);
-            return runs.Any(r => r.Alerted) ? "drift alarm" : "no drift alarm";
+            var notes = string.Concat(runs.Where(r => r.Note is not null).Select(r => $" ({r.Reference}: {r.Note})"));
+            return (runs.Any(r => r.Alerted) ? "drift alarm" : "no drift alarm") + notes;
         });
         var fpr = await GuardAsync("false-positive check", kind, async sp =>
         {

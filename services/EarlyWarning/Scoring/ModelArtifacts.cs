@@ -77,7 +77,8 @@ public sealed class LoadedModels(IServiceScopeFactory scopes, IConfiguration con
                 + $"{artifact.Sha256}: the version is not served. Train a new one or roll back.");
         }
         using var zip = new MemoryStream(artifact.Bytes, writable: false);
-        var model = new RiskModel(zip, record.Kind, record.Threshold);
+        // The card names the inputs the version was trained on (a history-trained one may read the previous year too).
+        var model = new RiskModel(zip, record.Kind, record.Threshold, RiskModelFile.DeserializeCard(record.CardJson).FeatureNames);
         logger.LogInformation("Loaded {Kind} v{Version} ({ModelId}, {Size} bytes, sha256 {Sha256}) from the database",
             record.Kind, record.Version, record.ModelId, artifact.Size, artifact.Sha256);
         return model;

@@ -28,4 +28,11 @@ public sealed class ModelOptions
 
     /// <summary>Subgroups with fewer labelled negatives than this are left out of the gate's FPR gap (as the monitoring report suppresses them).</summary>
     public int MinimumGroupSize { get; set; } = 20;
+
+    /// <summary>
+    /// Whether a model trained from the district's history also reads the student's previous school year (its absence rate,
+    /// days and whether they ended it chronically absent). Off until measured on a district (`./beacon eval district`);
+    /// the promotion gate still decides whether such a challenger replaces the champion.
+    /// </summary>
+    public bool PriorYear { get; set; }
 }

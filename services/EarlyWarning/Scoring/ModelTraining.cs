@@ -3,6 +3,7 @@ using Beacon.EarlyWarning.Storage;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Dropout;
+using Beacon.RiskModels.History;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -56,7 +57,7 @@ public sealed class ModelTraining(EarlyWarningDbContext db, ModelRegistry regist
             throw new ModelRegistryException($"Training from history needs outcomes of two school years or more (the earlier train, the latest is held out); "
                 + $"'{request.Kind}' has {years.Count}{(years.Count > 0 ? $" ({string.Join(", ", years)})" : "")}. Until then the synthetic model is the cold start (source '{Synthetic}').");
         }
-        var examples = await history.BuildAsync(request.Kind, schoolDay, years, ct);
+        var examples = await history.BuildAsync(request.Kind, schoolDay, years, ct, withPriorYear: options.Value.PriorYear);
         var heldOut = years[^1];
         var train = examples.Where(e => e.SchoolYear != heldOut).Select(e => new LabelledExample(e.StudentId, e.Features, e.Label, schoolDay)).ToList();
         var test = examples.Where(e => e.SchoolYear == heldOut).Select(e => new LabelledExample(e.StudentId, e.Features, e.Label, schoolDay)).ToList();
@@ -68,6 +69,7 @@ public sealed class ModelTraining(EarlyWarningDbContext db, ModelRegistry regist
             }
         }
         var features = request.Kind == AttendanceFeatures.Kind ? AttendanceFeatures.Set : K12DropoutFeatures.Set;
+        features = options.Value.PriorYear ? PriorYear.Extend(features) : features;
         var rule = request.Kind == AttendanceFeatures.Kind ? AttendanceFeatures.IndicatorBaseline() : K12DropoutFeatures.Indicators[0];
         var data = new RiskDataset(features, train, test, rule,
             $"district history at school day {schoolDay}: trained on {string.Join(", ", years.SkipLast(1))} ({train.Count} students, {train.Count(e => e.Label)} positive), "
@@ -110,7 +112,12 @@ public sealed class ModelTraining(EarlyWarningDbContext db, ModelRegistry regist
         return promote ? await registry.PromoteAsync(record.ModelId, ct) : stored;
     }
 
-    private static double[] Scores(RiskModel model, IReadOnlyList<LabelledExample> examples) => [.. examples.Select(e => model.Predict(e.Features).Probability)];
+    /// <summary>
+    /// A model's scores on the held-out examples. The examples may carry the previous year's inputs after the kind's; a
+    /// champion trained without them reads the kind's only (the prefix).
+    /// </summary>
+    private static double[] Scores(RiskModel model, IReadOnlyList<LabelledExample> examples) =>
+        [.. examples.Select(e => model.Predict(e.Features[..model.Features.Count]).Probability)];
 
     /// <summary>Each student's subgroup per attribute (sex, race/ethnicity, economically disadvantaged, English learner, disability).</summary>
     private async Task<Dictionary<string, string[]>> GroupsAsync(List<string> ids, CancellationToken ct)

@@ -5,6 +5,7 @@ using Beacon.Messaging;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Dropout;
+using Beacon.RiskModels.History;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ using Microsoft.Extensions.Options;
 namespace Beacon.EarlyWarning.Scoring;
 
 /// <summary>One student's school days, to be scored.</summary>
-public sealed record StudentDays(string StudentId, string SchoolId, IReadOnlyList<SchoolDay> Days);
+public sealed record StudentDays(string StudentId, string SchoolId, IReadOnlyList<SchoolDay> Days, PriorYearAttendance? PriorYear = null);
 
 public static class RiskBands
 {
@@ -69,7 +70,9 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         await db.RiskScores.Where(s => s.Kind == active.Kind && studentIds.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && studentIds.Contains(s.StudentId)).LoadAsync(ct);
         var lines = capacity.Lines(active.Kind, ct);
-        return student => ScoreAsync(active, threshold, lines, student.StudentId, student.SchoolId, Predict(active, AttendanceFeatures.Compute(student.Days)), now, ct);
+        var reads = models.Get(active).Features;
+        return student => ScoreAsync(active, threshold, lines, student.StudentId, student.SchoolId,
+            Predict(active, ScoredKinds.Features(AttendanceFeatures.Kind, StudentSignals.None with { Days = student.Days, PriorYear = student.PriorYear }, null, now, reads)), now, ct);
     }
 
     /// <summary>
@@ -93,9 +96,10 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         await db.RiskScores.Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && ids.Contains(s.StudentId)).LoadAsync(ct);
         var lines = capacity.Lines(active.Kind, ct);
+        var reads = models.Get(active).Features;
         foreach (var row in rows)
         {
-            await ScoreAsync(active, threshold, lines, row.StudentId, row.SchoolId, Predict(active, ScoredKinds.Features(active.Kind, row.Signals, null, now)), now, ct);
+            await ScoreAsync(active, threshold, lines, row.StudentId, row.SchoolId, Predict(active, ScoredKinds.Features(active.Kind, row.Signals, null, now, reads)), now, ct);
         }
     }
 
@@ -114,12 +118,13 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             ?? throw new ModelRegistryException($"No active '{kind}' model to score with.");
         var threshold = await thresholds.ForAsync(active, ct);
         var students = await signals.StudentIdsAsync(kind, ct);
+        var reads = models.Get(active).Features;
         var predictions = new Dictionary<string, (string SchoolId, RiskPrediction Prediction)>();
         foreach (var chunk in students.Chunk(chunkSize))
         {
             foreach (var row in await signals.LoadAsync(kind, chunk, null, ct))
             {
-                predictions[row.StudentId] = (row.SchoolId, Predict(active, ScoredKinds.Features(kind, row.Signals, null, now)));
+                predictions[row.StudentId] = (row.SchoolId, Predict(active, ScoredKinds.Features(kind, row.Signals, null, now, reads)));
             }
         }
         var lines = capacity.Lines(predictions.Select(p => (p.Value.SchoolId, p.Key, p.Value.Prediction.Probability)));

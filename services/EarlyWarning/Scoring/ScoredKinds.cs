@@ -1,5 +1,7 @@
+using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Dropout;
+using Beacon.RiskModels.History;
 
 namespace Beacon.EarlyWarning.Scoring;
 
@@ -18,13 +20,19 @@ public static class ScoredKinds
 
     /// <summary>
     /// A student's inputs to a model of <paramref name="kind"/> as of <paramref name="asOf"/> (only signals dated on or
-    /// before it). Without a date: chronic absence reads every recorded day; dropout is as of the student's latest dated
-    /// signal (<paramref name="now"/>'s date when there is none).
+    /// before it). Without a date: chronic absence reads every school day given; dropout is as of the student's latest dated
+    /// signal (<paramref name="now"/>'s date when there is none). The days are the student's as the reader counted them:
+    /// with a calendar every school day enrolled through the date the feed reported, unrecorded ones present
+    /// (<see cref="Beacon.RiskModels.Calendars.EnrolledDays"/>, as the indicator counts); without one the recorded days.
     /// </summary>
-    public static float[] Features(string kind, StudentSignals student, DateOnly? asOf, DateTimeOffset now) =>
-        kind == AttendanceFeatures.Kind
+    /// <param name="set">The inputs the model reads (its card's): with the previous year's (<see cref="PriorYear"/>) they are appended.</param>
+    public static float[] Features(string kind, StudentSignals student, DateOnly? asOf, DateTimeOffset now, FeatureSet? set = null)
+    {
+        var features = kind == AttendanceFeatures.Kind
             ? AttendanceFeatures.Compute(asOf is { } day ? student.Days.Where(d => d.Date <= day) : student.Days)
             : K12DropoutFeatures.Compute(student, asOf ?? student.Latest ?? DateOnly.FromDateTime(now.UtcDateTime));
+        return set is not null && set.Count > features.Length ? PriorYear.Append(features, student.PriorYear) : features;
+    }
 
     /// <summary>Whether a model of this kind reads more than attendance (so every projection must be read for it).</summary>
     public static bool ReadsEverySignal(string kind) => kind != AttendanceFeatures.Kind;

@@ -1,6 +1,8 @@
 using Beacon.EarlyWarning.Storage;
 using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.Dropout;
+using Beacon.RiskModels.History;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.EarlyWarning.Scoring;
@@ -18,8 +20,9 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
 {
     /// <param name="kind">What is read: a chronic-absence model reads attendance only; dropout every projection.</param>
     /// <param name="days">The caller's current view of the students' school days, when it holds one (the attendance batch does).</param>
+    /// <param name="asOf">A date to read the school year and school days as of (drift, the features export); else as of now.</param>
     public async Task<IReadOnlyList<StudentSignalsRow>> LoadAsync(string kind, IReadOnlyCollection<string> studentIds,
-        IReadOnlyDictionary<string, Dictionary<DateOnly, string>>? days, CancellationToken ct)
+        IReadOnlyDictionary<string, Dictionary<DateOnly, string>>? days, CancellationToken ct, DateOnly? asOf = null)
     {
         var ids = studentIds.Distinct().ToArray();
         // Once for the whole read: the overlays below look at the change tracker without detecting again.
@@ -40,6 +43,10 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
             : Array.Empty<SchoolDay>().ToLookup(_ => "");
 
         var calendars = await db.CalendarsAsync(ct);
+        // How far each school's feed has reported, with this unit of work's batch laid over it (its records count).
+        var schools = states.Values.Distinct().ToList();
+        Dictionary<string, FeedReport> feeds = calendars.IsEmpty ? [] : Overlay(await db.AttendanceThrough.AsNoTracking().Where(t => schools.Contains(t.SchoolId)).ToListAsync(ct), t => t.SchoolId)
+            .ToDictionary(t => t.SchoolId, t => t.Report);
         var result = new List<StudentSignalsRow>(ids.Length);
         foreach (var id in ids)
         {
@@ -60,10 +67,21 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
                 [.. incidents[id].Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))],
                 [.. mastery[id].Select(m => new MasterySignal(m.SkillId, m.ProbabilityMastered, m.Attempts))],
                 [.. lms[id].Where(l => !l.Voided).Select(l => new LmsSignal(DateOnly.FromDateTime(l.Timestamp.UtcDateTime), l.DurationSeconds))]);
-            // With a calendar a score reads the school year of the student's latest signal only: a new year starts afresh.
-            if (!calendars.IsEmpty && signals.Latest is { } latest && calendars.YearOf(school, latest) is { } year)
+            // With a calendar a score reads the school year the school (or the student's latest signal) has reached only: a
+            // new year starts afresh. Its school days are counted as the indicator counts them (EnrolledDays): every school
+            // day enrolled through the date the feed has reported, unrecorded ones present, so an absences-only feed gives
+            // the inputs a full feed would.
+            FeedReport? feed = feeds.TryGetValue(school, out var report) ? report : null;
+            if (!calendars.IsEmpty && Later(signals.Latest, feed?.Through) is { } latest
+                && (asOf is { } cut && cut < latest ? cut : latest) is var day
+                && calendars.CountingYear(school, day, signals.Days.Where(d => d.Date <= day).Select(d => (DateOnly?)d.Date).Max()) is { } year)
             {
-                signals = signals.Since(year.FirstDay);
+                var since = signals.Since(year.FirstDay);
+                signals = since with
+                {
+                    Days = EnrolledDays.Of(since.Days, year, feed, asOf),
+                    PriorYear = PriorYear.Of(signals.Days, calendars.YearBefore(school, year), feed?.SendsPresentDays ?? false),
+                };
             }
             result.Add(new StudentSignalsRow(id, school, signals));
         }
@@ -84,17 +102,20 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
         return ids;
     }
 
-    /// <summary>Every student a model of <paramref name="kind"/> can score, with their signals, read 500 students at a time.</summary>
-    public async IAsyncEnumerable<StudentSignalsRow> AllAsync(string kind, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    /// <summary>Every student a model of <paramref name="kind"/> can score, with their signals (as of a date when given), read 500 students at a time.</summary>
+    public async IAsyncEnumerable<StudentSignalsRow> AllAsync(string kind, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct,
+        DateOnly? asOf = null)
     {
         foreach (var chunk in (await StudentIdsAsync(kind, ct)).Chunk(500))
         {
-            foreach (var row in await LoadAsync(kind, chunk, null, ct))
+            foreach (var row in await LoadAsync(kind, chunk, null, ct, asOf))
             {
                 yield return row;
             }
         }
     }
+
+    private static DateOnly? Later(DateOnly? a, DateOnly? b) => a is null ? b : b is null ? a : a > b ? a : b;
 
     /// <summary>The stored rows with this unit of work's added or changed rows of the same type in their place.</summary>
     private List<T> Overlay<T, TKey>(List<T> stored, Func<T, TKey> key) where T : class where TKey : notnull

@@ -26,6 +26,18 @@ public sealed class SchoolAttendanceThrough
 {
     public required string SchoolId { get; set; }
     public DateOnly Through { get; set; }
+
+    /// <summary>Whether the feed has sent a present day (else it may send only absences, or absences and tardies): see <see cref="FeedReport"/>.</summary>
+    public bool SendsPresentDays { get; set; }
+
+    public FeedReport Report => new(Through, SendsPresentDays);
+
+    /// <summary>A record of the school has arrived: the feed has reported through its date, and present days if it is one.</summary>
+    public void Saw(DateOnly date, string status)
+    {
+        Through = Through < date ? date : Through;
+        SendsPresentDays |= status == "present";
+    }
 }
 
 /// <summary>Keeps the calendar projection; an older calendar than the one held is ignored, so redelivery and reordering change nothing.</summary>
@@ -53,6 +65,10 @@ public sealed class SchoolCalendarRecordedConsumer(EarlyWarningDbContext db) : I
 
 public static class CalendarStore
 {
+    /// <summary>How far each school's feed has reported (its records as they stand now).</summary>
+    public static async Task<Dictionary<string, FeedReport>> FeedReportsAsync(this EarlyWarningDbContext db, IReadOnlyCollection<string> schools, CancellationToken ct) =>
+        (await db.AttendanceThrough.AsNoTracking().Where(t => schools.Contains(t.SchoolId)).ToListAsync(ct)).ToDictionary(t => t.SchoolId, t => t.Report);
+
     /// <summary>Every calendar held (a row per school year and school that has its own: small), composed per school.</summary>
     public static async Task<SchoolCalendars> CalendarsAsync(this EarlyWarningDbContext db, CancellationToken ct)
     {

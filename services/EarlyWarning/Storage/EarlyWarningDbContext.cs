@@ -159,6 +159,9 @@ public sealed class DriftRun
 
     /// <summary>Training runs: whether the model has training rows at the served points (else it was compared with all of them).</summary>
     public bool? SamePoints { get; set; }
+
+    /// <summary>Why nothing was measured (a week without school served nobody), or null for a run with measures.</summary>
+    public string? Note { get; set; }
 }
 
 public sealed class DriftMeasurement
@@ -296,7 +299,12 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         modelBuilder.Entity<SkillMasteryRow>().HasKey(m => new { m.StudentId, m.SkillId });
         modelBuilder.Entity<IndicatorStateRow>().HasKey(s => new { s.StudentId, s.Kind });
         modelBuilder.Entity<CalendarYearRow>().HasKey(c => new { c.Scope, c.SchoolYear });
-        modelBuilder.Entity<SchoolAttendanceThrough>().HasKey(t => t.SchoolId);
+        modelBuilder.Entity<SchoolAttendanceThrough>(e =>
+        {
+            e.HasKey(t => t.SchoolId);
+            e.Property(t => t.SendsPresentDays).HasDefaultValue(false);
+            e.Ignore(t => t.Report);
+        });
         modelBuilder.Entity<Monitoring.StudentExitRow>().HasKey(e => e.StudentId);
         modelBuilder.Entity<Monitoring.YearOutcomeRow>(e =>
         {

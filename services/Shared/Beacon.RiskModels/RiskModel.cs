@@ -46,6 +46,10 @@ public static class FeatureSets
         K12DropoutFeatures.Kind => K12DropoutFeatures.Set,
         _ => throw new ArgumentException($"Unknown model kind '{kind}'.", nameof(kind)),
     };
+
+    /// <summary>The set a model was trained on, from the names on its card: the kind's, with the previous year's inputs if named.</summary>
+    public static FeatureSet For(string kind, IReadOnlyList<string>? names) =>
+        History.PriorYear.IsIn(names) ? History.PriorYear.Extend(For(kind)) : For(kind);
 }
 
 public static class RiskModelFile
@@ -102,14 +106,14 @@ public sealed class RiskModel
     private readonly ObjectPool<PredictionEngine<ModelInput, ModelOutput>> _engines;
     private readonly ObjectPool<PredictionEngine<ModelInput, ModelOutput>> _scoreOnlyEngines;
 
-    public RiskModel(string path, string kind, double threshold)
-        : this(LoadFile(path), kind, threshold)
+    public RiskModel(string path, string kind, double threshold, IReadOnlyList<string>? featureNames = null)
+        : this(LoadFile(path), kind, threshold, featureNames)
     {
     }
 
     /// <summary>A model from ML.NET's zip held in memory (as stored in Early warning's database).</summary>
-    public RiskModel(Stream zip, string kind, double threshold)
-        : this(new MLContext().Model.Load(zip, out _), kind, threshold)
+    public RiskModel(Stream zip, string kind, double threshold, IReadOnlyList<string>? featureNames = null)
+        : this(new MLContext().Model.Load(zip, out _), kind, threshold, featureNames)
     {
     }
 
@@ -119,9 +123,9 @@ public sealed class RiskModel
         return new MLContext().Model.Load(file, out _);
     }
 
-    private RiskModel(ITransformer model, string kind, double threshold)
+    private RiskModel(ITransformer model, string kind, double threshold, IReadOnlyList<string>? featureNames)
     {
-        Features = FeatureSets.For(kind);
+        Features = FeatureSets.For(kind, featureNames);
         Threshold = threshold;
         var ml = new MLContext();
         var schema = ModelInput.Schema(Features.Count);

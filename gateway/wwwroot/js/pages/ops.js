@@ -248,7 +248,7 @@ async function driftView(el) {
   const buttons = h('div', { class: 'row' },
     h('button', {
       type: 'button', id: 'drift-run',
-      onclick: ev => post(ev.currentTarget, 'drift/run', r => `Drift checked: ${r.map(x => `score PSI ${psi(x.scorePsi)} (${x.scoreBand}) against the ${x.reference}`).join('; ')}.`),
+      onclick: ev => post(ev.currentTarget, 'drift/run', r => `Drift checked: ${r.map(x => x.note ? `against the ${x.reference}: ${x.note}` : `score PSI ${psi(x.scorePsi)} (${x.scoreBand}) against the ${x.reference}`).join('; ')}.`),
     }, 'Run a drift check now'),
     h('button', {
       type: 'button', class: 'secondary', id: 'drift-baseline',
@@ -262,9 +262,9 @@ async function driftView(el) {
   const latest = newest.filter(r => r.ranAt === latestAt);
   const history = table('Drift checks, newest first', ['Ran', 'As of', 'Model', 'Against', 'Students', 'Score PSI', 'Score', 'Worst input', 'Alert', 'Trigger'],
     newest.slice(0, 30).map(r => h('tr', { dataset: { runId: r.runId, reference: r.reference } },
-      cells([date(r.ranAt), r.asOf, `v${r.modelVersion}`, r.reference, r.students, psi(r.scorePsi)]), h('td', {}, band(r.scoreBand)), h('td', {}, band(r.worstBand)),
+      cells([date(r.ranAt), r.asOf, `v${r.modelVersion}`, r.reference, r.students, r.note ? null : psi(r.scorePsi)]), h('td', {}, band(r.scoreBand)), h('td', {}, band(r.worstBand)),
       cells([r.alerted ? 'drift alert sent' : 'no', r.trigger]))), { id: 'drift-runs' });
-  const measures = latest.map(r => h('div', {},
+  const measures = latest.map(r => r.note ? h('div', {}, h('h3', {}, `Latest check against the ${r.reference} (as of ${r.asOf})`), h('p', { class: 'drift-note' }, r.note)) : h('div', {},
     h('h3', {}, `Latest check against the ${r.reference} (as of ${r.asOf}, ${r.students} students, ${r.referenceRows} reference rows)`),
     table(`Each input's drift against the ${r.reference}`, ['Input', 'PSI', 'Band', 'KS', 'KS p-value', 'Wasserstein', 'Missing (ref / now)'],
       r.measures.map(m => h('tr', { class: m.measure === 'score' ? 'emphasis' : '' },

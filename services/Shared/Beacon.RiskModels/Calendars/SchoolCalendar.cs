@@ -91,4 +91,16 @@ public sealed class SchoolCalendars
     /// </summary>
     public SchoolYearCalendar? YearOf(string schoolId, DateOnly day) =>
         YearsOf(schoolId).LastOrDefault(y => y.FirstDay <= day);
+
+    /// <summary>The school's year before <paramref name="year"/>, or null when none is held.</summary>
+    public SchoolYearCalendar? YearBefore(string schoolId, SchoolYearCalendar year) =>
+        YearsOf(schoolId).LastOrDefault(y => y.LastDay < year.FirstDay);
+
+    /// <summary>
+    /// The year a student's days are counted in as of <paramref name="day"/> (<see cref="YearOf"/>), or null when their
+    /// latest record is after that year's last day: no calendar held covers it (the next year's not sent yet), so the days
+    /// are counted as without a calendar rather than cut to a year that has ended.
+    /// </summary>
+    public SchoolYearCalendar? CountingYear(string schoolId, DateOnly day, DateOnly? latestRecord) =>
+        YearOf(schoolId, day) is { } year && !(latestRecord > year.LastDay) ? year : null;
 }

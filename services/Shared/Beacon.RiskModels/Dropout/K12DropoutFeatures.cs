@@ -14,13 +14,14 @@ public sealed record MasterySignal(string SkillId, double ProbabilityMastered, i
 /// <summary>One LMS activity statement (completed, attempted, experienced).</summary>
 public sealed record LmsSignal(DateOnly Date, double DurationSeconds);
 
-/// <summary>Everything Early warning holds about one student, from every signal kind.</summary>
+/// <summary>Everything Early warning holds about one student, from every signal kind (and, where known, their previous school year).</summary>
 public sealed record StudentSignals(
     IReadOnlyList<SchoolDay> Days,
     IReadOnlyList<MarkSignal> Marks,
     IReadOnlyList<IncidentSignal> Incidents,
     IReadOnlyList<MasterySignal> Mastery,
-    IReadOnlyList<LmsSignal> Lms)
+    IReadOnlyList<LmsSignal> Lms,
+    History.PriorYearAttendance? PriorYear = null)
 {
     public static readonly StudentSignals None = new([], [], [], [], []);
 
@@ -34,7 +35,7 @@ public sealed record StudentSignals(
     /// <summary>Only what is dated on or after <paramref name="first"/> (a school year's first day: scores start afresh each year).</summary>
     public StudentSignals Since(DateOnly first) => new(
         [.. Days.Where(d => d.Date >= first)], [.. Marks.Where(m => m.Date >= first)], [.. Incidents.Where(i => i.Date >= first)], Mastery,
-        [.. Lms.Where(l => l.Date >= first)]);
+        [.. Lms.Where(l => l.Date >= first)], PriorYear);
 }
 
 /// <summary>
