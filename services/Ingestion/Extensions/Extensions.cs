@@ -23,6 +23,7 @@ internal static class Extensions
         builder.Services.AddScoped<XapiRecorder>();
         builder.Services.Configure<XapiOptions>(builder.Configuration.GetSection("Xapi"));
         builder.AddOneRosterRest();
+        builder.AddXapiBasic();
         return builder;
     }
 
@@ -56,6 +57,7 @@ internal static class Extensions
         app.MapIntakeApi();
         app.MapOperationsApi();
         app.MapXapiApi();
+        app.MapXapiCredentialsApi();
         app.MapRosterApi();
         app.MapOneRosterRestApi();
         app.MapScheduledJobsApi<IngestionDbContext>("/api/ingestion/v1", runNow: true);

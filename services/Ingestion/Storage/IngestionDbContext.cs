@@ -35,6 +35,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<ErasureRequest> ErasureRequests => Set<ErasureRequest>();
     public DbSet<ErasureConfirmation> ErasureConfirmations => Set<ErasureConfirmation>();
     public DbSet<RosterConnectorState> RosterConnectors => Set<RosterConnectorState>();
+    public DbSet<XapiCredential> XapiCredentials => Set<XapiCredential>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -112,6 +113,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
         });
         modelBuilder.Entity<ErasureConfirmation>().HasKey(c => new { c.RequestId, c.Service });
         modelBuilder.Entity<RosterConnectorState>().HasKey(c => c.Connector);
+        modelBuilder.Entity<XapiCredential>().HasKey(c => c.Key);
         modelBuilder.AddErasedStudents();
         modelBuilder.AddScheduledJobs();
         modelBuilder.AddOutbox();
