@@ -133,6 +133,28 @@ public sealed class GatewaySecurityTests(GatewayFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Basic_credentials_reach_the_xapi_statements_alone_for_ingestion_to_check()
+    {
+        // LMS plugins send HTTP Basic keys Ingestion issued; only Ingestion can check them (and answers 401 to a wrong one).
+        const string statements = "/api/ingestion/v1/xapi/statements", attendance = "/api/ingestion/v1/attendance";
+        var basic = "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("xk_key:secret"));
+        var (statementsBefore, attendanceBefore) = (fixture.Backend.Count(statements), fixture.Backend.Count(attendance));
+        using var client = Anonymous();
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", basic);
+        using (var post = await client.PostAsync(statements, new StringContent("{}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        }
+        Assert.Contains(fixture.Backend.Requests.ToList(), r => r.Path == statements && r.Authorization == basic);
+        // Anywhere else Basic is no credential: refused here, never forwarded.
+        using (var other = await client.PostAsync(attendance, new StringContent("{}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, other.StatusCode);
+        }
+        Assert.Equal((statementsBefore + 1, attendanceBefore), (fixture.Backend.Count(statements), fixture.Backend.Count(attendance)));
+    }
+
+    [Fact]
     public async Task The_development_issuer_signs_in_demo_users_with_their_roles_and_schools()
     {
         using var anonymous = Anonymous();

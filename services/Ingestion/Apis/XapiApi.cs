@@ -27,9 +27,11 @@ public static class XapiApi
     public static IEndpointRouteBuilder MapXapiApi(this IEndpointRouteBuilder app)
     {
         var feeds = app.MapGroup("/api/ingestion/v1/xapi").RequireAuthorization(Policies.Feeds).WithTags("xAPI");
-        feeds.MapPost("/statements", PostAsync).AddEndpointFilter(VersionFilterAsync);
-        feeds.MapPut("/statements", PutAsync).AddEndpointFilter(VersionFilterAsync);
-        feeds.MapGet("/statements", XapiStatementQuery.GetAsync).AddEndpointFilter(VersionFilterAsync).WithName("XapiGetStatements")
+        // The statement resource also takes the HTTP Basic keys administrators issue (XapiBasic), what LMS plugins send.
+        var statements = app.MapGroup("/api/ingestion/v1/xapi").RequireAuthorization(XapiBasic.Policy).WithTags("xAPI");
+        statements.MapPost("/statements", PostAsync).AddEndpointFilter(VersionFilterAsync);
+        statements.MapPut("/statements", PutAsync).AddEndpointFilter(VersionFilterAsync);
+        statements.MapGet("/statements", XapiStatementQuery.GetAsync).AddEndpointFilter(VersionFilterAsync).WithName("XapiGetStatements")
             .WithSummary("One statement by statementId or voidedStatementId, or a StatementResult by agent, verb, activity, since, until, limit, ascending; 'more' pages on")
             .Produces<XapiStatementQuery.StatementResult>();
         // The about resource tells a client which versions the LRS speaks before it authenticates (Communication part, 2.8).
@@ -276,5 +278,7 @@ public static class XapiApi
 
     private static IResult Summary(RowErrors errors, BatchSummary summary) => errors.Any ? SignalIntake.RejectedRows(errors, summary) : Results.Ok(summary);
 
-    private static string Source(HttpRequest request) => request.Headers["X-Beacon-Source"].FirstOrDefault() ?? "xapi";
+    /// <summary>An issued key's source (a Basic caller cannot name another); else X-Beacon-Source; else "xapi".</summary>
+    private static string Source(HttpRequest request) =>
+        request.HttpContext.User.FindFirst(XapiBasic.SourceClaim)?.Value ?? request.Headers["X-Beacon-Source"].FirstOrDefault() ?? "xapi";
 }

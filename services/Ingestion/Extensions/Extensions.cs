@@ -22,7 +22,33 @@ internal static class Extensions
         builder.Services.AddScoped<OneRosterImport>();
         builder.Services.AddScoped<XapiRecorder>();
         builder.Services.Configure<XapiOptions>(builder.Configuration.GetSection("Xapi"));
+        builder.AddOneRosterRest();
+        builder.AddXapiBasic();
         return builder;
+    }
+
+    /// <summary>The OneRoster REST connector (off unless OneRosterRest:Enabled): its HTTP client, token, pull and schedule.</summary>
+    private static void AddOneRosterRest(this IHostApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(OneRosterRestOptions.Section);
+        var settings = section.Get<OneRosterRestOptions>() ?? new OneRosterRestOptions();
+        builder.Services.Configure<OneRosterRestOptions>(section);
+        builder.Services.AddScheduledJobs<IngestionDbContext>();
+        builder.Services.AddSingleton<OneRosterTokens>();
+        builder.Services.AddScoped<OneRosterRestClient>();
+        builder.Services.AddScoped<OneRosterRestPull>();
+        builder.Services.AddHostedService<OneRosterRestSchedule>();
+        // Transient failures (5xx, 408, 429, timeouts, refused connections) are retried with back-off by the standard
+        // handler; what is still failing after the retries fails the pull (OneRosterRestClient says which call).
+        builder.Services.AddHttpClient(OneRosterRestClient.ClientName)
+            .AddStandardResilienceHandler(o =>
+            {
+                o.Retry.MaxRetryAttempts = Math.Max(1, settings.Retries);
+                o.Retry.Delay = settings.RetryDelay;
+                o.AttemptTimeout.Timeout = settings.RequestTimeout;
+                o.TotalRequestTimeout.Timeout = (settings.RequestTimeout + settings.RetryDelay * 8) * (settings.Retries + 1);
+                o.CircuitBreaker.SamplingDuration = settings.RequestTimeout * 2;
+            });
     }
 
     public static WebApplication MapApplicationApis(this WebApplication app)
@@ -31,7 +57,10 @@ internal static class Extensions
         app.MapIntakeApi();
         app.MapOperationsApi();
         app.MapXapiApi();
+        app.MapXapiCredentialsApi();
         app.MapRosterApi();
+        app.MapOneRosterRestApi();
+        app.MapScheduledJobsApi<IngestionDbContext>("/api/ingestion/v1", runNow: true);
         app.MapGovernanceEndpoints();
         app.MapGrpcService<RosterGrpcService>();
         app.MapGrpcService<AttendanceHistoryGrpcService>();

@@ -24,7 +24,14 @@ namespace Beacon.Ingestion.Intake;
 /// </summary>
 public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport roster, SignalIntake intake, TimeProvider clock)
 {
-    public sealed record Table(string File, List<(int Line, Dictionary<string, string> Row)> Rows);
+    /// <summary>
+    /// One file's rows (or one REST collection's records). A CSV row's position is its file line ("users.csv:lines[4]");
+    /// a REST record's is its index in the collection as pulled ("users[3]").
+    /// </summary>
+    public sealed record Table(string File, List<(int Line, Dictionary<string, string> Row)> Rows)
+    {
+        public string At(int line) => File.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? $"{File}:lines[{line}]" : $"{File}[{line}]";
+    }
 
     public static async Task<Table> ReadAsync(string file, Stream body, CancellationToken ct)
     {
@@ -56,7 +63,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         DateTimeOffset? recordedAt = null)
     {
         Table Get(string name) => files.TryGetValue(name, out var t) ? t : new Table(name, []);
-        static string Pos(Table t, int line) => $"{t.File}:lines[{line}]";
+        static string Pos(Table t, int line) => t.At(line);
         // Deleted orgs, users and classes are not upserted: ApplyDeletionsAsync withdraws, ends and closes them.
         Table Live(Table t) => new(t.File, [.. t.Rows.Where(r => !IsDeleted(r.Row))]);
 
@@ -216,7 +223,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var sections = 0;
         foreach (var (line, row) in classes.Rows)
         {
-            var position = $"{classes.File}:lines[{line}]";
+            var position = classes.At(line);
             var id = Field(row, "sourcedId");
             var school = Field(row, "schoolSourcedId");
             if (id is null || school is null || !schools.Contains(school))
@@ -242,7 +249,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var memberships = 0;
         foreach (var (line, row) in enrollments.Rows)
         {
-            var position = $"{enrollments.File}:lines[{line}]";
+            var position = enrollments.At(line);
             var sectionId = Field(row, "classSourcedId");
             var person = Field(row, "userSourcedId");
             if (IsDeleted(row))
@@ -275,7 +282,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var demographics = 0;
         foreach (var (line, row) in demographicsFile.Rows)
         {
-            var position = $"{demographicsFile.File}:lines[{line}]";
+            var position = demographicsFile.At(line);
             var id = Field(row, "sourcedId");
             if (id is null || !people.Contains(id))
             {

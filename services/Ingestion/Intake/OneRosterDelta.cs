@@ -111,7 +111,7 @@ public sealed partial class OneRosterImport
         var added = 0;
         foreach (var (line, row) in sessions.Rows)
         {
-            var position = $"{sessions.File}:lines[{line}]";
+            var position = sessions.At(line);
             var id = Field(row, "sourcedId");
             if (id is not null && IsDeleted(row))
             {

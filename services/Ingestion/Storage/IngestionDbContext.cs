@@ -34,6 +34,8 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<QuarantinedRow> Quarantine => Set<QuarantinedRow>();
     public DbSet<ErasureRequest> ErasureRequests => Set<ErasureRequest>();
     public DbSet<ErasureConfirmation> ErasureConfirmations => Set<ErasureConfirmation>();
+    public DbSet<RosterConnectorState> RosterConnectors => Set<RosterConnectorState>();
+    public DbSet<XapiCredential> XapiCredentials => Set<XapiCredential>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -110,7 +112,10 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.HasIndex(r => r.StudentId);
         });
         modelBuilder.Entity<ErasureConfirmation>().HasKey(c => new { c.RequestId, c.Service });
+        modelBuilder.Entity<RosterConnectorState>().HasKey(c => c.Connector);
+        modelBuilder.Entity<XapiCredential>().HasKey(c => c.Key);
         modelBuilder.AddErasedStudents();
+        modelBuilder.AddScheduledJobs();
         modelBuilder.AddOutbox();
     }
 }

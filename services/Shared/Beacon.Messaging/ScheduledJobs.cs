@@ -125,6 +125,20 @@ public sealed class ScheduledJobs<TContext>(IServiceScopeFactory scopes, TimePro
             j.LastCount, j.Runs, j.Recovered)).ToList();
     }
 
+    /// <summary>
+    /// "Run now": the job becomes due at once, so the next look of a replica that runs it (within its poll interval)
+    /// takes the lease and runs it. A run in progress is not interrupted and stands for the one asked for (its end plans
+    /// the next run by the schedule). False when no replica has planned the job (unknown, or switched off here).
+    /// </summary>
+    public async Task<bool> RequestRunAsync(string job, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TContext>();
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        return await db.Set<ScheduledJobState>().Where(j => j.Job == job)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.NextRunAt, now), ct) == 1;
+    }
+
     private static DateTimeOffset? Maybe(long? ms) => ms is { } v ? ScheduledJobsExtensions.At(v) : null;
 
     /// <summary>Adds the job's row the first time (the first replica wins; the others find it), re-plans it when its schedule changed.</summary>
