@@ -82,12 +82,15 @@ function checkImage(where, image) {
 }
 
 const SECRETISH_NAME = /(password|passwd|secret|token|api[_-]?key|credential)/i;
+const ADDRESS_NAME = /(url|uri|endpoint)$/i;
 const LITERAL_PASSWORD = /password\s*=\s*(?!\$\()[^;]+/i;
 const URI_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:(?!\$\()[^@\s]+@/i;
 function checkLiteral(where, name, value) {
   if (typeof value !== "string" || value === "") return;
   if (LITERAL_PASSWORD.test(value)) fail(where, `${name} holds a literal password; take it from a Secret`);
   else if (URI_WITH_PASSWORD.test(value)) fail(where, `${name} holds a URI with a literal password; take it from a Secret`);
+  // An address setting (OneRosterRest__TokenUrl: where tokens are asked for) is not a credential when it carries none.
+  else if (ADDRESS_NAME.test(name) && /^https?:\/\/[^@\s]+$/i.test(value)) return;
   else if (SECRETISH_NAME.test(name)) fail(where, `${name} looks like a credential but is a literal value; take it from a Secret`);
 }
 
@@ -262,6 +265,18 @@ function checkEgress(policies, configMaps) {
       if (!hasPort(port, false)) fail(np.where, `no egress to the webhook proxy port ${port}`);
     } else if (!hasPort(443, true)) {
       fail(np.where, "webhooks cannot leave: no egress on 443 to named peers and no webhook proxy");
+    }
+  }
+  // Ingestion's OneRoster REST pull must be able to reach the provider and its token endpoint.
+  for (const cm of configMaps.filter((c) => c.doc.metadata.name.endsWith("-ingestion") && c.doc.data?.OneRosterRest__Enabled === "true")) {
+    const np = policies.find((p) => p.doc.metadata.name === cm.doc.metadata.name && fileOf(p) === fileOf(cm));
+    if (!np) continue;
+    for (const setting of ["OneRosterRest__BaseUrl", "OneRosterRest__TokenUrl"]) {
+      const url = new URL(cm.doc.data[setting]);
+      const port = url.port || (url.protocol === "https:" ? 443 : 80);
+      if (!(np.doc.spec?.egress ?? []).some((r) => (r.ports ?? []).some((p) => Number(p.port) === Number(port)))) {
+        fail(np.where, `no egress to the OneRoster provider (${setting}) port ${port}`);
+      }
     }
   }
 }

@@ -124,7 +124,8 @@ if node "$here/validate.mjs" "$here/fixtures/bad-egress.yaml" > "$out/egress.log
   echo "FAIL the checker accepted fixtures/bad-egress.yaml"; status=1
 fi
 for expected in 'allows egress to any address on any port' 'egress to 0.0.0.0/0 does not except 10.0.0.0/8' \
-    'no egress to the mail server port 587' 'no egress to the webhook proxy port 3128'; do
+    'no egress to the mail server port 587' 'no egress to the webhook proxy port 3128' \
+    'no egress to the OneRoster provider (OneRosterRest__BaseUrl) port 8443'; do
   if grep -qF "$expected" "$out/egress.log"; then echo "  reported: $expected"
   else echo "FAIL the checker did not report: $expected"; status=1; fi
 done

@@ -170,6 +170,18 @@ connection strings are composed by Kubernetes with $(VAR) expansion, so no crede
       name: {{ $.Values.auth.staffSignIn.existingSecret }}
       key: clientSecret
 {{- end }}
+{{- if and $c.oneRosterRest $c.oneRosterRest.enabled }}
+- name: OneRosterRest__ClientId
+  valueFrom:
+    secretKeyRef:
+      name: {{ $c.oneRosterRest.existingSecret }}
+      key: clientId
+- name: OneRosterRest__ClientSecret
+  valueFrom:
+    secretKeyRef:
+      name: {{ $c.oneRosterRest.existingSecret }}
+      key: clientSecret
+{{- end }}
 {{- if $c.usesBus }}
 {{- $uriKey := include "beacon.rabbitmq.uriKey" $ }}
 {{- if $uriKey }}
