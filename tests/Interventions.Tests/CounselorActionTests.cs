@@ -1,11 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Beacon.Contracts.Events;
 using Beacon.Interventions.Storage;
 using Beacon.Messaging;
 using Beacon.ServiceDefaults;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Beacon.Interventions.Tests;
 
@@ -121,5 +123,37 @@ public sealed class CounselorActionTests(ServiceFactory<Program> service) : ICla
         var untouched = await OkAsync(coordinator.GetAsync(path));
         Assert.Equal("open", untouched.GetProperty("status").GetString());
         Assert.Equal("", untouched.GetProperty("nextCheckIn").GetString());
+    }
+
+    [Fact]
+    public async Task The_case_shows_whom_to_call_the_newest_record_of_each_family_contact_and_only_to_its_school()
+    {
+        var student = $"stu-{Guid.NewGuid():N}";
+        using var coordinator = As(Coordinator);
+        using var opened = await coordinator.PostAsJsonAsync("/api/interventions/v1/cases", new { studentId = student, schoolId = School, reason = "Missed mornings." });
+        Assert.Equal(HttpStatusCode.Created, opened.StatusCode);
+        var path = $"/api/interventions/v1/cases/{(await opened.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("caseId").GetGuid()}";
+
+        // What Ingestion publishes from a OneRoster bundle's agents: a mother, a grandmother; then the mother's new phone,
+        // and a stale copy of her first record arriving last (redelivered or reordered): the newest stays.
+        var bus = service.Services.GetRequiredService<MassTransit.IBus>();
+        var t = DateTimeOffset.UtcNow;
+        await bus.Publish(new StudentContactRecorded(student, "p-1", "parent", "Ana", "Diaz", "ana@example.org", "+15550101", null, t.AddMinutes(-10)));
+        await bus.Publish(new StudentContactRecorded(student, "r-1", "relative", "Rosa", "Diaz", null, "+15550102", null, t.AddMinutes(-10)));
+        await bus.Publish(new StudentContactRecorded(student, "p-1", "parent", "Ana", "Diaz", "ana@example.org", "+15550199", "+15550199", t));
+        var family = await Eventually.WaitAsync(() => OkAsync(As(Counselor).GetAsync($"{path}/family")),
+            f => f.GetProperty("contacts").EnumerateArray().Any(c => c.GetProperty("phone").GetString() == "+15550199")
+                && f.GetProperty("contacts").GetArrayLength() == 2, TimeSpan.FromSeconds(30));
+        await bus.Publish(new StudentContactRecorded(student, "p-1", "parent", "Ana", "Diaz", "ana@example.org", "+15550101", null, t.AddMinutes(-10)));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        family = await OkAsync(As(Counselor).GetAsync($"{path}/family"));
+        var contacts = family.GetProperty("contacts").EnumerateArray().ToArray();
+        Assert.Equal(student, family.GetProperty("studentId").GetString());
+        Assert.Equal(["p-1", "r-1"], contacts.Select(c => c.GetProperty("contactId").GetString()));   // parents and guardians first
+        Assert.Equal(("parent", "+15550199", "+15550199"), (contacts[0].GetProperty("relationship").GetString(), contacts[0].GetProperty("phone").GetString(), contacts[0].GetProperty("sms").GetString()));
+
+        // Another school's counselor cannot see the case, so not its family either; a bad id is a 400.
+        await AssertProblemAsync(As(Other).GetAsync($"{path}/family"), HttpStatusCode.NotFound);
+        await AssertProblemAsync(As(Counselor).GetAsync("/api/interventions/v1/cases/not-a-guid/family"), HttpStatusCode.BadRequest);
     }
 }

@@ -337,10 +337,10 @@ public static class CasesApi
     private static RouteHandlerBuilder ProducesCaseProblems(this RouteHandlerBuilder builder) =>
         builder.ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 
-    private static IResult BadCaseId(string caseId) =>
+    internal static IResult BadCaseId(string caseId) =>
         Results.ValidationProblem(new Dictionary<string, string[]> { ["caseId"] = [$"'{caseId}' is not a case id."] }, title: "Invalid case id");
 
-    private static IResult CaseNotFound(string caseId) =>
+    internal static IResult CaseNotFound(string caseId) =>
         Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such case", detail: $"Case '{caseId}' does not exist.");
 }
 

@@ -1,14 +1,16 @@
+using System.Security.Claims;
 using Beacon.Contracts.Events;
 using Beacon.Interventions.Domain;
 using Beacon.Interventions.Storage;
 using Beacon.Messaging;
 using Beacon.ServiceDefaults;
+using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Interventions.Apis;
 
 /// <summary>
 /// What a counselor does without waiting for a coordinator: take an unassigned case of their school, log a contact
-/// (with whom, how), schedule the next check-in. Same rules as the other case endpoints: 404 for a case the caller
+/// (with whom, how), schedule the next check-in, see whom to call. Same rules as the other case endpoints: 404 for a case the caller
 /// cannot see, 409 for a step the case's state forbids, 400 naming the field; never a 500.
 /// </summary>
 public static class CounselorActions
@@ -22,6 +24,9 @@ public static class CounselorActions
         api.MapPost("/cases/{caseId}/contacts", ContactAsync).WithName("LogContact")
             .WithSummary("Log a contact: with (student, parent-guardian, teacher), how (call, meeting, message), an optional note")
             .Accepts<ContactRequest>("application/json").Produces<CaseView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapGet("/cases/{caseId}/family", FamilyAsync).WithName("CaseFamilyContacts")
+            .WithSummary("Whom to call about the case: the student's parents, guardians and relatives as the roster names them")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPut("/cases/{caseId}/next-check-in", CheckInAsync).WithName("ScheduleCheckIn")
             .WithSummary("Schedule the next check-in (today or later)")
             .Accepts<CheckInRequest>("application/json").Produces<CaseView>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
@@ -43,6 +48,28 @@ public static class CounselorActions
             CaseWorkflow.LogContact(c, body.With!, body.How!, body.Note, by, clock.GetUtcNow());
             return Task.CompletedTask;
         });
+
+    private static async Task<IResult> FamilyAsync(string caseId, ClaimsPrincipal user, InterventionsDbContext db, CancellationToken ct)
+    {
+        if (!Guid.TryParse(caseId, out var id))
+        {
+            return CasesApi.BadCaseId(caseId);
+        }
+        var studentId = await db.Cases.AsNoTracking().WhereSchoolVisibleTo(user, c => c.SchoolId).Where(c => c.CaseId == id)
+            .Select(c => c.StudentId).FirstOrDefaultAsync(ct);
+        if (studentId is null)
+        {
+            return CasesApi.CaseNotFound(caseId);
+        }
+        var contacts = await db.FamilyContacts.AsNoTracking().Where(c => c.StudentId == studentId).ToListAsync(ct);
+        return Results.Ok(new
+        {
+            caseId = id,
+            studentId,
+            contacts = contacts.OrderBy(c => c.Relationship == "relative").ThenBy(c => c.FamilyName).ThenBy(c => c.GivenName)
+                .Select(c => new { c.ContactId, c.Relationship, c.GivenName, c.FamilyName, c.Email, c.Phone, c.Sms, c.RecordedAt }),
+        });
+    }
 
     private static Task<IResult> CheckInAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
         CasesApi.WithCaseAsync(caseId, request, new CheckInValidator(), b => (b.By, "by"), db, ct, (c, body, by) =>

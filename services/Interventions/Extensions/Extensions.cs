@@ -23,6 +23,7 @@ internal static class Extensions
             bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
             bus.AddConsumer<SectionRosterRecordedConsumer>();
             bus.AddConsumer<StudentDemographicsRecordedConsumer>();
+            bus.AddConsumer<StudentContactRecordedConsumer>();
             bus.AddInterventionsErasure();
         });
         builder.Services.AddOutboxRelay<InterventionsDbContext>();

@@ -8,7 +8,7 @@ namespace Beacon.Interventions.Governance;
 
 /// <summary>
 /// Erases a student from Interventions: their cases are deleted with their alerts links, notes and activity
-/// (free text about the student cannot be pseudonymised reliably, so it goes), the attendance projection and
+/// (free text about the student cannot be pseudonymised reliably, so it goes), the attendance projection, their family contacts and
 /// the outbox events about them. The effect report then no longer counts those cases.
 /// </summary>
 public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStudentsCache tombstones, TimeProvider clock)
@@ -29,6 +29,7 @@ public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStud
             ["GroupMembers"] = await Db.GroupMembers.Where(m => m.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["SectionPeople"] = await Db.SectionPeople.Where(p => p.PersonId == studentId).ExecuteDeleteAsync(ct),
             ["Subgroups"] = await Db.Subgroups.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["FamilyContacts"] = await Db.FamilyContacts.Where(c => c.StudentId == studentId).ExecuteDeleteAsync(ct),
         };
     }
 }

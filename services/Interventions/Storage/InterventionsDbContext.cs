@@ -29,6 +29,7 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
     public DbSet<SectionRoster> Sections => Set<SectionRoster>();
     public DbSet<SectionRosterMember> SectionPeople => Set<SectionRosterMember>();
     public DbSet<StudentSubgroups> Subgroups => Set<StudentSubgroups>();
+    public DbSet<FamilyContact> FamilyContacts => Set<FamilyContact>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -72,6 +73,7 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
         });
         modelBuilder.AddSectionRosters();
         modelBuilder.Entity<StudentSubgroups>().HasKey(s => s.StudentId);
+        modelBuilder.Entity<FamilyContact>().HasKey(c => new { c.StudentId, c.ContactId });
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
         modelBuilder.AddScheduledJobs();
