@@ -165,6 +165,10 @@ public sealed partial class DashboardTests
         await page.GetByRole(AriaRole.Button, new() { Name = "Take this case" }).ClickAsync();
         await Expect(page.Locator("#case-owner")).ToContainTextAsync("c-north-2", new() { Timeout = (float)Wait.TotalMilliseconds });
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Take this case" })).ToHaveCountAsync(0);
+        // Whom to call, as the roster says: the demo's bundle names no parent, guardian or relative, and the page says so.
+        var family = await ApiAsync("c-north-2", $"/api/interventions/v1/cases/{caseId}/family");
+        Assert.Equal(0, family.GetProperty("contacts").GetArrayLength());
+        await Expect(page.Locator("#case-family")).ToContainTextAsync("No parent, guardian or relative on the roster");
 
         // The plan form is there at once, and a contact and the next check-in go in from the same page (by id: "With"
         // and "Next check-in" also name other controls and forms).

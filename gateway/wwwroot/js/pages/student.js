@@ -198,6 +198,16 @@ function caseView(user, c, el, risk) {
       h('span', { class: 'muted' }, 'It becomes yours; the coordinator sees that you took it.')));
   }
 
+  // Whom to call: the family as the roster names them (OneRoster agents), parents and guardians first.
+  const family = h('div', { class: 'card', id: 'case-family' }, h('p', { class: 'muted' }, 'Loading family contacts…'));
+  api(`${base}/family`).then(f => clear(family, h('h3', {}, 'Whom to call'), (f.contacts ?? []).length
+    ? h('ul', {}, f.contacts.map(p => h('li', { dataset: { contactId: p.contactId } },
+      `${p.givenName} ${p.familyName} (${p.relationship})`,
+      p.phone ? [' · ', h('a', { href: `tel:${p.phone}` }, p.phone)] : null,
+      p.email ? [' · ', h('a', { href: `mailto:${p.email}` }, p.email)] : null)))
+    : h('p', { class: 'muted' }, 'No parent, guardian or relative on the roster for this student.'))).catch(e => clear(family, message('error', e.message)));
+  parts.push(family);
+
   if (active) {
     const withWhom = select('contact-with', CONTACT_WITH);
     const how = select('contact-how', CONTACT_HOW);
