@@ -51,8 +51,9 @@ public static partial class Audit
 {
     public const string PurposeHeader = "X-Access-Purpose";
 
-    // Student-record reads across the services: a student's own pages, cases, caseloads, feeds, alert lists.
-    [GeneratedRegex(@"^/api/[a-z-]+/v1/(students/(?<student>[^/]+)|cases(/(?<case>[^/]+))?|caseloads|alerts|risks|staff/[^/]+/feed|schools/[^/]+/overview)(/|$)")]
+    // Student-record reads across the services: a student's own pages, a search of the roster by name (its words are the
+    // query kept), cases, caseloads, feeds, alert lists, the data-quality download (it lists students without attendance).
+    [GeneratedRegex(@"^/api/[a-z-]+/v1/(students(/(?<student>[^/]+))?|cases(/(?<case>[^/]+))?|caseloads|alerts|risks|staff/[^/]+/feed|schools/[^/]+/overview|data-quality/export)(/|$)")]
     private static partial Regex StudentRecordPath();
 
     // gRPC reads of student data go through the HTTP/2 port; the method names them.

@@ -308,6 +308,7 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
     [InlineData("coordinator")]
     [InlineData("mastery")]
     [InlineData("ops")]
+    [InlineData("search")]
     public async Task Page_has_no_serious_accessibility_violations(string view)
     {
         _name = $"axe-{view}";
@@ -348,6 +349,12 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
                 page = await SignInAsync("coord-district");
                 await page.GetByRole(AriaRole.Link, new() { Name = "Mastery" }).ClickAsync();
                 await Expect(page.Locator("#struggling summary").First).ToBeVisibleAsync();
+                break;
+            case "search":
+                page = await SignInAsync("c-north-1");
+                var first = (await ApiAsync("c-north-1", "/api/early-warning/v1/risks?schoolId=north&flaggedOnly=false&limit=1")).GetProperty("risks")[0];
+                await page.GotoAsync($"{fixture.Gateway}#/search/{first.GetProperty("studentId").GetString()}");
+                await Expect(page.Locator("#search-results tbody tr").First).ToBeVisibleAsync();
                 break;
             default:
                 page = await SignInAsync("ops-1");

@@ -228,6 +228,16 @@ public sealed class GatewaySecurityTests(GatewayFixture fixture) : IClassFixture
         Assert.Equal("weekly caseload review", first.GetProperty("purpose").GetString());
         Assert.Equal(200, first.GetProperty("statusCode").GetInt32());
         Assert.False(string.IsNullOrEmpty(first.GetProperty("correlationId").GetString()));
+
+        // A search of the roster by name is a read of student records too: the words searched are kept.
+        var words = $"audit{Guid.NewGuid():N}"[..16];
+        using (var search = await counselor.GetAsync($"/api/ingestion/v1/students?q={words}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, search.StatusCode);
+        }
+        var searches = (await admin.GetFromJsonAsync<JsonElement>("/api/audit/v1/entries?userId=c-north-1&take=50")).EnumerateArray()
+            .Where(e => e.GetProperty("path").GetString() == "/api/ingestion/v1/students").ToList();
+        Assert.Contains(searches, e => e.GetProperty("query").GetString() == $"?q={words}");
     }
 
     [Fact]

@@ -220,4 +220,44 @@ public sealed class CsvAndQuarantineTests : IClassFixture<ServiceFactory<Program
         Assert.True(report.GetProperty("studentsWithoutAttendance").GetInt32() >= 2);
         Assert.True(sample.Count == 100 || (sample.Contains(students[0]) && sample.Contains(students[1])));
     }
+
+    [Fact]
+    public async Task The_data_quality_report_downloads_as_csv_for_a_spreadsheet()
+    {
+        var (_, students) = await RosterAsync(2);
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        // A source named like a formula: the file must not let a spreadsheet run it.
+        var source = $"=csv-probe-{Guid.NewGuid():N}"[..20];
+        var csv = $"studentId,date,status\n{students[0]},{today:yyyy-MM-dd},absent\n{students[0]},{today.AddDays(-1):yyyy-MM-dd},gone\n{students[1]},nope,absent\n";
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/ingestion/v1/attendance?source={Uri.EscapeDataString(source)}") { Content = new StringContent(csv, Encoding.UTF8, "text/csv") };
+        using (await _http.SendAsync(request))
+        {
+        }
+
+        using var report = await _http.GetAsync($"/api/ingestion/v1/data-quality/export?day={today:yyyy-MM-dd}");
+        Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        Assert.Equal("text/csv", report.Content.Headers.ContentType?.MediaType);
+        Assert.Equal($"data-quality-{today:yyyy-MM-dd}.csv", report.Content.Headers.ContentDisposition?.FileNameStar ?? report.Content.Headers.ContentDisposition?.FileName);
+        var bytes = await report.Content.ReadAsByteArrayAsync();
+        Assert.Equal(Encoding.UTF8.GetPreamble(), bytes[..3]);
+        var lines = Encoding.UTF8.GetString(bytes[3..]).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("day,source,kind,batches,received,accepted,unchanged,corrected,rejected,late_arrivals,rejected_by_field", lines[0]);
+        var row = Assert.Single(lines, l => l.Contains(source[1..], StringComparison.Ordinal));
+        // CsvHelper's injection escaping: an apostrophe before the =, and the cell quoted.
+        Assert.Equal($"{today:yyyy-MM-dd},\"'{source}\",attendance,1,3,1,0,0,2,0,date=1; status=1", row);
+
+        using var silent = await _http.GetAsync($"/api/ingestion/v1/data-quality/export?day={today:yyyy-MM-dd}&part=silent-students&silentDays=5");
+        var silentLines = (await silent.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        // ReadAsStringAsync drops the byte-order mark (its presence is checked above).
+        Assert.Equal("day,student_id,days_without_attendance", silentLines[0]);
+        Assert.Contains($"{today:yyyy-MM-dd},{students[1]},5", silentLines);
+        Assert.DoesNotContain($"{today:yyyy-MM-dd},{students[0]},5", silentLines);
+
+        foreach (var (query, field) in new[] { ("day=yesterday", "day"), ("part=everything", "part") })
+        {
+            using var bad = await _http.GetAsync($"/api/ingestion/v1/data-quality/export?{query}");
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Equal([field], IngestionApi.ErrorKeys(await IngestionApi.ProblemAsync(bad)));
+        }
+    }
 }

@@ -9,6 +9,7 @@ import { renderCoordinator } from './pages/coordinator.js';
 import { renderMastery } from './pages/mastery.js';
 import { renderOps } from './pages/ops.js';
 import { renderTeacher } from './pages/teacher.js';
+import { renderSearch, searchForm } from './pages/search.js';
 
 const STAFF = ['counselor', 'coordinator', 'administrator'];
 const pages = [
@@ -18,6 +19,7 @@ const pages = [
   { path: 'mastery', title: 'Mastery', roles: STAFF, render: renderMastery },
   { path: 'ops', title: 'Models', roles: ['ops', 'administrator'], render: renderOps },
   { path: 'student', title: 'Student', roles: STAFF, render: renderStudent, hidden: true },
+  { path: 'search', title: 'Find a student', roles: STAFF, render: renderSearch, hidden: true },
 ];
 
 function home(user) {
@@ -35,6 +37,7 @@ function renderChrome(s, current) {
   clear(nav, pages.filter(p => !p.hidden && hasRole(s.user, ...p.roles)).map(p =>
     h('a', { href: `#/${p.path}`, 'aria-current': p.path === current ? 'page' : undefined }, p.title)));
   clear(who,
+    hasRole(s.user, ...STAFF) && current !== 'search' ? searchForm() : null,
     h('span', {}, `${s.user.name} (${(s.user.roles ?? []).join(', ')})`),
     h('button', { type: 'button', class: 'secondary', onclick: async () => { location.hash = '#/signin'; await signOut(); } }, 'Sign out'));
 }

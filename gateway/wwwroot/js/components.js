@@ -3,6 +3,7 @@
 import { student, studentName } from './api.js';
 import { h, percent, bandBadge } from './dom.js';
 import { isOverdue } from './data.js';
+import { csvButton } from './csv.js';
 
 export function caseTable(cases, risks, caption) {
   return h('table', {},
@@ -34,4 +35,28 @@ export function nameLink(studentId) {
   studentName(studentId).then(n => { a.textContent = n; });
   student(studentId);
   return a;
+}
+
+/** A case table's rows as CSV, names filled in from the roster, with everything the table shows and the dates behind it. */
+export function caseCsv(cases, risks, label, fileName, idAttr) {
+  return csvButton(label, () => `${fileName}-${new Date().toISOString().slice(0, 10)}.csv`, async () => ({
+    header: ['student_id', 'student_name', 'school_id', 'risk_band', 'risk_score', 'top_factor', 'case_id', 'status', 'assigned_to', 'contact_due_by', 'overdue', 'opened_at'],
+    rows: await Promise.all(cases.map(async c => {
+      const r = risks.get(c.studentId);
+      return [c.studentId, await studentName(c.studentId), c.schoolId, r?.band ?? '', r ? r.score.toFixed(3) : '', r?.factors?.[0]?.text ?? c.reason ?? '',
+        c.caseId, c.status, c.assignedTo ?? '', c.contactDueBy ?? '', isOverdue(c) ? 'yes' : 'no', c.openedAt ?? ''];
+    })),
+  }), idAttr);
+}
+
+/** A risk list as CSV: every row the list shows, with its three top factors. */
+export function riskCsv(risks, label, fileName, idAttr) {
+  return csvButton(label, () => `${fileName}-${new Date().toISOString().slice(0, 10)}.csv`, async () => ({
+    header: ['student_id', 'student_name', 'school_id', 'kind', 'risk_band', 'risk_score', 'flagged', 'factor_1', 'factor_2', 'factor_3', 'scored_at'],
+    rows: await Promise.all(risks.map(async r => {
+      const f = (r.factors ?? []).map(x => x.text);
+      return [r.studentId, await studentName(r.studentId), r.schoolId, r.kind ?? '', r.band ?? '', r.score.toFixed(3), r.flagged ? 'yes' : 'no',
+        f[0] ?? '', f[1] ?? '', f[2] ?? '', r.scoredAt ?? ''];
+    })),
+  }), idAttr);
 }

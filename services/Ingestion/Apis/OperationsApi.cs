@@ -36,6 +36,9 @@ public static class OperationsApi
         api.MapDelete("/quarantine/{id:long}", DiscardAsync).RequireAuthorization(Policies.Administrators);
         api.MapGet("/batches/{batchId}", GetBatchAsync).RequireAuthorization(Policies.Feeds);
         api.MapGet("/data-quality", DataQualityAsync).RequireAuthorization(Policies.Ops);
+        api.MapGet("/data-quality/export", DataQualityCsvAsync).RequireAuthorization(Policies.Ops)
+            .WithSummary("The data-quality report as CSV: part=sources (default) or silent-students")
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv").ProducesValidationProblem();
         api.MapPost("/replay", ReplayAsync).RequireAuthorization(Policies.Administrators);
         api.MapGet("/outbox", OutboxAsync).RequireAuthorization(Policies.Administrators);
         return app;
@@ -140,12 +143,51 @@ public static class OperationsApi
     /// </summary>
     private static async Task<IResult> DataQualityAsync(IngestionDbContext db, TimeProvider clock, string? day, int? silentDays, CancellationToken ct)
     {
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        var date = today;
-        if (day is not null && !DateOnly.TryParseExact(day, "yyyy-MM-dd", out date))
+        if (DataQualityDay(clock, day) is not { } date)
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["day"] = [$"'{day}' is not a date in the form yyyy-MM-dd."] });
+            return BadDay(day);
         }
+        var (report, _) = await DataQualityOfAsync(db, date, silentDays, ct);
+        return Results.Ok(report);
+    }
+
+    /// <summary>
+    /// The same report as CSV for a spreadsheet: <c>part=sources</c> (default) is a row per source and kind, rejections by
+    /// field as "field=count; ..."; <c>part=silent-students</c> lists every student without attendance (the JSON report
+    /// only samples 100).
+    /// </summary>
+    private static async Task<IResult> DataQualityCsvAsync(IngestionDbContext db, TimeProvider clock, string? day, int? silentDays, string? part, CancellationToken ct)
+    {
+        if (DataQualityDay(clock, day) is not { } date)
+        {
+            return BadDay(day);
+        }
+        if (part is not (null or "sources" or "silent-students"))
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["part"] = [$"'{part}' is not a part of the report: sources or silent-students."] });
+        }
+        var (report, silent) = await DataQualityOfAsync(db, date, silentDays, ct);
+        return part == "silent-students"
+            ? CsvAnswer.Of($"silent-students-{date:yyyy-MM-dd}.csv", ["day", "student_id", "days_without_attendance"],
+                silent.Select(id => new object[] { date.ToString("yyyy-MM-dd"), id, report.SilentStudentDays }))
+            : CsvAnswer.Of($"data-quality-{date:yyyy-MM-dd}.csv",
+                ["day", "source", "kind", "batches", "received", "accepted", "unchanged", "corrected", "rejected", "late_arrivals", "rejected_by_field"],
+                report.Sources.Select(x => new object[]
+                {
+                    date.ToString("yyyy-MM-dd"), x.Source, x.Kind, x.Batches, x.Received, x.Accepted, x.Unchanged, x.Corrected, x.Rejected, x.LateArrivals,
+                    string.Join("; ", x.RejectedByField.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key}={f.Value}")),
+                }));
+    }
+
+    private static DateOnly? DataQualityDay(TimeProvider clock, string? day) =>
+        day is null ? DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime)
+        : DateOnly.TryParseExact(day, "yyyy-MM-dd", out var date) ? date : null;
+
+    private static IResult BadDay(string? day) =>
+        Results.ValidationProblem(new Dictionary<string, string[]> { ["day"] = [$"'{day}' is not a date in the form yyyy-MM-dd."] });
+
+    private static async Task<(DataQualityReport Report, List<string> Silent)> DataQualityOfAsync(IngestionDbContext db, DateOnly date, int? silentDays, CancellationToken ct)
+    {
         var n = Math.Clamp(silentDays ?? 5, 1, 365);
         var batches = await db.Batches.AsNoTracking().Where(b => b.Day == date).ToListAsync(ct);
         var sources = batches.GroupBy(b => (b.Source, b.Kind)).OrderBy(g => g.Key).Select(g => new SourceQuality(
@@ -159,7 +201,7 @@ public static class OperationsApi
         var silent = await db.Students.AsNoTracking().Where(s => !recentlySeen.Contains(s.StudentId)).OrderBy(s => s.StudentId).Select(s => s.StudentId).ToListAsync(ct);
         var openQuarantine = await db.Quarantine.CountAsync(q => q.Status == QuarantineStatuses.Open, ct);
         var skillRejections = sources.Where(s => s.Kind == "item-responses").Sum(s => s.RejectedByField.GetValueOrDefault("skillIds"));
-        return Results.Ok(new DataQualityReport(date, sources, openQuarantine, n, silent.Count, silent.Take(100).ToList(), skillRejections));
+        return (new DataQualityReport(date, sources, openQuarantine, n, silent.Count, silent.Take(100).ToList(), skillRejections), silent);
     }
 
     /// <summary>

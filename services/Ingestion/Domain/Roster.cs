@@ -32,6 +32,9 @@ public sealed class Student
     public string Status { get; set; } = StudentStatuses.Active;
     public DateTimeOffset? ExitedAt { get; set; }
     public string? ExitReason { get; set; }
+
+    /// <summary>Names and id folded for search (<see cref="StudentSearch"/>); the store sets it on every save.</summary>
+    public string SearchKey { get; set; } = "";
 }
 
 public static class StudentStatuses

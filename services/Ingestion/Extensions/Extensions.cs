@@ -21,6 +21,7 @@ internal static class Extensions
         builder.Services.AddScoped<RosterImport>();
         builder.Services.AddScoped<OneRosterImport>();
         builder.Services.AddScoped<XapiRecorder>();
+        builder.Services.AddHostedService<StudentSearchBackfill>();
         builder.Services.Configure<XapiOptions>(builder.Configuration.GetSection("Xapi"));
         builder.AddOneRosterRest();
         builder.AddXapiBasic();

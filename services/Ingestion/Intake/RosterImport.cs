@@ -101,6 +101,9 @@ public sealed class RosterImport(IngestionDbContext db, SignalIntake intake, Tim
                 GivenName = row.GivenName!,
                 FamilyName = row.FamilyName!,
                 GradeLevel = row.GradeLevel ?? "",
+                // The one place a student's names are written (CSV rosters, OneRoster bundles and REST pulls all
+                // come here), so the search key is set here and cannot go stale.
+                SearchKey = StudentSearch.Key(row.GivenName!, row.FamilyName!, row.StudentId!),
             };
             if (students.TryGetValue(incoming.StudentId, out var existing))
             {

@@ -51,6 +51,8 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
             e.HasIndex(s => s.SchoolId);
             // A database made before withdrawal existed gets the column with every student active.
             e.Property(s => s.Status).HasDefaultValue(StudentStatuses.Active);
+            // A database made before search gets the column empty; StudentSearchBackfill fills it at start.
+            e.Property(s => s.SearchKey).HasDefaultValue("");
         });
         modelBuilder.Entity<Section>().HasKey(s => s.SectionId);
         modelBuilder.Entity<SectionEnrollment>(e =>

@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
 import { barChart } from '../charts.js';
 import { casesFor, risksFor, counselorsFor, isOverdue, byRisk, schoolsOf, ACTIVE } from '../data.js';
-import { caseTable, nameLink } from '../components.js';
+import { caseTable, nameLink, caseCsv } from '../components.js';
 import { masteryEffect } from '../groupInterventions.js';
 
 export function renderCoordinator(main, user) {
@@ -17,7 +17,8 @@ export function renderCoordinator(main, user) {
     const [cases, risks] = await Promise.all([casesFor(user), risksFor(user)]);
     const late = cases.filter(isOverdue).sort(byRisk(risks));
     if (!late.length) return h('p', {}, 'No case is overdue.');
-    return [h('p', {}, `${late.length} case${late.length === 1 ? '' : 's'} overdue.`), caseTable(late, risks, 'Overdue cases')];
+    return [h('p', {}, `${late.length} case${late.length === 1 ? '' : 's'} overdue.`), caseTable(late, risks, 'Overdue cases'),
+      caseCsv(late, risks, 'Download the overdue cases (CSV)', 'overdue-cases', 'overdue-csv')];
   });
   overdue.id = 'overdue';
   grid.append(overdue);

@@ -4,7 +4,7 @@ import { api, session } from '../api.js';
 import { h, clear, section, message, date, announce } from '../dom.js';
 import { casesFor, risksFor, byRisk, ACTIVE } from '../data.js';
 import { onLeave } from '../lifecycle.js';
-import { caseTable, riskTable, nameLink } from '../components.js';
+import { caseTable, riskTable, nameLink, caseCsv, riskCsv } from '../components.js';
 
 export function renderCounselor(main, user) {
   main.append(h('h1', {}, `My students — ${user.name}`));
@@ -18,14 +18,17 @@ export function renderCounselor(main, user) {
     const mine = cases.filter(c => ACTIVE.includes(c.status) && (c.assignedTo === user.id || (c.helperIds ?? []).includes(user.id)));
     mine.sort(byRisk(risks));
     if (!mine.length) return h('p', {}, 'No active cases are assigned to you.');
-    return caseTable(mine, risks, 'My caseload');
+    return [caseTable(mine, risks, 'My caseload'), caseCsv(mine, risks, 'Download my caseload (CSV)', 'caseload', 'caseload-csv')];
   });
   caseload.id = 'caseload';
   main.append(caseload);
   main.append(section('Students flagged in my schools', async () => {
     const risks = [...(await risksFor(user)).values()].filter(r => r.flagged).sort((a, b) => b.score - a.score);
     if (!risks.length) return h('p', {}, 'No student is flagged by the active model.');
-    return riskTable(risks.slice(0, 50), 'Flagged students');
+    const shown = risks.slice(0, 50);
+    return [riskTable(shown, 'Flagged students'),
+      risks.length > shown.length ? h('p', { class: 'muted' }, `The ${shown.length} highest of ${risks.length} flagged students; the file holds all ${risks.length}.`) : null,
+      riskCsv(risks, 'Download the flagged students (CSV)', 'flagged-students', 'flagged-csv')];
   }));
 }
 

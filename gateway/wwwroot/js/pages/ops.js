@@ -6,6 +6,7 @@ import { onLeave } from '../lifecycle.js';
 import { h, clear, section, message, percent, date, announce, id } from '../dom.js';
 import { calibrationPlot } from '../charts.js';
 import { alarmsSection, jobsSection, activeModelsSection } from '../opsAlarms.js';
+import { dataQualitySection } from '../dataQuality.js';
 
 const MONITORING = '/api/early-warning/v1/monitoring';
 const MODELS = '/api/early-warning/v1/models';
@@ -16,7 +17,7 @@ let KIND = sessionStorage.getItem('beacon.ops.kind') in KINDS ? sessionStorage.g
 export function renderOps(main) {
   main.append(h('h1', {}, 'Models'));
   // What needs ops first: the alarms (live), then the jobs and every active model at a glance.
-  main.append(alarmsSection(), activeModelsSection(KINDS), jobsSection());
+  main.append(alarmsSection(), activeModelsSection(KINDS), jobsSection(), dataQualitySection());
   const kindId = id('kind');
   main.append(h('p', {}, h('label', { for: kindId }, 'Model kind '),
     h('select', {
