@@ -168,14 +168,10 @@ public static class CasesApi
 
     private static async Task<IResult> SuggestOwnerAsync(string caseId, ClaimsPrincipal user, InterventionsDbContext db, Roster.RosterClient roster, CancellationToken ct)
     {
-        if (!Guid.TryParse(caseId, out var id))
-        {
-            return BadCaseId(caseId);
-        }
-        var c = await db.Cases.AsNoTracking().WhereSchoolVisibleTo(user, x => x.SchoolId).FirstOrDefaultAsync(x => x.CaseId == id, ct);
+        var (c, problem) = await VisibleCaseAsync(caseId, user, db, ct);
         if (c is null)
         {
-            return CaseNotFound(caseId);
+            return problem!;
         }
         ListSchoolCounselorsResponse counselors;
         try
@@ -258,16 +254,28 @@ public static class CasesApi
 
     private static async Task<IResult> ActivityAsync(string caseId, ClaimsPrincipal user, InterventionsDbContext db, CancellationToken ct)
     {
+        var (c, problem) = await VisibleCaseAsync(caseId, user, db, ct);
+        if (c is null)
+        {
+            return problem!;
+        }
+        var lines = await db.Activity.AsNoTracking().Where(a => a.CaseId == c.CaseId).OrderBy(a => a.Id).ToListAsync(ct);
+        return Results.Ok(new { caseId = c.CaseId, activity = lines.Select(a => new { a.At, a.Kind, a.By, a.Text }) });
+    }
+
+    /// <summary>
+    /// A case the caller may see (its school is one of theirs), read without tracking, for the reads of a case's parts;
+    /// or the problem to answer instead: 400 for an id that is not a GUID, 404 for a case that does not exist or that
+    /// the caller may not see (the same answer, so a case of another school is not revealed).
+    /// </summary>
+    internal static async Task<(InterventionCase? Case, IResult? Problem)> VisibleCaseAsync(string caseId, ClaimsPrincipal user, InterventionsDbContext db, CancellationToken ct)
+    {
         if (!Guid.TryParse(caseId, out var id))
         {
-            return BadCaseId(caseId);
+            return (null, BadCaseId(caseId));
         }
-        if (!await db.Cases.WhereSchoolVisibleTo(user, c => c.SchoolId).AnyAsync(c => c.CaseId == id, ct))
-        {
-            return CaseNotFound(caseId);
-        }
-        var lines = await db.Activity.AsNoTracking().Where(a => a.CaseId == id).OrderBy(a => a.Id).ToListAsync(ct);
-        return Results.Ok(new { caseId = id, activity = lines.Select(a => new { a.At, a.Kind, a.By, a.Text }) });
+        var c = await db.Cases.AsNoTracking().WhereSchoolVisibleTo(user, x => x.SchoolId).FirstOrDefaultAsync(x => x.CaseId == id, ct);
+        return c is null ? (null, CaseNotFound(caseId)) : (c, null);
     }
 
     private static async Task<IResult> CaseloadsAsync(string? schoolId, ClaimsPrincipal user, InterventionsDbContext db, CancellationToken ct)
@@ -337,10 +345,10 @@ public static class CasesApi
     private static RouteHandlerBuilder ProducesCaseProblems(this RouteHandlerBuilder builder) =>
         builder.ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 
-    internal static IResult BadCaseId(string caseId) =>
+    private static IResult BadCaseId(string caseId) =>
         Results.ValidationProblem(new Dictionary<string, string[]> { ["caseId"] = [$"'{caseId}' is not a case id."] }, title: "Invalid case id");
 
-    internal static IResult CaseNotFound(string caseId) =>
+    private static IResult CaseNotFound(string caseId) =>
         Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such case", detail: $"Case '{caseId}' does not exist.");
 }
 

@@ -51,16 +51,12 @@ public static class CounselorActions
 
     private static async Task<IResult> FamilyAsync(string caseId, ClaimsPrincipal user, InterventionsDbContext db, CancellationToken ct)
     {
-        if (!Guid.TryParse(caseId, out var id))
+        var (found, problem) = await CasesApi.VisibleCaseAsync(caseId, user, db, ct);
+        if (found is null)
         {
-            return CasesApi.BadCaseId(caseId);
+            return problem!;
         }
-        var studentId = await db.Cases.AsNoTracking().WhereSchoolVisibleTo(user, c => c.SchoolId).Where(c => c.CaseId == id)
-            .Select(c => c.StudentId).FirstOrDefaultAsync(ct);
-        if (studentId is null)
-        {
-            return CasesApi.CaseNotFound(caseId);
-        }
+        var (id, studentId) = (found.CaseId, found.StudentId);
         var contacts = await db.FamilyContacts.AsNoTracking().Where(c => c.StudentId == studentId).ToListAsync(ct);
         return Results.Ok(new
         {
