@@ -25,9 +25,13 @@ public static class DistrictFiles
         var stamp = "2026-08-01T00:00:00Z";
         Csv(folder, "orgs.csv", ["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"],
             district.Schools.Select(s => new[] { s.SchoolId, "active", stamp, s.Name, "school", s.SchoolId.ToUpperInvariant(), "" }));
-        Csv(folder, "users.csv", ["sourcedId", "status", "dateLastModified", "enabledUser", "orgSourcedIds", "role", "username", "givenName", "familyName", "email", "grades"],
-            district.Staff.Select(s => new[] { s.StaffId, "active", stamp, "true", s.SchoolId, s.Role, s.StaffId, s.GivenName, s.FamilyName, s.Email, "" })
-                .Concat(district.Students.Select(s => new[] { s.StudentId, "active", stamp, "true", s.SchoolId, "student", s.StudentId, s.GivenName, s.FamilyName, "", s.Grade })));
+        var contacts = FamilyContacts(district.Students);
+        var contactsOf = contacts.ToLookup(c => c.StudentId);
+        Csv(folder, "users.csv", ["sourcedId", "status", "dateLastModified", "enabledUser", "orgSourcedIds", "role", "username", "givenName", "familyName", "email", "grades", "agentSourcedIds", "phone"],
+            district.Staff.Select(s => new[] { s.StaffId, "active", stamp, "true", s.SchoolId, s.Role, s.StaffId, s.GivenName, s.FamilyName, s.Email, "", "", "" })
+                .Concat(district.Students.Select(s => new[] { s.StudentId, "active", stamp, "true", s.SchoolId, "student", s.StudentId, s.GivenName, s.FamilyName, "", s.Grade,
+                    string.Join(',', contactsOf[s.StudentId].Select(c => c.ContactId)), "" }))
+                .Concat(contacts.Select(c => new[] { c.ContactId, "active", stamp, "false", c.SchoolId, c.Role, "", c.GivenName, c.FamilyName, c.Email, "", c.StudentId, c.Phone })));
         Csv(folder, "classes.csv", ["sourcedId", "status", "dateLastModified", "title", "schoolSourcedId", "classType"],
             district.Sections.Select(c => new[] { c.SectionId, "active", stamp, c.Title, c.SchoolId, "scheduled" }));
         Csv(folder, "enrollments.csv", ["sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"],
@@ -53,6 +57,27 @@ public static class DistrictFiles
         File.WriteAllText(Path.Combine(folder, LmsFile), new JsonArray([.. district.Lms.Select(Statement)]).ToJsonString());
         File.WriteAllText(Path.Combine(folder, "truth.json"), JsonSerializer.Serialize(district.Truth, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
     }
+
+    private static readonly string[] ContactGiven = ["Maria", "James", "Aisha", "David", "Linh", "Carlos", "Grace", "Tomas", "Fatima", "Peter"];
+
+    private sealed record ContactRow(string ContactId, string StudentId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, string Phone);
+
+    /// <summary>
+    /// Whom to call for each student, as a SIS names them in OneRoster (users with role parent, guardian or relative,
+    /// linked by agentSourcedIds on both rows): a parent for each student (a guardian for every fifth), and for every
+    /// fourth a relative with a phone only. Made from the student's place in the list, not from the random stream, so
+    /// a seed's other files are unchanged. Phone numbers are in 555-0100..0199, reserved for fiction.
+    /// </summary>
+    private static List<ContactRow> FamilyContacts(IReadOnlyList<StudentInfo> students) =>
+        students.SelectMany((s, i) =>
+        {
+            var given = ContactGiven[i % ContactGiven.Length];
+            var first = new ContactRow($"ct-{s.StudentId}-1", s.StudentId, s.SchoolId, i % 5 == 4 ? "guardian" : "parent", given, s.FamilyName,
+                $"{given.ToLowerInvariant()}.{s.FamilyName.ToLowerInvariant()}{i}@family.example.org", $"+1 312 555 01{i % 100:00}");
+            return i % 4 == 3
+                ? [first, new ContactRow($"ct-{s.StudentId}-2", s.StudentId, s.SchoolId, "relative", ContactGiven[(i + 3) % ContactGiven.Length], s.FamilyName, "", $"+1 312 555 01{(i + 50) % 100:00}")]
+                : new[] { first };
+        }).ToList();
 
     /// <summary>Rows per upload request (a part of a signal file).</summary>
     public const int RowsPerRequest = 20_000;
