@@ -220,21 +220,8 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
     /// <summary>A training run that measured nothing, with the reason (no measures; its PSI is not a figure and is left out of charts).</summary>
     private DriftRun Unmeasured(ModelVersionRecord model, DateOnly asOf, string trigger, DateTimeOffset now, int students, string note)
     {
-        var run = new DriftRun
-        {
-            RunId = NewId.NextGuid(),
-            Kind = model.Kind,
-            ModelId = model.ModelId,
-            ModelVersion = model.Version,
-            Reference = DriftReferences.Training,
-            AsOf = asOf,
-            Trigger = trigger,
-            Students = students,
-            ScoreBand = NotMeasured,
-            WorstBand = NotMeasured,
-            RanAt = now,
-            Note = note,
-        };
+        var run = NewRun(model, DriftReferences.Training, asOf, trigger, now, students, NotMeasured, NotMeasured);
+        run.Note = note;
         db.DriftRuns.Add(run);
         logger.LogInformation("Drift of {Kind} v{Version} against training as of {AsOf} not measured: {Note}", model.Kind, model.Version, asOf, note);
         return run;
@@ -253,22 +240,9 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
 
     private DriftRun Record(ModelVersionRecord model, string reference, DriftResult result, DateOnly asOf, string trigger, DateTimeOffset now)
     {
-        var run = new DriftRun
-        {
-            RunId = NewId.NextGuid(),
-            Kind = model.Kind,
-            ModelId = model.ModelId,
-            ModelVersion = model.Version,
-            Reference = reference,
-            AsOf = asOf,
-            Trigger = trigger,
-            Students = result.CurrentRows,
-            ReferenceRows = result.ReferenceRows,
-            ScorePsi = result.ScoreDrift.Psi,
-            ScoreBand = Band(result.ScoreDrift.Band),
-            WorstBand = Band(result.WorstBand),
-            RanAt = now,
-        };
+        var run = NewRun(model, reference, asOf, trigger, now, result.CurrentRows, Band(result.ScoreDrift.Band), Band(result.WorstBand));
+        run.ReferenceRows = result.ReferenceRows;
+        run.ScorePsi = result.ScoreDrift.Psi;
         db.DriftRuns.Add(run);
         db.DriftMeasurements.AddRange(result.Measures.Select(m => new DriftMeasurement
         {
@@ -284,6 +258,23 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
         }));
         return run;
     }
+
+    /// <summary>What every run records, measured or not: which model, against what, as of when, why, over how many students.</summary>
+    private static DriftRun NewRun(ModelVersionRecord model, string reference, DateOnly asOf, string trigger, DateTimeOffset now, int students,
+        string scoreBand, string worstBand) => new()
+        {
+            RunId = NewId.NextGuid(),
+            Kind = model.Kind,
+            ModelId = model.ModelId,
+            ModelVersion = model.Version,
+            Reference = reference,
+            AsOf = asOf,
+            Trigger = trigger,
+            Students = students,
+            ScoreBand = scoreBand,
+            WorstBand = worstBand,
+            RanAt = now,
+        };
 
     public static string Band(DriftBand band) => band.ToString().ToLowerInvariant();
 }
