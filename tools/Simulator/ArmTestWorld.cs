@@ -11,7 +11,7 @@ public sealed record SimDay(string StudentId, string SchoolId, DateOnly Date, bo
 /// student attends a school day with their own probability, set by their risk band (high 0.60–0.80, elevated 0.75–0.90,
 /// low 0.85–0.95) and their school (±0.03); over the test's window every student's probability moves by a shared drift
 /// (<see cref="Drift"/>, the season) and an own shock (sd <see cref="Shock"/>), and by their arm's effect: arm B's
-/// outreach adds <see cref="PlantedDifference"/>, arm A's nothing (capped at 1). Every day's uniform is drawn up front, so
+/// outreach adds <see cref="PlantedDifference"/> (or the difference given), arm A's nothing (capped at 1). Every day's uniform is drawn up front, so
 /// a student's days under one arm and under another differ only by the arm (the truth is then exact:
 /// <see cref="Planted"/> averages the difference of the arms' probabilities over every student).
 /// </summary>
@@ -28,8 +28,12 @@ public sealed class ArmTestWorld
 
     public List<SimEligible> Eligible { get; } = [];
 
-    public ArmTestWorld(int seed, int students = 300, int schools = 3, string prefix = "sim-arms")
+    private readonly double _difference;
+
+    /// <param name="difference">Arm B's planted effect (default <see cref="PlantedDifference"/>; a test constructs a tiny one too).</param>
+    public ArmTestWorld(int seed, int students = 300, int schools = 3, string prefix = "sim-arms", double difference = PlantedDifference)
     {
+        _difference = difference;
         var random = new Random(seed);
         _days = [.. Enumerable.Range(-WindowDays, 2 * WindowDays).Select(d => Start.AddDays(d)).Where(d => d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))];
         var schoolLevel = Enumerable.Range(0, schools).Select(_ => -0.03 + 0.06 * random.NextDouble()).ToArray();
@@ -46,8 +50,8 @@ public sealed class ArmTestWorld
         }
     }
 
-    /// <summary>Each arm's planted effect on the daily probability: arm 0 (A) none, arm 1 (B) <see cref="PlantedDifference"/>, further arms none.</summary>
-    public static double EffectOf(int arm) => arm == 1 ? PlantedDifference : 0;
+    /// <summary>Each arm's planted effect on the daily probability: arm 0 (A) none, arm 1 (B) the planted difference, further arms none.</summary>
+    public double EffectOf(int arm) => arm == 1 ? _difference : 0;
 
     /// <summary>The students' school days in the window before the start and the window from it, each under their arm.</summary>
     public List<SimDay> Attendance(IReadOnlyDictionary<string, int> armOf)
