@@ -341,4 +341,64 @@ public sealed class ChangeTestTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(masteryStatus == HttpStatusCode.Created, masteryTest.ToString());
         Assert.Equal("2026-10-26", masteryTest.GetProperty("measurableFrom").GetString());
     }
+
+    [Fact]
+    public async Task A_mastery_test_measures_each_arm_from_masterys_history_of_the_skill()
+    {
+        // Twelve students with cases; arm B's answer right in the window and arm A's wrong, so B's mastery rises and A's falls.
+        var (school, skill) = ($"ctm-{_run}", $"ctm-skill-{_run}");
+        var students = Enumerable.Range(0, 12).Select(i => $"ctm-{_run}-s{i:00}").ToList();
+        await CasesAsync(students.Select(s => (s, school)));
+        await _mastery.WaitUntilReadyAsync();
+        using (var admin = _mastery.CreateClient())
+        {
+            using var put = await admin.PutAsJsonAsync("/api/mastery/v1/skills", new { skills = new[] { new { skillId = skill, name = "Ratios", prerequisites = Array.Empty<string>() } } });
+            Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        }
+        var bus = _service.Services.GetRequiredService<IBus>();
+        foreach (var s in students)
+        {
+            await bus.Publish(new StudentEnrolled(s, school, "Sim", s, "6", DateTimeOffset.UtcNow));
+        }
+        using var coordinator = Coordinator(school);
+        var (status, created) = await PostAsync(coordinator, new
+        {
+            name = "Practice set or small group",
+            arms = new object[] { new { interventionType = "practice-set" }, new { interventionType = "small-group" } },
+            eligible = new { schoolIds = new[] { school } },
+            outcome = "mastery",
+            skillId = skill,
+            windowDays = 7,
+            seed = 5,
+        });
+        Assert.True(status == HttpStatusCode.Created, created.ToString());
+        var testId = created.GetProperty("testId").GetGuid();
+        var armOf = await _service.WithDbAsync<InterventionsDbContext, Dictionary<string, int>>(db =>
+            db.ChangeTestAssignments.Where(a => a.TestId == testId).ToDictionaryAsync(a => a.StudentId, a => a.ArmIndex));
+        Assert.Equal([6, 6], armOf.Values.GroupBy(a => a).OrderBy(g => g.Key).Select(g => g.Count()));
+        // Two answers the week before, wrong for everyone; four in the window: arm B's right (every other student misses the
+        // last), arm A's wrong (every third student gets the last right), so each arm's students differ a little.
+        var answers = students.SelectMany((s, n) => Enumerable.Range(0, 6).Select(i =>
+        {
+            var before = i < 2;
+            var right = !before && (armOf[s] == 1 ? !(i == 5 && n % 2 == 0) : i == 5 && n % 3 == 0);
+            return new ItemResponseRecorded(s, $"item-{i}", [skill], right, 1, 0, 30, Monday.AddDays(before ? -5 + i : i + 1));
+        })).ToList();
+        await bus.Publish(new ItemResponseBatchRecorded(answers));
+        await Eventually.WaitAsync(() => _mastery.WithDbAsync<Mastery::Beacon.Mastery.Storage.MasteryDbContext, int>(db => db.AppliedResponses.CountAsync(r => r.StudentId.StartsWith($"ctm-{_run}"))),
+            n => n == answers.Count, TimeSpan.FromSeconds(180));
+
+        _clock.Set(Monday.AddDays(7));
+        var report = await coordinator.GetFromJsonAsync<JsonElement>($"/api/interventions/v1/tests-of-change/{testId}/report");
+        output.WriteLine(report.ToString());
+        Assert.Equal("measured", report.GetProperty("status").GetString());
+        var arms = report.GetProperty("arms").EnumerateArray().ToList();
+        Assert.All(arms, a => Assert.Equal((6, 0), (a.GetProperty("students").GetInt32(), a.GetProperty("excluded").GetInt32())));
+        Assert.True(arms[1].GetProperty("meanChange").GetDouble() > arms[0].GetProperty("meanChange").GetDouble() + 0.3, report.ToString());
+        var b = report.GetProperty("differences").EnumerateArray().Single();
+        Assert.True(b.GetProperty("difference").GetDouble() > 0.3, b.ToString());
+        Assert.True(b.GetProperty("detectable").GetBoolean(), b.ToString());
+        Assert.StartsWith("The change under arm B (small-group) was larger than under arm A (practice-set) by 0.", b.GetProperty("sentence").GetString());
+        Assert.Contains("in probability of mastery", b.GetProperty("sentence").GetString());
+    }
 }

@@ -11,6 +11,9 @@ public sealed record ArmDifference(string Label, string ReferenceLabel, double D
 
 public sealed record ChangeTestResult(IReadOnlyList<ArmOutcome> Arms, IReadOnlyList<ArmDifference> Differences);
 
+/// <summary>How an outcome's differences read in a sentence: the number, and the unit after it.</summary>
+public sealed record OutcomeUnits(Func<double, string> Number, string Name);
+
 /// <summary>
 /// The report of a test of change. Each student's outcome change is the same before/after change the effect reports use
 /// (attendance: <see cref="EffectEstimator"/>'s rates over the window before the start and the window from it; mastery:
@@ -45,9 +48,9 @@ public static class ChangeTestEstimator
     /// <param name="arms">Label and description of each arm, in order; the first is the reference.</param>
     /// <param name="assigned">Each assigned student's arm index.</param>
     /// <param name="changes">The measured students' outcome change; an assigned student without one is counted as excluded.</param>
-    /// <param name="format">How a difference reads in a sentence (units).</param>
+    /// <param name="units">How a difference reads in a sentence.</param>
     public static ChangeTestResult Compare(IReadOnlyList<(string Label, string Describes)> arms, IReadOnlyList<(string StudentId, int Arm)> assigned,
-        IReadOnlyDictionary<string, double> changes, Func<double, string> format)
+        IReadOnlyDictionary<string, double> changes, OutcomeUnits units)
     {
         var perArm = arms.Select((_, i) => assigned.Where(a => a.Arm == i).ToList()).ToList();
         var measured = perArm.Select(list => list.Where(a => changes.ContainsKey(a.StudentId)).Select(a => changes[a.StudentId]).ToList()).ToList();
@@ -59,31 +62,31 @@ public static class ChangeTestEstimator
             var (difference, low, high, minimum) = EffectEstimator.CompareMeans(measured[0], measured[i]);
             var detectable = low is { } l && high is { } h && (l > 0 || h < 0);
             differences.Add(new ArmDifference(arms[i].Label, arms[0].Label, difference, low, high, minimum, detectable,
-                Sentence(arms[0], arms[i], difference, low, high, minimum, detectable, format)));
+                Sentence(arms[0], arms[i], difference, low, high, minimum, detectable, units)));
         }
         return new ChangeTestResult(outcomes, differences);
     }
 
     private static string Sentence((string Label, string Describes) reference, (string Label, string Describes) arm, double difference, double? low, double? high,
-        double? minimum, bool detectable, Func<double, string> format)
+        double? minimum, bool detectable, OutcomeUnits units)
     {
         var (a, b) = ($"arm {reference.Label} ({reference.Describes})", $"arm {arm.Label} ({arm.Describes})");
         if (low is null || high is null || minimum is null)
         {
             return $"Not enough measured students to compare {b} with {a} yet: each arm needs at least two.";
         }
-        var interval = $"95 % interval {format(low.Value)} to {format(high.Value)}";
+        var interval = $"95 % interval {units.Number(low.Value)} to {units.Number(high.Value)}";
         if (!detectable)
         {
-            return $"No difference detectable yet between {b} and {a}: the {interval} covers 0. With these arm sizes, only a difference of about "
-                + $"{format(minimum.Value)} or more would be found 80 % of the time.";
+            return $"No difference detectable yet between {b} and {a}: the {interval} {units.Name} covers 0. With these arm sizes, only a difference "
+                + $"of about {units.Number(minimum.Value)} {units.Name} or more would be found 80 % of the time.";
         }
-        return $"The change under {b} was {format(Math.Abs(difference))} {(difference > 0 ? "larger" : "smaller")} than under {a} ({interval}).";
+        return $"The change under {b} was {(difference > 0 ? "larger" : "smaller")} than under {a} by {units.Number(Math.Abs(difference))} {units.Name} ({interval}).";
     }
 
     /// <summary>Attendance differences read as percentage points.</summary>
-    public static string PercentagePoints(double v) => (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + " percentage points";
+    public static readonly OutcomeUnits PercentagePoints = new(v => (v * 100).ToString("0.0", CultureInfo.InvariantCulture), "percentage points");
 
     /// <summary>Mastery differences read as probability of mastery.</summary>
-    public static string Probability(double v) => v.ToString("0.000", CultureInfo.InvariantCulture) + " (probability of mastery)";
+    public static readonly OutcomeUnits Probability = new(v => v.ToString("0.000", CultureInfo.InvariantCulture), "in probability of mastery");
 }
