@@ -38,6 +38,21 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
             db.SectionPeople.Add(new SectionRosterMember { SectionId = "gov-section", PersonId = student, Role = "student" });
             db.Subgroups.Add(new StudentSubgroups { StudentId = student, Labels = "sex:female,el:True" });
             db.FamilyContacts.Add(new FamilyContact { StudentId = student, ContactId = $"{student}-mother", Relationship = "parent", GivenName = "Ana", FamilyName = "Doe", Phone = "+15550100", RecordedAt = at });
+            // A test of change (the student leaves it, the test stays) and the risk band it stratified by.
+            var testId = Guid.NewGuid();
+            db.ChangeTests.Add(new ChangeTest
+            {
+                TestId = testId,
+                Name = "wording",
+                Outcome = ChangeTestOutcomes.Attendance,
+                WindowDays = 14,
+                StartDate = DateOnly.FromDateTime(at.UtcDateTime),
+                SchoolIds = "gov",
+                CreatedBy = "coord",
+                CreatedAt = at,
+                Assignments = [new ChangeTestAssignment { TestId = testId, StudentId = student, SchoolId = "gov", RiskBand = "high", AssignedAt = at }],
+            });
+            db.RiskBands.Add(new StudentRiskBand { StudentId = student, Kind = "chronic-absence", Band = "high", Score = 0.7, ScoredAt = at });
             return db.SaveChangesAsync();
         });
     }
@@ -81,6 +96,8 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
             ["SectionPeople"] = await db.SectionPeople.CountAsync(p => p.PersonId == student),
             ["Subgroups"] = await db.Subgroups.CountAsync(s => s.StudentId == student),
             ["FamilyContacts"] = await db.FamilyContacts.CountAsync(c => c.StudentId == student),
+            ["ChangeTestAssignments"] = await db.ChangeTestAssignments.CountAsync(a => a.StudentId == student),
+            ["RiskBands"] = await db.RiskBands.CountAsync(b => b.StudentId == student),
             ["outbox"] = await OutboxRowsAboutAsync(db, student),
         };
     }
@@ -89,7 +106,7 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
     public async Task Erasure_removes_the_student_keeps_the_other_confirms_with_counts_and_a_redelivery_changes_nothing()
     {
         SkipUnlessRunning();
-        var a = await EraseOneOfTwoAsync(new() { ["CaseAlerts"] = 1, ["Activity"] = 2, ["Cases"] = 1, ["Attendance"] = 1, ["GroupMembers"] = 1, ["SectionPeople"] = 1, ["Subgroups"] = 1, ["FamilyContacts"] = 1, ["outbox"] = 1 });
+        var a = await EraseOneOfTwoAsync(new() { ["CaseAlerts"] = 1, ["Activity"] = 2, ["Cases"] = 1, ["Attendance"] = 1, ["GroupMembers"] = 1, ["SectionPeople"] = 1, ["Subgroups"] = 1, ["FamilyContacts"] = 1, ["ChangeTestAssignments"] = 1, ["RiskBands"] = 1, ["outbox"] = 1 });
         Assert.Equal(0, await Db(db => db.Activity.CountAsync(x => x.Text.Contains(a))));
 
         // Late attendance for A is ignored; the same event for another student is projected.

@@ -6,7 +6,8 @@ namespace Beacon.Effects.Evaluation;
 /// <summary>
 /// <c>./beacon eval effects [--seeds 200] [--window 2] [--students 600]</c>: the mastery effect over many simulated
 /// schools, one line per intervention type and a RESULT line: planted effect and mean estimate of the planted type,
-/// and the share of seeds whose 95 % interval covers the truth (nominal 0.95), for it and for the type with no effect.
+/// and the share of seeds whose 95 % interval covers the truth (nominal 0.95), for it and for the type with no effect;
+/// then the same for a test of change with a planted difference between its two arms (<see cref="ArmTestEvaluation"/>).
 /// </summary>
 public static class EffectsCommand
 {
@@ -36,9 +37,16 @@ public static class EffectsCommand
             Console.WriteLine($"{type,-16} seeds={rows.Count} students/seed={s.Students:0.0} planted={F(s.Planted)} estimate={F(s.Estimate)} " +
                 $"bias={F(s.Estimate - s.Planted)} sd={F(Sd(rows.Select(r => r.Estimate)))} coverage95={F(s.Coverage)} naive_before_after={F(rows.Average(r => r.Naive))}");
         }
+        // The test of change: arm B's planted difference over arm A, estimated as the report does, over the same seeds.
+        var arms = Enumerable.Range(1, seeds).Select(seed => ArmTestEvaluation.Run(seed)).Where(a => a.Low is not null).ToList();
+        var (armPlanted, armEstimate, armCoverage) = (arms.Average(a => a.Planted), arms.Average(a => a.Estimate), arms.Average(a => a.Covers ? 1.0 : 0.0));
+        Console.WriteLine($"{"test-arms B-A",-16} seeds={arms.Count} students/seed={arms.Average(a => a.Measured):0.0} planted={F(armPlanted)} estimate={F(armEstimate)} " +
+            $"bias={F(armEstimate - armPlanted)} sd={F(Sd(arms.Select(a => a.Estimate)))} coverage95={F(armCoverage)} " +
+            $"detected={F(arms.Average(a => a.Detectable ? 1.0 : 0.0))} minimum_detectable={F(arms.Average(a => a.MinimumDetectable!.Value))}");
         var planted = summary[MasteryEffectWorld.PlantedType];
         var none = summary[MasteryEffectWorld.NullType];
         Console.WriteLine($"RESULT effects mastery_planted={F(planted.Planted)} mastery_estimate={F(planted.Estimate)} mastery_coverage={F(planted.Coverage)} " +
+            $"arm_planted={F(armPlanted)} arm_estimate={F(armEstimate)} arm_coverage={F(armCoverage)} " +
             $"mastery_null_planted={F(none.Planted)} mastery_null_estimate={F(none.Estimate)} mastery_null_coverage={F(none.Coverage)} seeds={seeds} window_weeks={window}");
         return 0;
     }

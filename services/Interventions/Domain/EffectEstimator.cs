@@ -114,8 +114,38 @@ public static class EffectEstimator
         return new EffectRow(type, n, excluded, changes.Average(), comparison.Average(), mean, low, high);
     }
 
+    /// <summary>
+    /// Two independent groups (the arms of a test of change): mean of <paramref name="b"/> − mean of <paramref name="a"/>,
+    /// its 95 % Welch t-interval (unequal variances), and the minimum detectable difference: the smallest true difference a
+    /// two-sided 5 % test finds with 80 % power, (t₀.₉₇₅ + t₀.₈₀) × standard error, at these group sizes and the observed
+    /// variances. Interval and minimum are null below two units in either group.
+    /// </summary>
+    public static (double Difference, double? Low, double? High, double? MinimumDetectable) CompareMeans(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        if (a.Count == 0 || b.Count == 0)
+        {
+            return (double.NaN, null, null, null);
+        }
+        var difference = b.Average() - a.Average();
+        if (a.Count < 2 || b.Count < 2)
+        {
+            return (difference, null, null, null);
+        }
+        static double VarianceOfMean(IReadOnlyList<double> x)
+        {
+            var mean = x.Average();
+            return x.Sum(v => (v - mean) * (v - mean)) / (x.Count - 1) / x.Count;
+        }
+        var (va, vb) = (VarianceOfMean(a), VarianceOfMean(b));
+        var se = Math.Sqrt(va + vb);
+        // Welch–Satterthwaite degrees of freedom; with no spread at all, the pooled count.
+        var df = va + vb > 0 ? (va + vb) * (va + vb) / (va * va / (a.Count - 1) + vb * vb / (b.Count - 1)) : a.Count + b.Count - 2;
+        var t = StudentT.InvCDF(0, 1, df, 0.975);
+        return (difference, difference - t * se, difference + t * se, (t + StudentT.InvCDF(0, 1, df, 0.80)) * se);
+    }
+
     /// <summary>Rate after − rate before, or null when either window has too few recorded days.</summary>
-    private static double? Change((DateOnly Date, bool Attended)[] history, DateOnly beforeFrom, DateOnly start, DateOnly afterTo, int minDays) =>
+    internal static double? Change((DateOnly Date, bool Attended)[] history, DateOnly beforeFrom, DateOnly start, DateOnly afterTo, int minDays) =>
         Rate(history, beforeFrom, start, minDays) is { } before && Rate(history, start, afterTo, minDays) is { } after ? after - before : null;
 
     /// <summary>Share of recorded days in [from, to) the student attended.</summary>

@@ -24,6 +24,7 @@ internal static class Extensions
             bus.AddConsumer<SectionRosterRecordedConsumer>();
             bus.AddConsumer<StudentDemographicsRecordedConsumer>();
             bus.AddConsumer<StudentContactRecordedConsumer>();
+            bus.AddConsumer<RiskScoresChangedConsumer>();
             bus.AddInterventionsErasure();
         });
         builder.Services.AddOutboxRelay<InterventionsDbContext>();
@@ -33,6 +34,7 @@ internal static class Extensions
         builder.Services.AddScoped<OverdueCheck>();
         builder.Services.AddScoped<EffectReport>();
         builder.Services.AddScoped<MasteryEffectReport>();
+        builder.Services.AddScoped<ChangeTestReport>();
         builder.Services.AddScheduledJobs<InterventionsDbContext>();
         builder.Services.AddHostedService<OverdueScanner>();
         // Ingestion by name: its gRPC address is services:ingestion:grpc:0 (topology.json locally, the chart in Kubernetes).
@@ -57,6 +59,7 @@ internal static class Extensions
         app.MapEffectReportApi();
         app.MapGroupInterventionsApi();
         app.MapMasteryEffectApi();
+        app.MapChangeTestsApi();
         app.MapScheduledJobsApi<InterventionsDbContext>("/api/interventions/v1");
         app.MapRetentionEndpoint("/api/interventions/v1");
         return app;

@@ -8,7 +8,7 @@ namespace Beacon.Interventions.Governance;
 
 /// <summary>
 /// Erases a student from Interventions: their cases are deleted with their alerts links, notes and activity
-/// (free text about the student cannot be pseudonymised reliably, so it goes), the attendance projection, their family contacts and
+/// (free text about the student cannot be pseudonymised reliably, so it goes), the attendance projection, their family contacts, risk bands, test-of-change assignments and
 /// the outbox events about them. The effect report then no longer counts those cases.
 /// </summary>
 public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStudentsCache tombstones, TimeProvider clock)
@@ -30,6 +30,9 @@ public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStud
             ["SectionPeople"] = await Db.SectionPeople.Where(p => p.PersonId == studentId).ExecuteDeleteAsync(ct),
             ["Subgroups"] = await Db.Subgroups.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["FamilyContacts"] = await Db.FamilyContacts.Where(c => c.StudentId == studentId).ExecuteDeleteAsync(ct),
+            // A test of change is about many students: the student leaves it (and its report), the test stays.
+            ["ChangeTestAssignments"] = await Db.ChangeTestAssignments.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["RiskBands"] = await Db.RiskBands.Where(b => b.StudentId == studentId).ExecuteDeleteAsync(ct),
         };
     }
 }

@@ -30,6 +30,10 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
     public DbSet<SectionRosterMember> SectionPeople => Set<SectionRosterMember>();
     public DbSet<StudentSubgroups> Subgroups => Set<StudentSubgroups>();
     public DbSet<FamilyContact> FamilyContacts => Set<FamilyContact>();
+    public DbSet<ChangeTest> ChangeTests => Set<ChangeTest>();
+    public DbSet<ChangeTestArm> ChangeTestArms => Set<ChangeTestArm>();
+    public DbSet<ChangeTestAssignment> ChangeTestAssignments => Set<ChangeTestAssignment>();
+    public DbSet<StudentRiskBand> RiskBands => Set<StudentRiskBand>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -74,6 +78,22 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
         modelBuilder.AddSectionRosters();
         modelBuilder.Entity<StudentSubgroups>().HasKey(s => s.StudentId);
         modelBuilder.Entity<FamilyContact>().HasKey(c => new { c.StudentId, c.ContactId });
+        modelBuilder.Entity<ChangeTest>(e =>
+        {
+            e.HasKey(t => t.TestId);
+            e.HasMany(t => t.Arms).WithOne().HasForeignKey(a => a.TestId);
+            e.HasMany(t => t.Assignments).WithOne().HasForeignKey(a => a.TestId);
+            e.Ignore(t => t.Schools);
+            e.Ignore(t => t.MeasurableFrom);
+        });
+        modelBuilder.Entity<ChangeTestArm>().HasKey(a => new { a.TestId, a.Index });
+        modelBuilder.Entity<ChangeTestAssignment>(e =>
+        {
+            e.HasKey(a => new { a.TestId, a.StudentId });
+            e.HasIndex(a => a.StudentId);
+            e.HasIndex(a => a.CaseId);
+        });
+        modelBuilder.Entity<StudentRiskBand>().HasKey(b => new { b.StudentId, b.Kind });
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
         modelBuilder.AddScheduledJobs();

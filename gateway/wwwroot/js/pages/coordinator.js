@@ -1,10 +1,11 @@
-// Coordinator: new unassigned alerts with bulk assignment, overdue cases, caseloads, intervention effect.
+// Coordinator: new unassigned alerts with bulk assignment, overdue cases, caseloads, intervention effect, tests of change.
 import { api } from '../api.js';
 import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
 import { barChart } from '../charts.js';
 import { casesFor, risksFor, counselorsFor, isOverdue, byRisk, schoolsOf, ACTIVE } from '../data.js';
 import { caseTable, nameLink, caseCsv } from '../components.js';
 import { masteryEffect } from '../groupInterventions.js';
+import { changeTests } from '../changeTests.js';
 
 export function renderCoordinator(main, user) {
   main.append(h('h1', {}, `Coordinator — ${(user.schools ?? []).join(', ') || 'all schools'}`));
@@ -51,6 +52,10 @@ export function renderCoordinator(main, user) {
   const mastery = section('Group interventions: effect on mastery', () => masteryEffect({ schoolId: user.schools?.length === 1 ? user.schools[0] : undefined }));
   mastery.id = 'mastery-effect';
   main.append(mastery);
+  // Small tests of change: which way of reaching students works, learnt by random assignment.
+  const tests = section('Tests of change', el => changeTests(user, el));
+  tests.id = 'tests-of-change';
+  main.append(tests);
 }
 
 async function unassignedView(user, el) {
