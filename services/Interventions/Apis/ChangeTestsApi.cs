@@ -285,14 +285,12 @@ public static class ChangeTestsApi
 
     private static async Task<IResult> CaseTestsAsync(string caseId, ClaimsPrincipal user, InterventionsDbContext db, CancellationToken ct)
     {
-        if (!Guid.TryParse(caseId, out var id))
+        var (found, problem) = await CasesApi.VisibleCaseAsync(caseId, user, db, ct);
+        if (found is null)
         {
-            return CasesApi.BadCaseId(caseId);
+            return problem!;
         }
-        if (!await db.Cases.WhereSchoolVisibleTo(user, c => c.SchoolId).AnyAsync(c => c.CaseId == id, ct))
-        {
-            return CasesApi.CaseNotFound(caseId);
-        }
+        var id = found.CaseId;
         var testIds = await db.ChangeTestAssignments.AsNoTracking().Where(a => a.CaseId == id).Select(a => a.TestId).ToListAsync(ct);
         var tests = await db.ChangeTests.AsNoTracking().Include(t => t.Arms).Where(t => testIds.Contains(t.TestId)).ToListAsync(ct);
         var mine = await db.ChangeTestAssignments.AsNoTracking().Where(a => a.CaseId == id).ToDictionaryAsync(a => a.TestId, ct);
