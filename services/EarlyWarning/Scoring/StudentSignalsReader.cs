@@ -102,6 +102,19 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
         return ids;
     }
 
+    /// <summary>
+    /// The next <paramref name="take"/> students a model of <paramref name="kind"/> can score after <paramref name="after"/>
+    /// (null: from the first), in the database's order of ids: a rescore walks everyone a page at a time, never holding every id.
+    /// </summary>
+    public Task<List<string>> StudentIdsAfterAsync(string kind, string? after, int take, CancellationToken ct)
+    {
+        var states = db.RiskStates.AsNoTracking().Select(s => s.StudentId);
+        var ids = ScoredKinds.ReadsEverySignal(kind)
+            ? states.Union(db.CourseMarks.AsNoTracking().Select(m => m.StudentId)).Union(db.BehaviorIncidents.AsNoTracking().Select(i => i.StudentId))
+            : states;
+        return (after is null ? ids : ids.Where(id => string.Compare(id, after) > 0)).OrderBy(id => id).Take(take).ToListAsync(ct);
+    }
+
     /// <summary>Every student a model of <paramref name="kind"/> can score, with their signals (as of a date when given), read 500 students at a time.</summary>
     public async IAsyncEnumerable<StudentSignalsRow> AllAsync(string kind, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct,
         DateOnly? asOf = null)

@@ -1,0 +1,83 @@
+using System.Data.Common;
+using System.Text;
+using Beacon.ServiceDefaults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace Beacon.EarlyWarning.Storage;
+
+/// <summary>
+/// Writes many rows of one entity type in one command, without the change tracker: multi-row
+/// <c>INSERT … ON CONFLICT (key) DO UPDATE SET … = excluded.…</c>, which SQLite (3.24+) and PostgreSQL both understand
+/// word for word. Table, columns and every value's conversion come from the EF model and its type mappings, so a row is
+/// stored exactly as SaveChanges would store it (SQLite's text Guids and dates included). The command joins the
+/// context's current transaction: the caller saves its outbox rows in the same one. One command (one round trip) per
+/// call; it holds as many statements as the parameter limits need (a statement at most <see cref="MaxParameters"/>).
+/// </summary>
+public static class BulkWrites
+{
+    /// <summary>Under SQLite's 32,766 variables and PostgreSQL's 65,535 parameters per statement.</summary>
+    public const int MaxParameters = 30_000;
+
+    public static async Task<int> UpsertAsync<T>(this DbContext db, IReadOnlyList<T> rows, CancellationToken ct)
+        where T : class
+    {
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+        var entity = db.Model.FindEntityType(typeof(T)) ?? throw new InvalidOperationException($"{typeof(T).Name} is not in the model.");
+        var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        var sql = db.GetService<ISqlGenerationHelper>();
+        var key = entity.FindPrimaryKey()!.Properties;
+        var columns = entity.GetProperties().Where(p => p.ValueGenerated == Microsoft.EntityFrameworkCore.Metadata.ValueGenerated.Never || key.Contains(p))
+            .Select(p => (Property: p, Name: sql.DelimitIdentifier(p.GetColumnName(table)!), Mapping: p.GetRelationalTypeMapping(), Getter: p.GetGetter()))
+            .ToArray();
+        var keyNames = key.Select(p => sql.DelimitIdentifier(p.GetColumnName(table)!)).ToArray();
+        var head = $"INSERT INTO {sql.DelimitIdentifier(table.Name, table.Schema)} ({string.Join(", ", columns.Select(c => c.Name))}) VALUES ";
+        var updates = columns.Where(c => !keyNames.Contains(c.Name)).Select(c => $"{c.Name} = excluded.{c.Name}").ToArray();
+        var tail = $" ON CONFLICT ({string.Join(", ", keyNames)}) DO " + (updates.Length == 0 ? "NOTHING" : "UPDATE SET " + string.Join(", ", updates));
+
+        var connection = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+            var text = new StringBuilder();
+            var perStatement = Math.Max(1, MaxParameters / columns.Length);
+            var n = 0;
+            for (var start = 0; start < rows.Count; start += perStatement)
+            {
+                text.Append(head);
+                for (var r = start; r < Math.Min(rows.Count, start + perStatement); r++)
+                {
+                    text.Append(r == start ? "(" : ", (");
+                    for (var c = 0; c < columns.Length; c++)
+                    {
+                        var name = $"@b{n++}";
+                        text.Append(c == 0 ? name : ", " + name);
+                        var (property, _, mapping, getter) = columns[c];
+                        command.Parameters.Add(mapping.CreateParameter(command, name, getter.GetClrValueUsingContainingEntity(rows[r]!), property.IsNullable));
+                    }
+                    text.Append(')');
+                }
+                text.Append(tail).Append(";\n");
+            }
+            command.CommandText = text.ToString();
+            if (db.Database.ProviderName?.Contains("Npgsql", StringComparison.Ordinal) == true)
+            {
+                // What the context's own commands get from its interceptor: PostgreSQL text cannot hold NUL.
+                PostgresTextInterceptor.Clean(command);
+            }
+            command.CommandTimeout = db.Database.GetCommandTimeout() ?? command.CommandTimeout;
+            return await command.ExecuteNonQueryAsync(ct);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+}
