@@ -25,12 +25,14 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
         IReadOnlyDictionary<string, Dictionary<DateOnly, string>>? days, CancellationToken ct, DateOnly? asOf = null)
     {
         var ids = studentIds.Distinct().ToArray();
+        // For the filters in memory (the overlays may hold other students): a set, not a scan of the ids per row.
+        var wanted = ids.ToHashSet(StringComparer.Ordinal);
         // Once for the whole read: the overlays below look at the change tracker without detecting again.
         db.ChangeTracker.DetectChanges();
         var everySignal = ScoredKinds.ReadsEverySignal(kind);
         async Task<ILookup<string, T>> ReadAsync<T, TKey>(IQueryable<T> rows, Func<T, TKey> key, Func<T, string> student)
             where T : class where TKey : notnull =>
-            (everySignal ? Overlay(await rows.AsNoTracking().ToListAsync(ct), key) : []).Where(r => ids.Contains(student(r))).ToLookup(student);
+            (everySignal ? Overlay(await rows.AsNoTracking().ToListAsync(ct), key) : []).Where(r => wanted.Contains(student(r))).ToLookup(student);
         var marks = await ReadAsync(db.CourseMarks.Where(r => ids.Contains(r.StudentId)), r => (r.StudentId, r.CourseId, r.Term), r => r.StudentId);
         var incidents = await ReadAsync(db.BehaviorIncidents.Where(r => ids.Contains(r.StudentId)), r => r.IncidentId, r => r.StudentId);
         var mastery = await ReadAsync(db.SkillMastery.Where(r => ids.Contains(r.StudentId)), r => (r.StudentId, r.SkillId), r => r.StudentId);
@@ -39,7 +41,7 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
             .ToDictionary(r => r.StudentId, r => r.SchoolId);
         ILookup<string, SchoolDay> storedDays = days is null
             ? Overlay(await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct), d => (d.StudentId, d.Date))
-                .Where(d => ids.Contains(d.StudentId)).ToLookup(d => d.StudentId, d => new SchoolDay(d.Date, d.Status))
+                .Where(d => wanted.Contains(d.StudentId)).ToLookup(d => d.StudentId, d => new SchoolDay(d.Date, d.Status))
             : Array.Empty<SchoolDay>().ToLookup(_ => "");
 
         var calendars = await db.CalendarsAsync(ct);

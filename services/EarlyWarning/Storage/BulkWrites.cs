@@ -13,8 +13,9 @@ namespace Beacon.EarlyWarning.Storage;
 /// <c>INSERT … ON CONFLICT (key) DO UPDATE SET … = excluded.…</c>, which SQLite (3.24+) and PostgreSQL both understand
 /// word for word. Table, columns and every value's conversion come from the EF model and its type mappings, so a row is
 /// stored exactly as SaveChanges would store it (SQLite's text Guids and dates included). The command joins the
-/// context's current transaction: the caller saves its outbox rows in the same one. One command (one round trip) per
-/// call; it holds as many statements as the parameter limits need (a statement at most <see cref="MaxParameters"/>).
+/// context's current transaction: the caller saves its outbox rows in the same one. On PostgreSQL one command (one round
+/// trip) per call, holding as many statements as the parameter limits need (a statement at most <see cref="MaxParameters"/>);
+/// on SQLite (in-process: no round trip) one prepared single-row statement run per row.
 /// </summary>
 public static class BulkWrites
 {
@@ -46,6 +47,27 @@ public static class BulkWrites
         {
             await using var command = connection.CreateCommand();
             command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+            command.CommandTimeout = db.Database.GetCommandTimeout() ?? command.CommandTimeout;
+            if (db.Database.IsSqlite())
+            {
+                // In-process, there is no round trip to save, and Microsoft.Data.Sqlite binds each parameter by a linear search
+                // of the statement's names (quadratic in a statement's parameters): one prepared single-row statement, run per row.
+                command.CommandText = head + "(" + string.Join(", ", columns.Select((_, c) => $"@b{c}")) + ")" + tail;
+                var parameters = columns.Select((column, c) => column.Mapping.CreateParameter(command, $"@b{c}", null, column.Property.IsNullable)).ToArray();
+                command.Parameters.AddRange(parameters);
+                command.Prepare();
+                var written = 0;
+                foreach (var row in rows)
+                {
+                    for (var c = 0; c < columns.Length; c++)
+                    {
+                        var value = columns[c].Getter.GetClrValueUsingContainingEntity(row);
+                        parameters[c].Value = (columns[c].Mapping.Converter is { } converter ? converter.ConvertToProvider(value) : value) ?? DBNull.Value;
+                    }
+                    written += command.ExecuteNonQuery();
+                }
+                return written;
+            }
             var text = new StringBuilder();
             var perStatement = Math.Max(1, MaxParameters / columns.Length);
             var n = 0;
@@ -67,12 +89,8 @@ public static class BulkWrites
                 text.Append(tail).Append(";\n");
             }
             command.CommandText = text.ToString();
-            if (db.Database.ProviderName?.Contains("Npgsql", StringComparison.Ordinal) == true)
-            {
-                // What the context's own commands get from its interceptor: PostgreSQL text cannot hold NUL.
-                PostgresTextInterceptor.Clean(command);
-            }
-            command.CommandTimeout = db.Database.GetCommandTimeout() ?? command.CommandTimeout;
+            // What the context's own commands get from its interceptor: PostgreSQL text cannot hold NUL.
+            PostgresTextInterceptor.Clean(command);
             return await command.ExecuteNonQueryAsync(ct);
         }
         finally
