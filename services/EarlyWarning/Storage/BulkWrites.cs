@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -13,15 +12,12 @@ namespace Beacon.EarlyWarning.Storage;
 /// <c>INSERT … ON CONFLICT (key) DO UPDATE SET … = excluded.…</c>, which SQLite (3.24+) and PostgreSQL both understand
 /// word for word. Table, columns and every value's conversion come from the EF model and its type mappings, so a row is
 /// stored exactly as SaveChanges would store it (SQLite's text Guids and dates included). The command joins the
-/// context's current transaction: the caller saves its outbox rows in the same one. On PostgreSQL one command (one round
-/// trip) per call, holding as many statements as the parameter limits need (a statement at most <see cref="MaxParameters"/>);
-/// on SQLite (in-process: no round trip) one prepared single-row statement run per row.
+/// context's current transaction: the caller saves its outbox rows in the same one. On PostgreSQL one statement (one round
+/// trip) per call, the rows as one array per column (<c>SELECT * FROM unnest(…)</c>); on SQLite (in-process: no round
+/// trip) one prepared single-row statement run per row.
 /// </summary>
 public static class BulkWrites
 {
-    /// <summary>Under SQLite's 32,766 variables and PostgreSQL's 65,535 parameters per statement.</summary>
-    public const int MaxParameters = 30_000;
-
     public static async Task<int> UpsertAsync<T>(this DbContext db, IReadOnlyList<T> rows, CancellationToken ct)
         where T : class
     {
@@ -68,27 +64,26 @@ public static class BulkWrites
                 }
                 return written;
             }
-            var text = new StringBuilder();
-            var perStatement = Math.Max(1, MaxParameters / columns.Length);
-            var n = 0;
-            for (var start = 0; start < rows.Count; start += perStatement)
+            // PostgreSQL: one statement whatever the chunk's size, one typed array per column (a handful of parameters, not one
+            // per value), so the text is the same for every chunk and the server plans it once per connection.
+            command.CommandText = head.Replace(" VALUES ", " SELECT * FROM unnest(", StringComparison.Ordinal)
+                + string.Join(", ", columns.Select((column, c) => $"@c{c}::{column.Mapping.StoreType}[]")) + ")" + tail;
+            for (var c = 0; c < columns.Length; c++)
             {
-                text.Append(head);
-                for (var r = start; r < Math.Min(rows.Count, start + perStatement); r++)
+                var (property, _, mapping, getter) = columns[c];
+                var type = mapping.Converter?.ProviderClrType ?? mapping.ClrType;
+                type = property.IsNullable && type.IsValueType && Nullable.GetUnderlyingType(type) is null ? typeof(Nullable<>).MakeGenericType(type) : type;
+                var values = Array.CreateInstance(type, rows.Count);
+                for (var r = 0; r < rows.Count; r++)
                 {
-                    text.Append(r == start ? "(" : ", (");
-                    for (var c = 0; c < columns.Length; c++)
-                    {
-                        var name = $"@b{n++}";
-                        text.Append(c == 0 ? name : ", " + name);
-                        var (property, _, mapping, getter) = columns[c];
-                        command.Parameters.Add(mapping.CreateParameter(command, name, getter.GetClrValueUsingContainingEntity(rows[r]!), property.IsNullable));
-                    }
-                    text.Append(')');
+                    var value = getter.GetClrValueUsingContainingEntity(rows[r]);
+                    values.SetValue(mapping.Converter is { } converter && value is not null ? converter.ConvertToProvider(value) : value, r);
                 }
-                text.Append(tail).Append(";\n");
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = $"c{c}";
+                parameter.Value = values;
+                command.Parameters.Add(parameter);
             }
-            command.CommandText = text.ToString();
             // What the context's own commands get from its interceptor: PostgreSQL text cannot hold NUL.
             PostgresTextInterceptor.Clean(command);
             return await command.ExecuteNonQueryAsync(ct);
