@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Threading.Channels;
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Storage;
 using Beacon.Messaging;
@@ -12,15 +13,16 @@ using Microsoft.Extensions.Options;
 
 namespace Beacon.EarlyWarning.Scoring;
 
-/// <summary>What a rescore did, and where its time went (read: ids, signals and stored scores; predict: features,
-/// scores and explanations on every core; write: the bulk upserts, alerts and outbox rows, and the commit).</summary>
+/// <summary>What a rescore did, and where its time went (read: ids, signals and features, on a reader of its own that overlaps
+/// the rest, and the stored scores; predict: scores and explanations on every core; write: the bulk upserts, alerts and
+/// outbox rows, and the commit). The phases overlap, so they add up to more than the total.</summary>
 public sealed record RescoreReport(int Students, int Flagged, int AlertsRaised, int Changes, int Passes, TimeSpan Read, TimeSpan Predict, TimeSpan Write,
     TimeSpan Total);
 
 /// <summary>
 /// Re-scores every student the active model of a kind can score (POST models/rescore, the nightly job), a chunk of
-/// students at a time: their ids a page at a time, their signals read without tracking, features, scores and top
-/// factors computed on every core (pooled engines; every student is explained, in parallel: a stored explanation and
+/// students at a time: their ids a page at a time, their signals read without tracking (the next chunk while this one is
+/// scored and written), features, scores and top factors computed on every core (pooled engines; every student is explained, in parallel: a stored explanation and
 /// a RiskScoreChanged always describe the score beside them), then one bulk upsert of the scores and one of the week's
 /// snapshots, with the chunk's alerts and RiskScoresChanged in the outbox, in one transaction. The decision per student
 /// (<see cref="ScoreDecision"/>) is the per-signal path's, so a rescore is idempotent: a second run raises no alert and
@@ -29,16 +31,23 @@ public sealed record RescoreReport(int Students, int Flagged, int AlertsRaised, 
 /// and no more than one chunk's predictions is ever held.
 /// </summary>
 public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds,
-    StudentSignalsReader signals, SchoolCapacity capacity, ILogger<BatchRescoring> logger)
+    IServiceScopeFactory scopes, SchoolCapacity capacity, ILogger<BatchRescoring> logger)
 {
     /// <summary>Students per chunk: large enough that a round trip and a parallel loop are worth it, small enough to hold.</summary>
     public const int DefaultChunkSize = 2000;
 
+    /// <summary>Time spent per phase; the reader adds to it from its own thread.</summary>
     private sealed class Timing
     {
-        public TimeSpan Read;
-        public TimeSpan Predict;
-        public TimeSpan Write;
+        private long _read, _predict, _write;
+
+        public TimeSpan Read => TimeSpan.FromTicks(Interlocked.Read(ref _read));
+        public TimeSpan Predict => TimeSpan.FromTicks(Interlocked.Read(ref _predict));
+        public TimeSpan Write => TimeSpan.FromTicks(Interlocked.Read(ref _write));
+
+        public void AddRead(TimeSpan time) => Interlocked.Add(ref _read, time.Ticks);
+        public void AddPredict(TimeSpan time) => Interlocked.Add(ref _predict, time.Ticks);
+        public void AddWrite(TimeSpan time) => Interlocked.Add(ref _write, time.Ticks);
     }
 
     public async Task<RescoreReport> RescoreAllAsync(DateTimeOffset now, CancellationToken ct, string kind = AttendanceFeatures.Kind, int chunkSize = DefaultChunkSize)
@@ -59,7 +68,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
             {
                 var watch = Stopwatch.StartNew();
                 var probabilities = model.Probabilities(features);
-                timing.Predict += watch.Elapsed;
+                timing.AddPredict(watch.Elapsed);
                 for (var i = 0; i < rows.Count; i++)
                 {
                     if (capacity.ShareOf(rows[i].SchoolId) is not null)
@@ -77,7 +86,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
         {
             var watch = Stopwatch.StartNew();
             var predictions = model.Predict(features);
-            timing.Predict += watch.Elapsed;
+            timing.AddPredict(watch.Elapsed);
             var (chunkFlagged, chunkRaised, chunkChanges) = await WriteAsync(active, threshold, rows, predictions, lines, now, timing, ct);
             students += rows.Count;
             flagged += chunkFlagged;
@@ -92,27 +101,55 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
         return report;
     }
 
-    /// <summary>Every scorable student, a chunk at a time: their signals (untracked) and their features, computed on every core.</summary>
+    /// <summary>
+    /// Every scorable student, a chunk at a time: their signals (untracked) and their features, computed on every core. The
+    /// next chunk is read (on a connection of its own) while the caller predicts and writes this one; at most two are held.
+    /// </summary>
     private async IAsyncEnumerable<(IReadOnlyList<StudentSignalsRow> Rows, float[][] Features)> ChunksAsync(string kind, RiskModel model, int chunkSize,
         DateTimeOffset now, Timing timing, [EnumeratorCancellation] CancellationToken ct)
     {
-        string? after = null;
-        while (true)
+        var chunks = Channel.CreateBounded<(IReadOnlyList<StudentSignalsRow>, float[][])>(1);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reader = Task.Run(async () =>
         {
-            var watch = Stopwatch.StartNew();
-            var ids = await signals.StudentIdsAfterAsync(kind, after, chunkSize, ct);
-            if (ids.Count == 0)
+            try
             {
-                yield break;
+                await using var scope = scopes.CreateAsyncScope();
+                var signals = scope.ServiceProvider.GetRequiredService<StudentSignalsReader>();
+                string? after = null;
+                while (true)
+                {
+                    var watch = Stopwatch.StartNew();
+                    var ids = await signals.StudentIdsAfterAsync(kind, after, chunkSize, stop.Token);
+                    if (ids.Count == 0)
+                    {
+                        break;
+                    }
+                    after = ids[^1];
+                    var rows = await signals.LoadAsync(kind, ids, null, stop.Token);
+                    var features = new float[rows.Count][];
+                    Parallel.For(0, rows.Count, i => features[i] = ScoredKinds.Features(kind, rows[i].Signals, null, now, model.Features));
+                    timing.AddRead(watch.Elapsed);
+                    await chunks.Writer.WriteAsync((rows, features), stop.Token);
+                }
+                chunks.Writer.Complete();
             }
-            after = ids[^1];
-            var rows = await signals.LoadAsync(kind, ids, null, ct);
-            timing.Read += watch.Elapsed;
-            watch.Restart();
-            var features = new float[rows.Count][];
-            Parallel.For(0, rows.Count, i => features[i] = ScoredKinds.Features(kind, rows[i].Signals, null, now, model.Features));
-            timing.Predict += watch.Elapsed;
-            yield return (rows, features);
+            catch (Exception e)
+            {
+                chunks.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(ct))
+            {
+                yield return chunk;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await reader;
         }
     }
 
@@ -132,7 +169,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                 var stored = await db.RiskScores.AsNoTracking().Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId))
                     .Select(s => new { s.StudentId, s.Score, s.Band, s.Flagged, s.Crossings, s.ModelId, s.Threshold })
                     .ToDictionaryAsync(s => s.StudentId, s => new StoredScore(s.Score, s.Band, s.Flagged, s.Crossings, s.ModelId, s.Threshold), ct);
-                timing.Read += watch.Elapsed;
+                timing.AddRead(watch.Elapsed);
                 watch.Restart();
                 var scores = new List<StudentRiskScore>(rows.Count);
                 var snapshots = new List<ScoreSnapshot>(rows.Count);
@@ -193,7 +230,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                 }
                 await db.SaveChangesAsync(ct);
                 await transaction.CommitAsync(ct);
-                timing.Write += watch.Elapsed;
+                timing.AddWrite(watch.Elapsed);
                 return (flagged, raised, changes.Count);
             }
             catch (Exception e) when (attempt < 3 && e is DbUpdateException or DbException)
