@@ -8,9 +8,8 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Beacon.EarlyWarning.Storage;
 
 /// <summary>
-/// Writes many rows of one entity type in one command, without the change tracker: multi-row
-/// <c>INSERT … ON CONFLICT (key) DO UPDATE SET … = excluded.…</c>, which SQLite (3.24+) and PostgreSQL both understand
-/// word for word. Table, columns and every value's conversion come from the EF model and its type mappings, so a row is
+/// Writes many rows of one entity type without the change tracker: <c>INSERT … ON CONFLICT (key) DO UPDATE SET … =
+/// excluded.…</c>, an upsert SQLite (3.24+) and PostgreSQL both understand word for word. Table, columns and every value's conversion come from the EF model and its type mappings, so a row is
 /// stored exactly as SaveChanges would store it (SQLite's text Guids and dates included). The command joins the
 /// context's current transaction: the caller saves its outbox rows in the same one. On PostgreSQL one statement (one round
 /// trip) per call, the rows as one array per column (<c>SELECT * FROM unnest(…)</c>); on SQLite (in-process: no round
@@ -58,7 +57,7 @@ public static class BulkWrites
                     for (var c = 0; c < columns.Length; c++)
                     {
                         var value = columns[c].Getter.GetClrValueUsingContainingEntity(row);
-                        parameters[c].Value = (columns[c].Mapping.Converter is { } converter ? converter.ConvertToProvider(value) : value) ?? DBNull.Value;
+                        parameters[c].Value = (columns[c].Mapping.Converter is { } converter && value is not null ? converter.ConvertToProvider(value) : value) ?? DBNull.Value;
                     }
                     written += command.ExecuteNonQuery();
                 }
