@@ -8,6 +8,11 @@ if (TrainCommand.IsTrain(args))
 {
     return await TrainCommand.RunAsync(args);
 }
+// `EarlyWarning bench-rescore ...` measures the batch re-score against a database it fills and exits (bench/RESULTS.md).
+if (RescoreBenchCommand.IsBench(args))
+{
+    return await RescoreBenchCommand.RunAsync(args);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();

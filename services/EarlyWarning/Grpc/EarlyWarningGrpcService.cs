@@ -13,7 +13,7 @@ using Microsoft.Extensions.Options;
 namespace Beacon.EarlyWarning.Grpc;
 
 public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, ModelRegistry registry,
-    RiskScoring scoring, TimeProvider clock, Beacon.Messaging.ScheduledJobs<EarlyWarningDbContext> jobs, IOptions<NightlyRescoreOptions> nightlyOptions,
+    BatchRescoring rescoring, TimeProvider clock, Beacon.Messaging.ScheduledJobs<EarlyWarningDbContext> jobs, IOptions<NightlyRescoreOptions> nightlyOptions,
     DistrictThresholds thresholds, ModelTraining training)
     : Contracts.EarlyWarning.EarlyWarning.EarlyWarningBase
 {
@@ -196,9 +196,9 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
         }
         return ModelsGrpc.Guard(async () =>
         {
-            var scored = await scoring.RescoreAllAsync(clock.GetUtcNow(), context.CancellationToken, kind);
+            var report = await rescoring.RescoreAllAsync(clock.GetUtcNow(), context.CancellationToken, kind);
             var active = await db.Models.AsNoTracking().FirstAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, context.CancellationToken);
-            return new RescoreStudentsResponse { StudentsScored = scored, ModelId = active.ModelId.ToString() };
+            return new RescoreStudentsResponse { StudentsScored = report.Students, ModelId = active.ModelId.ToString() };
         });
     }
 

@@ -17,6 +17,12 @@ public sealed class ModelOptions
     /// <summary>A school whose capacity differs from the district's (school id → share).</summary>
     public Dictionary<string, double> SchoolCapacities { get; set; } = [];
 
+    /// <summary>
+    /// How long a replica keeps a school's capacity line before drawing it again from the stored scores
+    /// (<see cref="CapacityLineCache"/>); a rescore draws every capped school's line afresh.
+    /// </summary>
+    public TimeSpan CapacityLineLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Boosting rounds for FastTree and LightGBM when training through the API.</summary>
     public int Trees { get; set; } = 200;
 

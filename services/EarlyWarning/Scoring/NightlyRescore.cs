@@ -39,7 +39,7 @@ public sealed class NightlyRescoreOptions
 
 /// <summary>
 /// Re-scores every student with each active model once a day at NightlyAt local time, through the same batch path as
-/// POST models/rescore (pooled engines). Once per night across replicas: the run is leased in the database
+/// POST models/rescore (<see cref="BatchRescoring"/>). Once per night across replicas: the run is leased in the database
 /// (<see cref="ScheduledJobs{TContext}"/>); a replica that dies mid-run is taken over when its lease runs out, and a night
 /// missed while every replica was down runs when one comes back. Last run, outcome and next run are in the database.
 /// </summary>
@@ -65,12 +65,11 @@ public sealed class NightlyRescoreService(ScheduledJobs<EarlyWarningDbContext> j
         foreach (var kind in ScoredKinds.All)
         {
             await using var scope = run.Services.CreateAsyncScope();
-            var scoring = scope.ServiceProvider.GetRequiredService<RiskScoring>();
-            if (await scoring.ActiveAsync(kind, run.CancellationToken) is null)
+            if (await scope.ServiceProvider.GetRequiredService<RiskScoring>().ActiveAsync(kind, run.CancellationToken) is null)
             {
                 continue;
             }
-            scored += await scoring.RescoreAllAsync(run.StartedAt, run.CancellationToken, kind);
+            scored += (await scope.ServiceProvider.GetRequiredService<BatchRescoring>().RescoreAllAsync(run.StartedAt, run.CancellationToken, kind)).Students;
             kinds.Add(kind);
         }
         if (kinds.Count == 0)

@@ -15,6 +15,8 @@ public static class RiskModelsExtensions
         builder.Services.AddSingleton<District>();
         builder.Services.AddScoped<DistrictThresholds>();
         builder.Services.AddScoped<SchoolCapacity>();
+        builder.Services.AddSingleton<CapacityLineCache>();
+        builder.Services.AddScoped<BatchRescoring>();
         builder.Services.AddOptions<NightlyRescoreOptions>().Bind(builder.Configuration.GetSection("EarlyWarning:Scoring"))
             .Validate(o => o.TryGetAt(out _), NightlyRescoreOptions.InvalidMessage).ValidateOnStart();
         builder.Services.AddScheduledJobs<Storage.EarlyWarningDbContext>();

@@ -48,9 +48,6 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
     /// <summary>Alerts from a model carry their own kind, so the indicator's alerts are untouched.</summary>
     public static string AlertKind(string modelKind) => $"{modelKind}-model";
 
-    /// <summary>Scores below this change are not news (no event), though the stored score is updated.</summary>
-    private const double NoticeableChange = 0.005;
-
     /// <summary>
     /// Prepares scoring for one batch of attendance records: the active model and threshold are read once,
     /// and the students' current scores loaded in one query. Null when no model is promoted (the indicator
@@ -107,59 +104,6 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
     public Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>
         db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct);
 
-    /// <summary>
-    /// Re-scores every student the active model of <paramref name="kind"/> can score (after a promotion, or
-    /// nightly), in chunks, each chunk saved with its events. Returns how many students were scored.
-    /// Everyone is predicted first, so each school's capacity line comes from the new scores, not the old model's.
-    /// </summary>
-    public async Task<int> RescoreAllAsync(DateTimeOffset now, CancellationToken ct, string kind = AttendanceFeatures.Kind, int chunkSize = 500)
-    {
-        var active = await ActiveAsync(kind, ct)
-            ?? throw new ModelRegistryException($"No active '{kind}' model to score with.");
-        var threshold = await thresholds.ForAsync(active, ct);
-        var students = await signals.StudentIdsAsync(kind, ct);
-        var reads = models.Get(active).Features;
-        var predictions = new Dictionary<string, (string SchoolId, RiskPrediction Prediction)>();
-        foreach (var chunk in students.Chunk(chunkSize))
-        {
-            foreach (var row in await signals.LoadAsync(kind, chunk, null, ct))
-            {
-                predictions[row.StudentId] = (row.SchoolId, Predict(active, ScoredKinds.Features(kind, row.Signals, null, now, reads)));
-            }
-        }
-        var lines = capacity.Lines(predictions.Select(p => (p.Value.SchoolId, p.Key, p.Value.Prediction.Probability)));
-        var scored = 0;
-        foreach (var chunk in predictions.Keys.Chunk(chunkSize))
-        {
-            // A student's first score can be inserted at the same moment by a signal consumer; the chunk then
-            // fails on the key and is simply scored again (now as an update), never a 500.
-            for (var attempt = 1; ; attempt++)
-            {
-                foreach (var studentId in chunk)
-                {
-                    var (schoolId, prediction) = predictions[studentId];
-                    await ScoreAsync(active, threshold, lines, studentId, schoolId, prediction, now, ct);
-                }
-                try
-                {
-                    PublishScoreChanges();
-                    await db.SaveChangesAsync(ct);
-                    break;
-                }
-                catch (DbUpdateException) when (attempt < 3)
-                {
-                    // Scored again below, against the row the other writer inserted.
-                }
-                finally
-                {
-                    db.ChangeTracker.Clear();
-                }
-            }
-            scored += chunk.Length;
-        }
-        return scored;
-    }
-
     private RiskPrediction Predict(ModelVersionRecord active, float[] features) => models.Get(active).Predict(features);
 
     private async Task ScoreAsync(ModelVersionRecord active, double threshold, Func<string, Task<CapacityLine?>> capacityLines, string studentId, string schoolId,
@@ -167,35 +111,16 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
     {
         var kind = active.Kind;
         var score = await db.RiskScores.FindAsync([studentId, kind], ct);
-        var isNew = score is null;
+        var stored = score is null ? null : new StoredScore(score.Score, score.Band, score.Flagged, score.Crossings, score.ModelId, score.Threshold);
         score ??= db.RiskScores.Add(new StudentRiskScore { StudentId = studentId, Kind = kind, SchoolId = schoolId, Band = RiskBands.Low, FactorsJson = "[]" }).Entity;
 
-        var wasFlagged = score.Flagged;
         var line = await capacityLines(schoolId);
-        var flagged = RiskBands.IsFlagged(wasFlagged, prediction.Probability, threshold, options.Value.HysteresisRatio)
-            && (line is null || line.Admits(studentId, prediction.Probability));
-        var band = RiskBands.For(prediction.Probability, threshold);
-        var news = isNew || Math.Abs(score.Score - prediction.Probability) >= NoticeableChange
-            || score.Band != band || score.Flagged != flagged || score.ModelId != active.ModelId || score.Threshold != threshold;
-
-        if (flagged && !wasFlagged)
+        var (flagged, band, raises, crossings, news) = ScoreDecision.Of(stored, studentId, prediction.Probability, threshold, options.Value.HysteresisRatio, line, active.ModelId);
+        if (raises)
         {
-            score.Crossings++;
-            var alert = new RiskAlert
-            {
-                AlertId = NewId.NextGuid(),
-                StudentId = studentId,
-                SchoolId = schoolId,
-                Kind = AlertKind(kind),
-                Crossing = score.Crossings,
-                Reason = Explain(prediction, active),
-                Score = prediction.Probability,
-                RaisedAt = now,
-                ModelId = active.ModelId,
-                ModelVersion = active.Version,
-            };
-            db.Raise(alert);
+            db.Raise(NewAlert(active, studentId, schoolId, crossings, prediction, now));
         }
+        score.Crossings = crossings;
         score.SchoolId = schoolId;
         score.Score = prediction.Probability;
         score.Band = band;
@@ -213,6 +138,21 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
                 prediction.TopFactors.Select(Phrase).ToArray(), now));
         }
     }
+
+    /// <summary>The alert of a new crossing, its reason the model's explanation of the score.</summary>
+    public static RiskAlert NewAlert(ModelVersionRecord active, string studentId, string schoolId, int crossing, RiskPrediction prediction, DateTimeOffset now) => new()
+    {
+        AlertId = NewId.NextGuid(),
+        StudentId = studentId,
+        SchoolId = schoolId,
+        Kind = AlertKind(active.Kind),
+        Crossing = crossing,
+        Reason = Explain(prediction, active),
+        Score = prediction.Probability,
+        RaisedAt = now,
+        ModelId = active.ModelId,
+        ModelVersion = active.Version,
+    };
 
     /// <summary>Puts the score changes made so far in the outbox, in order, and forgets them; the caller saves.</summary>
     public void PublishScoreChanges()

@@ -25,12 +25,14 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
         IReadOnlyDictionary<string, Dictionary<DateOnly, string>>? days, CancellationToken ct, DateOnly? asOf = null)
     {
         var ids = studentIds.Distinct().ToArray();
+        // For the filters in memory (the overlays may hold other students): a set, not a scan of the ids per row.
+        var wanted = ids.ToHashSet(StringComparer.Ordinal);
         // Once for the whole read: the overlays below look at the change tracker without detecting again.
         db.ChangeTracker.DetectChanges();
         var everySignal = ScoredKinds.ReadsEverySignal(kind);
         async Task<ILookup<string, T>> ReadAsync<T, TKey>(IQueryable<T> rows, Func<T, TKey> key, Func<T, string> student)
             where T : class where TKey : notnull =>
-            (everySignal ? Overlay(await rows.AsNoTracking().ToListAsync(ct), key) : []).Where(r => ids.Contains(student(r))).ToLookup(student);
+            (everySignal ? Overlay(await rows.AsNoTracking().ToListAsync(ct), key) : []).Where(r => wanted.Contains(student(r))).ToLookup(student);
         var marks = await ReadAsync(db.CourseMarks.Where(r => ids.Contains(r.StudentId)), r => (r.StudentId, r.CourseId, r.Term), r => r.StudentId);
         var incidents = await ReadAsync(db.BehaviorIncidents.Where(r => ids.Contains(r.StudentId)), r => r.IncidentId, r => r.StudentId);
         var mastery = await ReadAsync(db.SkillMastery.Where(r => ids.Contains(r.StudentId)), r => (r.StudentId, r.SkillId), r => r.StudentId);
@@ -39,7 +41,7 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
             .ToDictionary(r => r.StudentId, r => r.SchoolId);
         ILookup<string, SchoolDay> storedDays = days is null
             ? Overlay(await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct), d => (d.StudentId, d.Date))
-                .Where(d => ids.Contains(d.StudentId)).ToLookup(d => d.StudentId, d => new SchoolDay(d.Date, d.Status))
+                .Where(d => wanted.Contains(d.StudentId)).ToLookup(d => d.StudentId, d => new SchoolDay(d.Date, d.Status))
             : Array.Empty<SchoolDay>().ToLookup(_ => "");
 
         var calendars = await db.CalendarsAsync(ct);
@@ -100,6 +102,19 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
             : await states.ToListAsync(ct);
         ids.Sort(StringComparer.Ordinal);
         return ids;
+    }
+
+    /// <summary>
+    /// The next <paramref name="take"/> students a model of <paramref name="kind"/> can score after <paramref name="after"/>
+    /// (null: from the first), in the database's order of ids: a rescore walks everyone a page at a time, never holding every id.
+    /// </summary>
+    public Task<List<string>> StudentIdsAfterAsync(string kind, string? after, int take, CancellationToken ct)
+    {
+        var states = db.RiskStates.AsNoTracking().Select(s => s.StudentId);
+        var ids = ScoredKinds.ReadsEverySignal(kind)
+            ? states.Union(db.CourseMarks.AsNoTracking().Select(m => m.StudentId)).Union(db.BehaviorIncidents.AsNoTracking().Select(i => i.StudentId))
+            : states;
+        return (after is null ? ids : ids.Where(id => string.Compare(id, after) > 0)).OrderBy(id => id).Take(take).ToListAsync(ct);
     }
 
     /// <summary>Every student a model of <paramref name="kind"/> can score, with their signals (as of a date when given), read 500 students at a time.</summary>

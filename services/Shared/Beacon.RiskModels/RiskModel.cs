@@ -164,15 +164,46 @@ public sealed class RiskModel
         return result;
     }
 
+    /// <summary>
+    /// Scores and explains many students on every core: the same engines and explanation as <see cref="Predict(float[], int)"/>
+    /// (so a batch gives each student what one-at-a-time scoring gives), one engine per partition rather than one per student.
+    /// </summary>
+    public RiskPrediction[] Predict(IReadOnlyList<float[]> students, int topFactors = 3)
+    {
+        foreach (var features in students)
+        {
+            CheckLength(features);
+        }
+        var result = new RiskPrediction[students.Count];
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, students.Count, 256), range =>
+        {
+            var engine = _engines.Get();
+            try
+            {
+                var input = new ModelInput();
+                var output = new ModelOutput();
+                for (var i = range.Item1; i < range.Item2; i++)
+                {
+                    input.Features = students[i];
+                    engine.Predict(input, ref output);
+                    // Read before the next prediction: the engine may reuse the contributions' buffer.
+                    result[i] = new RiskPrediction(output.Probability, Explain(output.FeatureContributions, students[i], topFactors));
+                }
+            }
+            finally
+            {
+                _engines.Return(engine);
+            }
+        });
+        return result;
+    }
+
     public FeatureSet Features { get; }
     public double Threshold { get; }
 
     public RiskPrediction Predict(float[] features, int topFactors = 3)
     {
-        if (features.Length != Features.Count)
-        {
-            throw new ArgumentException($"Expected {Features.Count} features for '{Features.Kind}', got {features.Length}.", nameof(features));
-        }
+        CheckLength(features);
         var engine = _engines.Get();
         ModelOutput output;
         try
@@ -184,6 +215,14 @@ public sealed class RiskModel
             _engines.Return(engine);
         }
         return new RiskPrediction(output.Probability, Explain(output.FeatureContributions, features, topFactors));
+    }
+
+    private void CheckLength(float[] features)
+    {
+        if (features.Length != Features.Count)
+        {
+            throw new ArgumentException($"Expected {Features.Count} features for '{Features.Kind}', got {features.Length}.", nameof(features));
+        }
     }
 
     private List<RiskFactor> Explain(float[] contributions, float[] features, int top) =>

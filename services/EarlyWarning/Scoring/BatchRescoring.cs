@@ -1,0 +1,247 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Threading.Channels;
+using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Storage;
+using Beacon.Messaging;
+using Beacon.RiskModels;
+using Beacon.RiskModels.Attendance;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Beacon.EarlyWarning.Scoring;
+
+/// <summary>What a rescore did, and where its time went (read: ids, signals and features, on a reader of its own that overlaps
+/// the rest, and the stored scores; predict: scores and explanations on every core; write: the bulk upserts, alerts and
+/// outbox rows, and the commit). The phases overlap, so they add up to more than the total.</summary>
+public sealed record RescoreReport(int Students, int Flagged, int AlertsRaised, int Changes, int Passes, TimeSpan Read, TimeSpan Predict, TimeSpan Write,
+    TimeSpan Total);
+
+/// <summary>
+/// Re-scores every student the active model of a kind can score (POST models/rescore, the nightly job), a chunk of
+/// students at a time: their ids a page at a time, their signals read without tracking (the next chunk while this one is
+/// scored and written), features, scores and top factors computed on every core (pooled engines; every student is explained, in parallel: a stored explanation and
+/// a RiskScoreChanged always describe the score beside them), then one bulk upsert of the scores and one of the week's
+/// snapshots, with the chunk's alerts and RiskScoresChanged in the outbox, in one transaction. The decision per student
+/// (<see cref="ScoreDecision"/>) is the per-signal path's, so a rescore is idempotent: a second run raises no alert and
+/// publishes no change. Only when some school has a capacity (<see cref="SchoolCapacity"/>) does it predict everyone
+/// first, without explanations, to draw each capped school's line from the new scores (two passes); otherwise one pass,
+/// and no more than one chunk's predictions is ever held.
+/// </summary>
+public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds,
+    IServiceScopeFactory scopes, SchoolCapacity capacity, ILogger<BatchRescoring> logger)
+{
+    /// <summary>Students per chunk: large enough that a round trip and a parallel loop are worth it, small enough to hold.</summary>
+    public const int DefaultChunkSize = 2000;
+
+    /// <summary>Time spent per phase; the reader adds to it from its own thread.</summary>
+    private sealed class Timing
+    {
+        private long _read, _predict, _write;
+
+        public TimeSpan Read => TimeSpan.FromTicks(Interlocked.Read(ref _read));
+        public TimeSpan Predict => TimeSpan.FromTicks(Interlocked.Read(ref _predict));
+        public TimeSpan Write => TimeSpan.FromTicks(Interlocked.Read(ref _write));
+
+        public void AddRead(TimeSpan time) => Interlocked.Add(ref _read, time.Ticks);
+        public void AddPredict(TimeSpan time) => Interlocked.Add(ref _predict, time.Ticks);
+        public void AddWrite(TimeSpan time) => Interlocked.Add(ref _write, time.Ticks);
+    }
+
+    public async Task<RescoreReport> RescoreAllAsync(DateTimeOffset now, CancellationToken ct, string kind = AttendanceFeatures.Kind, int chunkSize = DefaultChunkSize)
+    {
+        var total = Stopwatch.StartNew();
+        var active = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct)
+            ?? throw new ModelRegistryException($"No active '{kind}' model to score with.");
+        var threshold = await thresholds.ForAsync(active, ct);
+        var model = models.Get(active);
+        var timing = new Timing();
+        IReadOnlyDictionary<string, CapacityLine?> lines = new Dictionary<string, CapacityLine?>();
+        var passes = 1;
+        if (capacity.AnyShare)
+        {
+            // Pass one: each capped school's line from the new model's scores of all its students (only theirs are kept).
+            var capped = new List<(string SchoolId, string StudentId, double Score)>();
+            await foreach (var (rows, features) in ChunksAsync(kind, model, chunkSize, now, timing, ct))
+            {
+                var watch = Stopwatch.StartNew();
+                var probabilities = model.Probabilities(features);
+                timing.AddPredict(watch.Elapsed);
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    if (capacity.ShareOf(rows[i].SchoolId) is not null)
+                    {
+                        capped.Add((rows[i].SchoolId, rows[i].StudentId, probabilities[i]));
+                    }
+                }
+            }
+            lines = capacity.Draw(kind, capped);
+            passes = 2;
+        }
+
+        int students = 0, flagged = 0, raised = 0, changes = 0;
+        await foreach (var (rows, features) in ChunksAsync(kind, model, chunkSize, now, timing, ct))
+        {
+            var watch = Stopwatch.StartNew();
+            var predictions = model.Predict(features);
+            timing.AddPredict(watch.Elapsed);
+            var (chunkFlagged, chunkRaised, chunkChanges) = await WriteAsync(active, threshold, rows, predictions, lines, now, timing, ct);
+            students += rows.Count;
+            flagged += chunkFlagged;
+            raised += chunkRaised;
+            changes += chunkChanges;
+        }
+        var report = new RescoreReport(students, flagged, raised, changes, passes, timing.Read, timing.Predict, timing.Write, total.Elapsed);
+        logger.LogInformation("Re-scored {Students} students with {Kind} v{Version} in {Seconds:F1} s ({Passes} pass(es); read {Read:F1} s, "
+            + "predict {Predict:F1} s, write {Write:F1} s): {Flagged} flagged, {Raised} alerts raised, {Changes} changes published",
+            students, kind, active.Version, report.Total.TotalSeconds, passes, report.Read.TotalSeconds, report.Predict.TotalSeconds, report.Write.TotalSeconds,
+            flagged, raised, changes);
+        return report;
+    }
+
+    /// <summary>
+    /// Every scorable student, a chunk at a time: their signals (untracked) and their features, computed on every core. The
+    /// next chunk is read (on a connection of its own) while the caller predicts and writes this one; at most two are held.
+    /// </summary>
+    private async IAsyncEnumerable<(IReadOnlyList<StudentSignalsRow> Rows, float[][] Features)> ChunksAsync(string kind, RiskModel model, int chunkSize,
+        DateTimeOffset now, Timing timing, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var chunks = Channel.CreateBounded<(IReadOnlyList<StudentSignalsRow>, float[][])>(1);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var signals = scope.ServiceProvider.GetRequiredService<StudentSignalsReader>();
+                string? after = null;
+                while (true)
+                {
+                    var watch = Stopwatch.StartNew();
+                    var ids = await signals.StudentIdsAfterAsync(kind, after, chunkSize, stop.Token);
+                    if (ids.Count == 0)
+                    {
+                        break;
+                    }
+                    after = ids[^1];
+                    var rows = await signals.LoadAsync(kind, ids, null, stop.Token);
+                    var features = new float[rows.Count][];
+                    Parallel.For(0, rows.Count, i => features[i] = ScoredKinds.Features(kind, rows[i].Signals, null, now, model.Features));
+                    timing.AddRead(watch.Elapsed);
+                    await chunks.Writer.WriteAsync((rows, features), stop.Token);
+                }
+                chunks.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                chunks.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(ct))
+            {
+                yield return chunk;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await reader;
+        }
+    }
+
+    /// <summary>Decides and writes one chunk in one transaction; returns how many are flagged, alerts raised and changes published.</summary>
+    private async Task<(int Flagged, int Raised, int Changes)> WriteAsync(ModelVersionRecord active, double threshold, IReadOnlyList<StudentSignalsRow> rows,
+        RiskPrediction[] predictions, IReadOnlyDictionary<string, CapacityLine?> lines, DateTimeOffset now, Timing timing, CancellationToken ct)
+    {
+        var ids = rows.Select(r => r.StudentId).ToList();
+        var week = RiskScoring.WeekStart(now);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                // Read inside the transaction (on SQLite it holds the write lock), so the decision is made on what is overwritten.
+                await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                var watch = Stopwatch.StartNew();
+                var stored = await db.RiskScores.AsNoTracking().Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId))
+                    .Select(s => new { s.StudentId, s.Score, s.Band, s.Flagged, s.Crossings, s.ModelId, s.Threshold })
+                    .ToDictionaryAsync(s => s.StudentId, s => new StoredScore(s.Score, s.Band, s.Flagged, s.Crossings, s.ModelId, s.Threshold), ct);
+                timing.AddRead(watch.Elapsed);
+                watch.Restart();
+                var scores = new List<StudentRiskScore>(rows.Count);
+                var snapshots = new List<ScoreSnapshot>(rows.Count);
+                var changes = new List<RiskScoreChanged>();
+                int flagged = 0, raised = 0;
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    var (studentId, schoolId, prediction) = (rows[i].StudentId, rows[i].SchoolId, predictions[i]);
+                    var line = lines.GetValueOrDefault(schoolId);
+                    var decision = ScoreDecision.Of(stored.GetValueOrDefault(studentId), studentId, prediction.Probability, threshold,
+                        options.Value.HysteresisRatio, line, active.ModelId);
+                    if (decision.Raises)
+                    {
+                        db.Raise(RiskScoring.NewAlert(active, studentId, schoolId, decision.Crossings, prediction, now));
+                        raised++;
+                    }
+                    flagged += decision.Flagged ? 1 : 0;
+                    scores.Add(new StudentRiskScore
+                    {
+                        StudentId = studentId,
+                        Kind = active.Kind,
+                        SchoolId = schoolId,
+                        Score = prediction.Probability,
+                        Band = decision.Band,
+                        Flagged = decision.Flagged,
+                        Crossings = decision.Crossings,
+                        ModelId = active.ModelId,
+                        ModelVersion = active.Version,
+                        Threshold = threshold,
+                        CapacityLine = line?.Score,
+                        FactorsJson = JsonSerializer.Serialize(prediction.TopFactors),
+                        ScoredAt = now,
+                    });
+                    snapshots.Add(new ScoreSnapshot
+                    {
+                        StudentId = studentId,
+                        Kind = active.Kind,
+                        WeekStart = week,
+                        SchoolId = schoolId,
+                        ModelId = active.ModelId,
+                        ModelVersion = active.Version,
+                        Score = prediction.Probability,
+                        Flagged = decision.Flagged,
+                        Threshold = threshold,
+                        ScoredAt = now,
+                    });
+                    if (decision.News)
+                    {
+                        changes.Add(new RiskScoreChanged(studentId, schoolId, active.Kind, prediction.Probability, decision.Band, decision.Flagged,
+                            active.ModelId, active.Version, prediction.TopFactors.Select(RiskScoring.Phrase).ToArray(), now));
+                    }
+                }
+                await db.UpsertAsync(scores, ct);
+                await db.UpsertAsync(snapshots, ct);
+                foreach (var records in changes.Chunk(RiskScoring.ScoreChangesPerEvent))
+                {
+                    db.Publish(new RiskScoresChanged(records));
+                }
+                await db.SaveChangesAsync(ct);
+                await transaction.CommitAsync(ct);
+                timing.AddWrite(watch.Elapsed);
+                return (flagged, raised, changes.Count);
+            }
+            catch (Exception e) when (attempt < 3 && e is DbUpdateException or DbException)
+            {
+                // A signal consumer wrote one of these students between the read and the write (on PostgreSQL: an alert of the
+                // same crossing): read them again and decide again. Never a 500 for a race.
+            }
+            finally
+            {
+                db.ChangeTracker.Clear();
+            }
+        }
+    }
+}
