@@ -195,13 +195,15 @@ public sealed class OneRosterBundleTests(ServiceFactory<Program> service) : ICla
             ["users.csv"] = Users
                 + "d11-s1,active,,true,d11-hs,student,s1,,Ivy,Marsh,,,,,,d11-g1,08,\n"
                 + "d11-s2,active,,true,d11-hs,student,s2,,Noah,Reed,,,,,,,08,\n"
+                + "d11-t9,active,,true,d11-hs,teacher,t9,,Tom,Vance,,,tom.vance@example.edu,,,,,\n"
                 + "d11-p1,active,,true,d11-hs,parent,p1,,Ann,Marsh,,,ann.marsh@example.com,,+15550100,d11-s1,,\n"
                 + "d11-g1,active,,true,d11-hs,guardian,g1,,Gil,Marsh,,,,,+15550101,,,\n"
                 + "d11-r1,active,,true,d11-hs,relative,r1,,Rae,Else,,,,,,nobody,,",
             ["classes.csv"] = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n"
                 + "d11-c1,active,,Math 8,08,,M8,scheduled,,d11-hs,d11-t1,,,\nd11-c2,active,,Art 8,08,,A8,scheduled,,d11-hs,d11-t1,,,",
             ["enrollments.csv"] = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n"
-                + "d11-e1,active,,d11-c1,d11-hs,d11-s1,student,false,,\nd11-e2,active,,d11-c2,d11-hs,d11-s2,student,false,,",
+                + "d11-e1,active,,d11-c1,d11-hs,d11-s1,student,false,,\nd11-e2,active,,d11-c2,d11-hs,d11-s2,student,false,,\n"
+                + "d11-e9,active,,d11-c1,d11-hs,d11-t9,teacher,true,,",
             ["academicSessions.csv"] = "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n"
                 + "d11-y,active,,2026-27,schoolYear,2026-08-20,2027-06-10,,2027\nd11-t1,active,,Fall,term,2026-08-20,2026-12-20,d11-y,2027\n"
                 + "d11-bad,active,,Spring,season,2027-01-05,2026-06-10,d11-y,2027",
@@ -222,7 +224,9 @@ public sealed class OneRosterBundleTests(ServiceFactory<Program> service) : ICla
             ["manifest.csv"] = "propertyName,value\noneroster.version,1.1\nfile.orgs,delta\nfile.users,delta\nfile.classes,delta\nfile.academicSessions,delta",
             ["orgs.csv"] = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd11-annex,tobedeleted,2026-09-01,Delta Annex,school,,",
             // The SIS says why the student left in an extension column; it travels as the exit code.
-            ["users.csv"] = Users.TrimEnd('\n') + ",metadata.exitCode\n" + "d11-s1,tobedeleted,2026-09-01,true,d11-hs,student,s1,,Ivy,Marsh,,,,,,,08,,dropped-out",
+            ["users.csv"] = Users.TrimEnd('\n') + ",metadata.exitCode\n" + "d11-s1,tobedeleted,2026-09-01,true,d11-hs,student,s1,,Ivy,Marsh,,,,,,,08,,dropped-out\n"
+                // A teacher who left: off the roster and out of their class, StaffLeft published.
+                + "d11-t9,tobedeleted,2026-09-01,true,d11-hs,teacher,t9,,Tom,Vance,,,,,,,,,",
             ["classes.csv"] = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n"
                 + "d11-c2,tobedeleted,2026-09-01,Art 8,08,,A8,scheduled,,d11-hs,d11-t1,,,",
             ["academicSessions.csv"] = "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\nd11-t1,tobedeleted,2026-09-01,Fall,term,2026-08-20,2026-12-20,d11-y,2027",
@@ -244,10 +248,13 @@ public sealed class OneRosterBundleTests(ServiceFactory<Program> service) : ICla
         Assert.Contains("tobedeleted", s1.ExitReason);
         Assert.Equal(1, exited);
         Assert.Equal(["d11-c1"], sections);   // the deleted class ended, with its enrollment
-        Assert.Empty(members);                // d11-s1 left d11-c1; d11-s2's only class was d11-c2
+        Assert.Empty(members);                // d11-s1 and the teacher left d11-c1; d11-s2's only class was d11-c2
         Assert.NotNull(annex.ClosedAt);       // a deleted school is kept, closed
         Assert.Equal(["d11-y"], sessions);
         Assert.Equal(2, await Db(db => db.StudentContacts.CountAsync(c => c.StudentId == "d11-s1")));   // a withdrawn student's contacts stay
+        Assert.False(await Db(db => db.Staff.AnyAsync(s => s.StaffId == "d11-t9")));
+        Assert.Equal(1, await Db(db => db.Set<Beacon.Messaging.OutboxMessage>().CountAsync(m => m.MessageType.Contains("StaffLeft") && m.Body.Contains("\"d11-t9\"")
+            && m.Body.Contains("\"Role\":\"teacher\""))));
     }
 
     [Fact]

@@ -156,4 +156,40 @@ public sealed class CounselorActionTests(ServiceFactory<Program> service) : ICla
         await AssertProblemAsync(As(Other).GetAsync($"{path}/family"), HttpStatusCode.NotFound);
         await AssertProblemAsync(As(Counselor).GetAsync("/api/interventions/v1/cases/not-a-guid/family"), HttpStatusCode.BadRequest);
     }
+
+    [Fact]
+    public async Task A_counselor_who_leaves_the_roster_frees_their_cases_for_the_coordinator_and_stops_helping()
+    {
+        var leaver = $"iv-leaver-{Guid.NewGuid():N}"[..20];
+        using var coordinator = As(Coordinator);
+        var owned = await OpenAsync();
+        var helped = await OpenAsync();
+        (await coordinator.PostAsJsonAsync($"{owned}/assignment", new { ownerId = leaver, assignedBy = Coordinator })).EnsureSuccessStatusCode();
+        (await coordinator.PostAsJsonAsync($"{helped}/assignment", new { ownerId = Counselor, helperIds = new[] { leaver }, assignedBy = Coordinator })).EnsureSuccessStatusCode();
+        (await coordinator.PostAsJsonAsync($"{owned}/plan", new { type = "attendance-outreach", tier = 2, goal = "Every morning", startDate = "2026-11-23", durationWeeks = 4, checkInFrequency = "weekly", by = Coordinator })).EnsureSuccessStatusCode();
+
+        // What Ingestion publishes for a tobedeleted counselor in a OneRoster delta; sent twice, as a redelivery would.
+        var bus = service.Services.GetRequiredService<MassTransit.IBus>();
+        var left = new StaffLeft(leaver, School, "counselor", "tobedeleted in users.csv (OneRoster, source sis)", DateTimeOffset.UtcNow);
+        await bus.Publish(left);
+        var freed = await Eventually.WaitAsync(() => OkAsync(coordinator.GetAsync(owned)), c => c.GetProperty("status").GetString() == "open", TimeSpan.FromSeconds(30));
+        await bus.Publish(left);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        // The owned case is open and unassigned again (in the coordinator's list), its plan kept; the history says why, once.
+        freed = await OkAsync(coordinator.GetAsync(owned));
+        Assert.Equal("", freed.GetProperty("assignedTo").GetString());
+        Assert.Equal("attendance-outreach", freed.GetProperty("plan").GetProperty("type").GetString());
+        var open = await OkAsync(coordinator.GetAsync($"/api/interventions/v1/cases?schoolId={School}&status=open"));
+        Assert.Contains(open.GetProperty("cases").EnumerateArray(), c => owned.EndsWith(c.GetProperty("caseId").GetString()!, StringComparison.Ordinal));
+        var history = (await OkAsync(coordinator.GetAsync($"{owned}/activity"))).GetProperty("activity").EnumerateArray().Where(a => a.GetProperty("kind").GetString() == "staff-left").ToList();
+        var line = Assert.Single(history);
+        Assert.Contains("needs a new owner", line.GetProperty("text").GetString());
+
+        // Where they only helped, the owner keeps the case and the helper is gone.
+        var stays = await OkAsync(coordinator.GetAsync(helped));
+        Assert.Equal(Counselor, stays.GetProperty("assignedTo").GetString());
+        Assert.Equal("assigned", stays.GetProperty("status").GetString());
+        Assert.Equal(0, stays.GetProperty("helperIds").GetArrayLength());
+    }
 }

@@ -18,7 +18,8 @@ public sealed partial class OneRosterImport
 
     /// <summary>
     /// tobedeleted rows: a student is withdrawn (kept, marked withdrawn, out of their sections, StudentExited published),
-    /// never erased, since a feed's deletion is not an erasure request; a class ends with its enrollments; a school is
+    /// never erased, since a feed's deletion is not an erasure request; a staff member leaves the roster and their sections
+    /// (StaffLeft published); a class ends with its enrollments; a school is
     /// marked closed and kept (its students' history refers to it). Returns the students withdrawn and classes ended.
     /// </summary>
     private async Task<int> ApplyDeletionsAsync(Table users, Table classes, Table orgs, string source, DateTimeOffset? recordedAt, CancellationToken ct)
@@ -35,7 +36,15 @@ public sealed partial class OneRosterImport
             (student.Status, student.ExitedAt, student.ExitReason) = (StudentStatuses.Withdrawn, now, $"tobedeleted in users.csv (OneRoster, source {source})");
             db.Publish(new StudentExited(student.StudentId, student.SchoolId, student.ExitReason, now, exitCodes[student.StudentId]));
         }
-        var leaving = withdrawn.Select(s => s.StudentId).ToList();
+        // A staff member who leaves is taken off the roster (staff rows are not student records: nothing to keep them for);
+        // StaffLeft tells Interventions to free their cases and Notifications to stop writing to them.
+        var departed = await db.Staff.Where(s => deletedUsers.Contains(s.StaffId)).ToListAsync(ct);
+        foreach (var staff in departed)
+        {
+            db.Staff.Remove(staff);
+            db.Publish(new StaffLeft(staff.StaffId, staff.SchoolId, staff.Role, $"tobedeleted in users.csv (OneRoster, source {source})", now));
+        }
+        var leaving = withdrawn.Select(s => s.StudentId).Concat(departed.Select(s => s.StaffId)).ToList();
         await db.SectionEnrollments.Where(e => leaving.Contains(e.PersonId)).ExecuteDeleteAsync(ct);
         // A deleted contact is no longer anyone's contact.
         await db.StudentContacts.Where(c => deletedUsers.Contains(c.ContactId)).ExecuteDeleteAsync(ct);

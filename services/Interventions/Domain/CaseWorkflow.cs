@@ -46,6 +46,27 @@ public static class CaseWorkflow
         Log(c, now, ActivityKinds.Taken, counselorId, $"Taken by {counselorId}.");
     }
 
+    /// <summary>
+    /// A staff member left the roster: a case they owned goes back to open and unassigned, so it is in the coordinator's
+    /// list of alerts without an owner (its plan, notes and history stay); where they only helped, they stop helping.
+    /// </summary>
+    public static void StaffLeft(InterventionCase c, string staffId, string reason, DateTimeOffset now)
+    {
+        var helpers = c.HelperIds.Where(h => h != staffId).ToList();
+        if (helpers.Count != c.HelperIds.Count)
+        {
+            c.Helpers = string.Join(',', helpers);
+            Log(c, now, ActivityKinds.StaffLeft, "roster", $"{staffId} left the school ({reason}) and no longer helps with this case.");
+        }
+        if (c.AssignedTo != staffId)
+        {
+            return;
+        }
+        var was = c.Status;
+        (c.AssignedTo, c.TakenBy, c.Status) = (null, null, CaseStatuses.Open);
+        Log(c, now, ActivityKinds.StaffLeft, "roster", $"{staffId}, the owner, left the school ({reason}); the case ({was}) needs a new owner.");
+    }
+
     /// <summary>A contact: with whom (student, parent/guardian, teacher), how (call, meeting, message), what came of it.</summary>
     public static void LogContact(InterventionCase c, string with, string how, string? note, string by, DateTimeOffset now)
     {

@@ -123,6 +123,7 @@ public static class ActivityKinds
     public const string Note = "note";
     public const string Contact = "contact";
     public const string Taken = "taken";
+    public const string StaffLeft = "staff-left";
     public const string CheckInScheduled = "check-in-scheduled";
     public const string Escalated = "escalated";
     public const string Completed = "completed";

@@ -24,6 +24,7 @@ internal static class Extensions
             bus.AddConsumer<SectionRosterRecordedConsumer>();
             bus.AddConsumer<StudentDemographicsRecordedConsumer>();
             bus.AddConsumer<StudentContactRecordedConsumer>();
+            bus.AddConsumer<StaffLeftConsumer>();
             bus.AddConsumer<RiskScoresChangedConsumer>();
             bus.AddInterventionsErasure();
         });

@@ -76,3 +76,17 @@ public sealed class StaffAssignedConsumer(NotificationsDbContext db, SchoolCouns
         staff.Source = null;   // on the roster now: the roster says who they are
     }
 }
+
+/// <summary>
+/// A staff member left the roster: their roster entry goes, so nothing more is sent to them, and the next alert asks
+/// the roster again who counsels the school. An entry the directory setting or their own sign-in made is not the
+/// roster's to remove. Their feed and settings stay until retention takes them (they may be asked for).
+/// </summary>
+public sealed class StaffLeftConsumer(NotificationsDbContext db, SchoolCounselors schoolCounselors) : IConsumer<StaffLeft>
+{
+    public async Task Consume(ConsumeContext<StaffLeft> context)
+    {
+        await db.Staff.Where(s => s.StaffId == context.Message.StaffId && s.Source == null).ExecuteDeleteAsync(context.CancellationToken);
+        schoolCounselors.ForgetAll();
+    }
+}

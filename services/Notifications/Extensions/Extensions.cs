@@ -29,6 +29,7 @@ internal static class Extensions
             bus.AddConsumer<InterventionAssignedConsumer>();
             bus.AddConsumer<InterventionOverdueConsumer>();
             bus.AddConsumer<StaffAssignedConsumer>();
+            bus.AddConsumer<StaffLeftConsumer>();
             bus.AddConsumer<ModelDriftDetectedConsumer>();
             bus.AddConsumer<FalsePositiveRateExceededConsumer>();
             bus.AddConsumer<RetrainingJobFinishedConsumer>();

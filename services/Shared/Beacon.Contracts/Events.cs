@@ -57,6 +57,12 @@ public sealed record SectionRosterRecorded(string SectionId, string SchoolId, st
 public sealed record StaffAssigned(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, DateTimeOffset OccurredAt);
 
 /// <summary>
+/// A staff member left the roster (a OneRoster tobedeleted user): no longer a counselor, teacher or coordinator of the
+/// school. Their active cases need a new owner; nothing is sent to them any more.
+/// </summary>
+public sealed record StaffLeft(string StaffId, string SchoolId, string Role, string Reason, DateTimeOffset OccurredAt);
+
+/// <summary>
 /// One day (Period null) or one period of attendance was recorded or corrected (same student, date and
 /// period, new status).
 /// </summary>
