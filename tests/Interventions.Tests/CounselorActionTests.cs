@@ -166,7 +166,7 @@ public sealed class CounselorActionTests(ServiceFactory<Program> service) : ICla
         var helped = await OpenAsync();
         (await coordinator.PostAsJsonAsync($"{owned}/assignment", new { ownerId = leaver, assignedBy = Coordinator })).EnsureSuccessStatusCode();
         (await coordinator.PostAsJsonAsync($"{helped}/assignment", new { ownerId = Counselor, helperIds = new[] { leaver }, assignedBy = Coordinator })).EnsureSuccessStatusCode();
-        (await coordinator.PostAsJsonAsync($"{owned}/plan", new { type = "attendance-outreach", tier = 2, goal = "Every morning", startDate = "2026-11-23", durationWeeks = 4, checkInFrequency = "weekly", by = Coordinator })).EnsureSuccessStatusCode();
+        (await coordinator.PutAsJsonAsync($"{owned}/plan", new { type = "attendance-outreach", tier = 2, goal = "Every morning", startDate = "2026-11-23", durationWeeks = 4, checkInFrequency = "weekly", by = Coordinator })).EnsureSuccessStatusCode();
 
         // What Ingestion publishes for a tobedeleted counselor in a OneRoster delta; sent twice, as a redelivery would.
         var bus = service.Services.GetRequiredService<MassTransit.IBus>();
