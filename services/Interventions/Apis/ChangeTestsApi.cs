@@ -89,21 +89,9 @@ public static class ChangeTestsApi
             errors["startDate"] = [$"must be today ({ChangeTestView.Day(today)}) or later: the outcome window is fixed before any of it is seen."];
         }
         var cases = await EligibleCasesAsync(body.Eligible!, user, db, errors, ct);
-        if (body.Outcome == ChangeTestOutcomes.Mastery)
+        if (body.Outcome == ChangeTestOutcomes.Mastery && await GroupInterventionsApi.CheckSkillAsync(mastery, body.SkillId, errors, ct) is { } unavailable)
         {
-            try
-            {
-                var skills = await mastery.ListSkillsAsync(new Contracts.Mastery.ListSkillsRequest(), cancellationToken: ct);
-                if (!skills.Skills.Any(s => s.SkillId == body.SkillId))
-                {
-                    errors["skillId"] = [$"'{body.SkillId}' is not a skill Mastery knows (GET /api/mastery/v1/skills lists them)."];
-                }
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal)
-            {
-                return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Mastery did not answer; nothing was created",
-                    detail: "The skill could not be checked. Try again in a moment.");
-            }
+            return unavailable;
         }
         if (errors.Count > 0)
         {

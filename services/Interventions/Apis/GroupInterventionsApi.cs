@@ -64,18 +64,9 @@ public static class GroupInterventionsApi
         var students = people.Where(p => p.Role == "student").Select(p => p.PersonId).ToHashSet(StringComparer.Ordinal);
         var errors = body.StudentIds!.Select((id, i) => (id, i)).Where(x => !students.Contains(x.id!))
             .ToDictionary(x => $"studentIds[{x.i}]", x => new[] { $"'{x.id}' is not a student of section '{section.SectionId}'." });
-        try
+        if (await CheckSkillAsync(mastery, body.SkillId, errors, ct) is { } unavailable)
         {
-            var skills = await mastery.ListSkillsAsync(new Contracts.Mastery.ListSkillsRequest(), cancellationToken: ct);
-            if (!skills.Skills.Any(s => s.SkillId == body.SkillId))
-            {
-                errors["skillId"] = [$"'{body.SkillId}' is not a skill Mastery knows (GET /api/mastery/v1/skills lists them)."];
-            }
-        }
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Mastery did not answer; nothing was created",
-                detail: "The skill could not be checked. Try again in a moment.");
+            return unavailable;
         }
         if (errors.Count > 0)
         {
@@ -141,4 +132,26 @@ public static class GroupInterventionsApi
 
     private static IResult UnknownSection(string sectionId) =>
         Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown section", detail: $"No section '{sectionId}' that you may see.");
+
+    /// <summary>
+    /// Adds an error on skillId when Mastery does not know the skill; answers 503 (nothing created) when Mastery cannot be
+    /// asked. Group interventions and tests of change on mastery both check their skill this way.
+    /// </summary>
+    internal static async Task<IResult?> CheckSkillAsync(MasteryClient mastery, string? skillId, Dictionary<string, string[]> errors, CancellationToken ct)
+    {
+        try
+        {
+            var skills = await mastery.ListSkillsAsync(new Contracts.Mastery.ListSkillsRequest(), cancellationToken: ct);
+            if (!skills.Skills.Any(s => s.SkillId == skillId))
+            {
+                errors["skillId"] = [$"'{skillId}' is not a skill Mastery knows (GET /api/mastery/v1/skills lists them)."];
+            }
+            return null;
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Mastery did not answer; nothing was created",
+                detail: "The skill could not be checked. Try again in a moment.");
+        }
+    }
 }
