@@ -7,8 +7,10 @@ namespace Beacon.Testing;
 
 /// <summary>
 /// Hosts one service in memory against the real RabbitMQ and its own fresh database (a temp SQLite
-/// file unless a connection string is given). Queues get a unique prefix and auto-delete, so tests
-/// running side by side never take each other's messages.
+/// file unless a connection string is given). Queues get a unique prefix and auto-delete, and exchanges a
+/// prefix of the factory's <see cref="BusScope"/>, so a service hears only the events of its own test: on one
+/// virtual host, without it, every test's service received every other test's events (a district-wide
+/// calendar published by one test closed the school days another test counted).
 /// </summary>
 public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
     where TProgram : class
@@ -28,6 +30,12 @@ public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
     public string DataDirectory { get; } = TestEnvironment.NewTempDirectory(typeof(TProgram).Assembly.GetName().Name!.ToLowerInvariant());
     public string QueuePrefix { get; } = $"test-{Guid.NewGuid():N}"[..13];
 
+    /// <summary>
+    /// The exchanges this service publishes to and hears from: unique per factory. Services of one test that
+    /// exchange events share it (<c>BusScope = other.BusScope</c>); a test reading the broker directly uses it too.
+    /// </summary>
+    public string BusScope { get; init; } = $"t{Guid.NewGuid():N}"[..11];
+
     /// <summary>What the service logged at level Error and above.</summary>
     public ErrorLog ErrorLog { get; } = new();
 
@@ -38,6 +46,7 @@ public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram>
         builder.UseSetting("Beacon:DataDirectory", DataDirectory);
         builder.UseSetting("Bus:QueuePrefix", QueuePrefix);
         builder.UseSetting("Bus:TemporaryQueues", "true");
+        builder.UseSetting("Bus:ExchangePrefix", BusScope);
         builder.UseSetting("Auth:SigningKey", TestTokens.SigningKey);
         if (ConnectionString is not null)
         {

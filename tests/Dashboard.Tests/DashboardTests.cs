@@ -63,7 +63,7 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
         var coordinator = await SignInAsync("coord-north");
         await Expect(coordinator.GetByRole(AriaRole.Heading, new() { Name = "New alerts, not assigned yet" })).ToBeVisibleAsync();
         await Expect(coordinator.Locator("#unassigned tbody tr").First).ToBeVisibleAsync(new() { Timeout = (float)Wait.TotalMilliseconds });
-        // The test broker is shared: other tests' alerts can open cases here for students not on this roster. Take a demo student's.
+        // Take a demo student on this coordinator's roster (the demo's alerts cover several schools).
         string? studentId = null;
         foreach (var id in await coordinator.Locator("#unassigned tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.studentId)"))
         {

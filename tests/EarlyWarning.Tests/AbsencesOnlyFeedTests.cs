@@ -73,8 +73,7 @@ public sealed class AbsencesOnlyFeedTests : IAsyncLifetime
     {
         if (withCalendar)
         {
-            // Written as the calendar consumer keeps it (SchoolCalendarTests covers that path): published, it would reach
-            // the services of other test classes on the same broker and change how they count their students' days.
+            // Written as the calendar consumer keeps it (SchoolCalendarTests covers that path), without the bus.
             await _service.WithDbAsync<EarlyWarningDbContext, int>(db =>
             {
                 db.CalendarYears.Add(new CalendarYearRow

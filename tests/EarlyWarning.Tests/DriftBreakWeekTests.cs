@@ -12,8 +12,8 @@ namespace Beacon.EarlyWarning.Tests;
 /// </summary>
 public sealed class DriftBreakWeekTests : IAsyncLifetime
 {
-    // Mon 2031-09-01 to Fri 2032-06-11, an autumn break Mon 2031-10-20 to Fri 2031-10-24 (dates no other test class uses:
-    // their events reach this service too, on the same broker).
+    // Mon 2031-09-01 to Fri 2032-06-11, an autumn break Mon 2031-10-20 to Fri 2031-10-24 (dates no other test class uses, so
+    // its figures stay its own even if a test shares this service's bus scope).
     private static readonly DateOnly First = new(2031, 9, 1), BreakStart = new(2031, 10, 20), BreakEnd = new(2031, 10, 24);
     private const int Students = 120;
 

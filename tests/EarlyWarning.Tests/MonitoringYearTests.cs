@@ -67,8 +67,7 @@ public sealed class MonitoringYearTests(ITestOutputHelper output) : IAsyncLifeti
             }
             e.Handler<ModelDriftDetected>(ctx =>
             {
-                // Only this test's service: other Early warning hosts on the same broker (other test classes and
-                // projects running at the same time) publish their own drift events to the same exchange.
+                // Only this test's service (a second host given the same bus scope would publish to the same exchange).
                 if (ctx.SourceAddress == bus.Address)
                 {
                     _drift.Add(ctx.Message);
@@ -167,7 +166,6 @@ public sealed class MonitoringYearTests(ITestOutputHelper output) : IAsyncLifeti
             .Where(r => dates.Contains(DateOnly.Parse(r.GetProperty("asOf").GetString()!))).OrderBy(r => r.GetProperty("asOf").GetString()).ToArray();
         Assert.True(trainingRuns.Length >= 15, $"{trainingRuns.Length} training runs");
         Assert.All(trainingRuns, r => Assert.StartsWith("school day", r.GetProperty("servedPoints").GetString()));
-        // (Not its exact served point: students of other test classes, scored by this service too, are in the window.)
         var late = trainingRuns[^1];
         Assert.False(late.GetProperty("samePoints").GetBoolean());
         Assert.Equal("school days 20–30", late.GetProperty("referencePoints").GetString());
@@ -198,7 +196,7 @@ public sealed class MonitoringYearTests(ITestOutputHelper output) : IAsyncLifeti
         {
             Assert.Equal(HttpStatusCode.OK, outcomes.StatusCode);
         }
-        // Only the district's weeks: students of other test classes' events (shared exchange) are scored here too, unlabelled.
+        // Only the district's weeks (the report starts at the first week with scores).
         var report = (await _client.GetFromJsonAsync<JsonElement>("/api/early-warning/v1/monitoring/report")).EnumerateArray()
             .Where(w => DateOnly.Parse(w.GetProperty("weekStart").GetString()!) >= weeks[0].Key).ToArray();
         Assert.Equal(weeks.Length, report.Length);

@@ -22,7 +22,7 @@ namespace Beacon.EarlyWarning.Tests;
 /// </summary>
 public sealed class PriorYearTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    // Two years no other test class uses (their events reach this service too): Mon 2033-09-05 and Mon 2034-09-04.
+    // Two years no other test class uses (kept apart by date as well as by bus scope): Mon 2033-09-05 and Mon 2034-09-04.
     private static readonly SchoolYearCalendar Year1 = new("py-2033", new DateOnly(2033, 9, 5), new DateOnly(2034, 6, 16), new HashSet<DateOnly>());
     private static readonly SchoolYearCalendar Year2 = new("py-2034", new DateOnly(2034, 9, 4), new DateOnly(2035, 6, 15), new HashSet<DateOnly>());
     private const int Point = 20;

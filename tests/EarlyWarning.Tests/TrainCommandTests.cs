@@ -125,7 +125,7 @@ public sealed class TrainCommandTests
         var dll = Path.Combine(TestEnvironment.RepositoryRoot(), "services", "EarlyWarning", "bin", configuration, "net10.0", "EarlyWarning.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { dll, "train" }.Concat(options).Concat([
-            $"--ConnectionStrings:Database={database}", $"--ConnectionStrings:RabbitMQ={TestEnvironment.RabbitMq}",
+            $"--ConnectionStrings:Database={database}", $"--ConnectionStrings:RabbitMQ={TestEnvironment.RabbitMq}", $"--Bus:ExchangePrefix=train{Guid.NewGuid():N}",
             $"--Beacon:DataDirectory={data}", $"--Auth:SigningKey={TestTokens.SigningKey}", "--EarlyWarning:Models:Trees=30"]))
         {
             start.ArgumentList.Add(arg);

@@ -23,7 +23,7 @@ public sealed class AnswerBatchTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _service.WaitUntilReadyAsync();
-        _answers = await BatchEventListener<(string StudentId, string ItemId)>.StartAsync(nameof(ItemResponseBatchRecorded),
+        _answers = await BatchEventListener<(string StudentId, string ItemId)>.StartAsync(_service.BusScope, nameof(ItemResponseBatchRecorded),
             r => (r.GetProperty("studentId").GetString()!, r.GetProperty("itemId").GetString()!));
     }
 

@@ -31,14 +31,15 @@ public sealed class BatchEventListener<TRecord> : IAsyncDisposable
     public int Duplicates => _duplicates;
     private int _duplicates;
 
+    /// <param name="busScope">The publishing service's <see cref="ServiceFactory{TProgram}.BusScope"/> (its exchanges' prefix).</param>
     /// <param name="eventType">The event's type name, for example AttendanceBatchRecorded.</param>
     /// <param name="read">Reads one element of the event's <c>records</c> list.</param>
-    public static async Task<BatchEventListener<TRecord>> StartAsync(string eventType, Func<JsonElement, TRecord> read)
+    public static async Task<BatchEventListener<TRecord>> StartAsync(string busScope, string eventType, Func<JsonElement, TRecord> read)
     {
         var listener = new BatchEventListener<TRecord>(read);
         listener._connection = await new ConnectionFactory { Uri = new Uri(TestEnvironment.RabbitMq) }.CreateConnectionAsync();
         listener._channel = await listener._connection.CreateChannelAsync();
-        var exchange = $"Beacon.Contracts.Events:{eventType}";
+        var exchange = $"{busScope}.Beacon.Contracts.Events:{eventType}";
         await listener._channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
         var queue = (await listener._channel.QueueDeclareAsync(queue: "", durable: false, exclusive: true, autoDelete: true)).QueueName;
         await listener._channel.QueueBindAsync(queue, exchange, "");
@@ -92,7 +93,7 @@ public abstract class IngestionWithBatchEvents : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Service.WaitUntilReadyAsync();
-        Events = await BatchEventListener<(string StudentId, string Date, string Status)>.StartAsync("AttendanceBatchRecorded",
+        Events = await BatchEventListener<(string StudentId, string Date, string Status)>.StartAsync(Service.BusScope, "AttendanceBatchRecorded",
             r => (r.GetProperty("studentId").GetString()!, r.GetProperty("date").GetString()!, r.GetProperty("status").GetString()!));
     }
 

@@ -27,7 +27,7 @@ public sealed class CaseApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _service = new ServiceFactory<Program> { ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() } };
+        _service = new ServiceFactory<Program> { BusScope = _ingestion.BusScope, ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() } };
         await _ingestion.WaitUntilReadyAsync();
         await _service.WaitUntilReadyAsync();
         _client = _service.CreateClient();

@@ -43,7 +43,7 @@ public sealed class ChangeTestTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // Mastery starts only when a test asks it something (the mastery outcome's skill check).
-        _service = new Host(_clock) { ClientHandlers = { ["MasteryClient"] = () => _mastery.Server.CreateHandler() } };
+        _service = new Host(_clock) { BusScope = _mastery.BusScope, ClientHandlers = { ["MasteryClient"] = () => _mastery.Server.CreateHandler() } };
         await _service.WaitUntilReadyAsync();
     }
 

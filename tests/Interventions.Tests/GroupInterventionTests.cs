@@ -32,7 +32,7 @@ public sealed class GroupInterventionTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _service = new ServiceFactory<Program> { ClientHandlers = { ["MasteryClient"] = () => _mastery.Server.CreateHandler() } };
+        _service = new ServiceFactory<Program> { BusScope = _mastery.BusScope, ClientHandlers = { ["MasteryClient"] = () => _mastery.Server.CreateHandler() } };
         await _mastery.WaitUntilReadyAsync();
         await _service.WaitUntilReadyAsync();
     }

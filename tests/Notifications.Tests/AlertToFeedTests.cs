@@ -26,6 +26,7 @@ public sealed class AlertToFeedTests : IAsyncLifetime
     {
         _notifications = new ServiceFactory<Program>
         {
+            BusScope = _ingestion.BusScope,
             ClientHandlers = { ["RosterClient"] = () => new RosterQuestionRecorder(_ingestion.Server.CreateHandler(), _rosterQuestions) },
         };
         await _ingestion.WaitUntilReadyAsync();
@@ -116,7 +117,7 @@ public sealed class AlertToFeedTests : IAsyncLifetime
 
     /// <summary>
     /// Records the roster's "who are the counselors" questions that reach the in-memory Ingestion, so a test counts
-    /// those about its own school (alerts of other tests on the same broker reach this Notifications too).
+    /// those about its own school (the class's tests share this Notifications).
     /// </summary>
     private sealed class RosterQuestionRecorder(HttpMessageHandler inner, System.Collections.Concurrent.ConcurrentQueue<string> questions) : DelegatingHandler(inner)
     {

@@ -24,6 +24,7 @@ public sealed class DaprEmailTests : IAsyncLifetime
         _sidecar = await FakeDaprSidecar.StartAsync();
         _notifications = new ServiceFactory<Program>
         {
+            BusScope = _ingestion.BusScope,
             ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() },
             Settings =
             {
@@ -48,7 +49,7 @@ public sealed class DaprEmailTests : IAsyncLifetime
     public async Task An_alert_email_goes_out_through_the_dapr_binding_once()
     {
         var school = $"sch-{Guid.NewGuid():N}"[..12];
-        // Unique address: other tests' events on the shared broker reach this instance too, and are mailed as well.
+        // Unique address: this class's other tests mail through the same sidecar.
         var email = $"ada.{school}@school.test";
         using var client = _ingestion.CreateClient();
         using var roster = await client.PostAsJsonAsync("/api/ingestion/v1/roster", new

@@ -35,6 +35,7 @@ public sealed class DeliveryTests : IAsyncLifetime
         _hook = await WebhookReceiver.StartAsync();
         _notifications = new ServiceFactory<Program>
         {
+            BusScope = _ingestion.BusScope,
             ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() },
             Settings =
             {

@@ -84,7 +84,7 @@ public sealed class OpsLoopTests(OpsLoopTests.Fixture fixture, ITestOutputHelper
 
     private async Task<EarlyWarningHost> StartEarlyWarningAsync(ManualClock? clock, string? database, Dictionary<string, string?> settings)
     {
-        var host = new EarlyWarningHost(clock) { ConnectionString = database };
+        var host = new EarlyWarningHost(clock) { ConnectionString = database, BusScope = fixture.Notifications.BusScope };
         host.Settings["EarlyWarning:Models:Trees"] = "40";
         host.Settings["EarlyWarning:Monitoring:RetrainStudents"] = "1500";
         foreach (var (key, value) in settings)

@@ -26,7 +26,7 @@ public sealed class WorklistTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _notifications = new ServiceFactory<Program> { ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() } };
+        _notifications = new ServiceFactory<Program> { BusScope = _ingestion.BusScope, ClientHandlers = { ["RosterClient"] = () => _ingestion.Server.CreateHandler() } };
         await _ingestion.WaitUntilReadyAsync();
         await _notifications.WaitUntilReadyAsync();
         _client = _notifications.CreateClient();

@@ -227,7 +227,7 @@ public sealed class SecurityPlatform : IAsyncLifetime
 
         var interventions = OnPorts(out var interventionsPort);
         InterventionsPort = interventionsPort;
-        Interventions = new LoggedFactory<InterventionsApp::Program>(Logs) { Settings = interventions };
+        Interventions = new LoggedFactory<InterventionsApp::Program>(Logs) { Settings = interventions, BusScope = Notifications.BusScope };
         Interventions.UseKestrel();
         Interventions.StartServer();
 
@@ -239,7 +239,7 @@ public sealed class SecurityPlatform : IAsyncLifetime
         gateway["ReverseProxy:Clusters:notifications-http:Destinations:primary:Health"] = null;
         gateway["ReverseProxy:Clusters:interventions-http:Destinations:primary:Address"] = InterventionsPort.ToString();
         gateway["ReverseProxy:Clusters:interventions-http:Destinations:primary:Health"] = null;
-        Gateway = new LoggedFactory<GatewayApp::Program>(Logs) { Settings = gateway };
+        Gateway = new LoggedFactory<GatewayApp::Program>(Logs) { Settings = gateway, BusScope = Notifications.BusScope };
 
         Strict = new ServiceFactory<NotificationsApp::Program>();
         await Notifications.WaitUntilReadyAsync();

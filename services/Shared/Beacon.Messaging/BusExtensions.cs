@@ -13,6 +13,8 @@ public static class BusExtensions
     /// MassTransit over RabbitMQ (ConnectionStrings:RabbitMQ, an amqp:// URI; default the local broker).
     /// Queues are prefixed with the service name so two services never compete for one queue; Bus:QueuePrefix
     /// adds an instance prefix (tests, side-by-side runs) and Bus:TemporaryQueues makes them auto-delete.
+    /// Bus:ExchangePrefix prefixes the exchanges, which MassTransit names by message type: services on one broker
+    /// hear each other only when they share it (tests hosting many services side by side on one virtual host).
     /// Failed messages are retried with back-off, then moved to the queue's _error queue.
     /// </summary>
     public static IHostApplicationBuilder AddServiceBus(this IHostApplicationBuilder builder, string serviceName,
@@ -41,6 +43,10 @@ public static class BusExtensions
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(uri);
+                if (builder.Configuration["Bus:ExchangePrefix"] is { Length: > 0 } exchangePrefix)
+                {
+                    cfg.MessageTopology.SetEntityNameFormatter(new PrefixEntityNameFormatter(cfg.MessageTopology.EntityNameFormatter, exchangePrefix + "."));
+                }
                 // About a minute of retries (0.2 s, 0.5 s, 1 s, 2 s, 5 s, 10 s, 19 s, 30 s): long enough to ride out a
                 // restart of a service the consumer calls or of its database; then the message goes to the _error queue.
                 cfg.UseMessageRetry(r => r.Exponential(8, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(300)));
