@@ -387,6 +387,10 @@ public sealed class ChangeTestTests(ITestOutputHelper output) : IAsyncLifetime
         await bus.Publish(new ItemResponseBatchRecorded(answers));
         await Eventually.WaitAsync(() => _mastery.WithDbAsync<Mastery::Beacon.Mastery.Storage.MasteryDbContext, int>(db => db.AppliedResponses.CountAsync(r => r.StudentId.StartsWith($"ctm-{_run}"))),
             n => n == answers.Count, TimeSpan.FromSeconds(180));
+        // Mastery answers by school, so every student's enrollment must have arrived too (its consumer may be retrying
+        // a busy database while the answers are already in).
+        await Eventually.WaitAsync(() => _mastery.WithDbAsync<Mastery::Beacon.Mastery.Storage.MasteryDbContext, int>(db => db.Students.CountAsync(s => s.SchoolId == school)),
+            n => n == students.Count, TimeSpan.FromSeconds(60));
 
         _clock.Set(Monday.AddDays(7));
         var report = await coordinator.GetFromJsonAsync<JsonElement>($"/api/interventions/v1/tests-of-change/{testId}/report");

@@ -172,6 +172,9 @@ public sealed class GroupInterventionTests : IAsyncLifetime
         }
         await Eventually.WaitAsync(() => _mastery.WithDbAsync<Mastery::Beacon.Mastery.Storage.MasteryDbContext, int>(db => db.AppliedResponses.CountAsync(r => r.StudentId.StartsWith(world.SchoolId))),
             n => n == world.Answers.Count, TimeSpan.FromSeconds(180));
+        // Mastery answers by school: every enrollment must have arrived too, not only the answers.
+        await Eventually.WaitAsync(() => _mastery.WithDbAsync<Mastery::Beacon.Mastery.Storage.MasteryDbContext, int>(db => db.Students.CountAsync(s => s.SchoolId == world.SchoolId)),
+            n => n == world.Students.Count, TimeSpan.FromSeconds(60));
 
         using var teacher = _service.CreateClientAs(TestTokens.For($"t-{_run}", [Roles.Teacher], [world.SchoolId]));
         foreach (var group in world.Groups)
