@@ -139,30 +139,8 @@ public sealed class RiskModel
     }
 
     /// <summary>Calibrated probabilities for many students, on every core, without explanations.</summary>
-    public float[] Probabilities(IReadOnlyList<float[]> students)
-    {
-        var result = new float[students.Count];
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, students.Count, 4096), range =>
-        {
-            var engine = _scoreOnlyEngines.Get();
-            try
-            {
-                var input = new ModelInput();
-                var output = new ModelOutput();
-                for (var i = range.Item1; i < range.Item2; i++)
-                {
-                    input.Features = students[i];
-                    engine.Predict(input, ref output);
-                    result[i] = output.Probability;
-                }
-            }
-            finally
-            {
-                _scoreOnlyEngines.Return(engine);
-            }
-        });
-        return result;
-    }
+    public float[] Probabilities(IReadOnlyList<float[]> students) =>
+        PredictAll(students, _scoreOnlyEngines, grain: 4096, (_, output) => output.Probability);
 
     /// <summary>
     /// Scores and explains many students on every core: the same engines and explanation as <see cref="Predict(float[], int)"/>
@@ -174,10 +152,22 @@ public sealed class RiskModel
         {
             CheckLength(features);
         }
-        var result = new RiskPrediction[students.Count];
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, students.Count, 256), range =>
+        // Explained before the next prediction: the engine may reuse the contributions' buffer.
+        return PredictAll(students, _engines, grain: 256,
+            (features, output) => new RiskPrediction(output.Probability, Explain(output.FeatureContributions, features, topFactors)));
+    }
+
+    /// <summary>
+    /// One pass over many students on every core: each partition of <paramref name="grain"/> students borrows one engine from
+    /// <paramref name="engines"/> and reuses one input and output, and <paramref name="keep"/> takes what is needed of each output.
+    /// </summary>
+    private static T[] PredictAll<T>(IReadOnlyList<float[]> students, ObjectPool<PredictionEngine<ModelInput, ModelOutput>> engines, int grain,
+        Func<float[], ModelOutput, T> keep)
+    {
+        var result = new T[students.Count];
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, students.Count, grain), range =>
         {
-            var engine = _engines.Get();
+            var engine = engines.Get();
             try
             {
                 var input = new ModelInput();
@@ -186,13 +176,12 @@ public sealed class RiskModel
                 {
                     input.Features = students[i];
                     engine.Predict(input, ref output);
-                    // Read before the next prediction: the engine may reuse the contributions' buffer.
-                    result[i] = new RiskPrediction(output.Probability, Explain(output.FeatureContributions, students[i], topFactors));
+                    result[i] = keep(students[i], output);
                 }
             }
             finally
             {
-                _engines.Return(engine);
+                engines.Return(engine);
             }
         });
         return result;
