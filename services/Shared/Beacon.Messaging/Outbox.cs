@@ -247,8 +247,12 @@ internal sealed class OutboxSaveInterceptor(OutboxQueue queue) : SaveChangesInte
         {
             return;
         }
-        pending.Saved.AddRange(pending.Added);
-        pending.Added.Clear();
+        // Only rows this save stored: a row left over from a failed save that the caller then dropped from its
+        // context (ChangeTracker.Clear before a retry) was never written, and handing it over would publish an
+        // event the database does not hold. A row still Added waits for the save that stores it.
+        var stored = pending.Added.Where(row => context.Entry(row).State == EntityState.Unchanged).ToList();
+        pending.Added.RemoveAll(row => context.Entry(row).State is EntityState.Unchanged or EntityState.Detached);
+        pending.Saved.AddRange(stored);
         if (context.Database.CurrentTransaction is null)
         {
             HandOff(context);
