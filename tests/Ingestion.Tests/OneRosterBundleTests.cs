@@ -167,6 +167,9 @@ public sealed class OneRosterBundleTests(ServiceFactory<Program> service) : ICla
             ["enrollments.csv"] = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n"
                 + "e-2,tobedeleted,2026-09-01,b12-alg,b12-hs,b12-s2,student,false,2026-08-20,2026-09-01",
         };
+        Task<int> EventsAsync(string type) => Db(db => db.Set<Beacon.Messaging.OutboxMessage>()
+            .CountAsync(m => m.MessageType.Contains(type) && m.Body.Contains("\"b12-s2\"")));
+        var (exitsBefore, enrolmentsBefore) = (await EventsAsync("StudentExited"), await EventsAsync("StudentEnrolled"));
         using var response = await service.CreateClient().PostAsync("/api/ingestion/v1/oneroster", Csvs(delta));
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, body);
@@ -180,7 +183,28 @@ public sealed class OneRosterBundleTests(ServiceFactory<Program> service) : ICla
             await db.Students.AnyAsync(s => s.StudentId == "b12-s2")));
         Assert.Equal(["b12-s1", "b12-t1"], members);   // the deleted enrollment ended
         Assert.Equal("Ivy", name);                      // users.csv was not read
-        Assert.True(s2);                                // a deleted enrollment withdraws no one from the roster
+        Assert.True(s2);                                // a deleted enrollment erases no one from the roster
+
+        // That was b12-s2's only class at the school: they left it (withdrawn, StudentExited); b12-s1, still in a class, did not.
+        var statuses = await Db(db => db.Students.Where(s => s.StudentId == "b12-s1" || s.StudentId == "b12-s2").OrderBy(s => s.StudentId)
+            .Select(s => s.StudentId + ":" + s.Status).ToListAsync());
+        Assert.Equal(["b12-s1:active", "b12-s2:withdrawn"], statuses);
+        Assert.Equal(exitsBefore + 1, await EventsAsync("StudentExited"));
+
+        // A later delta enrols b12-s2 in a class of the school again: active again, StudentEnrolled published once.
+        var back = new Dictionary<string, string>
+        {
+            ["manifest.csv"] = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.enrollments,delta",
+            ["enrollments.csv"] = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n"
+                + "e-4,active,2026-09-10,b12-alg,b12-hs,b12-s2,student,false,2026-09-10,",
+        };
+        for (var i = 0; i < 2; i++)
+        {
+            using var again = await service.CreateClient().PostAsync("/api/ingestion/v1/oneroster", Csvs(back));
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+        Assert.Equal("active", await Db(async db => (await db.Students.AsNoTracking().SingleAsync(s => s.StudentId == "b12-s2")).Status));
+        Assert.Equal(enrolmentsBefore + 1, await EventsAsync("StudentEnrolled"));
     }
 
     [Fact]

@@ -86,6 +86,13 @@ public sealed record BatchSummary(string BatchId, string Kind, string Source, in
     /// <summary>Students' contacts (parents, guardians, relatives) a OneRoster bundle added; absent for other batches.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Contacts { get; init; }
+
+    /// <summary>
+    /// Records ended because a file manifest.csv declares bulk no longer lists them (students withdrawn, staff and contacts
+    /// removed, classes and enrollments ended), within the schools the bundle covers; absent when no file is bulk.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public OneRosterImport.BulkEnded? EndedByBulk { get; init; }
 }
 
 /// <summary>An xAPI statement mapped to LMS activity (verbs completed and experienced).</summary>

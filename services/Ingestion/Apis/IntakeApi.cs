@@ -94,7 +94,8 @@ public static class IntakeApi
         {
             return Results.ValidationProblem(recordedAtErrors, title: "Invalid recordedAt; nothing was stored");
         }
-        var summary = await oneRoster.ApplyAsync(bundle.Tables, errors, source, ct, recordedAt) with
+        var bulk = bundle.Tables.Keys.Where(f => bundle.ModeOf(f) == "bulk").ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var summary = await oneRoster.ApplyAsync(bundle.Tables, errors, source, ct, recordedAt, bulk) with
         {
             OneRosterVersion = bundle.Manifest().GetValueOrDefault("oneroster.version"),
             Files = files,

@@ -59,8 +59,9 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
     }
 
     /// <param name="recordedAt">A backfill's time of record (?recordedAt=): the time exits took place; null: now.</param>
+    /// <param name="bulkFiles">The files manifest.csv declares bulk: what they no longer list has ended (OneRosterBulk.cs).</param>
     public async Task<BatchSummary> ApplyAsync(IReadOnlyDictionary<string, Table> files, RowErrors errors, string source, CancellationToken ct,
-        DateTimeOffset? recordedAt = null)
+        DateTimeOffset? recordedAt = null, IReadOnlySet<string>? bulkFiles = null)
     {
         Table Get(string name) => files.TryGetValue(name, out var t) ? t : new Table(name, []);
         static string Pos(Table t, int line) => t.At(line);
@@ -109,9 +110,16 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
                 Field(p.Row, "givenName"), Field(p.Row, "familyName"), Field(p.Row, "grades")?.Split(',')[0])));
         var summary = await roster.ApplyAsync(new RosterRows(schools.ToList(), staff.ToList(), students.ToList()), errors, source, ct);
         await KeepIdentifiersAsync(resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row), ct);
-        var allUsers = Get("users.csv");
-        var touchedSections = await SectionsTouchedAsync(allUsers, Get("classes.csv"), enrollments, ct);
-        var deleted = await ApplyDeletionsAsync(allUsers, Get("classes.csv"), Get("orgs.csv"), source, recordedAt, ct);
+        var others = classes.Rows.Count + enrollments.Rows.Count + Get("demographics.csv").Rows.Count + Get("academicSessions.csv").Rows.Count;
+        // The schools this bundle speaks for: a bulk file ends records of these only.
+        var covered = schools.Select(s => s.Row.SchoolId).Concat(resolvedUsers.Select(p => p.School)).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var known = (await db.Schools.AsNoTracking().Select(s => s.SchoolId).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
+        covered.IntersectWith(known);
+        var (allUsers, allClasses, allEnrollments, bulkEnded) = await WithMissingFromBulkAsync(bulkFiles ?? new HashSet<string>(), covered,
+            Get("users.csv"), Get("classes.csv"), enrollments, ct);
+        enrollments = allEnrollments;
+        var touchedSections = await SectionsTouchedAsync(allUsers, allClasses, enrollments, ct);
+        var deleted = await ApplyDeletionsAsync(allUsers, allClasses, Get("orgs.csv"), source, recordedAt, ct);
         var contacts = await KeepContactsAsync([.. resolvedUsers.Where(p => p.Role is not null && ContactRoles.Contains(p.Role)).Select(p => (p.Row, p.Role!))],
             [.. resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row)], ct);
         var sessionsFile = Get("academicSessions.csv");
@@ -120,8 +128,9 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var resolvedClasses = new Table(classes.File, [.. classes.Rows.Select(r => (r.Line, WithSchool(r.Row, hierarchy)))]);
         var (sections, memberships, demographics) = await ApplySectionsAndDemographicsAsync(resolvedClasses, enrollments, Get("demographics.csv"), errors,
             new BatchContext(summary.BatchId, source), ct);
+        // Its rows are counted with the enrollments; what it changes shows in the students' status and events.
+        await FollowClassEnrollmentsAsync(enrollments, users, source, recordedAt, ct);
         await PublishSectionRostersAsync(touchedSections, ct);
-        var others = classes.Rows.Count + enrollments.Rows.Count + Get("demographics.csv").Rows.Count + sessionsFile.Rows.Count;
         return summary with
         {
             Kind = "oneroster",
@@ -131,6 +140,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
             Corrected = summary.Corrected + deleted,
             Rejected = errors.RejectedRows,
             Contacts = contacts,
+            EndedByBulk = bulkFiles is { Count: > 0 } ? bulkEnded : null,
         };
     }
 

@@ -20,7 +20,8 @@ public sealed partial class OneRosterImport
     /// tobedeleted rows: a student is withdrawn (kept, marked withdrawn, out of their sections, StudentExited published),
     /// never erased, since a feed's deletion is not an erasure request; a staff member leaves the roster and their sections
     /// (StaffLeft published); a class ends with its enrollments; a school is
-    /// marked closed and kept (its students' history refers to it). Returns the students withdrawn and classes ended.
+    /// marked closed and kept (its students' history refers to it). Rows Beacon added for records a bulk file no longer
+    /// lists (OneRosterBulk.cs) are applied the same way. Returns the students withdrawn and classes ended by the files' rows.
     /// </summary>
     private async Task<int> ApplyDeletionsAsync(Table users, Table classes, Table orgs, string source, DateTimeOffset? recordedAt, CancellationToken ct)
     {
@@ -30,10 +31,14 @@ public sealed partial class OneRosterImport
         // Why they left, where the SIS says so in the extension column metadata.exitCode (graduated, transferred, dropped-out).
         var exitCodes = users.Rows.Where(r => IsDeleted(r.Row) && Field(r.Row, "sourcedId") is not null)
             .GroupBy(r => r.Row["sourcedId"]).ToDictionary(g => g.Key, g => Field(g.Last().Row, "metadata.exitCode") is { } code && ExitCodes.All.Contains(code) ? code : ExitCodes.Other);
+        var missing = users.Rows.Where(r => IsMissingFromBulk(r.Row)).Select(r => r.Row["sourcedId"]).ToHashSet(StringComparer.Ordinal);
+        string Why(string id) => missing.Contains(id)
+            ? $"missing from users.csv, which manifest.csv declares bulk (OneRoster, source {source})"
+            : $"tobedeleted in users.csv (OneRoster, source {source})";
         var withdrawn = await db.Students.Where(s => deletedUsers.Contains(s.StudentId) && s.Status == StudentStatuses.Active).ToListAsync(ct);
         foreach (var student in withdrawn)
         {
-            (student.Status, student.ExitedAt, student.ExitReason) = (StudentStatuses.Withdrawn, now, $"tobedeleted in users.csv (OneRoster, source {source})");
+            (student.Status, student.ExitedAt, student.ExitReason) = (StudentStatuses.Withdrawn, now, Why(student.StudentId));
             db.Publish(new StudentExited(student.StudentId, student.SchoolId, student.ExitReason, now, exitCodes[student.StudentId]));
         }
         // A staff member who leaves is taken off the roster (staff rows are not student records: nothing to keep them for);
@@ -42,7 +47,7 @@ public sealed partial class OneRosterImport
         foreach (var staff in departed)
         {
             db.Staff.Remove(staff);
-            db.Publish(new StaffLeft(staff.StaffId, staff.SchoolId, staff.Role, $"tobedeleted in users.csv (OneRoster, source {source})", now));
+            db.Publish(new StaffLeft(staff.StaffId, staff.SchoolId, staff.Role, Why(staff.StaffId), now));
         }
         var leaving = withdrawn.Select(s => s.StudentId).Concat(departed.Select(s => s.StaffId)).ToList();
         await db.SectionEnrollments.Where(e => leaving.Contains(e.PersonId)).ExecuteDeleteAsync(ct);
@@ -59,8 +64,50 @@ public sealed partial class OneRosterImport
             school.ClosedAt = now;
         }
         await db.SaveChangesAsync(ct);
-        return withdrawn.Count + endedClasses;
+        // Rows of the files only: what a bulk file no longer lists is counted apart (BatchSummary.EndedByBulk).
+        return withdrawn.Count(s => !missing.Contains(s.StudentId)) + endedClasses - classes.Rows.Count(r => IsMissingFromBulk(r.Row));
     }
+
+    /// <summary>
+    /// A student whose deleted enrollments (this bundle's tobedeleted rows in enrollments.csv) leave them in no class of
+    /// their school has left it: withdrawn (kept, as for a deleted user) and StudentExited published, with the exit code
+    /// the SIS put in metadata.exitCode, else other. A class that ends (classes.csv tobedeleted) does not count: terms end
+    /// classes for everyone. A student withdrawn this way who is enrolled in a class of their school again (a later delta,
+    /// or the same SIS sending the next term's enrollments late) is active again and StudentEnrolled published. A student
+    /// the bundle's users.csv lists as active stays as it says. Runs after the enrollments are applied.
+    /// </summary>
+    private async Task FollowClassEnrollmentsAsync(Table enrollments, Table liveUsers, string source, DateTimeOffset? recordedAt, CancellationToken ct)
+    {
+        var listedActive = Ids(liveUsers, "sourcedId");
+        var now = recordedAt ?? clock.GetUtcNow();
+        var endedRows = enrollments.Rows.Where(r => IsDeleted(r.Row) && Field(r.Row, "userSourcedId") is not null)
+            .GroupBy(r => r.Row["userSourcedId"]).ToDictionary(g => g.Key, g => g.Last().Row);
+        var enrolled = enrollments.Rows.Where(r => !IsDeleted(r.Row)).Select(r => Field(r.Row, "userSourcedId")).OfType<string>().ToHashSet();
+        var candidates = endedRows.Keys.Concat(enrolled).Distinct().ToList();
+        var students = await db.Students.Where(s => candidates.Contains(s.StudentId)).ToListAsync(ct);
+        var ids = students.Select(s => s.StudentId).ToList();
+        var classesAt = (await db.SectionEnrollments.AsNoTracking().Where(e => ids.Contains(e.PersonId))
+                .Join(db.Sections.AsNoTracking(), e => e.SectionId, s => s.SectionId, (e, s) => new { e.PersonId, s.SchoolId }).ToListAsync(ct))
+            .Select(x => (x.PersonId, x.SchoolId)).ToHashSet();
+        foreach (var student in students)
+        {
+            var inAClass = classesAt.Contains((student.StudentId, student.SchoolId));
+            if (student.Status == StudentStatuses.Active && !inAClass && !listedActive.Contains(student.StudentId) && endedRows.TryGetValue(student.StudentId, out var row))
+            {
+                var code = Field(row, "metadata.exitCode") is { } c && ExitCodes.All.Contains(c) ? c : ExitCodes.Other;
+                (student.Status, student.ExitedAt, student.ExitReason) = (StudentStatuses.Withdrawn, now, $"{EnrollmentsEnded} (OneRoster, source {source})");
+                db.Publish(new StudentExited(student.StudentId, student.SchoolId, student.ExitReason, now, code));
+            }
+            else if (student.Status == StudentStatuses.Withdrawn && inAClass && student.ExitReason?.StartsWith(EnrollmentsEnded, StringComparison.Ordinal) == true)
+            {
+                (student.Status, student.ExitedAt, student.ExitReason) = (StudentStatuses.Active, null, null);
+                db.Publish(new StudentEnrolled(student.StudentId, student.SchoolId, student.GivenName, student.FamilyName, student.GradeLevel, now));
+            }
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    private const string EnrollmentsEnded = "last class enrollment at the school ended in enrollments.csv";
 
     /// <summary>
     /// Parents, guardians and relatives linked to students through agentSourcedIds (on the contact's row, the student's, or
