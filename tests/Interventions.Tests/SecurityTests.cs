@@ -70,6 +70,17 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
         { "GET", "/api/interventions/v1/mastery-effect", "ops", 200 },
         { "GET", "/api/interventions/v1/mastery-effect", "coordinator", 200 },
         { "GET", $"/api/interventions/v1/effect-report?schoolId={Callers.School}", "coordinator-other", 404 },
+        // What works per staff hour: aggregates for coordinators and ops; a case's suggestions for staff who see the case.
+        { "GET", "/api/interventions/v1/resource-report", "none", 401 },
+        { "GET", "/api/interventions/v1/resource-report", "counselor", 403 },
+        { "GET", "/api/interventions/v1/resource-report", "feed", 403 },
+        { "GET", "/api/interventions/v1/resource-report", "ops", 200 },
+        { "GET", "/api/interventions/v1/resource-report", "coordinator", 200 },
+        { "GET", $"/api/interventions/v1/resource-report?schoolId={Callers.School}", "coordinator-other", 404 },
+        { "GET", "/api/interventions/v1/cases/{case}/suggested-types", "none", 401 },
+        { "GET", "/api/interventions/v1/cases/{case}/suggested-types", "ops", 403 },
+        { "GET", "/api/interventions/v1/cases/{case}/suggested-types", "counselor-other", 404 },
+        { "GET", "/api/interventions/v1/cases/{case}/suggested-types", "counselor", 200 },
         // Tests of change: created by coordinators, read (aggregates) by coordinators and ops; a case's part in them by staff who see the case.
         { "POST", "/api/interventions/v1/tests-of-change", "none", 401 },
         { "POST", "/api/interventions/v1/tests-of-change", "counselor", 403 },

@@ -203,7 +203,7 @@ public static class CasesApi
             .ToDictionaryAsync(g => g.Key, g => g.Count, ct);
 
     private static Task<IResult> PlanAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
-        WithCaseAsync(caseId, request, new PlanValidator(), b => (b.By, "by"), db, ct, (c, body, by) =>
+        WithCaseAsync(caseId, request, new PlanValidator(), b => (b.By, "by"), db, ct, async (c, body, by) =>
         {
             var plan = new InterventionPlan
             {
@@ -213,9 +213,10 @@ public static class CasesApi
                 StartDate = DateOnly.ParseExact(body.StartDate!, "yyyy-MM-dd"),
                 DurationWeeks = body.DurationWeeks!.Value,
                 CheckInFrequency = body.CheckInFrequency!,
+                ExpectedHours = body.ExpectedHours,
+                RiskBandAtStart = await ResourceReport.WorstBandAsync(db, c.StudentId, ct),
             };
             CaseWorkflow.SetPlan(c, plan, by, clock.GetUtcNow());
-            return Task.CompletedTask;
         });
 
     private static Task<IResult> StartAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
@@ -228,7 +229,7 @@ public static class CasesApi
     private static Task<IResult> NoteAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
         WithCaseAsync(caseId, request, new NoteValidator(), b => (b.AuthorId, "authorId"), db, ct, (c, body, by) =>
         {
-            CaseWorkflow.AddNote(c, body.Text!, body.Contact ?? false, by, clock.GetUtcNow());
+            CaseWorkflow.AddNote(c, body.Text!, body.Contact ?? false, by, clock.GetUtcNow(), body.MinutesSpent);
             return Task.CompletedTask;
         });
 
@@ -260,7 +261,7 @@ public static class CasesApi
             return problem!;
         }
         var lines = await db.Activity.AsNoTracking().Where(a => a.CaseId == c.CaseId).OrderBy(a => a.Id).ToListAsync(ct);
-        return Results.Ok(new { caseId = c.CaseId, activity = lines.Select(a => new { a.At, a.Kind, a.By, a.Text }) });
+        return Results.Ok(new { caseId = c.CaseId, activity = lines.Select(a => new { a.At, a.Kind, a.By, a.Text, a.MinutesSpent }) });
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ public static class CounselorActions
     private static Task<IResult> ContactAsync(string caseId, HttpRequest request, InterventionsDbContext db, TimeProvider clock, CancellationToken ct) =>
         CasesApi.WithCaseAsync(caseId, request, new ContactValidator(), b => (b.By, "by"), db, ct, (c, body, by) =>
         {
-            CaseWorkflow.LogContact(c, body.With!, body.How!, body.Note, by, clock.GetUtcNow());
+            CaseWorkflow.LogContact(c, body.With!, body.How!, body.Note, by, clock.GetUtcNow(), body.MinutesSpent);
             return Task.CompletedTask;
         });
 

@@ -9,17 +9,22 @@ namespace Beacon.Interventions.Apis;
 public sealed record OpenCaseRequest(string? StudentId, string? SchoolId, string? Reason, string? OpenedBy);
 public sealed record AssignRequest(string? OwnerId, List<string>? HelperIds, string? AssignedBy);
 public sealed record BulkAssignRequest(List<string>? CaseIds, string? OwnerId, List<string>? HelperIds, string? AssignedBy);
-public sealed record PlanRequest(string? Type, int? Tier, string? Goal, string? StartDate, int? DurationWeeks, string? CheckInFrequency, string? By);
+public sealed record PlanRequest(string? Type, int? Tier, string? Goal, string? StartDate, int? DurationWeeks, string? CheckInFrequency, string? By,
+    double? ExpectedHours = null);
 public sealed record StartRequest(string? By);
-public sealed record NoteRequest(string? Text, string? AuthorId, bool? Contact);
+public sealed record NoteRequest(string? Text, string? AuthorId, bool? Contact, int? MinutesSpent = null);
 public sealed record TakeRequest(string? By);
-public sealed record ContactRequest(string? With, string? How, string? Note, string? By);
+public sealed record ContactRequest(string? With, string? How, string? Note, string? By, int? MinutesSpent = null);
 public sealed record CheckInRequest(string? Date, string? By);
 public sealed record OutcomeRequest(string? Outcome, string? By, string? Reason);
 
 internal static class Rules
 {
     public const int MaxIdLength = 64;
+
+    /// <summary>Staff time logged with a note or contact: optional, whole minutes, at most a working day.</summary>
+    public static IRuleBuilderOptions<T, int?> MinutesSpent<T>(this IRuleBuilder<T, int?> rule) =>
+        rule.InclusiveBetween(1, 600).WithMessage("must be between 1 and 600 minutes (or left out).");
 
     public static IRuleBuilderOptions<T, string?> Identifier<T>(this IRuleBuilder<T, string?> rule) =>
         rule.NotEmpty().WithMessage("is required.")
@@ -79,6 +84,8 @@ public sealed class PlanValidator : AbstractValidator<PlanRequest>
         RuleFor(r => r.DurationWeeks).NotNull().WithMessage("is required.").InclusiveBetween(1, 52).WithMessage("must be between 1 and 52 weeks.");
         RuleFor(r => r.CheckInFrequency).OneOf(CheckInFrequencies.All);
         RuleFor(r => r.By).OptionalIdentifier();
+        RuleFor(r => r.ExpectedHours).InclusiveBetween(0.25, 500).When(r => r.ExpectedHours is not null)
+            .WithMessage("must be between 0.25 and 500 hours (or left out).");
     }
 }
 
@@ -93,6 +100,7 @@ public sealed class NoteValidator : AbstractValidator<NoteRequest>
     {
         RuleFor(r => r.Text).NotEmpty().WithMessage("is required.").MaximumLength(4000);
         RuleFor(r => r.AuthorId).OptionalIdentifier();
+        RuleFor(r => r.MinutesSpent).MinutesSpent();
     }
 }
 
@@ -119,6 +127,7 @@ public sealed class ContactValidator : AbstractValidator<ContactRequest>
         RuleFor(r => r.How).OneOf(ContactMethods.All);
         RuleFor(r => r.Note).MaximumLength(4000);
         RuleFor(r => r.By).OptionalIdentifier();
+        RuleFor(r => r.MinutesSpent).MinutesSpent();
     }
 }
 

@@ -68,13 +68,13 @@ public static class CaseWorkflow
     }
 
     /// <summary>A contact: with whom (student, parent/guardian, teacher), how (call, meeting, message), what came of it.</summary>
-    public static void LogContact(InterventionCase c, string with, string how, string? note, string by, DateTimeOffset now)
+    public static void LogContact(InterventionCase c, string with, string how, string? note, string by, DateTimeOffset now, int? minutesSpent = null)
     {
         RequireActive(c, "record a contact on");
         c.FirstContactAt ??= now;
         c.LastContactAt = now;
         var what = $"{char.ToUpperInvariant(how[0])}{how[1..]} with {(with == "parent-guardian" ? "parent/guardian" : with)}.";
-        Log(c, now, ActivityKinds.Contact, by, string.IsNullOrWhiteSpace(note) ? what : $"{what} {note.Trim()}");
+        Log(c, now, ActivityKinds.Contact, by, string.IsNullOrWhiteSpace(note) ? what : $"{what} {note.Trim()}", minutesSpent);
     }
 
     /// <summary>Schedules the next check-in; a date before today is a bad value, not a plan.</summary>
@@ -94,7 +94,8 @@ public static class CaseWorkflow
         RequireActive(c, "plan");
         c.Plan = plan;
         Log(c, now, ActivityKinds.PlanSet, by,
-            $"Plan: {plan.Type}, tier {plan.Tier}, from {plan.StartDate:yyyy-MM-dd} for {plan.DurationWeeks} week(s), check-in {plan.CheckInFrequency}. Goal: {plan.Goal}");
+            $"Plan: {plan.Type}, tier {plan.Tier}, from {plan.StartDate:yyyy-MM-dd} for {plan.DurationWeeks} week(s), check-in {plan.CheckInFrequency}"
+            + (plan.ExpectedHours is { } hours ? $", about {hours:0.##} staff hour(s)" : "") + $". Goal: {plan.Goal}");
     }
 
     public static void Start(InterventionCase c, string by, DateTimeOffset now)
@@ -113,7 +114,7 @@ public static class CaseWorkflow
         Log(c, now, ActivityKinds.Started, by, $"Started {c.Plan.Type}.");
     }
 
-    public static void AddNote(InterventionCase c, string text, bool isContact, string by, DateTimeOffset now)
+    public static void AddNote(InterventionCase c, string text, bool isContact, string by, DateTimeOffset now, int? minutesSpent = null)
     {
         if (isContact)
         {
@@ -121,7 +122,7 @@ public static class CaseWorkflow
             c.FirstContactAt ??= now;
             c.LastContactAt = now;
         }
-        Log(c, now, isContact ? ActivityKinds.Contact : ActivityKinds.Note, by, text);
+        Log(c, now, isContact ? ActivityKinds.Contact : ActivityKinds.Note, by, text, minutesSpent);
     }
 
     public static void Complete(InterventionCase c, string outcome, string by, DateTimeOffset now)
@@ -147,8 +148,8 @@ public static class CaseWorkflow
         Log(c, now, ActivityKinds.Closed, by, string.IsNullOrWhiteSpace(reason) ? $"Closed: {outcome}." : $"Closed: {outcome}. {reason}");
     }
 
-    public static void Log(InterventionCase c, DateTimeOffset now, string kind, string by, string text) =>
-        c.Activity.Add(new CaseActivity { CaseId = c.CaseId, At = now, Kind = kind, By = by, Text = text });
+    public static void Log(InterventionCase c, DateTimeOffset now, string kind, string by, string text, int? minutesSpent = null) =>
+        c.Activity.Add(new CaseActivity { CaseId = c.CaseId, At = now, Kind = kind, By = by, Text = text, MinutesSpent = minutesSpent });
 
     private static void RequireActive(InterventionCase c, string action)
     {

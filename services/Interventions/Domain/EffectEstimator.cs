@@ -26,69 +26,71 @@ public sealed record EffectSettings(int WindowWeeks = 2, int MatchingWeeks = 4, 
 public static class EffectEstimator
 {
     public static List<EffectRow> Estimate(IReadOnlyList<TreatedCase> treated, IReadOnlyList<AttendanceFact> days,
+        IReadOnlyDictionary<string, DateOnly> firstCaseOpened, EffectSettings settings) =>
+        [.. MeasureCases(treated, days, firstCaseOpened, settings).GroupBy(m => m.Case.InterventionType).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => Summarise(g.Key, [.. g.Where(m => m.Measured).Select(m => m.Change)], [.. g.Where(m => m.Measured).Select(m => m.Comparison)],
+                g.Count(m => !m.Measured)))];
+
+    /// <summary>One completed case measured: its change and its comparison students' mean change; Measured false when excluded.</summary>
+    public sealed record MeasuredCase(TreatedCase Case, bool Measured, double Change, double Comparison);
+
+    /// <summary>Each case's change and its matched comparison (see the class summary), for any grouping of the cases.</summary>
+    public static List<MeasuredCase> MeasureCases(IReadOnlyList<TreatedCase> treated, IReadOnlyList<AttendanceFact> days,
         IReadOnlyDictionary<string, DateOnly> firstCaseOpened, EffectSettings settings)
     {
         var bySchool = days.GroupBy(d => d.SchoolId).ToDictionary(
             g => g.Key,
             g => g.GroupBy(d => d.StudentId).ToDictionary(s => s.Key, s => s.Select(d => (d.Date, d.Attended)).ToArray()));
         var window = settings.WindowWeeks * 7;
-        var rows = new List<EffectRow>();
-        foreach (var type in treated.GroupBy(t => t.InterventionType).OrderBy(g => g.Key, StringComparer.Ordinal))
+        var measured = new List<MeasuredCase>(treated.Count);
+        foreach (var t in treated)
         {
-            var changes = new List<double>();
-            var comparisonChanges = new List<double>();
-            var excluded = 0;
-            foreach (var t in type)
+            var students = bySchool.GetValueOrDefault(t.SchoolId);
+            var beforeFrom = t.StartDate.AddDays(-window);
+            var afterTo = t.StartDate.AddDays(window);
+            var matchFrom = beforeFrom.AddDays(-settings.MatchingWeeks * 7);
+            var own = students?.GetValueOrDefault(t.StudentId);
+            var change = own is null ? null : Change(own, beforeFrom, t.StartDate, afterTo, settings.MinDaysPerWindow);
+            if (change is null)
             {
-                var students = bySchool.GetValueOrDefault(t.SchoolId);
-                var beforeFrom = t.StartDate.AddDays(-window);
-                var afterTo = t.StartDate.AddDays(window);
-                var matchFrom = beforeFrom.AddDays(-settings.MatchingWeeks * 7);
-                var own = students?.GetValueOrDefault(t.StudentId);
-                var change = own is null ? null : Change(own, beforeFrom, t.StartDate, afterTo, settings.MinDaysPerWindow);
-                if (change is null)
-                {
-                    excluded++;
-                    continue;
-                }
-                var ownMatch = Rate(own!, matchFrom, beforeFrom, settings.MinDaysPerWindow);
-                var pool = new List<(double Distance, double Change)>();
-                foreach (var (studentId, history) in students!)
-                {
-                    if (studentId == t.StudentId || (firstCaseOpened.TryGetValue(studentId, out var opened) && opened < afterTo))
-                    {
-                        continue;
-                    }
-                    if (Change(history, beforeFrom, t.StartDate, afterTo, settings.MinDaysPerWindow) is not { } c)
-                    {
-                        continue;
-                    }
-                    if (ownMatch is { } m)
-                    {
-                        if (Rate(history, matchFrom, beforeFrom, settings.MinDaysPerWindow) is not { } r || Math.Abs(r - m) > settings.Caliper)
-                        {
-                            continue;
-                        }
-                        pool.Add((Math.Abs(r - m), c));
-                    }
-                    else
-                    {
-                        // No earlier history to match on: every eligible student of the school compares.
-                        pool.Add((0, c));
-                    }
-                }
-                if (pool.Count == 0)
-                {
-                    excluded++;
-                    continue;
-                }
-                var matched = pool.OrderBy(p => p.Distance).Take(ownMatch is null ? int.MaxValue : settings.MaxComparisons).ToList();
-                changes.Add(change.Value);
-                comparisonChanges.Add(matched.Average(p => p.Change));
+                measured.Add(new MeasuredCase(t, false, double.NaN, double.NaN));
+                continue;
             }
-            rows.Add(Summarise(type.Key, changes, comparisonChanges, excluded));
+            var ownMatch = Rate(own!, matchFrom, beforeFrom, settings.MinDaysPerWindow);
+            var pool = new List<(double Distance, double Change)>();
+            foreach (var (studentId, history) in students!)
+            {
+                if (studentId == t.StudentId || (firstCaseOpened.TryGetValue(studentId, out var opened) && opened < afterTo))
+                {
+                    continue;
+                }
+                if (Change(history, beforeFrom, t.StartDate, afterTo, settings.MinDaysPerWindow) is not { } c)
+                {
+                    continue;
+                }
+                if (ownMatch is { } m)
+                {
+                    if (Rate(history, matchFrom, beforeFrom, settings.MinDaysPerWindow) is not { } r || Math.Abs(r - m) > settings.Caliper)
+                    {
+                        continue;
+                    }
+                    pool.Add((Math.Abs(r - m), c));
+                }
+                else
+                {
+                    // No earlier history to match on: every eligible student of the school compares.
+                    pool.Add((0, c));
+                }
+            }
+            if (pool.Count == 0)
+            {
+                measured.Add(new MeasuredCase(t, false, double.NaN, double.NaN));
+                continue;
+            }
+            var matched = pool.OrderBy(p => p.Distance).Take(ownMatch is null ? int.MaxValue : settings.MaxComparisons).ToList();
+            measured.Add(new MeasuredCase(t, true, change.Value, matched.Average(p => p.Change)));
         }
-        return rows;
+        return measured;
     }
 
     /// <summary>

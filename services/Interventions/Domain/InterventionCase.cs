@@ -46,6 +46,15 @@ public sealed class InterventionPlan
     public DateOnly StartDate { get; set; }
     public int DurationWeeks { get; set; }
     public required string CheckInFrequency { get; set; }
+
+    /// <summary>Staff hours the plan expects in all (optional): the cost side of "what works per hour" when no time is logged.</summary>
+    public double? ExpectedHours { get; set; }
+
+    /// <summary>
+    /// The student's worst risk band when the plan was set (Early warning's bands; unscored when none): what works is
+    /// compared among students who were alike before, not after the intervention moved them.
+    /// </summary>
+    public string? RiskBandAtStart { get; set; }
 }
 
 /// <summary>Links an alert to the case it opened or joined; the alert id is the key, so each alert is handled once.</summary>
@@ -66,6 +75,9 @@ public sealed class CaseActivity
     public required string Kind { get; set; }
     public required string By { get; set; }
     public required string Text { get; set; }
+
+    /// <summary>Staff minutes the note or contact took, when logged.</summary>
+    public int? MinutesSpent { get; set; }
 }
 
 public static class CaseStatuses

@@ -34,6 +34,7 @@ internal static class Extensions
         builder.Services.AddScoped<AttendanceCopy>();
         builder.Services.AddScoped<OverdueCheck>();
         builder.Services.AddScoped<EffectReport>();
+        builder.Services.AddScoped<ResourceReport>();
         builder.Services.AddScoped<MasteryEffectReport>();
         builder.Services.AddScoped<ChangeTestReport>();
         builder.Services.AddScheduledJobs<InterventionsDbContext>();
@@ -58,6 +59,7 @@ internal static class Extensions
         app.MapGrpcService<InterventionsGrpcService>();
         app.MapCasesApi();
         app.MapEffectReportApi();
+        app.MapResourceReportApi();
         app.MapGroupInterventionsApi();
         app.MapMasteryEffectApi();
         app.MapChangeTestsApi();

@@ -6,6 +6,7 @@ import { casesFor, risksFor, counselorsFor, isOverdue, byRisk, schoolsOf, ACTIVE
 import { caseTable, nameLink, caseCsv } from '../components.js';
 import { masteryEffect } from '../groupInterventions.js';
 import { changeTests } from '../changeTests.js';
+import { resourceSection } from '../resources.js';
 
 export function renderCoordinator(main, user) {
   main.append(h('h1', {}, `Coordinator — ${(user.schools ?? []).join(', ') || 'all schools'}`));
@@ -48,6 +49,7 @@ export function renderCoordinator(main, user) {
   taken.id = 'taken';
   grid.append(taken);
   main.append(effectSection(user));
+  main.append(resourceSection(user));
   // Teachers' group interventions on failing skills: what they did to mastery, per type and subgroup.
   const mastery = section('Group interventions: effect on mastery', () => masteryEffect({ schoolId: user.schools?.length === 1 ? user.schools[0] : undefined }));
   mastery.id = 'mastery-effect';

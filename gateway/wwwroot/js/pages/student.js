@@ -3,6 +3,7 @@ import { api, apiOrNull, student, hasRole } from '../api.js';
 import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
 import { lineChart } from '../charts.js';
 import { ACTIVE, isOverdue, today } from '../data.js';
+import { suggestedTypes } from '../resources.js';
 
 const OUTCOMES = ['improved', 'no-change', 'worsened', 'moved', 'duplicate', 'false-alarm'];
 const PLAN_TYPES = ['attendance-outreach', 'tutoring', 're-teach-module', 'small-group-session', 'family-meeting', 'referral'];
@@ -188,7 +189,7 @@ function caseView(user, c, el, risk) {
       h('dt', {}, 'Next check-in'), h('dd', { id: 'case-next-check-in' }, c.nextCheckIn || '—'),
       c.outcome ? [h('dt', {}, 'Outcome'), h('dd', { id: 'case-outcome' }, c.outcome)] : null),
     h('p', {}, h('span', { class: 'muted' }, `Opened ${date(c.openedAt)} for: `), c.reason),
-    c.plan?.type ? h('p', {}, `Plan: ${c.plan.type}, tier ${c.plan.tier}, from ${c.plan.startDate} for ${c.plan.durationWeeks} weeks, check-in ${c.plan.checkInFrequency}. Goal: ${c.plan.goal}`) : null,
+    c.plan?.type ? h('p', {}, `Plan: ${c.plan.type}, tier ${c.plan.tier}, from ${c.plan.startDate} for ${c.plan.durationWeeks} weeks, check-in ${c.plan.checkInFrequency}${c.plan.expectedHours ? `, about ${c.plan.expectedHours} staff hour(s)` : ''}. Goal: ${c.plan.goal}`) : null,
     status,
   ];
 
@@ -212,11 +213,12 @@ function caseView(user, c, el, risk) {
     const withWhom = select('contact-with', CONTACT_WITH);
     const how = select('contact-how', CONTACT_HOW);
     const what = h('input', { id: 'contact-note', type: 'text', size: 40 });
+    const minutes = h('input', { id: 'contact-minutes', type: 'number', min: 1, max: 600 });
     parts.push(h('form', {
       class: 'card', 'aria-label': 'Log a contact',
-      onsubmit: ev => { ev.preventDefault(); act('Contact logged', '/contacts', { with: withWhom.value, how: how.value, note: what.value || undefined }); },
+      onsubmit: ev => { ev.preventDefault(); act('Contact logged', '/contacts', { with: withWhom.value, how: how.value, note: what.value || undefined, minutesSpent: minutes.value ? Number(minutes.value) : undefined }); },
     }, h('h3', {}, 'Log a contact'),
-    h('div', { class: 'row' }, field('contact-with', 'With', withWhom), field('contact-how', 'How', how)),
+    h('div', { class: 'row' }, field('contact-with', 'With', withWhom), field('contact-how', 'How', how), field('contact-minutes', 'Minutes spent (optional)', minutes)),
     field('contact-note', 'What came of it (optional)', what),
     h('button', { type: 'submit' }, 'Log contact')));
 
@@ -229,10 +231,12 @@ function caseView(user, c, el, risk) {
 
   const note = h('textarea', { id: 'note-text' });
   const contact = h('input', { type: 'checkbox', id: 'note-contact' });
+  const noteMinutes = h('input', { id: 'note-minutes', type: 'number', min: 1, max: 600 });
   parts.push(h('form', {
     class: 'card', 'aria-label': 'Add a note',
-    onsubmit: ev => { ev.preventDefault(); act('Note added', '/notes', { text: note.value, authorId: user.id, contact: contact.checked }); },
+    onsubmit: ev => { ev.preventDefault(); act('Note added', '/notes', { text: note.value, authorId: user.id, contact: contact.checked, minutesSpent: noteMinutes.value ? Number(noteMinutes.value) : undefined }); },
   }, h('div', { class: 'field' }, h('label', { for: 'note-text' }, 'Note'), note),
+  field('note-minutes', 'Minutes spent (optional)', noteMinutes),
   h('div', { class: 'field' }, h('label', { class: 'inline', for: 'note-contact' }, contact, 'This note records a contact with the student or family')),
   h('button', { type: 'submit' }, 'Add note')));
 
@@ -244,15 +248,18 @@ function caseView(user, c, el, risk) {
     const goal = h('input', { id: 'plan-goal', type: 'text', size: 40 });
     const start = h('input', { id: 'plan-start', type: 'date', value: today() });
     const weeks = h('input', { id: 'plan-weeks', type: 'number', min: 1, max: 52, value: 6 });
+    const hours = h('input', { id: 'plan-hours', type: 'number', min: 0.25, max: 500, step: 0.25, value: c.plan?.expectedHours ?? '' });
+    parts.push(suggestedTypes(base));
     parts.push(h('form', {
       class: 'card', 'aria-label': 'Plan',
       onsubmit: ev => {
         ev.preventDefault();
-        act('Plan saved', '/plan', { type: type.value, tier: Number(tier.value), goal: goal.value, startDate: start.value, durationWeeks: Number(weeks.value), checkInFrequency: freq.value, by: user.id }, 'PUT');
+        act('Plan saved', '/plan', { type: type.value, tier: Number(tier.value), goal: goal.value, startDate: start.value, durationWeeks: Number(weeks.value), checkInFrequency: freq.value, by: user.id, expectedHours: hours.value ? Number(hours.value) : undefined }, 'PUT');
       },
     }, h('h3', {}, 'Plan'),
     field('plan-type', 'Intervention', type), field('plan-tier', 'Tier', tier), field('plan-goal', 'Goal', goal),
     field('plan-start', 'Start date', start), field('plan-weeks', 'Weeks', weeks), field('plan-frequency', 'Check-in', freq),
+    field('plan-hours', 'Staff hours expected in all (optional)', hours),
     h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save plan'),
       c.plan?.type && c.status === 'assigned' ? h('button', { type: 'button', onclick: () => act('Started', '/start', { by: user.id }) }, 'Start the plan') : null)));
   }
@@ -270,7 +277,7 @@ function caseView(user, c, el, risk) {
 
   const history = h('div', {}, h('p', { class: 'muted' }, 'Loading history…'));
   api(`${base}/activity`).then(a => clear(history, h('h3', {}, 'History'), h('ol', { id: 'case-history' }, (a.activity ?? []).map(x =>
-    h('li', {}, h('span', { class: 'muted' }, `${date(x.at)} · ${x.kind}${x.by ? ` · ${x.by}` : ''}`), h('div', {}, x.text)))))).catch(e => clear(history, message('error', e.message)));
+    h('li', {}, h('span', { class: 'muted' }, `${date(x.at)} · ${x.kind}${x.by ? ` · ${x.by}` : ''}${x.minutesSpent ? ` · ${x.minutesSpent} min` : ''}`), h('div', {}, x.text)))))).catch(e => clear(history, message('error', e.message)));
   parts.push(history);
   return parts;
 }
