@@ -43,8 +43,14 @@ public sealed class ResourceReportTests(ITestOutputHelper output) : IAsyncLifeti
                     OpenedAt = new DateTimeOffset(t.StartDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
                     Plan = new InterventionPlan
                     {
-                        Type = t.InterventionType, Tier = 2, Goal = "g", StartDate = t.StartDate, DurationWeeks = 4, CheckInFrequency = "weekly",
-                        ExpectedHours = outreach ? OutreachHours : TutoringHours, RiskBandAtStart = i % 2 == 0 ? "high" : "elevated",
+                        Type = t.InterventionType,
+                        Tier = 2,
+                        Goal = "g",
+                        StartDate = t.StartDate,
+                        DurationWeeks = 4,
+                        CheckInFrequency = "weekly",
+                        ExpectedHours = outreach ? OutreachHours : TutoringHours,
+                        RiskBandAtStart = i % 2 == 0 ? "high" : "elevated",
                     },
                 };
                 if (outreach && i % 4 == 0)
@@ -147,7 +153,13 @@ public sealed class ResourceReportTests(ITestOutputHelper output) : IAsyncLifeti
         // The plan records its expected hours and the band the student was in when it was set; notes log minutes.
         using var plan = await counselor.PutAsJsonAsync($"/api/interventions/v1/cases/{highCase}/plan", new
         {
-            type = "attendance-outreach", tier = 2, goal = "Back to 95 %", startDate = "2026-11-02", durationWeeks = 4, checkInFrequency = "weekly", expectedHours = 1.5,
+            type = "attendance-outreach",
+            tier = 2,
+            goal = "Back to 95 %",
+            startDate = "2026-11-02",
+            durationWeeks = 4,
+            checkInFrequency = "weekly",
+            expectedHours = 1.5,
         });
         Assert.True(plan.IsSuccessStatusCode, await plan.Content.ReadAsStringAsync());
         using var note = await counselor.PostAsJsonAsync($"/api/interventions/v1/cases/{highCase}/notes", new { text = "Called home.", contact = true, minutesSpent = 25 });
