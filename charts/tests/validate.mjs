@@ -180,6 +180,10 @@ async function main(files) {
       for (const m of doc.spec?.metadata ?? []) {
         if (m.value !== undefined) checkLiteral(where, `metadata ${m.name}`, String(m.value));
       }
+      // The Twilio binding uses its component's toNumber before the message's: set, every text would go to that one number.
+      if (doc.spec?.type === "bindings.twilio.sms" && (doc.spec.metadata ?? []).some((m) => m.name === "toNumber")) {
+        fail(where, "bindings.twilio.sms sets toNumber, which overrides the number each message names");
+      }
     }
     if (doc.kind === "Service" && doc.spec?.type && doc.spec.type !== "ClusterIP") {
       fail(where, `Service type ${doc.spec.type}: only the gateway's Ingress is reachable from outside`);

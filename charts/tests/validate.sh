@@ -6,8 +6,8 @@
 #      misspelled keys, Beacon's rules: probes, resources, non-root, no inlined secrets, NetworkPolicies, tags),
 #   4. static checks of skaffold.yaml and the Dockerfile with each image's build args (check-build-files.mjs),
 #   4b. check-wiring.mjs: no values key that no template reads, no environment variable that no code reads;
-#   5. negative checks: values-bad.yaml, a misspelled value, fixtures/bad-exposure.yaml and
-#      fixtures/bad-skaffold.yaml must each be rejected with the broken rules reported.
+#   5. negative checks: values-bad.yaml, a misspelled value, fixtures/bad-exposure.yaml, fixtures/bad-skaffold.yaml,
+#      fixtures/bad-sms.yaml and fixtures/bad-egress.yaml must each be rejected with the broken rules reported.
 # Needs node, npm, tar and unzip (or python3). Exit code 0 = all good.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +72,7 @@ if node "$here/check-wiring.mjs" "$here/../.." "$here/fixtures/unused-values.yam
   echo "FAIL the wiring check accepted the fixtures"; status=1
 fi
 for expected in 'services.earlyWarning.models.persistence.enabled is read by no template' \
+    'dapr.bindings.sms.toNumber is read by no template' 'Notifications__Dapr__SmsBindng: no code reads SmsBindng' \
     'EarlyWarning__Models__Bucket: no code reads Bucket' 'Mailer__Host: no code reads the section Mailer' \
     'ConnectionStrings__Cache: no code reads connection string Cache'; do
   if grep -qF "$expected" "$out/wiring.log"; then echo "  reported: $expected"
@@ -116,6 +117,15 @@ fi
 for expected in 'publishes Ingestion for the chart component mastery' 'does not set the build arg ASSEMBLY' \
     'build arg PROJECT_DIRR is not declared' 'COPY source services/Notification/ does not exist'; do
   if grep -qF "$expected" "$out/skaffold.log"; then echo "  reported: $expected"
+  else echo "FAIL the checker did not report: $expected"; status=1; fi
+done
+
+echo "== negative check: fixtures/bad-sms.yaml must be rejected"
+if node "$here/validate.mjs" "$here/fixtures/bad-sms.yaml" > "$out/sms.log" 2>&1; then
+  echo "FAIL the checker accepted fixtures/bad-sms.yaml"; status=1
+fi
+for expected in 'bindings.twilio.sms sets toNumber' 'metadata authToken looks like a credential'; do
+  if grep -qF "$expected" "$out/sms.log"; then echo "  reported: $expected"
   else echo "FAIL the checker did not report: $expected"; status=1; fi
 done
 

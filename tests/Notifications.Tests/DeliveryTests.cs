@@ -309,4 +309,43 @@ public sealed class DeliveryTests : IAsyncLifetime
         var stored = await _notifications.WithDbAsync<NotificationsDbContext, bool>(db => db.Preferences.AnyAsync(p => p.StaffId == $"{_school}-c1"));
         Assert.False(stored);
     }
+
+    [Fact]
+    public async Task Without_an_sms_transport_sms_is_refused_and_a_text_left_from_before_is_dead_lettered()
+    {
+        // This service has no Notifications:SmsTransport: SMS is not offered, and choosing it says so on the field.
+        using var response = await _client.PutAsJsonAsync($"/api/notifications/v1/staff/{_school}-c2/preferences",
+            new { kinds = new Dictionary<string, object> { ["risk-alert"] = new { channels = new[] { "in-app", "sms" } } } });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateObject().ToList();
+        var refusal = Assert.Single(errors);
+        Assert.StartsWith("kinds", refusal.Name);
+        Assert.Contains("'sms' is not offered here: no SMS transport is configured", refusal.Value[0].GetString());
+        var offered = await _client.GetFromJsonAsync<JsonElement>($"/api/notifications/v1/staff/{_school}-c2/preferences");
+        Assert.Equal(["in-app", "email", "webhook"], offered.GetProperty("channelsOffered").EnumerateArray().Select(c => c.GetString()));
+
+        // A text queued while SMS was on (a preference saved then): dead at once, with the reason, never silently dropped.
+        var deliveryId = NewId.NextGuid();
+        await _notifications.WithDbAsync<NotificationsDbContext, int>(db =>
+        {
+            db.Deliveries.Add(new Delivery
+            {
+                DeliveryId = deliveryId,
+                StaffId = $"{_school}-c2",
+                SourceEventId = NewId.NextGuid(),
+                Channel = Channels.Sms,
+                Kind = EventKinds.RiskAlert,
+                Title = "t",
+                Body = "b",
+                ShortText = "D.F.: needs a look",
+                CreatedAt = DateTimeOffset.UtcNow,
+                NotBefore = DateTimeOffset.UtcNow,
+            });
+            return db.SaveChangesAsync();
+        });
+        var dead = await Eventually.WaitAsync(() => _notifications.WithDbAsync<NotificationsDbContext, Delivery>(db => db.Deliveries.AsNoTracking().SingleAsync(d => d.DeliveryId == deliveryId)),
+            d => d.Status != DeliveryStatuses.Pending, TimeSpan.FromSeconds(30));
+        Assert.Equal((DeliveryStatuses.Dead, 1), (dead.Status, dead.Attempts));
+        Assert.StartsWith("No SMS transport configured", dead.LastError);
+    }
 }

@@ -9,7 +9,8 @@ namespace Beacon.Ingestion.Apis;
 
 public sealed record RosterBatch(List<SchoolRow>? Schools, List<StaffRow>? Staff, List<StudentRow>? Students);
 public sealed record SchoolRow(string? SchoolId, string? Name);
-public sealed record StaffRow(string? StaffId, string? SchoolId, string? Role, string? GivenName, string? FamilyName, string? Email);
+/// <summary>Phone: the staff member's mobile number for SMS (E.164 after spaces, dashes and parentheses are dropped); optional.</summary>
+public sealed record StaffRow(string? StaffId, string? SchoolId, string? Role, string? GivenName, string? FamilyName, string? Email, string? Phone = null);
 public sealed record StudentRow(string? StudentId, string? SchoolId, string? GivenName, string? FamilyName, string? GradeLevel);
 
 public sealed record AttendanceBatch(List<AttendanceRow>? Records);

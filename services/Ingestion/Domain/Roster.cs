@@ -17,6 +17,9 @@ public sealed class StaffMember
     public required string GivenName { get; set; }
     public required string FamilyName { get; set; }
     public string Email { get; set; } = "";
+
+    /// <summary>Mobile number in E.164 form (<see cref="Beacon.ServiceDefaults.PhoneNumbers"/>), for SMS; null when the roster has no valid one.</summary>
+    public string? Phone { get; set; }
 }
 
 /// <summary>A student and their current enrollment (one school at a time in the skeleton).</summary>

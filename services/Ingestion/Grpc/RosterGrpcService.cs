@@ -51,6 +51,7 @@ public sealed class RosterGrpcService(IngestionDbContext db) : Roster.RosterBase
             FamilyName = s.FamilyName,
             Role = s.Role,
             Email = s.Email,
+            Phone = s.Phone ?? "",
         }));
         return response;
     }

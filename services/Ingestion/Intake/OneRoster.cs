@@ -103,8 +103,9 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var resolvedUsers = users.Rows.Select(r => (r.Line, r.Row, Role: RoleOf(r.Row), School: SchoolOf(r.Row))).ToList();
         // Staff whose only org is a district (or above) work for no one school: not imported, not an error.
         var staff = resolvedUsers.Where(p => p.Role is "teacher" or "counselor" && p.School is not null)
+            // Their mobile number for SMS: the sms column (a number that takes texts), else phone.
             .Select(p => new Positioned<StaffRow>(Pos(users, p.Line), new StaffRow(Field(p.Row, "sourcedId"), p.School, p.Role,
-                Field(p.Row, "givenName"), Field(p.Row, "familyName"), Field(p.Row, "email"))));
+                Field(p.Row, "givenName"), Field(p.Row, "familyName"), Field(p.Row, "email"), Field(p.Row, "sms") ?? Field(p.Row, "phone"))));
         var students = resolvedUsers.Where(p => p.Role == "student")
             .Select(p => new Positioned<StudentRow>(Pos(users, p.Line), new StudentRow(Field(p.Row, "sourcedId"), p.School,
                 Field(p.Row, "givenName"), Field(p.Row, "familyName"), Field(p.Row, "grades")?.Split(',')[0])));

@@ -55,6 +55,7 @@ public sealed class RosterImport(IngestionDbContext db, SignalIntake intake, Tim
             {
                 continue;
             }
+            staff.TryGetValue(row.StaffId!, out var existing);
             var incoming = new StaffMember
             {
                 StaffId = row.StaffId!,
@@ -63,11 +64,12 @@ public sealed class RosterImport(IngestionDbContext db, SignalIntake intake, Tim
                 GivenName = row.GivenName!,
                 FamilyName = row.FamilyName!,
                 Email = row.Email ?? "",
+                Phone = PhoneOf(positioned, existing, errors),
             };
-            if (staff.TryGetValue(incoming.StaffId, out var existing))
+            if (existing is not null)
             {
                 var same = existing.SchoolId == incoming.SchoolId && existing.Role == incoming.Role && existing.GivenName == incoming.GivenName
-                    && existing.FamilyName == incoming.FamilyName && existing.Email == incoming.Email;
+                    && existing.FamilyName == incoming.FamilyName && existing.Email == incoming.Email && existing.Phone == incoming.Phone;
                 Count(same, ref unchanged, ref corrected);
                 if (same)
                 {
@@ -80,7 +82,8 @@ public sealed class RosterImport(IngestionDbContext db, SignalIntake intake, Tim
                 staff[incoming.StaffId] = db.Staff.Add(incoming).Entity;
                 accepted++;
             }
-            db.Publish(new StaffAssigned(incoming.StaffId, incoming.SchoolId, incoming.Role, incoming.GivenName, incoming.FamilyName, incoming.Email, now));
+            db.Publish(new StaffAssigned(incoming.StaffId, incoming.SchoolId, incoming.Role, incoming.GivenName, incoming.FamilyName, incoming.Email, now,
+                incoming.Phone));
         }
 
         var studentRows = await db.RefuseErasedAsync(rows.Students.ToList(), r => r.StudentId, errors, ct);
@@ -130,6 +133,25 @@ public sealed class RosterImport(IngestionDbContext db, SignalIntake intake, Tim
         intake.Quarantine("roster", new BatchContext(batchId, source), errors.TakePending(), now);
         await db.SaveChangesAsync(ct);
         return new BatchSummary(batchId, "roster", source, accepted + unchanged + corrected + errors.RejectedRows, accepted, unchanged, corrected, errors.RejectedRows);
+    }
+
+    /// <summary>
+    /// The row's mobile number in E.164 form; none when the row has none. A number that is not one is a row error on
+    /// "phone", but only the number is left out: the staff member is still stored (and keeps the number stored before,
+    /// if any), since a typo in an optional column should not take a counselor off the roster.
+    /// </summary>
+    private static string? PhoneOf(Positioned<StaffRow> row, StaffMember? existing, RowErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(row.Row.Phone))
+        {
+            return null;
+        }
+        if (PhoneNumbers.TryNormalize(row.Row.Phone, out var e164))
+        {
+            return e164;
+        }
+        errors.AddKept(row, "phone", $"'{Rules.Show(row.Row.Phone)}' is not {PhoneNumbers.Rule}; the row was stored without it.");
+        return existing?.Phone;
     }
 
     private static void Count(bool same, ref int unchanged, ref int corrected)

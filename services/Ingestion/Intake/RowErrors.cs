@@ -6,8 +6,14 @@ namespace Beacon.Ingestion.Intake;
 /// <summary>A row and where it came from: "records[3]" in a JSON batch, "lines[5]" (1-based file line) in a CSV upload.</summary>
 public readonly record struct Positioned<TRow>(string Position, TRow Row);
 
-/// <summary>One rejected row: where, its raw content (for the quarantine), and every reason.</summary>
-public sealed record RejectedRow(string Position, string Raw, List<(string Field, string Reason)> Reasons);
+/// <summary>
+/// One row with errors: where, its raw content (for the quarantine), and every reason. Kept: only optional fields were wrong,
+/// so the row was stored without them (<see cref="RowErrors.AddKept"/>); it is reported and quarantined, not counted rejected.
+/// </summary>
+public sealed record RejectedRow(string Position, string Raw, List<(string Field, string Reason)> Reasons)
+{
+    public bool Kept { get; set; }
+}
 
 /// <summary>
 /// Collects row errors under keys like <c>records[3].status</c> (problem-details style) and keeps the
@@ -21,7 +27,10 @@ public sealed class RowErrors
     private readonly Dictionary<string, RejectedRow> _rows = new(StringComparer.Ordinal);
     private readonly List<RejectedRow> _pending = [];
 
-    public int RejectedRows => _rows.Count;
+    public int RejectedRows => _rows.Values.Count(r => !r.Kept);
+
+    /// <summary>Rows stored without an optional field that was wrong (a staff member's phone number): reported, not rejected.</summary>
+    public int KeptRows => _rows.Values.Count(r => r.Kept);
     public bool Any => _rows.Count > 0;
     public IEnumerable<RejectedRow> All => _rows.Values;
 
@@ -34,7 +43,19 @@ public sealed class RowErrors
             _rows[position] = row = new RejectedRow(position, raw, []);
             _pending.Add(row);
         }
+        row.Kept = false;   // any error of a required field rejects the row, whatever was said about it before
         row.Reasons.Add((field, reason));
+    }
+
+    /// <summary>
+    /// An optional field was wrong and left out, the rest of the row was stored: the reason is reported under the row's
+    /// position like any row error (and quarantined, so ops see it), but the row does not count as rejected.
+    /// </summary>
+    public void AddKept<TRow>(Positioned<TRow> row, string field, string reason)
+    {
+        var kept = !_rows.TryGetValue(row.Position, out var before) || before.Kept;
+        Add(row, field, reason);
+        _rows[row.Position].Kept = kept;
     }
 
     public void Add<TRow>(Positioned<TRow> row, string field, string reason) =>

@@ -147,9 +147,10 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
             extensions["oneRosterVersion"] = summary.OneRosterVersion;
             extensions["files"] = summary.Files;
         }
+        var kept = errors.KeptRows > 0 ? $" ({errors.KeptRows} of them without a field that was wrong, see errors)" : "";
         return Results.ValidationProblem(
             errors.ToProblemErrors(),
-            title: $"{summary.Rejected} row(s) rejected; {summary.Accepted + summary.Corrected} valid row(s) stored",
+            title: $"{summary.Rejected} row(s) rejected; {summary.Accepted + summary.Corrected} valid row(s) stored{kept}",
             detail: "Batches keep their valid rows. Rejected rows are in the quarantine (GET /api/ingestion/v1/quarantine); "
                 + "fix and re-submit them there, or send them again in a new batch.",
             extensions: extensions);

@@ -6,6 +6,7 @@ using Beacon.Notifications.Outbound;
 using Beacon.Notifications.Storage;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using GetFeedRequest = Beacon.Contracts.Notifications.GetFeedRequest;
 using GetFeedResponse = Beacon.Contracts.Notifications.GetFeedResponse;
 
@@ -98,7 +99,7 @@ public static class NotificationsApi
         }
     }
 
-    private static async Task<IResult> GetPreferencesAsync(string staffId, NotificationsDbContext db, CancellationToken ct)
+    private static async Task<IResult> GetPreferencesAsync(string staffId, NotificationsDbContext db, IOptions<DeliveryOptions> delivery, CancellationToken ct)
     {
         var p = await db.Preferences.AsNoTracking().FirstOrDefaultAsync(x => x.StaffId == staffId, ct);
         var rules = p is null ? [] : PreferenceRules.Parse(p.Rules);
@@ -111,12 +112,15 @@ public static class NotificationsApi
             digestAt = (p?.DigestAt ?? new TimeOnly(7, 0)).ToString("HH:mm"),
             webhookUrl = p?.WebhookUrl,
             webhookSecretSet = !string.IsNullOrEmpty(p?.WebhookSecret),
+            // What this deployment can send: "sms" only where a transport for texts is configured.
+            channelsOffered = Channels.Offered(delivery.Value.SmsOffered),
         });
     }
 
-    private static async Task<IResult> PutPreferencesAsync(string staffId, HttpRequest request, NotificationsDbContext db, WebhookGuard webhooks, CancellationToken ct)
+    private static async Task<IResult> PutPreferencesAsync(string staffId, HttpRequest request, NotificationsDbContext db, WebhookGuard webhooks,
+        IOptions<DeliveryOptions> delivery, CancellationToken ct)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request, new PreferencesValidator(webhooks), ct);
+        var (body, problem) = await JsonBody.ReadAsync(request, new PreferencesValidator(webhooks, delivery.Value.SmsOffered), ct);
         if (body is null)
         {
             return problem!;
@@ -135,7 +139,7 @@ public static class NotificationsApi
         p.WebhookUrl = body.WebhookUrl;
         p.WebhookSecret = body.WebhookUrl is null ? null : body.WebhookSecret;
         await db.SaveChangesAsync(ct);
-        return await GetPreferencesAsync(staffId, db, ct);
+        return await GetPreferencesAsync(staffId, db, delivery, ct);
     }
 
     private static async Task<IResult> MarkReadAsync(string staffId, string entryId, NotificationsDbContext db, CancellationToken ct)

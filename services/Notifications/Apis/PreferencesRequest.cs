@@ -10,7 +10,8 @@ public sealed record PreferencesRequest(Dictionary<string, KindPreference>? Kind
 
 public sealed class PreferencesValidator : AbstractValidator<PreferencesRequest>
 {
-    public PreferencesValidator(Outbound.WebhookGuard webhooks)
+    /// <param name="smsOffered">Whether this deployment can send texts (Notifications:SmsTransport): without, "sms" is refused.</param>
+    public PreferencesValidator(Outbound.WebhookGuard webhooks, bool smsOffered)
     {
         RuleForEach(r => r.Kinds).ChildRules(kind =>
         {
@@ -18,7 +19,10 @@ public sealed class PreferencesValidator : AbstractValidator<PreferencesRequest>
                 .WithMessage((_, k) => $"'{k}' is not an event kind; use {string.Join(", ", EventKinds.All)}.");
             kind.RuleFor(k => k.Value.Channels).NotNull().WithMessage("is required (an empty list turns the kind off).");
             kind.RuleForEach(k => k.Value.Channels).Must(c => Channels.All.Contains(c))
-                .WithMessage((_, c) => $"'{c}' is not a channel; use {string.Join(", ", Channels.All)}.");
+                .WithMessage((_, c) => $"'{c}' is not a channel; use {string.Join(", ", Channels.Offered(smsOffered))}.");
+            // Refused rather than accepted and dead-lettered later: the person choosing it learns now that no text would come.
+            kind.RuleForEach(k => k.Value.Channels).Must(c => c != Channels.Sms || smsOffered)
+                .WithMessage("'sms' is not offered here: no SMS transport is configured (texts go through a Dapr SMS binding, Notifications:SmsTransport=dapr).");
         }).OverridePropertyName("kinds");
         RuleFor(r => r.QuietHours!.From).Must(BeTime).WithMessage("must be a time HH:mm.").When(r => r.QuietHours is not null).OverridePropertyName("quietHours.from");
         RuleFor(r => r.QuietHours!.Until).Must(BeTime).WithMessage("must be a time HH:mm.").When(r => r.QuietHours is not null).OverridePropertyName("quietHours.until");

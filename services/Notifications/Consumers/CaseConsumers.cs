@@ -12,12 +12,13 @@ public sealed class InterventionAssignedConsumer(NotificationsDbContext db, Noti
     public async Task Consume(ConsumeContext<InterventionAssigned> context)
     {
         var m = context.Message;
-        var who = await Worklist.StudentLabelAsync(db, m.StudentId, m.SchoolId, context.CancellationToken);
+        var (who, initials) = await Worklist.StudentLabelsAsync(db, m.StudentId, m.SchoolId, context.CancellationToken);
         // A counselor who took the case themself gets it in their feed worded as what it was, not as an assignment.
         var title = m.AssignedBy == m.OwnerId ? $"You took the case of {who}" : $"Case of {who} assigned to {m.OwnerId}";
         var notice = new Notice(Notifier.StableId("assigned", m.CaseId.ToString(), m.OwnerId, m.AssignedAt.ToString("O")), EventKinds.CaseAssigned, m.StudentId,
             title,
-            $"{m.AssignedBy} assigned the outreach case {m.CaseId} to {m.OwnerId}{(m.HelperIds.Count > 0 ? $" with helpers {string.Join(", ", m.HelperIds)}" : "")}.");
+            $"{m.AssignedBy} assigned the outreach case {m.CaseId} to {m.OwnerId}{(m.HelperIds.Count > 0 ? $" with helpers {string.Join(", ", m.HelperIds)}" : "")}.",
+            $"case of {initials} assigned to {m.OwnerId}");
         await notifier.NotifyAsync([m.OwnerId, .. m.HelperIds], notice, context.CancellationToken);
         await db.SaveChangesAsync(context.CancellationToken);
     }
@@ -32,10 +33,11 @@ public sealed class InterventionOverdueConsumer(NotificationsDbContext db, Notif
     {
         var m = context.Message;
         var ct = context.CancellationToken;
-        var who = await Worklist.StudentLabelAsync(db, m.StudentId, m.SchoolId, ct);
+        var (who, initials) = await Worklist.StudentLabelsAsync(db, m.StudentId, m.SchoolId, ct);
         var notice = new Notice(Notifier.StableId("overdue", m.CaseId.ToString(), m.ContactDueBy.ToString("O")), EventKinds.CaseOverdue, m.StudentId,
             $"Overdue: {who} not contacted",
-            $"Case {m.CaseId} had to be contacted by {m.ContactDueBy:yyyy-MM-dd} and is {m.SchoolDaysOverdue} school day(s) late. Owner: {m.OwnerId ?? "nobody assigned"}.");
+            $"Case {m.CaseId} had to be contacted by {m.ContactDueBy:yyyy-MM-dd} and is {m.SchoolDaysOverdue} school day(s) late. Owner: {m.OwnerId ?? "nobody assigned"}.",
+            $"overdue: {initials} not contacted, {m.SchoolDaysOverdue} school day(s) late");
         var coordinators = await db.Staff.Where(s => s.SchoolId == m.SchoolId && s.Role == CoordinatorRole).Select(s => s.StaffId).ToListAsync(ct);
         if (coordinators.Count == 0)
         {
@@ -50,29 +52,33 @@ public sealed class InterventionOverdueConsumer(NotificationsDbContext db, Notif
     }
 }
 
-/// <summary>Keeps the staff projection (role and email address) current, and makes the next alert ask the roster again.</summary>
+/// <summary>Keeps the staff projection (role, email address, mobile number) current, and makes the next alert ask the roster again.</summary>
 public sealed class StaffAssignedConsumer(NotificationsDbContext db, SchoolCounselors schoolCounselors) : IConsumer<StaffAssigned>
 {
     public async Task Consume(ConsumeContext<StaffAssigned> context)
     {
         var m = context.Message;
-        await UpsertAsync(db, m.StaffId, m.SchoolId, m.Role, $"{m.GivenName} {m.FamilyName}".Trim(), m.Email, context.CancellationToken);
+        await UpsertAsync(db, m.StaffId, m.SchoolId, m.Role, $"{m.GivenName} {m.FamilyName}".Trim(), m.Email, m.Phone, context.CancellationToken);
         await db.SaveChangesAsync(context.CancellationToken);
         schoolCounselors.ForgetAll();
     }
 
-    public static async Task UpsertAsync(NotificationsDbContext db, string staffId, string schoolId, string role, string name, string email, CancellationToken ct)
+    /// <param name="phone">The roster's mobile number (E.164, checked by Ingestion); null or empty when it has none.</param>
+    public static async Task UpsertAsync(NotificationsDbContext db, string staffId, string schoolId, string role, string name, string email, string? phone,
+        CancellationToken ct)
     {
+        phone = string.IsNullOrEmpty(phone) ? null : phone;
         var staff = db.Staff.Local.FirstOrDefault(s => s.StaffId == staffId) ?? await db.Staff.FindAsync([staffId], ct);
         if (staff is null)
         {
-            db.Staff.Add(new StaffMember { StaffId = staffId, SchoolId = schoolId, Role = role, Name = name, Email = email });
+            db.Staff.Add(new StaffMember { StaffId = staffId, SchoolId = schoolId, Role = role, Name = name, Email = email, Phone = phone });
             return;
         }
         staff.SchoolId = schoolId;
         staff.Role = role;
         staff.Name = name;
         staff.Email = email;
+        staff.Phone = phone;
         staff.Source = null;   // on the roster now: the roster says who they are
     }
 }

@@ -11,7 +11,7 @@ namespace Beacon.Notifications.Consumers;
 /// <summary>
 /// Puts an alert on the worklist of every counselor of the student's school: one entry per student, updated in
 /// place (<see cref="Worklist"/>). Only a material change (a new student, a new kind of reason, a level going up)
-/// becomes a notification (feed entry, e-mail, webhook); a re-crossing after a correction updates the entry
+/// becomes a notification (feed entry, e-mail, webhook, SMS); a re-crossing after a correction updates the entry
 /// silently. The counselors are asked of Ingestion over gRPC (remembered for a short time, see
 /// <see cref="SchoolCounselors"/>), and so is the student's name the first time the student appears; if Ingestion
 /// is down the message is retried, then parked in the error queue, never dropped. Redelivery changes nothing.
@@ -32,7 +32,7 @@ public sealed class RiskAlertRaisedConsumer(NotificationsDbContext db, Roster.Ro
             foreach (var c in counselors)
             {
                 // The roster's answer is the freshest address we have.
-                await StaffAssignedConsumer.UpsertAsync(db, c.StaffId, c.SchoolId, c.Role, $"{c.GivenName} {c.FamilyName}".Trim(), c.Email, ct);
+                await StaffAssignedConsumer.UpsertAsync(db, c.StaffId, c.SchoolId, c.Role, $"{c.GivenName} {c.FamilyName}".Trim(), c.Email, c.Phone, ct);
             }
         }
         if (counselors.Count == 0)
@@ -45,7 +45,7 @@ public sealed class RiskAlertRaisedConsumer(NotificationsDbContext db, Roster.Ro
         var entries = await db.Worklist.Where(w => w.StudentId == alert.StudentId).ToListAsync(ct);
         var (name, grade) = entries.FirstOrDefault() is { } known ? (known.StudentName, known.GradeLevel) : await StudentAsync(alert.StudentId, ct);
         var now = clock.GetUtcNow();
-        var toTell = new List<(string StaffId, string Title, string Body)>();
+        var toTell = new List<(string StaffId, string Title, string Body, string Short)>();
         foreach (var staffId in counselors.Select(c => c.StaffId).Distinct())
         {
             var entry = entries.FirstOrDefault(e => e.StaffId == staffId);
@@ -70,12 +70,14 @@ public sealed class RiskAlertRaisedConsumer(NotificationsDbContext db, Roster.Ro
                 entry.Read = false;
                 var reason = reasons.First(r => r.Family == Worklist.FamilyOf(alert.Kind));
                 var what = isNew ? "needs a look" : before.Any(r => r.Family == reason.Family) ? $"{reason.Label.ToLowerInvariant()} got worse" : $"new reason: {reason.Label.ToLowerInvariant()}";
-                toTell.Add((staffId, $"{Worklist.StudentLabel(name, grade, alert.SchoolId)} — {what}", Worklist.Describe(reason)));
+                toTell.Add((staffId, $"{Worklist.StudentLabel(name, grade, alert.SchoolId)} — {what}", Worklist.Describe(reason),
+                    $"{SmsText.Student(name, alert.StudentId, grade)}: {what}"));
             }
         }
-        foreach (var group in toTell.GroupBy(t => (t.Title, t.Body)))
+        foreach (var group in toTell.GroupBy(t => (t.Title, t.Body, t.Short)))
         {
-            await notifier.NotifyAsync([.. group.Select(t => t.StaffId)], new Notice(alert.AlertId, EventKinds.RiskAlert, alert.StudentId, group.Key.Title, group.Key.Body), ct);
+            await notifier.NotifyAsync([.. group.Select(t => t.StaffId)],
+                new Notice(alert.AlertId, EventKinds.RiskAlert, alert.StudentId, group.Key.Title, group.Key.Body, group.Key.Short), ct);
         }
         await db.SaveChangesAsync(ct);
     }

@@ -6,9 +6,15 @@ public static class Channels
     public const string Email = "email";
     public const string Webhook = "webhook";
 
+    /// <summary>A text message through the Dapr SMS output binding; offered only where one is configured (<see cref="Outbound.DeliveryOptions.SmsOffered"/>).</summary>
+    public const string Sms = "sms";
+
     /// <summary>No recipient could be found; recorded so that nothing is dropped silently.</summary>
     public const string None = "none";
-    public static readonly string[] All = [InApp, Email, Webhook];
+    public static readonly string[] All = [InApp, Email, Webhook, Sms];
+
+    /// <summary>The channels a preference may name in this deployment: SMS only where a transport for it is configured.</summary>
+    public static string[] Offered(bool smsOffered) => smsOffered ? All : [InApp, Email, Webhook];
 }
 
 public static class EventKinds

@@ -6,12 +6,15 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Notifications.Domain;
 
-/// <summary>One event to tell someone about.</summary>
-public sealed record Notice(Guid SourceEventId, string Kind, string StudentId, string Title, string Body);
+/// <summary>
+/// One event to tell someone about. Short: the same in a few words for SMS, naming no student (initials at most: see
+/// <see cref="SmsText"/>); without one an SMS says only the kind of notice.
+/// </summary>
+public sealed record Notice(Guid SourceEventId, string Kind, string StudentId, string Title, string Body, string? Short = null);
 
 /// <summary>
-/// Fans one event out to its recipients following each one's preferences: the in-app feed now, email
-/// and webhook as pending deliveries for the dispatcher. Everything is keyed (recipient, event,
+/// Fans one event out to its recipients following each one's preferences: the in-app feed now, email,
+/// webhook and SMS as pending deliveries for the dispatcher. Everything is keyed (recipient, event,
 /// channel), so handling the same event twice adds nothing. Saves nothing itself: the caller's
 /// SaveChanges commits entries, deliveries and events together.
 /// </summary>
@@ -86,6 +89,7 @@ public sealed class Notifier(NotificationsDbContext db, FeedBroadcaster broadcas
         Kind = notice.Kind,
         Title = notice.Title,
         Body = notice.Body,
+        ShortText = notice.Short,
         StudentId = notice.StudentId,
         CreatedAt = now,
         NotBefore = notBefore,

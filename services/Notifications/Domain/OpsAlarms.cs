@@ -57,7 +57,8 @@ public sealed class OpsAlarms(NotificationsDbContext db, Notifier notifier, ICon
             Recipients = string.Join(',', recipients),
         };
         db.OpsAlarms.Add(alarm);
-        var notice = new Notice(alarmId, kind, "", title, alarm.Body);
+        // No student in an ops alarm: the title is short and safe enough for a text message.
+        var notice = new Notice(alarmId, kind, "", title, alarm.Body, title);
         if (recipients.Count == 0)
         {
             alarm.Error = "No recipient: nobody has the role ops or administrator (roster, Notifications:Directory, a sign-in) and Notifications:OpsStaff is empty.";

@@ -23,6 +23,9 @@ public sealed class DirectoryEntry
     public string Role { get; set; } = "";
     public string Name { get; set; } = "";
     public string Email { get; set; } = "";
+
+    /// <summary>Mobile number for SMS (E.164 after spaces, dashes and parentheses are dropped); optional.</summary>
+    public string Phone { get; set; } = "";
 }
 
 /// <summary>
@@ -42,7 +45,17 @@ public sealed class StaffDirectory(IServiceScopeFactory scopes, IConfiguration c
         var entries = configuration.GetSection("Notifications:Directory").Get<DirectoryEntry[]>() ?? [];
         foreach (var e in entries.Where(e => e.Id.Length > 0 && PersonRoles.Contains(e.Role)))
         {
-            await UpsertAsync(e.Id, e.Role, e.Name.Length > 0 ? e.Name : e.Id, e.Email, "", StaffSources.Directory, cancellationToken);
+            string? phone = null;
+            if (PhoneNumbers.TryNormalize(e.Phone, out var e164))
+            {
+                phone = e164;
+            }
+            else if (e.Phone.Length > 0)
+            {
+                // The entry still counts (ops alarms reach them in the feed and by e-mail); only texts cannot.
+                logger.LogError("Notifications:Directory entry '{Id}': Phone '{Phone}' is not {Rule}; no SMS to them", e.Id, e.Phone, PhoneNumbers.Rule);
+            }
+            await UpsertAsync(e.Id, e.Role, e.Name.Length > 0 ? e.Name : e.Id, e.Email, "", StaffSources.Directory, cancellationToken, phone);
         }
         foreach (var e in entries.Where(e => e.Id.Length == 0 || !PersonRoles.Contains(e.Role)))
         {
@@ -73,22 +86,24 @@ public sealed class StaffDirectory(IServiceScopeFactory scopes, IConfiguration c
         _seen[id] = fingerprint;
     }
 
-    private async Task UpsertAsync(string id, string role, string name, string email, string school, string source, CancellationToken ct)
+    /// <param name="phone">From the directory only (tokens carry none): null leaves the stored number as it is.</param>
+    private async Task UpsertAsync(string id, string role, string name, string email, string school, string source, CancellationToken ct, string? phone = null)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
         var staff = await db.Staff.FindAsync([id], ct);
         if (staff is null)
         {
-            db.Staff.Add(new StaffMember { StaffId = id, SchoolId = school, Role = role, Name = name, Email = email, Source = source });
+            db.Staff.Add(new StaffMember { StaffId = id, SchoolId = school, Role = role, Name = name, Email = email, Phone = phone, Source = source });
         }
         else if (staff.Source is null)
         {
-            // On the roster: the roster says who they are; a token only fills an address the roster lacks.
+            // On the roster: the roster says who they are; a token or the directory only fills an address or number the roster lacks.
             if (staff.Email.Length == 0 && email.Length > 0)
             {
                 staff.Email = email;
             }
+            staff.Phone ??= phone;
         }
         else if (source == StaffSources.SignIn || staff.Source == StaffSources.Directory)
         {
@@ -96,6 +111,7 @@ public sealed class StaffDirectory(IServiceScopeFactory scopes, IConfiguration c
             staff.Name = name;
             staff.Email = email.Length > 0 ? email : staff.Email;   // a token without an address keeps the directory's
             staff.SchoolId = school.Length > 0 ? school : staff.SchoolId;
+            staff.Phone = phone ?? staff.Phone;
         }
         try
         {

@@ -125,11 +125,14 @@ public static class Worklist
     /// The student's name, grade and school as a worklist entry knows them (every alerted student has one), else
     /// "student {id}": case notices are about students who were alerted, so no roster call is needed for them.
     /// </summary>
-    public static async Task<string> StudentLabelAsync(Storage.NotificationsDbContext db, string studentId, string schoolId, CancellationToken ct)
+    /// <remarks>Also what a text message may say of the same student (<see cref="SmsText.Student"/>: initials and grade, no name).</remarks>
+    public static async Task<(string Label, string Short)> StudentLabelsAsync(Storage.NotificationsDbContext db, string studentId, string schoolId, CancellationToken ct)
     {
         var known = await db.Worklist.AsNoTracking().Where(w => w.StudentId == studentId)
             .Select(w => new { w.StudentName, w.GradeLevel }).FirstOrDefaultAsync(ct);
-        return known is null ? $"student {studentId}" : StudentLabel(known.StudentName, known.GradeLevel, schoolId);
+        return known is null
+            ? ($"student {studentId}", SmsText.Student(studentId, studentId, ""))
+            : (StudentLabel(known.StudentName, known.GradeLevel, schoolId), SmsText.Student(known.StudentName, studentId, known.GradeLevel));
     }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);

@@ -15,7 +15,7 @@ using Polly;
 namespace Beacon.Notifications;
 
 /// <summary>
-/// What Notifications is made of: its database, its consumers, the fan-out, the channels (email, webhook) and
+/// What Notifications is made of: its database, its consumers, the fan-out, the channels (email, webhook, SMS) and
 /// their dispatcher, the roster client, its APIs.
 /// </summary>
 internal static class Extensions
@@ -50,16 +50,31 @@ internal static class Extensions
         var section = builder.Configuration.GetSection("Notifications");
         builder.Services.Configure<DeliveryOptions>(section);
         var options = section.Get<DeliveryOptions>() ?? new DeliveryOptions();
-        if (string.Equals(options.EmailTransport, "dapr", StringComparison.OrdinalIgnoreCase))
+        var emailThroughDapr = string.Equals(options.EmailTransport, "dapr", StringComparison.OrdinalIgnoreCase);
+        if (!options.SmsOffered && !string.Equals(options.SmsTransport, "none", StringComparison.OrdinalIgnoreCase))
         {
+            // A misspelt transport would otherwise turn SMS off without a word.
+            throw new InvalidOperationException($"Notifications:SmsTransport is '{options.SmsTransport}'; use none or dapr.");
+        }
+        if (emailThroughDapr || options.SmsOffered)
+        {
+            // One client for both bindings: the sidecar beside this pod.
             var endpoint = options.Dapr.GrpcEndpoint is { Length: > 0 } e ? e
                 : Environment.GetEnvironmentVariable("DAPR_GRPC_ENDPOINT") ?? "http://127.0.0.1:50001";
             builder.Services.AddSingleton(_ => new Dapr.Client.DaprClientBuilder().UseGrpcEndpoint(endpoint).Build());
+        }
+        if (emailThroughDapr)
+        {
             builder.Services.AddSingleton<IChannelSender, DaprEmailSender>();
         }
         else
         {
             builder.Services.AddSingleton<IChannelSender, EmailSender>();
+        }
+        if (options.SmsOffered)
+        {
+            // Without it no sender has the channel: a preference for SMS is refused, and a delivery left from before is dead-lettered.
+            builder.Services.AddSingleton<IChannelSender, DaprSmsSender>();
         }
         builder.Services.AddSingleton<IChannelSender, WebhookSender>();
         var webhooks = new WebhookGuard(section.GetSection("Webhooks").Get<WebhookOptions>() ?? new WebhookOptions(), builder.Environment.IsDevelopment());

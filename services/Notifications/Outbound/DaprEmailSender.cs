@@ -28,6 +28,6 @@ public sealed class DaprEmailSender(DaprClient dapr, IOptions<DeliveryOptions> o
         request.Metadata["emailTo"] = recipient.Email;
         request.Metadata["emailFrom"] = options.Value.Smtp.From;
         request.Metadata["subject"] = items.Count == 1 ? items[0].Title : $"Beacon digest: {items.Count} notifications";
-        await dapr.InvokeBindingAsync(request, ct);
+        await DaprBinding.InvokeAsync(dapr, request, ct);
     }
 }

@@ -33,7 +33,9 @@ public sealed class DeliveryDispatch(NotificationsDbContext db, IEnumerable<ICha
             {
                 if (!byChannel.TryGetValue(channel, out var sender))
                 {
-                    throw new PermanentDeliveryException($"No sender for channel '{channel}'.");
+                    throw new PermanentDeliveryException(channel == Channels.Sms
+                        ? "No SMS transport configured: texts go through a Dapr SMS binding (Notifications:SmsTransport=dapr), and this deployment has none."
+                        : $"No sender for channel '{channel}'.");
                 }
                 await sender.SendAsync(staff, prefs, items, ct);
                 var sentAt = clock.GetUtcNow();

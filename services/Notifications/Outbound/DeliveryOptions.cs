@@ -20,6 +20,17 @@ public sealed class DeliveryOptions
     public string EmailTransport { get; set; } = "smtp";
     public SmtpOptions Smtp { get; set; } = new();
     public DaprOptions Dapr { get; set; } = new();
+
+    /// <summary>
+    /// "none" (default): SMS is not offered (a preference for it is refused; a delivery left from before is dead-lettered
+    /// with that reason). "dapr": texts go through the Dapr SMS output binding (<see cref="DaprOptions.SmsBinding"/>).
+    /// </summary>
+    public string SmsTransport { get; set; } = "none";
+
+    public bool SmsOffered => string.Equals(SmsTransport, "dapr", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The dashboard's address (https://host), for the link in a text message; empty: the link is the path alone.</summary>
+    public string DashboardUrl { get; set; } = "";
     public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long the roster's answer "who are this school's counselors" is used before asking again; zero asks for every alert.</summary>
@@ -43,4 +54,7 @@ public sealed class DaprOptions
     /// <summary>The sidecar's gRPC address; empty means DAPR_GRPC_ENDPOINT or the default port 50001.</summary>
     public string GrpcEndpoint { get; set; } = "";
     public string EmailBinding { get; set; } = "email";
+
+    /// <summary>The Dapr component of type bindings.twilio.sms (its toNumber left unset: each message names its own).</summary>
+    public string SmsBinding { get; set; } = "sms";
 }

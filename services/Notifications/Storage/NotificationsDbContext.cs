@@ -55,6 +55,9 @@ public sealed class StaffMember
     public required string Name { get; set; }
     public string Email { get; set; } = "";
 
+    /// <summary>Mobile number in E.164 form, for SMS: from the roster (StaffAssigned, the roster's gRPC answer) or the directory setting.</summary>
+    public string? Phone { get; set; }
+
     /// <summary>Null: the roster (StaffAssigned). Otherwise <see cref="StaffSources"/>: the directory setting, or the person's own sign-in.</summary>
     public string? Source { get; set; }
 }
@@ -90,6 +93,9 @@ public sealed class Delivery
     public required string Kind { get; set; }
     public required string Title { get; set; }
     public required string Body { get; set; }
+
+    /// <summary>The notice in a few words that name no student (initials at most), for SMS (<see cref="SmsText"/>); null for older rows.</summary>
+    public string? ShortText { get; set; }
     public string StudentId { get; set; } = "";
     public string Status { get; set; } = DeliveryStatuses.Pending;
     public bool Digest { get; set; }

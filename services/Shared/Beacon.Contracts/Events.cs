@@ -53,8 +53,13 @@ public sealed record StudentContactRecorded(string StudentId, string ContactId, 
 public sealed record SectionRosterRecorded(string SectionId, string SchoolId, string Title, IReadOnlyList<string> TeacherIds,
     IReadOnlyList<string> StudentIds, bool Ended, DateTimeOffset OccurredAt);
 
-/// <summary>A staff member was assigned to a school in a role (counselor, teacher, coordinator).</summary>
-public sealed record StaffAssigned(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, DateTimeOffset OccurredAt);
+/// <summary>
+/// A staff member was assigned to a school in a role (counselor, teacher, coordinator). Phone: their mobile number in
+/// E.164 form (+ and 8 to 15 digits) when the roster has a valid one, for SMS; null otherwise, and in messages published
+/// before it was added (optional and last, so those still read).
+/// </summary>
+public sealed record StaffAssigned(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email, DateTimeOffset OccurredAt,
+    string? Phone = null);
 
 /// <summary>
 /// A staff member left the roster (a OneRoster tobedeleted user): no longer a counselor, teacher or coordinator of the
