@@ -118,7 +118,7 @@ public sealed class OneRosterRestTests
     }
 
     [Fact]
-    public async Task A_second_pull_asks_only_for_changes_and_applies_a_tobedeleted_user_as_a_withdrawal()
+    public async Task A_second_pull_asks_only_for_changes_and_applies_a_tobedeleted_user_and_a_students_last_enrollment_as_withdrawals()
     {
         await using var provider = await OneRosterRestProvider.StartAsync();
         OneRosterRestData.Load(provider);
@@ -153,9 +153,12 @@ public sealed class OneRosterRestTests
         Assert.Equal(StudentStatuses.Withdrawn, s2.Status);
         Assert.Equal("Cole-Hart", s3.FamilyName);
         Assert.Equal(["s3", "s5", "tch"], members);   // s1's enrollment ended, s2 left with the withdrawal, s5 joined
-        var exit = Assert.Single(exited);
-        Assert.Contains("\"s2\"", exit, StringComparison.Ordinal);
+        Assert.Equal(2, exited.Count);
+        var exit = Assert.Single(exited, e => e.Contains("\"s2\"", StringComparison.Ordinal));
         Assert.Contains("transferred", exit, StringComparison.Ordinal);
+        // alg was s1's only class at the school: the deleted enrollment took them out of it, so they left it too.
+        var left = Assert.Single(exited, e => e.Contains("\"s1\"", StringComparison.Ordinal));
+        Assert.Contains("last class enrollment at the school ended", left, StringComparison.Ordinal);
     }
 
     [Fact]
