@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Xml.Linq;
 using Beacon.EarlyWarning.Storage;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
@@ -116,6 +118,16 @@ public sealed class MonitoringBackfillTests(ITestOutputHelper output) : IAsyncLi
         {
             Assert.Equal(HttpStatusCode.OK, chart.StatusCode);
         }
+        // The baseline's chart on its own value axis (the training reference's skew reaches several units): it fits the
+        // baseline's checks, from 0 through the significant band, over the term's dates.
+        var texts = XDocument.Parse(await client.GetStringAsync("/api/early-warning/v1/monitoring/charts/drift.svg?reference=baseline")).Descendants()
+            .Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim()).Where(t => t.Length > 0).ToArray();
+        Assert.Contains(texts, t => t.EndsWith("score drift (PSI) over time against the baseline", StringComparison.Ordinal));
+        var ticks = texts.Select(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null).OfType<double>().ToArray();
+        var highest = baseline.Max(r => r.GetProperty("scorePsi").GetDouble());
+        Assert.InRange(ticks.Max(), 0.25, Math.Max(0.35, highest * 1.1));
+        var dates = texts.Select(t => DateOnly.TryParseExact(t, "yyyy-MM-dd", out var d) ? d : (DateOnly?)null).OfType<DateOnly>().ToArray();
+        Assert.True(dates.Max().DayNumber - dates.Min().DayNumber >= 28, $"date ticks {string.Join(", ", dates)} do not span the term");
 
         // The audit: every backfill, newest first, who asked and what it wrote.
         var audit = (await client.GetFromJsonAsync<JsonElement>("/api/early-warning/v1/monitoring/backfills?kind=chronic-absence")).EnumerateArray().ToArray();
@@ -142,6 +154,11 @@ public sealed class MonitoringBackfillTests(ITestOutputHelper output) : IAsyncLi
         await Refused(new { from = "2024-01-01", to = "2025-06-30" }, "from");                      // more than 366 days
         await Refused(new { from = today.AddDays(-3).ToString("yyyy-MM-dd"), to = today.ToString("yyyy-MM-dd") }, "to");   // today is not over
         await Refused(new { kind = "oulad-dropout" }, "kind");
+        using (var chart = await client.GetAsync("/api/early-warning/v1/monitoring/charts/drift.svg?reference=both"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, chart.StatusCode);
+            Assert.True((await chart.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("reference", out _));
+        }
 
         using var counselor = _service.CreateClientAs(TestTokens.Counselor("bf-counselor", "north"));
         using (var forbidden = await counselor.PostAsJsonAsync(Backfill, new { kind = "chronic-absence" }))

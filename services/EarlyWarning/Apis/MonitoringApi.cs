@@ -69,8 +69,8 @@ public static class MonitoringApi
             // The audit of every backfill: who asked, when, through what, over which days, and what it wrote.
             return Results.Ok((await query.ToListAsync(ct)).OrderByDescending(b => b.RequestedAt).Select(MonitoringBackfill.View));
         }).WithName("MonitoringBackfills").WithSummary("Every monitoring backfill, newest first: who asked, when, the days and weeks it wrote or kept");
-        ops.MapGet("/charts/{chart}", (string chart, string? kind, MonitoringCharts charts, CancellationToken ct) =>
-            Guard(async () => Results.Text(await charts.SvgAsync(chart, Kind(kind), ct), "image/svg+xml")));
+        ops.MapGet("/charts/{chart}", (string chart, string? kind, string? reference, MonitoringCharts charts, CancellationToken ct) =>
+            Guard(async () => Results.Text(await charts.SvgAsync(chart, Kind(kind), ct, reference), "image/svg+xml")));
 
         // Counselors (staff), not ops: they judge alerts of their own schools; another school's alert is a 404, as if absent.
         app.MapPost("/api/early-warning/v1/alerts/{alertId:guid}/feedback", (Guid alertId, FeedbackRequest request, Labels labels, ClaimsPrincipal user, CancellationToken ct) =>

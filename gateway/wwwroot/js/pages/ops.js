@@ -199,10 +199,10 @@ function monitoring(title, part, render) {
  * A chart drawn by the service (SVG, ScottPlot). Fetched with the token and shown as an <img> from a blob
  * URL: an SVG in an <img> runs no script and cannot touch the page, and the alt text says what it shows.
  */
-async function serviceChart(name, alt) {
+async function serviceChart(name, alt, query = '') {
   let blob;
   try {
-    blob = await api(`${MONITORING}/charts/${name}?kind=${KIND}`, { accept: 'image/svg+xml', as: 'blob' });
+    blob = await api(`${MONITORING}/charts/${name}?kind=${KIND}${query}`, { accept: 'image/svg+xml', as: 'blob' });
   } catch (e) {
     // The tables below still hold the numbers: say the chart failed instead of blanking the section.
     return message('error', `The chart could not be drawn: ${e.message}`);
@@ -277,7 +277,10 @@ async function driftView(el) {
       { class: 'drift-latest' })));
   return [
     h('p', {}, 'PSI bands: below 0.10 stable, 0.10–0.25 moderate, above 0.25 significant. Only the score against the baseline raises an alert.'),
-    await serviceChart('drift.svg', `Score drift (PSI) over time against the training sample and the pinned baseline, with the 0.10 and 0.25 bands; ${runs.length} checks, numbers in the table below.`),
+    // One chart per reference, each on its own value axis: against the training sample a model served outside what it learnt
+    // reaches a PSI of several units, which on a shared axis would flatten the baseline's (the one that alarms).
+    await serviceChart('drift.svg', `Score drift (PSI) over time against the pinned baseline, with the 0.10 and 0.25 bands; ${runs.filter(r => r.reference === 'baseline').length} checks, numbers in the table below.`, '&reference=baseline'),
+    await serviceChart('drift.svg', `Training/serving skew: score PSI against the training sample over time, with the same bands; ${runs.filter(r => r.reference === 'training').length} checks, numbers in the table below.`, '&reference=training'),
     buttons, status,
     h('h3', {}, 'Drift checks'),
     backfilled ? h('p', { id: 'drift-backfilled' }, `${backfilled} of the ${runs.length} checks were computed afterwards by a monitoring backfill, as of each past school day with only the data dated up to it; they raised no alert.`) : null,
