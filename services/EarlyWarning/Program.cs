@@ -1,4 +1,5 @@
 using Beacon.EarlyWarning;
+using Beacon.EarlyWarning.Monitoring;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Beacon.ServiceDefaults;
@@ -12,6 +13,12 @@ if (TrainCommand.IsTrain(args))
 if (RescoreBenchCommand.IsBench(args))
 {
     return await RescoreBenchCommand.RunAsync(args);
+}
+
+// `EarlyWarning backfill-monitoring ...` computes the monitoring history of past school days and exits.
+if (BackfillCommand.IsBackfill(args))
+{
+    return await BackfillCommand.RunAsync(args);
 }
 
 var builder = WebApplication.CreateBuilder(args);

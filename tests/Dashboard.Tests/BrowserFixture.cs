@@ -44,7 +44,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         Directory.CreateDirectory(Screenshots);
         // A running ./beacon up (with its demo) can be reused while working on the dashboard.
         var running = Environment.GetEnvironmentVariable("BEACON_TEST_GATEWAY");
-        var starting = string.IsNullOrEmpty(running) ? BeaconUp.StartAsync(TimeSpan.FromMinutes(4), demo: true, "dashboard") : null;
+        var starting = string.IsNullOrEmpty(running) ? BeaconUp.StartAsync(TimeSpan.FromMinutes(6), demo: true, "dashboard") : null;
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

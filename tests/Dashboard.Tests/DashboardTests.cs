@@ -172,13 +172,16 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
         await Expect(page.Locator("#registry tr[data-status='active'][data-kind='dropout']")).ToHaveCountAsync(1);
         await ShotAsync(page, "ops-registry");
 
-        var before = await page.Locator("#registry tbody tr").CountAsync();
+        // The versions already registered, by id: the demo's term drifts against its baseline, so a drift check run by another
+        // test may have started a retraining job whose candidate registers at any moment; the one trained here is the new id.
+        var before = await page.Locator("#registry tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.modelId)");
         await page.GetByRole(AriaRole.Button, new() { Name = "Train a candidate" }).ClickAsync();
-        var candidate = page.Locator("#registry tr[data-status='candidate']");
-        await Expect(candidate).ToHaveCountAsync(1, new() { Timeout = 60_000 });
-        Assert.Equal(before + 1, await page.Locator("#registry tbody tr").CountAsync());
+        var fresh = $"#registry tr[data-status='candidate']{string.Concat(before.Select(id => $":not([data-model-id='{id}'])"))}";
+        var candidate = page.Locator(fresh).First;
+        await Expect(candidate).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        Assert.True(await page.Locator("#registry tbody tr").CountAsync() >= before.Length + 1);
         var modelId = await candidate.GetAttributeAsync("data-model-id");
-        await candidate.GetByRole(AriaRole.Button).ClickAsync();
+        await page.Locator($"#registry tr[data-model-id='{modelId}']").GetByRole(AriaRole.Button).ClickAsync();
         await Expect(page.Locator($"#registry tr[data-model-id='{modelId}']")).ToHaveAttributeAsync("data-status", "active", new() { Timeout = (float)Wait.TotalMilliseconds });
         await ShotAsync(page, "ops-promoted");
         var model = await ApiAsync("ops-1", $"/api/early-warning/v1/models/{modelId}");
@@ -194,9 +197,13 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
     {
         _name = "ops-monitoring";
         Skip.If(BrowserFixture.Unavailable is not null, BrowserFixture.Unavailable);
-        // ./beacon up's demo runs one drift check in the background once Early warning has digested the attendance.
-        var demoRuns = await Eventually.WaitAsync(async () => (await ApiAsync("ops-1", "/api/early-warning/v1/monitoring/drift")).GetArrayLength(), n => n > 0, TimeSpan.FromMinutes(3));
-        Assert.True(demoRuns > 0, "the demo's drift check did not run within 3 minutes");
+        // ./beacon up's demo backfills a term of monitoring history once Early warning has digested the attendance: on first
+        // open the drift chart has the term's checks (one per school day from day 30 on), not one dot.
+        static int Days(JsonElement runs) => runs.EnumerateArray().Select(r => r.GetProperty("asOf").GetString()).Distinct().Count();
+        var demoDays = await Eventually.WaitAsync(async () => Days(await ApiAsync("ops-1", "/api/early-warning/v1/monitoring/drift")), n => n > 1, TimeSpan.FromMinutes(6));
+        Assert.True(demoDays > 1, $"the demo's monitoring backfill gave drift checks of {demoDays} day(s) within 6 minutes");
+        var demoHistory = await ApiAsync("ops-1", "/api/early-warning/v1/monitoring/drift");
+        Assert.Contains(demoHistory.EnumerateArray(), r => r.GetProperty("backfilled").GetBoolean());
 
         var page = await SignInAsync("ops-1");
         foreach (var part in new[] { "drift", "report", "calibration", "fairness", "feedback", "challenger" })
@@ -230,13 +237,24 @@ public sealed partial class DashboardTests(BrowserFixture fixture, ITestOutputHe
         Assert.Contains("0", driftTexts);
         Assert.Contains(driftTexts, t => t.StartsWith("stable (below 0.10)", StringComparison.Ordinal));
         Assert.Contains(driftTexts, t => t.StartsWith("significant (above 0.25)", StringComparison.Ordinal));
+        // More than one check on the chart: its dated ticks span the backfilled history (weeks), not the fortnight drawn around one point.
+        var ticks = driftTexts.Select(t => DateOnly.TryParseExact(t, "yyyy-MM-dd", out var d) ? d : (DateOnly?)null).OfType<DateOnly>().ToArray();
+        Assert.True(ticks.Max().DayNumber - ticks.Min().DayNumber > 14, $"drift.svg's date ticks {string.Join(", ", ticks)} do not span the demo's term");
+        await Expect(page.Locator("#drift-backfilled")).ToBeVisibleAsync();
+        // And points: the baseline's chart (the one the page shows first) draws a marker per check, beside its one legend marker.
+        var (baselineStatus, baselineSvg) = await GetAsync("ops-1", "/api/early-warning/v1/monitoring/charts/drift.svg?kind=chronic-absence&reference=baseline");
+        Assert.Equal(HttpStatusCode.OK, baselineStatus);
+        var markers = System.Xml.Linq.XDocument.Parse(baselineSvg).Descendants().Count(e => e.Name.LocalName == "ellipse");
+        var baselineChecks = demoHistory.EnumerateArray().Count(r => r.GetProperty("reference").GetString() == "baseline");
+        Assert.True(markers - 1 > 1 && markers - 1 >= baselineChecks, $"the baseline drift chart draws {markers - 1} point(s) for {baselineChecks} checks");
         var fprTexts = await ChartTextsAsync("fpr.svg");
         Assert.Contains("0", fprTexts);
         Assert.Contains("1", fprTexts);
         await Expect(drift.Locator(".drift-latest tbody tr").First).ToBeVisibleAsync();
         var before = await ApiAsync("ops-1", "/api/early-warning/v1/monitoring/drift");
         await Expect(page.Locator("#drift-runs tbody tr")).ToHaveCountAsync(Math.Min(30, before.GetArrayLength()));
-        var known = await page.Locator("#drift-runs tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.runId)");
+        // Every run known before the click (the table shows the 30 newest of the term's history).
+        var known = before.EnumerateArray().Select(r => r.GetProperty("runId").GetString()!).ToArray();
         await ShotAsync(page, "ops-monitoring");
         await page.GetByRole(AriaRole.Button, new() { Name = "Run a drift check now" }).ClickAsync();
         await Expect(page.Locator("#drift-status")).ToContainTextAsync("Drift checked", new() { Timeout = 60_000 });

@@ -55,6 +55,13 @@ public sealed class SecurityTests(ServiceFactory<Program> service) : IClassFixtu
         { "GET", "/api/early-warning/v1/monitoring/calibration", "none", 401 },
         { "GET", "/api/early-warning/v1/monitoring/calibration", "counselor", 403 },
         { "GET", "/api/early-warning/v1/monitoring/calibration", "ops", 200 },
+        // The monitoring backfill writes history: ops and administrators only (ops admitted: no active model here, so 409).
+        { "POST", "/api/early-warning/v1/monitoring/backfill", "none", 401 },
+        { "POST", "/api/early-warning/v1/monitoring/backfill", "counselor", 403 },
+        { "POST", "/api/early-warning/v1/monitoring/backfill", "coordinator", 403 },
+        { "POST", "/api/early-warning/v1/monitoring/backfill", "ops", 409 },
+        { "GET", "/api/early-warning/v1/monitoring/backfills", "counselor", 403 },
+        { "GET", "/api/early-warning/v1/monitoring/backfills", "ops", 200 },
         { "POST", "/api/early-warning/v1/retention/run", "none", 401 },
         { "POST", "/api/early-warning/v1/retention/run", "counselor", 403 },
         { "POST", "/api/early-warning/v1/retention/run", "ops", 403 },

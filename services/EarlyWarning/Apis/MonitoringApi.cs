@@ -13,7 +13,7 @@ public sealed record DriftRunRequest(string? Kind, string? AsOf);
 
 public sealed record DriftRunView(Guid RunId, string Kind, int ModelVersion, Guid ModelId, string Reference, DateOnly AsOf, string Trigger, int Students,
     int ReferenceRows, double ScorePsi, string ScoreBand, string WorstBand, bool Alerted, DateTimeOffset RanAt, IReadOnlyList<DriftMeasurement> Measures,
-    string? ServedPoints, string? ReferencePoints, bool? SamePoints, string? Note);
+    string? ServedPoints, string? ReferencePoints, bool? SamePoints, string? Note, bool Backfilled, Guid? BackfillId);
 
 /// <summary>The numbers behind reliability.svg: the active version's reliability table over each labelled student's last week.</summary>
 public sealed record CalibrationView(string Kind, int? ModelVersion, int Students, double? ExpectedCalibrationError, IReadOnlyList<ReliabilityBin> Bins);
@@ -55,8 +55,22 @@ public static class MonitoringApi
             return Results.Ok(new { started = job is not null, job });
         });
         ops.MapGet("/calibration", CalibrationAsync);
-        ops.MapGet("/charts/{chart}", (string chart, string? kind, MonitoringCharts charts, CancellationToken ct) =>
-            Guard(async () => Results.Text(await charts.SvgAsync(chart, Kind(kind), ct), "image/svg+xml")));
+        ops.MapPost("/backfill", (BackfillRequest? request, MonitoringBackfill backfill, ClaimsPrincipal user, CancellationToken ct) =>
+            Guard(async () => Results.Ok(await backfill.RunAsync(request ?? new BackfillRequest(null, null, null), user.UserId() ?? "unknown", "api", ct))))
+            .WithName("MonitoringBackfill")
+            .WithSummary("Drift runs and weekly score snapshots as of each past school day / week of a range, as if the daily job had run then; days and weeks already held are kept");
+        ops.MapGet("/backfills", async (string? kind, EarlyWarningDbContext db, CancellationToken ct) =>
+        {
+            var query = db.MonitoringBackfills.AsNoTracking();
+            if (!string.IsNullOrEmpty(kind))
+            {
+                query = query.Where(b => b.Kind == kind);
+            }
+            // The audit of every backfill: who asked, when, through what, over which days, and what it wrote.
+            return Results.Ok((await query.ToListAsync(ct)).OrderByDescending(b => b.RequestedAt).Select(MonitoringBackfill.View));
+        }).WithName("MonitoringBackfills").WithSummary("Every monitoring backfill, newest first: who asked, when, the days and weeks it wrote or kept");
+        ops.MapGet("/charts/{chart}", (string chart, string? kind, string? reference, MonitoringCharts charts, CancellationToken ct) =>
+            Guard(async () => Results.Text(await charts.SvgAsync(chart, Kind(kind), ct, reference), "image/svg+xml")));
 
         // Counselors (staff), not ops: they judge alerts of their own schools; another school's alert is a 404, as if absent.
         app.MapPost("/api/early-warning/v1/alerts/{alertId:guid}/feedback", (Guid alertId, FeedbackRequest request, Labels labels, ClaimsPrincipal user, CancellationToken ct) =>
@@ -120,7 +134,7 @@ public static class MonitoringApi
         var measures = (await db.DriftMeasurements.AsNoTracking().Where(m => ids.Contains(m.RunId)).ToListAsync(ct)).ToLookup(m => m.RunId);
         return runs.Select(r => new DriftRunView(r.RunId, r.Kind, r.ModelVersion, r.ModelId, r.Reference, r.AsOf, r.Trigger, r.Students, r.ReferenceRows,
             r.ScorePsi, r.ScoreBand, r.WorstBand, r.Alerted, r.RanAt, measures[r.RunId].OrderByDescending(m => m.Psi).ToList(),
-            r.ServedPoints, r.ReferencePoints, r.SamePoints, r.Note)).ToList();
+            r.ServedPoints, r.ReferencePoints, r.SamePoints, r.Note, r.Backfilled, r.BackfillId)).ToList();
     }
 
     private static DateOnly? ParseDate(string? value, string field) =>

@@ -24,6 +24,12 @@ public static class DriftReferences
     public const string Baseline = "baseline";
 }
 
+public static class DriftTriggers
+{
+    /// <summary>Computed after the fact for a past day by a monitoring backfill (<see cref="MonitoringBackfill"/>).</summary>
+    public const string Backfill = "backfill";
+}
+
 /// <summary>
 /// Measures the active model's drift two ways and stores every measure (the history):
 /// <list type="bullet">
@@ -43,7 +49,12 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
 {
     private const int WindowMaximumDays = 30;
 
-    public async Task<IReadOnlyList<DriftRun>> RunAsync(string kind, DateOnly asOf, string trigger, CancellationToken ct)
+    /// <param name="backfill">
+    /// The backfill computing this past day, or null for a check of today's. A backfilled run is marked, compares with the
+    /// baseline only when that was pinned on or before the day (never with a later window: no look-ahead), and publishes
+    /// no alarm nor starts a retraining: it is history, the daily job tells ops what is new.
+    /// </param>
+    public async Task<IReadOnlyList<DriftRun>> RunAsync(string kind, DateOnly asOf, string trigger, CancellationToken ct, Guid? backfill = null)
     {
         if (!ScoredKinds.IsScored(kind))
         {
@@ -77,14 +88,14 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
             });
             logger.LogInformation("Pinned the drift baseline of {Kind} v{Version} at {AsOf} ({Students} students)", kind, model.Version, asOf, features.Count);
         }
-        else
+        else if (backfill is null || baseline.AsOf <= asOf)
         {
             var sample = JsonSerializer.Deserialize<DriftReference>(baseline.SampleJson)!;
             var result = DriftAnalysis.Compare(served.Features, sample, features, scores);
             var run = Record(model, DriftReferences.Baseline, result, asOf, trigger, now);
             runs.Add(run);
             var inputs = result.Measures.Where(m => m.Measure != DriftResult.Score && m.Band == DriftBand.Significant).Select(m => m.Measure).ToArray();
-            if (result.ScoreDrift.Band == DriftBand.Significant || (options.Value.AlertOnInputs && inputs.Length > 0))
+            if (backfill is null && (result.ScoreDrift.Band == DriftBand.Significant || (options.Value.AlertOnInputs && inputs.Length > 0)))
             {
                 run.Alerted = true;
                 db.Publish(new ModelDriftDetected(run.RunId, kind, model.ModelId, model.Version, run.Reference, asOf, result.ScoreDrift.Psi, inputs, features.Count, now));
@@ -95,6 +106,11 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
                         $"significant score drift on {asOf:yyyy-MM-dd}: PSI {result.ScoreDrift.Psi:F3} > 0.25 against the baseline of v{model.Version}", ct);
                 }
             }
+        }
+        foreach (var run in runs)
+        {
+            run.Backfilled = backfill is not null;
+            run.BackfillId = backfill;
         }
         await db.SaveChangesAsync(ct);
         retraining.RunPending();

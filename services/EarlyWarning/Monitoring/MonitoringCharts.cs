@@ -15,43 +15,56 @@ public sealed class MonitoringCharts(EarlyWarningDbContext db, MonitoringReport 
     private const int Width = 800;
     private const int Height = 450;
 
-    public Task<string> SvgAsync(string chart, string kind, CancellationToken ct) => chart switch
+    /// <param name="reference">drift.svg only: one reference's runs (<see cref="DriftReferences"/>), or both when null.</param>
+    public Task<string> SvgAsync(string chart, string kind, CancellationToken ct, string? reference = null) => chart switch
     {
-        "drift.svg" => DriftAsync(kind, ct),
+        "drift.svg" => DriftAsync(kind, reference, ct),
         "fpr.svg" => FalsePositiveRateAsync(kind, ct),
         "reliability.svg" => ReliabilityAsync(kind, ct),
         "fairness.svg" => FairnessAsync(kind, ct),
         _ => throw new ModelRegistryException($"No chart '{chart}': use {string.Join(", ", Names)}.", notFound: true),
     };
 
-    private async Task<string> DriftAsync(string kind, CancellationToken ct) =>
+    private async Task<string> DriftAsync(string kind, string? reference, CancellationToken ct)
+    {
+        if (reference is not (null or DriftReferences.Baseline or DriftReferences.Training))
+        {
+            throw new MonitoringValidationException(new Dictionary<string, string[]>
+            {
+                ["reference"] = [$"'{DriftReferences.Baseline}' or '{DriftReferences.Training}' (or none for both); got '{reference}'."],
+            });
+        }
         // A run that measured nothing (a week without school) has no PSI to plot.
-        DriftSvg(kind, await db.DriftRuns.AsNoTracking().Where(r => r.Kind == kind && r.Note == null).ToListAsync(ct));
+        var runs = await db.DriftRuns.AsNoTracking().Where(r => r.Kind == kind && r.Note == null && (reference == null || r.Reference == reference)).ToListAsync(ct);
+        return DriftSvg(kind, runs, reference);
+    }
 
     /// <summary>
     /// Score PSI per check against each reference, over the checks' dates, on the PSI bands in traffic-light colours
     /// (stable green below 0.10, moderate amber to 0.25, significant red above); the value axis starts at 0 and shows
-    /// the significant band even when every check is stable.
+    /// the significant band even when every check is stable. One reference alone gets a value axis of its own: against
+    /// the training sample a model served outside what it learnt reaches a PSI of several units over a term, which would
+    /// flatten the baseline's (the one that alarms) into the bottom band.
     /// </summary>
-    public static string DriftSvg(string kind, IReadOnlyCollection<DriftRun> runs)
+    public static string DriftSvg(string kind, IReadOnlyCollection<DriftRun> runs, string? reference = null)
     {
         var plot = new Plot();
         var top = Math.Max(0.35, runs.Count == 0 ? 0 : runs.Max(r => r.ScorePsi) * 1.1);
         plot.Add.HorizontalSpan(0, 0.10, Colors.Green.WithAlpha(0.15)).LegendText = "stable (below 0.10)";
         plot.Add.HorizontalSpan(0.10, 0.25, Colors.Orange.WithAlpha(0.2)).LegendText = "moderate (0.10–0.25)";
         plot.Add.HorizontalSpan(0.25, top, Colors.Red.WithAlpha(0.15)).LegendText = "significant (above 0.25)";
-        foreach (var reference in new[] { DriftReferences.Baseline, DriftReferences.Training })
+        foreach (var against in new[] { DriftReferences.Baseline, DriftReferences.Training })
         {
-            var line = runs.Where(r => r.Reference == reference).OrderBy(r => r.AsOf).ToArray();
+            var line = runs.Where(r => r.Reference == against).OrderBy(r => r.AsOf).ToArray();
             if (line.Length > 0)
             {
                 var scatter = plot.Add.Scatter(line.Select(r => r.AsOf.ToDateTime(TimeOnly.MinValue).ToOADate()).ToArray(), line.Select(r => r.ScorePsi).ToArray());
-                scatter.LegendText = $"score PSI against the {reference}";
+                scatter.LegendText = $"score PSI against the {against}";
             }
         }
         TimeAxis(plot, runs.Select(r => r.AsOf));
         plot.Axes.SetLimitsY(0, top);
-        plot.Title($"{kind}: score drift (PSI) over time");
+        plot.Title($"{kind}: score drift (PSI) over time" + (reference is null ? "" : $" against the {reference}"));
         plot.YLabel("PSI");
         return Render(plot);
     }

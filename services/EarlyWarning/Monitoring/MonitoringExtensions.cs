@@ -8,6 +8,7 @@ public static class MonitoringExtensions
         builder.Services.AddOptions<MonitoringOptions>().Bind(builder.Configuration.GetSection("EarlyWarning:Monitoring"))
             .Validate(o => o.TryGetAt(out _), MonitoringOptions.InvalidMessage).ValidateOnStart();
         builder.Services.AddScoped<DriftMonitor>();
+        builder.Services.AddScoped<MonitoringBackfill>();
         builder.Services.AddScoped<Labels>();
         builder.Services.AddScoped<MonitoringReport>();
         builder.Services.AddScoped<MonitoringCharts>();

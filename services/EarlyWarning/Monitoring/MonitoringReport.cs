@@ -27,7 +27,8 @@ public sealed record WeeklyFigures(
     double? ExpectedCalibrationError,
     double ExpectedPrecision,
     double ExpectedFalsePositiveRate,
-    double ExpectedRecall);
+    double ExpectedRecall,
+    bool Backfilled = false);
 
 public sealed record FairnessView(string Kind, int? ModelVersion, DateOnly? WeekStart, FairnessReport Report);
 
@@ -55,7 +56,9 @@ public sealed class MonitoringReport(EarlyWarningDbContext db, IOptions<Monitori
             return new WeeklyFigures(kind, g.Key.ModelVersion, g.Key.WeekStart, raised.Length, raised.Count(a => Truth(a) == true), raised.Count(a => Truth(a) == false),
                 raised.Count(a => falseAlarms.Contains(a.AlertId)), figures.Students, figures.Flagged, figures.Labelled, figures.Positives,
                 figures.FalsePositiveRate, figures.Precision, figures.PrecisionAtTopK, figures.Recall, figures.ExpectedCalibrationError,
-                figures.ExpectedPrecision, figures.ExpectedFalsePositiveRate, figures.ExpectedRecall);
+                figures.ExpectedPrecision, figures.ExpectedFalsePositiveRate, figures.ExpectedRecall,
+                // A week scored after the fact by a monitoring backfill (every snapshot of it), not live.
+                g.All(s => s.Backfilled));
         }).ToList();
     }
 

@@ -128,6 +128,8 @@ public sealed class ScoreSnapshot
     public bool Flagged { get; set; }
     public double Threshold { get; set; }
     public DateTimeOffset ScoredAt { get; set; }
+    /// <summary>Scored after the fact by a monitoring backfill (as of the week's last school day), not live.</summary>
+    public bool Backfilled { get; set; }
 }
 
 /// <summary>One drift comparison (a model, a reference, a window ending on AsOf); its measures are rows of <see cref="DriftMeasurement"/>.</summary>
@@ -162,6 +164,11 @@ public sealed class DriftRun
 
     /// <summary>Why nothing was measured (a week without school served nobody), or null for a run with measures.</summary>
     public string? Note { get; set; }
+
+    /// <summary>Computed after the fact for a past day by a monitoring backfill (<see cref="BackfillId"/>), not by that day's check.</summary>
+    public bool Backfilled { get; set; }
+
+    public Guid? BackfillId { get; set; }
 }
 
 public sealed class DriftMeasurement
@@ -273,6 +280,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     public DbSet<Monitoring.StudentExitRow> StudentExits => Set<Monitoring.StudentExitRow>();
     public DbSet<Monitoring.YearOutcomeRow> YearOutcomes => Set<Monitoring.YearOutcomeRow>();
     public DbSet<Monitoring.OutcomeDerivation> OutcomeDerivations => Set<Monitoring.OutcomeDerivation>();
+    public DbSet<Monitoring.MonitoringBackfillRow> MonitoringBackfills => Set<Monitoring.MonitoringBackfillRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -329,12 +337,16 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         {
             e.HasKey(s => new { s.StudentId, s.Kind, s.WeekStart });
             e.HasIndex(s => new { s.Kind, s.WeekStart });
+            // Written by every upsert (BulkWrites skips generated columns); the default only fills rows stored before the column.
+            e.Property(s => s.Backfilled).HasDefaultValue(false).ValueGeneratedNever();
         });
         modelBuilder.Entity<DriftRun>(e =>
         {
             e.HasKey(r => r.RunId);
             e.HasIndex(r => new { r.Kind, r.AsOf });
+            e.Property(r => r.Backfilled).HasDefaultValue(false).ValueGeneratedNever();
         });
+        modelBuilder.Entity<Monitoring.MonitoringBackfillRow>().HasKey(b => b.BackfillId);
         modelBuilder.Entity<DriftMeasurement>().HasKey(m => new { m.RunId, m.Measure });
         modelBuilder.Entity<DriftBaseline>().HasKey(b => b.ModelId);
         modelBuilder.Entity<OutcomeLabel>().HasKey(o => new { o.StudentId, o.Kind });

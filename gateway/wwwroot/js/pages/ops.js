@@ -199,10 +199,10 @@ function monitoring(title, part, render) {
  * A chart drawn by the service (SVG, ScottPlot). Fetched with the token and shown as an <img> from a blob
  * URL: an SVG in an <img> runs no script and cannot touch the page, and the alt text says what it shows.
  */
-async function serviceChart(name, alt) {
+async function serviceChart(name, alt, query = '') {
   let blob;
   try {
-    blob = await api(`${MONITORING}/charts/${name}?kind=${KIND}`, { accept: 'image/svg+xml', as: 'blob' });
+    blob = await api(`${MONITORING}/charts/${name}?kind=${KIND}${query}`, { accept: 'image/svg+xml', as: 'blob' });
   } catch (e) {
     // The tables below still hold the numbers: say the chart failed instead of blanking the section.
     return message('error', `The chart could not be drawn: ${e.message}`);
@@ -258,13 +258,15 @@ async function driftView(el) {
   if (!runs.length) {
     return [h('p', { id: 'drift-empty' }, 'No drift check has run yet. The daily check runs after the nightly re-score; a check needs enough students with 30 or more school days recorded.'), buttons, status];
   }
-  const newest = [...runs].sort((a, b) => b.ranAt.localeCompare(a.ranAt));
+  // Newest day first (a backfill computes past days after today's check), then the latest run of a day first.
+  const newest = [...runs].sort((a, b) => b.asOf.localeCompare(a.asOf) || b.ranAt.localeCompare(a.ranAt));
   const latestAt = newest[0].ranAt;
-  const latest = newest.filter(r => r.ranAt === latestAt);
-  const history = table('Drift checks, newest first', ['Ran', 'As of', 'Model', 'Against', 'Students', 'Score PSI', 'Score', 'Worst input', 'Alert', 'Trigger'],
+  const latest = newest.filter(r => r.ranAt === latestAt && r.asOf === newest[0].asOf);
+  const backfilled = runs.filter(r => r.backfilled).length;
+  const history = table(`Drift checks, newest first${runs.length > 30 ? ` (the 30 newest of ${runs.length})` : ''}`, ['Ran', 'As of', 'Model', 'Against', 'Students', 'Score PSI', 'Score', 'Worst input', 'Alert', 'Trigger'],
     newest.slice(0, 30).map(r => h('tr', { dataset: { runId: r.runId, reference: r.reference } },
       cells([date(r.ranAt), r.asOf, `v${r.modelVersion}`, r.reference, r.students, r.note ? null : psi(r.scorePsi)]), h('td', {}, band(r.scoreBand)), h('td', {}, band(r.worstBand)),
-      cells([r.alerted ? 'drift alert sent' : 'no', r.trigger]))), { id: 'drift-runs' });
+      cells([r.alerted ? 'drift alert sent' : 'no', r.backfilled ? 'backfill (computed afterwards)' : r.trigger]))), { id: 'drift-runs' });
   const measures = latest.map(r => r.note ? h('div', {}, h('h3', {}, `Latest check against the ${r.reference} (as of ${r.asOf})`), h('p', { class: 'drift-note' }, r.note)) : h('div', {},
     h('h3', {}, `Latest check against the ${r.reference} (as of ${r.asOf}, ${r.students} students, ${r.referenceRows} reference rows)`),
     table(`Each input's drift against the ${r.reference}`, ['Input', 'PSI', 'Band', 'KS', 'KS p-value', 'Wasserstein', 'Missing (ref / now)'],
@@ -275,9 +277,13 @@ async function driftView(el) {
       { class: 'drift-latest' })));
   return [
     h('p', {}, 'PSI bands: below 0.10 stable, 0.10–0.25 moderate, above 0.25 significant. Only the score against the baseline raises an alert.'),
-    await serviceChart('drift.svg', `Score drift (PSI) over time against the training sample and the pinned baseline, with the 0.10 and 0.25 bands; ${runs.length} checks, numbers in the table below.`),
+    // One chart per reference, each on its own value axis: against the training sample a model served outside what it learnt
+    // reaches a PSI of several units, which on a shared axis would flatten the baseline's (the one that alarms).
+    await serviceChart('drift.svg', `Score drift (PSI) over time against the pinned baseline, with the 0.10 and 0.25 bands; ${runs.filter(r => r.reference === 'baseline').length} checks, numbers in the table below.`, '&reference=baseline'),
+    await serviceChart('drift.svg', `Training/serving skew: score PSI against the training sample over time, with the same bands; ${runs.filter(r => r.reference === 'training').length} checks, numbers in the table below.`, '&reference=training'),
     buttons, status,
     h('h3', {}, 'Drift checks'),
+    backfilled ? h('p', { id: 'drift-backfilled' }, `${backfilled} of the ${runs.length} checks were computed afterwards by a monitoring backfill, as of each past school day with only the data dated up to it; they raised no alert.`) : null,
     history,
     measures,
   ];
@@ -292,7 +298,7 @@ async function reportView() {
     labelled ? null : h('p', { id: 'report-unlabelled' }, 'No labelled outcomes yet: realised figures appear once outcomes are recorded. The expected figures come from the calibrated scores of all students.'),
     await serviceChart('fpr.svg', `Expected${labelled ? ' and realised' : ''} false-positive rate per week and model version; numbers in the table below.`),
     numbers('False-positive rate by week', ['Week', 'Model', 'Students', 'Flagged', 'Labelled', 'Realised FPR', 'Expected FPR', 'Realised precision', 'Expected precision', 'Recall', 'Expected recall', 'ECE', 'Alerts', 'False by counselor'],
-      rows.map(w => h('tr', {}, cells([w.weekStart, `v${w.modelVersion}`, w.students, w.flagged, w.labelled,
+      rows.map(w => h('tr', { dataset: { backfilled: String(w.backfilled) } }, cells([w.backfilled ? `${w.weekStart} (backfilled)` : w.weekStart, `v${w.modelVersion}`, w.students, w.flagged, w.labelled,
         percent(w.realisedFalsePositiveRate, 1), percent(w.expectedFalsePositiveRate, 1), percent(w.realisedPrecision, 1), percent(w.expectedPrecision, 1),
         percent(w.recall, 1), percent(w.expectedRecall, 1), w.expectedCalibrationError === null ? '—' : w.expectedCalibrationError.toFixed(3), w.alertsRaised, w.alertsFalseByCounselor]))),
       { id: 'report-weeks', open: true }),
