@@ -13,15 +13,9 @@ public static class EffectReportApi
         app.MapGet("/api/interventions/v1/effect-report", async (int? windowWeeks, string? schoolId, ClaimsPrincipal user, EffectReport report,
             IOptions<InterventionsOptions> options, CancellationToken ct) =>
         {
-            // Aggregates only (no names), for coordinators and ops; one school's figures only for those who see it.
-            if (schoolId is not null && !user.IsInRole(Roles.Ops) && !user.CanSeeSchool(schoolId))
+            if (Refused(user, schoolId, windowWeeks, options.Value, out var weeks) is { } refused)
             {
-                return Results.NotFound();
-            }
-            var weeks = windowWeeks ?? options.Value.EffectWindowWeeks;
-            if (weeks is < 1 or > 2)
-            {
-                return Results.ValidationProblem(new Dictionary<string, string[]> { ["windowWeeks"] = ["must be 1 or 2."] });
+                return refused;
             }
             var settings = new EffectSettings(WindowWeeks: weeks);
             var rows = await report.BuildAsync(settings, schoolId, ct);
@@ -46,6 +40,20 @@ public static class EffectReportApi
             .WithSummary("Effect of completed interventions on attendance, per intervention type")
             .WithDescription("Aggregates only, never names: attendance before and after, difference with a 95 % interval. windowWeeks is 1 or 2.");
         return app;
+    }
+
+    /// <summary>
+    /// What an effect read may not ask (this report and the resource report): one school's figures only for those who see it
+    /// (aggregates only, no names, for coordinators and ops), a window of 1 or 2 weeks; null when the read may go ahead.
+    /// </summary>
+    internal static IResult? Refused(ClaimsPrincipal user, string? schoolId, int? windowWeeks, InterventionsOptions options, out int weeks)
+    {
+        weeks = windowWeeks ?? options.EffectWindowWeeks;
+        if (schoolId is not null && !user.IsInRole(Roles.Ops) && !user.CanSeeSchool(schoolId))
+        {
+            return Results.NotFound();
+        }
+        return weeks is < 1 or > 2 ? Results.ValidationProblem(new Dictionary<string, string[]> { ["windowWeeks"] = ["must be 1 or 2."] }) : null;
     }
 
     private static double? Round(double v) => double.IsNaN(v) ? null : Math.Round(v, 4);

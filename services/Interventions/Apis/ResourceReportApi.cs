@@ -34,14 +34,9 @@ public static class ResourceReportApi
     private static async Task<IResult> ReportAsync(int? windowWeeks, string? schoolId, ClaimsPrincipal user, ResourceReport report,
         IOptions<InterventionsOptions> options, CancellationToken ct)
     {
-        if (schoolId is not null && !user.IsInRole(Roles.Ops) && !user.CanSeeSchool(schoolId))
+        if (EffectReportApi.Refused(user, schoolId, windowWeeks, options.Value, out var weeks) is { } refused)
         {
-            return Results.NotFound();
-        }
-        var weeks = windowWeeks ?? options.Value.EffectWindowWeeks;
-        if (weeks is < 1 or > 2)
-        {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["windowWeeks"] = ["must be 1 or 2."] });
+            return refused;
         }
         var settings = new EffectSettings(WindowWeeks: weeks);
         var tables = await report.BuildAsync(settings, schoolId, ct);
