@@ -109,13 +109,34 @@ public sealed class TrainCommandTests
         Assert.Contains("Unknown model kind 'grades'", unknownKind.Err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Backfill_monitoring_from_the_command_line_names_a_bad_field_and_refuses_without_a_model()
+    {
+        var data = TestEnvironment.NewTempDirectory("backfill-command");
+        var sqlite = $"Data Source={Path.Combine(data, "ew.db")}";
+        var badDate = await RunCommandAsync(Monitoring.BackfillCommand.Name, sqlite, data, "--from", "2026-13-01");
+        Assert.True(badDate.Code == 2, badDate.ToString());
+        Assert.Contains("from:", badDate.Err, StringComparison.Ordinal);
+        var unknown = await RunCommandAsync(Monitoring.BackfillCommand.Name, sqlite, data, "--since", "2026-09-01");
+        Assert.True(unknown.Code == 2, unknown.ToString());
+        Assert.Contains("unknown option '--since'", unknown.Err, StringComparison.Ordinal);
+        // A fresh database has no active model to measure: refused (1), with the reason, and nothing recorded.
+        var noModel = await RunCommandAsync(Monitoring.BackfillCommand.Name, sqlite, data, "--kind", AttendanceFeatures.Kind);
+        Assert.True(noModel.Code == 1, noModel.ToString());
+        Assert.False(string.IsNullOrWhiteSpace(noModel.Err));
+        await using var db = Open(sqlite);
+        Assert.Equal(0, await db.DriftRuns.CountAsync());
+    }
+
     private sealed record Run(int Code, string Out, string Err)
     {
         public override string ToString() => $"exit {Code}\n{Out}\n{Err}";
     }
 
     /// <summary>The service's own build, run as the CronJob runs it (the command, then settings as --Key=value).</summary>
-    private static async Task<Run> RunAsync(string database, string data, params string[] options)
+    private static Task<Run> RunAsync(string database, string data, params string[] options) => RunCommandAsync("train", database, data, options);
+
+    private static async Task<Run> RunCommandAsync(string command, string database, string data, params string[] options)
     {
 #if DEBUG
         const string configuration = "Debug";
@@ -124,7 +145,7 @@ public sealed class TrainCommandTests
 #endif
         var dll = Path.Combine(TestEnvironment.RepositoryRoot(), "services", "EarlyWarning", "bin", configuration, "net10.0", "EarlyWarning.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { dll, "train" }.Concat(options).Concat([
+        foreach (var arg in new[] { dll, command }.Concat(options).Concat([
             $"--ConnectionStrings:Database={database}", $"--ConnectionStrings:RabbitMQ={TestEnvironment.RabbitMq}", $"--Bus:ExchangePrefix=train{Guid.NewGuid():N}",
             $"--Beacon:DataDirectory={data}", $"--Auth:SigningKey={TestTokens.SigningKey}", "--EarlyWarning:Models:Trees=30"]))
         {
