@@ -94,6 +94,13 @@ public sealed record BatchSummary(string BatchId, string Kind, string Source, in
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public OneRosterImport.BulkEnded? EndedByBulk { get; init; }
+
+    /// <summary>
+    /// OneRoster rows not applied because their dateLastModified is older than the last change applied to the same record
+    /// (a delta sent late or twice); absent for other batches.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Stale { get; init; }
 }
 
 /// <summary>An xAPI statement mapped to LMS activity (verbs completed and experienced).</summary>

@@ -105,3 +105,14 @@ public sealed class StudentDemographics
     public bool? EnglishLearner { get; set; }
     public bool? Disability { get; set; }
 }
+
+/// <summary>
+/// The dateLastModified of the last OneRoster record applied, per collection (users, orgs, classes, enrollments,
+/// demographics, academicSessions, roles) and sourcedId: a delta row older than it is not applied (OneRosterOrder.cs).
+/// </summary>
+public sealed class OneRosterRecordVersion
+{
+    public required string Collection { get; set; }
+    public required string SourcedId { get; set; }
+    public DateTimeOffset LastModified { get; set; }
+}

@@ -43,6 +43,7 @@ public sealed class IngestionErasure(IngestionDbContext db, ErasedStudentsCache 
             ["LmsActivities"] = await db.LmsActivities.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["XapiStatements"] = await db.XapiStatements.Where(x => x.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["StudentIdentifiers"] = await db.StudentIdentifiers.Where(i => i.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["OneRosterVersions"] = await db.OneRosterVersions.Where(v => v.SourcedId == studentId).ExecuteDeleteAsync(ct),
             ["Quarantine"] = await db.Quarantine.Where(q => q.Raw.Contains(quoted)).ExecuteDeleteAsync(ct),
             ["outbox"] = await db.DeleteOutboxOfStudentAsync(studentId, ct),
         }, rows =>

@@ -60,9 +60,11 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
 
     /// <param name="recordedAt">A backfill's time of record (?recordedAt=): the time exits took place; null: now.</param>
     /// <param name="bulkFiles">The files manifest.csv declares bulk: what they no longer list has ended (OneRosterBulk.cs).</param>
-    public async Task<BatchSummary> ApplyAsync(IReadOnlyDictionary<string, Table> files, RowErrors errors, string source, CancellationToken ct,
+    public async Task<BatchSummary> ApplyAsync(IReadOnlyDictionary<string, Table> received, RowErrors errors, string source, CancellationToken ct,
         DateTimeOffset? recordedAt = null, IReadOnlySet<string>? bulkFiles = null)
     {
+        // Rows older than what was applied for their record are left out first (OneRosterOrder.cs).
+        var (files, stale) = await WithoutStaleRowsAsync(received, ct);
         Table Get(string name) => files.TryGetValue(name, out var t) ? t : new Table(name, []);
         static string Pos(Table t, int line) => t.At(line);
         // Deleted orgs, users and classes are not upserted: ApplyDeletionsAsync withdraws, ends and closes them.
@@ -117,7 +119,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var known = (await db.Schools.AsNoTracking().Select(s => s.SchoolId).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
         covered.IntersectWith(known);
         var (allUsers, allClasses, allEnrollments, bulkEnded) = await WithMissingFromBulkAsync(bulkFiles ?? new HashSet<string>(), covered,
-            Get("users.csv"), Get("classes.csv"), enrollments, ct);
+            Get("users.csv"), Get("classes.csv"), enrollments, received, ct);
         enrollments = allEnrollments;
         var touchedSections = await SectionsTouchedAsync(allUsers, allClasses, enrollments, ct);
         var deleted = await ApplyDeletionsAsync(allUsers, allClasses, Get("orgs.csv"), source, recordedAt, ct);
@@ -132,6 +134,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         // Its rows are counted with the enrollments; what it changes shows in the students' status and events.
         await FollowClassEnrollmentsAsync(enrollments, users, source, recordedAt, ct);
         await PublishSectionRostersAsync(touchedSections, ct);
+        await RecordVersionsAsync(files, ct);
         return summary with
         {
             Kind = "oneroster",
@@ -142,6 +145,7 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
             Rejected = errors.RejectedRows,
             Contacts = contacts,
             EndedByBulk = bulkFiles is { Count: > 0 } ? bulkEnded : null,
+            Stale = stale,
         };
     }
 

@@ -22,13 +22,15 @@ public sealed partial class OneRosterImport
     private static bool IsMissingFromBulk(Dictionary<string, string> row) => row.ContainsKey(MissingFromBulk);
 
     private async Task<(Table Users, Table Classes, Table Enrollments, BulkEnded Ended)> WithMissingFromBulkAsync(IReadOnlySet<string> bulkFiles,
-        IReadOnlySet<string> coveredSchools, Table users, Table classes, Table enrollments, CancellationToken ct)
+        IReadOnlySet<string> coveredSchools, Table users, Table classes, Table enrollments, IReadOnlyDictionary<string, Table> received, CancellationToken ct)
     {
+        // Listed means in the file as received: a row left out as stale (OneRosterOrder.cs) still names its record.
+        Table AsReceived(Table t) => received.Values.FirstOrDefault(r => r.File == t.File) ?? t;
         var covered = coveredSchools.ToList();
         var (missingUsers, missingClasses, missingEnrollments) = (new List<string>(), new List<string>(), new List<(string Class, string User)>());
         if (covered.Count > 0 && bulkFiles.Contains(users.File))
         {
-            var listed = Ids(users, "sourcedId");
+            var listed = Ids(AsReceived(users), "sourcedId");
             var students = await db.Students.AsNoTracking().Where(s => covered.Contains(s.SchoolId) && s.Status == StudentStatuses.Active).Select(s => s.StudentId).ToListAsync(ct);
             var staff = await db.Staff.AsNoTracking().Where(s => covered.Contains(s.SchoolId)).Select(s => s.StaffId).ToListAsync(ct);
             var contacts = await db.StudentContacts.AsNoTracking().Join(db.Students.AsNoTracking().Where(s => covered.Contains(s.SchoolId)),
@@ -37,13 +39,13 @@ public sealed partial class OneRosterImport
         }
         if (covered.Count > 0 && bulkFiles.Contains(classes.File))
         {
-            var listed = Ids(classes, "sourcedId");
+            var listed = Ids(AsReceived(classes), "sourcedId");
             missingClasses.AddRange((await db.Sections.AsNoTracking().Where(s => covered.Contains(s.SchoolId)).Select(s => s.SectionId).ToListAsync(ct))
                 .Where(id => !listed.Contains(id)));
         }
         if (covered.Count > 0 && bulkFiles.Contains(enrollments.File))
         {
-            var listed = enrollments.Rows.Select(r => (Field(r.Row, "classSourcedId"), Field(r.Row, "userSourcedId"))).ToHashSet();
+            var listed = AsReceived(enrollments).Rows.Select(r => (Field(r.Row, "classSourcedId"), Field(r.Row, "userSourcedId"))).ToHashSet();
             var ending = missingClasses.ToHashSet();
             var stored = await db.SectionEnrollments.AsNoTracking()
                 .Join(db.Sections.AsNoTracking().Where(s => covered.Contains(s.SchoolId)), e => e.SectionId, s => s.SectionId, (e, _) => new { e.SectionId, e.PersonId })

@@ -36,6 +36,7 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
     public DbSet<ErasureConfirmation> ErasureConfirmations => Set<ErasureConfirmation>();
     public DbSet<RosterConnectorState> RosterConnectors => Set<RosterConnectorState>();
     public DbSet<XapiCredential> XapiCredentials => Set<XapiCredential>();
+    public DbSet<OneRosterRecordVersion> OneRosterVersions => Set<OneRosterRecordVersion>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -116,6 +117,11 @@ public sealed class IngestionDbContext(DbContextOptions<IngestionDbContext> opti
         modelBuilder.Entity<ErasureConfirmation>().HasKey(c => new { c.RequestId, c.Service });
         modelBuilder.Entity<RosterConnectorState>().HasKey(c => c.Connector);
         modelBuilder.Entity<XapiCredential>().HasKey(c => c.Key);
+        modelBuilder.Entity<OneRosterRecordVersion>(e =>
+        {
+            e.HasKey(v => new { v.Collection, v.SourcedId });
+            e.HasIndex(v => v.SourcedId);
+        });
         modelBuilder.AddErasedStudents();
         modelBuilder.AddScheduledJobs();
         modelBuilder.AddOutbox();
