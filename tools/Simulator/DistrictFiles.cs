@@ -19,10 +19,12 @@ public static class DistrictFiles
         ("behavior-incidents.csv", "/api/ingestion/v1/behavior-incidents"),
     ];
 
-    public static void Write(District district, string folder)
+    /// <param name="modified">The OneRoster rows' dateLastModified (the day the roster was exported); a fixed day by default.
+    /// Ingestion orders a record's changes by it, so a history's rosters and exits must carry their own days.</param>
+    public static void Write(District district, string folder, DateOnly? modified = null)
     {
         Directory.CreateDirectory(folder);
-        var stamp = "2026-08-01T00:00:00Z";
+        var stamp = $"{modified ?? new DateOnly(2026, 8, 1):yyyy-MM-dd}T00:00:00Z";
         Csv(folder, "orgs.csv", ["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"],
             district.Schools.Select(s => new[] { s.SchoolId, "active", stamp, s.Name, "school", s.SchoolId.ToUpperInvariant(), "" }));
         var contacts = FamilyContacts(district.Students);

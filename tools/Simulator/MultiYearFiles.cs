@@ -22,7 +22,7 @@ public static class MultiYearFiles
         foreach (var year in district.Years)
         {
             var dir = Path.Combine(folder, year.Calendar.Label);
-            DistrictFiles.Write(Roster(district, year), dir);
+            DistrictFiles.Write(Roster(district, year), dir, year.Calendar.FirstDay.AddDays(-7));
             DistrictFiles.Csv(dir, "attendance.csv", ["studentId", "date", "status"], year.Attendance.Select(a => new[] { a.StudentId, D(a.Date), a.Status }));
             DistrictFiles.Csv(dir, "grades.csv", ["studentId", "courseId", "term", "markPercent", "date"],
                 year.Grades.Select(g => new[] { g.StudentId, g.CourseId, g.Term, g.MarkPercent.ToString(CultureInfo.InvariantCulture), D(g.Date) }));
@@ -66,7 +66,8 @@ public static class MultiYearFiles
             var folder = Directory.CreateTempSubdirectory("beacon-history-");
             try
             {
-                DistrictFiles.Write(Roster(district, year), folder.FullName);
+                // Exported the week before the year starts, as recorded (the exits later carry their own days).
+                DistrictFiles.Write(Roster(district, year), folder.FullName, year.Calendar.FirstDay.AddDays(-7));
                 failures += await DistrictFiles.PostOneRosterAsync(http, folder.FullName, $"?recordedAt={At(year.Calendar.FirstDay.AddDays(-7))}", log, ct);
             }
             finally

@@ -22,6 +22,14 @@ function append(el, children) {
   }
 }
 
+/**
+ * A box that scrolls a wide table sideways: focusable and named, so a keyboard user can scroll it too (axe
+ * scrollable-region-focusable).
+ */
+export function scrollBox(label, ...children) {
+  return h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': label }, ...children);
+}
+
 export function clear(el, ...children) {
   el.replaceChildren();
   append(el, children);

@@ -2,7 +2,7 @@
 // a note, every scheduled job's state (Early warning, Interventions) and a line per active model. Aggregates only.
 import { api, session } from './api.js';
 import { onLeave } from './lifecycle.js';
-import { h, clear, section, message, percent, date, announce, id } from './dom.js';
+import { h, clear, section, message, percent, date, announce, id, scrollBox } from './dom.js';
 
 const ALARMS = '/api/notifications/v1/ops/alarms';
 const OPS_KINDS = new Set(['model-drift', 'fpr-above-bound', 'expected-fpr-band', 'subgroup-gap', 'retraining-failed', 'challenger-waiting']);
@@ -137,7 +137,7 @@ export function jobsSection() {
         errors.push(message('error', `${service}: ${e.message}`));
       }
     }
-    const body = rows.length ? h('div', { class: 'scroll' }, h('table', { id: 'jobs-table' },
+    const body = rows.length ? scrollBox('Scheduled jobs', h('table', { id: 'jobs-table' },
       h('caption', { class: 'visually-hidden' }, 'Scheduled jobs'),
       h('thead', {}, h('tr', {}, ['Service', 'Job', 'Schedule', 'Next run', 'Now', 'Last run', 'Outcome', 'Runs', 'Taken over'].map(x => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, rows.map(j => h('tr', { dataset: { job: j.job } },
@@ -167,7 +167,7 @@ export function activeModelsSection(kinds) {
         h('td', {}, drift ? `PSI ${drift.scorePsi.toFixed(3)} (${drift.scoreBand}) as of ${drift.asOf}` : 'no check yet'),
         h('td', {}, week ? `${week.weekStart}: realised ${percent(week.realisedFalsePositiveRate, 1)}, expected ${percent(week.expectedFalsePositiveRate, 1)}` : 'no weekly scores yet'));
     }));
-    return h('div', { class: 'scroll' }, h('table', { id: 'active-models' },
+    return scrollBox('Active models', h('table', { id: 'active-models' },
       h('caption', { class: 'visually-hidden' }, 'Every active model'),
       h('thead', {}, h('tr', {}, ['Model', 'Score drift (latest, against the baseline)', 'False-positive rate (latest week)'].map(x => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, rows)));

@@ -3,7 +3,7 @@
 // subgroups, counselor feedback, challenger). Aggregates only: no endpoint here returns a student's name.
 import { api } from '../api.js';
 import { onLeave } from '../lifecycle.js';
-import { h, clear, section, message, percent, date, announce, id } from '../dom.js';
+import { h, clear, section, message, percent, date, announce, id, scrollBox } from '../dom.js';
 import { calibrationPlot } from '../charts.js';
 import { alarmsSection, jobsSection, activeModelsSection } from '../opsAlarms.js';
 import { dataQualitySection } from '../dataQuality.js';
@@ -81,7 +81,7 @@ async function registryView(el) {
     },
   }, `Train a candidate (${KINDS[KIND]})`);
   return [
-    models.length ? h('div', { class: 'scroll' }, h('table', {},
+    models.length ? scrollBox('Model versions', h('table', {},
       h('caption', { class: 'visually-hidden' }, 'Model versions'),
       h('thead', {}, h('tr', {}, ['Model', 'Status', 'Algorithm', 'Held-out AUC', 'PR-AUC', 'Precision', 'Recall', 'Threshold', 'Trained', 'Action'].map(x => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, models.map(m => {
@@ -219,7 +219,7 @@ function numbers(caption, headers, rows, attrs = {}) {
 }
 
 function table(caption, headers, rows, attrs = {}) {
-  return h('div', { class: 'scroll' }, h('table', attrs,
+  return scrollBox(caption, h('table', attrs,
     h('caption', { class: 'visually-hidden' }, caption),
     h('thead', {}, h('tr', {}, headers.map(x => h('th', { scope: 'col' }, x)))),
     h('tbody', {}, rows)));

@@ -1,6 +1,6 @@
 // One student: risk with its reasons in plain words, attendance and mastery trends, the case and its actions.
 import { api, apiOrNull, student, hasRole } from '../api.js';
-import { h, clear, section, message, percent, date, bandBadge, announce } from '../dom.js';
+import { h, clear, section, message, percent, date, bandBadge, announce, scrollBox } from '../dom.js';
 import { lineChart } from '../charts.js';
 import { ACTIVE, isOverdue, today } from '../data.js';
 import { suggestedTypes } from '../resources.js';
@@ -85,7 +85,7 @@ export function renderStudent(main, user, studentId) {
       format: v => `${Math.round(v * 100)}%`,
       height: 260,
     }) : h('p', { class: 'muted' }, weekly ? 'Answers from one week only: no trend yet.' : 'The weekly history is not available from this deployment.'),
-    h('div', { class: 'scroll' }, h('table', {},
+    scrollBox('Skills, weakest first', h('table', {},
       h('caption', {}, 'Skills, weakest first'),
       h('thead', {}, h('tr', {}, ['Skill', 'Mastery', 'A week ago', 'Trend', 'Correct'].map(x => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, skills.map(sk => h('tr', {},
