@@ -69,11 +69,14 @@ public sealed class SectionWeekTests : IAsyncLifetime
 
         var url = $"/api/mastery/v1/sections/{Id("sec")}/week?weekOf=2026-11-19";
         using var teacher = _service.CreateClientAs(TestTokens.For(Id("t1"), [Roles.Teacher], [school]));
+        // Wait for the answers and for every struggling student's enrollment (names come from StudentEnrolled, consumed on its own).
         var week = await Eventually.WaitAsync(async () =>
         {
             using var response = await teacher.GetAsync(url);
             return response.IsSuccessStatusCode ? JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone() : (JsonElement?)null;
-        }, w => w?.GetProperty("answersThisWeek").GetInt32() == 6, TimeSpan.FromSeconds(60));
+        }, w => w?.GetProperty("answersThisWeek").GetInt32() == 6 && w.Value.GetProperty("topSkills").EnumerateArray()
+            .SelectMany(t => t.GetProperty("strugglingStudents").EnumerateArray()).All(s => s.GetProperty("givenName").GetString() is { Length: > 0 }),
+            TimeSpan.FromSeconds(60));
 
         var w = week!.Value;
         Assert.Equal("2026-11-16", w.GetProperty("weekStart").GetString());
