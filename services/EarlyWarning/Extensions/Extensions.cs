@@ -61,4 +61,18 @@ internal static class Extensions
         app.MapRetentionEndpoint("/api/early-warning/v1");
         return app;
     }
+
+    /// <summary>
+    /// The service's host for a command that runs and exits (train, backfill-monitoring): the service's own settings and
+    /// services, its database made ready, never started (no web server, no consumers, no scheduled jobs).
+    /// </summary>
+    public static async Task<WebApplication> BuildCommandHostAsync(string[] hostArgs)
+    {
+        var builder = WebApplication.CreateBuilder(hostArgs);
+        builder.AddServiceDefaults();
+        builder.AddApplicationServices();
+        var app = builder.Build();
+        await app.InitializeDatabaseAsync<EarlyWarningDbContext>();
+        return app;
+    }
 }

@@ -50,12 +50,8 @@ public static class BackfillCommand
             await Console.Error.WriteLineAsync($"{Name}: {error}\n{Usage}");
             return 2;
         }
-        var builder = WebApplication.CreateBuilder(hostArgs);
-        builder.AddServiceDefaults();
-        builder.AddApplicationServices();
-        await using var app = builder.Build();
-        // Built, not started: no web server, no consumers, no scheduled jobs; only the database and the models are used.
-        await app.InitializeDatabaseAsync<EarlyWarningDbContext>();
+        // Only the database and the models are used.
+        await using var app = await Extensions.BuildCommandHostAsync(hostArgs);
         await using var scope = app.Services.CreateAsyncScope();
         try
         {

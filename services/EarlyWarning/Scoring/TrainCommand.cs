@@ -71,12 +71,8 @@ public static class TrainCommand
             await Console.Error.WriteLineAsync($"train: {error}\n{Usage}");
             return UsageError;
         }
-        var builder = WebApplication.CreateBuilder(hostArgs);
-        builder.AddServiceDefaults();
-        builder.AddApplicationServices();
-        await using var app = builder.Build();
-        // The host is built, not started: no web server, no consumers; only the database and the registry are used.
-        await app.InitializeDatabaseAsync<EarlyWarningDbContext>();
+        // Only the database and the registry are used.
+        await using var app = await Extensions.BuildCommandHostAsync(hostArgs);
         await using var scope = app.Services.CreateAsyncScope();
         try
         {
