@@ -58,24 +58,14 @@ public sealed class MonitoringYearTests(ITestOutputHelper output) : IAsyncLifeti
         await _service.WaitUntilReadyAsync();
         _client = _service.CreateClient();
         var bus = _service.Services.GetRequiredService<IBus>();
-        _observer = bus.ConnectReceiveEndpoint($"{_service.QueuePrefix}-drift-observer", e =>
+        _observer = await bus.ObserveAsync<ModelDriftDetected>(ctx =>
         {
-            if (e is IRabbitMqReceiveEndpointConfigurator rabbit)
+            // Only this test's service (a second host given the same bus scope would publish to the same exchange).
+            if (ctx.SourceAddress == bus.Address)
             {
-                rabbit.AutoDelete = true;
-                rabbit.Durable = false;
+                _drift.Add(ctx.Message);
             }
-            e.Handler<ModelDriftDetected>(ctx =>
-            {
-                // Only this test's service (a second host given the same bus scope would publish to the same exchange).
-                if (ctx.SourceAddress == bus.Address)
-                {
-                    _drift.Add(ctx.Message);
-                }
-                return Task.CompletedTask;
-            });
         });
-        await _observer.Ready;
     }
 
     public async Task DisposeAsync()

@@ -30,23 +30,13 @@ public sealed class RiskScoringTests : IAsyncLifetime
         await _service.WaitUntilReadyAsync();
         _client = _service.CreateClient();
         var bus = _service.Services.GetRequiredService<IBus>();
-        _observer = bus.ConnectReceiveEndpoint($"{_service.QueuePrefix}-observer", e =>
+        _observer = await bus.ObserveAsync<RiskScoresChanged>(ctx =>
         {
-            if (e is IRabbitMqReceiveEndpointConfigurator rabbit)
+            foreach (var change in ctx.Message.Records)
             {
-                rabbit.AutoDelete = true;
-                rabbit.Durable = false;
+                _scores.Add(change);
             }
-            e.Handler<RiskScoresChanged>(ctx =>
-            {
-                foreach (var change in ctx.Message.Records)
-                {
-                    _scores.Add(change);
-                }
-                return Task.CompletedTask;
-            });
         });
-        await _observer.Ready;
     }
 
     public async Task DisposeAsync()

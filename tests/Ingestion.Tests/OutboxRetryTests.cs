@@ -24,20 +24,7 @@ public sealed class OutboxRetryTests : IAsyncLifetime
     {
         await _service.WaitUntilReadyAsync();
         var bus = _service.Services.GetRequiredService<IBus>();
-        _observer = bus.ConnectReceiveEndpoint($"{_service.QueuePrefix}-outbox-observer", e =>
-        {
-            if (e is IRabbitMqReceiveEndpointConfigurator rabbit)
-            {
-                rabbit.AutoDelete = true;
-                rabbit.Durable = false;
-            }
-            e.Handler<StaffLeft>(ctx =>
-            {
-                _heard.Enqueue(ctx.Message.StaffId);
-                return Task.CompletedTask;
-            });
-        });
-        await _observer.Ready;
+        _observer = await bus.ObserveAsync<StaffLeft>(ctx => _heard.Enqueue(ctx.Message.StaffId));
     }
 
     public async Task DisposeAsync()

@@ -1,13 +1,13 @@
 using System.Collections.Concurrent;
 using Beacon.Contracts.Events;
+using Beacon.Testing;
 using MassTransit;
 
 namespace Beacon.Mastery.Tests;
 
 /// <summary>
 /// A listener of our own on the real broker: the MasteryChanged events other services would receive, from this
-/// test's Mastery host only (other hosts, of test classes running at the same time, receive the same answers
-/// through the shared exchange and publish their own).
+/// test's Mastery host only (a second host given the same bus scope would publish to the same exchange).
 /// </summary>
 public sealed class MasteryChangedListener : IAsyncDisposable
 {
@@ -19,16 +19,13 @@ public sealed class MasteryChangedListener : IAsyncDisposable
     public static async Task<MasteryChangedListener> StartAsync(IBus bus)
     {
         var listener = new MasteryChangedListener();
-        listener._handle = bus.ConnectReceiveEndpoint(new TemporaryEndpointDefinition(), KebabCaseEndpointNameFormatter.Instance,
-            e => e.Handler<MasteryChanged>(ctx =>
+        listener._handle = await bus.ObserveAsync<MasteryChanged>(ctx =>
+        {
+            if (ctx.SourceAddress == bus.Address)
             {
-                if (ctx.SourceAddress == bus.Address)
-                {
-                    listener._changes.Enqueue(ctx.Message);
-                }
-                return Task.CompletedTask;
-            }));
-        await listener._handle.Ready;
+                listener._changes.Enqueue(ctx.Message);
+            }
+        });
         return listener;
     }
 
