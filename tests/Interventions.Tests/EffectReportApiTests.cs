@@ -45,21 +45,8 @@ public sealed class EffectReportApiTests(ITestOutputHelper output) : IAsyncLifet
         var sim = new EffectSimulator(seed: 2026);
         await _service.WithDbAsync<InterventionsDbContext, int>(async db =>
         {
-            db.Attendance.AddRange(sim.Days.Select(d => new AttendanceDay { StudentId = d.StudentId, SchoolId = d.SchoolId, Date = d.Date, Status = d.Attended ? "present" : "absent", Attended = d.Attended }));
-            foreach (var t in sim.Treated)
-            {
-                db.Cases.Add(new InterventionCase
-                {
-                    CaseId = t.CaseId,
-                    StudentId = t.StudentId,
-                    SchoolId = t.SchoolId,
-                    Reason = "simulated",
-                    Status = CaseStatuses.Completed,
-                    Outcome = Outcomes.Improved,
-                    OpenedAt = new DateTimeOffset(t.StartDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
-                    Plan = new InterventionPlan { Type = t.InterventionType, Tier = 2, Goal = "g", StartDate = t.StartDate, DurationWeeks = 4, CheckInFrequency = "weekly" },
-                });
-            }
+            db.Attendance.AddRange(sim.AttendanceRows());
+            db.Cases.AddRange(sim.Treated.Select(EffectSimulator.CompletedCase));
             return await db.SaveChangesAsync();
         });
 

@@ -1,4 +1,5 @@
 using Beacon.Interventions.Domain;
+using Beacon.Interventions.Storage;
 
 namespace Beacon.Interventions.Tests;
 
@@ -58,4 +59,21 @@ public sealed class EffectSimulator
             }
         }
     }
+
+    /// <summary>The simulated school days as the service stores them (its attendance projection).</summary>
+    public IEnumerable<AttendanceDay> AttendanceRows() =>
+        Days.Select(d => new AttendanceDay { StudentId = d.StudentId, SchoolId = d.SchoolId, Date = d.Date, Status = d.Attended ? "present" : "absent", Attended = d.Attended });
+
+    /// <summary>A treated student's case as the service stores it once completed: opened on its start, with a plan of its type.</summary>
+    public static InterventionCase CompletedCase(TreatedCase t) => new()
+    {
+        CaseId = t.CaseId,
+        StudentId = t.StudentId,
+        SchoolId = t.SchoolId,
+        Reason = "simulated",
+        Status = CaseStatuses.Completed,
+        Outcome = Outcomes.Improved,
+        OpenedAt = new DateTimeOffset(t.StartDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+        Plan = new InterventionPlan { Type = t.InterventionType, Tier = 2, Goal = "g", StartDate = t.StartDate, DurationWeeks = 4, CheckInFrequency = "weekly" },
+    };
 }

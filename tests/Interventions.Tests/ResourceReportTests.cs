@@ -28,31 +28,13 @@ public sealed class ResourceReportTests(ITestOutputHelper output) : IAsyncLifeti
         await _service.WaitUntilReadyAsync();
         await _service.WithDbAsync<InterventionsDbContext, int>(async db =>
         {
-            db.Attendance.AddRange(_sim.Days.Select(d => new AttendanceDay { StudentId = d.StudentId, SchoolId = d.SchoolId, Date = d.Date, Status = d.Attended ? "present" : "absent", Attended = d.Attended }));
+            db.Attendance.AddRange(_sim.AttendanceRows());
             foreach (var (t, i) in _sim.Treated.Select((t, i) => (t, i)))
             {
                 var outreach = t.InterventionType == "attendance-outreach";
-                var c = new InterventionCase
-                {
-                    CaseId = t.CaseId,
-                    StudentId = t.StudentId,
-                    SchoolId = t.SchoolId,
-                    Reason = "simulated",
-                    Status = CaseStatuses.Completed,
-                    Outcome = Outcomes.Improved,
-                    OpenedAt = new DateTimeOffset(t.StartDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
-                    Plan = new InterventionPlan
-                    {
-                        Type = t.InterventionType,
-                        Tier = 2,
-                        Goal = "g",
-                        StartDate = t.StartDate,
-                        DurationWeeks = 4,
-                        CheckInFrequency = "weekly",
-                        ExpectedHours = outreach ? OutreachHours : TutoringHours,
-                        RiskBandAtStart = i % 2 == 0 ? "high" : "elevated",
-                    },
-                };
+                var c = EffectSimulator.CompletedCase(t);
+                c.Plan!.ExpectedHours = outreach ? OutreachHours : TutoringHours;
+                c.Plan.RiskBandAtStart = i % 2 == 0 ? "high" : "elevated";
                 if (outreach && i % 4 == 0)
                 {
                     CaseWorkflow.Log(c, c.OpenedAt, ActivityKinds.Contact, "c1", "Call with parent/guardian.", (int)(LoggedMinutes / 2));
