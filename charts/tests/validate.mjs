@@ -272,10 +272,13 @@ function checkEgress(policies, configMaps) {
     }
   }
   // Ingestion's OneRoster REST pull must be able to reach the provider and its token endpoint.
-  for (const cm of configMaps.filter((c) => c.doc.metadata.name.endsWith("-ingestion") && c.doc.data?.OneRosterRest__Enabled === "true")) {
+  // Every connector's provider: the default one (when on) and each of OneRosterRest__Connectors__N__*.
+  const providerUrl = /^OneRosterRest__(Connectors__\d+__)?(BaseUrl|TokenUrl)$/;
+  for (const cm of configMaps.filter((c) => c.doc.metadata.name.endsWith("-ingestion"))) {
     const np = policies.find((p) => p.doc.metadata.name === cm.doc.metadata.name && fileOf(p) === fileOf(cm));
     if (!np) continue;
-    for (const setting of ["OneRosterRest__BaseUrl", "OneRosterRest__TokenUrl"]) {
+    const settings = Object.keys(cm.doc.data ?? {}).filter((k) => providerUrl.test(k) && (k.includes("Connectors") || cm.doc.data.OneRosterRest__Enabled === "true"));
+    for (const setting of settings) {
       const url = new URL(cm.doc.data[setting]);
       const port = url.port || (url.protocol === "https:" ? 443 : 80);
       if (!(np.doc.spec?.egress ?? []).some((r) => (r.ports ?? []).some((p) => Number(p.port) === Number(port)))) {

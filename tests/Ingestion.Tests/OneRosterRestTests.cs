@@ -24,52 +24,58 @@ public sealed class OneRosterRestTests
 
     private static async Task<ServiceFactory<Program>> StartIngestionAsync(OneRosterRestProvider provider)
     {
-        var service = new ServiceFactory<Program>
-        {
-            Settings =
-            {
-                ["OneRosterRest:Enabled"] = "true",
-                ["OneRosterRest:BaseUrl"] = provider.BaseUrl,
-                ["OneRosterRest:TokenUrl"] = provider.TokenUrl,
-                ["OneRosterRest:ClientId"] = OneRosterRestProvider.ClientId,
-                ["OneRosterRest:ClientSecret"] = OneRosterRestProvider.ClientSecret,
-                ["OneRosterRest:PageSize"] = "3",
-                // Only "pull now" runs it during a test.
-                ["OneRosterRest:Interval"] = "1.00:00:00",
-                ["OneRosterRest:PollInterval"] = "00:00:00.200",
-                ["OneRosterRest:Retries"] = "2",
-                ["OneRosterRest:RetryDelay"] = "00:00:00.050",
-            },
-        };
+        var service = new ServiceFactory<Program> { Settings = ConnectorSettings(provider, "OneRosterRest") };
         await service.WaitUntilReadyAsync();
         return service;
     }
 
-    /// <summary>"Pull now" through the jobs API, then the connector's view once the run has finished.</summary>
-    private static async Task<JsonElement> PullNowAsync(ServiceFactory<Program> service)
+    /// <summary>A connector of the provider under a configuration path (the section itself, or OneRosterRest:Connectors:N), pulled only when asked.</summary>
+    internal static Dictionary<string, string?> ConnectorSettings(OneRosterRestProvider provider, string path) => new()
     {
+        [$"{path}:Enabled"] = "true",
+        [$"{path}:BaseUrl"] = provider.BaseUrl,
+        [$"{path}:TokenUrl"] = provider.TokenUrl,
+        [$"{path}:ClientId"] = OneRosterRestProvider.ClientId,
+        [$"{path}:ClientSecret"] = OneRosterRestProvider.ClientSecret,
+        [$"{path}:PageSize"] = "3",
+        // Only "pull now" runs it during a test.
+        [$"{path}:Interval"] = "1.00:00:00",
+        [$"{path}:PollInterval"] = "00:00:00.200",
+        ["OneRosterRest:Retries"] = "2",
+        ["OneRosterRest:RetryDelay"] = "00:00:00.050",
+    };
+
+    /// <summary>"Pull now" of a connector through the jobs API, then its view once the run has finished.</summary>
+    internal static async Task<JsonElement> PullNowAsync(ServiceFactory<Program> service, string connector = "default")
+    {
+        var job = connector == "default" ? Job : $"{Job}-{connector}";
         var client = service.CreateClient();
-        var runsBefore = await RunsAsync(client);
+        var runsBefore = await RunsAsync(client, job);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         // The job is planned by the schedule at start-up; until then there is nothing to run.
         HttpStatusCode status;
-        while ((status = (await client.PostAsync($"/api/ingestion/v1/jobs/{Job}/run", null)).StatusCode) == HttpStatusCode.NotFound && DateTime.UtcNow < deadline)
+        while ((status = (await client.PostAsync($"/api/ingestion/v1/jobs/{job}/run", null)).StatusCode) == HttpStatusCode.NotFound && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
         Assert.Equal(HttpStatusCode.Accepted, status);
-        while (await RunsAsync(client) <= runsBefore)
+        while (await RunsAsync(client, job) <= runsBefore)
         {
             Assert.True(DateTime.UtcNow < deadline, "the pull did not finish within 60 s");
             await Task.Delay(100);
         }
-        return await client.GetFromJsonAsync<JsonElement>("/api/ingestion/v1/oneroster/connector");
+        if (connector == "default")
+        {
+            return await client.GetFromJsonAsync<JsonElement>("/api/ingestion/v1/oneroster/connector");
+        }
+        var all = await client.GetFromJsonAsync<JsonElement>("/api/ingestion/v1/oneroster/connectors");
+        return all.GetProperty("connectors").EnumerateArray().Single(c => c.GetProperty("connector").GetString() == connector);
     }
 
-    private static async Task<int> RunsAsync(HttpClient client)
+    private static async Task<int> RunsAsync(HttpClient client, string job)
     {
         var jobs = await client.GetFromJsonAsync<JsonElement>("/api/ingestion/v1/jobs");
-        return jobs.GetProperty("jobs").EnumerateArray().Where(j => j.GetProperty("job").GetString() == Job && !j.GetProperty("running").GetBoolean())
+        return jobs.GetProperty("jobs").EnumerateArray().Where(j => j.GetProperty("job").GetString() == job && !j.GetProperty("running").GetBoolean())
             .Select(j => j.GetProperty("runs").GetInt32()).FirstOrDefault();
     }
 

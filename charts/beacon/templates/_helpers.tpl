@@ -182,6 +182,20 @@ connection strings are composed by Kubernetes with $(VAR) expansion, so no crede
       name: {{ $c.oneRosterRest.existingSecret }}
       key: clientSecret
 {{- end }}
+{{- if $c.oneRosterRest }}
+{{- range $i, $p := $c.oneRosterRest.connectors }}
+- name: OneRosterRest__Connectors__{{ $i }}__ClientId
+  valueFrom:
+    secretKeyRef:
+      name: {{ $p.existingSecret }}
+      key: clientId
+- name: OneRosterRest__Connectors__{{ $i }}__ClientSecret
+  valueFrom:
+    secretKeyRef:
+      name: {{ $p.existingSecret }}
+      key: clientSecret
+{{- end }}
+{{- end }}
 {{- if $c.usesBus }}
 {{- $uriKey := include "beacon.rabbitmq.uriKey" $ }}
 {{- if $uriKey }}

@@ -28,12 +28,14 @@ internal static class Extensions
         return builder;
     }
 
-    /// <summary>The OneRoster REST connector (off unless OneRosterRest:Enabled): its HTTP client, token, pull and schedule.</summary>
+    /// <summary>The OneRoster REST connectors (each off unless Enabled): the HTTP client, tokens, pull and schedules; names checked at start.</summary>
     private static void AddOneRosterRest(this IHostApplicationBuilder builder)
     {
         var section = builder.Configuration.GetSection(OneRosterRestOptions.Section);
         var settings = section.Get<OneRosterRestOptions>() ?? new OneRosterRestOptions();
-        builder.Services.Configure<OneRosterRestOptions>(section);
+        // Two connectors under one name would share a high-water mark: refuse to start, saying which.
+        builder.Services.AddOptions<OneRosterRestOptions>().Bind(section)
+            .Validate(o => !o.Problems().Any(), string.Join(" ", settings.Problems())).ValidateOnStart();
         builder.Services.AddScheduledJobs<IngestionDbContext>();
         builder.Services.AddSingleton<OneRosterTokens>();
         builder.Services.AddScoped<OneRosterRestClient>();

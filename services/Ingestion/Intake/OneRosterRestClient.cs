@@ -7,15 +7,50 @@ using Microsoft.Extensions.Options;
 
 namespace Beacon.Ingestion.Intake;
 
-/// <summary>The OneRoster REST connector's settings (section OneRosterRest); off unless Enabled.</summary>
+/// <summary>
+/// The OneRoster REST connectors' settings (section OneRosterRest): the section itself is the first connector ("default"),
+/// and Connectors adds one per further provider (a district with one SIS for its elementary schools and another for its
+/// high schools). Each connector has its own name, URLs, credentials, schedule, token and high-water mark, and runs as a
+/// scheduled job of its own; each is off unless Enabled. Retries and timeouts are the section's, for every connector.
+/// </summary>
 public sealed class OneRosterRestOptions
 {
     public const string Section = "OneRosterRest";
+    public const string DefaultConnector = "default";
 
     public bool Enabled { get; set; }
 
     /// <summary>The connector's name: its high-water mark and last run are kept under it.</summary>
-    public string Connector { get; set; } = "default";
+    public string Connector { get; set; } = DefaultConnector;
+
+    /// <summary>Further providers, each a connector of its own with a distinct name (their own Connectors are not read).</summary>
+    public List<OneRosterRestOptions> Connectors { get; set; } = [];
+
+    /// <summary>The connector's scheduled job: "oneroster-rest-pull" for the default one (as before there were several), else suffixed by its name.</summary>
+    public string Job => Connector == DefaultConnector ? OneRosterRestPull.Job : $"{OneRosterRestPull.Job}-{Connector}";
+
+    /// <summary>Every connector configured (the section's own first), whether enabled or not.</summary>
+    public IReadOnlyList<OneRosterRestOptions> All() => [this, .. Connectors];
+
+    /// <summary>The connector named so, or null.</summary>
+    public OneRosterRestOptions? Named(string connector) => All().FirstOrDefault(c => c.Connector == connector);
+
+    /// <summary>What is wrong with the connectors' names, for the start-up check (a shared name would share a high-water mark).</summary>
+    public IEnumerable<string> Problems()
+    {
+        foreach (var c in Connectors.Where(c => string.IsNullOrWhiteSpace(c.Connector) || c.Connector == DefaultConnector))
+        {
+            yield return $"OneRosterRest:Connectors[{Connectors.IndexOf(c)}] needs a Connector name of its own (not empty, not '{DefaultConnector}').";
+        }
+        foreach (var name in All().GroupBy(c => c.Connector).Where(g => g.Count() > 1).Select(g => g.Key))
+        {
+            yield return $"OneRosterRest: two connectors are named '{name}'; each keeps its high-water mark under its name, so names must differ.";
+        }
+        foreach (var c in All().Where(c => c.Connector.Any(ch => !(char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.'))))
+        {
+            yield return $"OneRosterRest: connector name '{c.Connector}' may use letters, digits, '-', '_' and '.' only (it names a job in URLs).";
+        }
+    }
 
     /// <summary>The provider's base URL; /ims/oneroster/rostering/v1p2 is appended unless it already ends with it.</summary>
     public string? BaseUrl { get; set; }
@@ -47,7 +82,7 @@ public sealed class OneRosterRestOptions
     public Uri RosteringBase()
     {
         const string Path = "/ims/oneroster/rostering/v1p2";
-        var url = (BaseUrl ?? throw new OneRosterPullException("OneRosterRest:BaseUrl is not set.")).TrimEnd('/');
+        var url = (BaseUrl ?? throw new OneRosterPullException($"OneRoster REST connector '{Connector}': BaseUrl is not set.")).TrimEnd('/');
         return new Uri((url.EndsWith(Path, StringComparison.OrdinalIgnoreCase) ? url : url + Path) + "/");
     }
 }
@@ -69,9 +104,9 @@ public sealed class OneRosterRestClient(IHttpClientFactory http, OneRosterTokens
 {
     public const string ClientName = "oneroster-rest";
 
-    public async Task<OneRosterPulled> PullAsync(DateTimeOffset? since, CancellationToken ct)
+    /// <param name="o">The connector pulled (its URLs, credentials and page size).</param>
+    public async Task<OneRosterPulled> PullAsync(OneRosterRestOptions o, DateTimeOffset? since, CancellationToken ct)
     {
-        var o = options.Value;
         var root = o.RosteringBase();
         // The spec's filter grammar: field, operator, value in single quotes; a date-time in ISO 8601 UTC.
         var filter = since is { } mark ? $"dateLastModified>'{mark.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)}'" : null;
@@ -112,7 +147,7 @@ public sealed class OneRosterRestClient(IHttpClientFactory http, OneRosterTokens
         var seen = 0;
         while (next is not null)
         {
-            using var document = await GetPageAsync(client, next, ct);
+            using var document = await GetPageAsync(client, o, next, ct);
             if (document.Root.ValueKind != JsonValueKind.Object || !document.Root.TryGetProperty(collection, out var records) || records.ValueKind != JsonValueKind.Array)
             {
                 throw new OneRosterPullException($"GET {Show(next)}: the answer has no \"{collection}\" array, so it is not a OneRoster {collection} page.");
@@ -166,10 +201,10 @@ public sealed class OneRosterRestClient(IHttpClientFactory http, OneRosterTokens
         public void Dispose() => document.Dispose();
     }
 
-    private async Task<Page> GetPageAsync(HttpClient client, Uri url, CancellationToken ct)
+    private async Task<Page> GetPageAsync(HttpClient client, OneRosterRestOptions o, Uri url, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokens.GetAsync(client, ct));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokens.GetAsync(client, o, ct));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         HttpResponseMessage response;
         try
@@ -185,7 +220,7 @@ public sealed class OneRosterRestClient(IHttpClientFactory http, OneRosterTokens
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 // A token the provider no longer takes (revoked, scope withdrawn): the next pull asks for a new one.
-                tokens.Forget();
+                tokens.Forget(o.Connector);
                 throw new OneRosterPullException($"GET {Show(url)}: the provider refused the access token ({(int)response.StatusCode} {response.ReasonPhrase}).");
             }
             if (!response.IsSuccessStatusCode)
@@ -214,36 +249,35 @@ public sealed class OneRosterRestClient(IHttpClientFactory http, OneRosterTokens
 }
 
 /// <summary>
-/// The access token, shared by every pull of this replica and reused until 30 s (or a tenth of its life, when that is
+/// Each connector's access token, shared by every pull of that connector on this replica and reused until 30 s (or a tenth of its life, when that is
 /// shorter) before it expires, as OAuth 2.0 client credentials intend: one token request per token, not per call.
 /// </summary>
-public sealed class OneRosterTokens(IOptions<OneRosterRestOptions> options, TimeProvider clock)
+public sealed class OneRosterTokens(TimeProvider clock)
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private (string Token, DateTimeOffset RenewAt)? _current;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Token, DateTimeOffset RenewAt)> _current = new(StringComparer.Ordinal);
 
     /// <summary>Token requests made (ops and tests: a token reused is not asked for again).</summary>
     public int Requested { get; private set; }
 
-    public void Forget() => _current = null;
+    public void Forget(string connector) => _current.TryRemove(connector, out _);
 
-    public async Task<string> GetAsync(HttpClient client, CancellationToken ct)
+    public async Task<string> GetAsync(HttpClient client, OneRosterRestOptions o, CancellationToken ct)
     {
-        if (_current is { } held && clock.GetUtcNow() < held.RenewAt)
+        if (_current.TryGetValue(o.Connector, out var held) && clock.GetUtcNow() < held.RenewAt)
         {
             return held.Token;
         }
         await _lock.WaitAsync(ct);
         try
         {
-            if (_current is { } again && clock.GetUtcNow() < again.RenewAt)
+            if (_current.TryGetValue(o.Connector, out var again) && clock.GetUtcNow() < again.RenewAt)
             {
                 return again.Token;
             }
-            var o = options.Value;
             if (string.IsNullOrEmpty(o.TokenUrl) || string.IsNullOrEmpty(o.ClientId) || string.IsNullOrEmpty(o.ClientSecret))
             {
-                throw new OneRosterPullException("OneRosterRest:TokenUrl, ClientId and ClientSecret must all be set.");
+                throw new OneRosterPullException($"OneRoster REST connector '{o.Connector}': TokenUrl, ClientId and ClientSecret must all be set.");
             }
             var url = new Uri(o.TokenUrl);
             using var request = new HttpRequestMessage(HttpMethod.Post, url)
@@ -290,7 +324,7 @@ public sealed class OneRosterTokens(IOptions<OneRosterRestOptions> options, Time
                 }
                 var life = answer.TryGetProperty("expires_in", out var expires) && expires.TryGetInt32(out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(5);
                 var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(30).Ticks, life.Ticks / 10));
-                _current = (value, clock.GetUtcNow() + life - margin);
+                _current[o.Connector] = (value, clock.GetUtcNow() + life - margin);
                 return value;
             }
         }

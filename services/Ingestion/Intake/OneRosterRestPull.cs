@@ -17,15 +17,14 @@ namespace Beacon.Ingestion.Intake;
 /// that fails part way through (the database gone) keeps the old mark, so the next pull fetches the same records
 /// again and the import, which upserts, completes it.
 /// </summary>
-public sealed class OneRosterRestPull(IngestionDbContext db, OneRosterImport import, OneRosterRestClient client, IOptions<OneRosterRestOptions> options,
-    TimeProvider clock, ILogger<OneRosterRestPull> logger)
+public sealed class OneRosterRestPull(IngestionDbContext db, OneRosterImport import, OneRosterRestClient client, TimeProvider clock, ILogger<OneRosterRestPull> logger)
 {
     public const string Job = "oneroster-rest-pull";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public async Task<ScheduledResult> RunAsync(CancellationToken ct)
+    /// <param name="o">The connector to pull: its mark and last run are kept under its name.</param>
+    public async Task<ScheduledResult> RunAsync(OneRosterRestOptions o, CancellationToken ct)
     {
-        var o = options.Value;
         var state = await db.RosterConnectors.FirstOrDefaultAsync(c => c.Connector == o.Connector, ct)
             ?? db.RosterConnectors.Add(new RosterConnectorState { Connector = o.Connector }).Entity;
         var since = state.HighWaterMark;
@@ -35,7 +34,7 @@ public sealed class OneRosterRestPull(IngestionDbContext db, OneRosterImport imp
         OneRosterPulled pulled;
         try
         {
-            pulled = await client.PullAsync(since, ct);
+            pulled = await client.PullAsync(o, since, ct);
         }
         catch (OneRosterPullException e)
         {
@@ -77,47 +76,61 @@ public sealed class OneRosterRestPull(IngestionDbContext db, OneRosterImport imp
     private static string Show(DateTimeOffset? mark) => mark is { } m ? m.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture) : "none (a full pull next)";
 }
 
-/// <summary>Runs the pull on its schedule, once across replicas (<see cref="ScheduledJobs{TContext}"/>); only when the connector is enabled.</summary>
+/// <summary>Runs each enabled connector's pull on its own schedule, once across replicas (<see cref="ScheduledJobs{TContext}"/>), as a job of its own.</summary>
 public sealed class OneRosterRestSchedule(ScheduledJobs<IngestionDbContext> jobs, IOptions<OneRosterRestOptions> options, ILogger<OneRosterRestSchedule> logger)
     : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var o = options.Value;
-        if (!o.Enabled)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(options.Value.All().Where(c => c.Enabled).Select(c =>
         {
-            return Task.CompletedTask;
-        }
-        logger.LogInformation("OneRoster REST connector {Connector}: pulling from {BaseUrl} every {Interval}", o.Connector, o.BaseUrl, o.Interval);
-        var interval = o.Interval > TimeSpan.Zero ? o.Interval : TimeSpan.FromHours(1);
-        return jobs.RunAsync(OneRosterRestPull.Job, $"every {interval}", at => at + interval, o.PollInterval, lease: TimeSpan.FromMinutes(5),
-            run => run.Services.GetRequiredService<OneRosterRestPull>().RunAsync(run.CancellationToken), stoppingToken);
-    }
+            var interval = c.Interval > TimeSpan.Zero ? c.Interval : TimeSpan.FromHours(1);
+            logger.LogInformation("OneRoster REST connector {Connector}: pulling from {BaseUrl} every {Interval} (job {Job})", c.Connector, c.BaseUrl, interval, c.Job);
+            return jobs.RunAsync(c.Job, $"every {interval}", at => at + interval, c.PollInterval, lease: TimeSpan.FromMinutes(5),
+                run => run.Services.GetRequiredService<OneRosterRestPull>().RunAsync(c, run.CancellationToken), stoppingToken);
+        }));
 }
 
-/// <summary>The connector as ops see it: settings (never the secret), the mark, the last run's counts and row errors.</summary>
+/// <summary>A connector as ops see it: settings (never the secret), the mark, the last run's counts and row errors.</summary>
 public sealed record OneRosterConnectorView(string Connector, bool Enabled, string? BaseUrl, TimeSpan Interval, DateTimeOffset? HighWaterMark,
     DateTimeOffset? LastStartedAt, DateTimeOffset? LastFinishedAt, DateTimeOffset? LastSucceededAt, string LastOutcome, string? LastError, string? LastFilter,
     Dictionary<string, int> Fetched, BatchSummary? Summary, Dictionary<string, string[]> RowErrors, string Job);
 
+public sealed record OneRosterConnectorsResponse(IReadOnlyList<OneRosterConnectorView> Connectors);
+
 public static class OneRosterRestApi
 {
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
     public static IEndpointRouteBuilder MapOneRosterRestApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/ingestion/v1/oneroster/connector", async (IngestionDbContext db, IOptions<OneRosterRestOptions> options, CancellationToken ct) =>
-            {
-                var o = options.Value;
-                var state = await db.RosterConnectors.AsNoTracking().FirstOrDefaultAsync(c => c.Connector == o.Connector, ct)
-                    ?? new RosterConnectorState { Connector = o.Connector };
-                return Results.Ok(new OneRosterConnectorView(o.Connector, o.Enabled, o.BaseUrl, o.Interval, state.HighWaterMark, state.LastStartedAt, state.LastFinishedAt,
-                    state.LastSucceededAt, state.LastOutcome, state.LastError, state.LastFilter,
-                    JsonSerializer.Deserialize<Dictionary<string, int>>(state.LastFetched) ?? [],
-                    state.LastSummary is null ? null : JsonSerializer.Deserialize<BatchSummary>(state.LastSummary, new JsonSerializerOptions(JsonSerializerDefaults.Web)),
-                    JsonSerializer.Deserialize<Dictionary<string, string[]>>(state.LastRowErrors) ?? [], OneRosterRestPull.Job));
-            })
+                Results.Ok(await ViewAsync(db, options.Value, ct)))
             .RequireAuthorization(Policies.Ops).WithTags("Operations").WithName("OneRosterConnector")
-            .WithSummary("The OneRoster REST connector: whether it is on, its high-water mark, the last run's outcome, records fetched, batch counts and row errors (pull now: POST jobs/oneroster-rest-pull/run)")
+            .WithSummary("The default OneRoster REST connector: whether it is on, its high-water mark, the last run's outcome, records fetched, batch counts and row errors (pull now: POST jobs/oneroster-rest-pull/run)")
             .Produces<OneRosterConnectorView>();
+        app.MapGet("/api/ingestion/v1/oneroster/connectors", async (IngestionDbContext db, IOptions<OneRosterRestOptions> options, CancellationToken ct) =>
+            {
+                var views = new List<OneRosterConnectorView>();
+                foreach (var connector in options.Value.All())
+                {
+                    views.Add(await ViewAsync(db, connector, ct));
+                }
+                return Results.Ok(new OneRosterConnectorsResponse(views));
+            })
+            .RequireAuthorization(Policies.Ops).WithTags("Operations").WithName("OneRosterConnectors")
+            .WithSummary("Every OneRoster REST connector configured (one per provider), each as GET oneroster/connector shows the default one; pull one now: POST jobs/{its job}/run")
+            .Produces<OneRosterConnectorsResponse>();
         return app;
+    }
+
+    private static async Task<OneRosterConnectorView> ViewAsync(IngestionDbContext db, OneRosterRestOptions o, CancellationToken ct)
+    {
+        var state = await db.RosterConnectors.AsNoTracking().FirstOrDefaultAsync(c => c.Connector == o.Connector, ct)
+            ?? new RosterConnectorState { Connector = o.Connector };
+        return new OneRosterConnectorView(o.Connector, o.Enabled, o.BaseUrl, o.Interval, state.HighWaterMark, state.LastStartedAt, state.LastFinishedAt,
+            state.LastSucceededAt, state.LastOutcome, state.LastError, state.LastFilter,
+            JsonSerializer.Deserialize<Dictionary<string, int>>(state.LastFetched) ?? [],
+            state.LastSummary is null ? null : JsonSerializer.Deserialize<BatchSummary>(state.LastSummary, Web),
+            JsonSerializer.Deserialize<Dictionary<string, string[]>>(state.LastRowErrors) ?? [], o.Job);
     }
 }
