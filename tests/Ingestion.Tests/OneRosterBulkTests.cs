@@ -19,7 +19,7 @@ public sealed class OneRosterBulkTests(ServiceFactory<Program> service) : IClass
     private const string UsersHeader = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password";
     private const string EnrollmentsHeader = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate";
 
-    private static MultipartFormDataContent Csvs(Dictionary<string, string> files)
+    internal static MultipartFormDataContent Csvs(Dictionary<string, string> files)
     {
         var form = new MultipartFormDataContent();
         foreach (var (name, text) in files)
@@ -29,7 +29,7 @@ public sealed class OneRosterBulkTests(ServiceFactory<Program> service) : IClass
         return form;
     }
 
-    private static Dictionary<string, string> Bundle(string run, string mode, string school, string[] users, string[] enrollments) => new()
+    internal static Dictionary<string, string> Bundle(string run, string mode, string school, string[] users, string[] enrollments) => new()
     {
         ["manifest.csv"] = $"propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,{mode}\nfile.users,{mode}\nfile.classes,{mode}\nfile.enrollments,{mode}",
         ["orgs.csv"] = $"sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n{run}-{school},active,2026-08-01,School {school},school,{school},",
@@ -48,7 +48,7 @@ public sealed class OneRosterBulkTests(ServiceFactory<Program> service) : IClass
 
     private Task<T> Db<T>(Func<IngestionDbContext, Task<T>> work) => service.WithDbAsync(work);
 
-    private static readonly string[] AllUsers =
+    internal static readonly string[] AllUsers =
     [
         "{run}-s1,active,2026-08-01,true,{school},student,s1,,Ann,One,,,,,,{run}-p1,09,",
         "{run}-s2,active,2026-08-01,true,{school},student,s2,,Ben,Two,,,,,,,09,",

@@ -109,7 +109,10 @@ public sealed class OneRosterRestTests
             csv.Add(new StringContent(text + "\n", Encoding.UTF8, "text/csv"), "files", name);
         }
         await uploaded.WaitUntilReadyAsync();
-        using var response = await uploaded.CreateClient().PostAsync("/api/ingestion/v1/oneroster", csv);
+        // Under the connector's source name, so each school records the same source either way.
+        using var upload = new HttpRequestMessage(HttpMethod.Post, "/api/ingestion/v1/oneroster") { Content = csv };
+        upload.Headers.Add("X-Beacon-Source", "oneroster-rest");
+        using var response = await uploaded.CreateClient().SendAsync(upload);
         // The same two rows refused, the rest stored.
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, body);

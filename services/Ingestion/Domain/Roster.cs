@@ -7,6 +7,13 @@ public sealed class School
 
     /// <summary>When a OneRoster delta marked the school tobedeleted: kept (its students' history refers to it), marked closed.</summary>
     public DateTimeOffset? ClosedAt { get; set; }
+
+    /// <summary>
+    /// The source that last listed it (a roster file's or bundle's X-Beacon-Source, a REST connector's Source): a bulk
+    /// orgs.csv speaks for the schools of its own source only, so it never closes another system's schools. Null for
+    /// schools stored before sources were kept, until a file lists them again.
+    /// </summary>
+    public string? Source { get; set; }
 }
 
 public sealed class StaffMember

@@ -23,6 +23,7 @@ internal static class Extensions
         builder.Services.AddScoped<XapiRecorder>();
         builder.Services.AddHostedService<StudentSearchBackfill>();
         builder.Services.Configure<XapiOptions>(builder.Configuration.GetSection("Xapi"));
+        builder.Services.Configure<OneRosterOptions>(builder.Configuration.GetSection(OneRosterOptions.Section));
         builder.AddOneRosterRest();
         builder.AddXapiBasic();
         return builder;

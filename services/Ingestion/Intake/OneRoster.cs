@@ -8,6 +8,7 @@ using Beacon.ServiceDefaults;
 using CsvHelper;
 using CsvHelper.Configuration;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Beacon.Ingestion.Intake;
 
@@ -22,7 +23,7 @@ namespace Beacon.Ingestion.Intake;
 /// enrollment, withdraw a student (kept, never erased), end a class, close a school, remove a session. Other org types
 /// and roles are skipped, not rejected. Positions read "users.csv:lines[4]".
 /// </summary>
-public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport roster, SignalIntake intake, TimeProvider clock)
+public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport roster, SignalIntake intake, TimeProvider clock, IOptions<OneRosterOptions> settings)
 {
     /// <summary>
     /// One file's rows (or one REST collection's records). A CSV row's position is its file line ("users.csv:lines[4]");
@@ -118,11 +119,11 @@ public sealed partial class OneRosterImport(IngestionDbContext db, RosterImport 
         var covered = schools.Select(s => s.Row.SchoolId).Concat(resolvedUsers.Select(p => p.School)).OfType<string>().ToHashSet(StringComparer.Ordinal);
         var known = (await db.Schools.AsNoTracking().Select(s => s.SchoolId).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
         covered.IntersectWith(known);
-        var (allUsers, allClasses, allEnrollments, bulkEnded) = await WithMissingFromBulkAsync(bulkFiles ?? new HashSet<string>(), covered,
-            Get("users.csv"), Get("classes.csv"), enrollments, received, ct);
+        var (allOrgs, allUsers, allClasses, allEnrollments, bulkEnded) = await WithMissingFromBulkAsync(bulkFiles ?? new HashSet<string>(), covered, source,
+            Get("orgs.csv"), Get("users.csv"), Get("classes.csv"), enrollments, received, ct);
         enrollments = allEnrollments;
         var touchedSections = await SectionsTouchedAsync(allUsers, allClasses, enrollments, ct);
-        var deleted = await ApplyDeletionsAsync(allUsers, allClasses, Get("orgs.csv"), source, recordedAt, ct);
+        var deleted = await ApplyDeletionsAsync(allUsers, allClasses, allOrgs, source, recordedAt, ct);
         var contacts = await KeepContactsAsync([.. resolvedUsers.Where(p => p.Role is not null && ContactRoles.Contains(p.Role)).Select(p => (p.Row, p.Role!))],
             [.. resolvedUsers.Where(p => p.Role == "student").Select(p => p.Row)], ct);
         var sessionsFile = Get("academicSessions.csv");

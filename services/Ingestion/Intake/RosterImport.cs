@@ -35,12 +35,15 @@ public sealed class RosterImport(IngestionDbContext db, SignalIntake intake, Tim
             }
             if (schools.TryGetValue(row.SchoolId!, out var school))
             {
-                Count(school.Name == row.Name, ref unchanged, ref corrected);
+                // Listed again after it was closed (a tobedeleted org, a bulk file that left it out): open again.
+                Count(school.Name == row.Name && school.ClosedAt is null, ref unchanged, ref corrected);
                 school.Name = row.Name!;
+                school.Source = source;
+                school.ClosedAt = null;
             }
             else
             {
-                schools[row.SchoolId!] = db.Schools.Add(new School { SchoolId = row.SchoolId!, Name = row.Name! }).Entity;
+                schools[row.SchoolId!] = db.Schools.Add(new School { SchoolId = row.SchoolId!, Name = row.Name!, Source = source }).Entity;
                 accepted++;
             }
         }
