@@ -39,6 +39,9 @@ public sealed class StaffDirectory(IServiceScopeFactory scopes, IConfiguration c
     // Roles ordered by what the projection is used for: ops alarms first, then escalations, then the rest.
     private static readonly string[] PersonRoles = [Roles.Ops, Roles.Administrator, Roles.Coordinator, Roles.Counselor];
     private readonly ConcurrentDictionary<string, string> _seen = new(StringComparer.Ordinal);
+    // A page's first requests arrive together: one at a time here, so they do not race to insert the same row (and log
+    // constraint failures); only a caller not yet seen waits, later requests return before it.
+    private readonly SemaphoreSlim _recording = new(1, 1);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -82,12 +85,28 @@ public sealed class StaffDirectory(IServiceScopeFactory scopes, IConfiguration c
         {
             return;
         }
-        await UpsertAsync(id, role, name, email, school, StaffSources.SignIn, ct);
-        _seen[id] = fingerprint;
+        await _recording.WaitAsync(ct);
+        try
+        {
+            if (_seen.TryGetValue(id, out seen) && seen == fingerprint)
+            {
+                return;
+            }
+            // Seen only once stored: a save that failed is tried again on their next request.
+            if (await UpsertAsync(id, role, name, email, school, StaffSources.SignIn, ct))
+            {
+                _seen[id] = fingerprint;
+            }
+        }
+        finally
+        {
+            _recording.Release();
+        }
     }
 
     /// <param name="phone">From the directory only (tokens carry none): null leaves the stored number as it is.</param>
-    private async Task UpsertAsync(string id, string role, string name, string email, string school, string source, CancellationToken ct, string? phone = null)
+    /// <returns>Whether the row is stored as asked (false: the save failed, and was logged).</returns>
+    private async Task<bool> UpsertAsync(string id, string role, string name, string email, string school, string source, CancellationToken ct, string? phone = null)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<NotificationsDbContext>();
@@ -116,11 +135,14 @@ public sealed class StaffDirectory(IServiceScopeFactory scopes, IConfiguration c
         try
         {
             await db.SaveChangesAsync(ct);
+            return true;
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException e)
         {
-            // Two first requests of the same person at once: the other one inserted the row.
-            logger.LogDebug("Staff {StaffId} was recorded by a concurrent request", id);
+            // Another replica may have inserted the same person a moment earlier: then the row is there, and it will
+            // follow their claims on a later change. Anything else (the database away) is tried again next time.
+            logger.LogWarning(e, "Staff {StaffId}: could not record them from their sign-in ({Source}); tried again on a later request", id, source);
+            return false;
         }
     }
 }
