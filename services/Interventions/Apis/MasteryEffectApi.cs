@@ -82,15 +82,5 @@ public static class MasteryEffectApi
         return app;
     }
 
-    private static object Figures(EffectRow r) => new
-    {
-        students = r.Cases,
-        excluded = r.Excluded,
-        meanChange = Round(r.MeanChange),
-        comparisonChange = Round(r.ComparisonChange),
-        difference = Round(r.Difference),
-        ci95 = r.CiLow is null ? null : new[] { Round(r.CiLow.Value), Round(r.CiHigh!.Value) },
-    };
-
-    private static double? Round(double v) => double.IsNaN(v) ? null : Math.Round(v, 4);
+    private static Dictionary<string, object?> Figures(EffectRow r) => EffectReportApi.Figures(r, unit: "students");
 }
