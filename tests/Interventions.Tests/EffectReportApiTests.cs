@@ -103,7 +103,11 @@ public sealed class EffectReportApiTests(ITestOutputHelper output) : IAsyncLifet
         {
             db.RiskScoreDays.AddRange(points.Select(p => new RiskScoreDay
             {
-                StudentId = p.StudentId, Kind = p.Kind, Day = p.Day, SchoolId = p.SchoolId, Score = p.Score,
+                StudentId = p.StudentId,
+                Kind = p.Kind,
+                Day = p.Day,
+                SchoolId = p.SchoolId,
+                Score = p.Score,
                 ScoredAt = new DateTimeOffset(p.Day.ToDateTime(new TimeOnly(6, 0)), TimeSpan.Zero),
             }));
             // Every fifth case was closed rather than completed: it counts too.
