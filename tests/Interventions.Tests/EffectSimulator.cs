@@ -9,6 +9,8 @@ namespace Beacon.Interventions.Tests;
 /// wave that a plain before/after comparison would wrongly count against the interventions). Some
 /// at-risk students (probability &lt; 0.85) get an intervention starting on one of three Mondays:
 /// attendance outreach adds <see cref="OutreachEffect"/> from its start; tutoring adds nothing.
+/// Risk scores (<see cref="RiskPoints"/>) follow each student's attendance probability, with the same truth: outreach lowers
+/// the chronic-absence score by <see cref="OutreachRiskEffect"/>, tutoring does nothing, and neither moves the dropout score.
 /// </summary>
 public sealed class EffectSimulator
 {
@@ -16,21 +18,28 @@ public sealed class EffectSimulator
     public const double TutoringEffect = 0.0;
     public const double Trend = -0.05;
     public static readonly DateOnly TrendFrom = new(2026, 10, 19);
+    public const double OutreachRiskEffect = -0.08;
+    public const double RiskTrend = 0.04;
+    public const double RiskNoise = 0.04;
     private static readonly DateOnly FirstDay = new(2026, 8, 31);
     private static readonly DateOnly[] Starts = [new(2026, 10, 12), new(2026, 10, 19), new(2026, 10, 26)];
 
     public List<TreatedCase> Treated { get; } = [];
     public List<AttendanceFact> Days { get; } = [];
     public Dictionary<string, DateOnly> FirstCaseOpened { get; } = [];
+    private readonly List<(string Id, string School, double P)> _students = [];
+    private readonly int _seed;
 
     public EffectSimulator(int seed, int schools = 2, int studentsPerSchool = 150, int perTypePerSchool = 25)
     {
+        _seed = seed;
         var random = new Random(seed);
         for (var s = 0; s < schools; s++)
         {
             var school = $"sim-school-{s}";
             var students = Enumerable.Range(0, studentsPerSchool)
                 .Select(i => (Id: $"sim-{s}-{i:000}", P: 0.70 + 0.27 * random.NextDouble())).ToList();
+            _students.AddRange(students.Select(x => (x.Id, school, x.P)));
             var atRisk = students.Where(x => x.P < 0.85).OrderBy(_ => random.Next()).ToList();
             var effects = new Dictionary<string, (DateOnly Start, double Effect)>();
             foreach (var (x, i) in atRisk.Take(2 * perTypePerSchool).Select((x, i) => (x, i)))
@@ -58,6 +67,30 @@ public sealed class EffectSimulator
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Each student's score of two kinds on every school day: chronic absence 0.05–0.65 by their attendance probability,
+    /// up by <see cref="RiskTrend"/> with the flu wave; dropout half of that; each with its own daily noise (sd
+    /// <see cref="RiskNoise"/>). Drawn from a generator of its own, so the attendance stays what it was for a seed.
+    /// </summary>
+    public List<RiskPoint> RiskPoints()
+    {
+        var random = new Random(_seed ^ 0x5EED);
+        double Noise() => RiskNoise * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var starts = Treated.Where(t => t.InterventionType == "attendance-outreach").ToDictionary(t => t.StudentId, t => t.StartDate);
+        var points = new List<RiskPoint>();
+        foreach (var day in Days.Select(d => d.Date).Distinct().Order())
+        {
+            foreach (var (id, school, p) in _students)
+            {
+                var risk = 0.05 + 0.6 * (0.97 - p) / 0.27 + (day >= TrendFrom ? RiskTrend : 0);
+                var effect = starts.TryGetValue(id, out var start) && day >= start ? OutreachRiskEffect : 0;
+                points.Add(new RiskPoint(id, school, "chronic-absence", day, Math.Clamp(risk + effect + Noise(), 0, 1)));
+                points.Add(new RiskPoint(id, school, "dropout", day, Math.Clamp(risk / 2 + Noise(), 0, 1)));
+            }
+        }
+        return points;
     }
 
     /// <summary>The simulated school days as the service stores them (its attendance projection).</summary>

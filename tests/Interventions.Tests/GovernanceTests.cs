@@ -53,6 +53,7 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
                 Assignments = [new ChangeTestAssignment { TestId = testId, StudentId = student, SchoolId = "gov", RiskBand = "high", AssignedAt = at }],
             });
             db.RiskBands.Add(new StudentRiskBand { StudentId = student, Kind = "chronic-absence", Band = "high", Score = 0.7, ScoredAt = at });
+            db.RiskScoreDays.Add(new RiskScoreDay { StudentId = student, Kind = "chronic-absence", Day = DateOnly.FromDateTime(at.UtcDateTime), SchoolId = "gov", Score = 0.7, ScoredAt = at });
             return db.SaveChangesAsync();
         });
     }
@@ -98,6 +99,7 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
             ["FamilyContacts"] = await db.FamilyContacts.CountAsync(c => c.StudentId == student),
             ["ChangeTestAssignments"] = await db.ChangeTestAssignments.CountAsync(a => a.StudentId == student),
             ["RiskBands"] = await db.RiskBands.CountAsync(b => b.StudentId == student),
+            ["RiskScoreDays"] = await db.RiskScoreDays.CountAsync(p => p.StudentId == student),
             ["outbox"] = await OutboxRowsAboutAsync(db, student),
         };
     }
@@ -106,7 +108,7 @@ public class GovernanceTests : GovernanceTestBase<Program, InterventionsDbContex
     public async Task Erasure_removes_the_student_keeps_the_other_confirms_with_counts_and_a_redelivery_changes_nothing()
     {
         SkipUnlessRunning();
-        var a = await EraseOneOfTwoAsync(new() { ["CaseAlerts"] = 1, ["Activity"] = 2, ["Cases"] = 1, ["Attendance"] = 1, ["GroupMembers"] = 1, ["SectionPeople"] = 1, ["Subgroups"] = 1, ["FamilyContacts"] = 1, ["ChangeTestAssignments"] = 1, ["RiskBands"] = 1, ["outbox"] = 1 });
+        var a = await EraseOneOfTwoAsync(new() { ["CaseAlerts"] = 1, ["Activity"] = 2, ["Cases"] = 1, ["Attendance"] = 1, ["GroupMembers"] = 1, ["SectionPeople"] = 1, ["Subgroups"] = 1, ["FamilyContacts"] = 1, ["ChangeTestAssignments"] = 1, ["RiskBands"] = 1, ["RiskScoreDays"] = 1, ["outbox"] = 1 });
         Assert.Equal(0, await Db(db => db.Activity.CountAsync(x => x.Text.Contains(a))));
 
         // Late attendance for A is ignored; the same event for another student is projected.

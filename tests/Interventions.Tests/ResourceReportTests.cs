@@ -5,6 +5,7 @@ using Beacon.Interventions.Domain;
 using Beacon.Interventions.Storage;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace Beacon.Interventions.Tests;
@@ -115,6 +116,8 @@ public sealed class ResourceReportTests(ITestOutputHelper output) : IAsyncLifeti
             return await db.SaveChangesAsync();
         });
         using var counselor = _service.CreateClientAs(TestTokens.Counselor("c1", "sim-school-0"));
+        var cache = _service.Services.GetRequiredService<ResourceReportCache>();
+        var buildsBefore = cache.Builds;
 
         var high = await counselor.GetFromJsonAsync<JsonElement>($"/api/interventions/v1/cases/{highCase}/suggested-types");
         output.WriteLine(high.ToString());
@@ -126,6 +129,9 @@ public sealed class ResourceReportTests(ITestOutputHelper output) : IAsyncLifeti
         // No completed case was in the low band: the district's figures, and it says so.
         var low = await counselor.GetFromJsonAsync<JsonElement>($"/api/interventions/v1/cases/{lowCase}/suggested-types");
         Assert.StartsWith("all students", low.GetProperty("basis").GetString());
+        // Both pages read the district's figures built once, and say as of when.
+        Assert.Equal(buildsBefore + 1, cache.Builds);
+        Assert.Equal(high.GetProperty("asOf").GetDateTimeOffset(), low.GetProperty("asOf").GetDateTimeOffset());
         using (var other = _service.CreateClientAs(TestTokens.Counselor("c2", "sim-school-1")))
         using (var hidden = await other.GetAsync($"/api/interventions/v1/cases/{highCase}/suggested-types"))
         {

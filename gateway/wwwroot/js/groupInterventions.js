@@ -81,9 +81,15 @@ export async function masteryEffect({ sectionId, schoolId } = {}) {
       h('tbody', {}, (r.interventionTypes ?? []).map(t => h('tr', {}, h('td', {}, t.type), h('td', { class: 'num' }, t.effect.students),
         h('td', { class: 'num' }, t.effect.excluded), h('td', { class: 'num' }, pts(t.effect.difference)), h('td', { class: 'num' }, ci(t.effect)))))));
     const subgroups = r.subgroups ?? [];
+    const gaps = r.gaps ?? [];
     if (subgroups.length) {
+      const gapOf = s => gaps.find(g => g.type === s.type && g.subgroup === s.subgroup);
+      // The gap: this subgroup's effect minus the rest of the type's students', suppressed when either side is small.
+      const gapText = g => (!g ? null : g.suppressed ? h('span', { class: 'muted' }, ' gap: too few students on one side to show')
+        : `; gap against the others ${pts(g.gap)} (${g.ci95 ? `${pts(g.ci95[0])} to ${pts(g.ci95[1])}` : '—'})`);
       parts.push(h('details', {}, h('summary', {}, 'By subgroup (growth gaps)'),
-        h('ul', {}, subgroups.map(s => h('li', {}, `${s.type}, ${s.subgroup}: `, s.suppressed ? h('span', { class: 'muted' }, 'too few students to show') : `${pts(s.effect.difference)} (${ci(s.effect)})`)))));
+        h('ul', { id: 'mastery-effect-subgroups' }, subgroups.map(s => h('li', {}, `${s.type}, ${s.subgroup}: `,
+          s.suppressed ? h('span', { class: 'muted' }, 'too few students to show') : `${pts(s.effect.difference)} (${ci(s.effect)})`, gapText(gapOf(s)))))));
     }
   }
   if ((r.pending ?? []).length) {

@@ -10,7 +10,8 @@ namespace Beacon.Interventions.Apis;
 
 /// <summary>
 /// GET /api/interventions/v1/mastery-effect?windowWeeks=1|2&amp;sectionId=&amp;schoolId=: the mastery effect of group
-/// interventions (<see cref="MasteryEffectEstimator"/>) per group, per type and per type and subgroup. Aggregates only,
+/// interventions (<see cref="MasteryEffectEstimator"/>) per group, per type, per type and subgroup, and the growth gap of each
+/// subgroup against the rest of its type. Aggregates only,
 /// never a student's name or id. Teachers see their sections' groups, coordinators their schools', ops and administrators all.
 /// </summary>
 public static class MasteryEffectApi
@@ -55,7 +56,7 @@ public static class MasteryEffectApi
             {
                 measure = "probability of mastery of the group's skill (Bayesian Knowledge Tracing, Mastery)",
                 windowWeeks = weeks,
-                method = $"difference in differences: each student's change in mastery from the group's start to {weeks} week(s) after, minus the mean change of up to {s.MaxComparisons} students of the same school in no group on that skill, with mastery within ±{s.Caliper:0.00} at the start and alike practice (answers to the skill in the {s.MatchingWeeks} weeks before, within a factor of two ± 1); 95 % t-interval over students. Subgroups with fewer than {s.MinimumGroupSize} measured students are suppressed.",
+                method = $"difference in differences: each student's change in mastery from the group's start to {weeks} week(s) after, minus the mean change of up to {s.MaxComparisons} students of the same school in no group on that skill, with mastery within ±{s.Caliper:0.00} at the start and alike practice (answers to the skill in the {s.MatchingWeeks} weeks before, within a factor of two ± 1); 95 % t-interval over students. Subgroups with fewer than {s.MinimumGroupSize} measured students are suppressed. Gaps: per type and subgroup, its students' mean difference − the type's other students' (unlabelled ones included), 95 % Welch interval; suppressed when either side has fewer than {s.MinimumGroupSize}.",
                 groups = built.Result.Groups.Select(r => new
                 {
                     groupId = r.GroupId,
@@ -73,24 +74,25 @@ public static class MasteryEffectApi
                     suppressed = r.Effect is null,
                     effect = r.Effect is null ? null : Figures(r.Effect),
                 }),
+                gaps = built.Result.Gaps.Select(r => new
+                {
+                    type = r.Type,
+                    attribute = r.Attribute,
+                    subgroup = r.Subgroup,
+                    students = r.Students,
+                    others = r.Others,
+                    suppressed = r.Gap is null,
+                    gap = r.Gap is { } g ? Math.Round(g, 4) : (double?)null,
+                    ci95 = r.CiLow is { } low && r.CiHigh is { } high ? new[] { Math.Round(low, 4), Math.Round(high, 4) } : null,
+                }),
                 pending = built.Pending.Select(g => new { groupId = g.GroupId, type = g.Type, skillId = g.SkillId, measurableFrom = g.StartDate.AddDays(7 * weeks).ToString("yyyy-MM-dd") }),
             });
         }).RequireAuthorization(p => p.RequireRole(Roles.Teacher, Roles.Coordinator, Roles.Ops, Roles.Administrator))
             .WithTags("Effect").WithName("MasteryEffect")
-            .WithSummary("Effect of group interventions on mastery: per group, per type, per type and subgroup")
+            .WithSummary("Effect of group interventions on mastery: per group, per type, per type and subgroup, and subgroup gaps")
             .WithDescription("Aggregates only, never names: mastery change against comparable students, difference with a 95 % interval. windowWeeks is 1 or 2.");
         return app;
     }
 
-    private static object Figures(EffectRow r) => new
-    {
-        students = r.Cases,
-        excluded = r.Excluded,
-        meanChange = Round(r.MeanChange),
-        comparisonChange = Round(r.ComparisonChange),
-        difference = Round(r.Difference),
-        ci95 = r.CiLow is null ? null : new[] { Round(r.CiLow.Value), Round(r.CiHigh!.Value) },
-    };
-
-    private static double? Round(double v) => double.IsNaN(v) ? null : Math.Round(v, 4);
+    private static Dictionary<string, object?> Figures(EffectRow r) => EffectReportApi.Figures(r, unit: "students");
 }

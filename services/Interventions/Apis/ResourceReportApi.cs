@@ -55,7 +55,7 @@ public static class ResourceReportApi
     }
 
     private static async Task<IResult> SuggestAsync(string caseId, ClaimsPrincipal user, InterventionsDbContext db, ResourceReport report,
-        IOptions<InterventionsOptions> options, CancellationToken ct)
+        ResourceReportCache cache, IOptions<InterventionsOptions> options, CancellationToken ct)
     {
         var (c, problem) = await CasesApi.VisibleCaseAsync(caseId, user, db, ct);
         if (c is null)
@@ -63,8 +63,10 @@ public static class ResourceReportApi
             return problem!;
         }
         var band = await ResourceReport.WorstBandAsync(db, c.StudentId, ct);
-        // The district's figures: one school rarely has enough completed cases of a type in one band to say anything.
-        var tables = await report.BuildAsync(new EffectSettings(WindowWeeks: options.Value.EffectWindowWeeks), null, ct);
+        // The district's figures: one school rarely has enough completed cases of a type in one band to say anything. Every
+        // case page asks, so they are built once per few minutes (ResourceReportCache) and the answer says as of when.
+        var settings = new EffectSettings(WindowWeeks: options.Value.EffectWindowWeeks);
+        var (tables, asOf) = await cache.GetAsync(settings, () => report.BuildAsync(settings, null, ct));
         var inBand = tables.ByTypeAndBand.Where(r => r.RiskBand == band && r.Ranked).ToList();
         var (rows, basis) = inBand.Count > 0
             ? (inBand, $"students who were in the {band} risk band when their plan was set")
@@ -74,6 +76,7 @@ public static class ResourceReportApi
             caseId = c.CaseId,
             riskBand = band,
             basis,
+            asOf,
             measure = Measure,
             suggestions = rows.OrderByDescending(r => r.Effect.Difference).Select(r => new
             {

@@ -7,8 +7,9 @@ using Microsoft.EntityFrameworkCore;
 namespace Beacon.Interventions.Consumers;
 
 /// <summary>
-/// Keeps each student's latest risk band per kind as Early warning scored it: the strata (school × risk band) in which
-/// tests of change assign their arms. The newest score of a kind wins; an older copy arriving late changes nothing.
+/// Keeps each student's latest risk band per kind as Early warning scored it (the strata in which tests of change assign
+/// their arms) and one score per student, kind and day (the history the risk-score effect is measured on). The newest
+/// score wins, of a kind and of a day: an older copy arriving late, or the same message again, changes nothing.
 /// </summary>
 public sealed class RiskScoresChangedConsumer(InterventionsDbContext db) : IConsumer<RiskScoresChanged>
 {
@@ -29,6 +30,27 @@ public sealed class RiskScoresChangedConsumer(InterventionsDbContext db) : ICons
                 (row.Band, row.Score, row.ScoredAt) = (r.Band, r.Score, r.ScoredAt);
             }
         }
+        await KeepDailyScoresAsync(context.Message.Records, ct);
         await db.SaveChangesAsync(ct);
+    }
+
+    private async Task KeepDailyScoresAsync(IReadOnlyList<RiskScoreChanged> records, CancellationToken ct)
+    {
+        // The day is the UTC date of the scoring: the same date for every replica and every replay.
+        var newest = records.GroupBy(r => (r.StudentId, r.Kind, Day: DateOnly.FromDateTime(r.ScoredAt.UtcDateTime))).Select(g => (g.Key.Day, Record: g.MaxBy(r => r.ScoredAt)!)).ToList();
+        var ids = newest.Select(n => n.Record.StudentId).Distinct().ToList();
+        var days = newest.Select(n => n.Day).Distinct().ToList();
+        var stored = await db.RiskScoreDays.Where(p => ids.Contains(p.StudentId) && days.Contains(p.Day)).ToDictionaryAsync(p => (p.StudentId, p.Kind, p.Day), ct);
+        foreach (var (day, r) in newest)
+        {
+            if (!stored.TryGetValue((r.StudentId, r.Kind, day), out var point))
+            {
+                db.RiskScoreDays.Add(new RiskScoreDay { StudentId = r.StudentId, Kind = r.Kind, Day = day, SchoolId = r.SchoolId, Score = r.Score, ScoredAt = r.ScoredAt });
+            }
+            else if (r.ScoredAt >= point.ScoredAt)
+            {
+                (point.SchoolId, point.Score, point.ScoredAt) = (r.SchoolId, r.Score, r.ScoredAt);
+            }
+        }
     }
 }

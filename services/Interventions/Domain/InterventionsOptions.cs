@@ -18,5 +18,8 @@ public sealed class InterventionsOptions
     /// <summary>A subgroup's mastery effect is shown only with at least this many students (as Early warning's fairness figures).</summary>
     public int MinimumGroupSize { get; set; } = 20;
 
+    /// <summary>How long the district's figures behind a case's suggested types are kept before they are built again.</summary>
+    public TimeSpan SuggestionCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
+
     public SchoolCalendar Calendar() => new(Holidays);
 }

@@ -16,7 +16,14 @@ public sealed record MasteryGroupRow(Guid GroupId, string Type, string SkillId, 
 
 public sealed record MasterySubgroupRow(string Type, string Subgroup, int Students, EffectRow? Effect);
 
-public sealed record MasteryEffectResult(IReadOnlyList<MasteryGroupRow> Groups, IReadOnlyList<EffectRow> Types, IReadOnlyList<MasterySubgroupRow> Subgroups);
+/// <summary>
+/// A growth gap: within one type, a subgroup's mean effect − the mean effect of the type's other students (those without the
+/// label, unlabelled ones included), with a 95 % Welch interval; null figures when either side has fewer students than the minimum.
+/// </summary>
+public sealed record MasteryGapRow(string Type, string Attribute, string Subgroup, int Students, int Others, double? Gap, double? CiLow, double? CiHigh);
+
+public sealed record MasteryEffectResult(IReadOnlyList<MasteryGroupRow> Groups, IReadOnlyList<EffectRow> Types, IReadOnlyList<MasterySubgroupRow> Subgroups,
+    IReadOnlyList<MasteryGapRow> Gaps);
 
 /// <summary>
 /// The mastery effect of group interventions, difference in differences against matched students as the attendance
@@ -27,7 +34,8 @@ public sealed record MasteryEffectResult(IReadOnlyList<MasteryGroupRow> Groups, 
 /// (by mastery, then practice) comparable student not yet taken, up to <see cref="MasteryEffectSettings.MaxComparisons"/>
 /// each, and their changes are averaged. Effect per student = change − that average; a
 /// student with no comparable student is excluded (counted). Per group, per type and per type × subgroup: mean and
-/// 95 % t-interval over students (<see cref="EffectEstimator.Summarise"/>, the attendance report's statistics).
+/// 95 % t-interval over students (<see cref="EffectEstimator.Summarise"/>, the attendance report's statistics); per type
+/// and subgroup also the growth gap against the type's other students (<see cref="MasteryGapRow"/>).
 /// Students of one group share a teacher and a week, so the interval is optimistic when groups differ a lot (the
 /// simulation has no such group-level variation; <c>./beacon eval effects</c> measures coverage where it holds).
 /// </summary>
@@ -114,7 +122,36 @@ public static class MasteryEffectEstimator
                 // Suppressed below the minimum group size: a figure over a handful of students can point at them.
                 return new MasterySubgroupRow(g.Key.Type, g.Key.Label, n, n < settings.MinimumGroupSize ? null : Row(g.Key.Type, g.Select(x => x.Unit), 0));
             }).ToList();
-        return new MasteryEffectResult(groups, types, subgroupRows);
+        return new MasteryEffectResult(groups, types, subgroupRows, Gaps(measured, subgroups, settings.MinimumGroupSize));
+    }
+
+    /// <summary>
+    /// Per type and subgroup label (<c>sex:female</c>: attribute <c>sex</c>), the gap between the label's students and the
+    /// rest of the type's (<see cref="EffectEstimator.CompareMeans"/> over their differences). Both sides must reach the
+    /// minimum group size: a small "rest" (a label nearly everyone has) points at its few students as much as a small subgroup.
+    /// </summary>
+    private static List<MasteryGapRow> Gaps(List<(GroupTreated Student, double Change, double Comparison)> measured,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> subgroups, int minimum)
+    {
+        var rows = new List<MasteryGapRow>();
+        foreach (var type in measured.GroupBy(m => m.Student.Type).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var units = type.Select(m => (Labels: subgroups.GetValueOrDefault(m.Student.StudentId) ?? [], Effect: m.Change - m.Comparison)).ToList();
+            foreach (var label in units.SelectMany(u => u.Labels).Distinct().Order(StringComparer.Ordinal))
+            {
+                var inside = units.Where(u => u.Labels.Contains(label)).Select(u => u.Effect).ToList();
+                var others = units.Where(u => !u.Labels.Contains(label)).Select(u => u.Effect).ToList();
+                var attribute = label.Split(':')[0];
+                if (inside.Count < minimum || others.Count < minimum)
+                {
+                    rows.Add(new MasteryGapRow(type.Key, attribute, label, inside.Count, others.Count, null, null, null));
+                    continue;
+                }
+                var (gap, low, high, _) = EffectEstimator.CompareMeans(others, inside);
+                rows.Add(new MasteryGapRow(type.Key, attribute, label, inside.Count, others.Count, gap, low, high));
+            }
+        }
+        return rows;
     }
 
     /// <summary>Practice alike: within a factor of two of each other, give or take one answer.</summary>

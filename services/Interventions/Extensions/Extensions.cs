@@ -35,6 +35,7 @@ internal static class Extensions
         builder.Services.AddScoped<OverdueCheck>();
         builder.Services.AddScoped<EffectReport>();
         builder.Services.AddScoped<ResourceReport>();
+        builder.Services.AddSingleton<ResourceReportCache>();
         builder.Services.AddScoped<MasteryEffectReport>();
         builder.Services.AddScoped<ChangeTestReport>();
         builder.Services.AddScheduledJobs<InterventionsDbContext>();

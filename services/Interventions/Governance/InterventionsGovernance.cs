@@ -8,7 +8,7 @@ namespace Beacon.Interventions.Governance;
 
 /// <summary>
 /// Erases a student from Interventions: their cases are deleted with their alerts links, notes and activity
-/// (free text about the student cannot be pseudonymised reliably, so it goes), the attendance projection, their family contacts, risk bands, test-of-change assignments and
+/// (free text about the student cannot be pseudonymised reliably, so it goes), the attendance projection, their family contacts, risk bands and daily risk scores, test-of-change assignments and
 /// the outbox events about them. The effect report then no longer counts those cases.
 /// </summary>
 public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStudentsCache tombstones, TimeProvider clock)
@@ -33,6 +33,7 @@ public sealed class StudentErasureConsumer(InterventionsDbContext db, ErasedStud
             // A test of change is about many students: the student leaves it (and its report), the test stays.
             ["ChangeTestAssignments"] = await Db.ChangeTestAssignments.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
             ["RiskBands"] = await Db.RiskBands.Where(b => b.StudentId == studentId).ExecuteDeleteAsync(ct),
+            ["RiskScoreDays"] = await Db.RiskScoreDays.Where(p => p.StudentId == studentId).ExecuteDeleteAsync(ct),
         };
     }
 }
@@ -45,12 +46,14 @@ public static class InterventionsGovernance
 
     /// <summary>
     /// Retention:EndedCases (cases completed or closed before the cutoff, with their notes, activity and alert
-    /// links; active cases are never purged), Retention:AttendanceDays, Retention:OutboxSent, Retention:ProcessedMessages.
+    /// links; active cases are never purged), Retention:AttendanceDays, Retention:RiskScoreDays (the daily risk scores the
+    /// risk-score effect reads), Retention:OutboxSent, Retention:ProcessedMessages.
     /// </summary>
     public static IHostApplicationBuilder AddInterventionsRetention(this IHostApplicationBuilder builder) =>
         builder.AddRetention(
             new("EndedCases", (sp, cutoff, ct) => PurgeEndedCasesAsync(sp.GetRequiredService<InterventionsDbContext>(), cutoff, ct)),
             new("AttendanceDays", (sp, cutoff, ct) => sp.GetRequiredService<InterventionsDbContext>().DeleteOlderThanAsync<AttendanceDay>(a => a.Date, cutoff, ct)),
+            new("RiskScoreDays", (sp, cutoff, ct) => sp.GetRequiredService<InterventionsDbContext>().DeleteOlderThanAsync<RiskScoreDay>(p => p.Day, cutoff, ct)),
             OutboxErasure.OutboxSentRule<InterventionsDbContext>(),
             OutboxErasure.InboxRule<InterventionsDbContext>());
 

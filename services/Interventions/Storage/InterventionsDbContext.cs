@@ -17,6 +17,21 @@ public sealed class AttendanceDay
     public bool Attended { get; set; }
 }
 
+/// <summary>
+/// One student's risk score of one kind on one day, as Early warning scored it (RiskScoresChanged): the newest score of
+/// the day wins. One point a day is all the risk-score effect needs (a score at a case's start and at its window's end),
+/// and keeps the history compact however often Early warning re-scores.
+/// </summary>
+public sealed class RiskScoreDay
+{
+    public required string StudentId { get; set; }
+    public required string Kind { get; set; }
+    public DateOnly Day { get; set; }
+    public required string SchoolId { get; set; }
+    public double Score { get; set; }
+    public DateTimeOffset ScoredAt { get; set; }
+}
+
 public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbContext> options) : DbContext(options)
 {
     public DbSet<InterventionCase> Cases => Set<InterventionCase>();
@@ -34,6 +49,7 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
     public DbSet<ChangeTestArm> ChangeTestArms => Set<ChangeTestArm>();
     public DbSet<ChangeTestAssignment> ChangeTestAssignments => Set<ChangeTestAssignment>();
     public DbSet<StudentRiskBand> RiskBands => Set<StudentRiskBand>();
+    public DbSet<RiskScoreDay> RiskScoreDays => Set<RiskScoreDay>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -94,6 +110,11 @@ public sealed class InterventionsDbContext(DbContextOptions<InterventionsDbConte
             e.HasIndex(a => a.CaseId);
         });
         modelBuilder.Entity<StudentRiskBand>().HasKey(b => new { b.StudentId, b.Kind });
+        modelBuilder.Entity<RiskScoreDay>(e =>
+        {
+            e.HasKey(p => new { p.StudentId, p.Kind, p.Day });
+            e.HasIndex(p => new { p.SchoolId, p.Day });
+        });
         modelBuilder.AddErasedStudents();
         modelBuilder.AddOutbox();
         modelBuilder.AddScheduledJobs();

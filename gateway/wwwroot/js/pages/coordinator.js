@@ -123,26 +123,30 @@ async function unassignedView(user, el) {
 
 function effectSection(user) {
   const weeks = h('select', { id: 'effect-weeks' }, h('option', { value: '2' }, '2 weeks'), h('option', { value: '1' }, '1 week'));
+  const outcome = h('select', { id: 'effect-outcome' }, h('option', { value: 'attendance' }, 'Attendance'), h('option', { value: 'risk' }, 'Risk score'));
   const out = h('div');
   const load = async () => {
     clear(out, h('p', { class: 'muted' }, 'Loading…'));
     try {
       const schools = user.schools?.length === 1 ? `&schoolId=${encodeURIComponent(user.schools[0])}` : '';
-      const r = await api(`/api/interventions/v1/effect-report?windowWeeks=${weeks.value}${schools}`);
+      const r = await api(`/api/interventions/v1/effect-report?windowWeeks=${weeks.value}&outcome=${outcome.value}${schools}`);
       const types = r.interventionTypes ?? [];
+      const risk = r.outcome === 'risk';
+      // Risk rows are per risk kind and type; a negative difference is risk lowered.
+      const label = t => (risk ? `${t.kind}, ${t.type}` : t.type);
       const pts = v => (v === null || v === undefined ? '—' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} pts`);
       clear(out,
         h('p', {}, `Measure: ${r.measure}.`),
         types.length ? barChart({
-          title: 'Change in attendance against comparison students',
-          description: `Difference in differences per intervention type, ${r.windowWeeks}-week windows, with 95 % intervals.`,
-          bars: types.map(t => ({ label: `${t.type} (${t.cases})`, value: t.difference, ci: t.ci95 ?? undefined })),
+          title: risk ? 'Change in risk score against comparison students' : 'Change in attendance against comparison students',
+          description: `Difference in differences per ${risk ? 'risk kind and ' : ''}intervention type, ${r.windowWeeks}-week windows, with 95 % intervals.`,
+          bars: types.map(t => ({ label: `${label(t)} (${t.cases})`, value: t.difference, ci: t.ci95 ?? undefined })),
           format: pts,
-        }) : h('p', {}, 'No completed case with a plan yet: nothing to measure.'),
+        }) : h('p', {}, risk ? 'No ended case with a plan and risk scores around it yet: nothing to measure.' : 'No completed case with a plan yet: nothing to measure.'),
         types.length ? h('table', {},
           h('caption', {}, 'Effect per intervention type'),
-          h('thead', {}, h('tr', {}, ['Intervention', 'Cases', 'Excluded', 'Change', 'Comparison', 'Difference', '95 % interval'].map(x => h('th', { scope: 'col' }, x)))),
-          h('tbody', {}, types.map(t => h('tr', {}, h('td', {}, t.type), h('td', { class: 'num' }, t.cases), h('td', { class: 'num' }, t.excluded),
+          h('thead', {}, h('tr', {}, [...(risk ? ['Risk kind'] : []), 'Intervention', 'Cases', 'Excluded', 'Change', 'Comparison', 'Difference', '95 % interval'].map(x => h('th', { scope: 'col' }, x)))),
+          h('tbody', {}, types.map(t => h('tr', {}, risk ? h('td', {}, t.kind) : null, h('td', {}, t.type), h('td', { class: 'num' }, t.cases), h('td', { class: 'num' }, t.excluded),
             h('td', { class: 'num' }, pts(t.meanChange)), h('td', { class: 'num' }, pts(t.comparisonChange)), h('td', { class: 'num' }, pts(t.difference)),
             h('td', { class: 'num' }, t.ci95 ? `${pts(t.ci95[0])} to ${pts(t.ci95[1])}` : '—'))))) : null,
         h('details', {}, h('summary', {}, 'How it is measured'), h('p', {}, r.method)));
@@ -151,8 +155,9 @@ function effectSection(user) {
     }
   };
   weeks.addEventListener('change', load);
+  outcome.addEventListener('change', load);
   load();
   return h('section', { class: 'card', id: 'effect', 'aria-labelledby': 'effect-h' },
-    h('h2', { id: 'effect-h' }, 'Intervention effect on attendance'),
-    h('div', { class: 'row' }, h('label', { for: 'effect-weeks' }, 'Window'), weeks), out);
+    h('h2', { id: 'effect-h' }, 'Intervention effect'),
+    h('div', { class: 'row' }, h('label', { for: 'effect-weeks' }, 'Window'), weeks, h('label', { for: 'effect-outcome' }, 'Outcome'), outcome), out);
 }
