@@ -197,6 +197,23 @@ public sealed class GatewaySecurityTests(GatewayFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task The_research_profile_and_extracts_are_for_administrators_only()
+    {
+        const string path = "/api/early-warning/v1/research/extracts";
+        foreach (var user in new[] { "ops-1", "c-north-1", "coord-district" })
+        {
+            using var refusedClient = fixture.Gateway.CreateClientAs(await SignInAsync(user));
+            using var refused = await refusedClient.GetAsync(path);
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{user}: {refused.StatusCode}");
+        }
+        Assert.Equal(0, fixture.Backend.Count(path));
+        using var admin = fixture.Gateway.CreateClientAs(await SignInAsync("admin-1"));
+        using var forwarded = await admin.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, forwarded.StatusCode);
+        Assert.Equal(1, fixture.Backend.Count(path));
+    }
+
+    [Fact]
     public async Task Each_read_of_a_student_record_is_audited_with_who_what_and_why_and_only_administrators_read_the_audit()
     {
         var student = $"aud-{Guid.NewGuid():N}"[..12];
