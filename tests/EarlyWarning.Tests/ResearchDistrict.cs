@@ -14,7 +14,7 @@ namespace Beacon.EarlyWarning.Tests;
 /// day (<see cref="Ada"/> and <see cref="Leaver"/>, who dropped out on 2024-10-10), and 40 more with seeded demographics
 /// in two schools, so that k-anonymity has something to do. Data of the year before must stay out of the year's rows.
 /// </summary>
-public sealed class ResearchDistrict : ServiceFactory<Program>
+public class ResearchDistrict : ServiceFactory<Program>
 {
     public const string Year = "2024-2025", Key = "district-research-key-0123456789-abcdefghij", OtherKey = "another-district-key-9876543210-zyxwvutsrq";
     public const string Ada = "rx-stu-ada", Leaver = "rx-stu-leaver", Lone = "pacific-islander";
@@ -27,6 +27,9 @@ public sealed class ResearchDistrict : ServiceFactory<Program>
         Settings["EarlyWarning:Scoring:Enabled"] = "false";
         Settings["EarlyWarning:Monitoring:Enabled"] = "false";
     }
+
+    /// <summary>Whether this district's database is PostgreSQL (<see cref="PostgresResearchDistrict"/>).</summary>
+    public virtual bool OnPostgres => false;
 
     public static IEnumerable<string> Everyone => Generic.Append(Ada).Append(Leaver);
 
@@ -155,4 +158,18 @@ public sealed class ResearchDistrict : ServiceFactory<Program>
     }
 
     public static string Text(byte[] bytes) => Encoding.UTF8.GetString(bytes);
+}
+
+/// <summary>The same district on PostgreSQL (./beacon test sets BEACON_TEST_POSTGRES; without it the district stays on SQLite).</summary>
+public sealed class PostgresResearchDistrict : ResearchDistrict
+{
+    public PostgresResearchDistrict()
+    {
+        if (TestEnvironment.Postgres is { } server)
+        {
+            ConnectionString = TestPostgres.NewDatabase(server);
+        }
+    }
+
+    public override bool OnPostgres => TestEnvironment.Postgres is not null;
 }

@@ -3,8 +3,13 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Storage;
 using Beacon.Testing;
+using MassTransit;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Parquet;
 using Parquet.Schema;
 using static Beacon.EarlyWarning.Tests.ResearchDistrict;
@@ -17,7 +22,8 @@ namespace Beacon.EarlyWarning.Tests;
 /// student one pseudonym per key, keeps each student's date intervals, and passes a re-identification check (no combination
 /// of the quasi-identifier columns has fewer than k rows); each extract is audited without the key; no key, no extract.
 /// </summary>
-public sealed class ResearchExtractTests(ResearchDistrict district) : IClassFixture<ResearchDistrict>, IAsyncLifetime
+public abstract class ResearchExtractTestsBase<TDistrict>(TDistrict district) : IClassFixture<TDistrict>, IAsyncLifetime
+    where TDistrict : ResearchDistrict
 {
     private const string Profiles = "/api/early-warning/v1/research/profiles", Extracts = "/api/early-warning/v1/research/extracts";
     private static readonly string[] Quasi = ["school_id", "grade_level", "sex", "race_ethnicity", "economically_disadvantaged", "english_learner", "disability"];
@@ -25,6 +31,13 @@ public sealed class ResearchExtractTests(ResearchDistrict district) : IClassFixt
     public Task InitializeAsync() => district.SeedAsync();
 
     public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task The_district_is_on_the_database_it_says()
+    {
+        var provider = await district.WithDbAsync<EarlyWarningDbContext, string?>(db => Task.FromResult(db.Database.ProviderName));
+        Assert.Equal(district.OnPostgres ? "Npgsql.EntityFrameworkCore.PostgreSQL" : "Microsoft.EntityFrameworkCore.Sqlite", provider);
+    }
 
     public static TheoryData<string, string, string, int> Rules => new()
     {
@@ -224,6 +237,21 @@ public sealed class ResearchExtractTests(ResearchDistrict district) : IClassFixt
         Assert.Equal(before, (await district.CreateClient().GetFromJsonAsync<JsonElement>(Extracts)).GetArrayLength());
     }
 
+    [Fact]
+    public async Task The_roster_enrolment_reaches_the_projection_and_an_older_one_does_not_overwrite_it()
+    {
+        const string student = "rx-stu-enrolled";
+        var bus = district.Services.GetRequiredService<IBus>();
+        var now = DateTimeOffset.UtcNow;
+        Task<string?> RosterAsync() => district.WithDbAsync<EarlyWarningDbContext, string?>(async db =>
+            await db.Roster.AsNoTracking().Where(r => r.StudentId == student).Select(r => r.SchoolId + "/" + r.GivenName + "/" + r.GradeLevel).SingleOrDefaultAsync());
+        await bus.Publish(new StudentEnrolled(student, "north", "Grace", "Hopper", "10", now));
+        Assert.Equal("north/Grace/10", await Eventually.WaitAsync(RosterAsync, r => r is not null, TimeSpan.FromSeconds(30)));
+        await bus.Publish(new StudentEnrolled(student, "south", "Old", "Record", "09", now.AddDays(-1)));
+        await Task.Delay(1500);
+        Assert.Equal("north/Grace/10", await RosterAsync());
+    }
+
     private static object Body(int k, string format, string purpose = "Dropout study", string recipient = "Partner lab") =>
         new { schoolYear = Year, k, purpose, recipient, format };
 
@@ -278,3 +306,8 @@ public sealed class ResearchExtractTests(ResearchDistrict district) : IClassFixt
         return text;
     }
 }
+
+public sealed class ResearchExtractTests(ResearchDistrict district) : ResearchExtractTestsBase<ResearchDistrict>(district);
+
+/// <summary>The same on PostgreSQL.</summary>
+public sealed class PostgresResearchExtractTests(PostgresResearchDistrict district) : ResearchExtractTestsBase<PostgresResearchDistrict>(district);

@@ -90,24 +90,15 @@ public static class TableFiles
         for (var i = 0; i < fields.Length; i++)
         {
             var c = i;
-            switch (columns[i].Type)
+            Task Values<T>() where T : struct => group.WriteAsync<T>(fields[c], rows.Select(r => (T?)r[c]).ToArray(), cancellationToken: ct);
+            await (columns[c].Type switch
             {
-                case ColumnType.Integer:
-                    await group.WriteAsync<int>(fields[i], rows.Select(r => (int?)r[c]).ToArray(), cancellationToken: ct);
-                    break;
-                case ColumnType.Number:
-                    await group.WriteAsync<double>(fields[i], rows.Select(r => (double?)r[c]).ToArray(), cancellationToken: ct);
-                    break;
-                case ColumnType.Date:
-                    await group.WriteAsync<DateOnly>(fields[i], rows.Select(r => (DateOnly?)r[c]).ToArray(), cancellationToken: ct);
-                    break;
-                case ColumnType.Boolean:
-                    await group.WriteAsync<bool>(fields[i], rows.Select(r => (bool?)r[c]).ToArray(), cancellationToken: ct);
-                    break;
-                default:
-                    await group.WriteAsync(fields[i], rows.Select(r => (string?)r[c]).ToArray()!);
-                    break;
-            }
+                ColumnType.Integer => Values<int>(),
+                ColumnType.Number => Values<double>(),
+                ColumnType.Date => Values<DateOnly>(),
+                ColumnType.Boolean => Values<bool>(),
+                _ => group.WriteAsync(fields[c], rows.Select(r => (string?)r[c]).ToArray()!),
+            });
         }
         group.CompleteValidate();
     }
