@@ -24,8 +24,8 @@ public sealed record StudentProfile(
     string? ExitCode, DateOnly? ExitDate);
 
 /// <summary>
-/// Builds the profile of a school year from the projections, a page of students at a time (keyset on the id, as the
-/// re-score walks them), so a district of any size streams out without every student in memory. The year is one of the
+/// Builds the profile of a school year from the projections, a page of students at a time (the year's ids are listed once,
+/// as the features export lists them), so a district of any size streams out without every student's rows in memory. The year is one of the
 /// calendar's: Early warning knows school years, not terms. A student belongs to the year when an attendance record, a
 /// mark or an incident is dated in it, or a year outcome was derived for it. Days are counted by <see cref="EnrolledDays"/>
 /// as the indicator and the year-end outcomes count them (to the exit day for a student who left).
@@ -57,15 +57,12 @@ public sealed class StudentProfiles(EarlyWarningDbContext db, IOptions<ChronicAb
             .Union(db.CourseMarks.AsNoTracking().Where(m => m.Date >= first && m.Date <= last).Select(m => m.StudentId))
             .Union(db.BehaviorIncidents.AsNoTracking().Where(i => i.Date >= first && i.Date <= last).Select(i => i.StudentId))
             .Union(db.YearOutcomes.AsNoTracking().Where(o => o.SchoolYear == schoolYear).Select(o => o.StudentId));
-        string? after = null;
-        while (true)
+        // The year's ids are read once (a keyset page would re-run the union over the year's attendance for every page);
+        // the rows themselves are read a page at a time.
+        var everyone = await ids.ToListAsync(ct);
+        everyone.Sort(StringComparer.Ordinal);
+        foreach (var page in everyone.Chunk(PageSize))
         {
-            var page = await (after is null ? ids : ids.Where(id => string.Compare(id, after) > 0)).OrderBy(id => id).Take(PageSize).ToListAsync(ct);
-            if (page.Count == 0)
-            {
-                yield break;
-            }
-            after = page[^1];
             var roster = await db.Roster.AsNoTracking().Where(r => page.Contains(r.StudentId)).ToDictionaryAsync(r => r.StudentId, ct);
             var demographics = await db.Demographics.AsNoTracking().Where(d => page.Contains(d.StudentId)).ToDictionaryAsync(d => d.StudentId, ct);
             var states = await db.RiskStates.AsNoTracking().Where(s => page.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, s => s.SchoolId, ct);
