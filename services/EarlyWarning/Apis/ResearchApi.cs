@@ -24,12 +24,14 @@ public static class ResearchApi
     {
         var api = app.MapGroup(Prefix).RequireAuthorization(Policies.Administrators).WithTags("Research");
         api.MapGet("/profiles", ProfilesAsync).WithName("ResearchProfiles")
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv").Produces(StatusCodes.Status200OK, contentType: TableFiles.ContentType("parquet"))
             .WithSummary("One row per student of a school year with every signal and outcome Early warning holds (schoolYear: one of the calendar's; format: csv or parquet)");
         api.MapPost("/extracts", ExtractAsync).WithName("CreateResearchExtract")
+            .Produces(StatusCodes.Status200OK, contentType: "application/zip").ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("A pseudonymous, k-anonymous extract of a school year's profile for a research partner: a zip of the file, DATA-USE.md and manifest.json; audited");
         api.MapGet("/extracts", async (EarlyWarningDbContext db, CancellationToken ct) =>
                 (await db.ResearchExtracts.AsNoTracking().ToListAsync(ct)).OrderByDescending(e => e.RequestedAt).Select(View).ToList())
-            .WithName("ResearchExtracts").WithSummary("Every research extract made, newest first: who, when, purpose, recipient, k, rows, suppressed, generalizations, key fingerprint");
+            .Produces<List<ResearchExtractView>>().WithName("ResearchExtracts").WithSummary("Every research extract made, newest first: who, when, purpose, recipient, k, rows, suppressed, generalizations, key fingerprint");
         return app;
     }
 
@@ -49,7 +51,7 @@ public static class ResearchApi
         {
             return Results.ValidationProblem(errors);
         }
-        var rows = Rows(profiles.YearAsync(schoolYear!, ct));
+        var rows = profiles.YearAsync(schoolYear!, ct).Select(ProfileColumns.Row);
         var name = $"profiles-{schoolYear}.{format}";
         // CSV goes out as it is read; Parquet is written to a temporary file first (its footer needs to seek), then sent.
         return format == "csv"
@@ -78,14 +80,6 @@ public static class ResearchApi
         catch (ExtractRefusedException e)
         {
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: e.Message);
-        }
-    }
-
-    private static async IAsyncEnumerable<object?[]> Rows(IAsyncEnumerable<StudentProfile> profiles)
-    {
-        await foreach (var profile in profiles)
-        {
-            yield return ProfileColumns.Row(profile);
         }
     }
 

@@ -131,11 +131,11 @@ public sealed class ResearchExtracts(EarlyWarningDbContext db, StudentProfiles p
         using var data = new MemoryStream();
         if (format == "parquet")
         {
-            await TableFiles.WriteParquetAsync(data, columns, Rows(released), ct);
+            await TableFiles.WriteParquetAsync(data, columns, released.ToAsyncEnumerable(), ct);
         }
         else
         {
-            await TableFiles.WriteCsvAsync(data, columns, Rows(released), ct);
+            await TableFiles.WriteCsvAsync(data, columns, released.ToAsyncEnumerable(), ct);
         }
         var audit = new ResearchExtractRow
         {
@@ -180,15 +180,6 @@ public sealed class ResearchExtracts(EarlyWarningDbContext db, StudentProfiles p
 
     private static string SmallCell(int count, int threshold) =>
         count == 0 || count >= threshold ? count.ToString(System.Globalization.CultureInfo.InvariantCulture) : threshold == 2 ? "1" : $"1-{threshold - 1}";
-
-    private static async IAsyncEnumerable<object?[]> Rows(List<object?[]> rows)
-    {
-        foreach (var row in rows)
-        {
-            yield return row;
-        }
-        await Task.CompletedTask;
-    }
 
     private static byte[] Zip(ResearchExtractRow audit, KAnonymityResult generalized, IEnumerable<string> quasi, IReadOnlyList<TableColumn> columns, byte[] data)
     {
