@@ -150,6 +150,7 @@ public abstract class ResearchExtractTestsBase<TDistrict>(TDistrict district) : 
             Assert.DoesNotContain(secret, everything);
         }
         var rows = Csv(Text(files["extract.csv"]));
+        Assert.Equal(rows.Select(r => r["pseudonym"]).Order(StringComparer.Ordinal), rows.Select(r => r["pseudonym"]));   // not in the ids' order
         Assert.DoesNotContain("student_id", rows[0].Keys);
         Assert.DoesNotContain("given_name", rows[0].Keys);
         Assert.Equal(rows.Count, manifest.GetProperty("rows").GetInt32());

@@ -128,6 +128,8 @@ public sealed class ResearchExtracts(EarlyWarningDbContext db, StudentProfiles p
             })]);
         }
 
+        // In pseudonym order: the profile's order is the student ids', which a partner could otherwise read off the rows.
+        released.Sort((a, b) => string.CompareOrdinal((string)a[0]!, (string)b[0]!));
         using var data = new MemoryStream();
         if (format == "parquet")
         {
