@@ -52,8 +52,9 @@ public static partial class Audit
     public const string PurposeHeader = "X-Access-Purpose";
 
     // Student-record reads across the services: a student's own pages, a search of the roster by name (its words are the
-    // query kept), cases, caseloads, feeds, alert lists, the data-quality download (it lists students without attendance).
-    [GeneratedRegex(@"^/api/[a-z-]+/v1/(students(/(?<student>[^/]+))?|cases(/(?<case>[^/]+))?|caseloads|alerts|risks|staff/[^/]+/feed|schools/[^/]+/overview|data-quality/export)(/|$)")]
+    // query kept), cases, caseloads, feeds, alert lists, the data-quality download (it lists students without attendance),
+    // the analyst profile (every student of a year, by name).
+    [GeneratedRegex(@"^/api/[a-z-]+/v1/(students(/(?<student>[^/]+))?|cases(/(?<case>[^/]+))?|caseloads|alerts|risks|staff/[^/]+/feed|schools/[^/]+/overview|data-quality/export|research/profiles)(/|$)")]
     private static partial Regex StudentRecordPath();
 
     // gRPC reads of student data go through the HTTP/2 port; the method names them.
@@ -80,9 +81,9 @@ public static partial class Audit
             var path = http.Request.Path.Value ?? "";
             var match = HttpMethods.IsGet(http.Request.Method) ? StudentRecordPath().Match(path) : Match.Empty;
             // A live-feed ticket is asked for with the bearer token (the stream itself opens with the ticket alone):
-            // that request is the one that says who opened the feed.
+            // that request is the one that says who opened the feed. A research extract is a disclosure of a whole year.
             var audited = match.Success || (HttpMethods.IsPost(http.Request.Method)
-                && (GrpcRead().IsMatch(path) || path.EndsWith("/feed/stream-ticket", StringComparison.Ordinal)));
+                && (GrpcRead().IsMatch(path) || path.EndsWith("/feed/stream-ticket", StringComparison.Ordinal) || path.EndsWith("/research/extracts", StringComparison.Ordinal)));
             if (!audited)
             {
                 await next(http);

@@ -44,6 +44,7 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
             RecordedAt = at,
         });
         db.Demographics.Add(new StudentDemographics { StudentId = student, Sex = "F" });
+        db.Roster.Add(new StudentRosterRow { StudentId = student, SchoolId = "gov", GivenName = "Ada", FamilyName = student, GradeLevel = "09", OccurredAt = at });
         db.CourseMarks.Add(new CourseMarkRow { StudentId = student, CourseId = "math", Term = "T1", SchoolId = "gov", MarkPercent = 55, Date = day, OccurredAt = at });
         db.BehaviorIncidents.Add(new BehaviorIncidentRow { IncidentId = $"inc-{student}", StudentId = student, SchoolId = "gov", Date = day, Category = "fighting", Severity = "major", OccurredAt = at });
         db.LmsActivity.Add(new LmsActivityRow { StatementId = $"st-{student}", StudentId = student, Verb = "completed", ObjectId = "unit-1", Timestamp = at });
@@ -74,6 +75,7 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         ["IndicatorStates"] = await db.IndicatorStates.CountAsync(x => x.StudentId == student),
         ["StudentExits"] = await db.StudentExits.CountAsync(x => x.StudentId == student),
         ["YearOutcomes"] = await db.YearOutcomes.CountAsync(x => x.StudentId == student),
+        ["Roster"] = await db.Roster.CountAsync(x => x.StudentId == student),
         ["outbox"] = await OutboxRowsAboutAsync(db, student),
     };
 
@@ -99,6 +101,7 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
             ["IndicatorStates"] = 1,
             ["StudentExits"] = 1,
             ["YearOutcomes"] = 1,
+            ["Roster"] = 1,
             ["outbox"] = 1,
         });
 

@@ -197,6 +197,41 @@ public sealed class GatewaySecurityTests(GatewayFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task The_research_profile_and_extracts_are_for_administrators_only_and_audited()
+    {
+        const string path = "/api/early-warning/v1/research/extracts";
+        foreach (var user in new[] { "ops-1", "c-north-1", "coord-district" })
+        {
+            using var refusedClient = fixture.Gateway.CreateClientAs(await SignInAsync(user));
+            using var refused = await refusedClient.GetAsync(path);
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{user}: {refused.StatusCode}");
+        }
+        using (var ops = fixture.Gateway.CreateClientAs(await SignInAsync("ops-1")))
+        using (var refused = await ops.PostAsJsonAsync(path, new { schoolYear = "2024-2025", k = 5 }))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+        Assert.Equal(0, fixture.Backend.Count(path));
+        using var admin = fixture.Gateway.CreateClientAs(await SignInAsync("admin-1"));
+        using var forwarded = await admin.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, forwarded.StatusCode);
+        Assert.Equal(1, fixture.Backend.Count(path));
+
+        // The profile (every student of a year) and an extract are disclosures: both are in the audit log, the refused ones too.
+        using (var profile = await admin.GetAsync("/api/early-warning/v1/research/profiles?schoolYear=2024-2025"))
+        using (var extract = await admin.PostAsJsonAsync(path, new { schoolYear = "2024-2025", k = 5 }))
+        {
+            Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (profile.StatusCode, extract.StatusCode));
+        }
+        var entries = (await admin.GetFromJsonAsync<JsonElement>("/api/audit/v1/entries?take=200")).EnumerateArray()
+            .Select(e => (Path: e.GetProperty("path").GetString(), User: e.GetProperty("userId").GetString(), Method: e.GetProperty("method").GetString(),
+                Status: e.GetProperty("statusCode").GetInt32())).ToList();
+        Assert.Contains(("/api/early-warning/v1/research/profiles", "admin-1", "GET", 200), entries);
+        Assert.Contains((path, "admin-1", "POST", 200), entries);
+        Assert.Contains((path, "ops-1", "POST", 403), entries);
+    }
+
+    [Fact]
     public async Task Each_read_of_a_student_record_is_audited_with_who_what_and_why_and_only_administrators_read_the_audit()
     {
         var student = $"aud-{Guid.NewGuid():N}"[..12];

@@ -170,6 +170,13 @@ connection strings are composed by Kubernetes with $(VAR) expansion, so no crede
       name: {{ $.Values.auth.staffSignIn.existingSecret }}
       key: clientSecret
 {{- end }}
+{{- if and $c.research $c.research.existingSecret }}
+- name: Research__PseudonymKey
+  valueFrom:
+    secretKeyRef:
+      name: {{ $c.research.existingSecret }}
+      key: pseudonymKey
+{{- end }}
 {{- if and $c.oneRosterRest $c.oneRosterRest.enabled }}
 - name: OneRosterRest__ClientId
   valueFrom:

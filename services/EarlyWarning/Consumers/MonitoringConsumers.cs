@@ -46,3 +46,23 @@ public sealed class InterventionOutcomeRecordedConsumer(EarlyWarningDbContext db
         await db.SaveChangesAsync(context.CancellationToken);
     }
 }
+
+/// <summary>
+/// Keeps the roster's name, school and grade level per student (the latest enrolment wins, whatever order they arrive in):
+/// the analyst profile names its students and the research extract generalizes their grade (<see cref="Storage.StudentRosterRow"/>).
+/// </summary>
+public sealed class StudentEnrolledConsumer(EarlyWarningDbContext db) : IConsumer<StudentEnrolled>
+{
+    public async Task Consume(ConsumeContext<StudentEnrolled> context)
+    {
+        var m = context.Message;
+        var row = await db.Roster.FindAsync([m.StudentId], context.CancellationToken);
+        if (row is not null && row.OccurredAt > m.OccurredAt)
+        {
+            return;
+        }
+        row ??= db.Roster.Add(new StudentRosterRow { StudentId = m.StudentId, SchoolId = m.SchoolId, GivenName = m.GivenName, FamilyName = m.FamilyName, GradeLevel = m.GradeLevel }).Entity;
+        (row.SchoolId, row.GivenName, row.FamilyName, row.GradeLevel, row.OccurredAt) = (m.SchoolId, m.GivenName, m.FamilyName, m.GradeLevel, m.OccurredAt);
+        await db.SaveChangesAsync(context.CancellationToken);
+    }
+}

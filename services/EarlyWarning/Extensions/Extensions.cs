@@ -22,6 +22,7 @@ internal static class Extensions
         {
             bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
             bus.AddConsumer<StudentDemographicsRecordedConsumer>();
+            bus.AddConsumer<StudentEnrolledConsumer>();
             bus.AddConsumer<SchoolCalendarRecordedConsumer>();
             bus.AddConsumer<StudentExitedConsumer>();
             bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
@@ -45,6 +46,10 @@ internal static class Extensions
         builder.Services.AddScoped<HistoryTrainingSet>();
         builder.Services.AddScoped<ModelTraining>();
         builder.Services.AddHostedService<YearEndOutcomesService>();
+        // The analyst profile and the research extract (Research:PseudonymKey is the district's secret; never defaulted).
+        builder.Services.Configure<ResearchOptions>(builder.Configuration.GetSection("Research"));
+        builder.Services.AddScoped<StudentProfiles>();
+        builder.Services.AddScoped<ResearchExtracts>();
         return builder;
     }
 
@@ -58,6 +63,7 @@ internal static class Extensions
         app.MapFeaturesApi();
         app.MapScheduledJobsApi<EarlyWarningDbContext>("/api/early-warning/v1");
         app.MapDerivedOutcomesApi();
+        app.MapResearchApi();
         app.MapRetentionEndpoint("/api/early-warning/v1");
         return app;
     }

@@ -9,7 +9,7 @@ namespace Beacon.EarlyWarning.Governance;
 /// <summary>
 /// Erases a student from Early warning: every row keyed by the student is deleted (attendance projection, risk
 /// state, alerts, scores, weekly score snapshots, outcome labels, counselor feedback, demographics, course marks,
-/// behaviour incidents, LMS activity, skill mastery, behaviour and course indicator states, exits, year outcomes) and the
+/// behaviour incidents, LMS activity, skill mastery, behaviour and course indicator states, exits, year outcomes, the roster's name and grade) and the
 /// outbox events about them. Drift runs and measurements are aggregates without student ids and stay; the
 /// weekly monitoring report is computed from the snapshots, so past weeks lose the erased student's row.
 /// </summary>
@@ -36,6 +36,7 @@ public sealed class StudentErasureConsumer(EarlyWarningDbContext db, ErasedStude
         ["IndicatorStates"] = await Db.IndicatorStates.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["StudentExits"] = await Db.StudentExits.Where(e => e.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["YearOutcomes"] = await Db.YearOutcomes.Where(o => o.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["Roster"] = await Db.Roster.Where(r => r.StudentId == studentId).ExecuteDeleteAsync(ct),
     };
 }
 

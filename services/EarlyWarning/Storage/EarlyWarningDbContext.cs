@@ -281,6 +281,8 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     public DbSet<Monitoring.YearOutcomeRow> YearOutcomes => Set<Monitoring.YearOutcomeRow>();
     public DbSet<Monitoring.OutcomeDerivation> OutcomeDerivations => Set<Monitoring.OutcomeDerivation>();
     public DbSet<Monitoring.MonitoringBackfillRow> MonitoringBackfills => Set<Monitoring.MonitoringBackfillRow>();
+    public DbSet<StudentRosterRow> Roster => Set<StudentRosterRow>();
+    public DbSet<ResearchExtractRow> ResearchExtracts => Set<ResearchExtractRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -356,6 +358,8 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
             e.HasIndex(f => new { f.AlertId, f.Source, f.GivenBy }).IsUnique();
         });
         modelBuilder.Entity<StudentDemographics>().HasKey(d => d.StudentId);
+        modelBuilder.Entity<StudentRosterRow>().HasKey(r => r.StudentId);
+        modelBuilder.Entity<ResearchExtractRow>().HasKey(r => r.ExtractId);
         modelBuilder.Entity<RetrainingJob>().HasKey(j => j.JobId);
         modelBuilder.Entity<ModelArtifact>().HasKey(a => a.ModelId);
         modelBuilder.AddErasedStudents();
