@@ -97,7 +97,6 @@ public static class KAnonymity
             {
                 return null;
             }
-            // Not named in the step: that the district has so few students of a category is itself a disclosure.
             // The categories are not named in the step: that the district has so few students of one is itself a disclosure.
             var small = rows.GroupBy(r => r[c]).Where(g => g.Count() < k && g.Key != Unknown).Select(g => g.Key).ToHashSet();
             return small.Count == 0 ? null
