@@ -21,18 +21,30 @@ public sealed record EffectSettings(int WindowWeeks = 2, int MatchingWeeks = 4, 
 /// and had a similar attendance rate (within the caliper; the nearest ones) in the weeks before the
 /// before-window. Matching on that earlier period, not on the before-window itself, keeps regression to
 /// the mean out of the comparison. Effect per case = its change − the mean change of its comparisons;
-/// per type: mean effect and a t-interval over cases.
+/// per type: mean effect and a t-interval that counts the comparison students cases share (<see cref="SummariseMatched"/>).
 /// </summary>
 public static class EffectEstimator
 {
     public static List<EffectRow> Estimate(IReadOnlyList<TreatedCase> treated, IReadOnlyList<AttendanceFact> days,
         IReadOnlyDictionary<string, DateOnly> firstCaseOpened, EffectSettings settings) =>
         [.. MeasureCases(treated, days, firstCaseOpened, settings).GroupBy(m => m.Case.InterventionType).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => Summarise(g.Key, [.. g.Where(m => m.Measured).Select(m => m.Change)], [.. g.Where(m => m.Measured).Select(m => m.Comparison)],
-                g.Count(m => !m.Measured)))];
+            .Select(g => SummariseMatched(g.Key, [.. g.Where(m => m.Measured)], g.Count(m => !m.Measured)))];
 
-    /// <summary>One completed case measured: its change and its comparison students' mean change; Measured false when excluded.</summary>
-    public sealed record MeasuredCase(TreatedCase Case, bool Measured, double Change, double Comparison);
+    /// <summary>
+    /// One completed case measured: its change, its comparison students' mean change, and each of them (who, for which
+    /// windows, and their change); Measured false when excluded.
+    /// </summary>
+    public sealed record MeasuredCase(TreatedCase Case, bool Measured, double Change, double Comparison, IReadOnlyList<Matched> Comparisons) : IMatchedUnit;
+
+    /// <summary>A comparison student's change over one case's windows; the key names the student and the windows (the same key: the same change).</summary>
+    public readonly record struct Matched(string Key, double Change);
+
+    /// <summary>A treated unit (a case in one outcome) and the comparison students it was matched with.</summary>
+    public interface IMatchedUnit
+    {
+        double Change { get; }
+        IReadOnlyList<Matched> Comparisons { get; }
+    }
 
     /// <summary>Each case's change and its matched comparison (see the class summary), for any grouping of the cases.</summary>
     public static List<MeasuredCase> MeasureCases(IReadOnlyList<TreatedCase> treated, IReadOnlyList<AttendanceFact> days,
@@ -53,11 +65,11 @@ public static class EffectEstimator
             var change = own is null ? null : Change(own, beforeFrom, t.StartDate, afterTo, settings.MinDaysPerWindow);
             if (change is null)
             {
-                measured.Add(new MeasuredCase(t, false, double.NaN, double.NaN));
+                measured.Add(new MeasuredCase(t, false, double.NaN, double.NaN, []));
                 continue;
             }
             var ownMatch = Rate(own!, matchFrom, beforeFrom, settings.MinDaysPerWindow);
-            var pool = new List<(double Distance, double Change)>();
+            var pool = new List<(double Distance, double Change, string StudentId)>();
             foreach (var (studentId, history) in students!)
             {
                 if (studentId == t.StudentId || (firstCaseOpened.TryGetValue(studentId, out var opened) && opened < afterTo))
@@ -74,21 +86,22 @@ public static class EffectEstimator
                     {
                         continue;
                     }
-                    pool.Add((Math.Abs(r - m), c));
+                    pool.Add((Math.Abs(r - m), c, studentId));
                 }
                 else
                 {
                     // No earlier history to match on: every eligible student of the school compares.
-                    pool.Add((0, c));
+                    pool.Add((0, c, studentId));
                 }
             }
             if (pool.Count == 0)
             {
-                measured.Add(new MeasuredCase(t, false, double.NaN, double.NaN));
+                measured.Add(new MeasuredCase(t, false, double.NaN, double.NaN, []));
                 continue;
             }
             var matched = pool.OrderBy(p => p.Distance).Take(ownMatch is null ? int.MaxValue : settings.MaxComparisons).ToList();
-            measured.Add(new MeasuredCase(t, true, change.Value, matched.Average(p => p.Change)));
+            measured.Add(new MeasuredCase(t, true, change.Value, matched.Average(p => p.Change),
+                [.. matched.Select(p => new Matched($"{t.SchoolId}/{p.StudentId}/{t.StartDate:yyyy-MM-dd}", p.Change))]));
         }
         return measured;
     }
@@ -114,6 +127,50 @@ public static class EffectEstimator
             (low, high) = (mean - half, mean + half);
         }
         return new EffectRow(type, n, excluded, changes.Average(), comparison.Average(), mean, low, high);
+    }
+
+    /// <summary>
+    /// Mean difference of matched units and its 95 % t-interval, counting that comparison students are shared: cases go to
+    /// the students most at risk, so the few alike students without a case serve many cases, and their noise moves all
+    /// those differences together (taken as independent, the attendance effect's interval covered the truth 92 % of the
+    /// time over 200 simulated districts, the risk-score effect's 87 %). The estimate is the units' mean change −
+    /// Σ w_j × change_j over the comparison students j, w_j the share of the units' weight each carries (1 / units / the
+    /// unit's comparisons, summed over the units it serves); its variance s²(units' changes) / n + s²(comparisons' changes)
+    /// × Σ w_j² (matching with replacement, the matches taken as given). No interval below two units or two comparisons.
+    /// </summary>
+    public static EffectRow SummariseMatched(string type, IReadOnlyList<IMatchedUnit> units, int excluded)
+    {
+        var measured = units.Where(u => u.Comparisons.Count > 0).ToList();
+        var n = measured.Count;
+        excluded += units.Count - n;
+        if (n == 0)
+        {
+            return new EffectRow(type, 0, excluded, double.NaN, double.NaN, double.NaN, null, null);
+        }
+        var weights = new Dictionary<string, (double Weight, double Change)>(StringComparer.Ordinal);
+        foreach (var u in measured)
+        {
+            foreach (var (key, change) in u.Comparisons)
+            {
+                weights[key] = (weights.GetValueOrDefault(key).Weight + 1.0 / n / u.Comparisons.Count, change);
+            }
+        }
+        var changes = measured.Select(u => u.Change).ToList();
+        var (meanChange, comparison) = (changes.Average(), weights.Values.Sum(w => w.Weight * w.Change));
+        double? low = null, high = null;
+        if (n >= 2 && weights.Count >= 2)
+        {
+            var se = Math.Sqrt(Variance(changes) / n + Variance([.. weights.Values.Select(w => w.Change)]) * weights.Values.Sum(w => w.Weight * w.Weight));
+            var half = StudentT.InvCDF(0, 1, n - 1, 0.975) * se;
+            (low, high) = (meanChange - comparison - half, meanChange - comparison + half);
+        }
+        return new EffectRow(type, n, excluded, meanChange, comparison, meanChange - comparison, low, high);
+    }
+
+    private static double Variance(List<double> xs)
+    {
+        var mean = xs.Average();
+        return xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1);
     }
 
     /// <summary>

@@ -50,7 +50,7 @@ public sealed class ResourceReport(InterventionsDbContext db, EffectReport effec
         {
             var all = group.ToList();
             var ok = all.Where(c => c.Measured.Measured).ToList();
-            var effect = EffectEstimator.Summarise(type, [.. ok.Select(c => c.Measured.Change)], [.. ok.Select(c => c.Measured.Comparison)], all.Count - ok.Count);
+            var effect = EffectEstimator.SummariseMatched(type, [.. ok.Select(c => c.Measured)], all.Count - ok.Count);
             var withHours = ok.Where(c => c.Hours is > 0).ToList();
             double? mean = withHours.Count > 0 ? withHours.Average(c => c.Hours!.Value) : null;
             double? Per(double? v) => v is { } x && mean is { } h && !double.IsNaN(x) ? x / h : null;

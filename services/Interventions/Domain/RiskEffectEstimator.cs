@@ -1,5 +1,3 @@
-using MathNet.Numerics.Distributions;
-
 namespace Beacon.Interventions.Domain;
 
 /// <summary>A student's risk score of one kind on one day (the newest of that day), in the school it was scored for.</summary>
@@ -26,7 +24,7 @@ public sealed record RiskEffectSettings(int WindowWeeks = 2, int MatchingWeeks =
 /// score is more often a high day of a lower risk), regression to the mean counted as effect; the earlier mean, over many
 /// days, pins the student's lasting level, and the start score the day's. Without earlier scores the start score alone
 /// matches. Effect per case = its change − that mean; per kind and type: the mean and a 95 % t-interval whose standard
-/// error counts the comparison students that cases share (see <see cref="Summarise"/>). A case with no score before or after, or
+/// error counts the comparison students that cases share (<see cref="EffectEstimator.SummariseMatched"/>). A case with no score before or after, or
 /// no comparable student, is excluded (counted).
 /// </summary>
 public static class RiskEffectEstimator
@@ -58,66 +56,23 @@ public static class RiskEffectEstimator
                 var ownChange = Measure(own, t.StartDate, settings);
                 var comparable = ownChange is null ? [] : students
                     .Where(s => s.Key != t.StudentId && !(firstCaseOpened.TryGetValue(s.Key, out var opened) && opened < end))
-                    .Select(s => (Key: (school, s.Key, t.StartDate), Measured: Measure(s.Value, t.StartDate, settings)))
+                    .Select(s => (Key: $"{school}/{s.Key}/{t.StartDate:yyyy-MM-dd}", Measured: Measure(s.Value, t.StartDate, settings)))
                     .Where(c => c.Measured is not null)
                     .Select(c => (c.Key, c.Measured!.Change, Distance: Distance(ownChange, c.Measured, settings.Caliper)))
                     .Where(c => c.Distance is not null)
                     .OrderBy(c => c.Distance)
                     .Take(settings.MaxComparisons)
-                    .Select(c => (c.Key, c.Change))
+                    .Select(c => new EffectEstimator.Matched(c.Key, c.Change))
                     .ToList();
                 units.Add(new Unit(kind, t.InterventionType, ownChange?.Change ?? double.NaN, comparable));
             }
         }
         return [.. units.GroupBy(u => (u.Kind, u.Type)).OrderBy(g => g.Key.Kind, StringComparer.Ordinal).ThenBy(g => g.Key.Type, StringComparer.Ordinal)
-            .Select(g => new RiskEffectRow(g.Key.Kind, Summarise(g.Key.Type, [.. g])))];
+            .Select(g => new RiskEffectRow(g.Key.Kind, EffectEstimator.SummariseMatched(g.Key.Type, [.. g], 0)))];
     }
 
     /// <summary>One case measured in one kind: its change and its comparison students' (keyed by school, student and start); none when excluded.</summary>
-    private sealed record Unit(string Kind, string Type, double Change, List<((string, string, DateOnly) Key, double Change)> Comparisons);
-
-    /// <summary>
-    /// Mean difference and its 95 % t-interval. Unlike the attendance report's <see cref="EffectEstimator.Summarise"/>, the
-    /// standard error counts that comparison students are shared: cases go to the students most at risk, so the few alike
-    /// students without a case serve many cases, and their noise moves all those differences together (taken as
-    /// independent, the interval covered the truth 87 % of the time over simulated districts). The estimate is the cases'
-    /// mean change − Σ w_j × change_j over the comparison students j, w_j the share of the cases' weight each carries
-    /// (1 / cases / the case's comparisons, summed over the cases it serves); its variance s²(cases' changes) / n +
-    /// s²(comparisons' changes) × Σ w_j² (matching with replacement, its matches taken as given).
-    /// </summary>
-    private static EffectRow Summarise(string type, List<Unit> units)
-    {
-        var measured = units.Where(u => u.Comparisons.Count > 0).ToList();
-        var n = measured.Count;
-        if (n == 0)
-        {
-            return new EffectRow(type, 0, units.Count, double.NaN, double.NaN, double.NaN, null, null);
-        }
-        var weights = new Dictionary<(string, string, DateOnly), (double Weight, double Change)>();
-        foreach (var u in measured)
-        {
-            foreach (var (key, change) in u.Comparisons)
-            {
-                weights[key] = (weights.GetValueOrDefault(key).Weight + 1.0 / n / u.Comparisons.Count, change);
-            }
-        }
-        var changes = measured.Select(u => u.Change).ToList();
-        var (meanChange, comparison) = (changes.Average(), weights.Values.Sum(w => w.Weight * w.Change));
-        double? low = null, high = null;
-        if (n >= 2 && weights.Count >= 2)
-        {
-            var se = Math.Sqrt(Variance(changes) / n + Variance([.. weights.Values.Select(w => w.Change)]) * weights.Values.Sum(w => w.Weight * w.Weight));
-            var half = StudentT.InvCDF(0, 1, n - 1, 0.975) * se;
-            (low, high) = (meanChange - comparison - half, meanChange - comparison + half);
-        }
-        return new EffectRow(type, n, units.Count - n, meanChange, comparison, meanChange - comparison, low, high);
-    }
-
-    private static double Variance(List<double> xs)
-    {
-        var mean = xs.Average();
-        return xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1);
-    }
+    private sealed record Unit(string Kind, string Type, double Change, IReadOnlyList<EffectEstimator.Matched> Comparisons) : EffectEstimator.IMatchedUnit;
 
     /// <summary>A student's score as of the start, its change to the end of the window, and their mean score in the matching weeks (null without any).</summary>
     private sealed record Measured(double Before, double Change, double? Earlier);
