@@ -237,6 +237,11 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
         {
             output.WriteLine($"  {count,4} x {defect}");
         }
+        if (failures.Any(f => f.Contains("-> 5", StringComparison.Ordinal) || f.Contains("no answer", StringComparison.Ordinal)))
+        {
+            // What the services logged last (the exception behind a 500 is only there).
+            output.WriteLine(_platform.Logs(60));
+        }
         Assert.True(failures.IsEmpty, $"{failures.Count} failures:\n{string.Join('\n', failures.Take(40))}");
     }
 
@@ -344,7 +349,10 @@ public abstract class FuzzTestsBase(ITestOutputHelper output) : IAsyncLifetime
         ("EarlyWarning", "CourseMarks" or "BehaviorIncidents" or "LmsActivity" or "SkillMastery" or "IndicatorStates") => true,
         // Calendars, exits and how far each school's attendance feed reported, from Ingestion's events.
         ("EarlyWarning", "CalendarYears" or "StudentExits" or "AttendanceThrough" or "AttendanceVersions") => true,
-        ("Interventions", "Attendance") => true,
+        // Names and grades from Ingestion's StudentEnrolled, for the analyst profile.
+        ("EarlyWarning", "Roster") => true,
+        // Risk bands and the daily scores from Early warning's RiskScoresChanged.
+        ("Interventions", "Attendance" or "RiskBands" or "RiskScoreDays") => true,
         ("Notifications", "Staff" or "Feed" or "Deliveries" or "Worklist") => true,
         _ => false,
     };
