@@ -63,7 +63,7 @@ public static class EffectReportApi
         }
         var settings = new EffectSettings(WindowWeeks: weeks);
         return ("attendance rate (share of recorded school days present or tardy)",
-            $"difference in differences: each case's change ({weeks} week(s) after its start − {weeks} before) minus the mean change of up to {settings.MaxComparisons} same-school students not (yet) in an intervention with a similar attendance rate (±{settings.Caliper:0.00}) in the {settings.MatchingWeeks} weeks before; 95 % t-interval over cases",
+            $"difference in differences: each case's change ({weeks} week(s) after its start − {weeks} before) minus the mean change of up to {settings.MaxComparisons} same-school students not (yet) in an intervention with a similar attendance rate (±{settings.Caliper:0.00}) in the {settings.MatchingWeeks} weeks before; 95 % t-interval over cases, its standard error counting comparison students shared by several cases",
             [.. (await report.BuildAsync(settings, schoolId, ct)).Select(r => View(r, kind: null))]);
     }
 

@@ -107,8 +107,9 @@ public static class EffectEstimator
     }
 
     /// <summary>
-    /// The statistics every effect report shares (attendance here, mastery in <see cref="MasteryEffectEstimator"/>): per
-    /// unit its change and its comparison's; the mean difference and a 95 % t-interval over units (none below two).
+    /// The statistics of units taken as independent (the mastery effect's students in <see cref="MasteryEffectEstimator"/>,
+    /// a test of change's arms): per unit its change and its comparison's; the mean difference and a 95 % t-interval over
+    /// units (none below two). Cases matched to shared comparison students use <see cref="SummariseMatched"/>.
     /// </summary>
     public static EffectRow Summarise(string type, List<double> changes, List<double> comparison, int excluded)
     {

@@ -34,7 +34,7 @@ public sealed record MasteryEffectResult(IReadOnlyList<MasteryGroupRow> Groups, 
 /// (by mastery, then practice) comparable student not yet taken, up to <see cref="MasteryEffectSettings.MaxComparisons"/>
 /// each, and their changes are averaged. Effect per student = change − that average; a
 /// student with no comparable student is excluded (counted). Per group, per type and per type × subgroup: mean and
-/// 95 % t-interval over students (<see cref="EffectEstimator.Summarise"/>, the attendance report's statistics); per type
+/// 95 % t-interval over students (<see cref="EffectEstimator.Summarise"/>); per type
 /// and subgroup also the growth gap against the type's other students (<see cref="MasteryGapRow"/>).
 /// Students of one group share a teacher and a week, so the interval is optimistic when groups differ a lot (the
 /// simulation has no such group-level variation; <c>./beacon eval effects</c> measures coverage where it holds).
