@@ -20,7 +20,8 @@ namespace Beacon.Ingestion.Intake;
 public sealed class OneRosterRestPull(IngestionDbContext db, OneRosterImport import, OneRosterRestClient client, TimeProvider clock, ILogger<OneRosterRestPull> logger)
 {
     public const string Job = "oneroster-rest-pull";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    /// <summary>How the connector's last run is stored, and so read back.</summary>
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <param name="o">The connector to pull: its mark and last run are kept under its name.</param>
     public async Task<ScheduledResult> RunAsync(OneRosterRestOptions o, CancellationToken ct)
@@ -99,8 +100,6 @@ public sealed record OneRosterConnectorsResponse(IReadOnlyList<OneRosterConnecto
 
 public static class OneRosterRestApi
 {
-    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
-
     public static IEndpointRouteBuilder MapOneRosterRestApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/ingestion/v1/oneroster/connector", async (IngestionDbContext db, IOptions<OneRosterRestOptions> options, CancellationToken ct) =>
@@ -130,7 +129,7 @@ public static class OneRosterRestApi
         return new OneRosterConnectorView(o.Connector, o.Enabled, o.BaseUrl, o.Interval, state.HighWaterMark, state.LastStartedAt, state.LastFinishedAt,
             state.LastSucceededAt, state.LastOutcome, state.LastError, state.LastFilter,
             JsonSerializer.Deserialize<Dictionary<string, int>>(state.LastFetched) ?? [],
-            state.LastSummary is null ? null : JsonSerializer.Deserialize<BatchSummary>(state.LastSummary, Web),
+            state.LastSummary is null ? null : JsonSerializer.Deserialize<BatchSummary>(state.LastSummary, OneRosterRestPull.Json),
             JsonSerializer.Deserialize<Dictionary<string, string[]>>(state.LastRowErrors) ?? [], o.Job);
     }
 }
