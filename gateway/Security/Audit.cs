@@ -23,11 +23,12 @@ public sealed class AuditEntry
     public string? CorrelationId { get; set; }
 }
 
-/// <summary>The gateway's database: the audit log, and the key ring that encrypts staff session cookies (shared by every replica).</summary>
+/// <summary>The gateway's database: the audit log, the staff sessions, and the key ring that encrypts them and their cookies (shared by every replica).</summary>
 public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<AuditEntry> Entries => Set<AuditEntry>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<StaffSession> StaffSessions => Set<StaffSession>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -35,6 +36,9 @@ public sealed class AuditDbContext(DbContextOptions<AuditDbContext> options) : D
         entry.HasIndex(e => e.StudentId);
         entry.HasIndex(e => e.UserId);
         entry.HasIndex(e => e.At);
+        var session = modelBuilder.Entity<StaffSession>();
+        session.HasKey(s => s.Key);
+        session.HasIndex(s => s.EndsAt);
     }
 }
 

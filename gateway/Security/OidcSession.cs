@@ -66,7 +66,10 @@ public static class OidcSession
         }
         // Every gateway replica must read every other's cookies: the key ring is kept in the gateway's database.
         builder.Services.AddDataProtection().SetApplicationName("beacon-gateway").PersistKeysToDbContext<AuditDbContext>();
+        builder.Services.AddSingleton<IProviderTokens, ProviderTokens>();
+        builder.Services.AddSingleton<StaffSessionStore>();
         builder.Services.AddSingleton<TokenRefresher>();
+        builder.Services.AddOptions<CookieAuthenticationOptions>(SessionScheme).Configure<StaffSessionStore>((cookie, store) => cookie.SessionStore = store);
         builder.Services.AddSingleton<ITransformProvider, SessionTokenTransform>();
         builder.Services.Configure<AuthenticationOptions>(o =>
         {
@@ -247,19 +250,14 @@ public static class OidcSession
                 sessionEndsAt = session.Properties?.ExpiresUtc,
             });
         }).AllowAnonymous();
-        auth.MapPost("/signout", async (HttpContext http, TokenRefresher refresher, IOptions<OidcSessionOptions> oidc) =>
+        auth.MapPost("/signout", async (HttpContext http, IOptions<OidcSessionOptions> oidc) =>
         {
             if (!oidc.Value.Enabled)
             {
                 return Results.NotFound();
             }
-            var session = await http.AuthenticateAsync(SessionScheme);
-            if (session.Properties?.GetTokenValue("refresh_token") is { } refreshToken)
-            {
-                // A copied cookie must not outlive the sign-out: without its refresh token it dies with the access token.
-                await refresher.RevokeAsync(refreshToken, http.RequestAborted);
-            }
             await http.SignOutAsync(OidcScheme, new AuthenticationProperties { RedirectUri = "/" });
+            // The session store deletes the session (a copied cookie is refused from now on) and revokes its refresh tokens.
             await http.SignOutAsync(SessionScheme);
             return Results.Ok(new { endSessionUrl = http.Items[EndSessionUrl] as string ?? "/" });
         }).AllowAnonymous();
@@ -290,131 +288,5 @@ public static class OidcSession
                 transform.ProxyRequest.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
             }
         });
-    }
-}
-
-/// <summary>
-/// Renews a session's access token with its refresh token shortly before it expires (on any request the session
-/// makes), and ends the session when the provider refuses (revoked, user disabled). Concurrent requests of one
-/// session share one renewal: providers rotate refresh tokens and may revoke a family when one is used twice.
-/// </summary>
-public sealed class TokenRefresher(IOptionsMonitor<OpenIdConnectOptions> oidcOptions, IOptions<OidcSessionOptions> options,
-    IHttpClientFactory httpClients, TimeProvider clock, ILogger<TokenRefresher> logger)
-{
-    private readonly ConcurrentDictionary<string, Task<JsonElement?>> _renewals = new(StringComparer.Ordinal);
-
-    public async Task ValidateAsync(CookieValidatePrincipalContext context)
-    {
-        var props = context.Properties;
-        if (!DateTimeOffset.TryParse(props.GetTokenValue("expires_at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var expiresAt))
-        {
-            return;
-        }
-        var now = clock.GetUtcNow();
-        if (now < expiresAt - options.Value.RefreshBefore)
-        {
-            return;
-        }
-        var refreshToken = props.GetTokenValue("refresh_token");
-        var renewed = refreshToken is null ? null : await _renewals.GetOrAdd(refreshToken, Renew);
-        if (renewed is not { } answer)
-        {
-            logger.LogInformation("Session of {User} ended: its access token could not be renewed", context.Principal?.UserId());
-            context.RejectPrincipal();
-            await context.HttpContext.SignOutAsync(OidcSession.SessionScheme);
-            return;
-        }
-        props.UpdateTokenValue("access_token", answer.GetProperty("access_token").GetString()!);
-        foreach (var name in new[] { "refresh_token", "id_token" })
-        {
-            if (answer.TryGetProperty(name, out var value) && value.GetString() is { } v && !props.UpdateTokenValue(name, v))
-            {
-                var tokens = props.GetTokens().ToList();
-                tokens.Add(new AuthenticationToken { Name = name, Value = v });
-                props.StoreTokens(tokens);
-            }
-        }
-        var lifetime = answer.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var seconds) ? seconds : 300;
-        props.UpdateTokenValue("expires_at", (now + TimeSpan.FromSeconds(lifetime)).ToString("o", CultureInfo.InvariantCulture));
-        context.ShouldRenew = true;
-    }
-
-    private Task<JsonElement?> Renew(string refreshToken)
-    {
-        var task = RenewAsync(refreshToken);
-        // Kept a little while: a request that left before the renewed cookie arrived still carries the old refresh token.
-        _ = task.ContinueWith(_ => Task.Delay(TimeSpan.FromSeconds(30)).ContinueWith(_ => _renewals.TryRemove(refreshToken, out var _), TaskScheduler.Default), TaskScheduler.Default);
-        return task;
-    }
-
-    private async Task<JsonElement?> RenewAsync(string refreshToken)
-    {
-        try
-        {
-            var oidc = oidcOptions.Get(OidcSession.OidcScheme);
-            var configuration = await oidc.ConfigurationManager!.GetConfigurationAsync(CancellationToken.None);
-            using var response = await httpClients.CreateClient(nameof(TokenRefresher)).PostAsync(configuration.TokenEndpoint, new FormUrlEncodedContent(
-                new Dictionary<string, string>
-                {
-                    ["grant_type"] = "refresh_token",
-                    ["refresh_token"] = refreshToken,
-                    ["client_id"] = oidc.ClientId!,
-                    ["client_secret"] = oidc.ClientSecret!,
-                }));
-            if (!response.IsSuccessStatusCode)
-            {
-                var body = await response.Content.ReadAsStringAsync();
-                logger.LogWarning("The provider refused to renew an access token: {Status} {Body}", (int)response.StatusCode, body.Length > 300 ? body[..300] : body);
-                return null;
-            }
-            return await response.Content.ReadFromJsonAsync<JsonElement>();
-        }
-        catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or JsonException)
-        {
-            logger.LogWarning(ex, "Renewing an access token failed");
-            return null;
-        }
-    }
-
-    private async Task<string?> RevocationEndpointAsync(OpenIdConnectOptions oidc, CancellationToken ct)
-    {
-        var metadata = oidc.MetadataAddress ?? $"{oidc.Authority!.TrimEnd('/')}/.well-known/openid-configuration";
-        using var document = JsonDocument.Parse(await httpClients.CreateClient(nameof(TokenRefresher)).GetStringAsync(metadata, ct));
-        return document.RootElement.TryGetProperty("revocation_endpoint", out var value) && value.GetString() is { Length: > 0 } url ? url : null;
-    }
-
-    /// <summary>Revokes a refresh token at the provider's revocation endpoint (RFC 7009), when it has one.</summary>
-    public async Task RevokeAsync(string refreshToken, CancellationToken ct)
-    {
-        try
-        {
-            var oidc = oidcOptions.Get(OidcSession.OidcScheme);
-            var configuration = await oidc.ConfigurationManager!.GetConfigurationAsync(ct);
-            // The metadata model keeps fields it does not know in AdditionalData; where this version knows none, read
-            // the discovery document itself rather than skip the revocation without a word.
-            var url = configuration.AdditionalData.TryGetValue("revocation_endpoint", out var endpoint) && endpoint?.ToString() is { Length: > 0 } known
-                ? known
-                : await RevocationEndpointAsync(oidc, ct);
-            if (url is null)
-            {
-                logger.LogWarning("The provider names no revocation endpoint: the refresh token is not revoked at sign-out");
-                return;
-            }
-            using var response = await httpClients.CreateClient(nameof(TokenRefresher)).PostAsync(url, new FormUrlEncodedContent(new Dictionary<string, string>
-            {
-                ["token"] = refreshToken,
-                ["token_type_hint"] = "refresh_token",
-                ["client_id"] = oidc.ClientId!,
-                ["client_secret"] = oidc.ClientSecret!,
-            }), ct);
-            if (!response.IsSuccessStatusCode)
-            {
-                logger.LogWarning("The provider did not revoke the refresh token at sign-out: {Status}", (int)response.StatusCode);
-            }
-        }
-        catch (HttpRequestException ex)
-        {
-            logger.LogWarning(ex, "Revoking the refresh token at sign-out failed");
-        }
     }
 }

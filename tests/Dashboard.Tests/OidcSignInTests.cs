@@ -172,6 +172,13 @@ public sealed class OidcSignInTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(401, (await tamperedContext.APIRequest.GetAsync("/api/interventions/v1/cases?status=open")).Status);
         await tamperedContext.CloseAsync();
 
+        // A copy of the session cookie (what a stolen cookie is) works until sign-out, and not a moment after it: the
+        // session is kept by the gateway, and signing out deletes it.
+        var copiedContext = await _browser!.NewContextAsync(new() { BaseURL = _gateway.ToString() });
+        var copied = (await context.CookiesAsync()).Single(c => c.Name == "beacon-session");
+        await copiedContext.AddCookiesAsync([new Microsoft.Playwright.Cookie { Name = copied.Name, Value = copied.Value, Domain = copied.Domain, Path = copied.Path }]);
+        Assert.Equal(200, (await copiedContext.APIRequest.GetAsync("/auth/session")).Status);
+
         // Sign out: at the provider too (its end-session endpoint), the refresh token revoked, back to the sign-in page.
         var refreshToken = _provider.TokenResponses.Last(t => t.RefreshToken is not null).RefreshToken!;
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
@@ -182,6 +189,11 @@ public sealed class OidcSignInTests(ITestOutputHelper output) : IAsyncLifetime
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Sign in with your district account" })).ToBeVisibleAsync(new() { Timeout = Wait });
         Assert.Equal(401, (await api.GetAsync("/auth/session")).Status);
         Assert.Equal(401, (await api.GetAsync("/api/interventions/v1/cases?status=open")).Status);
+        Assert.Equal(401, (await copiedContext.APIRequest.GetAsync("/auth/session")).Status);
+        Assert.Equal(401, (await copiedContext.APIRequest.GetAsync("/api/interventions/v1/cases?status=open")).Status);
+        await copiedContext.CloseAsync();
+        // Every refresh token the provider issued to this session is dead, the newest included (whatever the order in
+        // which renewed responses reached the browser).
         using var refresh = await http.PostAsync(new Uri(_provider.Issuer, "connect/token"), new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["grant_type"] = "refresh_token",
