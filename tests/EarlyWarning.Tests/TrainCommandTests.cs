@@ -17,7 +17,7 @@ namespace Beacon.EarlyWarning.Tests;
 /// service as a process, against the test PostgreSQL and RabbitMQ, while a replica of the service runs on the same
 /// database. It registers versions whose artifacts are in the database (bytes and hash, nothing on disk); the replica
 /// relays the promotion from the outbox, hears it on the broker and loads the version from the database; a version
-/// whose stored bytes were changed is refused. Usage errors exit 2; a district source without two years of outcomes is refused (1) with the reason.
+/// whose stored bytes were changed is refused; a replica started afterwards loads the active version before it reports ready. Usage errors exit 2; a district source without two years of outcomes is refused (1) with the reason.
 /// </summary>
 public sealed class TrainCommandTests
 {
@@ -88,6 +88,13 @@ public sealed class TrainCommandTests
         Assert.Contains("SHA-256", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var list = await client.GetFromJsonAsync<JsonElement>($"/api/early-warning/v1/models?kind={AttendanceFeatures.Kind}");
         Assert.Contains(list.GetProperty("models").EnumerateArray(), m => m.GetProperty("status").GetString() == ModelStatus.Active && m.GetProperty("version").GetInt32() == 1);
+
+        // A replica started now (a deploy, a restart: no promotion event for it to hear) loads and runs the active version
+        // before it reports ready, so the first student it scores does not wait for the model (issue #24 item 3).
+        await using var restarted = new ServiceFactory<Program> { ConnectionString = database };
+        using var restartedClient = restarted.CreateClient();
+        Assert.True(await Eventually.WaitAsync(async () => (await restartedClient.GetAsync("/healthz/ready")).IsSuccessStatusCode, ready => ready, TimeSpan.FromSeconds(60)));
+        Assert.True(restarted.Services.GetRequiredService<LoadedModels>().IsLoaded(activeId), "the restarted replica reported ready before loading the active model");
     }
 
     [Fact]

@@ -78,9 +78,12 @@ public sealed class LoadedModels(IServiceScopeFactory scopes, IConfiguration con
         }
         using var zip = new MemoryStream(artifact.Bytes, writable: false);
         // The card names the inputs the version was trained on (a history-trained one may read the previous year too).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var model = new RiskModel(zip, record.Kind, record.Threshold, RiskModelFile.DeserializeCard(record.CardJson).FeatureNames);
-        logger.LogInformation("Loaded {Kind} v{Version} ({ModelId}, {Size} bytes, sha256 {Sha256}) from the database",
-            record.Kind, record.Version, record.ModelId, artifact.Size, artifact.Sha256);
+        var loaded = clock.Elapsed;
+        model.Warm();
+        logger.LogInformation("Loaded {Kind} v{Version} ({ModelId}, {Size} bytes, sha256 {Sha256}) from the database in {LoadMs:F0} ms, first predictions {WarmMs:F0} ms",
+            record.Kind, record.Version, record.ModelId, artifact.Size, artifact.Sha256, loaded.TotalMilliseconds, (clock.Elapsed - loaded).TotalMilliseconds);
         return model;
     }
 

@@ -1,4 +1,6 @@
 using Beacon.Messaging;
+using Beacon.ServiceDefaults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Beacon.EarlyWarning.Scoring;
 
@@ -9,6 +11,10 @@ public static class RiskModelsExtensions
     {
         builder.Services.Configure<ModelOptions>(builder.Configuration.GetSection("EarlyWarning:Models"));
         builder.Services.AddSingleton<LoadedModels>();
+        builder.Services.AddSingleton<ActiveModelsWarmUp>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ActiveModelsWarmUp>());
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration("active-models-warm",
+            sp => sp.GetRequiredService<ActiveModelsWarmUp>(), HealthStatus.Unhealthy, [HostingExtensions.ReadyTag]));
         builder.Services.AddScoped<ModelRegistry>();
         builder.Services.AddScoped<RiskScoring>();
         builder.Services.AddScoped<StudentSignalsReader>();

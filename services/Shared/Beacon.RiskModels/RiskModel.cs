@@ -190,6 +190,18 @@ public sealed class RiskModel
     public FeatureSet Features { get; }
     public double Threshold { get; }
 
+    /// <summary>
+    /// One prediction through each path (an engine in each pool; ML.NET's pipeline and the explanation compiled), so the
+    /// first student scored after a load does not pay for it on the way to an alert.
+    /// </summary>
+    public void Warm()
+    {
+        var nothingYet = new float[Features.Count];
+        Predict(nothingYet);
+        Predict([nothingYet]);
+        Probabilities([nothingYet]);
+    }
+
     public RiskPrediction Predict(float[] features, int topFactors = 3)
     {
         CheckLength(features);
