@@ -31,11 +31,12 @@ internal sealed record Planted(string StudentId, string Family, Signal Trigger);
 /// synced weekly); an LMS session on about 45 % of days and a second one on a third of those (0.6 a day, the
 /// simulator's mean engagement); a behaviour incident on one student-day in 40 (the simulator's rate, about 4.5 a
 /// student a year, most minor). A tenth of the students cross each planted line once, at a known signal:
-/// attendance (absences just before the crossing day, as in the attendance-only mode), course performance (marks
-/// of 72–88 %, then two of four courses failing in one week's marks: 42 % and 51 %; those students answer worse,
-/// miss one day in 20 and never log in, so the dropout model has cause to flag them), behaviour (no incident, then
-/// an out-of-school suspension). Their dropout-model alerts are timed from the same signal. Other students never
-/// cross an attendance or course line; some reach three incidents (the behaviour line) and are untimed load.
+/// attendance (absences just before the crossing day, as in the attendance-only mode); course performance, students
+/// whose risk builds everywhere but under every line (marks of 70–76 %, a day absent in 12, two minor incidents, a
+/// third of their answers right, never in the LMS), then all four courses failing in one week's marks (30 %, 38 %,
+/// 45 %, 52 %): their course alert and their dropout-model alert are timed from the first failing mark;
+/// behaviour (nothing, then an out-of-school suspension). Other students never cross an attendance or course line;
+/// some reach three incidents (the behaviour line) and are untimed load, like every model alert not planted.
 /// </summary>
 internal sealed class MixedPlan
 {
@@ -73,7 +74,8 @@ internal sealed class MixedPlan
                     break;
                 case Group.Course:
                     courseTrigger[id] = day;
-                    absences[id] = [.. Enumerable.Range(0, dayCount).Where(d => d % 20 == 7 && d != day)];
+                    // The last day of each 12: at most 8.3 % absent, under the 10 % line however many days have passed.
+                    absences[id] = [.. Enumerable.Range(0, dayCount).Where(d => d % 12 == 11 && d != day)];
                     break;
                 case Group.Behaviour:
                     behaviourTrigger[id] = day;
@@ -120,7 +122,7 @@ internal sealed class MixedPlan
                         // A new item each time (the day's practice set): Ingestion keys answers by (student, item, attempt).
                         itemId = $"{skill}-item-{d}-{k}",
                         skillIds = new[] { skill },
-                        correct = rng.NextDouble() < (group == Group.Course ? 0.45 : 0.75),
+                        correct = rng.NextDouble() < (group == Group.Course ? 0.35 : 0.75),
                         attemptNumber = 1,
                         answeredAt = Days[d].ToDateTime(new TimeOnly(9 + k, rng.Next(60)), DateTimeKind.Utc),
                     }));
@@ -155,10 +157,10 @@ internal sealed class MixedPlan
         var trigger = courseTrigger.GetValueOrDefault(id, -1);
         for (var c = 0; c < Courses.Length; c++)
         {
-            double? mark = d == trigger ? new[] { 42.0, 51, 74, 78 }[c]
+            double? mark = d == trigger ? new[] { 30.0, 38, 45, 52 }[c]
                 : (d + c + index) % 5 != 0 ? null
                 : trigger < 0 ? 72 + 24 * rng.NextDouble()
-                : d < trigger ? 72 + 16 * rng.NextDouble()
+                : d < trigger ? 70 + 6 * rng.NextDouble()
                 : c < 2 ? 45 + 10 * rng.NextDouble() : 70 + 10 * rng.NextDouble();
             if (mark is not { } m)
             {
@@ -182,8 +184,12 @@ internal sealed class MixedPlan
             var suspension = new Signal(SignalKind.Incident, id,
                 new { incidentId = $"{run}-inc-{id}-{d}", studentId = id, date, category = "out-of-school-suspension", severity = "major" });
             Planted.Add(new Planted(id, "behavior", suspension));
-            Planted.Add(new Planted(id, "dropout", suspension));
             yield return suspension;
+        }
+        else if (group == Group.Course && d is 2 or 5)
+        {
+            yield return new Signal(SignalKind.Incident, id,
+                new { incidentId = $"{run}-inc-{id}-{d}", studentId = id, date, category = "disruption", severity = "minor" });
         }
         else if (group == Group.None && rng.NextDouble() < 1 / 40.0)
         {

@@ -80,7 +80,9 @@ internal sealed class ProcessSampler(int platformPid, string? queuePrefix)
     {
         try
         {
-            using var ctl = Process.Start(new ProcessStartInfo("/usr/lib/rabbitmq/bin/rabbitmqctl", "-n rabbit@localhost list_queues -q name messages")
+            // The run's virtual host when ./beacon bench gave it one on a broker already running.
+            var vhost = Environment.GetEnvironmentVariable("BEACON_BENCH_VHOST") is { Length: > 0 } v ? $" -p {v}" : "";
+            using var ctl = Process.Start(new ProcessStartInfo("/usr/lib/rabbitmq/bin/rabbitmqctl", $"-n rabbit@localhost list_queues -q{vhost} name messages")
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
