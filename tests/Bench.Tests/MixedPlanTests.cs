@@ -42,22 +42,16 @@ public sealed class MixedPlanTests
         var (plan, signals) = Generate();
         var triggers = plan.Planted.Where(p => p.Family == "chronic-absence").ToDictionary(p => p.StudentId, p => p.Trigger);
         Assert.Equal(Students.Length / 10, triggers.Count);
-        foreach (var student in signals.Where(s => s.Kind == SignalKind.Attendance).GroupBy(s => s.StudentId))
+        AssertCrossingsAt(signals, SignalKind.Attendance, triggers, () =>
         {
             var (absent, days) = (0, 0);
-            Signal? crossing = null;
-            foreach (var record in student)
+            return row =>
             {
-                absent += Row(record).GetProperty("status").GetString() == "absent" ? 1 : 0;
+                absent += row.GetProperty("status").GetString() == "absent" ? 1 : 0;
                 days++;
-                if (days >= 10 && (double)absent / days >= 0.10)
-                {
-                    crossing = record;
-                    break;
-                }
-            }
-            Assert.Same(triggers.GetValueOrDefault(student.Key), crossing);
-        }
+                return days >= 10 && (double)absent / days >= 0.10;
+            };
+        });
     }
 
     [Fact]
@@ -67,21 +61,27 @@ public sealed class MixedPlanTests
         var triggers = plan.Planted.Where(p => p.Family == "course-performance").ToDictionary(p => p.StudentId, p => p.Trigger);
         Assert.Equal(Students.Length / 10, triggers.Count);
         Assert.Equal(triggers.Values, plan.Planted.Where(p => p.Family == "dropout").Select(p => p.Trigger));
-        foreach (var student in signals.Where(s => s.Kind == SignalKind.Grade).GroupBy(s => s.StudentId))
+        AssertCrossingsAt(signals, SignalKind.Grade, triggers, () =>
         {
-            var latest = new Dictionary<string, double>();
-            Signal? crossing = null;
-            foreach (var mark in student)
+            var latest = new Dictionary<string, double>();   // each course by its latest mark
+            return row =>
             {
-                var row = Row(mark);
                 latest[row.GetProperty("courseId").GetString()!] = row.GetProperty("markPercent").GetDouble();
-                if (latest.Values.Any(m => m < 60) || latest.Values.Average() < 70)
-                {
-                    crossing = mark;
-                    break;
-                }
-            }
-            Assert.Same(triggers.GetValueOrDefault(student.Key), crossing);
+                return latest.Values.Any(m => m < 60) || latest.Values.Average() < 70;
+            };
+        });
+    }
+
+    /// <summary>
+    /// Each student's signals of the kind in order: the first one that puts them over the line (a fresh line per student,
+    /// from <paramref name="newLine"/>) must be their planted trigger, and a student without one must never cross.
+    /// </summary>
+    private static void AssertCrossingsAt(List<Signal> signals, SignalKind kind, Dictionary<string, Signal> triggers, Func<Func<JsonElement, bool>> newLine)
+    {
+        foreach (var student in signals.Where(s => s.Kind == kind).GroupBy(s => s.StudentId))
+        {
+            var crosses = newLine();
+            Assert.Same(triggers.GetValueOrDefault(student.Key), student.FirstOrDefault(s => crosses(Row(s))));
         }
     }
 
