@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
+using Beacon.Bench;
 
 // Usage: AlertLatency <gateway-url> [rate=2000] [seconds=300] [students=6000] [model|no-model]
+//        AlertLatency --mix <gateway-url> [rate=2000] [seconds=300] [students=3000] [platform-pid]   (MixedSignals.cs)
 // Needs a running platform with no active model (./beacon up --no-demo). With "model" (the default) it first
 // trains and promotes a chronic-absence model through the API, so every record is also scored, as in a
 // district's run; its own alerts ("...-model") reach the feeds too and are counted apart. Posts a roster (2 schools, 2
@@ -14,6 +14,10 @@ using System.Text.Json;
 // latency of an alert is from the moment the batch holding that record is sent to the moment its
 // feed-entry event reaches a counselor's stream. Prints the send rate reached and p50/p95/p99 (and, apart, those of
 // the warm-up cohort: one student in 50 crossing in the first 45 s, while the platform is still cold).
+if (args.FirstOrDefault() == "--mix")
+{
+    return await MixedSignals.RunAsync(args[1..]);
+}
 var gateway = new Uri(args.ElementAtOrDefault(0) ?? "http://127.0.0.1:8080");
 var rate = double.TryParse(args.ElementAtOrDefault(1), out var r) ? r : 2000;
 var seconds = int.TryParse(args.ElementAtOrDefault(2), out var s) ? s : 300;
@@ -31,53 +35,26 @@ const int MinimumDays = 10;
 // still met a cold Notifications (about 2 s for the first few dozen).
 const int WarmupSeconds = 45;
 
-using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(120) };
-using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }))
-{
-    if (token.IsSuccessStatusCode)
-    {
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-            (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
-    }
-}
+using var http = await BenchPlatform.ConnectAsync(gateway);
 var run = $"lat{DateTime.UtcNow:HHmmss}";
 string[] schools = [$"{run}-a", $"{run}-b"];
 var counselors = schools.SelectMany(x => new[] { $"{x}-c1", $"{x}-c2" }).ToArray();
 var students = Enumerable.Range(0, studentCount).Select(i => (Id: $"{schools[i % 2]}-s{i}", School: schools[i % 2])).ToArray();
-var roster = new
-{
-    schools = schools.Select(x => new { schoolId = x, name = x }),
-    staff = counselors.Select(c => new { staffId = c, schoolId = c[..c.LastIndexOf('-')], role = "counselor", givenName = "C", familyName = c, email = $"{c}@example.edu" }),
-    students = students.Select(x => new { studentId = x.Id, schoolId = x.School, givenName = "S", familyName = x.Id, gradeLevel = "9" }),
-};
-(await http.PostAsJsonAsync("/api/ingestion/v1/roster", roster)).EnsureSuccessStatusCode();
+await BenchPlatform.PostRosterAsync(http, schools, counselors, students);
 
 var modelLine = "none (rule alerts only)";
 if (withModel)
 {
-    var trainClock = Stopwatch.StartNew();
-    using var trainer = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(10) };
-    trainer.DefaultRequestHeaders.Authorization = http.DefaultRequestHeaders.Authorization;
-    using var train = await trainer.PostAsJsonAsync("/api/early-warning/v1/models/train", new { kind = "chronic-absence", students = 1500, seed = 3, promote = true });
-    var trained = await train.Content.ReadAsStringAsync();
-    if (!train.IsSuccessStatusCode)
+    if (await BenchPlatform.TrainAndPromoteAsync(http, "chronic-absence", 1500) is not { } trained)
     {
-        Console.Error.WriteLine($"training the model failed: {(int)train.StatusCode} {trained}");
         return 2;
     }
-    modelLine = $"chronic-absence model trained on 1,500 synthetic students and promoted in {trainClock.Elapsed.TotalSeconds:F0} s; every record is scored";
+    modelLine = $"{trained}; every record is scored";
 }
 
 // Days: enough for the run; school days back from last week so none is in the future.
 var dayCount = (int)Math.Ceiling(rate * seconds / studentCount);
-var days = new List<DateOnly>();
-for (var d = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-7); days.Count < dayCount; d = d.AddDays(-1))
-{
-    if (d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
-    {
-        days.Insert(0, d);
-    }
-}
+var days = BenchPlatform.SchoolDays(dayCount);
 var random = new Random(42);
 var warmupDays = (int)Math.Ceiling(WarmupSeconds * rate / studentCount);
 // Planted crossings: absences on the days just before and on a chosen day c, so the running rate first
@@ -119,29 +96,16 @@ var arrivals = new ConcurrentDictionary<(string Student, string Counselor), Time
 var modelAlerts = 0L;
 var clock = Stopwatch.StartNew();
 using var streams = new CancellationTokenSource();
-var readers = counselors.Select(c => Task.Run(async () =>
+var readers = BenchPlatform.OpenFeeds(http, counselors, clock, streams.Token, (c, entry, at) =>
 {
-    using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/notifications/v1/staff/{c}/feed/stream");
-    using var sse = new HttpClient { BaseAddress = gateway, Timeout = Timeout.InfiniteTimeSpan };
-    sse.DefaultRequestHeaders.Authorization = http.DefaultRequestHeaders.Authorization;
-    using var response = await sse.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, streams.Token);
-    response.EnsureSuccessStatusCode();
-    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(streams.Token));
-    while (await reader.ReadLineAsync(streams.Token) is { } line)
+    // The model's alerts are titled "...: chronic-absence-model"; the planted crossings raise the rule's.
+    if (entry.TryGetProperty("title", out var title) && title.GetString()?.EndsWith("-model", StringComparison.Ordinal) == true)
     {
-        if (line.StartsWith("data:", StringComparison.Ordinal) && line.Contains("studentId", StringComparison.Ordinal))
-        {
-            var entry = JsonDocument.Parse(line[5..]).RootElement;
-            // The model's alerts are titled "...: chronic-absence-model"; the planted crossings raise the rule's.
-            if (entry.TryGetProperty("title", out var title) && title.GetString()?.EndsWith("-model", StringComparison.Ordinal) == true)
-            {
-                Interlocked.Increment(ref modelAlerts);
-                continue;
-            }
-            arrivals.TryAdd((entry.GetProperty("studentId").GetString()!, c), clock.Elapsed);
-        }
+        Interlocked.Increment(ref modelAlerts);
+        return;
     }
-})).ToList();
+    arrivals.TryAdd((entry.GetProperty("studentId").GetString()!, c), at);
+});
 await Task.Delay(1000);
 
 var sentAt = new ConcurrentDictionary<string, TimeSpan>();
@@ -194,7 +158,7 @@ foreach (var chunk in rows.Chunk(BatchSize))
 await Task.WhenAll(posts);
 var sendTime = clock.Elapsed;
 // Let the pipeline finish: wait for the alerts of every trigger that was sent (at most 120 s).
-var allExpected = sentAt.Keys.SelectMany(id => counselors.Where(c => id.StartsWith(c[..c.LastIndexOf('-')] + "-", StringComparison.Ordinal)).Select(c => (id, c))).ToList();
+var allExpected = sentAt.Keys.SelectMany(id => counselors.Where(c => id.StartsWith(BenchPlatform.SchoolOf(c) + "-", StringComparison.Ordinal)).Select(c => (id, c))).ToList();
 var expected = allExpected.Where(e => !warmupCohort.Contains(e.id)).ToList();
 var warmupExpected = allExpected.Where(e => warmupCohort.Contains(e.id)).ToList();
 var drainClock = Stopwatch.StartNew();
@@ -202,19 +166,12 @@ while (allExpected.Any(e => !arrivals.ContainsKey(e)) && drainClock.Elapsed < Ti
 {
     await Task.Delay(250);
 }
-await streams.CancelAsync();
-try
-{
-    await Task.WhenAll(readers);
-}
-catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException)
-{
-}
+await BenchPlatform.CloseFeedsAsync(streams, readers);
 
 double[] LatenciesOf(List<(string id, string c)> alerts) => alerts.Where(arrivals.ContainsKey).Select(e => (arrivals[e] - sentAt[e.id]).TotalMilliseconds).Order().ToArray();
 var latencies = LatenciesOf(expected);
 var warmupLatencies = LatenciesOf(warmupExpected);
-double P(double[] xs, double p) => xs.Length == 0 ? double.NaN : xs[Math.Min(xs.Length - 1, (int)Math.Ceiling(p * xs.Length) - 1)];
+double P(double[] xs, double p) => BenchPlatform.P(xs, p);
 var posted = httpLatencies.Order().ToArray();
 Console.WriteLine($"target rate                  {rate:F0} records/s for {seconds} s ({studentCount} students, {dayCount} days)");
 Console.WriteLine($"model                        {modelLine}");

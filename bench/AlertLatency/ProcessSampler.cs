@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Beacon.Bench;
+
+/// <summary>
+/// Samples, every <see cref="Every"/>, the resident memory and CPU time of each service process of the platform (the
+/// children of ./beacon up, named by their .dll) from /proc, and the message count of the run's RabbitMQ queues
+/// (rabbitmqctl, when the local node answers; a few queues growing is where a pipeline falls behind). Memory is
+/// "flat" when the last minute's mean is close to the first minute's.
+/// </summary>
+internal sealed class ProcessSampler(int platformPid, string? queuePrefix)
+{
+    private static readonly TimeSpan Every = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan QueueEvery = TimeSpan.FromSeconds(30);
+    private readonly List<(TimeSpan At, string Name, double RssMiB, double CpuSeconds)> samples = [];
+    private readonly Dictionary<string, (int Max, int Last)> queues = [];
+    private readonly Stopwatch clock = new();
+    private string? queueError;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        clock.Start();
+        var nextQueues = TimeSpan.Zero;
+        while (!ct.IsCancellationRequested)
+        {
+            Sample();
+            if (queuePrefix is not null && clock.Elapsed >= nextQueues)
+            {
+                await SampleQueuesAsync();
+                nextQueues = clock.Elapsed + QueueEvery;
+            }
+            try
+            {
+                await Task.Delay(Every, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        Sample();
+    }
+
+    private void Sample()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                // Fields after the command's closing parenthesis: state ppid ... utime(14) stime(15), counted from 1.
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], CultureInfo.InvariantCulture) != platformPid)
+                {
+                    continue;
+                }
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                var dll = cmdline.FirstOrDefault(a => a.EndsWith(".dll", StringComparison.Ordinal));
+                if (dll is null)
+                {
+                    continue;
+                }
+                var rssKb = File.ReadLines(Path.Combine(dir, "status")).First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+                var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                lock (samples)
+                {
+                    samples.Add((clock.Elapsed, Path.GetFileNameWithoutExtension(dll), double.Parse(rssKb, CultureInfo.InvariantCulture) / 1024, ticks / 100.0));
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+            {
+                // Not a process, or one that ended between the listing and the read.
+            }
+        }
+    }
+
+    private async Task SampleQueuesAsync()
+    {
+        try
+        {
+            // The run's virtual host when ./beacon bench gave it one on a broker already running.
+            var vhost = Environment.GetEnvironmentVariable("BEACON_BENCH_VHOST") is { Length: > 0 } v ? $" -p {v}" : "";
+            using var ctl = Process.Start(new ProcessStartInfo("/usr/lib/rabbitmq/bin/rabbitmqctl", $"-n rabbit@localhost list_queues -q{vhost} name messages")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            var output = await ctl.StandardOutput.ReadToEndAsync();
+            await ctl.WaitForExitAsync();
+            foreach (var line in output.Split('\n'))
+            {
+                var parts = line.Split('\t');
+                if (parts.Length == 2 && parts[0].StartsWith(queuePrefix!, StringComparison.Ordinal) && int.TryParse(parts[1], out var n))
+                {
+                    var name = parts[0][queuePrefix!.Length..].TrimStart('-', '.', '_');
+                    queues[name] = (Math.Max(n, queues.GetValueOrDefault(name).Max), n);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+        {
+            queueError = ex.Message;
+        }
+    }
+
+    /// <summary>
+    /// Per process: mean RSS over the first and the last minute of the run, their difference, the largest, and the mean CPU
+    /// it used (cores: CPU seconds over wall seconds). Returns the table and the largest first-to-last growth (MiB).
+    /// </summary>
+    public (string Table, double MaxGrowthMiB) Report()
+    {
+        var text = new StringBuilder("process          RSS first min  RSS last min   change    max RSS   CPU (cores, mean)\n");
+        var maxGrowth = double.NegativeInfinity;
+        List<(TimeSpan At, string Name, double RssMiB, double CpuSeconds)> all;
+        lock (samples)
+        {
+            all = [.. samples];
+        }
+        if (all.Count == 0)
+        {
+            return ("(no platform process sampled: pass ./beacon up's process id)\n", double.NaN);
+        }
+        var end = all.Max(s => s.At);
+        foreach (var process in all.GroupBy(s => s.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var first = process.Where(s => s.At <= TimeSpan.FromMinutes(1)).Select(s => s.RssMiB).DefaultIfEmpty(double.NaN).Average();
+            var last = process.Where(s => s.At >= end - TimeSpan.FromMinutes(1)).Select(s => s.RssMiB).DefaultIfEmpty(double.NaN).Average();
+            var (a, b) = (process.MinBy(s => s.At), process.MaxBy(s => s.At));
+            var cores = b.At > a.At ? (b.CpuSeconds - a.CpuSeconds) / (b.At - a.At).TotalSeconds : double.NaN;
+            maxGrowth = Math.Max(maxGrowth, last - first);
+            text.AppendLine(CultureInfo.InvariantCulture, $"{process.Key,-16} {first,10:F0} MiB {last,9:F0} MiB {last - first,+7:+0;-0} MiB {process.Max(s => s.RssMiB),6:F0} MiB   {cores,5:F2}");
+        }
+        if (queuePrefix is not null)
+        {
+            text.AppendLine(queueError is not null ? $"queue depths: not sampled ({queueError})"
+                : queues.Count == 0 ? "queue depths: no queue of this run seen (another broker?)"
+                : "queue depths every 30 s (max / at the end of sending), deepest first: "
+                    + string.Join(", ", queues.OrderByDescending(q => q.Value.Max).Take(8).Select(q => $"{q.Key} {q.Value.Max}/{q.Value.Last}")));
+        }
+        return (text.ToString(), maxGrowth);
+    }
+}
