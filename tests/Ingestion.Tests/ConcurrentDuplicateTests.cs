@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Storage;
 using Beacon.Messaging;
 using Beacon.Testing;
@@ -80,6 +81,50 @@ public sealed class ConcurrentDuplicateTests
         Assert.Equal(sent.Count, await StoredAsync(service, kind, school));
         var published = await PublishedKeysAsync(service, kind, school);
         Assert.Equal(sent.Order(), published.Order());
+    }
+
+    [Fact]
+    public async Task A_bad_row_in_racing_batches_is_reported_and_quarantined_once_per_batch_when_its_chunk_is_processed_again()
+    {
+        await using var service = NewService("sqlite");
+        var school = $"cq{Guid.NewGuid():N}"[..10];
+        var students = Enumerable.Range(1, 12).Select(i => $"{school}-s{i}").ToArray();
+        var api = new IngestionApi(service.CreateClient());
+        using (var roster = await api.PostAsync("/api/ingestion/v1/roster", IngestionApi.Roster(school, students)))
+        {
+            roster.EnsureSuccessStatusCode();
+        }
+        const string path = "/api/ingestion/v1/item-responses";
+        var bad = $"responses[{Keys - 1}].studentId";
+        var rows = Enumerable.Range(0, Keys).Select(i => new JsonObject
+        {
+            ["studentId"] = i == Keys - 1 ? $"{school}-nobody" : students[i % students.Length],
+            ["itemId"] = $"q{i}",
+            ["skillIds"] = new JsonArray("fractions"),
+            ["correct"] = true,
+            ["attemptNumber"] = 1,
+            ["answeredAt"] = "2026-10-01T09:00:00Z",
+        }).ToList();
+        var body = new JsonObject { ["responses"] = new JsonArray([.. rows]) }.ToJsonString();
+
+        var http = Enumerable.Range(0, Senders).Select(_ => service.CreateClient()).ToList();
+        var responses = await Task.WhenAll(http.Select(c => c.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"))));
+        var accepted = 0;
+        foreach (var response in responses)
+        {
+            var problem = await IngestionApi.ProblemAsync(response);
+            Assert.Equal([bad], IngestionApi.ErrorKeys(problem));
+            Assert.Single(problem.GetProperty("errors").GetProperty(bad).EnumerateArray());
+            Assert.Equal((Keys, Keys - 1, 1), (problem.GetProperty("received").GetInt32(),
+                problem.GetProperty("accepted").GetInt32() + problem.GetProperty("unchanged").GetInt32(), problem.GetProperty("rejected").GetInt32()));
+            accepted += problem.GetProperty("accepted").GetInt32();
+        }
+        Assert.Equal(Keys - 1, accepted);
+        var quarantined = await service.WithDbAsync<IngestionDbContext, List<QuarantinedRow>>(db => db.Quarantine.Where(q => q.Raw.Contains($"{school}-nobody")).ToListAsync());
+        Assert.Equal(Senders, quarantined.Count);
+        Assert.Equal(Senders, quarantined.Select(q => q.BatchId).Distinct().Count());
+        Assert.All(quarantined, q => Assert.Single(q.Errors.Split('\n')));
+        Assert.Equal(Keys - 1, await StoredAsync(service, "item-responses", school));
     }
 
     private static ServiceFactory<Program> NewService(string provider) => new() { ConnectionString = TestPostgres.ConnectionStringFor(provider) };
