@@ -1,4 +1,5 @@
 using Npgsql;
+using Xunit;
 
 namespace Beacon.Testing;
 
@@ -11,6 +12,21 @@ public static class TestPostgres
     /// <summary>A connection string for a new database of the caller's own (EF creates it when the service starts).</summary>
     public static string NewDatabase(string server) =>
         new NpgsqlConnectionStringBuilder(server) { Database = $"beacon_test_{Guid.NewGuid():N}" }.ConnectionString;
+
+    /// <summary>
+    /// For a test run on either database: null for "sqlite" (a factory's fresh SQLite file), a new database for
+    /// "postgres", or a skip when no server is set.
+    /// </summary>
+    public static string? ConnectionStringFor(string provider)
+    {
+        if (provider == "sqlite")
+        {
+            return null;
+        }
+        var server = TestEnvironment.Postgres;
+        Skip.If(server is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); ./beacon test sets it.");
+        return NewDatabase(server);
+    }
 
     /// <summary>The database a connection string names.</summary>
     public static string DatabaseOf(string connectionString) => new NpgsqlConnectionStringBuilder(connectionString).Database!;

@@ -98,16 +98,7 @@ public sealed class StudentSearchTests
         Assert.Equal("ore strasse nguyen", StudentSearch.Fold("Øre Straße\tNguyễn"));
     }
 
-    private static ServiceFactory<Program> NewService(string provider)
-    {
-        if (provider == "sqlite")
-        {
-            return new ServiceFactory<Program>();
-        }
-        var server = TestEnvironment.Postgres;
-        Skip.If(server is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); ./beacon test sets it.");
-        return new ServiceFactory<Program> { ConnectionString = TestPostgres.NewDatabase(server) };
-    }
+    private static ServiceFactory<Program> NewService(string provider) => new() { ConnectionString = TestPostgres.ConnectionStringFor(provider) };
 
     private static async Task SeedAsync(ServiceFactory<Program> service)
     {

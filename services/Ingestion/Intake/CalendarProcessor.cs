@@ -15,7 +15,7 @@ namespace Beacon.Ingestion.Intake;
 /// </summary>
 public sealed class CalendarProcessor : ISignalProcessor<CalendarRow>
 {
-    private readonly Dictionary<(string, string, string, DateOnly), string> _seen = [];
+    private readonly BatchKeys<(string, string, string, DateOnly)> _seen = new();
 
     public string Kind => "calendar";
 
@@ -49,12 +49,11 @@ public sealed class CalendarProcessor : ISignalProcessor<CalendarRow>
                 RecordedAt = now,
             };
             var key = (entry.SchoolId, entry.SchoolYear, entry.Type, entry.Type == CalendarEntryTypes.SchoolYear ? DateOnly.MinValue : entry.StartDate);
-            if (_seen.TryGetValue(key, out var first))
+            if (!_seen.Claim(key, positioned.Position, out var first))
             {
                 errors.Add(positioned, "startDate", $"duplicates {first} (the same calendar line in one batch).");
                 continue;
             }
-            _seen[key] = positioned.Position;
             if (book.Problem(entry) is { } problem)
             {
                 errors.Add(positioned, problem.Field, problem.Reason);

@@ -25,7 +25,13 @@ public sealed class RowErrors
     public const int MaxReported = 1000;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly Dictionary<string, RejectedRow> _rows = new(StringComparer.Ordinal);
-    private readonly List<RejectedRow> _pending = [];
+    private List<RejectedRow> _pending = [];
+
+    // What Add changed since the last Mark (null until one is taken), so RollBack can undo it.
+    private List<(RejectedRow Row, bool Added, int Reasons, bool Kept)>? _journal;
+
+    /// <summary>Where the errors stood before a chunk was processed (see <see cref="RollBack"/>).</summary>
+    public sealed record Checkpoint(List<RejectedRow> Pending);
 
     public int RejectedRows => _rows.Values.Count(r => !r.Kept);
 
@@ -38,11 +44,14 @@ public sealed class RowErrors
 
     public void Add(string position, string raw, string field, string reason)
     {
-        if (!_rows.TryGetValue(position, out var row))
+        var added = !_rows.TryGetValue(position, out var found);
+        var row = found ?? new RejectedRow(position, raw, []);
+        if (added)
         {
-            _rows[position] = row = new RejectedRow(position, raw, []);
+            _rows[position] = row;
             _pending.Add(row);
         }
+        _journal?.Add((row, added, row.Reasons.Count, row.Kept));
         row.Kept = false;   // any error of a required field rejects the row, whatever was said about it before
         row.Reasons.Add((field, reason));
     }
@@ -78,6 +87,34 @@ public sealed class RowErrors
         var taken = _pending.ToList();
         _pending.Clear();
         return taken;
+    }
+
+    /// <summary>Starts recording what is added, so a chunk processed again can first take its own errors back.</summary>
+    public Checkpoint Mark()
+    {
+        _journal = [];
+        return new Checkpoint([.. _pending]);
+    }
+
+    /// <summary>
+    /// Takes back every error added since <paramref name="mark"/> and what was pending then is pending again: the chunk
+    /// is processed again (a concurrent batch stored one of its keys first) and reports its rows once.
+    /// </summary>
+    public void RollBack(Checkpoint mark)
+    {
+        for (var i = (_journal?.Count ?? 0) - 1; i >= 0; i--)
+        {
+            var (row, added, reasons, kept) = _journal![i];
+            if (added)
+            {
+                _rows.Remove(row.Position);
+                continue;
+            }
+            row.Reasons.RemoveRange(reasons, row.Reasons.Count - reasons);
+            row.Kept = kept;
+        }
+        _journal = [];
+        _pending = [.. mark.Pending];
     }
 
     /// <summary>Rejections counted by field, for the data-quality report.</summary>

@@ -21,6 +21,29 @@ public interface ISignalProcessor<TRow>
     Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<TRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct);
 }
 
+/// <summary>
+/// The natural keys a batch has held so far, each with the position of its first row. Another row with a key is a
+/// duplicate within the batch; the same row again is its chunk processed a second time (<see cref="SignalIntake"/>
+/// does when a concurrent batch stored one of the chunk's keys first), not a duplicate.
+/// </summary>
+public sealed class BatchKeys<TKey>
+    where TKey : notnull
+{
+    private readonly Dictionary<TKey, string> _first = [];
+
+    /// <summary>True when the row at <paramref name="position"/> is the first with this key; else <paramref name="first"/> names that row.</summary>
+    public bool Claim(TKey key, string position, out string first)
+    {
+        if (_first.TryAdd(key, position))
+        {
+            first = position;
+            return true;
+        }
+        first = _first[key];
+        return first == position;
+    }
+}
+
 internal static class SchoolDays
 {
     public static DateOnly Today(DateTimeOffset now) => DateOnly.FromDateTime(now.UtcDateTime);
@@ -41,7 +64,7 @@ public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
     /// <summary>Records per published event: one message per record cost the broker and consumers more than the work.</summary>
     public const int AttendanceRecordsPerEvent = 500;
 
-    private readonly Dictionary<(string, DateOnly, string), string> _seen = [];
+    private readonly BatchKeys<(string, DateOnly, string)> _seen = new();
 
     public string Kind => "attendance";
 
@@ -69,12 +92,11 @@ public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
         {
             var row = positioned.Row;
             var key = (row.StudentId!, SchoolDays.Parse(row.Date!), row.Period ?? "");
-            if (_seen.TryGetValue(key, out var first))
+            if (!_seen.Claim(key, positioned.Position, out var first))
             {
                 errors.Add(positioned, "date", $"duplicates {first} (same student, date and period in one batch).");
                 continue;
             }
-            _seen[key] = positioned.Position;
             var schoolId = schoolOf[key.Item1];
             var isCorrection = false;
             if (existing.TryGetValue(key, out var record))
@@ -110,7 +132,7 @@ public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
     /// <summary>Answers per published event, in upload order: one message per answer cost more than the work, as for attendance.</summary>
     public const int ItemResponsesPerEvent = 500;
 
-    private readonly HashSet<(string, string, int)> _seen = [];
+    private readonly BatchKeys<(string, string, int)> _seen = new();
 
     public string Kind => "item-responses";
 
@@ -132,7 +154,7 @@ public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
         {
             var row = positioned.Row;
             var key = (row.StudentId!, row.ItemId!, row.AttemptNumber!.Value);
-            if (!_seen.Add(key))
+            if (!_seen.Claim(key, positioned.Position, out _))
             {
                 errors.Add(positioned, "attemptNumber", "duplicates an earlier row (same student, item and attempt in one batch).");
                 continue;
@@ -169,7 +191,7 @@ public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
 
 public sealed class GradeProcessor : ISignalProcessor<GradeRow>
 {
-    private readonly Dictionary<(string, string, string), string> _seen = [];
+    private readonly BatchKeys<(string, string, string)> _seen = new();
 
     public string Kind => "grades";
 
@@ -187,12 +209,11 @@ public sealed class GradeProcessor : ISignalProcessor<GradeRow>
         {
             var row = positioned.Row;
             var key = (row.StudentId!, row.CourseId!, row.Term!);
-            if (_seen.TryGetValue(key, out var first))
+            if (!_seen.Claim(key, positioned.Position, out var first))
             {
                 errors.Add(positioned, "courseId", $"duplicates {first} (same student, course and term in one batch).");
                 continue;
             }
-            _seen[key] = positioned.Position;
             var date = SchoolDays.Parse(row.Date!);
             var isCorrection = false;
             if (existing.TryGetValue(key, out var grade))
@@ -220,7 +241,7 @@ public sealed class GradeProcessor : ISignalProcessor<GradeRow>
 
 public sealed class BehaviorIncidentProcessor : ISignalProcessor<BehaviorIncidentRow>
 {
-    private readonly Dictionary<string, string> _seen = [];
+    private readonly BatchKeys<string> _seen = new();
 
     public string Kind => "behavior-incidents";
 
@@ -237,12 +258,11 @@ public sealed class BehaviorIncidentProcessor : ISignalProcessor<BehaviorInciden
         foreach (var positioned in valid)
         {
             var row = positioned.Row;
-            if (_seen.TryGetValue(row.IncidentId!, out var first))
+            if (!_seen.Claim(row.IncidentId!, positioned.Position, out var first))
             {
                 errors.Add(positioned, "incidentId", $"duplicates {first} (same incident id in one batch).");
                 continue;
             }
-            _seen[row.IncidentId!] = positioned.Position;
             var incoming = new BehaviorIncident
             {
                 IncidentId = row.IncidentId!,
@@ -278,7 +298,7 @@ public sealed class BehaviorIncidentProcessor : ISignalProcessor<BehaviorInciden
 
 public sealed class LmsActivityProcessor : ISignalProcessor<LmsActivityRow>
 {
-    private readonly HashSet<string> _seen = [];
+    private readonly BatchKeys<string> _seen = new();
 
     public string Kind => "lms-activity";
 
@@ -294,7 +314,7 @@ public sealed class LmsActivityProcessor : ISignalProcessor<LmsActivityRow>
         foreach (var positioned in valid)
         {
             var row = positioned.Row;
-            if (!_seen.Add(row.StatementId!))
+            if (!_seen.Claim(row.StatementId!, positioned.Position, out _))
             {
                 errors.Add(positioned, "id", "duplicates an earlier statement (same statement id in one batch).");
                 continue;

@@ -40,7 +40,8 @@ public sealed class DatabaseBusyHandler(ILogger<DatabaseBusyHandler> logger, IPr
     {
         for (; exception is not null; exception = exception.InnerException)
         {
-            if (exception is SqliteException { SqliteErrorCode: 5 or 6 })   // SQLITE_BUSY, SQLITE_LOCKED
+            // SQLITE_BUSY, SQLITE_LOCKED; or other writers kept storing the same new keys first (sent again, they are found stored).
+            if (exception is SqliteException { SqliteErrorCode: 5 or 6 } or ConcurrentWriteException)
             {
                 return true;
             }
