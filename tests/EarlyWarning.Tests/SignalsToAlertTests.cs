@@ -208,6 +208,26 @@ public sealed class SignalsToAlertTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_incident_moved_to_another_student_within_a_batch_clears_the_first_students_flag_and_flags_the_second()
+    {
+        var at = Now();
+        var (first, second) = (NewStudent(), NewStudent());
+        var fight = new BehaviorIncidentRecorded($"{first}-x", first, "school-b", Day, "fighting", "major", false, at);
+        var moved = fight with { StudentId = second, IsCorrection = true, OccurredAt = at.AddSeconds(1) };
+        // The move, then the original again (stale): one batch.
+        await ApplyAsync<BehaviorUpdates, BehaviorIncidentRecorded>([fight, moved, fight]);
+
+        var left = await BehaviorOfAsync(first);
+        Assert.Empty(left.Incidents);
+        Assert.StartsWith($"{RiskKinds.Behavior} False 1 ", left.State);
+        Assert.Single(left.Alerts);   // raised when the incident was first's; not taken back, not raised again
+        var now = await Db(db => db.BehaviorIncidents.Where(i => i.StudentId == second).Select(i => i.IncidentId).ToListAsync());
+        Assert.Equal([$"{first}-x"], now);
+        Assert.StartsWith($"{RiskKinds.Behavior} True 1 ", (await BehaviorOfAsync(second)).State);
+        Assert.Single((await BehaviorOfAsync(second)).Alerts);
+    }
+
+    [Fact]
     public async Task A_batch_of_repeated_and_out_of_order_estimates_keeps_each_skills_newest_as_one_at_a_time_delivery_does()
     {
         var at = Now();
