@@ -1,7 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Consumers;
 using Beacon.EarlyWarning.Storage;
+using Beacon.Messaging;
 using Beacon.Testing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -12,6 +14,10 @@ namespace Beacon.EarlyWarning.Tests;
 /// <summary>
 /// Grades, behaviour incidents, LMS activity and mastery against the real RabbitMQ: each changes its projection
 /// once under redelivery and out-of-order delivery, and the B and C indicators raise one alert per crossing.
+/// Behaviour incidents and mastery estimates are consumed in gathered batches: a batch holding a student's repeated and
+/// out-of-order messages must leave the projection and the alerts exactly as one-at-a-time delivery does, so those
+/// sequences are applied three ways, to three students: as one batch, one message per unit of work, and published to
+/// the real broker (which gathers what arrives within its time limit).
 /// </summary>
 public sealed class SignalsToAlertTests : IAsyncLifetime
 {
@@ -122,5 +128,134 @@ public sealed class SignalsToAlertTests : IAsyncLifetime
         var mastery = await Db(db => db.SkillMastery.SingleAsync(m => m.StudentId == student));
         Assert.Equal(0.8, mastery.ProbabilityMastered);
         Assert.Equal(9, mastery.Attempts);
+    }
+
+    /// <summary>Whole seconds, so the times read back compare equal on either database.</summary>
+    private static DateTimeOffset Now() => DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+    /// <summary>One at a time and awaited, so the broker delivers them in this order.</summary>
+    private async Task PublishInOrderAsync<T>(IEnumerable<T> messages)
+        where T : class
+    {
+        foreach (var message in messages)
+        {
+            await Bus.Publish(message);
+        }
+    }
+
+    /// <summary>The records in one unit of work, saved, as a gathered batch is.</summary>
+    private async Task ApplyAsync<THandler, TRecord>(IReadOnlyList<TRecord> records)
+        where THandler : IRecordsHandler<TRecord>
+    {
+        await using var scope = _service.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<THandler>().ApplyAsync(records, CancellationToken.None);
+        await scope.ServiceProvider.GetRequiredService<EarlyWarningDbContext>().SaveChangesAsync();
+    }
+
+    /// <summary>
+    /// Three incidents: a minor one, a major one whose correction (down to minor) arrives before it, and a third minor
+    /// one; then everything again. Applied by time the student has three minor incidents: one crossing, on the third
+    /// incident. Applying the stale major one would flag the student early, for a suspension-like incident.
+    /// </summary>
+    private static List<BehaviorIncidentRecorded> Incidents(string student, DateTimeOffset at)
+    {
+        var first = new BehaviorIncidentRecorded($"{student}-1", student, "school-b", Day, "disruption", "minor", false, at);
+        var fight = new BehaviorIncidentRecorded($"{student}-2", student, "school-b", Day.AddDays(5), "fighting", "major", false, at);
+        var corrected = fight with { Category = "defiance", Severity = "minor", IsCorrection = true, OccurredAt = at.AddSeconds(1) };
+        var third = new BehaviorIncidentRecorded($"{student}-3", student, "school-b", Day.AddDays(9), "tardiness", "minor", false, at);
+        return [corrected, first, fight, third, third, first, fight, corrected];
+    }
+
+    private sealed record Behavior(List<string> Incidents, List<string> Alerts, string State)
+    {
+        public void AssertSame(Behavior other)
+        {
+            Assert.Equal(Incidents, other.Incidents);
+            Assert.Equal(Alerts, other.Alerts);
+            Assert.Equal(State, other.State);
+        }
+    }
+
+    private async Task<Behavior> BehaviorOfAsync(string student) => new(
+        await Db(db => db.BehaviorIncidents.Where(i => i.StudentId == student).OrderBy(i => i.IncidentId)
+            .Select(i => $"{i.IncidentId.Substring(student.Length)} {i.Date} {i.Category} {i.Severity} {i.OccurredAt}").ToListAsync()),
+        await Db(db => db.Alerts.Where(a => a.StudentId == student).OrderBy(a => a.Crossing)
+            .Select(a => $"{a.Kind} {a.Crossing} {a.Reason} {a.Score}").ToListAsync()),
+        await Db(async db => await db.IndicatorStates.Where(s => s.StudentId == student)
+            .Select(s => $"{s.Kind} {s.Flagged} {s.Crossings} {s.Score} {s.Explanation}").SingleAsync()));
+
+    [Fact]
+    public async Task A_batch_of_repeated_and_out_of_order_incidents_gives_the_projection_and_the_single_alert_of_one_at_a_time_delivery()
+    {
+        var at = Now();
+        var (batched, single, published) = (NewStudent(), NewStudent(), NewStudent());
+        await ApplyAsync<BehaviorUpdates, BehaviorIncidentRecorded>(Incidents(batched, at));
+        foreach (var incident in Incidents(single, at))
+        {
+            await ApplyAsync<BehaviorUpdates, BehaviorIncidentRecorded>([incident]);
+        }
+        await PublishInOrderAsync(Incidents(published, at));
+
+        var expected = await BehaviorOfAsync(single);
+        var alert = Assert.Single(expected.Alerts);
+        Assert.StartsWith($"{RiskKinds.Behavior} 1 ", alert);
+        Assert.Contains("3 behaviour incident(s)", alert);
+        Assert.All(expected.Incidents, i => Assert.EndsWith("minor " + (i.StartsWith("-2", StringComparison.Ordinal) ? at.AddSeconds(1) : at), i));
+        expected.AssertSame(await BehaviorOfAsync(batched));
+        await Eventually.WaitAsync(() => Db(db => db.Alerts.CountAsync(a => a.StudentId == published)), n => n > 0, TimeSpan.FromSeconds(60));
+        await Task.Delay(1500);   // nothing more arrives
+        expected.AssertSame(await BehaviorOfAsync(published));
+    }
+
+    [Fact]
+    public async Task An_incident_moved_to_another_student_within_a_batch_clears_the_first_students_flag_and_flags_the_second()
+    {
+        var at = Now();
+        var (first, second) = (NewStudent(), NewStudent());
+        var fight = new BehaviorIncidentRecorded($"{first}-x", first, "school-b", Day, "fighting", "major", false, at);
+        var moved = fight with { StudentId = second, IsCorrection = true, OccurredAt = at.AddSeconds(1) };
+        // The move, then the original again (stale): one batch.
+        await ApplyAsync<BehaviorUpdates, BehaviorIncidentRecorded>([fight, moved, fight]);
+
+        var left = await BehaviorOfAsync(first);
+        Assert.Empty(left.Incidents);
+        Assert.StartsWith($"{RiskKinds.Behavior} False 1 ", left.State);
+        Assert.Single(left.Alerts);   // raised when the incident was first's; not taken back, not raised again
+        var now = await Db(db => db.BehaviorIncidents.Where(i => i.StudentId == second).Select(i => i.IncidentId).ToListAsync());
+        Assert.Equal([$"{first}-x"], now);
+        Assert.StartsWith($"{RiskKinds.Behavior} True 1 ", (await BehaviorOfAsync(second)).State);
+        Assert.Single((await BehaviorOfAsync(second)).Alerts);
+    }
+
+    [Fact]
+    public async Task A_batch_of_repeated_and_out_of_order_estimates_keeps_each_skills_newest_as_one_at_a_time_delivery_does()
+    {
+        var at = Now();
+        List<MasteryChanged> Estimates(string student)
+        {
+            var fractions = new MasteryChanged(student, "fractions", 0.8, true, 9, at);
+            var earlier = fractions with { ProbabilityMastered = 0.4, Mastered = false, Attempts = 5, OccurredAt = at.AddMinutes(-1) };
+            // The same moment, one more attempt: newer by attempts.
+            var decimals = new MasteryChanged(student, "decimals", 0.3, false, 2, at);
+            var next = decimals with { ProbabilityMastered = 0.55, Attempts = 3 };
+            return [fractions, earlier, next, decimals, fractions, earlier, decimals];
+        }
+        async Task<List<string>> MasteryOf(string student) => await Db(db => db.SkillMastery.Where(m => m.StudentId == student).OrderBy(m => m.SkillId)
+            .Select(m => $"{m.SkillId} {m.ProbabilityMastered} {m.Mastered} {m.Attempts} {m.OccurredAt}").ToListAsync());
+
+        var (batched, single, published) = (NewStudent(), NewStudent(), NewStudent());
+        await ApplyAsync<MasteryUpdates, MasteryChanged>(Estimates(batched));
+        foreach (var estimate in Estimates(single))
+        {
+            await ApplyAsync<MasteryUpdates, MasteryChanged>([estimate]);
+        }
+        await PublishInOrderAsync(Estimates(published));
+
+        var expected = await MasteryOf(single);
+        Assert.Equal([$"decimals 0.55 False 3 {at}", $"fractions 0.8 True 9 {at}"], expected);
+        Assert.Equal(expected, await MasteryOf(batched));
+        await Eventually.WaitAsync(() => MasteryOf(published), m => m.Count == 2, TimeSpan.FromSeconds(60));
+        await Task.Delay(1500);
+        Assert.Equal(expected, await MasteryOf(published));
     }
 }

@@ -13,8 +13,9 @@ namespace Beacon.EarlyWarning.Consumers;
 // The B and C of the ABCs: grades and behaviour incidents update their projections and re-evaluate their
 // indicator in one transaction; LMS activity and mastery are projected for the dropout model, which every
 // consumer here re-scores in the same transaction when a dropout model is active.
-// Each consumer takes one message (grades: one gathered batch) at a time, so two events about one student never
-// evaluate an indicator at once; erased students' events are dropped by the erasure filter (grades: by GradeUpdates).
+// Each consumer takes one message or one gathered batch at a time, so two events about one student never evaluate an
+// indicator at once; erased students' events are dropped by the erasure filter, or by the batch handlers themselves
+// (the filter sees a gathered batch as one message without a student).
 
 /// <summary>Keeps a student's behaviour or course-performance state and raises one alert per crossing in.</summary>
 public sealed class IndicatorAlerts(EarlyWarningDbContext db, TimeProvider clock)
@@ -95,49 +96,68 @@ public sealed class GradeUpdates(EarlyWarningDbContext db, IndicatorAlerts alert
 /// <summary>Single GradeRecorded events (Ingestion publishes one per mark), gathered into batches.</summary>
 public sealed class GradeRecordedConsumer(EarlyWarningDbContext db, GradeUpdates updates) : GatheredRecordsConsumer<GradeRecorded>(db, updates);
 
-public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<BehaviorIndicatorOptions> options,
-    RiskScoring scoring, TimeProvider clock) : IConsumer<BehaviorIncidentRecorded>
+/// <summary>
+/// Behaviour incidents, gathered into batches: a transaction and a dropout re-score per incident fell behind a mixed
+/// signal load. Within the batch each incident applies in arrival order and re-evaluates its student's indicator (and,
+/// when a correction moves it to another student, the first student's without it), so every crossing is seen however
+/// the incidents were batched; a version no newer than the stored one changes nothing. The dropout model re-scores
+/// each changed student once, after the batch. The caller saves.
+/// </summary>
+public sealed class BehaviorUpdates(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<BehaviorIndicatorOptions> options, RiskScoring scoring,
+    IErasedStudents erased, TimeProvider clock) : IRecordsHandler<BehaviorIncidentRecorded>
 {
-    public async Task Consume(ConsumeContext<BehaviorIncidentRecorded> context)
+    public async Task ApplyAsync(IReadOnlyList<BehaviorIncidentRecorded> batch, CancellationToken ct)
     {
-        var m = context.Message;
-        var ct = context.CancellationToken;
-        var incidents = await db.BehaviorIncidents.Where(r => r.StudentId == m.StudentId).ToListAsync(ct);
-        var row = incidents.FirstOrDefault(r => r.IncidentId == m.IncidentId) ?? await db.BehaviorIncidents.FindAsync([m.IncidentId], ct);
-        if (row is null)
+        var records = await erased.WithoutErasedAsync(batch, m => m.StudentId, ct);
+        var incidentIds = records.Select(m => m.IncidentId).Distinct().ToList();
+        // Every incident of the batch's students and of the students the batch's incidents belong to now (a correction
+        // may move one away from them, and their indicator is read again without it).
+        var owners = await db.BehaviorIncidents.Where(r => incidentIds.Contains(r.IncidentId)).Select(r => r.StudentId).ToListAsync(ct);
+        var students = records.Select(m => m.StudentId).Concat(owners).Distinct().ToList();
+        var rows = await db.BehaviorIncidents.Where(r => students.Contains(r.StudentId)).ToListAsync(ct);
+        var byId = rows.ToDictionary(r => r.IncidentId);
+        var byStudent = students.ToDictionary(s => s, s => rows.Where(r => r.StudentId == s).ToList());
+        var changed = new HashSet<string>();
+        foreach (var m in records)
         {
-            row = db.BehaviorIncidents.Add(new BehaviorIncidentRow { IncidentId = m.IncidentId, StudentId = m.StudentId, SchoolId = m.SchoolId, Category = m.Category, Severity = m.Severity }).Entity;
-            incidents.Add(row);
+            if (!byId.TryGetValue(m.IncidentId, out var row))
+            {
+                row = byId[m.IncidentId] = db.BehaviorIncidents.Add(new BehaviorIncidentRow { IncidentId = m.IncidentId, StudentId = m.StudentId, SchoolId = m.SchoolId, Category = m.Category, Severity = m.Severity }).Entity;
+                byStudent[m.StudentId].Add(row);
+            }
+            else if (m.OccurredAt <= row.OccurredAt)
+            {
+                continue;   // the same version again, or an older one
+            }
+            var movedFrom = row.StudentId != m.StudentId ? (row.StudentId, row.SchoolId) : default;
+            if (movedFrom != default)
+            {
+                byStudent[row.StudentId].Remove(row);
+                byStudent[m.StudentId].Add(row);
+            }
+            row.StudentId = m.StudentId;
+            row.SchoolId = m.SchoolId;
+            row.Date = m.Date;
+            row.Category = m.Category;
+            row.Severity = m.Severity;
+            row.OccurredAt = m.OccurredAt;
+            await alerts.ApplyAsync(m.StudentId, m.SchoolId, Evaluate(byStudent[m.StudentId]), ct);
+            changed.Add(m.StudentId);
+            if (movedFrom != default)
+            {
+                await alerts.ApplyAsync(movedFrom.StudentId, movedFrom.SchoolId, Evaluate(byStudent[movedFrom.StudentId]), ct);
+                changed.Add(movedFrom.StudentId);
+            }
         }
-        else if (m.OccurredAt <= row.OccurredAt)
-        {
-            return;   // the same version again, or an older one
-        }
-        // A correction may move the incident to another student: the first one's indicator is read again without it.
-        var movedFrom = row.StudentId != m.StudentId ? (row.StudentId, row.SchoolId) : default;
-        if (movedFrom != default)
-        {
-            incidents.Add(row);
-        }
-        row.StudentId = m.StudentId;
-        row.SchoolId = m.SchoolId;
-        row.Date = m.Date;
-        row.Category = m.Category;
-        row.Severity = m.Severity;
-        row.OccurredAt = m.OccurredAt;
-        await alerts.ApplyAsync(m.StudentId, m.SchoolId, Evaluate(incidents), ct);
-        if (movedFrom != default)
-        {
-            var left = await db.BehaviorIncidents.Where(r => r.StudentId == movedFrom.StudentId && r.IncidentId != m.IncidentId).ToListAsync(ct);
-            await alerts.ApplyAsync(movedFrom.StudentId, movedFrom.SchoolId, Evaluate(left), ct);
-        }
-        await scoring.RescoreDropoutAsync(movedFrom != default ? [m.StudentId, movedFrom.StudentId] : [m.StudentId], clock, ct);
-        await db.SaveChangesAsync(ct);
+        await scoring.RescoreDropoutAsync(changed, clock, ct);
     }
 
     private IndicatorReading Evaluate(IEnumerable<BehaviorIncidentRow> rows) =>
         BehaviorIndicator.Evaluate([.. rows.Select(r => new Incident(r.IncidentId, r.Date, r.Category, r.Severity))], options.Value);
 }
+
+/// <summary>Single BehaviorIncidentRecorded events (Ingestion publishes one per incident), gathered into batches.</summary>
+public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, BehaviorUpdates updates) : GatheredRecordsConsumer<BehaviorIncidentRecorded>(db, updates);
 
 /// <summary>
 /// LMS statements, gathered into batches: a learning platform sends a day's sessions at once (thousands), and a
@@ -198,28 +218,43 @@ public sealed class LearningRecordVoidedConsumer(EarlyWarningDbContext db, RiskS
     }
 }
 
-public sealed class MasteryChangedConsumer(EarlyWarningDbContext db, RiskScoring scoring, TimeProvider clock) : IConsumer<MasteryChanged>
+/// <summary>
+/// Mastery's estimates, gathered into batches: every item answer becomes one, more than half of a mixed signal load, and a
+/// transaction, a commit and a dropout re-score per estimate kept up with about 20 a second. An estimate no newer (by time,
+/// then attempts) than the stored one for its student and skill changes nothing, wherever it falls in the batch; the
+/// dropout model re-scores each changed student once, after the batch. The caller saves.
+/// </summary>
+public sealed class MasteryUpdates(EarlyWarningDbContext db, RiskScoring scoring, IErasedStudents erased, TimeProvider clock) : IRecordsHandler<MasteryChanged>
 {
-    public async Task Consume(ConsumeContext<MasteryChanged> context)
+    public async Task ApplyAsync(IReadOnlyList<MasteryChanged> batch, CancellationToken ct)
     {
-        var m = context.Message;
-        var row = await db.SkillMastery.FindAsync([m.StudentId, m.SkillId], context.CancellationToken);
-        if (row is null)
+        var records = await erased.WithoutErasedAsync(batch, m => m.StudentId, ct);
+        var students = records.Select(m => m.StudentId).Distinct().ToList();
+        var skills = records.Select(m => m.SkillId).Distinct().ToList();
+        var rows = await db.SkillMastery.Where(r => students.Contains(r.StudentId) && skills.Contains(r.SkillId)).ToDictionaryAsync(r => (r.StudentId, r.SkillId), ct);
+        var changed = new HashSet<string>();
+        foreach (var m in records)
         {
-            row = db.SkillMastery.Add(new SkillMasteryRow { StudentId = m.StudentId, SkillId = m.SkillId }).Entity;
+            if (!rows.TryGetValue((m.StudentId, m.SkillId), out var row))
+            {
+                row = rows[(m.StudentId, m.SkillId)] = db.SkillMastery.Add(new SkillMasteryRow { StudentId = m.StudentId, SkillId = m.SkillId }).Entity;
+            }
+            else if ((m.OccurredAt, m.Attempts).CompareTo((row.OccurredAt, row.Attempts)) <= 0)
+            {
+                continue;   // an estimate no newer than the stored one
+            }
+            row.ProbabilityMastered = m.ProbabilityMastered;
+            row.Mastered = m.Mastered;
+            row.Attempts = m.Attempts;
+            row.OccurredAt = m.OccurredAt;
+            changed.Add(m.StudentId);
         }
-        else if ((m.OccurredAt, m.Attempts).CompareTo((row.OccurredAt, row.Attempts)) <= 0)
-        {
-            return;   // an estimate no newer than the stored one
-        }
-        row.ProbabilityMastered = m.ProbabilityMastered;
-        row.Mastered = m.Mastered;
-        row.Attempts = m.Attempts;
-        row.OccurredAt = m.OccurredAt;
-        await scoring.RescoreDropoutAsync([m.StudentId], clock, context.CancellationToken);
-        await db.SaveChangesAsync(context.CancellationToken);
+        await scoring.RescoreDropoutAsync(changed, clock, ct);
     }
 }
+
+/// <summary>Single MasteryChanged events (Mastery publishes one per answer), gathered into batches.</summary>
+public sealed class MasteryChangedConsumer(EarlyWarningDbContext db, MasteryUpdates updates) : GatheredRecordsConsumer<MasteryChanged>(db, updates);
 
 internal static class DropoutScoringExtensions
 {
@@ -237,10 +272,10 @@ public static class SignalConsumerRegistration
     public static IBusRegistrationConfigurator AddSignalConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<GradeRecordedConsumer>(typeof(GatheredRecordsDefinition<GradeRecordedConsumer>));
-        bus.AddConsumer<BehaviorIncidentRecordedConsumer>(typeof(OneAtATimeDefinition<BehaviorIncidentRecordedConsumer>));
+        bus.AddConsumer<BehaviorIncidentRecordedConsumer>(typeof(GatheredRecordsDefinition<BehaviorIncidentRecordedConsumer>));
         bus.AddConsumer<LmsActivityRecordedConsumer>(typeof(GatheredRecordsDefinition<LmsActivityRecordedConsumer>));
         bus.AddConsumer<LearningRecordVoidedConsumer>(typeof(OneAtATimeDefinition<LearningRecordVoidedConsumer>));
-        bus.AddConsumer<MasteryChangedConsumer>(typeof(OneAtATimeDefinition<MasteryChangedConsumer>));
+        bus.AddConsumer<MasteryChangedConsumer>(typeof(GatheredRecordsDefinition<MasteryChangedConsumer>));
         return bus;
     }
 
@@ -252,6 +287,8 @@ public static class SignalConsumerRegistration
         builder.Services.AddScoped<IndicatorAlerts>();
         builder.Services.AddScoped<GradeUpdates>();
         builder.Services.AddScoped<LmsUpdates>();
+        builder.Services.AddScoped<BehaviorUpdates>();
+        builder.Services.AddScoped<MasteryUpdates>();
         return builder;
     }
 }
