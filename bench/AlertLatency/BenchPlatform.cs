@@ -24,9 +24,15 @@ internal static class BenchPlatform
         return http;
     }
 
-    /// <summary>Two counselors per school; students given as (id, school).</summary>
-    public static async Task PostRosterAsync(HttpClient http, string[] schools, string[] counselors, (string Id, string School)[] students)
+    /// <summary>
+    /// The run's district, posted as a roster: schools "&lt;run&gt;-a" and "-b", two counselors each ("&lt;school&gt;-c1", "-c2"),
+    /// and the students alternating between the schools ("&lt;school&gt;-s&lt;i&gt;").
+    /// </summary>
+    public static async Task<(string[] Counselors, (string Id, string School)[] Students)> PostDistrictAsync(HttpClient http, string run, int studentCount)
     {
+        string[] schools = [$"{run}-a", $"{run}-b"];
+        var counselors = schools.SelectMany(x => new[] { $"{x}-c1", $"{x}-c2" }).ToArray();
+        var students = Enumerable.Range(0, studentCount).Select(i => (Id: $"{schools[i % 2]}-s{i}", School: schools[i % 2])).ToArray();
         var roster = new
         {
             schools = schools.Select(x => new { schoolId = x, name = x }),
@@ -34,6 +40,7 @@ internal static class BenchPlatform
             students = students.Select(x => new { studentId = x.Id, schoolId = x.School, gradeLevel = "9", givenName = "S", familyName = x.Id }),
         };
         (await http.PostAsJsonAsync("/api/ingestion/v1/roster", roster)).EnsureSuccessStatusCode();
+        return (counselors, students);
     }
 
     /// <summary>A counselor id is "&lt;school&gt;-c&lt;n&gt;".</summary>

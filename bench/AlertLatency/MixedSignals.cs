@@ -39,10 +39,7 @@ internal static class MixedSignals
 
         using var http = await BenchPlatform.ConnectAsync(gateway);
         var run = $"mix{DateTime.UtcNow:HHmmss}";
-        string[] schools = [$"{run}-a", $"{run}-b"];
-        var counselors = schools.SelectMany(x => new[] { $"{x}-c1", $"{x}-c2" }).ToArray();
-        var students = Enumerable.Range(0, studentCount).Select(i => (Id: $"{schools[i % 2]}-s{i}", School: schools[i % 2])).ToArray();
-        await BenchPlatform.PostRosterAsync(http, schools, counselors, students);
+        var (counselors, students) = await BenchPlatform.PostDistrictAsync(http, run, studentCount);
         var models = new List<string>();
         foreach (var (kind, size) in new[] { ("chronic-absence", 1500), ("dropout", 5000) })
         {

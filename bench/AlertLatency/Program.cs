@@ -37,10 +37,7 @@ const int WarmupSeconds = 45;
 
 using var http = await BenchPlatform.ConnectAsync(gateway);
 var run = $"lat{DateTime.UtcNow:HHmmss}";
-string[] schools = [$"{run}-a", $"{run}-b"];
-var counselors = schools.SelectMany(x => new[] { $"{x}-c1", $"{x}-c2" }).ToArray();
-var students = Enumerable.Range(0, studentCount).Select(i => (Id: $"{schools[i % 2]}-s{i}", School: schools[i % 2])).ToArray();
-await BenchPlatform.PostRosterAsync(http, schools, counselors, students);
+var (counselors, students) = await BenchPlatform.PostDistrictAsync(http, run, studentCount);
 
 var modelLine = "none (rule alerts only)";
 if (withModel)
