@@ -24,12 +24,6 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
 {
     public const int ChunkSize = 2000;
 
-    /// <summary>
-    /// Looks a chunk gets when concurrent batches store its keys first: each retry finds the keys the others stored, so
-    /// more than one is needed only when yet another batch wins again; past this it is a 503 and the feed sends it again.
-    /// </summary>
-    public const int ChunkAttempts = 4;
-
     public async Task<IResult?> AlreadySeenAsync(BatchContext batch, CancellationToken ct) =>
         await FindAsync(batch.BatchId, ct) is { } seen ? Results.Ok(seen) : null;
 
@@ -63,40 +57,27 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
         int accepted = 0, unchanged = 0, corrected = 0, late = 0;
         var chunk = new List<Positioned<TRow>>(ChunkSize);
 
+        // Another batch may store one of this chunk's new keys between our look and our insert. Nothing of the chunk is
+        // stored then (its rows, events and quarantine commit together), so it is processed again and finds that key
+        // stored: unchanged, or a correction, as if the batches had come one after the other. Inside a caller's
+        // transaction (xAPI) the caller owns the retry.
         async Task FlushAsync()
         {
-            for (var attempt = 1; ; attempt++)
+            var mark = errors.Mark();
+            var counts = await UniqueViolation.RetryAsync(db, $"this {processor.Kind} chunk", async () =>
             {
-                var mark = errors.Mark();
                 var counts = await processor.ProcessAsync(chunk, errors, db, now, ct);
                 var rejected = errors.TakePending();
                 if (quarantine)
                 {
                     Quarantine(processor.Kind, batch, rejected, received);
                 }
-                try
-                {
-                    await db.SaveChangesAsync(ct);
-                }
-                // Another batch stored one of this chunk's new keys between our look and our insert. Nothing of the chunk
-                // was stored (its rows, events and quarantine commit together), so it is processed again and finds that
-                // key stored: unchanged, or a correction, as if the batches had come one after the other. Inside a
-                // caller's transaction (xAPI) the caller owns the retry.
-                catch (DbUpdateException e) when (UniqueViolation.Is(e) && db.Database.CurrentTransaction is null)
-                {
-                    db.ChangeTracker.Clear();
-                    errors.RollBack(mark);
-                    if (attempt == ChunkAttempts)
-                    {
-                        throw new ConcurrentWriteException($"Concurrent batches kept storing this {processor.Kind} chunk's keys first ({attempt} attempts).", e);
-                    }
-                    continue;
-                }
-                (accepted, unchanged, corrected, late) = (accepted + counts.Accepted, unchanged + counts.Unchanged, corrected + counts.Corrected, late + counts.Late);
-                db.ChangeTracker.Clear();
-                chunk.Clear();
-                return;
-            }
+                await db.SaveChangesAsync(ct);
+                return counts;
+            }, () => errors.RollBack(mark));
+            (accepted, unchanged, corrected, late) = (accepted + counts.Accepted, unchanged + counts.Unchanged, corrected + counts.Corrected, late + counts.Late);
+            db.ChangeTracker.Clear();
+            chunk.Clear();
         }
 
         await foreach (var row in rows.WithCancellation(ct))

@@ -4,6 +4,7 @@ using Beacon.Ingestion.Apis;
 using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Storage;
 using Beacon.Messaging;
+using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using static Beacon.Ingestion.Intake.XapiValidation;
@@ -58,18 +59,8 @@ public sealed class XapiRecorder(IngestionDbContext db, SignalIntake intake, Tim
             statement["id"] = (Text(statement["id"]) ?? Guid.NewGuid().ToString("D")).ToLowerInvariant();
         }
         var ids = received.Select(s => Text(s["id"])!).ToList();
-        // Two senders storing the same new id at once: the loser's commit fails, and the second pass sees the stored statement.
-        for (var pass = 0; ; pass++)
-        {
-            try
-            {
-                return await StoreAsync(received, ids, batchId, source, ct);
-            }
-            catch (DbUpdateException) when (pass == 0)
-            {
-                db.ChangeTracker.Clear();
-            }
-        }
+        // Two senders storing the same new id at once: the loser's commit fails, and the next pass sees the stored statement.
+        return await UniqueViolation.RetryAsync(db, "this statement batch", () => StoreAsync(received, ids, batchId, source, ct));
     }
 
     private async Task<XapiOutcome> StoreAsync(List<JsonObject> received, List<string> ids, string batchId, string source, CancellationToken ct)

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace Beacon.ServiceDefaults;
@@ -20,6 +21,38 @@ public static class UniqueViolation
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// Looks a unit of work gets when concurrent writers store its new keys first: each retry finds the keys the others
+    /// stored, so more than one is needed only when yet another writer wins again; past this it is a 503 and the sender
+    /// sends it again.
+    /// </summary>
+    public const int Attempts = 4;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> (which must commit all or nothing) again while a unique key refuses its commit, with
+    /// the change tracker cleared and <paramref name="rollBack"/> undoing what the caller noted of the failed pass; after
+    /// <see cref="Attempts"/> it throws <see cref="ConcurrentWriteException"/>.
+    /// </summary>
+    public static async Task<T> RetryAsync<T>(DbContext db, string what, Func<Task<T>> work, Action? rollBack = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await work();
+            }
+            catch (DbUpdateException e) when (Is(e) && db.Database.CurrentTransaction is null)
+            {
+                db.ChangeTracker.Clear();
+                rollBack?.Invoke();
+                if (attempt == Attempts)
+                {
+                    throw new ConcurrentWriteException($"Concurrent writers kept storing {what}'s keys first ({attempt} attempts).", e);
+                }
+            }
+        }
     }
 }
 
