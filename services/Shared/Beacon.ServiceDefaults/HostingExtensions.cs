@@ -31,20 +31,20 @@ public static class HostingExtensions
         });
         builder.AddCredentialRedaction();
 
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(builder.Environment.ApplicationName))
-            .WithTracing(t => t
-                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/healthz"))
-                .AddHttpClientInstrumentation())
-            .WithMetrics(m => m
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation());
-
-        // Export only where a collector is configured (Kubernetes); the local run stays quiet.
+        // Traces and metrics only where a collector takes them (Kubernetes: the chart's otel.endpoint). Without one nothing
+        // reads them, yet every request would still build its activities (inbound and outbound) and record its histograms.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            builder.Services.AddOpenTelemetry()
+                .ConfigureResource(r => r.AddService(builder.Environment.ApplicationName))
+                .WithTracing(t => t
+                    .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/healthz"))
+                    .AddHttpClientInstrumentation())
+                .WithMetrics(m => m
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentation())
+                .UseOtlpExporter();
         }
 
         builder.Services.AddHealthChecks()
