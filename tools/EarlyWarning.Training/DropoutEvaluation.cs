@@ -100,17 +100,21 @@ public static class DropoutEvaluation
     }
 
     /// <summary>The features Early warning would compute, from the generated signals (no mastery: that needs Mastery's BKT).</summary>
-    private static IEnumerable<ExportRow> Offline(District d, DateOnly cut)
+    private static IEnumerable<ExportRow> Offline(District d, DateOnly cut) =>
+        Signals(d).Select(s => new ExportRow(s.Student.StudentId, s.Student.SchoolId, K12DropoutFeatures.Compute(s.Signals, cut)));
+
+    /// <summary>Each student's generated signals as Early warning's projections would hold them (no mastery).</summary>
+    internal static IEnumerable<(StudentInfo Student, StudentSignals Signals)> Signals(District d)
     {
         var days = d.Attendance.ToLookup(a => a.StudentId);
         var grades = d.Grades.ToLookup(g => g.StudentId);
         var incidents = d.Incidents.ToLookup(i => i.StudentId);
         var lms = d.Lms.ToLookup(l => l.StudentId);
-        return d.Students.Select(s => new ExportRow(s.StudentId, s.SchoolId, K12DropoutFeatures.Compute(new StudentSignals(
+        return d.Students.Select(s => (s, new StudentSignals(
             [.. days[s.StudentId].Select(a => new SchoolDay(a.Date, a.Status))],
             [.. grades[s.StudentId].Select(g => new MarkSignal(g.CourseId, g.Term, g.MarkPercent, g.Date))],
             [.. incidents[s.StudentId].Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))],
-            [], [.. lms[s.StudentId].Select(l => new LmsSignal(DateOnly.FromDateTime(l.At.UtcDateTime), l.Minutes * 60))]), cut)));
+            [], [.. lms[s.StudentId].Select(l => new LmsSignal(DateOnly.FromDateTime(l.At.UtcDateTime), l.Minutes * 60))])));
     }
 
     private static District Generate(Options o, int seed, string prefix, int firstSchool, DateOnly lastDay) =>
