@@ -62,9 +62,11 @@ public static class DropoutCeiling
             var served = Classify(train[k].Take(o.PlatformTrain).ToList(), test[k], log).Served.Report;
             var large = Classify(train[k], test[k], log);
             var rule = K12DropoutFeatures.Indicators.Max(r => Auc(test[k].Select(e => r.Score(e.Served))));
-            var ofServed = Auc(Regress(train[k], test[k], r => r.Served, r => r.Truth));
-            var observable = Auc(Regress(train[k], test[k], r => r.Observable, r => r.Truth));
-            var estimates = Enumerable.Range(0, TraitNames.Length).Select(t => Regress(train[k], test[k], r => r.Observable, r => r.Traits[t])).ToArray();
+            var servedInputs = test[k].Select(r => r.Served).ToList();
+            var observed = test[k].Select(r => r.Observable).ToList();
+            var ofServed = Auc(Regress(train[k], r => r.Served, r => r.Truth, servedInputs));
+            var observable = Auc(Regress(train[k], r => r.Observable, r => r.Truth, observed));
+            var estimates = Enumerable.Range(0, TraitNames.Length).Select(t => Regress(train[k], r => r.Observable, r => r.Traits[t], observed)).ToArray();
             // The true model on traits of which those in `estimated` are replaced by their estimates from the signals.
             double TrueModel(Func<int, bool> estimated) => Auc(test[k].Select((r, i) => TrueProbability(r.Traits.Select((v, t) => estimated(t) ? estimates[t][i] : v).ToArray())));
             var oracle = Auc(test[k].Select(r => r.Truth));
@@ -96,13 +98,30 @@ public static class DropoutCeiling
         return new RiskModelTrainer(new Progress<string>(m => log.WriteLine("  " + m))).Train(data);
     }
 
+    /// <summary>
+    /// E[p | the served inputs] for the students of <paramref name="inputs"/> (inputs as of school day
+    /// <paramref name="scoringDay"/>): the best ranking any model of those inputs can give, learnt from
+    /// <paramref name="students"/> simulated students whose true probability is known. Mastery inputs are read as absent,
+    /// as the offline training students have them (the simulator's answers do not depend on the dropout traits).
+    /// </summary>
+    public static double[] BestOfInputs(IReadOnlyList<float[]> inputs, int scoringDay, int students, int seed)
+    {
+        var calendar = DistrictGenerator.SchoolDaysEndingOn(LastDay, SchoolDays);
+        var train = Rows(seed, students, "best", [calendar[scoringDay - 1]], calendar)[0];
+        var none = K12DropoutFeatures.Compute(StudentSignals.None, LastDay);
+        int[] mastery = [K12DropoutFeatures.Set.IndexOf("skills_struggling"), K12DropoutFeatures.Set.IndexOf("mean_mastery")];
+        var withoutMastery = inputs.Select(f => f.Select((v, i) => mastery.Contains(i) ? none[i] : v).ToArray()).ToList();
+        return Regress(train, r => r.Served, r => r.Truth, withoutMastery);
+    }
+
     /// <summary>A boosted regression of <paramref name="target"/> on <paramref name="inputs"/>, fitted on the training students.</summary>
-    private static double[] Regress(List<Row> train, List<Row> test, Func<Row, float[]> inputs, Func<Row, double> target)
+    private static double[] Regress(List<Row> train, Func<Row, float[]> inputs, Func<Row, double> target, IReadOnlyList<float[]> test)
     {
         var ml = new MLContext(7);
         var schema = SchemaDefinition.Create(typeof(RegressionRow));
         schema[nameof(RegressionRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, inputs(train[0]).Length);
-        IDataView Load(List<Row> rows) => ml.Data.LoadFromEnumerable(rows.Select(r => new RegressionRow { Label = (float)target(r), Features = inputs(r) }).ToArray(), schema);
+        IDataView Load(IEnumerable<(float[] Features, double Label)> rows) =>
+            ml.Data.LoadFromEnumerable(rows.Select(r => new RegressionRow { Label = (float)r.Label, Features = r.Features }).ToArray(), schema);
         var model = ml.Regression.Trainers.FastTree(new FastTreeRegressionTrainer.Options
         {
             NumberOfTrees = 300,
@@ -110,8 +129,8 @@ public static class DropoutCeiling
             MinimumExampleCountPerLeaf = 100,
             LearningRate = 0.05,
             NumberOfThreads = 1,
-        }).Fit(Load(train));
-        return ml.Data.CreateEnumerable<RegressionOutput>(model.Transform(Load(test)), reuseRowObject: false).Select(p => (double)p.Score).ToArray();
+        }).Fit(Load(train.Select(r => (inputs(r), target(r)))));
+        return ml.Data.CreateEnumerable<RegressionOutput>(model.Transform(Load(test.Select(f => (f, 0.0)))), reuseRowObject: false).Select(p => (double)p.Score).ToArray();
     }
 
     private static double[] Traits(StudentInfo s, StudentTraits t) => [s.AbsencePropensity, s.Engagement, t.Behaviour, t.Academic, t.AcademicSlope];
