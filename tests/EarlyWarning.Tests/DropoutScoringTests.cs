@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 using Beacon.Testing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -143,6 +145,52 @@ public sealed class DropoutScoringTests : IAsyncLifetime
         var index = export.GetProperty("features").EnumerateArray().Select(f => f.GetString()).ToList().IndexOf("lms_active_days");
         var row = export.GetProperty("students").EnumerateArray().Single(s => s.GetProperty("studentId").GetString() == student);
         return (int)row.GetProperty("values")[index].GetDouble();
+    }
+
+    [Fact]
+    public async Task The_exported_inputs_are_the_ones_the_training_code_computes_from_the_same_signals()
+    {
+        var student = NewStudent();
+        var at = DateTimeOffset.UtcNow;
+        var days = Enumerable.Range(0, 20).Select(d => new AttendanceRecorded(student, "school-d", Day.AddDays(d), d % 4 == 0 ? "absent" : "present", false, at)).ToArray();
+        var marks = new[] { "math", "ela", "sci" }.SelectMany((course, c) => new[]
+        {
+            new GradeRecorded(student, "school-d", course, "2026-P1", 70 + 5 * c, Day.AddDays(5), false, at),
+            new GradeRecorded(student, "school-d", course, "2026-P2", 58 + 3 * c, Day.AddDays(15), false, at),
+        }).ToArray();
+        var incidents = new[] { (3, "defiance", "minor"), (12, "in-school-suspension", "major") }
+            .Select(i => new BehaviorIncidentRecorded($"inc-{student}-{i.Item1}", student, "school-d", Day.AddDays(i.Item1), i.Item2, i.Item3, false, at)).ToArray();
+        var lms = new[] { (1, 600.0), (1, 900.0), (4, 1500.0), (9, 300.0), (16, 1200.0) }
+            .Select((l, i) => new LmsActivityRecorded($"st-{student}-{i}", student, "completed", "unit-1", l.Item2, new DateTimeOffset(Day.AddDays(l.Item1).ToDateTime(new TimeOnly(16, 0)), TimeSpan.Zero))).ToArray();
+        await Bus.Publish(new AttendanceBatchRecorded(days));
+        foreach (var message in marks.Cast<object>().Concat(incidents).Concat(lms))
+        {
+            await Bus.Publish(message);
+        }
+        await Eventually.WaitAsync(() => Db(async db => await db.AttendanceDays.CountAsync(d => d.StudentId == student) + await db.CourseMarks.CountAsync(m => m.StudentId == student)
+            + await db.BehaviorIncidents.CountAsync(i => i.StudentId == student) + await db.LmsActivity.CountAsync(a => a.StudentId == student)),
+            n => n == days.Length + marks.Length + incidents.Length + lms.Length, TimeSpan.FromSeconds(60));
+
+        var asOf = Day.AddDays(19);
+        var expected = K12DropoutFeatures.Compute(new StudentSignals(
+            [.. days.Select(d => new SchoolDay(d.Date, d.Status))],
+            [.. marks.Select(m => new MarkSignal(m.CourseId, m.Term, m.MarkPercent, m.Date))],
+            [.. incidents.Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))],
+            [],
+            [.. lms.Select(l => new LmsSignal(DateOnly.FromDateTime(l.Timestamp.UtcDateTime), l.DurationSeconds))]), asOf);
+        var export = await _client.GetFromJsonAsync<JsonElement>($"/api/early-warning/v1/features?kind=dropout&asOf={asOf:yyyy-MM-dd}");
+        Assert.Equal(K12DropoutFeatures.Set.Names, export.GetProperty("features").EnumerateArray().Select(f => f.GetString()!));
+        var values = export.GetProperty("students").EnumerateArray().Single(s => s.GetProperty("studentId").GetString() == student)
+            .GetProperty("values").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        Assert.Equal(expected.Length, values.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - values[i]) < 1e-4, $"{K12DropoutFeatures.Set.Names[i]}: exported {values[i]}, computed {expected[i]}");
+        }
+        // Not a comparison of zeros: both terms, the suspension and four LMS days reached the inputs.
+        Assert.Equal(61 - 75, values[K12DropoutFeatures.Set.IndexOf("mark_trend")], 3);
+        Assert.Equal(1, values[K12DropoutFeatures.Set.IndexOf("serious_incidents_term")]);
+        Assert.Equal(4, values[K12DropoutFeatures.Set.IndexOf("lms_active_days")]);
     }
 
     [Fact]

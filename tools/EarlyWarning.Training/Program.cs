@@ -9,6 +9,8 @@ using Beacon.RiskModels.Dropout;
 //   attendance [--students N] [--test N] [--seed S] [--out DIR]   chronic absence on SYNTHETIC attendance
 //   k12-synthetic [--students N] [--test N] [--seed S]            K-12 dropout on SYNTHETIC students (the service's cold start)
 //   dropout --gateway URL [--students-per-school 750] [--seed S]  K-12 dropout on simulated districts uploaded through a running platform
+//   dropout-ceiling [--students 50000] [--test 20000] [--days 30,45,60,75]
+//                                                                 the K-12 dropout model against what the signals can show (offline), by scoring day
 //   district --gateway URL [--students-per-school 200] [--schools 2] [--seed 19] [--school-day 20] [--days N]
 //                                                                 a 3-year simulated district loaded through a running platform, trained from history
 //   bench [--students 100000] [--score 1000000] [--seed S]        training and scoring speed against the ABC rule
@@ -28,6 +30,13 @@ if (args[0] == "dropout")
     var gateway = args.Contains("--offline") ? null : new Uri(Option("--gateway") ?? "http://127.0.0.1:8080");
     return await DropoutEvaluation.RunAsync(new DropoutEvaluation.Options(gateway, StudentsPerSchool: IntOption("--students-per-school", 750),
         Seed: IntOption("--seed", 101)), Console.Error, CancellationToken.None);
+}
+
+if (args[0] == "dropout-ceiling")
+{
+    return DropoutCeiling.Run(new DropoutCeiling.Options(IntOption("--students", 50_000), IntOption("--test", 20_000),
+        ScoringDays: Option("--days")?.Split(',').Select(d => int.TryParse(d, out var n) && n is > 0 and <= 90 ? n : throw new ArgumentException($"--days takes school days 1-90, not '{d}'.")).ToArray()),
+        Console.Error);
 }
 
 if (args[0] == "district")

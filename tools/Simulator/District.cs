@@ -77,6 +77,10 @@ public static class DistrictGenerator
     public const string DropoutModel =
         "logit(p) = -3.4 + 9.0*(absencePropensity - 0.05) + 0.9*behaviour - 0.8*academic - 0.6*academicSlope - 2.0*(engagement - 0.7) (traits standardised)";
 
+    /// <summary>The true dropout probability of <see cref="DropoutModel"/> (also applied to estimated traits by the ceiling analysis).</summary>
+    public static double DropoutProbability(double absencePropensity, double engagement, StudentTraits traits) =>
+        Sigmoid(-3.4 + 9.0 * (absencePropensity - 0.05) + 0.9 * traits.Behaviour - 0.8 * traits.Academic - 0.6 * traits.AcademicSlope - 2.0 * (engagement - 0.7));
+
     private static readonly string[] Courses = ["MATH9", "ENG9", "SCI9", "HIST9"];
 
     public static District Generate(SimulationOptions o)
@@ -182,8 +186,7 @@ public static class DistrictGenerator
             }
             var rate = (double)absences / days.Count;
             _ = rng.NextDouble();   // the draw the single term mark used to take: keeps the outcome draws of a seed where they were
-            var pDrop = Sigmoid(-3.4 + 9.0 * (student.AbsencePropensity - 0.05) + 0.9 * traits.Behaviour - 0.8 * traits.Academic - 0.6 * traits.AcademicSlope
-                - 2.0 * (student.Engagement - 0.7));
+            var pDrop = DropoutProbability(student.AbsencePropensity, student.Engagement, traits);
             outcomes.Add(new StudentOutcome(student.StudentId, Math.Round(rate, 4), rate >= 0.10, Math.Round(pDrop, 4), rng.NextDouble() < pDrop, traits));
         }
 
