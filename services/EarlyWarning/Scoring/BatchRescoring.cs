@@ -178,7 +178,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                 // Read inside the transaction (on SQLite it holds the write lock), so the decision is made on what is overwritten.
                 await using var transaction = await db.Database.BeginTransactionAsync(ct);
                 var watch = Stopwatch.StartNew();
-                var stored = await db.RiskScores.AsNoTracking().Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
+                var stored = await db.RiskScores.AsNoTracking().Where(s => s.Kind == active.Kind && EF.Parameter(ids).Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
                 timing.AddRead(watch.Elapsed);
                 watch.Restart();
                 var scores = new List<StudentRiskScore>(rows.Count);

@@ -99,7 +99,7 @@ public static class AttendancePacking
             return;
         }
         var ids = days.Keys.ToList();
-        var stored = await db.AttendancePacks.Where(p => ids.Contains(p.StudentId)).ToDictionaryAsync(p => p.StudentId, ct);
+        var stored = await db.AttendancePacks.Where(p => EF.Parameter(ids).Contains(p.StudentId)).ToDictionaryAsync(p => p.StudentId, ct);
         foreach (var (studentId, studentDays) in days)
         {
             var pack = Pack(studentId, studentDays);
@@ -147,7 +147,7 @@ public static class AttendancePacking
                 break;
             }
             after = ids[^1];
-            var rows = (await db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId)).ToListAsync(ct)).GroupBy(d => d.StudentId);
+            var rows = (await db.AttendanceDays.AsNoTracking().Where(d => EF.Parameter(ids).Contains(d.StudentId)).ToListAsync(ct)).GroupBy(d => d.StudentId);
             var packs = rows.Select(g => Pack(g.Key, g.Select(d => KeyValuePair.Create(d.Date, d.Status)).ToList())!).ToList();
             packed += await db.UpsertAsync(packs, ct);
         }
