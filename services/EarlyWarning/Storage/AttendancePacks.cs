@@ -178,7 +178,14 @@ public static class AttendancePacking
                     db.AttendancePacks.Remove(row);
                 }
             }
-            await db.SaveChangesAsync(ct);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                // The consumer rewrote one of these packs meanwhile: read them again (the loop takes them up again).
+            }
             db.ChangeTracker.Clear();
         }
         return deleted;

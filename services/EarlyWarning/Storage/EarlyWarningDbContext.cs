@@ -292,6 +292,9 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         {
             e.HasKey(p => p.StudentId);
             e.HasIndex(p => p.FirstDate);
+            // Retention's trim and the attendance consumer may rewrite one pack at once: the later save fails and retries on
+            // what the other wrote, instead of putting back days it never saw.
+            e.Property(p => p.Days).IsConcurrencyToken();
         });
         modelBuilder.Entity<AttendanceVersion>(e =>
         {
