@@ -26,7 +26,7 @@ builder.AddServiceDefaults();
 builder.AddApplicationServices();
 
 var app = builder.Build();
-await app.InitializeDatabaseAsync<EarlyWarningDbContext>();
+await app.InitializeEarlyWarningDatabaseAsync();
 app.MapDefaultEndpoints();
 app.MapApplicationApis();
 app.Run();

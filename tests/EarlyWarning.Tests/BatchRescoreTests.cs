@@ -140,8 +140,22 @@ public class BatchRescoreTests : IAsyncLifetime
         await RescoreAsync();
         var again = await ScoresAsync([.. open, .. capped]);
         Assert.All(again.Values, s => AssertSame(batch[s.StudentId], s));
+        Assert.All(again.Values, s => Assert.Equal(batch[s.StudentId].ScoredAt, s.ScoredAt));   // not rewritten: nothing in it changed
         Assert.Empty(await ChangesSinceAsync(mark));
         Assert.Empty(await AlertsSinceAsync(batch, again));
+
+        // A week on, the same scores are written again once (ScoredAt refreshed, so retention's "not refreshed since" holds) with
+        // the new week's snapshots, and still nothing is published.
+        var nextWeek = batch.Values.Max(s => s.ScoredAt).AddDays(7);
+        var weekAfter = RiskScoring.WeekStart(nextWeek);
+        mark = await OutboxMarkAsync();
+        await RescoreAsync(nextWeek);
+        var later = await ScoresAsync([.. open, .. capped]);
+        Assert.All(later.Values, s => AssertSame(batch[s.StudentId], s));
+        Assert.All(later.Values, s => Assert.True((s.ScoredAt - nextWeek).Duration() < TimeSpan.FromMilliseconds(1), $"{s.StudentId} scored at {s.ScoredAt}"));
+        Assert.Empty(await ChangesSinceAsync(mark));
+        Assert.Equal(85, await Service.WithDbAsync<EarlyWarningDbContext, int>(db =>
+            db.ScoreSnapshots.CountAsync(s => s.WeekStart == weekAfter && s.ModelId == second && (s.SchoolId == _open || s.SchoolId == _capped))));
     }
 
     private static void AssertSame(StudentRiskScore expected, StudentRiskScore actual)
@@ -192,10 +206,10 @@ public class BatchRescoreTests : IAsyncLifetime
         return Guid.Parse(modelId);
     }
 
-    private async Task<RescoreReport> RescoreAsync()
+    private async Task<RescoreReport> RescoreAsync(DateTimeOffset? now = null)
     {
         await using var scope = Service.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<BatchRescoring>().RescoreAllAsync(DateTimeOffset.UtcNow, default, Kind, chunkSize: 7);
+        return await scope.ServiceProvider.GetRequiredService<BatchRescoring>().RescoreAllAsync(now ?? DateTimeOffset.UtcNow, default, Kind, chunkSize: 7);
     }
 
     /// <summary>The per-signal path (as the attendance consumer runs it), a student at a time, saved; rolled back unless kept.</summary>

@@ -26,6 +26,8 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         var alertId = Guid.NewGuid();
         db.AttendanceDays.AddRange(new AttendanceDay { StudentId = student, Date = day, Status = "absent" },
             new AttendanceDay { StudentId = student, Date = day.AddDays(-1), Status = "present" });
+        // Their pack, as the attendance consumer writes it beside the day rows.
+        db.AttendancePacks.Add(AttendancePacking.Pack(student, [KeyValuePair.Create(day, "absent"), KeyValuePair.Create(day.AddDays(-1), "present")])!);
         db.RiskStates.Add(new StudentRiskState { StudentId = student, SchoolId = "gov", DaysEnrolled = 2, DaysAbsent = 1, UpdatedAt = at });
         db.Alerts.Add(new RiskAlert { AlertId = alertId, StudentId = student, SchoolId = "gov", Kind = "chronic-absence", Crossing = 1, Reason = "missed 1 of 2", RaisedAt = at });
         db.RiskScores.Add(new StudentRiskScore { StudentId = student, Kind = "chronic-absence", SchoolId = "gov", Band = "high", FactorsJson = "[]", ScoredAt = at });
@@ -60,6 +62,7 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
     protected override async Task<Dictionary<string, int>> RowsOfAsync(EarlyWarningDbContext db, string student) => new()
     {
         ["AttendanceDays"] = await db.AttendanceDays.CountAsync(x => x.StudentId == student),
+        ["AttendancePacks"] = await db.AttendancePacks.CountAsync(x => x.StudentId == student),
         ["AttendanceVersions"] = await db.AttendanceVersions.CountAsync(x => x.StudentId == student),
         ["RiskStates"] = await db.RiskStates.CountAsync(x => x.StudentId == student),
         ["Alerts"] = await db.Alerts.CountAsync(x => x.StudentId == student),
@@ -86,6 +89,7 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         var a = await EraseOneOfTwoAsync(new()
         {
             ["AttendanceDays"] = 2,
+            ["AttendancePacks"] = 1,
             ["AttendanceVersions"] = 1,
             ["RiskStates"] = 1,
             ["Alerts"] = 1,
@@ -138,11 +142,13 @@ public class GovernanceTests : GovernanceTestBase<Program, EarlyWarningDbContext
         var oldRows = await RowsOfAsync(old);
         Assert.Equal(0, oldRows["Alerts"]);
         Assert.Equal(0, oldRows["AttendanceDays"]);
+        Assert.Equal(0, oldRows["AttendancePacks"]);   // every day of it was older: the pack goes with them
         Assert.Equal(1, oldRows["RiskScores"]);      // Retention:RiskScores unset: kept
         Assert.Equal(1, oldRows["Feedback"]);        // Retention:Feedback unset: kept
         var youngRows = await RowsOfAsync(young);
         Assert.Equal(1, youngRows["Alerts"]);
         Assert.Equal(2, youngRows["AttendanceDays"]);
+        Assert.Equal(1, youngRows["AttendancePacks"]);
         // The inbox forgets consumed message ids after Retention:ProcessedMessages.
         Assert.False(await Db(db => db.Set<InboxMessage>().AnyAsync(m => m.MessageId == oldMessage)));
         Assert.True(await Db(db => db.Set<InboxMessage>().AnyAsync(m => m.MessageId == youngMessage)));

@@ -1,13 +1,14 @@
 using Beacon.EarlyWarning.Storage;
 using Beacon.Messaging;
+using Beacon.RiskModels.Attendance;
 using Beacon.Testing;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.EarlyWarning.Tests;
 
 /// <summary>
-/// A database made by an earlier version (here: one without the inbox table, as before the inbox existed) gets the
-/// tables added since when the service starts, and keeps its data.
+/// A database made by an earlier version (here: one without the inbox table, as before the inbox existed, nor the attendance
+/// packs) gets the tables added since when the service starts, keeps its data, and has its stored days packed.
 /// </summary>
 public sealed class SchemaUpgradeTests
 {
@@ -25,7 +26,8 @@ public sealed class SchemaUpgradeTests
             {
                 db.AttendanceDays.Add(new AttendanceDay { StudentId = "upgrade-s1", Date = new DateOnly(2026, 9, 1), Status = "absent" });
                 await db.SaveChangesAsync();
-                // As an earlier version left it: no inbox table.
+                // As an earlier version left it: no inbox table, and day rows without attendance packs.
+                await db.Database.ExecuteSqlRawAsync("DROP TABLE \"AttendancePacks\"");
                 return await db.Database.ExecuteSqlRawAsync("DROP TABLE inbox");
             });
         }
@@ -39,5 +41,8 @@ public sealed class SchemaUpgradeTests
         });
         Assert.Equal(1, await second.WithDbAsync<EarlyWarningDbContext, int>(db => db.Set<InboxMessage>().CountAsync()));
         Assert.Equal(1, await second.WithDbAsync<EarlyWarningDbContext, int>(db => db.AttendanceDays.CountAsync(d => d.StudentId == "upgrade-s1")));
+        // The start's upgrade step packed the stored days: the re-score reads them from the pack.
+        var pack = await second.WithDbAsync<EarlyWarningDbContext, AttendancePack?>(db => db.AttendancePacks.SingleOrDefaultAsync(p => p.StudentId == "upgrade-s1"));
+        Assert.Equal([new SchoolDay(new DateOnly(2026, 9, 1), "absent")], AttendancePacking.Decode(pack!.Days));
     }
 }

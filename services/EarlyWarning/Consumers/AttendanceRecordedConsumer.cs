@@ -138,6 +138,9 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
                 await score(new StudentDays(message.StudentId, message.SchoolId, counted ?? [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))], prior));
             }
         }
+        // Each changed student's days packed into one row in the same unit of work: what a re-score reads.
+        var changed = tracked.Keys.Select(k => k.Item1).ToHashSet(StringComparer.Ordinal);
+        await db.RepackAsync(days.Where(d => changed.Contains(d.Key)).ToDictionary(), ct);
         // The dropout model reads every signal kind; it scores each student once per batch, after all their days.
         await scoring.ScoreDropoutAsync(ids, now, ct, days);
         scoring.PublishScoreChanges();

@@ -78,7 +78,22 @@ internal static class Extensions
         builder.AddServiceDefaults();
         builder.AddApplicationServices();
         var app = builder.Build();
-        await app.InitializeDatabaseAsync<EarlyWarningDbContext>();
+        await app.InitializeEarlyWarningDatabaseAsync();
         return app;
+    }
+
+    /// <summary>
+    /// The schema made or brought up to date (tables and columns added since), then this service's own upgrade steps on the
+    /// data: the attendance packs of a database made before they existed (<see cref="AttendancePacking.BackfillAsync"/>).
+    /// </summary>
+    public static async Task InitializeEarlyWarningDatabaseAsync(this WebApplication app)
+    {
+        await app.InitializeDatabaseAsync<EarlyWarningDbContext>();
+        await using var scope = app.Services.CreateAsyncScope();
+        var packed = await AttendancePacking.BackfillAsync(scope.ServiceProvider.GetRequiredService<EarlyWarningDbContext>(), app.Lifetime.ApplicationStopping);
+        if (packed > 0)
+        {
+            app.Logger.LogInformation("Packed the stored attendance of {Students} students (one row each, for the re-score)", packed);
+        }
     }
 }

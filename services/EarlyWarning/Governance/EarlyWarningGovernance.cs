@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Beacon.EarlyWarning.Governance;
 
 /// <summary>
-/// Erases a student from Early warning: every row keyed by the student is deleted (attendance projection, risk
+/// Erases a student from Early warning: every row keyed by the student is deleted (attendance projection and its pack, risk
 /// state, alerts, scores, weekly score snapshots, outcome labels, counselor feedback, demographics, course marks,
 /// behaviour incidents, LMS activity, skill mastery, behaviour and course indicator states, exits, year outcomes, the roster's name and grade) and the
 /// outbox events about them. Drift runs and measurements are aggregates without student ids and stay; the
@@ -21,6 +21,7 @@ public sealed class StudentErasureConsumer(EarlyWarningDbContext db, ErasedStude
     protected override async Task<Dictionary<string, int>> DeleteRowsAsync(string studentId, CancellationToken ct) => new()
     {
         ["AttendanceDays"] = await Db.AttendanceDays.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
+        ["AttendancePacks"] = await Db.AttendancePacks.Where(p => p.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["AttendanceVersions"] = await Db.AttendanceVersions.Where(d => d.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["RiskStates"] = await Db.RiskStates.Where(s => s.StudentId == studentId).ExecuteDeleteAsync(ct),
         ["Alerts"] = await Db.Alerts.Where(a => a.StudentId == studentId).ExecuteDeleteAsync(ct),
@@ -46,10 +47,10 @@ public static class EarlyWarningGovernance
     public static IBusRegistrationConfigurator AddEarlyWarningErasure(this IBusRegistrationConfigurator bus) =>
         bus.AddStudentErasure<StudentErasureConsumer, EarlyWarningDbContext>();
 
-    /// <summary>Retention:AttendanceDays, RiskScores (current scores not refreshed since the cutoff), ScoreSnapshots, RiskAlerts, CourseMarks, BehaviorIncidents, LmsActivity, Feedback, OutboxSent, ProcessedMessages.</summary>
+    /// <summary>Retention:AttendanceDays (the packs trimmed to the same days), RiskScores (current scores not refreshed since the cutoff), ScoreSnapshots, RiskAlerts, CourseMarks, BehaviorIncidents, LmsActivity, Feedback, OutboxSent, ProcessedMessages.</summary>
     public static IHostApplicationBuilder AddEarlyWarningRetention(this IHostApplicationBuilder builder) =>
         builder.AddRetention(
-            new("AttendanceDays", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<AttendanceDay>(d => d.Date, cutoff, ct)),
+            new("AttendanceDays", (sp, cutoff, ct) => Db(sp).DeleteAttendanceOlderThanAsync(cutoff, ct)),
             new("AttendanceVersions", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<AttendanceVersion>(d => d.Date, cutoff, ct)),
             new("RiskScores", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<StudentRiskScore>(s => s.ScoredAt, cutoff, ct)),
             new("ScoreSnapshots", (sp, cutoff, ct) => Db(sp).DeleteOlderThanAsync<ScoreSnapshot>(s => s.ScoredAt, cutoff, ct)),

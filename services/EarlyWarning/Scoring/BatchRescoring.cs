@@ -153,6 +153,18 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
         }
     }
 
+    /// <summary>
+    /// Whether a student's stored score already says all the new one says (every column but the time) and was written this week:
+    /// then neither it nor the week's snapshot (written with it, from the same values) is rewritten, and the steady nightly
+    /// re-score is reads and predictions. A score is still rewritten once a week, so its ScoredAt (retention's "not refreshed
+    /// since") stays within a week of the latest scoring.
+    /// </summary>
+    private static bool Unchanged(StudentRiskScore? stored, StudentRiskScore score, DateOnly week) =>
+        stored is not null && RiskScoring.WeekStart(stored.ScoredAt) == week && stored.ScoredAt <= score.ScoredAt
+        && stored.SchoolId == score.SchoolId && stored.Score.Equals(score.Score) && stored.Band == score.Band && stored.Flagged == score.Flagged
+        && stored.Crossings == score.Crossings && stored.ModelId == score.ModelId && stored.ModelVersion == score.ModelVersion
+        && stored.Threshold.Equals(score.Threshold) && Nullable.Equals(stored.CapacityLine, score.CapacityLine) && stored.FactorsJson == score.FactorsJson;
+
     /// <summary>Decides and writes one chunk in one transaction; returns how many are flagged, alerts raised and changes published.</summary>
     private async Task<(int Flagged, int Raised, int Changes)> WriteAsync(ModelVersionRecord active, double threshold, IReadOnlyList<StudentSignalsRow> rows,
         RiskPrediction[] predictions, IReadOnlyDictionary<string, CapacityLine?> lines, DateTimeOffset now, Timing timing, CancellationToken ct)
@@ -166,9 +178,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                 // Read inside the transaction (on SQLite it holds the write lock), so the decision is made on what is overwritten.
                 await using var transaction = await db.Database.BeginTransactionAsync(ct);
                 var watch = Stopwatch.StartNew();
-                var stored = await db.RiskScores.AsNoTracking().Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId))
-                    .Select(s => new { s.StudentId, s.Score, s.Band, s.Flagged, s.Crossings, s.ModelId, s.Threshold })
-                    .ToDictionaryAsync(s => s.StudentId, s => new StoredScore(s.Score, s.Band, s.Flagged, s.Crossings, s.ModelId, s.Threshold), ct);
+                var stored = await db.RiskScores.AsNoTracking().Where(s => s.Kind == active.Kind && EF.Parameter(ids).Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
                 timing.AddRead(watch.Elapsed);
                 watch.Restart();
                 var scores = new List<StudentRiskScore>(rows.Count);
@@ -179,15 +189,16 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                 {
                     var (studentId, schoolId, prediction) = (rows[i].StudentId, rows[i].SchoolId, predictions[i]);
                     var line = lines.GetValueOrDefault(schoolId);
-                    var decision = ScoreDecision.Of(stored.GetValueOrDefault(studentId), studentId, prediction.Probability, threshold,
-                        options.Value.HysteresisRatio, line, active.ModelId);
+                    var before = stored.GetValueOrDefault(studentId);
+                    var decision = ScoreDecision.Of(before is null ? null : new StoredScore(before.Score, before.Band, before.Flagged, before.Crossings, before.ModelId, before.Threshold),
+                        studentId, prediction.Probability, threshold, options.Value.HysteresisRatio, line, active.ModelId);
                     if (decision.Raises)
                     {
                         db.Raise(RiskScoring.NewAlert(active, studentId, schoolId, decision.Crossings, prediction, now));
                         raised++;
                     }
                     flagged += decision.Flagged ? 1 : 0;
-                    scores.Add(new StudentRiskScore
+                    var score = new StudentRiskScore
                     {
                         StudentId = studentId,
                         Kind = active.Kind,
@@ -202,7 +213,12 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                         CapacityLine = line?.Score,
                         FactorsJson = JsonSerializer.Serialize(prediction.TopFactors),
                         ScoredAt = now,
-                    });
+                    };
+                    if (Unchanged(before, score, week))
+                    {
+                        continue;   // nothing to write: no news either (News compares fewer columns than Unchanged)
+                    }
+                    scores.Add(score);
                     snapshots.Add(new ScoreSnapshot
                     {
                         StudentId = studentId,

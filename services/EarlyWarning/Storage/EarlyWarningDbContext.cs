@@ -256,6 +256,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
 {
     public DbSet<AttendanceDay> AttendanceDays => Set<AttendanceDay>();
     public DbSet<AttendanceVersion> AttendanceVersions => Set<AttendanceVersion>();
+    public DbSet<AttendancePack> AttendancePacks => Set<AttendancePack>();
     public DbSet<StudentRiskState> RiskStates => Set<StudentRiskState>();
     public DbSet<RiskAlert> Alerts => Set<RiskAlert>();
     public DbSet<ModelVersionRecord> Models => Set<ModelVersionRecord>();
@@ -287,6 +288,14 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<AttendanceDay>().HasKey(d => new { d.StudentId, d.Date });
+        modelBuilder.Entity<AttendancePack>(e =>
+        {
+            e.HasKey(p => p.StudentId);
+            e.HasIndex(p => p.FirstDate);
+            // Retention's trim and the attendance consumer may rewrite one pack at once: the later save fails and retries on
+            // what the other wrote, instead of putting back days it never saw.
+            e.Property(p => p.Days).IsConcurrencyToken();
+        });
         modelBuilder.Entity<AttendanceVersion>(e =>
         {
             e.HasKey(v => v.Sequence);
