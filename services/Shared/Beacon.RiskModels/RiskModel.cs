@@ -27,8 +27,9 @@ public sealed record RiskModelCard(
 
 /// <summary>
 /// The served model's calibrated scores and true labels on the calibration slice (training data it did
-/// not fit on): what a new threshold target is chosen on, without touching the held-out test set.
-/// Null on cards saved before these were kept.
+/// not fit on): what a new threshold target is chosen on, without touching the held-out test set. For a model trained across
+/// the year, only the slice's rows in the first third of its points (those the card's own threshold was chosen on, see
+/// <see cref="TrainingResult.ThresholdRule"/>). Null on cards saved before these were kept.
 /// </summary>
 public sealed record CalibrationScores(IReadOnlyList<double> Scores, IReadOnlyList<bool> Labels);
 
