@@ -1,3 +1,4 @@
+using Beacon.EarlyWarning.Monitoring;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Monitoring;
@@ -57,6 +58,7 @@ public sealed class DriftMonitoringTests(SmallModel small, ITestOutputHelper out
         var controlReference = new DriftReference(baselineControl.Features, baselineControl.Scores);
 
         int? firstAlarm = null;
+        int? firstInputAlarm = null;
         var controlAlarms = 0;
         for (var day = 34; day < 150; day += 5)   // weekly, as a daily job's Friday
         {
@@ -74,11 +76,45 @@ public sealed class DriftMonitoringTests(SmallModel small, ITestOutputHelper out
             var absenceRate = without.Measures.Single(m => m.Measure == "absence_rate");
             output.WriteLine($"               control's absence rate PSI {absenceRate.Psi:F3}");
             controlAlarms += without.ScoreDrift.Band == DriftBand.Significant && absenceRate.Band != DriftBand.Significant ? 1 : 0;
+            // A named input past the default input alarm bound alarms whatever the score does: never in the unchanged year.
+            controlAlarms += DriftAlarm.Of(AttendanceFeatures.Kind, without, new MonitoringOptions()).Moved.Count;
+            if (DriftAlarm.Of(AttendanceFeatures.Kind, withShift, new MonitoringOptions()).Moved.Any(m => m.Measure == "tardies"))
+            {
+                firstInputAlarm ??= day + 1;
+            }
         }
         Assert.NotNull(firstAlarm);
         Assert.True(firstAlarm > shiftDay, $"alarm on school day {firstAlarm}, before the shift on day {shiftDay}");
         Assert.True(firstAlarm <= shiftDay + 30, $"alarm only on school day {firstAlarm}; the shift began on day {shiftDay}");
+        Assert.NotNull(firstInputAlarm);
+        Assert.InRange(firstInputAlarm!.Value, shiftDay + 1, shiftDay + 30);
         Assert.Equal(0, controlAlarms);
+    }
+
+    /// <summary>
+    /// How <see cref="MonitoringOptions.DefaultInputAlarmPsi"/> was set: the largest PSI of any input against the day-30 baseline,
+    /// weekly over unchanged 180-day simulated years (three districts), is under half of it (the bound is twice the largest such PSI
+    /// measured, here or on the demo district's backfill). The seasons (absence rises through the simulated year) stay under it;
+    /// the planted recording change of the test above goes far over it.
+    /// </summary>
+    [Fact]
+    public void Unchanged_simulated_years_stay_under_the_default_input_alarm_bound()
+    {
+        var largest = 0.0;
+        foreach (var seed in new[] { 5, 6, 7 })
+        {
+            var year = Attendance(seed, shiftFromDay: null, days: 180);
+            var baseline = Window(year, 29);
+            var reference = new DriftReference(baseline.Features, baseline.Scores);
+            var top = Enumerable.Range(0, 30).Select(week => 34 + 5 * week).Where(day => day < 180)
+                .SelectMany(day => Compare(reference, Window(year, day)).Measures.Where(m => m.Measure != DriftResult.Score).Select(m => (Day: day + 1, m.Measure, m.Psi)))
+                .MaxBy(m => m.Psi);
+            output.WriteLine($"seed {seed}: largest input PSI {top.Psi:F3} ({top.Measure}, school day {top.Day})");
+            largest = Math.Max(largest, top.Psi);
+        }
+        output.WriteLine($"largest over the years {largest:F3}; twice that, rounded up: {Math.Ceiling(20 * largest) / 10:F1}");
+        var bound = MonitoringOptions.DefaultInputAlarmPsi[AttendanceFeatures.Kind];
+        Assert.True(2 * largest <= bound, $"the bound {bound} is not twice the seasons' largest input PSI {largest:F3}");
     }
 
     [Fact]

@@ -95,16 +95,17 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
             var result = DriftAnalysis.Compare(served.Features, sample, features, scores);
             var run = Record(model, DriftReferences.Baseline, result, asOf, trigger, now);
             runs.Add(run);
-            var inputs = result.Measures.Where(m => m.Measure != DriftResult.Score && m.Band == DriftBand.Significant).Select(m => m.Measure).ToArray();
-            if (backfill is null && (result.ScoreDrift.Band == DriftBand.Significant || (options.Value.AlertOnInputs && inputs.Length > 0)))
+            var alarm = DriftAlarm.Of(kind, result, options.Value);
+            if (backfill is null && alarm.Raised)
             {
                 run.Alerted = true;
-                db.Publish(new ModelDriftDetected(run.RunId, kind, model.ModelId, model.Version, run.Reference, asOf, result.ScoreDrift.Psi, inputs, features.Count, now));
-                logger.LogWarning("Drift: {Kind} v{Version} score PSI {Psi:F3} against the baseline on {AsOf}", kind, model.Version, result.ScoreDrift.Psi, asOf);
-                if (options.Value.RetrainOnDrift && result.ScoreDrift.Band == DriftBand.Significant)
+                db.Publish(new ModelDriftDetected(run.RunId, kind, model.ModelId, model.Version, run.Reference, asOf, result.ScoreDrift.Psi,
+                    [.. alarm.Significant.Select(m => m.Measure)], features.Count, now, [.. alarm.Significant.Select(m => m.Psi)], alarm.InputAlarmPsi));
+                logger.LogWarning("Drift: {Kind} v{Version} against the baseline on {AsOf}: {Reason}", kind, model.Version, asOf, alarm.Reason);
+                // A challenger is only a candidate (a person or the promotion gate decides), so a moved input starts one as the score does.
+                if (options.Value.RetrainOnDrift && (alarm.Score || alarm.Moved.Count > 0))
                 {
-                    await retraining.StartAsync(kind,
-                        $"significant score drift on {asOf:yyyy-MM-dd}: PSI {result.ScoreDrift.Psi:F3} > 0.25 against the baseline of v{model.Version}", ct);
+                    await retraining.StartAsync(kind, $"{alarm.Reason} on {asOf:yyyy-MM-dd} against the baseline of v{model.Version}", ct);
                 }
             }
         }
