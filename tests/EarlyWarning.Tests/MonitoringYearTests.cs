@@ -193,6 +193,11 @@ public sealed class MonitoringYearTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(weeks.Length, report.Length);
         Assert.All(report, w => Assert.Equal(300, w.GetProperty("labelled").GetInt32()));
         Assert.Contains(report, w => w.GetProperty("alertsRaised").GetInt32() > 0);
+        // The first three weeks (school days 1–15): the model trained across the term flags at its early line, where its
+        // threshold alone flagged nobody, and those flags are mostly right.
+        var firstWeeks = report.Take(3).ToArray();
+        Assert.All(firstWeeks, w => Assert.True(w.GetProperty("flagged").GetInt32() > 0, $"nobody flagged in the week of {w.GetProperty("weekStart").GetString()}"));
+        Assert.All(firstWeeks, w => Assert.InRange(w.GetProperty("realisedPrecision").GetDouble(), 0.70, 1.0));
 
         // Subgroups: every attribute, small groups suppressed, the largest gaps named.
         var fairness = await _client.GetFromJsonAsync<JsonElement>("/api/early-warning/v1/monitoring/fairness");

@@ -209,6 +209,42 @@ public static class Evaluation
     }
 
     /// <summary>
+    /// The early line of a model trained across the year: for each school day 1..n, the score that flags the top
+    /// <paramref name="share"/> of the calibration rows cut within <see cref="EarlyLineDays"/> school days of it (days before the
+    /// first point trained at take the first point's), where that is below <paramref name="threshold"/>, kept from falling as
+    /// the days go on. A calibrated model is unsure early in the term (few days recorded), so its probabilities there rarely
+    /// reach a line chosen on the first third of the term: the line flags the most at risk at each early day, as the share
+    /// says, while the single threshold takes over once it flags more. Null when the rows carry no points or the line never
+    /// goes under the threshold.
+    /// </summary>
+    public static IReadOnlyList<double>? EarlyLine(IReadOnlyList<int?> points, IReadOnlyList<double> scores, double share, double threshold)
+    {
+        if (points.Count == 0 || points.Any(p => p is null))
+        {
+            return null;
+        }
+        var (first, last) = (points.Min()!.Value, points.Max()!.Value);
+        var line = new List<double>();
+        for (var day = 1; day <= last; day++)
+        {
+            var at = Math.Max(day, first);
+            var near = Enumerable.Range(0, points.Count).Where(i => Math.Abs(points[i]!.Value - at) <= EarlyLineDays).Select(i => scores[i]).ToArray();
+            var here = near.Length < 10 ? threshold : Math.Min(threshold, ThresholdForTopShare(near, share));
+            line.Add(Math.Max(here, line.Count > 0 ? line[^1] : 0));
+        }
+        // Where it has reached the threshold it stays there: the rest of the year uses the threshold alone.
+        var kept = line.TakeWhile(t => t < threshold).ToArray();
+        return kept.Length == 0 ? null : kept;
+    }
+
+    /// <summary>The early line pools the rows cut this many school days either side of each day (a card has a few dozen a day).</summary>
+    public const int EarlyLineDays = 5;
+
+    /// <summary>The line at a point of the year (school day, 1 = the first): the early line's value there, else the threshold.</summary>
+    public static double LineAt(IReadOnlyList<double>? earlyLine, double threshold, int point) =>
+        earlyLine is not null && point >= 1 && point <= earlyLine.Count ? Math.Min(threshold, earlyLine[point - 1]) : threshold;
+
+    /// <summary>
     /// Equal stretches of the span of points (thirds: early, mid, late), or null when the examples carry no points or all sit at
     /// one (nothing to split).
     /// </summary>

@@ -42,8 +42,9 @@ public sealed record TrainingOptions
 
 /// <summary>One trained, calibrated model with its threshold and held-out report.</summary>
 /// <param name="Settings">For FastTree, the tree size chosen on the calibration slice (see <see cref="RiskModelTrainer"/>).</param>
+/// <param name="EarlyLine">For a model trained across the year, the line at each early school day (see <see cref="Evaluation.EarlyLine"/>).</param>
 public sealed record TrainedModel(string Algorithm, ITransformer Model, DataViewSchema InputSchema, double Threshold, BinaryReport Report,
-    CalibrationScores? Calibration = null, Monitoring.DriftReference? DriftReference = null, string? Settings = null);
+    CalibrationScores? Calibration = null, Monitoring.DriftReference? DriftReference = null, string? Settings = null, IReadOnlyList<double>? EarlyLine = null);
 
 public sealed record TrainingResult(
     RiskDataset Data,
@@ -60,7 +61,8 @@ public sealed record TrainingResult(
 
     public string ThresholdRule => ThresholdPoints is null
         ? $"flag the top {Options.FlagTopShare:P0} (threshold chosen on the calibration slice of the training data)"
-        : $"flag the top {Options.FlagTopShare:P0} at {ThresholdPoints}, the first third of the points of the year trained at (threshold chosen on the calibration slice of the training data; later in the year the same score flags more, as absences by then show plainly)";
+        : $"flag the top {Options.FlagTopShare:P0} at {ThresholdPoints}, the first third of the points of the year trained at (threshold chosen on the calibration slice of the training data; later in the year the same score flags more, as absences by then show plainly)"
+            + (Served.EarlyLine is { } line ? $"; before school day {line.Count + 1}, also the top {Options.FlagTopShare:P0} at each school day (the early line, from {line[0]:F3})" : "");
 }
 
 public static class Algorithms
@@ -110,11 +112,13 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
             var calibrationScores = Probabilities(ml, model, calibrationView);
             var thresholdScores = thresholdRows.Select(i => calibrationScores[i]).ToArray();
             var threshold = Evaluation.ThresholdForTopShare(thresholdScores, options.FlagTopShare);
+            var line = Evaluation.EarlyLine(Points(calibration), calibrationScores, options.FlagTopShare, threshold);
             var test = Probabilities(ml, model, testView);
-            var report = Evaluation.Report(algorithm, test, test, Labels(data.Test), threshold, points: Points(data.Test));
+            var flags = data.Test.Select((e, i) => test[i] >= Evaluation.LineAt(line, threshold, e.Point ?? 0)).ToArray();
+            var report = Evaluation.Report(algorithm, test, test, Labels(data.Test), threshold, flags, Points(data.Test));
             models.Add(new TrainedModel(algorithm, model, fitView.Schema, threshold, report,
                 new CalibrationScores(thresholdScores.Select(p => Math.Round(p, 5)).ToArray(), thresholdRows.Select(i => calibration[i].Label).ToArray()),
-                Monitoring.DriftReference.From(calibration, calibrationScores), settings));
+                Monitoring.DriftReference.From(calibration, calibrationScores), settings, line));
             Say($"{algorithm} done in {watch.Elapsed.TotalSeconds:F1} s: held-out AUC {report.Auc:F3}");
         }
 
