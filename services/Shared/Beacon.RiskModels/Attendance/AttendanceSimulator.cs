@@ -81,10 +81,11 @@ public sealed class AttendanceSimulator(int seed, int termDays = 90)
     }
 
     /// <summary>
-    /// The earliest school day a cold-start example is cut at: the ABC indicator's (services/EarlyWarning/Domain/ChronicAbsence.cs
-    /// MinimumDays) first day, before which nobody is flagged.
+    /// The earliest school day a cold-start example is cut at: the first. The model scores from the first day recorded, so it
+    /// learns there too; cut from the ABC indicator's first day (10) only, it read days 1–9 as day 10 with few absences and,
+    /// with its threshold, flagged nobody in the first three weeks of the simulated monitoring year (bench/RESULTS.md, issue 21).
     /// </summary>
-    public const int FirstScoringDay = 10;
+    public const int FirstScoringDay = 1;
 
     /// <summary>
     /// One example per student, cut at a uniformly random school day from <paramref name="minDay"/> to <paramref name="maxDay"/>

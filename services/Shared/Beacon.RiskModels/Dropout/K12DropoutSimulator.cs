@@ -92,7 +92,7 @@ public sealed class K12DropoutSimulator(int seed)
     /// <summary>The simulated term (a half year, as the attendance simulator's) and the first school day a cold-start example is cut at.</summary>
     public const int TermDays = 90;
 
-    public const int FirstScoringDay = AttendanceSimulator.FirstScoringDay;
+    public const int FirstScoringDay = 10;
 
     /// <summary>
     /// A labelled training set and a held-out set (a different seed, so different students), each student's features as of one
