@@ -95,6 +95,9 @@ public sealed class DropoutFeatureTests
     public void The_cold_start_model_beats_the_abc_count_on_other_students()
     {
         var data = K12DropoutSimulator.Dataset(6000, 3000, seed: 11);
+        // Each student is cut at one school day of the term, from the rule's first day to the last, and sees only what was dated by then.
+        Assert.All(data.Train.Concat(data.Test), e => Assert.Equal(e.Point, (int)e.Features[K12DropoutFeatures.Set.IndexOf("days_recorded")]));
+        Assert.Equal(Enumerable.Range(10, 81), data.Train.Select(e => e.Point!.Value).Distinct().Order());
         var result = new RiskModelTrainer().Train(data, new TrainingOptions { Trees = 80 });
         Assert.True(result.Served.Report.Auc > result.Baseline.Auc, $"model {result.Served.Report.Auc:F3} vs ABC count {result.Baseline.Auc:F3}");
         Assert.True(result.Served.Report.ExpectedCalibrationError < 0.05, $"ECE {result.Served.Report.ExpectedCalibrationError:F3}");

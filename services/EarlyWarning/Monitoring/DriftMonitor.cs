@@ -34,14 +34,15 @@ public static class DriftTriggers
 /// Measures the active model's drift two ways and stores every measure (the history):
 /// <list type="bullet">
 /// <item>Against its training data: the inputs it was actually served in the week to the day (every student with a school
-/// day recorded in it, as the scoring path computes them: the school year so far) and its scores on them, compared with
-/// the training rows cut at the same points of the year. Where the model has no training rows at those points the
-/// comparison falls back to all of them and the run says so: the model is serving outside what it learnt
-/// (training/serving skew), and the per-input measures show which inputs moved and by how much.</item>
+/// day recorded in it, each as of one of their school days in the week, as the scoring path computes them: the school year
+/// so far) and its scores on them, compared with the training rows cut at the same points of the year (the cold-start
+/// models are trained across the term, so there are rows at every school day of it). Where the model has too few training
+/// rows at those points the comparison falls back to all of them and the run says so: the model is serving outside what
+/// it learnt (training/serving skew), and the per-input measures show which inputs moved and by how much.</item>
 /// <item>Against its live baseline, to alarm: a like-for-like window pinned at the model's first monitored day. For
-/// chronic absence that is each student's last 20–30 school days (as the model was trained), so counts that grow as
-/// the year goes on do not alarm by themselves and a change in behaviour or recording does. ModelDriftDetected is
-/// published in the same unit of work when the score drifts significantly from the baseline.</item>
+/// chronic absence that is each student's last 20–30 school days, so counts that grow as the year goes on do not alarm
+/// by themselves and a change in behaviour or recording does. ModelDriftDetected is published in the same unit of work
+/// when the score drifts significantly from the baseline.</item>
 /// </list>
 /// </summary>
 public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, IOptions<MonitoringOptions> options, RetrainingPolicy retraining,
@@ -94,16 +95,17 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
             var result = DriftAnalysis.Compare(served.Features, sample, features, scores);
             var run = Record(model, DriftReferences.Baseline, result, asOf, trigger, now);
             runs.Add(run);
-            var inputs = result.Measures.Where(m => m.Measure != DriftResult.Score && m.Band == DriftBand.Significant).Select(m => m.Measure).ToArray();
-            if (backfill is null && (result.ScoreDrift.Band == DriftBand.Significant || (options.Value.AlertOnInputs && inputs.Length > 0)))
+            var alarm = DriftAlarm.Of(kind, result, options.Value);
+            if (backfill is null && alarm.Raised)
             {
                 run.Alerted = true;
-                db.Publish(new ModelDriftDetected(run.RunId, kind, model.ModelId, model.Version, run.Reference, asOf, result.ScoreDrift.Psi, inputs, features.Count, now));
-                logger.LogWarning("Drift: {Kind} v{Version} score PSI {Psi:F3} against the baseline on {AsOf}", kind, model.Version, result.ScoreDrift.Psi, asOf);
-                if (options.Value.RetrainOnDrift && result.ScoreDrift.Band == DriftBand.Significant)
+                db.Publish(new ModelDriftDetected(run.RunId, kind, model.ModelId, model.Version, run.Reference, asOf, result.ScoreDrift.Psi,
+                    [.. alarm.Significant.Select(m => m.Measure)], features.Count, now, [.. alarm.Significant.Select(m => m.Psi)], alarm.InputAlarmPsi));
+                logger.LogWarning("Drift: {Kind} v{Version} against the baseline on {AsOf}: {Reason}", kind, model.Version, asOf, alarm.Reason);
+                // A challenger is only a candidate (a person or the promotion gate decides), so a moved input starts one as the score does.
+                if (options.Value.RetrainOnDrift && (alarm.Score || alarm.Moved.Count > 0))
                 {
-                    await retraining.StartAsync(kind,
-                        $"significant score drift on {asOf:yyyy-MM-dd}: PSI {result.ScoreDrift.Psi:F3} > 0.25 against the baseline of v{model.Version}", ct);
+                    await retraining.StartAsync(kind, $"{alarm.Reason} on {asOf:yyyy-MM-dd} against the baseline of v{model.Version}", ct);
                 }
             }
         }
@@ -137,7 +139,7 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
         return baseline;
     }
 
-    /// <summary>The inputs served in the week to the day, and each student's point of the year (school day).</summary>
+    /// <summary>The inputs served in the week to the day (each student at one of their days in it), and each one's point of the year (school day).</summary>
     private sealed record ServedWeek(List<float[]> Features, List<int> Points);
 
     /// <summary>The served week against the training rows at the same points of the year (see the class summary).</summary>
@@ -200,17 +202,20 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
                 {
                     continue;
                 }
-                var inputs = ScoredKinds.Features(kind, row.Signals, asOf, now, model.Features);
+                var inputs = inWindow ? ScoredKinds.Features(kind, row.Signals, asOf, now, model.Features) : null;
                 if (inWindow)
                 {
-                    features.Add(inputs);
+                    features.Add(inputs!);
                 }
                 if (servedInWeek)
                 {
-                    week!.Features.Add(inputs);
+                    // The student was scored on each of their school days in the week: one of them, fixed per student, so the
+                    // window spreads over the week's days as the scores did (and meets the training rows cut at each).
+                    var moment = DriftAnalysis.ServedMoment(row.StudentId, [.. row.Signals.Days.Where(d => d.Date > weekStart && d.Date <= asOf).Select(d => d.Date).Order()]);
+                    week!.Features.Add(moment == asOf && inputs is not null ? inputs : ScoredKinds.Features(kind, row.Signals, moment, now, model.Features));
                     // The point of the year: the school day by the calendar where there is one, else the days recorded this year.
-                    var year = calendars.IsEmpty ? null : calendars.YearOf(row.SchoolId, asOf);
-                    week.Points.Add(year is not null ? year.InstructionalDays(year.FirstDay, asOf) : days);
+                    var year = calendars.IsEmpty ? null : calendars.YearOf(row.SchoolId, moment);
+                    week.Points.Add(year is not null ? year.InstructionalDays(year.FirstDay, moment) : row.Signals.Days.Count(d => d.Date <= moment));
                 }
             }
         }

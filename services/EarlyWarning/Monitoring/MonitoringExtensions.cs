@@ -1,3 +1,5 @@
+using Beacon.EarlyWarning.Scoring;
+
 namespace Beacon.EarlyWarning.Monitoring;
 
 public static class MonitoringExtensions
@@ -6,7 +8,8 @@ public static class MonitoringExtensions
     public static IHostApplicationBuilder AddModelMonitoring(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<MonitoringOptions>().Bind(builder.Configuration.GetSection("EarlyWarning:Monitoring"))
-            .Validate(o => o.TryGetAt(out _), MonitoringOptions.InvalidMessage).ValidateOnStart();
+            .Validate(o => o.TryGetAt(out _), MonitoringOptions.InvalidMessage)
+            .Validate(o => o.InputAlarmPsi.All(b => ScoredKinds.IsScored(b.Key) && b.Value > 0.25), MonitoringOptions.InvalidInputAlarmMessage).ValidateOnStart();
         builder.Services.AddScoped<DriftMonitor>();
         builder.Services.AddScoped<MonitoringBackfill>();
         builder.Services.AddScoped<Labels>();

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Dropout;
 
 namespace Beacon.EarlyWarning.Monitoring;
 
@@ -19,8 +21,26 @@ public sealed class MonitoringOptions
     /// <summary>A window with fewer students (with 30+ school days recorded) is not compared: PSI on a handful is noise.</summary>
     public int MinimumStudents { get; set; } = 100;
 
-    /// <summary>Also publish ModelDriftDetected when an input (not only the score) drifts significantly. Off: inputs drift with the season.</summary>
+    /// <summary>Also publish ModelDriftDetected when any input drifts significantly (PSI &gt; 0.25). Off: inputs drift that far with the season.</summary>
     public bool AlertOnInputs { get; set; }
+
+    /// <summary>
+    /// Per kind of model: publish ModelDriftDetected when an input's PSI against the baseline is above this, whatever the score
+    /// does. A change in what is recorded (late arrivals recorded as absences) can move an input far while a model trained
+    /// across the year barely moves its score. The defaults are measured, not guessed: the largest PSI of any input against the
+    /// baseline with no change planted (the demo district's backfill, and for chronic absence also 180-day simulated years),
+    /// times two, rounded up (README, "Drift"). Set EarlyWarning:Monitoring:InputAlarmPsi:&lt;kind&gt; to change one.
+    /// </summary>
+    public Dictionary<string, double> InputAlarmPsi { get; set; } = new(DefaultInputAlarmPsi);
+
+    public static readonly IReadOnlyDictionary<string, double> DefaultInputAlarmPsi = new Dictionary<string, double>
+    {
+        [AttendanceFeatures.Kind] = 1.6,   // 2 x 0.787 (days_since_last_absence, the demo district's backfill)
+        [K12DropoutFeatures.Kind] = 6.1,   // 2 x 3.027 (days_since_lms, the demo district's backfill)
+    };
+
+    /// <summary>The input alarm bound of a kind of model, or null where none is set (inputs then alarm only with <see cref="AlertOnInputs"/>).</summary>
+    public double? InputAlarmPsiFor(string kind) => InputAlarmPsi.TryGetValue(kind, out var psi) ? psi : null;
 
     /// <summary>Subgroups with fewer labelled students than this are suppressed in the fairness report.</summary>
     public int MinimumGroupSize { get; set; } = 20;
@@ -63,4 +83,7 @@ public sealed class MonitoringOptions
     public bool TryGetAt(out TimeOnly at) => TimeOnly.TryParseExact(DailyAt, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out at);
 
     public const string InvalidMessage = "EarlyWarning:Monitoring:DailyAt must be a local time \"HH:mm\", e.g. \"03:00\".";
+
+    public const string InvalidInputAlarmMessage =
+        "EarlyWarning:Monitoring:InputAlarmPsi:<kind> must be above 0.25 (the significant band) for chronic-absence or dropout; to alarm on every significant input, set AlertOnInputs=true.";
 }

@@ -27,7 +27,8 @@ public sealed class RetrainingPolicy(EarlyWarningDbContext db, RetrainingRunner 
     private readonly List<Guid> _pending = [];
 
     public static string Describe(MonitoringOptions o) =>
-        $"A training job starts when the score drifts significantly (PSI > 0.25) from the live baseline{(o.RetrainOnDrift ? "" : " (off: RetrainOnDrift=false)")}, "
+        $"A training job starts when the score drifts significantly (PSI > 0.25) from the live baseline or an input moves past its input alarm bound "
+        + $"({string.Join(", ", o.InputAlarmPsi.OrderBy(b => b.Key, StringComparer.Ordinal).Select(b => $"{b.Key} PSI > {b.Value:0.0#}"))}){(o.RetrainOnDrift ? "" : " (off: RetrainOnDrift=false)")}, "
         + $"or when the realised false-positive rate is above {o.FprBound:P0} for {o.FprWeeks} labelled weeks in a row; at most one job per {o.RetrainCooldownDays} days. "
         + "The job registers a candidate (the challenger) with its held-out metrics; a person promotes it through the model registry.";
 

@@ -87,7 +87,9 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
             var watch = Stopwatch.StartNew();
             var predictions = model.Predict(features);
             timing.AddPredict(watch.Elapsed);
-            var (chunkFlagged, chunkRaised, chunkChanges) = await WriteAsync(active, threshold, rows, predictions, lines, now, timing, ct);
+            // Each student's line: early in the year a model trained across it flags at its early line (RiskModel.ThresholdFor).
+            var (chunkFlagged, chunkRaised, chunkChanges) = await WriteAsync(active, [.. features.Select(f => model.ThresholdFor(f, threshold))], rows, predictions, lines, now,
+                timing, ct);
             students += rows.Count;
             flagged += chunkFlagged;
             raised += chunkRaised;
@@ -166,7 +168,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
         && stored.Threshold.Equals(score.Threshold) && Nullable.Equals(stored.CapacityLine, score.CapacityLine) && stored.FactorsJson == score.FactorsJson;
 
     /// <summary>Decides and writes one chunk in one transaction; returns how many are flagged, alerts raised and changes published.</summary>
-    private async Task<(int Flagged, int Raised, int Changes)> WriteAsync(ModelVersionRecord active, double threshold, IReadOnlyList<StudentSignalsRow> rows,
+    private async Task<(int Flagged, int Raised, int Changes)> WriteAsync(ModelVersionRecord active, IReadOnlyList<double> thresholds, IReadOnlyList<StudentSignalsRow> rows,
         RiskPrediction[] predictions, IReadOnlyDictionary<string, CapacityLine?> lines, DateTimeOffset now, Timing timing, CancellationToken ct)
     {
         var ids = rows.Select(r => r.StudentId).ToList();
@@ -187,7 +189,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                 int flagged = 0, raised = 0;
                 for (var i = 0; i < rows.Count; i++)
                 {
-                    var (studentId, schoolId, prediction) = (rows[i].StudentId, rows[i].SchoolId, predictions[i]);
+                    var (studentId, schoolId, prediction, threshold) = (rows[i].StudentId, rows[i].SchoolId, predictions[i], thresholds[i]);
                     var line = lines.GetValueOrDefault(schoolId);
                     var before = stored.GetValueOrDefault(studentId);
                     var decision = ScoreDecision.Of(before is null ? null : new StoredScore(before.Score, before.Band, before.Flagged, before.Crossings, before.ModelId, before.Threshold),

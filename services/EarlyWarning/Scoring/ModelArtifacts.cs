@@ -79,7 +79,8 @@ public sealed class LoadedModels(IServiceScopeFactory scopes, IConfiguration con
         using var zip = new MemoryStream(artifact.Bytes, writable: false);
         // The card names the inputs the version was trained on (a history-trained one may read the previous year too).
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var model = new RiskModel(zip, record.Kind, record.Threshold, RiskModelFile.DeserializeCard(record.CardJson).FeatureNames);
+        var card = RiskModelFile.DeserializeCard(record.CardJson);
+        var model = new RiskModel(zip, record.Kind, record.Threshold, card.FeatureNames, card.EarlyLine);
         var loaded = clock.Elapsed;
         model.Warm();
         logger.LogInformation("Loaded {Kind} v{Version} ({ModelId}, {Size} bytes, sha256 {Sha256}) from the database in {LoadMs:F0} ms, first predictions {WarmMs:F0} ms",

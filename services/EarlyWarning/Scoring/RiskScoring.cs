@@ -67,9 +67,12 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         await db.RiskScores.Where(s => s.Kind == active.Kind && studentIds.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && studentIds.Contains(s.StudentId)).LoadAsync(ct);
         var lines = capacity.Lines(active.Kind, ct);
-        var reads = models.Get(active).Features;
-        return student => ScoreAsync(active, threshold, lines, student.StudentId, student.SchoolId,
-            Predict(active, ScoredKinds.Features(AttendanceFeatures.Kind, StudentSignals.None with { Days = student.Days, PriorYear = student.PriorYear }, null, now, reads)), now, ct);
+        var model = models.Get(active);
+        return student =>
+        {
+            var features = ScoredKinds.Features(AttendanceFeatures.Kind, StudentSignals.None with { Days = student.Days, PriorYear = student.PriorYear }, null, now, model.Features);
+            return ScoreAsync(active, model.ThresholdFor(features, threshold), lines, student.StudentId, student.SchoolId, model.Predict(features), now, ct);
+        };
     }
 
     /// <summary>
@@ -93,18 +96,17 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         await db.RiskScores.Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId)).LoadAsync(ct);
         await db.ScoreSnapshots.Where(s => s.Kind == active.Kind && s.WeekStart == week && ids.Contains(s.StudentId)).LoadAsync(ct);
         var lines = capacity.Lines(active.Kind, ct);
-        var reads = models.Get(active).Features;
+        var model = models.Get(active);
         foreach (var row in rows)
         {
-            await ScoreAsync(active, threshold, lines, row.StudentId, row.SchoolId, Predict(active, ScoredKinds.Features(active.Kind, row.Signals, null, now, reads)), now, ct);
+            var features = ScoredKinds.Features(active.Kind, row.Signals, null, now, model.Features);
+            await ScoreAsync(active, model.ThresholdFor(features, threshold), lines, row.StudentId, row.SchoolId, model.Predict(features), now, ct);
         }
     }
 
     /// <summary>The active version of a kind, or null when none is promoted.</summary>
     public Task<ModelVersionRecord?> ActiveAsync(string kind, CancellationToken ct) =>
         db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == kind && m.Status == ModelStatus.Active, ct);
-
-    private RiskPrediction Predict(ModelVersionRecord active, float[] features) => models.Get(active).Predict(features);
 
     private async Task ScoreAsync(ModelVersionRecord active, double threshold, Func<string, Task<CapacityLine?>> capacityLines, string studentId, string schoolId,
         RiskPrediction prediction, DateTimeOffset now, CancellationToken ct)

@@ -4,7 +4,7 @@ using MassTransit;
 
 namespace Beacon.Notifications.Consumers;
 
-/// <summary>A model's score drifted: an ops alarm linking the drift chart. No student is named.</summary>
+/// <summary>A model's score drifted, or one of its inputs moved: an ops alarm saying which and by how much, linking the drift chart. No student is named.</summary>
 public sealed class ModelDriftDetectedConsumer(OpsAlarms alarms) : IConsumer<ModelDriftDetected>
 {
     public const string Kind = EventKinds.ModelDrift;
@@ -12,10 +12,32 @@ public sealed class ModelDriftDetectedConsumer(OpsAlarms alarms) : IConsumer<Mod
     public Task Consume(ConsumeContext<ModelDriftDetected> context)
     {
         var m = context.Message;
-        var inputs = m.SignificantInputs.Count > 0 ? $" Inputs drifting significantly: {string.Join(", ", m.SignificantInputs)}." : "";
-        return alarms.RaiseAsync(m.RunId, Kind, m.Kind, $"Model drift: {m.Kind} v{m.ModelVersion}",
-            $"On {m.AsOf:yyyy-MM-dd} the score of {m.Kind} v{m.ModelVersion} drifted from its {m.Reference} (PSI {m.ScorePsi:F2} > 0.25) over {m.Students} students.{inputs}",
+        return alarms.RaiseAsync(m.RunId, Kind, m.Kind, $"Model drift: {m.Kind} v{m.ModelVersion}", Body(m),
             $"/api/early-warning/v1/monitoring/charts/drift.svg?kind={m.Kind}", context.CancellationToken);
+    }
+
+    /// <summary>What moved and by how much: the score when it drifted, each input past the input alarm bound, then every significant input.</summary>
+    public static string Body(ModelDriftDetected m)
+    {
+        // Publishers before the inputs' PSI was carried send names only.
+        var psi = m.SignificantInputPsi is { } p && p.Count == m.SignificantInputs.Count ? p : null;
+        var inputs = m.SignificantInputs.Select((name, i) => (Name: name, Psi: psi?[i])).ToArray();
+        var moved = m.InputAlarmPsi is { } bound ? inputs.Where(x => x.Psi > bound).ToArray() : [];
+        var what = new List<string>();
+        if (m.ScorePsi > 0.25)
+        {
+            what.Add($"the score of {m.Kind} v{m.ModelVersion} drifted from its {m.Reference} (PSI {m.ScorePsi:F2} > 0.25)");
+        }
+        what.AddRange(moved.Select(x => $"input {x.Name} of {m.Kind} v{m.ModelVersion} moved from its {m.Reference} by PSI {x.Psi:F2} (alarm above {m.InputAlarmPsi:F2})"));
+        if (what.Count == 0)
+        {
+            what.Add($"inputs of {m.Kind} v{m.ModelVersion} drifted significantly from its {m.Reference}");
+        }
+        var score = m.ScorePsi > 0.25 ? "" : $" The score's PSI is {m.ScorePsi:F2} (alarm above 0.25).";
+        var significant = inputs.Length > 0
+            ? $" Inputs drifting significantly: {string.Join(", ", inputs.Select(x => x.Psi is { } v ? $"{x.Name} (PSI {v:F2})" : x.Name))}."
+            : "";
+        return $"On {m.AsOf:yyyy-MM-dd} {string.Join("; ", what)}, over {m.Students} students.{score}{significant}";
     }
 }
 

@@ -149,11 +149,15 @@ public static class InterventionOutcomes
 public sealed record ModelActivated(Guid ModelId, string Kind, int Version, DateTimeOffset ActivatedAt);
 
 /// <summary>
-/// A model's score drifted significantly (PSI &gt; 0.25) between a reference ("baseline": the live window pinned when the model was
-/// first monitored; "training": the model's training sample) and the window as of <paramref name="AsOf"/>. For ops, never names.
+/// A model drifted between a reference ("baseline": the live window pinned when the model was first monitored; "training": the
+/// model's training sample) and the window as of <paramref name="AsOf"/>: its score significantly (PSI &gt; 0.25), or one of its
+/// inputs by more than <paramref name="InputAlarmPsi"/> (a change no season makes), or any input significantly when ops asked for
+/// that. <paramref name="SignificantInputPsi"/> is the PSI of each of <paramref name="SignificantInputs"/>, same order, largest
+/// first (null from publishers that predate it). For ops, never names.
 /// </summary>
 public sealed record ModelDriftDetected(Guid RunId, string Kind, Guid ModelId, int ModelVersion, string Reference, DateOnly AsOf, double ScorePsi,
-    IReadOnlyList<string> SignificantInputs, int Students, DateTimeOffset DetectedAt);
+    IReadOnlyList<string> SignificantInputs, int Students, DateTimeOffset DetectedAt, IReadOnlyList<double>? SignificantInputPsi = null,
+    double? InputAlarmPsi = null);
 
 /// <summary>
 /// The active model's realised false-positive rate was above the bound for the last <paramref name="WeekStarts"/>.Count labelled weeks

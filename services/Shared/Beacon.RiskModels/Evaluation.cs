@@ -16,7 +16,14 @@ public sealed record BinaryReport(
     double Recall,
     double PrecisionAtTop10,
     double ExpectedCalibrationError,
-    IReadOnlyList<ReliabilityBin> Reliability);
+    IReadOnlyList<ReliabilityBin> Reliability,
+    IReadOnlyList<PointSegment>? ByPoint = null);
+
+/// <summary>
+/// Held-out figures of the examples cut in one stretch of the year ("school days 10–36"): a model served all year is measured
+/// early, mid and late, where one figure over all points would hide a weak start behind easy late examples.
+/// </summary>
+public sealed record PointSegment(string Points, int Examples, int Positives, double Auc, double PrecisionAtTop10, double FlaggedShare, double Precision);
 
 /// <summary>Ranking and calibration metrics, written out so models and the rule baseline are measured identically.</summary>
 public static class Evaluation
@@ -171,8 +178,9 @@ public static class Evaluation
     }
 
     /// <param name="flags">Who is flagged; null means probability at or above the threshold.</param>
+    /// <param name="points">Each example's point of the year, where the data knows it: the figures are then also given by stretch of the year.</param>
     public static BinaryReport Report(string name, IReadOnlyList<double> scores, IReadOnlyList<double> probabilities,
-        IReadOnlyList<bool> labels, double threshold, IReadOnlyList<bool>? flags = null)
+        IReadOnlyList<bool> labels, double threshold, IReadOnlyList<bool>? flags = null, IReadOnlyList<int?>? points = null)
     {
         int truePositives = 0, flagged = 0;
         for (var i = 0; i < scores.Count; i++)
@@ -196,6 +204,72 @@ public static class Evaluation
             positives == 0 ? 0 : (double)truePositives / positives,
             PrecisionAtTop(scores, labels, 0.10),
             ExpectedCalibrationError(probabilities, labels),
-            ReliabilityTable(probabilities, labels));
+            ReliabilityTable(probabilities, labels),
+            points is null ? null : ByPoint(scores, labels, points, Enumerable.Range(0, scores.Count).Select(i => flags?[i] ?? probabilities[i] >= threshold).ToArray()));
     }
+
+    /// <summary>
+    /// The early line of a model trained across the year: for each school day 1..n, the score that flags the top
+    /// <paramref name="share"/> of the calibration rows cut within <see cref="EarlyLineDays"/> school days of it (days before the
+    /// first point trained at take the first point's), where that is below <paramref name="threshold"/>, kept from falling as
+    /// the days go on. A calibrated model is unsure early in the term (few days recorded), so its probabilities there rarely
+    /// reach a line chosen on the first third of the term: the line flags the most at risk at each early day, as the share
+    /// says, while the single threshold takes over once it flags more. Null when the rows carry no points or the line never
+    /// goes under the threshold.
+    /// </summary>
+    public static IReadOnlyList<double>? EarlyLine(IReadOnlyList<int?> points, IReadOnlyList<double> scores, double share, double threshold)
+    {
+        if (points.Count == 0 || points.Any(p => p is null))
+        {
+            return null;
+        }
+        var (first, last) = (points.Min()!.Value, points.Max()!.Value);
+        var line = new List<double>();
+        for (var day = 1; day <= last; day++)
+        {
+            var at = Math.Max(day, first);
+            var near = Enumerable.Range(0, points.Count).Where(i => Math.Abs(points[i]!.Value - at) <= EarlyLineDays).Select(i => scores[i]).ToArray();
+            var here = near.Length < 10 ? threshold : Math.Min(threshold, ThresholdForTopShare(near, share));
+            line.Add(Math.Max(here, line.Count > 0 ? line[^1] : 0));
+        }
+        // Where it has reached the threshold it stays there: the rest of the year uses the threshold alone.
+        var kept = line.TakeWhile(t => t < threshold).ToArray();
+        return kept.Length == 0 ? null : kept;
+    }
+
+    /// <summary>The early line pools the rows cut this many school days either side of each day (a card has a few dozen a day).</summary>
+    public const int EarlyLineDays = 5;
+
+    /// <summary>The line at a point of the year (school day, 1 = the first): the early line's value there, else the threshold.</summary>
+    public static double LineAt(IReadOnlyList<double>? earlyLine, double threshold, int point) =>
+        earlyLine is not null && point >= 1 && point <= earlyLine.Count ? Math.Min(threshold, earlyLine[point - 1]) : threshold;
+
+    /// <summary>
+    /// Equal stretches of the span of points (thirds: early, mid, late), or null when the examples carry no points or all sit at
+    /// one (nothing to split).
+    /// </summary>
+    public static IReadOnlyList<(int From, int To)>? Stretches(IReadOnlyList<int?> points, int segments = 3)
+    {
+        if (points.Count == 0 || points.Any(p => p is null) || points.Min() == points.Max())
+        {
+            return null;
+        }
+        var (first, last) = (points.Min()!.Value, points.Max()!.Value);
+        var width = (last - first + 1) / (double)segments;
+        return Enumerable.Range(0, segments).Select(k => (first + (int)Math.Ceiling(k * width), first + (int)Math.Ceiling((k + 1) * width) - 1)).ToArray();
+    }
+
+    /// <summary>The figures in each of the <see cref="Stretches"/>, or null when there are none.</summary>
+    /// <param name="flagged">Who the scorer flags (at its threshold, or by its rule).</param>
+    public static IReadOnlyList<PointSegment>? ByPoint(IReadOnlyList<double> scores, IReadOnlyList<bool> labels, IReadOnlyList<int?> points,
+        IReadOnlyList<bool> flagged) =>
+        Stretches(points)?.Select(stretch =>
+        {
+            var rows = Enumerable.Range(0, points.Count).Where(i => points[i] >= stretch.From && points[i] <= stretch.To).ToArray();
+            var (s, l) = (rows.Select(i => scores[i]).ToArray(), rows.Select(i => labels[i]).ToArray());
+            var hits = rows.Where(i => flagged[i]).ToArray();
+            return new PointSegment(Monitoring.DriftReference.Range(stretch.From, stretch.To), rows.Length, l.Count(x => x), Auc(s, l),
+                rows.Length == 0 ? 0 : PrecisionAtTop(s, l, 0.10), rows.Length == 0 ? 0 : (double)hits.Length / rows.Length,
+                hits.Length == 0 ? 0 : (double)hits.Count(i => labels[i]) / hits.Length);
+        }).ToArray();
 }

@@ -31,6 +31,7 @@ public static class ReportFormatter
             s.AppendLine(inv, $"{result.Served.Algorithm} size, chosen on the calibration slice: {settings}.");
         }
         s.AppendLine(inv, $"{Algorithms.FastTree} {(result.Served.Report.Auc > logistic.Report.Auc ? "beats" : "does NOT beat")} the logistic-regression baseline on held-out AUC ({result.Served.Report.Auc:F3} vs {logistic.Report.Auc:F3}) and precision at the top 10 % ({result.Served.Report.PrecisionAtTop10:F3} vs {logistic.Report.PrecisionAtTop10:F3}).");
+        AppendByPoint(s, result, inv);
         s.AppendLine();
         s.AppendLine("reliability (held-out, 10 equal-width bins; count / mean predicted / observed):");
         s.AppendLine();
@@ -49,5 +50,31 @@ public static class ReportFormatter
             s.AppendLine();
         }
         return s.ToString();
+    }
+
+    /// <summary>AUC and precision at the top 10 % by stretch of the year, when the held-out examples were cut at several points.</summary>
+    private static void AppendByPoint(StringBuilder s, TrainingResult result, CultureInfo inv)
+    {
+        var reports = result.Models.Select(m => m.Report).Append(result.Baseline).ToArray();
+        if (reports.Any(r => r.ByPoint is null))
+        {
+            return;
+        }
+        s.AppendLine();
+        s.AppendLine("by point of the year (held-out examples cut in each stretch; AUC / precision@top10% / flagged at the threshold / precision of those flagged):");
+        s.AppendLine();
+        s.AppendLine("| points | n | positives | " + string.Join(" | ", reports.Select(r => r.Name)) + " |");
+        s.AppendLine("|---|---|---|" + string.Concat(Enumerable.Repeat("---|", reports.Length)));
+        for (var k = 0; k < reports[0].ByPoint!.Count; k++)
+        {
+            var segment = reports[0].ByPoint![k];
+            s.Append(inv, $"| {segment.Points} | {segment.Examples} | {segment.Positives} |");
+            foreach (var r in reports)
+            {
+                var x = r.ByPoint![k];
+                s.Append(inv, $" {x.Auc:F3} / {x.PrecisionAtTop10:F3} / {x.FlaggedShare:P1} / {x.Precision:F3} |");
+            }
+            s.AppendLine();
+        }
     }
 }

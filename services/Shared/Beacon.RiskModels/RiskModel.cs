@@ -23,12 +23,14 @@ public sealed record RiskModelCard(
     bool BeatsBaseline,
     CalibrationScores? Calibration = null,
     Monitoring.DriftReference? DriftReference = null,
-    string? AlgorithmSettings = null);
+    string? AlgorithmSettings = null,
+    IReadOnlyList<double>? EarlyLine = null);
 
 /// <summary>
 /// The served model's calibrated scores and true labels on the calibration slice (training data it did
-/// not fit on): what a new threshold target is chosen on, without touching the held-out test set.
-/// Null on cards saved before these were kept.
+/// not fit on): what a new threshold target is chosen on, without touching the held-out test set. For a model trained across
+/// the year, only the slice's rows in the first third of its points (those the card's own threshold was chosen on, see
+/// <see cref="TrainingResult.ThresholdRule"/>). Null on cards saved before these were kept.
 /// </summary>
 public sealed record CalibrationScores(IReadOnlyList<double> Scores, IReadOnlyList<bool> Labels);
 
@@ -70,7 +72,8 @@ public static class RiskModelFile
         result.BeatsBaseline(result.Served),
         result.Served.Calibration,
         result.Served.DriftReference,
-        result.Served.Settings);
+        result.Served.Settings,
+        result.Served.EarlyLine);
 
     /// <summary>Saves the served model as &lt;kind&gt;-&lt;time&gt;.zip with its card as .json; returns the .zip path.</summary>
     public static string Save(TrainingResult result, string directory, string? name = null)
@@ -106,14 +109,14 @@ public sealed class RiskModel
     private readonly ObjectPool<PredictionEngine<ModelInput, ModelOutput>> _engines;
     private readonly ObjectPool<PredictionEngine<ModelInput, ModelOutput>> _scoreOnlyEngines;
 
-    public RiskModel(string path, string kind, double threshold, IReadOnlyList<string>? featureNames = null)
-        : this(LoadFile(path), kind, threshold, featureNames)
+    public RiskModel(string path, string kind, double threshold, IReadOnlyList<string>? featureNames = null, IReadOnlyList<double>? earlyLine = null)
+        : this(LoadFile(path), kind, threshold, featureNames, earlyLine)
     {
     }
 
     /// <summary>A model from ML.NET's zip held in memory (as stored in Early warning's database).</summary>
-    public RiskModel(Stream zip, string kind, double threshold, IReadOnlyList<string>? featureNames = null)
-        : this(new MLContext().Model.Load(zip, out _), kind, threshold, featureNames)
+    public RiskModel(Stream zip, string kind, double threshold, IReadOnlyList<string>? featureNames = null, IReadOnlyList<double>? earlyLine = null)
+        : this(new MLContext().Model.Load(zip, out _), kind, threshold, featureNames, earlyLine)
     {
     }
 
@@ -123,10 +126,13 @@ public sealed class RiskModel
         return new MLContext().Model.Load(file, out _);
     }
 
-    private RiskModel(ITransformer model, string kind, double threshold, IReadOnlyList<string>? featureNames)
+    private RiskModel(ITransformer model, string kind, double threshold, IReadOnlyList<string>? featureNames, IReadOnlyList<double>? earlyLine)
     {
         Features = FeatureSets.For(kind, featureNames);
         Threshold = threshold;
+        EarlyLine = earlyLine;
+        // The point of the year a student is scored at, as training cut them: the school days recorded so far.
+        _point = Features.Names.ToList().FindIndex(n => n is "days_enrolled" or "days_recorded");
         var ml = new MLContext();
         var schema = ModelInput.Schema(Features.Count);
         var pools = new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 };
@@ -189,6 +195,19 @@ public sealed class RiskModel
 
     public FeatureSet Features { get; }
     public double Threshold { get; }
+
+    /// <summary>The line at each early school day, for a model trained across the year (see <see cref="Evaluation.EarlyLine"/>); null otherwise.</summary>
+    public IReadOnlyList<double>? EarlyLine { get; }
+
+    private readonly int _point;
+
+    /// <summary>
+    /// The line a student with these inputs is flagged at, given the deployment's <paramref name="threshold"/>: under the model's
+    /// own threshold, the early line at the student's school day (days recorded so far); a district's own threshold, chosen to a
+    /// target of its own, replaces both.
+    /// </summary>
+    public double ThresholdFor(float[] features, double threshold) =>
+        threshold == Threshold && _point >= 0 ? Evaluation.LineAt(EarlyLine, threshold, (int)features[_point]) : threshold;
 
     /// <summary>
     /// One prediction through each path (an engine in each pool; ML.NET's pipeline and the explanation compiled), so the

@@ -42,22 +42,27 @@ public sealed record TrainingOptions
 
 /// <summary>One trained, calibrated model with its threshold and held-out report.</summary>
 /// <param name="Settings">For FastTree, the tree size chosen on the calibration slice (see <see cref="RiskModelTrainer"/>).</param>
+/// <param name="EarlyLine">For a model trained across the year, the line at each early school day (see <see cref="Evaluation.EarlyLine"/>).</param>
 public sealed record TrainedModel(string Algorithm, ITransformer Model, DataViewSchema InputSchema, double Threshold, BinaryReport Report,
-    CalibrationScores? Calibration = null, Monitoring.DriftReference? DriftReference = null, string? Settings = null);
+    CalibrationScores? Calibration = null, Monitoring.DriftReference? DriftReference = null, string? Settings = null, IReadOnlyList<double>? EarlyLine = null);
 
 public sealed record TrainingResult(
     RiskDataset Data,
     TrainingOptions Options,
     BinaryReport Baseline,
     IReadOnlyList<TrainedModel> Models,
-    DateTimeOffset TrainedAt)
+    DateTimeOffset TrainedAt,
+    string? ThresholdPoints = null)
 {
     /// <summary>FastTree is the one served: it is the one whose contributions explain each student.</summary>
     public TrainedModel Served => Models.Single(m => m.Algorithm == Algorithms.FastTree);
 
     public bool BeatsBaseline(TrainedModel model) => model.Report.Auc > Baseline.Auc;
 
-    public string ThresholdRule => $"flag the top {Options.FlagTopShare:P0} (threshold chosen on the calibration slice of the training data)";
+    public string ThresholdRule => ThresholdPoints is null
+        ? $"flag the top {Options.FlagTopShare:P0} (threshold chosen on the calibration slice of the training data)"
+        : $"flag the top {Options.FlagTopShare:P0} at {ThresholdPoints}, the first third of the points of the year trained at (threshold chosen on the calibration slice of the training data; later in the year the same score flags more, as absences by then show plainly)"
+            + (Served.EarlyLine is { } line ? $"; before school day {line.Count + 1}, also the top {Options.FlagTopShare:P0} at each school day (the early line, from {line[0]:F3})" : "");
 }
 
 public static class Algorithms
@@ -87,6 +92,12 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
         Say($"{data.Source}: {fit.Count} to fit, {calibration.Count} to calibrate, {data.Test.Count} held out "
             + $"({Rate(data.Train):P1} / {Rate(data.Test):P1} positive)");
 
+        // A model trained across the year is surest late in it, so the top share of every point together is mostly late in the
+        // year and would flag almost nobody early, when a warning is worth most: the threshold (and the scores a district's own
+        // target is chosen on) comes from the earliest third of the points trained at.
+        var thresholdPoints = Evaluation.Stretches(calibration.Select(e => e.Point).ToArray())?[0];
+        var thresholdRows = Enumerable.Range(0, calibration.Count)
+            .Where(i => thresholdPoints is not { } t || (calibration[i].Point >= t.From && calibration[i].Point <= t.To)).ToArray();
         var models = new List<TrainedModel>();
         foreach (var algorithm in new[] { Algorithms.FastTree, Algorithms.LightGbm, Algorithms.LogisticRegression })
         {
@@ -99,18 +110,22 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
             var calibrator = ml.BinaryClassification.Calibrators.Platt().Fit(chain.Transform(calibrationView));
             var model = chain.Append(calibrator);
             var calibrationScores = Probabilities(ml, model, calibrationView);
-            var threshold = Evaluation.ThresholdForTopShare(calibrationScores, options.FlagTopShare);
+            var thresholdScores = thresholdRows.Select(i => calibrationScores[i]).ToArray();
+            var threshold = Evaluation.ThresholdForTopShare(thresholdScores, options.FlagTopShare);
+            var line = Evaluation.EarlyLine(Points(calibration), calibrationScores, options.FlagTopShare, threshold);
             var test = Probabilities(ml, model, testView);
-            var report = Evaluation.Report(algorithm, test, test, Labels(data.Test), threshold);
+            var flags = data.Test.Select((e, i) => test[i] >= Evaluation.LineAt(line, threshold, e.Point ?? 0)).ToArray();
+            var report = Evaluation.Report(algorithm, test, test, Labels(data.Test), threshold, flags, Points(data.Test));
             models.Add(new TrainedModel(algorithm, model, fitView.Schema, threshold, report,
-                new CalibrationScores(calibrationScores.Select(p => Math.Round(p, 5)).ToArray(), Labels(calibration)),
-                Monitoring.DriftReference.From(calibration, calibrationScores), settings));
+                new CalibrationScores(thresholdScores.Select(p => Math.Round(p, 5)).ToArray(), thresholdRows.Select(i => calibration[i].Label).ToArray()),
+                Monitoring.DriftReference.From(calibration, calibrationScores), settings, line));
             Say($"{algorithm} done in {watch.Elapsed.TotalSeconds:F1} s: held-out AUC {report.Auc:F3}");
         }
 
         var baseline = Baseline(ml, data, calibration);
         Say($"{Algorithms.Rule} held-out AUC {baseline.Auc:F3}");
-        return new TrainingResult(data, options, baseline, models, DateTimeOffset.UtcNow);
+        return new TrainingResult(data, options, baseline, models, DateTimeOffset.UtcNow,
+            thresholdPoints is { } p ? Monitoring.DriftReference.Range(p.From, p.To) : null);
     }
 
     /// <summary>
@@ -193,7 +208,7 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
         var testRows = data.Test.Select(e => new RuleRow { Label = e.Label, Score = (float)rule.Score(e.Features) }).ToArray();
         var probabilities = Probabilities(ml, platt, ml.Data.LoadFromEnumerable(testRows));
         var flags = data.Test.Select(e => rule.Flag(e.Features)).ToArray();
-        return Evaluation.Report(Algorithms.Rule, testRows.Select(r => (double)r.Score).ToArray(), probabilities, Labels(data.Test), double.NaN, flags);
+        return Evaluation.Report(Algorithms.Rule, testRows.Select(r => (double)r.Score).ToArray(), probabilities, Labels(data.Test), double.NaN, flags, Points(data.Test));
     }
 
     private sealed class RuleRow
@@ -209,6 +224,8 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
         ml.Data.CreateEnumerable<ModelOutput>(model.Transform(data), reuseRowObject: false, ignoreMissingColumns: true).Select(o => (double)column(o)).ToArray();
 
     private static bool[] Labels(IReadOnlyList<LabelledExample> examples) => examples.Select(e => e.Label).ToArray();
+
+    private static int?[] Points(IReadOnlyList<LabelledExample> examples) => examples.Select(e => e.Point).ToArray();
 
     private static double Rate(IReadOnlyList<LabelledExample> examples) => examples.Count == 0 ? 0 : examples.Average(e => e.Label ? 1.0 : 0.0);
 

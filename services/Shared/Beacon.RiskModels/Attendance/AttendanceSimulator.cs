@@ -1,3 +1,5 @@
+using Beacon.RiskModels.Monitoring;
+
 namespace Beacon.RiskModels.Attendance;
 
 /// <summary>A simulated student's whole term, with the ground truth that produced it.</summary>
@@ -79,30 +81,41 @@ public sealed class AttendanceSimulator(int seed, int termDays = 90)
     }
 
     /// <summary>
-    /// Examples as of a random early cut-off (school days 20–30, weeks 4–6) labelled with the whole term:
-    /// 10 %+ of the term missed. Only days up to the cut-off enter the features.
+    /// The earliest school day a cold-start example is cut at: the first. The model scores from the first day recorded, so it
+    /// learns there too; cut from the ABC indicator's first day (10) only, it read days 1–9 as day 10 with few absences and,
+    /// with its threshold, flagged nobody in the first three weeks of the simulated monitoring year (bench/RESULTS.md, issue 21).
     /// </summary>
-    public IReadOnlyList<LabelledExample> EarlyExamples(IReadOnlyList<SimulatedStudent> students, int minDay = 20, int maxDay = 30)
+    public const int FirstScoringDay = 1;
+
+    /// <summary>
+    /// One example per student, cut at a uniformly random school day from <paramref name="minDay"/> to <paramref name="maxDay"/>
+    /// (default: the term's last), labelled with the whole term: 10 %+ of the term missed. Only days up to the cut-off enter the
+    /// features. The served model scores every student on every school day of the year, so it is trained on every point of the
+    /// year it is served at (and drift finds training rows at each); one point per student, not several, keeps the rows
+    /// independent, the trainer's split by example a split by student, and training as long as before.
+    /// </summary>
+    public IReadOnlyList<LabelledExample> Examples(IReadOnlyList<SimulatedStudent> students, int minDay = FirstScoringDay, int? maxDay = null)
     {
         var examples = new List<LabelledExample>(students.Count);
         foreach (var student in students)
         {
-            var cutoff = _random.Next(minDay, maxDay + 1);
+            var cutoff = _random.Next(minDay, Math.Min(maxDay ?? TermDays, student.Days.Count) + 1);
             examples.Add(new LabelledExample(student.StudentId, AttendanceFeatures.Compute(student.Days.Take(cutoff)), student.TermAbsenceRate >= 0.10, cutoff));
         }
         return examples;
     }
 
-    /// <summary>Two independent cohorts from one seed: train on one, hold the other out.</summary>
+    /// <summary>Two independent cohorts from one seed: train on one, hold the other out (both cut across the term).</summary>
     public static RiskDataset Dataset(int trainStudents, int testStudents, int seed)
     {
         var simulator = new AttendanceSimulator(seed);
         var start = new DateOnly(2025, 9, 1);
-        var train = simulator.EarlyExamples(simulator.Generate(trainStudents, start));
-        var test = simulator.EarlyExamples(simulator.Generate(testStudents, start.AddYears(1)));
+        var train = simulator.Examples(simulator.Generate(trainStudents, start));
+        var test = simulator.Examples(simulator.Generate(testStudents, start.AddYears(1)));
+        var points = DriftReference.Range(FirstScoringDay, simulator.TermDays);
         return new RiskDataset(AttendanceFeatures.Set, train, test, AttendanceFeatures.IndicatorBaseline(),
-            $"synthetic attendance (AttendanceSimulator seed {seed}, {simulator.TermDays}-day term)",
-            $"held-out: a separately generated cohort of {testStudents} students (train {trainStudents}); features as of school day 20–30");
+            $"synthetic attendance (AttendanceSimulator seed {seed}, {simulator.TermDays}-day term); features as of {points}",
+            $"held-out: a separately generated cohort of {testStudents} students (train {trainStudents}); each student's features as of one random school day {FirstScoringDay}–{simulator.TermDays}");
     }
 
     private double Normal(double mean, double sd)

@@ -89,23 +89,36 @@ public sealed class K12DropoutSimulator(int seed)
         return new SimulatedK12Student(id, new StudentSignals(days, marks, incidents, mastery, lms), p, _random.NextDouble() < p);
     }
 
+    /// <summary>The simulated term (a half year, as the attendance simulator's) and the first school day a cold-start example is cut at.</summary>
+    public const int TermDays = 90;
+
+    public const int FirstScoringDay = 10;
+
     /// <summary>
-    /// A labelled training set and a held-out set (a different seed, so different students), each student's
-    /// features as of school day <paramref name="scoringDay"/> of a 90-day half year.
+    /// A labelled training set and a held-out set (a different seed, so different students), each student's features as of one
+    /// uniformly random school day from <see cref="FirstScoringDay"/> to the end of the <see cref="TermDays"/>-day term (only
+    /// signals dated by then), labelled with the year's outcome: the served model scores every day of the year, so it learns
+    /// at every point it is served at (see <see cref="AttendanceSimulator.Examples"/> for why one point per student).
     /// </summary>
-    public static RiskDataset Dataset(int trainStudents, int testStudents, int seed, int scoringDay = 45)
+    public static RiskDataset Dataset(int trainStudents, int testStudents, int seed)
     {
         var firstDay = new DateOnly(2025, 9, 1);
         List<LabelledExample> Examples(int count, int s, string prefix)
         {
-            var students = new K12DropoutSimulator(s).Generate(count, firstDay, scoringDay, prefix);
-            var asOf = students.Count == 0 ? firstDay : students[0].Signals.Days[^1].Date;
-            return students.Select(st => new LabelledExample(st.StudentId, K12DropoutFeatures.Compute(st.Signals, asOf), st.DroppedOut, scoringDay)).ToList();
+            var students = new K12DropoutSimulator(s).Generate(count, firstDay, TermDays, prefix);
+            // Cut-offs from their own stream, so the students are the ones the seed always drew.
+            var cuts = new Random(s ^ 0x5EED);
+            return students.Select(st =>
+            {
+                var cutoff = cuts.Next(FirstScoringDay, TermDays + 1);
+                return new LabelledExample(st.StudentId, K12DropoutFeatures.Compute(st.Signals, st.Signals.Days[cutoff - 1].Date), st.DroppedOut, cutoff);
+            }).ToList();
         }
+        var points = Monitoring.DriftReference.Range(FirstScoringDay, TermDays);
         return new RiskDataset(K12DropoutFeatures.Set, Examples(trainStudents, seed, "sim"), Examples(testStudents, seed + 1_000_003, "hold"),
             K12DropoutFeatures.Indicators[0],
-            $"SYNTHETIC K-12 students (K12DropoutSimulator, seed {seed}; {TruthModel}); features as of school day {scoringDay}",
-            $"train {trainStudents} simulated students, test {testStudents} others from seed {seed + 1_000_003}");
+            $"SYNTHETIC K-12 students (K12DropoutSimulator, seed {seed}; {TruthModel}); features as of {points}",
+            $"train {trainStudents} simulated students, test {testStudents} others from seed {seed + 1_000_003}; each student's features as of one random school day {FirstScoringDay}–{TermDays}");
     }
 
     private double Normal() => Math.Sqrt(-2 * Math.Log(1 - _random.NextDouble())) * Math.Cos(2 * Math.PI * _random.NextDouble());

@@ -15,25 +15,38 @@ public sealed record DriftReference(IReadOnlyList<float[]> Features, IReadOnlyLi
     /// <summary>Fewer reference rows than this at the served points of the year is too few to compare with alone.</summary>
     public const int MinimumRowsAtPoints = 100;
 
+    /// <summary>
+    /// Up to <see cref="MaximumRows"/> of the rows with the model's scores on them. Rows cut at points of the year are taken
+    /// evenly over the points (the first row at each point, then the second, ...), so a model trained across the year keeps
+    /// as many rows at each point as the card allows, rather than however many a random draw left there.
+    /// </summary>
     public static DriftReference From(IReadOnlyList<LabelledExample> rows, IReadOnlyList<double> scores)
     {
-        var take = Math.Min(MaximumRows, Math.Min(rows.Count, scores.Count));
-        var kept = rows.Take(take).ToArray();
-        return new DriftReference(kept.Select(r => r.Features).ToArray(), scores.Take(take).Select(s => Math.Round(s, 5)).ToArray(),
-            kept.All(r => r.Point is not null) ? kept.Select(r => r.Point!.Value).ToArray() : null);
+        var count = Math.Min(rows.Count, scores.Count);
+        var order = Enumerable.Range(0, count).ToArray();
+        if (rows.Take(count).All(r => r.Point is not null))
+        {
+            order = [.. order.GroupBy(i => rows[i].Point!.Value).SelectMany(g => g.Select((row, rank) => (row, rank, point: g.Key)))
+                .OrderBy(x => x.rank).ThenBy(x => x.point).Take(MaximumRows).Select(x => x.row).Order()];
+        }
+        var kept = order.Take(MaximumRows).ToArray();
+        return new DriftReference(kept.Select(i => rows[i].Features).ToArray(), kept.Select(i => Math.Round(scores[i], 5)).ToArray(),
+            kept.Length > 0 && kept.All(i => rows[i].Point is not null) ? kept.Select(i => rows[i].Point!.Value).ToArray() : null);
     }
 
-    /// <summary>"school days 20–30", or null when the rows carry no points.</summary>
+    /// <summary>"school days 10–90", or null when the rows carry no points.</summary>
     public string? DescribePoints() => Points is { Count: > 0 } p ? Range(p.Min(), p.Max()) : null;
 
     public static string Range(int from, int to) => from == to ? $"school day {from}" : $"school days {from}–{to}";
 
     /// <summary>
-    /// The training rows at the same points of the year as a window whose row i was served at <paramref name="currentPoints"/>[i]:
-    /// at every point both have, reference rows in the window's proportions (so a window of students all at school day 25
-    /// meets rows cut at day 25, not a spread of days 20–30), and the window's rows at those points. Null when the card kept
-    /// no points, or the model has too few rows at the served points, or most of the window is at points it was never
-    /// trained at: then it is serving outside what it learnt, and the caller compares with every row and says so.
+    /// The training rows at the same points of the year as a window whose row i was served at <paramref name="currentPoints"/>[i],
+    /// and the window's rows to compare with them: at every point both have, the two sides in the same proportions (so a window
+    /// of students all at school day 25 meets rows cut at day 25, not a spread of the year). Each point weighs the smaller of its
+    /// shares on either side, and each side then keeps as many of its rows as those proportions allow: a card holds a few dozen
+    /// rows at each school day, so neither side's proportions are imposed on the other at the cost of most of its rows. Null when
+    /// the card kept no points, or the model has too few rows at the served points, or most of the window is at points it was
+    /// never trained at: then it is serving outside what it learnt, and the caller compares with every row and says so.
     /// </summary>
     public PointMatch? AtPoints(IReadOnlyList<int> currentPoints)
     {
@@ -43,18 +56,22 @@ public sealed record DriftReference(IReadOnlyList<float[]> Features, IReadOnlyLi
         }
         var referenceAt = Enumerable.Range(0, Points.Count).ToLookup(i => Points[i]);
         var currentAt = Enumerable.Range(0, currentPoints.Count).ToLookup(i => currentPoints[i]);
-        var common = currentAt.Where(g => referenceAt.Contains(g.Key)).ToArray();
-        var kept = common.Sum(g => g.Count());
-        if (kept * 2 < currentPoints.Count)
+        var common = currentAt.Where(g => referenceAt.Contains(g.Key)).Select(g => (Point: g.Key, Reference: referenceAt[g.Key].ToArray(), Current: g.ToArray())).ToArray();
+        var (inReference, inCurrent) = (common.Sum(g => g.Reference.Length), common.Sum(g => g.Current.Length));
+        if (inCurrent * 2 < currentPoints.Count)
         {
             return null;
         }
-        // The most reference rows a point can give per window row, over every common point: the proportions then match.
-        var perRow = common.Min(g => (double)referenceAt[g.Key].Count() / g.Count());
-        var rows = common.SelectMany(g => referenceAt[g.Key].Take((int)Math.Floor(perRow * g.Count()))).Order().ToArray();
+        var share = common.Select(g => Math.Min((double)g.Reference.Length / inReference, (double)g.Current.Length / inCurrent)).ToArray();
+        int[] Take(Func<(int Point, int[] Reference, int[] Current), int[]> side)
+        {
+            var scale = common.Select((g, k) => side(g).Length / share[k]).Min();
+            return [.. common.SelectMany((g, k) => side(g).Take((int)Math.Floor(scale * share[k] + 1e-9))).Order()];
+        }
+        var rows = Take(g => g.Reference);
         return rows.Length < MinimumRowsAtPoints ? null
             : new PointMatch(new DriftReference(rows.Select(i => Features[i]).ToArray(), rows.Select(i => Scores[i]).ToArray(), rows.Select(i => Points[i]).ToArray()),
-                common.SelectMany(g => g).Order().ToArray());
+                Take(g => g.Current));
     }
 }
 
@@ -101,10 +118,10 @@ public static class DriftAnalysis
     }
 
     /// <summary>
-    /// A student's attendance inputs as the model was trained to see them: training examples were cut at a
-    /// random school day 20–30, so live students are measured over their last 20–30 school days (the length
-    /// fixed per student by a hash of the id). A count such as days enrolled then does not drift merely
-    /// because the year goes on, and a real change in behaviour or recording shows.
+    /// A student's attendance inputs over their last 20–30 school days (the length fixed per student by a hash of the id): the
+    /// live baseline's like-for-like window, in which a count such as days enrolled does not drift merely because the year goes
+    /// on, and a real change in behaviour or recording shows. (The cold-start models were once trained at school days 20–30
+    /// only, hence the length; they are now trained across the year, which these days are part of.)
     /// </summary>
     public static float[] MonitoringWindow(string studentId, IEnumerable<SchoolDay> days, int minimumDays = 20, int maximumDays = 30)
     {
@@ -112,6 +129,15 @@ public static class DriftAnalysis
         var length = minimumDays + (int)(StableHash(studentId) % (uint)(maximumDays - minimumDays + 1));
         return AttendanceFeatures.Compute(ordered.Skip(Math.Max(0, ordered.Length - length)));
     }
+
+    /// <summary>
+    /// One of a student's scoring moments in a window (e.g. the school days of a week, in date order), fixed per student by a hash of
+    /// the id: the model scored every student at each of them, so one moment each, spread evenly over the window, samples what it
+    /// was served there without reading every student at every day.
+    /// </summary>
+    public static T ServedMoment<T>(string studentId, IReadOnlyList<T> moments) =>
+        moments.Count == 0 ? throw new ArgumentException("A student served in the window has at least one moment in it.", nameof(moments))
+            : moments[(int)(StableHash(studentId) % (uint)moments.Count)];
 
     /// <summary>FNV-1a: stable across processes, unlike string.GetHashCode.</summary>
     private static uint StableHash(string value)
