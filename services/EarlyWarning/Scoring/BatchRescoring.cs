@@ -165,6 +165,8 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
             {
                 // Read inside the transaction (on SQLite it holds the write lock), so the decision is made on what is overwritten.
                 await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                // On PostgreSQL the read takes no lock: a signal consumer scoring one of these students waits (ScoreLocks) instead.
+                await db.LockScoresAsync(active.Kind, ids, ct);
                 var watch = Stopwatch.StartNew();
                 var stored = await db.RiskScores.AsNoTracking().Where(s => s.Kind == active.Kind && ids.Contains(s.StudentId))
                     .Select(s => new { s.StudentId, s.Score, s.Band, s.Flagged, s.Crossings, s.ModelId, s.Threshold })
