@@ -18,59 +18,24 @@ namespace Beacon.EarlyWarning.Tests;
 /// batch scores, the behaviour batch scores while the grades are unsaved (or, locked out, waits up to a second), the
 /// grades save, then the behaviour.
 /// </summary>
-public class ConcurrentScoringTests : IAsyncLifetime
+public class ConcurrentScoringTests : ServiceOnEitherDatabase<Program, EarlyWarningDbContext>
 {
     private const string School = "school-race";
     private static readonly DateOnly Day = new(2026, 10, 1);
-    private ServiceFactory<Program>? _service;
 
-    protected virtual bool OnPostgres => false;
-
-    private ServiceFactory<Program> Service => _service ?? throw new InvalidOperationException("Skipped: no PostgreSQL.");
-
-    public async Task InitializeAsync()
+    protected override Dictionary<string, string?> Settings => new()
     {
-        string? connectionString = null;
-        if (OnPostgres)
-        {
-            if (TestEnvironment.Postgres is not { } server)
-            {
-                return;
-            }
-            connectionString = TestPostgres.NewDatabase(server);
-        }
-        _service = new ServiceFactory<Program>
-        {
-            ConnectionString = connectionString,
-            Settings =
-            {
-                ["EarlyWarning:Models:Trees"] = "40",
-                ["EarlyWarning:Scoring:Enabled"] = "false",
-                ["EarlyWarning:Monitoring:Enabled"] = "false",
-            },
-        };
-        await _service.WaitUntilReadyAsync();
-        using var client = _service.CreateClient();
+        ["EarlyWarning:Models:Trees"] = "40",
+        ["EarlyWarning:Scoring:Enabled"] = "false",
+        ["EarlyWarning:Monitoring:Enabled"] = "false",
+    };
+
+    protected override async Task StartedAsync()
+    {
+        using var client = Service.CreateClient();
         using var response = await client.PostAsJsonAsync("/api/early-warning/v1/models/train", new { kind = "dropout", students = 3000, seed = 3, promote = true });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(OnPostgres ? "Npgsql.EntityFrameworkCore.PostgreSQL" : "Microsoft.EntityFrameworkCore.Sqlite",
-            await _service.WithDbAsync<EarlyWarningDbContext, string?>(db => Task.FromResult(db.Database.ProviderName)));
     }
-
-    public async Task DisposeAsync()
-    {
-        if (_service is null)
-        {
-            return;
-        }
-        if (OnPostgres)
-        {
-            await _service.WithDbAsync<EarlyWarningDbContext, bool>(db => db.Database.EnsureDeletedAsync());
-        }
-        await _service.DisposeAsync();
-    }
-
-    private void SkipWithoutPostgres() => Skip.If(_service is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); ./beacon test sets it.");
 
     private static string NewStudent() => $"race-{Guid.NewGuid():N}"[..20];
 
@@ -83,7 +48,7 @@ public class ConcurrentScoringTests : IAsyncLifetime
     [SkippableFact]
     public async Task Two_batches_scoring_a_new_student_at_once_both_commit_one_score_that_saw_both()
     {
-        SkipWithoutPostgres();
+        SkipUnlessRunning();
         var student = NewStudent();
 
         // Before the mend both read "never scored" and both inserted the score: the later commit failed on the key.
@@ -95,7 +60,7 @@ public class ConcurrentScoringTests : IAsyncLifetime
     [SkippableFact]
     public async Task Two_batches_rescoring_a_student_at_once_lose_neither_batch_signals()
     {
-        SkipWithoutPostgres();
+        SkipUnlessRunning();
         var student = NewStudent();
         await ApplyAndSaveAsync<GradeUpdates, GradeRecorded>([new GradeRecorded(student, School, "art", "2026-P1", 91, Day, false, DateTimeOffset.UtcNow)]);
         Assert.NotNull(await ScoreAsync(student));
