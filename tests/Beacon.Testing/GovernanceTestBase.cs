@@ -21,23 +21,14 @@ namespace Beacon.Testing;
 /// Test methods are [SkippableFact] and start with <see cref="SkipUnlessRunning"/>.
 /// </para>
 /// </summary>
-public abstract class GovernanceTestBase<TProgram, TContext> : IAsyncLifetime
+public abstract class GovernanceTestBase<TProgram, TContext> : ServiceOnEitherDatabase<TProgram, TContext>
     where TProgram : class
     where TContext : DbContext
 {
-    private ServiceFactory<TProgram>? _service;
     private HttpClient? _http;
-
-    /// <summary>True in the subclass that runs the same tests on PostgreSQL.</summary>
-    protected virtual bool OnPostgres => false;
 
     /// <summary>The service's name in its StudentErasureConfirmed events, e.g. "mastery".</summary>
     protected abstract string ServiceName { get; }
-
-    /// <summary>The service's Retention:* periods and any other settings the tests need.</summary>
-    protected abstract Dictionary<string, string?> Settings { get; }
-
-    protected ServiceFactory<TProgram> Service => _service ?? throw new InvalidOperationException("Call SkipUnlessRunning() first.");
 
     protected IBus Bus => Service.Services.GetRequiredService<IBus>();
 
@@ -50,40 +41,11 @@ public abstract class GovernanceTestBase<TProgram, TContext> : IAsyncLifetime
     /// <summary>The student's rows per table, by the names the service's confirmation uses.</summary>
     protected abstract Task<Dictionary<string, int>> RowsOfAsync(TContext db, string student);
 
-    public async Task InitializeAsync()
-    {
-        string? connectionString = null;
-        if (OnPostgres)
-        {
-            if (TestEnvironment.Postgres is not { } server)
-            {
-                return;
-            }
-            connectionString = TestPostgres.NewDatabase(server);
-        }
-        _service = new ServiceFactory<TProgram> { ConnectionString = connectionString, Settings = Settings };
-        await _service.WaitUntilReadyAsync();
-        var provider = await _service.WithDbAsync<TContext, string?>(db => Task.FromResult(db.Database.ProviderName));
-        Assert.Equal(OnPostgres ? "Npgsql.EntityFrameworkCore.PostgreSQL" : "Microsoft.EntityFrameworkCore.Sqlite", provider);
-    }
-
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         _http?.Dispose();
-        if (_service is null)
-        {
-            return;
-        }
-        if (OnPostgres)
-        {
-            await _service.WithDbAsync<TContext, bool>(db => db.Database.EnsureDeletedAsync());
-        }
-        await _service.DisposeAsync();
+        await base.DisposeAsync();
     }
-
-    /// <summary>First line of every test: on PostgreSQL without BEACON_TEST_POSTGRES the test skips.</summary>
-    protected void SkipUnlessRunning() =>
-        Skip.If(_service is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); ./beacon test sets it.");
 
     protected Task<T> Db<T>(Func<TContext, Task<T>> work) => Service.WithDbAsync(work);
 

@@ -19,63 +19,31 @@ namespace Beacon.EarlyWarning.Tests;
 /// school of 45 students without a cap and one of 40 capped at 10 %, with a district threshold generous enough that the
 /// cap binds; chunks of 7 students, so every chunk boundary and the two-pass capacity line are crossed.
 /// </summary>
-public class BatchRescoreTests : IAsyncLifetime
+public class BatchRescoreTests : ServiceOnEitherDatabase<Program, EarlyWarningDbContext>
 {
     private const string Kind = "chronic-absence";
     private readonly string _open = $"bo-{Guid.NewGuid():N}"[..11];
     private readonly string _capped = $"bc-{Guid.NewGuid():N}"[..11];
-    private ServiceFactory<Program>? _service;
     private HttpClient _client = null!;
 
-    protected virtual bool OnPostgres => false;
-
-    private ServiceFactory<Program> Service => _service ?? throw new InvalidOperationException("Skipped: no PostgreSQL.");
-
-    public async Task InitializeAsync()
+    protected override Dictionary<string, string?> Settings => new()
     {
-        string? connectionString = null;
-        if (OnPostgres)
-        {
-            if (TestEnvironment.Postgres is not { } server)
-            {
-                return;
-            }
-            connectionString = TestPostgres.NewDatabase(server);
-        }
-        _service = new ServiceFactory<Program>
-        {
-            ConnectionString = connectionString,
-            Settings =
-            {
-                ["EarlyWarning:Models:Trees"] = "40",
-                [$"EarlyWarning:Models:SchoolCapacities:{_capped}"] = "0.1",
-                ["EarlyWarning:Scoring:Enabled"] = "false",
-                ["EarlyWarning:Monitoring:Enabled"] = "false",
-            },
-        };
-        await _service.WaitUntilReadyAsync();
-        _client = _service.CreateClient();
-        Assert.Equal(OnPostgres ? "Npgsql.EntityFrameworkCore.PostgreSQL" : "Microsoft.EntityFrameworkCore.Sqlite",
-            await _service.WithDbAsync<EarlyWarningDbContext, string?>(db => Task.FromResult(db.Database.ProviderName)));
-    }
+        ["EarlyWarning:Models:Trees"] = "40",
+        [$"EarlyWarning:Models:SchoolCapacities:{_capped}"] = "0.1",
+        ["EarlyWarning:Scoring:Enabled"] = "false",
+        ["EarlyWarning:Monitoring:Enabled"] = "false",
+    };
 
-    public async Task DisposeAsync()
+    protected override Task StartedAsync()
     {
-        if (_service is null)
-        {
-            return;
-        }
-        if (OnPostgres)
-        {
-            await _service.WithDbAsync<EarlyWarningDbContext, bool>(db => db.Database.EnsureDeletedAsync());
-        }
-        await _service.DisposeAsync();
+        _client = Service.CreateClient();
+        return Task.CompletedTask;
     }
 
     [SkippableFact]
     public async Task The_batch_gives_each_student_what_one_at_a_time_scoring_gives_publishes_only_changes_and_holds_the_cap()
     {
-        Skip.If(_service is null, "BEACON_TEST_POSTGRES is not set (a PostgreSQL connection string); ./beacon test sets it.");
+        SkipUnlessRunning();
         var open = Enumerable.Range(0, 45).Select(i => $"{_open}-s{i:00}").ToArray();
         var capped = Enumerable.Range(0, 40).Select(i => $"{_capped}-s{i:00}").ToArray();
         await SeedAsync(open, _open);

@@ -179,6 +179,8 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
             {
                 // Read inside the transaction (on SQLite it holds the write lock), so the decision is made on what is overwritten.
                 await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                // On PostgreSQL the read takes no lock: a signal consumer scoring one of these students waits (ScoreLocks) instead.
+                await db.LockScoresAsync(active.Kind, ids, ct);
                 var watch = Stopwatch.StartNew();
                 var stored = await db.RiskScores.AsNoTracking().Where(s => s.Kind == active.Kind && EF.Parameter(ids).Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
                 timing.AddRead(watch.Elapsed);

@@ -33,7 +33,9 @@ public static class RiskBands
 
 /// <summary>
 /// Scores one student with the active model of a kind, inside the caller's unit of work: the score,
-/// the score change and (on a crossing) RiskAlertRaised are saved with the signal that caused them. The
+/// the score change and (on a crossing) RiskAlertRaised are saved with the signal that caused them. The students'
+/// scores are locked (<see cref="ScoreLocks"/>) before they are read, until the caller's save commits, so two units of
+/// work scoring one student decide one after the other, each on what it overwrites. The
 /// unit of work's score changes go out as one <see cref="RiskScoresChanged"/>: call
 /// <see cref="PublishScoreChanges"/> before saving.
 /// </summary>
@@ -62,6 +64,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             return null;
         }
         var threshold = await thresholds.ForAsync(active, ct);
+        await db.LockScoresAsync(active.Kind, studentIds, ct);
         // Loaded into the change tracker, where ScoreAsync's FindAsync finds them without a query each.
         var week = WeekStart(now);
         await db.RiskScores.Where(s => s.Kind == active.Kind && studentIds.Contains(s.StudentId)).LoadAsync(ct);
@@ -90,6 +93,8 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             return;
         }
         var threshold = await thresholds.ForAsync(active, ct);
+        // Before the signals are read too: a scoring that waited reads the signals the other unit of work committed.
+        await db.LockScoresAsync(active.Kind, studentIds, ct);
         var rows = await signals.LoadAsync(K12DropoutFeatures.Kind, studentIds, days, ct);
         var ids = rows.Select(r => r.StudentId).ToArray();
         var week = WeekStart(now);
