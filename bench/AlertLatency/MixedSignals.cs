@@ -70,6 +70,8 @@ internal static class MixedSignals
         var sampled = sampler?.RunAsync(sampling.Token) ?? Task.CompletedTask;
         var sender = new MixedSender(http, clock, rate);
         clock.Restart();
+        // The clock's zero on the wall clock, to compare the bench's moments with the times Early warning records.
+        var epoch = DateTimeOffset.UtcNow;
         var give = TimeSpan.FromSeconds(seconds * 1.5);
         for (var d = 0; d < dayCount && clock.Elapsed < give; d++)
         {
@@ -105,6 +107,7 @@ internal static class MixedSignals
         Console.Write(sender.KindTable(sendTime));
         Console.WriteLine();
         var all = new List<double>();
+        var entries = new List<TimedEntry>();
         var rows = new StringBuilder("reason (planted)        expected  arrived  before the signal  p50 ms  p95 ms  p99 ms  max ms\n");
         foreach (var (label, family) in Reasons)
         {
@@ -112,6 +115,9 @@ internal static class MixedSignals
             var times = mine.Where(e => arrivals.ContainsKey((e.p.StudentId, e.c, family)))
                 .Select(e => (arrivals[(e.p.StudentId, e.c, family)] - sender.SentAt[e.p]).TotalMilliseconds).ToList();
             var timed = times.Where(t => t >= 0).Order().ToArray();
+            entries.AddRange(mine.Where(e => arrivals.TryGetValue((e.p.StudentId, e.c, family), out var at) && at >= sender.SentAt[e.p])
+                .Select(e => new TimedEntry(e.p.StudentId, family, epoch + sender.SentAt[e.p], epoch + arrivals[(e.p.StudentId, e.c, family)],
+                    (arrivals[(e.p.StudentId, e.c, family)] - sender.SentAt[e.p]).TotalMilliseconds)));
             all.AddRange(timed);
             rows.AppendLine(CultureInfo.InvariantCulture,
                 $"{label,-22} {mine.Count,9} {times.Count,8} {times.Count - timed.Length,18} {BenchPlatform.P(timed, 0.5),7:F0} {BenchPlatform.P(timed, 0.95),7:F0} {BenchPlatform.P(timed, 0.99),7:F0} {(timed.Length > 0 ? timed[^1] : double.NaN),7:F0}");
@@ -123,6 +129,9 @@ internal static class MixedSignals
         Console.WriteLine($"feed entries by reason       {string.Join(", ", entriesByFamily.OrderBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Key} {x.Value}"))} (planted and not)");
         Console.WriteLine($"signal -> feed latency, all  p50 {BenchPlatform.P(sorted, 0.5):F0} ms, p95 {BenchPlatform.P(sorted, 0.95):F0} ms, p99 {BenchPlatform.P(sorted, 0.99):F0} ms over {sorted.Length} timed alerts (goal: p95 < 2,000 ms)");
         Console.WriteLine(await DropoutScoresAsync(http, plan));
+        Console.WriteLine(await AlertCauses.DescribeAsync(http, counselors.Select(BenchPlatform.SchoolOf), entries,
+            (student, kind, before) => sender.BatchesSent.TryGetValue((student, kind), out var times)
+                && times.Select(t => epoch + t).Where(t => t <= before).ToList() is { Count: > 0 } sentBefore ? sentBefore.Max() : null));
         var (memory, growth) = sampler?.Report() ?? ("", double.NaN);
         Console.WriteLine();
         Console.Write(memory);
@@ -173,6 +182,9 @@ internal sealed class MixedSender(HttpClient http, Stopwatch clock, double rate)
     private readonly Dictionary<Signal, Planted[]> pending = [];
 
     public ConcurrentDictionary<Planted, TimeSpan> SentAt { get; } = [];
+
+    /// <summary>When each batch holding a student's signals of a kind was sent: what raised an alert, if not the planted signal.</summary>
+    public Dictionary<(string Student, string Kind), List<TimeSpan>> BatchesSent { get; } = [];
     public long Sent { get; private set; }
 
     public async Task SendDayAsync(List<Signal> day, ILookup<Signal, Planted> planted)
@@ -221,6 +233,10 @@ internal sealed class MixedSender(HttpClient http, Stopwatch clock, double rate)
                     SentAt[p] = at;
                 }
             }
+        }
+        foreach (var student in batch.Select(x => x.StudentId).Distinct())
+        {
+            (BatchesSent.TryGetValue((student, kind.Name), out var times) ? times : BatchesSent[(student, kind.Name)] = []).Add(at);
         }
         posts.Add(Task.Run(() => PostAsync(kind, batch)));
         Sent += batch.Length;

@@ -25,8 +25,11 @@ public sealed class SchemaUpgradeTests
             await first.WithDbAsync<EarlyWarningDbContext, int>(async db =>
             {
                 db.AttendanceDays.Add(new AttendanceDay { StudentId = "upgrade-s1", Date = new DateOnly(2026, 9, 1), Status = "absent" });
+                db.Alerts.Add(Alert("upgrade-s1", "chronic-absence"));
                 await db.SaveChangesAsync();
-                // As an earlier version left it: no inbox table, and day rows without attendance packs.
+                // As an earlier version left it: no inbox table, day rows without attendance packs, alerts without what raised them.
+                await db.Database.ExecuteSqlRawAsync("ALTER TABLE \"Alerts\" DROP COLUMN \"RaisedBy\"");
+                await db.Database.ExecuteSqlRawAsync("ALTER TABLE \"Alerts\" DROP COLUMN \"SignalSentAt\"");
                 await db.Database.ExecuteSqlRawAsync("DROP TABLE \"AttendancePacks\"");
                 return await db.Database.ExecuteSqlRawAsync("DROP TABLE inbox");
             });
@@ -44,5 +47,29 @@ public sealed class SchemaUpgradeTests
         // The start's upgrade step packed the stored days: the re-score reads them from the pack.
         var pack = await second.WithDbAsync<EarlyWarningDbContext, AttendancePack?>(db => db.AttendancePacks.SingleOrDefaultAsync(p => p.StudentId == "upgrade-s1"));
         Assert.Equal([new SchoolDay(new DateOnly(2026, 9, 1), "absent")], AttendancePacking.Decode(pack!.Days));
+        // The alert columns added since: the old alert kept (raised by nothing recorded), a new one stores them.
+        var sent = DateTimeOffset.UtcNow.AddSeconds(-2);
+        await second.WithDbAsync<EarlyWarningDbContext, int>(db =>
+        {
+            var alert = Alert("upgrade-s1", "behavior");
+            alert.RaisedBy = "BehaviorIncidentRecorded";
+            alert.SignalSentAt = sent;
+            db.Alerts.Add(alert);
+            return db.SaveChangesAsync();
+        });
+        var alerts = await second.WithDbAsync<EarlyWarningDbContext, List<RiskAlert>>(db => db.Alerts.AsNoTracking().OrderBy(a => a.Kind).ToListAsync());
+        Assert.Equal([("behavior", "BehaviorIncidentRecorded", true), ("chronic-absence", (string?)null, false)],
+            alerts.Select(a => (a.Kind, a.RaisedBy, a.SignalSentAt is not null)).ToArray());
     }
+
+    private static RiskAlert Alert(string student, string kind) => new()
+    {
+        AlertId = Guid.NewGuid(),
+        StudentId = student,
+        SchoolId = "upgrade-school",
+        Kind = kind,
+        Crossing = 1,
+        Reason = "r",
+        RaisedAt = DateTimeOffset.UtcNow,
+    };
 }

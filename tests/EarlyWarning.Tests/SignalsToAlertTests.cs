@@ -48,6 +48,9 @@ public sealed class SignalsToAlertTests : IAsyncLifetime
         var alert = Assert.Single(alerts);
         Assert.Equal(RiskKinds.CoursePerformance, alert.Kind);
         Assert.StartsWith("Failing 1 of 2 course(s) in 2026-T1", alert.Reason);
+        // What raised it, and when its message was sent (the bus's header): how long the signal waited for the alert.
+        Assert.Equal(nameof(GradeRecorded), alert.RaisedBy);
+        Assert.InRange(alert.SignalSentAt!.Value, at.AddSeconds(-1), alert.RaisedAt);
 
         // The same two marks again, and a third passing course: one alert still, three marks stored.
         await Bus.Publish(Mark("ela", 81));

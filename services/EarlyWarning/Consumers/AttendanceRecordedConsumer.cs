@@ -21,9 +21,11 @@ namespace Beacon.EarlyWarning.Consumers;
 /// does not move and no second alert is raised. Each changed record also re-scores its student with the
 /// active chronic-absence model, if one is promoted, in the same transaction. The caller saves.
 /// </summary>
-public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, IErasedStudents erased, TimeProvider clock)
-    : IRecordsHandler<AttendanceRecorded>
+public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<ChronicAbsenceOptions> options, RiskScoring scoring, IErasedStudents erased,
+    SignalArrivals arrivals, TimeProvider clock) : IRecordsHandler<AttendanceRecorded>, IRecordsSentTimes<AttendanceRecorded>
 {
+    public void Sent(IEnumerable<(AttendanceRecorded Record, DateTime? SentTime)> records) => arrivals.Note(records, m => m.StudentId);
+
     public async Task ApplyAsync(IReadOnlyList<AttendanceRecorded> batch, CancellationToken ct)
     {
         // The ABC indicator counts school days; per-period records do not change it.
@@ -121,7 +123,7 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
                     Score = reading.Summary.AbsenceRate,
                     RaisedAt = now,
                 };
-                db.Raise(alert);
+                db.Raise(arrivals.Stamp(alert));
             }
             state.SchoolId = message.SchoolId;
             state.DaysEnrolled = reading.Summary.DaysEnrolled;

@@ -18,7 +18,7 @@ namespace Beacon.EarlyWarning.Consumers;
 // (the filter sees a gathered batch as one message without a student).
 
 /// <summary>Keeps a student's behaviour or course-performance state and raises one alert per crossing in.</summary>
-public sealed class IndicatorAlerts(EarlyWarningDbContext db, TimeProvider clock)
+public sealed class IndicatorAlerts(EarlyWarningDbContext db, SignalArrivals arrivals, TimeProvider clock)
 {
     public async Task ApplyAsync(string studentId, string schoolId, IndicatorReading reading, CancellationToken ct)
     {
@@ -42,7 +42,7 @@ public sealed class IndicatorAlerts(EarlyWarningDbContext db, TimeProvider clock
                 Score = reading.Score,
                 RaisedAt = now,
             };
-            db.Raise(alert);
+            db.Raise(arrivals.Stamp(alert));
         }
         state.SchoolId = schoolId;
         state.Flagged = reading.Flagged;
@@ -59,8 +59,10 @@ public sealed class IndicatorAlerts(EarlyWarningDbContext db, TimeProvider clock
 /// model re-scores each changed student once, after the batch. The caller saves.
 /// </summary>
 public sealed class GradeUpdates(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<CoursePerformanceOptions> options, RiskScoring scoring,
-    IErasedStudents erased, TimeProvider clock) : IRecordsHandler<GradeRecorded>
+    IErasedStudents erased, SignalArrivals arrivals, TimeProvider clock) : IRecordsHandler<GradeRecorded>, IRecordsSentTimes<GradeRecorded>
 {
+    public void Sent(IEnumerable<(GradeRecorded Record, DateTime? SentTime)> records) => arrivals.Note(records, m => m.StudentId);
+
     public async Task ApplyAsync(IReadOnlyList<GradeRecorded> batch, CancellationToken ct)
     {
         var records = await erased.WithoutErasedAsync(batch, m => m.StudentId, ct);
@@ -104,8 +106,10 @@ public sealed class GradeRecordedConsumer(EarlyWarningDbContext db, GradeUpdates
 /// each changed student once, after the batch. The caller saves.
 /// </summary>
 public sealed class BehaviorUpdates(EarlyWarningDbContext db, IndicatorAlerts alerts, IOptions<BehaviorIndicatorOptions> options, RiskScoring scoring,
-    IErasedStudents erased, TimeProvider clock) : IRecordsHandler<BehaviorIncidentRecorded>
+    IErasedStudents erased, SignalArrivals arrivals, TimeProvider clock) : IRecordsHandler<BehaviorIncidentRecorded>, IRecordsSentTimes<BehaviorIncidentRecorded>
 {
+    public void Sent(IEnumerable<(BehaviorIncidentRecorded Record, DateTime? SentTime)> records) => arrivals.Note(records, m => m.StudentId);
+
     public async Task ApplyAsync(IReadOnlyList<BehaviorIncidentRecorded> batch, CancellationToken ct)
     {
         var records = await erased.WithoutErasedAsync(batch, m => m.StudentId, ct);
@@ -164,8 +168,11 @@ public sealed class BehaviorIncidentRecordedConsumer(EarlyWarningDbContext db, B
 /// transaction and a re-score per statement would not keep up. Each statement id counts once (xAPI ids are immutable:
 /// the same id is the same statement); the dropout model re-scores each changed student once, after the batch. The caller saves.
 /// </summary>
-public sealed class LmsUpdates(EarlyWarningDbContext db, RiskScoring scoring, IErasedStudents erased, TimeProvider clock) : IRecordsHandler<LmsActivityRecorded>
+public sealed class LmsUpdates(EarlyWarningDbContext db, RiskScoring scoring, IErasedStudents erased, SignalArrivals arrivals, TimeProvider clock)
+    : IRecordsHandler<LmsActivityRecorded>, IRecordsSentTimes<LmsActivityRecorded>
 {
+    public void Sent(IEnumerable<(LmsActivityRecorded Record, DateTime? SentTime)> records) => arrivals.Note(records, m => m.StudentId);
+
     public async Task ApplyAsync(IReadOnlyList<LmsActivityRecorded> batch, CancellationToken ct)
     {
         var records = await erased.WithoutErasedAsync(batch, m => m.StudentId, ct);
@@ -189,13 +196,14 @@ public sealed class LmsActivityRecordedConsumer(EarlyWarningDbContext db, LmsUpd
 /// re-scored; a voiding that overtakes its statement leaves the tombstone the statement then finds. Voided answers
 /// reach this service as Mastery's new estimate (MasteryChanged).
 /// </summary>
-public sealed class LearningRecordVoidedConsumer(EarlyWarningDbContext db, RiskScoring scoring, TimeProvider clock) : IConsumer<LearningRecordVoided>
+public sealed class LearningRecordVoidedConsumer(EarlyWarningDbContext db, RiskScoring scoring, SignalArrivals arrivals, TimeProvider clock) : IConsumer<LearningRecordVoided>
 {
     public const string ActivityKind = "activity";
 
     public async Task Consume(ConsumeContext<LearningRecordVoided> context)
     {
         var m = context.Message;
+        arrivals.Note([(m, context.SentTime)], v => v.StudentId);
         if (m.Kind != ActivityKind)
         {
             return;
@@ -224,8 +232,11 @@ public sealed class LearningRecordVoidedConsumer(EarlyWarningDbContext db, RiskS
 /// then attempts) than the stored one for its student and skill changes nothing, wherever it falls in the batch; the
 /// dropout model re-scores each changed student once, after the batch. The caller saves.
 /// </summary>
-public sealed class MasteryUpdates(EarlyWarningDbContext db, RiskScoring scoring, IErasedStudents erased, TimeProvider clock) : IRecordsHandler<MasteryChanged>
+public sealed class MasteryUpdates(EarlyWarningDbContext db, RiskScoring scoring, IErasedStudents erased, SignalArrivals arrivals, TimeProvider clock)
+    : IRecordsHandler<MasteryChanged>, IRecordsSentTimes<MasteryChanged>
 {
+    public void Sent(IEnumerable<(MasteryChanged Record, DateTime? SentTime)> records) => arrivals.Note(records, m => m.StudentId);
+
     public async Task ApplyAsync(IReadOnlyList<MasteryChanged> batch, CancellationToken ct)
     {
         var records = await erased.WithoutErasedAsync(batch, m => m.StudentId, ct);

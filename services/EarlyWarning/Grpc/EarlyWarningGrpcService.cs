@@ -36,6 +36,8 @@ public sealed class EarlyWarningGrpcService(EarlyWarningDbContext db, IOptions<C
             RaisedAt = a.RaisedAt.ToString("O"),
             Reason = a.Reason,
             AbsenceRate = a.Score,
+            RaisedBy = a.RaisedBy ?? "",
+            SignalSentAt = a.SignalSentAt?.ToString("O") ?? "",
         }));
         return response;
     }

@@ -17,6 +17,7 @@ public static class RiskModelsExtensions
             sp => sp.GetRequiredService<ActiveModelsWarmUp>(), HealthStatus.Unhealthy, [HostingExtensions.ReadyTag]));
         builder.Services.AddScoped<ModelRegistry>();
         builder.Services.AddScoped<RiskScoring>();
+        builder.Services.AddScoped<SignalArrivals>();
         builder.Services.AddScoped<StudentSignalsReader>();
         builder.Services.AddSingleton<District>();
         builder.Services.AddScoped<DistrictThresholds>();

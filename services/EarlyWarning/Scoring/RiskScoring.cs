@@ -40,7 +40,7 @@ public static class RiskBands
 /// <see cref="PublishScoreChanges"/> before saving.
 /// </summary>
 public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds, StudentSignalsReader signals,
-    SchoolCapacity capacity)
+    SchoolCapacity capacity, SignalArrivals arrivals)
 {
     /// <summary>Score changes per event, as for the attendance batches they come from.</summary>
     public const int ScoreChangesPerEvent = 500;
@@ -125,7 +125,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
         var (flagged, band, raises, crossings, news) = ScoreDecision.Of(stored, studentId, prediction.Probability, threshold, options.Value.HysteresisRatio, line, active.ModelId);
         if (raises)
         {
-            db.Raise(NewAlert(active, studentId, schoolId, crossings, prediction, now));
+            db.Raise(arrivals.Stamp(NewAlert(active, studentId, schoolId, crossings, prediction, now)));
         }
         score.Crossings = crossings;
         score.SchoolId = schoolId;

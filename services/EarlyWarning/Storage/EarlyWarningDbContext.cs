@@ -56,6 +56,10 @@ public sealed class RiskAlert
     /// <summary>The model version that raised it; null for the rule indicator's alerts.</summary>
     public Guid? ModelId { get; set; }
     public int? ModelVersion { get; set; }
+    /// <summary>The signal whose unit of work raised it (MasteryChanged, GradeRecorded, ...); null for a re-score.</summary>
+    public string? RaisedBy { get; set; }
+    /// <summary>When that signal's oldest message about the student was sent: RaisedAt minus this is how long it waited.</summary>
+    public DateTimeOffset? SignalSentAt { get; set; }
 }
 
 /// <summary>One registered model version: its file, threshold, data and held-out metrics (the model card).</summary>

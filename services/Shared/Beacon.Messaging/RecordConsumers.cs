@@ -16,12 +16,22 @@ public interface IRecordsHandler<TRecord>
     Task ApplyAsync(IReadOnlyList<TRecord> records, CancellationToken ct);
 }
 
+/// <summary>
+/// A handler that is told, before it applies records, when each was sent (the bus's SentTime header; null when a producer
+/// did not set it): what it raises can then say how long its signal waited in the queue. The consumers below tell it.
+/// </summary>
+public interface IRecordsSentTimes<TRecord>
+{
+    void Sent(IEnumerable<(TRecord Record, DateTime? SentTime)> records);
+}
+
 /// <summary>Records published alone, gathered into batches here (see <see cref="GatheredRecordsDefinition{TConsumer}"/>), one transaction a batch.</summary>
 public abstract class GatheredRecordsConsumer<TRecord>(DbContext db, IRecordsHandler<TRecord> handler) : IConsumer<Batch<TRecord>>
     where TRecord : class
 {
     public async Task Consume(ConsumeContext<Batch<TRecord>> context)
     {
+        (handler as IRecordsSentTimes<TRecord>)?.Sent(context.Message.Select(m => (m.Message, m.SentTime)));
         await handler.ApplyAsync([.. context.Message.Select(m => m.Message)], context.CancellationToken);
         await db.SaveChangesAsync(context.CancellationToken);
     }
@@ -33,6 +43,7 @@ public abstract class SingleRecordConsumer<TRecord>(DbContext db, IRecordsHandle
 {
     public async Task Consume(ConsumeContext<TRecord> context)
     {
+        (handler as IRecordsSentTimes<TRecord>)?.Sent([(context.Message, context.SentTime)]);
         await handler.ApplyAsync([context.Message], context.CancellationToken);
         await db.SaveChangesAsync(context.CancellationToken);
     }
@@ -47,7 +58,12 @@ public abstract class RecordBatchConsumer<TBatch, TRecord>(DbContext db, IRecord
     where TBatch : class
 {
     public Task Consume(ConsumeContext<TBatch> context) =>
-        db.ConsumeOnceAsync(context, clock.GetUtcNow(), () => handler.ApplyAsync(records(context.Message), context.CancellationToken));
+        db.ConsumeOnceAsync(context, clock.GetUtcNow(), () =>
+        {
+            var batch = records(context.Message);
+            (handler as IRecordsSentTimes<TRecord>)?.Sent(batch.Select(r => (r, context.SentTime)));
+            return handler.ApplyAsync(batch, context.CancellationToken);
+        });
 }
 
 /// <summary>
