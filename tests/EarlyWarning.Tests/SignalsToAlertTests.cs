@@ -261,4 +261,33 @@ public sealed class SignalsToAlertTests : IAsyncLifetime
         await Task.Delay(1500);
         Assert.Equal(expected, await MasteryOf(published));
     }
+
+    [Fact]
+    public async Task Per_student_mastery_events_and_per_skill_ones_still_in_flight_keep_each_skills_newest_in_any_order()
+    {
+        var at = Now();
+        StudentMasteryChanged Newer(string student) => new(student, [new("fractions", 0.8, true, 9), new("decimals", 0.3, false, 2)], at);
+        StudentMasteryChanged Older(string student) => new(student, [new("fractions", 0.4, false, 5)], at.AddMinutes(-1));
+        // Per-skill events a Mastery of before published: one newer by attempts at the same moment, one older.
+        MasteryChanged LegacyNewer(string student) => new(student, "decimals", 0.55, false, 3, at);
+        MasteryChanged LegacyOlder(string student) => new(student, "fractions", 0.2, false, 4, at.AddMinutes(-2));
+        async Task<List<string>> MasteryOf(string student) => await Db(db => db.SkillMastery.Where(m => m.StudentId == student).OrderBy(m => m.SkillId)
+            .Select(m => $"{m.SkillId} {m.ProbabilityMastered} {m.Mastered} {m.Attempts} {m.OccurredAt}").ToListAsync());
+        List<string> expected = [$"decimals 0.55 False 3 {at}", $"fractions 0.8 True 9 {at}"];
+
+        var (batched, published) = (NewStudent(), NewStudent());
+        await ApplyAsync<StudentMasteryUpdates, StudentMasteryChanged>([Older(batched), Newer(batched), Older(batched)]);
+        await ApplyAsync<MasteryUpdates, MasteryChanged>([LegacyNewer(batched), LegacyOlder(batched)]);
+        await ApplyAsync<StudentMasteryUpdates, StudentMasteryChanged>([Newer(batched)]);
+        Assert.Equal(expected, await MasteryOf(batched));
+
+        await Bus.Publish(LegacyNewer(published));
+        await Bus.Publish(Newer(published));
+        await Bus.Publish(Older(published));
+        await Bus.Publish(LegacyOlder(published));
+        await Bus.Publish(Newer(published));
+        await Eventually.WaitAsync(() => MasteryOf(published), m => m.SequenceEqual(expected), TimeSpan.FromSeconds(60));
+        await Task.Delay(1500);
+        Assert.Equal(expected, await MasteryOf(published));
+    }
 }

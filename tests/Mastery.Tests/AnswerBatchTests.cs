@@ -10,8 +10,8 @@ namespace Beacon.Mastery.Tests;
 
 /// <summary>
 /// Ingestion's answer batches (ItemResponseBatchRecorded) through the real broker: a batch gives the same mastery rows
-/// and steps as its answers sent one by one, publishes one MasteryChanged per touched student and skill, and a
-/// redelivered batch (same message id) is skipped by the inbox.
+/// and steps as its answers sent one by one, publishes one StudentMasteryChanged per touched student with each touched skill
+/// once, and a redelivered batch (same message id) is skipped by the inbox.
 /// </summary>
 public sealed class AnswerBatchTests : IAsyncLifetime
 {
@@ -19,6 +19,8 @@ public sealed class AnswerBatchTests : IAsyncLifetime
     private MasteryChangedListener? _listener;
 
     private IReadOnlyCollection<MasteryChanged> Changes => _listener!.Changes;
+
+    private IReadOnlyCollection<StudentMasteryChanged> Events => _listener!.Events;
 
     public async Task InitializeAsync()
     {
@@ -86,7 +88,7 @@ public sealed class AnswerBatchTests : IAsyncLifetime
     private Task<int> StepCountAsync(string prefix) => Db(db => db.Steps.CountAsync(s => s.StudentId.StartsWith(prefix)));
 
     [Fact]
-    public async Task A_batch_gives_the_same_mastery_rows_and_steps_as_its_answers_one_by_one_and_one_change_per_student_and_skill()
+    public async Task A_batch_gives_the_same_mastery_rows_and_steps_as_its_answers_one_by_one_and_one_event_per_student_with_each_skill_once()
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         var (single, batched) = ($"single-{run}", $"batch-{run}");
@@ -110,10 +112,13 @@ public sealed class AnswerBatchTests : IAsyncLifetime
         (first, second) = Answers(batched);
         await Bus.Publish(new ItemResponseBatchRecorded(first));
         await Eventually.WaitAsync(() => StepCountAsync(batched), n => n == stepsFirst, TimeSpan.FromSeconds(30));
-        // The first batch touched 4 (student, skill) pairs: one event each.
+        // The first batch touched 4 (student, skill) pairs of 2 students: one event a student, each skill once in it.
         await Eventually.WaitAsync(() => Task.FromResult(Changes.Count(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal))), n => n >= 4, TimeSpan.FromSeconds(30));
         await Task.Delay(300);
         Assert.Equal(4, Changes.Count(c => c.StudentId.StartsWith(batched, StringComparison.Ordinal)));
+        List<StudentMasteryChanged> firstEvents = [.. Events.Where(e => e.StudentId.StartsWith(batched, StringComparison.Ordinal))];
+        Assert.Equal([$"{batched}-1", $"{batched}-2"], firstEvents.Select(e => e.StudentId).Order().ToArray());
+        Assert.All(firstEvents, e => Assert.Equal(["bx", "by"], e.Skills.Select(s => s.SkillId).Order().ToArray()));
         await Bus.Publish(new ItemResponseBatchRecorded(second));
         await Eventually.WaitAsync(() => StepCountAsync(batched), n => n == stepsAll, TimeSpan.FromSeconds(30));
 
@@ -140,8 +145,10 @@ public sealed class AnswerBatchTests : IAsyncLifetime
             Assert.Equal(row.ProbabilityMastered, last.ProbabilityMastered);
             Assert.Equal(row.Attempts, last.Attempts);
         }
-        // One by one published one event per answer and skill (15 steps).
+        Assert.Equal(4, Events.Count(e => e.StudentId.StartsWith(batched, StringComparison.Ordinal)));
+        // One by one published one event per answer (13 answers, 2 seen before) with each of its skills (15 steps).
         Assert.Equal(stepsAll, Changes.Count(c => c.StudentId.StartsWith(single, StringComparison.Ordinal)));
+        Assert.Equal(13, Events.Count(e => e.StudentId.StartsWith(single, StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public class GovernanceTests : GovernanceTestBase<Program, MasteryDbContext>
             new MasteryStep { StudentId = student, SkillId = "fractions", ItemId = "i1", AttemptNumber = 1, Correct = true, AnsweredAt = answeredAt, ProbabilityAfter = 0.4 },
             new MasteryStep { StudentId = student, SkillId = "fractions", ItemId = "i0", AttemptNumber = 1, Correct = false, AnsweredAt = answeredAt.AddMinutes(-1), ProbabilityAfter = 0.2 });
         db.SectionMembers.Add(new SectionRosterMember { SectionId = "gov-section", PersonId = student, Role = "student" });
-        db.Publish(new MasteryChanged(student, "fractions", 0.4, false, 2, answeredAt));
+        db.Publish(new StudentMasteryChanged(student, [new SkillMasteryEstimate("fractions", 0.4, false, 2)], answeredAt));
         return db.SaveChangesAsync();
     });
 

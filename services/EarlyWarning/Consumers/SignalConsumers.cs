@@ -264,8 +264,23 @@ public sealed class MasteryUpdates(EarlyWarningDbContext db, RiskScoring scoring
     }
 }
 
-/// <summary>Single MasteryChanged events (Mastery publishes one per answer), gathered into batches.</summary>
+/// <summary>MasteryChanged events (one per skill: Mastery's before StudentMasteryChanged, still in flight in a rolling deploy), gathered into batches.</summary>
 public sealed class MasteryChangedConsumer(EarlyWarningDbContext db, MasteryUpdates updates) : GatheredRecordsConsumer<MasteryChanged>(db, updates);
+
+/// <summary>
+/// Mastery's estimates as it publishes them now, one event per student per answer batch with every skill that changed,
+/// applied as the single estimates they hold (the same newest-wins rule, so old and new events mix in any order).
+/// </summary>
+public sealed class StudentMasteryUpdates(MasteryUpdates updates, SignalArrivals arrivals) : IRecordsHandler<StudentMasteryChanged>, IRecordsSentTimes<StudentMasteryChanged>
+{
+    public void Sent(IEnumerable<(StudentMasteryChanged Record, DateTime? SentTime)> records) => arrivals.Note(records, m => m.StudentId);
+
+    public Task ApplyAsync(IReadOnlyList<StudentMasteryChanged> records, CancellationToken ct) =>
+        updates.ApplyAsync([.. records.SelectMany(r => r.Skills.Select(s => new MasteryChanged(r.StudentId, s.SkillId, s.ProbabilityMastered, s.Mastered, s.Attempts, r.OccurredAt)))], ct);
+}
+
+/// <summary>StudentMasteryChanged events, gathered into batches (up to 500 students' estimates a transaction).</summary>
+public sealed class StudentMasteryChangedConsumer(EarlyWarningDbContext db, StudentMasteryUpdates updates) : GatheredRecordsConsumer<StudentMasteryChanged>(db, updates);
 
 internal static class DropoutScoringExtensions
 {
@@ -287,6 +302,7 @@ public static class SignalConsumerRegistration
         bus.AddConsumer<LmsActivityRecordedConsumer>(typeof(GatheredRecordsDefinition<LmsActivityRecordedConsumer>));
         bus.AddConsumer<LearningRecordVoidedConsumer>(typeof(OneAtATimeDefinition<LearningRecordVoidedConsumer>));
         bus.AddConsumer<MasteryChangedConsumer>(typeof(GatheredRecordsDefinition<MasteryChangedConsumer>));
+        bus.AddConsumer<StudentMasteryChangedConsumer>(typeof(GatheredRecordsDefinition<StudentMasteryChangedConsumer>));
         return bus;
     }
 
@@ -300,6 +316,7 @@ public static class SignalConsumerRegistration
         builder.Services.AddScoped<LmsUpdates>();
         builder.Services.AddScoped<BehaviorUpdates>();
         builder.Services.AddScoped<MasteryUpdates>();
+        builder.Services.AddScoped<StudentMasteryUpdates>();
         return builder;
     }
 }

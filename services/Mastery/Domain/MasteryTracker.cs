@@ -28,8 +28,8 @@ public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions>
     }
 
     /// <summary>
-    /// Answers in the order given. Publishes <see cref="MasteryChanged"/> once per touched (student, skill) with its
-    /// final value: no consumer needs the values in between (the steps keep them). The caller saves.
+    /// Answers in the order given. Publishes <see cref="StudentMasteryChanged"/> once per touched student, with each touched
+    /// skill's final value: no consumer needs the values in between (the steps keep them). The caller saves.
     /// </summary>
     public async Task ApplyBatchAsync(IReadOnlyList<ItemResponseRecorded> answers, CancellationToken ct)
     {
@@ -113,12 +113,10 @@ public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions>
         }
         foreach (var track in changed)
         {
-            var mastery = track.Mastery;
-            mastery.UpdatedAt = now;
-            mastery.Version++;
-            db.Publish(new MasteryChanged(mastery.StudentId, mastery.SkillId, mastery.ProbabilityMastered,
-                mastery.ProbabilityMastered >= settings.MasteredAt, mastery.Attempts, now));
+            track.Mastery.UpdatedAt = now;
+            track.Mastery.Version++;
         }
+        db.PublishChanges(changed.Select(t => t.Mastery), settings, now);
     }
 
     private static List<string> SkillsOf(ItemResponseRecorded answer) =>
@@ -156,5 +154,22 @@ public sealed class MasteryTracker(MasteryDbContext db, IOptions<MasteryOptions>
 
         private static bool AnsweredAfter(MasteryStep other, MasteryStep step) =>
             other.AnsweredAt > step.AnsweredAt || (other.AnsweredAt == step.AnsweredAt && other.AttemptNumber > step.AttemptNumber);
+    }
+}
+
+/// <summary>How Mastery tells other services its estimates changed.</summary>
+public static class MasteryEvents
+{
+    /// <summary>
+    /// One <see cref="StudentMasteryChanged"/> per student, with each of their changed skills, through the outbox: a message
+    /// per skill made an answer batch several messages an answer for Early warning to take (issue #18). The caller saves.
+    /// </summary>
+    public static void PublishChanges(this MasteryDbContext db, IEnumerable<StudentSkillMastery> changed, MasteryOptions settings, DateTimeOffset now)
+    {
+        foreach (var student in changed.GroupBy(m => m.StudentId, StringComparer.Ordinal))
+        {
+            db.Publish(new StudentMasteryChanged(student.Key,
+                [.. student.Select(m => new SkillMasteryEstimate(m.SkillId, m.ProbabilityMastered, m.ProbabilityMastered >= settings.MasteredAt, m.Attempts))], now));
+        }
     }
 }

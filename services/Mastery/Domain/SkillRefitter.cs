@@ -81,6 +81,7 @@ public sealed class SkillRefitter(MasteryDbContext db, IOptions<MasteryOptions> 
         MasteryOptions settings, DateTimeOffset now)
     {
         var history = steps.ToLookup(s => (s.StudentId, s.SkillId));
+        var published = new List<StudentSkillMastery>();
         foreach (var mastery in masteries)
         {
             if (!fitted.TryGetValue(mastery.SkillId, out var parameters))
@@ -99,9 +100,9 @@ public sealed class SkillRefitter(MasteryDbContext db, IOptions<MasteryOptions> 
             mastery.Version++;
             if (Math.Abs(before.ProbabilityMastered - mastery.ProbabilityMastered) > 1e-9)
             {
-                db.Publish(new MasteryChanged(mastery.StudentId, mastery.SkillId, mastery.ProbabilityMastered,
-                    mastery.ProbabilityMastered >= settings.MasteredAt, mastery.Attempts, now));
+                published.Add(mastery);
             }
         }
+        db.PublishChanges(published, settings, now);
     }
 }

@@ -37,6 +37,7 @@ public sealed class VoidedAnswers(MasteryDbContext db, IOptions<MasteryOptions> 
         var skillIds = applied.SkillIds.Split(',', StringSplitOptions.RemoveEmptyEntries);
         var settings = options.Value;
         var now = clock.GetUtcNow();
+        var changed = new List<StudentSkillMastery>();
         foreach (var skillId in skillIds)
         {
             var mastery = await db.Mastery.FindAsync([voided.StudentId, skillId], ct);
@@ -51,8 +52,8 @@ public sealed class VoidedAnswers(MasteryDbContext db, IOptions<MasteryOptions> 
                 SkillParameters.Of(skill), settings);
             mastery.UpdatedAt = now;
             mastery.Version++;
-            db.Publish(new MasteryChanged(mastery.StudentId, mastery.SkillId, mastery.ProbabilityMastered,
-                mastery.ProbabilityMastered >= settings.MasteredAt, mastery.Attempts, now));
+            changed.Add(mastery);
         }
+        db.PublishChanges(changed, settings, now);
     }
 }

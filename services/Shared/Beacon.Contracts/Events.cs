@@ -101,8 +101,21 @@ public sealed record ItemResponseRecorded(string StudentId, string ItemId, IRead
 /// </summary>
 public sealed record LearningRecordVoided(string StatementId, string StudentId, string Kind, string? ItemId, int? AttemptNumber, DateTimeOffset VoidedAt);
 
-/// <summary>A student's estimated mastery of a skill changed.</summary>
+/// <summary>
+/// A student's estimated mastery of a skill changed. Mastery publishes <see cref="StudentMasteryChanged"/> instead now; this is
+/// still consumed (messages in flight, producers and logs of before).
+/// </summary>
 public sealed record MasteryChanged(string StudentId, string SkillId, double ProbabilityMastered, bool Mastered, int Attempts, DateTimeOffset OccurredAt);
+
+/// <summary>One skill's estimate in <see cref="StudentMasteryChanged"/>.</summary>
+public sealed record SkillMasteryEstimate(string SkillId, double ProbabilityMastered, bool Mastered, int Attempts);
+
+/// <summary>
+/// A student's estimated mastery of one or more skills changed: one event per student per unit of work (an answer batch, a
+/// voided answer, a refit chunk), each skill with its final value. A message per skill made answers, over half of a
+/// district's signals, several messages each for the consumers (issue #18).
+/// </summary>
+public sealed record StudentMasteryChanged(string StudentId, IReadOnlyList<SkillMasteryEstimate> Skills, DateTimeOffset OccurredAt);
 
 /// <summary>A student crossed into risk on an indicator or model; raised once per crossing.</summary>
 public sealed record RiskAlertRaised(Guid AlertId, string StudentId, string SchoolId, string Kind, string Reason, double Score, DateTimeOffset RaisedAt);
