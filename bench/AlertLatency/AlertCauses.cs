@@ -39,7 +39,8 @@ internal static class AlertCauses
 
     /// <param name="lastBatchBefore">(student, signal kind, a moment): when the bench last sent a batch of that kind holding the
     /// student, at or before the moment; null when it sent none.</param>
-    public static async Task<string> DescribeAsync(HttpClient http, IEnumerable<string> schools, IReadOnlyList<TimedEntry> entries,
+    /// <returns>The table, and each entry's latency from the batch that raised its alert (the planted one's when not later).</returns>
+    public static async Task<(string Text, double[] FromRaisingBatch)> DescribeAsync(HttpClient http, IEnumerable<string> schools, IReadOnlyList<TimedEntry> entries,
         Func<string, string, DateTimeOffset, DateTimeOffset?> lastBatchBefore)
     {
         var alerts = new List<(string Student, string Kind, DateTimeOffset RaisedAt, string RaisedBy, DateTimeOffset? SentAt)>();
@@ -48,7 +49,7 @@ internal static class AlertCauses
             using var response = await http.GetAsync($"/api/early-warning/v1/alerts?schoolId={Uri.EscapeDataString(school)}");
             if (!response.IsSuccessStatusCode)
             {
-                return $"alerts of {school}: HTTP {(int)response.StatusCode}";
+                return ($"alerts of {school}: HTTP {(int)response.StatusCode}", [.. entries.Select(e => e.LatencyMs)]);
             }
             var body = await response.Content.ReadFromJsonAsync<JsonElement>();
             if (!body.TryGetProperty("alerts", out var list))
@@ -70,6 +71,7 @@ internal static class AlertCauses
             var mine = byStudent[(e.StudentId, AlertKinds[e.Family])].OrderBy(a => a.RaisedAt).ToList();
             if (mine.Count == 0)
             {
+                rows.Add((e.Family, "(no alert found)", e.LatencyMs, null, null, false, e.LatencyMs));
                 continue;
             }
             var alert = mine.LastOrDefault(a => a.RaisedAt <= e.ArrivedAt, mine[0]);
@@ -95,6 +97,6 @@ internal static class AlertCauses
                 + $"{BenchPlatform.P(lead, 0.5),9:F0} {BenchPlatform.P(lead, 0.95),9:F0} {BenchPlatform.P(wait, 0.5),9:F0} {BenchPlatform.P(wait, 0.95),9:F0} {(wait.Length > 0 ? wait[^1] : double.NaN),9:F0} "
                 + $"{group.Count(r => r.Later),6} {BenchPlatform.P(fromBatch, 0.95),15:F0}");
         }
-        return text.ToString().TrimEnd();
+        return (text.ToString().TrimEnd(), [.. rows.Select(r => r.FromBatch)]);
     }
 }
