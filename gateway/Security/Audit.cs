@@ -80,7 +80,7 @@ public static partial class Audit
 
     public static WebApplication UseAudit(this WebApplication app)
     {
-        app.Use(async (http, next) =>
+        app.Use((http, next) =>
         {
             var path = http.Request.Path.Value ?? "";
             var match = HttpMethods.IsGet(http.Request.Method) ? StudentRecordPath().Match(path) : Match.Empty;
@@ -90,8 +90,7 @@ public static partial class Audit
                 && (GrpcRead().IsMatch(path) || path.EndsWith("/feed/stream-ticket", StringComparison.Ordinal) || path.EndsWith("/research/extracts", StringComparison.Ordinal)));
             if (!audited)
             {
-                await next(http);
-                return;
+                return next(http);
             }
             http.Response.OnStarting(async () =>
             {
@@ -114,7 +113,7 @@ public static partial class Audit
                 });
                 await db.SaveChangesAsync(http.RequestAborted);
             });
-            await next(http);
+            return next(http);
         });
         return app;
     }

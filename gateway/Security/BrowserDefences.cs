@@ -18,29 +18,50 @@ public static class BrowserDefences
     public static WebApplication UseBrowserDefences(this WebApplication app)
     {
         var hstsMaxAge = (long)app.Configuration.GetValue("Gateway:Hsts:MaxAge", TimeSpan.FromDays(365)).TotalSeconds;
-        app.Use(async (http, next) =>
+        var headers = new DefenceHeaders(hstsMaxAge);
+        // Set as the answer starts, so proxied answers get them too (and a service's own headers cannot weaken them).
+        // One callback for every request, given the request as its state: no closure and no state machine per request.
+        app.Use((http, next) =>
         {
-            // Set as the answer starts, so proxied answers get them too (and a service's own headers cannot weaken them).
-            http.Response.OnStarting(() =>
-            {
-                var headers = http.Response.Headers;
-                var api = http.Request.Path.StartsWithSegments("/api") || http.Request.Path.StartsWithSegments("/auth");
-                headers.ContentSecurityPolicy = api ? ApiPolicy : DashboardPolicy;
-                headers.XFrameOptions = "DENY";
-                headers.XContentTypeOptions = "nosniff";
-                headers["Referrer-Policy"] = "no-referrer";
-                headers["Cross-Origin-Opener-Policy"] = "same-origin";
-                // Behind the Ingress the gateway sees plain http; the forwarded scheme says the browser used TLS. A forged
-                // header can only add HSTS to a plain-http answer, which browsers ignore.
-                if (hstsMaxAge > 0 && (http.Request.IsHttps
-                    || string.Equals(http.Request.Headers["X-Forwarded-Proto"].ToString(), "https", StringComparison.OrdinalIgnoreCase)))
-                {
-                    headers.StrictTransportSecurity = $"max-age={hstsMaxAge}; includeSubDomains";
-                }
-                return Task.CompletedTask;
-            });
-            await next(http);
+            http.Response.OnStarting(headers.Apply, http);
+            return next(http);
         });
         return app;
+    }
+
+    private sealed class DefenceHeaders
+    {
+        private readonly long hstsMaxAge;
+        private readonly string hsts;
+
+        public DefenceHeaders(long hstsMaxAge)
+        {
+            this.hstsMaxAge = hstsMaxAge;
+            hsts = $"max-age={hstsMaxAge}; includeSubDomains";
+            Apply = SetHeaders;
+        }
+
+        /// <summary>The response-starting callback; its state is the request's <see cref="HttpContext"/>.</summary>
+        public Func<object, Task> Apply { get; }
+
+        private Task SetHeaders(object state)
+        {
+            var http = (HttpContext)state;
+            var headers = http.Response.Headers;
+            var api = http.Request.Path.StartsWithSegments("/api") || http.Request.Path.StartsWithSegments("/auth");
+            headers.ContentSecurityPolicy = api ? ApiPolicy : DashboardPolicy;
+            headers.XFrameOptions = "DENY";
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers["Cross-Origin-Opener-Policy"] = "same-origin";
+            // Behind the Ingress the gateway sees plain http; the forwarded scheme says the browser used TLS. A forged
+            // header can only add HSTS to a plain-http answer, which browsers ignore.
+            if (hstsMaxAge > 0 && (http.Request.IsHttps
+                || string.Equals(http.Request.Headers["X-Forwarded-Proto"].ToString(), "https", StringComparison.OrdinalIgnoreCase)))
+            {
+                headers.StrictTransportSecurity = hsts;
+            }
+            return Task.CompletedTask;
+        }
     }
 }

@@ -11,7 +11,8 @@ public static class Correlation
 
     public static WebApplication UseCorrelationId(this WebApplication app)
     {
-        app.Use(async (http, next) =>
+        // Not async: nothing happens after the rest of the pipeline, so no state machine is built per request.
+        app.Use((http, next) =>
         {
             var id = http.Request.Headers[Header].ToString();
             if (id.Length is 0 or > 64 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
@@ -21,7 +22,7 @@ public static class Correlation
             http.Request.Headers[Header] = id;
             http.Response.Headers[Header] = id;
             Activity.Current?.SetTag("correlation.id", id);
-            await next(http);
+            return next(http);
         });
         return app;
     }
@@ -69,5 +70,16 @@ public static class RateLimits
             });
         });
         return builder;
+    }
+
+    /// <summary>The limiter where limits are on; with limiting off (0 permits) it would still run for every request only to pick "unlimited".</summary>
+    public static WebApplication UseGatewayRateLimits(this WebApplication app)
+    {
+        var options = app.Configuration.GetSection("Gateway:RateLimit").Get<RateLimitOptions>() ?? new RateLimitOptions();
+        if (options.PermitsPerSecond > 0)
+        {
+            app.UseRateLimiter();
+        }
+        return app;
     }
 }

@@ -24,21 +24,20 @@ public static class RequestSizeLimits
     public static WebApplication UseRequestSizeLimits(this WebApplication app)
     {
         var options = app.Configuration.GetSection("Gateway:RequestSize").Get<RequestSizeLimitOptions>() ?? new RequestSizeLimitOptions();
-        app.Use(async (http, next) =>
+        app.Use((http, next) =>
         {
             var limit = LimitFor(http.Request, options);
             if (http.Request.ContentLength is { } length && length > limit)
             {
-                await Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large; nothing was stored",
+                return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large; nothing was stored",
                     detail: $"The body is {length:N0} bytes; at most {limit:N0} bytes are accepted here. Split the batch or upload a CSV file.")
                     .ExecuteAsync(http);
-                return;
             }
             if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
             {
                 feature.MaxRequestBodySize = limit;
             }
-            await next(http);
+            return next(http);
         });
         return app;
     }

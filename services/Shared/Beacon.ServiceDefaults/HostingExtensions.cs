@@ -46,6 +46,14 @@ public static class HostingExtensions
                     .AddRuntimeInstrumentation())
                 .UseOtlpExporter();
         }
+        else
+        {
+            // Nor an activity per request: ASP.NET Core starts one for each request whenever its hosting logger is on (at
+            // any level), and HttpClient one for each call it sends, with the trace headers written into it; with nothing
+            // collecting them that was about 1 KB and a traceparent header per proxied request at the gateway (#24 item 1).
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+            AppContext.SetSwitch("System.Net.Http.EnableActivityPropagation", false);
+        }
 
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy());
