@@ -101,6 +101,21 @@ public class DistrictGeneratorTests
         var marks = with.Grades.Where(g => g.Date < first).ToList();
         Assert.Equal(900 * 4 * 4, marks.Count);   // four courses marked at each quarter's end
         Assert.All(with.Incidents.Where(i => i.Date < first), i => Assert.Contains(i.Date, days));
+        // The calendar of both years goes with the files, so Early warning tells last year's records from this year's.
+        Assert.Empty(without.Calendars);
+        Assert.Equal([new CalendarYear("2024-2025", prior[0], prior[^1]), new CalendarYear("2025-2026", first, options.LastDay!.Value)], with.Calendars);
+        var folder = Path.Combine(Path.GetTempPath(), $"sim-{Guid.NewGuid():N}");
+        try
+        {
+            DistrictFiles.Write(with, folder);
+            Assert.Equal(["schoolYear,schoolId,type,startDate,endDate,description", $"2024-2025,,school-year,{prior[0]:yyyy-MM-dd},{prior[^1]:yyyy-MM-dd},"],
+                File.ReadLines(Path.Combine(folder, "calendars.csv")).Take(2));
+            Assert.Equal("calendars.csv", DistrictFiles.SignalFiles[0].File);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
 
         // The same traits: last year's absence follows the propensity, its incidents the behaviour trait, its marks the standing.
         var truth = with.Truth.Outcomes.ToDictionary(o => o.StudentId);

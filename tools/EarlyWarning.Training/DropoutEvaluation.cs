@@ -44,16 +44,11 @@ public static class DropoutEvaluation
         log.WriteLine($"two districts of {o.Schools * o.StudentsPerSchool} students, {o.SchoolDays} school days to {lastDay:yyyy-MM-dd}; scoring date {cut:yyyy-MM-dd} (school day {o.ScoringDay}); uploading what is dated on or before it");
 
         var expected = train.Students.Count + test.Students.Count;
-        if (o.Gateway is not null && o.PriorYearDays > 0)
-        {
-            log.WriteLine("error: the previous year is measured offline only (--offline); Early warning does not serve it to the dropout model yet");
-            return 2;
-        }
         var first = DistrictGenerator.SchoolDaysEndingOn(lastDay, o.SchoolDays)[0];
         var previous = PreviousYear(lastDay, o.PriorYearDays);
         var byId = o.Gateway is null
             ? Offline(train, first, previous, cut).Concat(Offline(test, first, previous, cut)).ToDictionary(s => s.StudentId)
-            : await ThroughPlatformAsync(o.Gateway, [("train", train), ("held-out", test)], cut, expected, o.ScoringDay, log, ct);
+            : await ThroughPlatformAsync(o.Gateway, [("train", train), ("held-out", test)], cut, expected, o.ScoringDay, previous is not null, log, ct);
         if (byId is null)
         {
             return 1;
@@ -92,7 +87,7 @@ public static class DropoutEvaluation
     }
 
     private static async Task<Dictionary<string, ExportRow>?> ThroughPlatformAsync(Uri gateway, (string Name, District District)[] districts, DateOnly cut,
-        int expected, int days, TextWriter log, CancellationToken ct)
+        int expected, int days, bool priorYear, TextWriter log, CancellationToken ct)
     {
         var folder = Directory.CreateTempSubdirectory("beacon-eval-dropout-");
         try
@@ -113,7 +108,7 @@ public static class DropoutEvaluation
         {
             folder.Delete(recursive: true);
         }
-        var export = await WaitForProjectionsAsync(gateway, cut, expected, days, log, ct);
+        var export = await WaitForProjectionsAsync(gateway, cut, expected, days, priorYear, log, ct);
         return export.Students.ToDictionary(s => s.StudentId);
     }
 
@@ -177,7 +172,7 @@ public static class DropoutEvaluation
     /// Early warning consumes the uploads asynchronously: waits until every student has every school day to the
     /// cut, and the export stops changing (marks, incidents and mastery still arriving).
     /// </summary>
-    private static async Task<Export> WaitForProjectionsAsync(Uri gateway, DateOnly cut, int students, int days, TextWriter log, CancellationToken ct)
+    private static async Task<Export> WaitForProjectionsAsync(Uri gateway, DateOnly cut, int students, int days, bool priorYear, TextWriter log, CancellationToken ct)
     {
         using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(5) };
         using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }, ct))
@@ -190,7 +185,7 @@ public static class DropoutEvaluation
         var deadline = DateTimeOffset.UtcNow.AddMinutes(30);
         while (true)
         {
-            var export = await http.GetFromJsonAsync<Export>($"/api/early-warning/v1/features?kind=dropout&asOf={cut:yyyy-MM-dd}", ct)
+            var export = await http.GetFromJsonAsync<Export>($"/api/early-warning/v1/features?kind=dropout&asOf={cut:yyyy-MM-dd}{(priorYear ? "&priorYear=true" : "")}", ct)
                 ?? throw new InvalidDataException("empty feature export");
             var complete = export.Students.Count(s => s.Values[daysIndex] >= days);
             var fingerprint = string.Join(';', export.Students.Select(s => string.Join(',', s.Values)));

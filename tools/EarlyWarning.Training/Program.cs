@@ -7,7 +7,7 @@ using Beacon.RiskModels.Dropout;
 // beacon-ew-train: trains and evaluates the early-warning models and prints every held-out figure.
 //   oulad <folder> [--out DIR]                                    dropout on OULAD (train != 2014J, test 2014J)
 //   attendance [--students N] [--test N] [--seed S] [--out DIR]   chronic absence on SYNTHETIC attendance
-//   k12-synthetic [--students N] [--test N] [--seed S]            K-12 dropout on SYNTHETIC students (the service's cold start)
+//   k12-synthetic [--students N] [--test N] [--seed S] [--prior-year]  K-12 dropout on SYNTHETIC students (the service's cold start; with last year)
 //   dropout --gateway URL [--students-per-school 750] [--seed S]  K-12 dropout on simulated districts uploaded through a running platform
 //           --offline [--prior-year 180]                          the same computed in memory; --prior-year: each student with a previous year of N school days
 //   dropout-ceiling [--students 50000] [--test 20000] [--days 30,45,60,75] [--prior-year 180]
@@ -71,7 +71,7 @@ try
         "oulad" when args.Length > 1 => OuladDropout.Load(args[1]),
         "oulad" => throw new ArgumentException("oulad needs the OULAD folder, e.g. beacon-ew-train oulad /work/shared/data/oulad"),
         "attendance" => AttendanceSimulator.Dataset(IntOption("--students", 20_000), IntOption("--test", 10_000), IntOption("--seed", 42)),
-        "k12-synthetic" => K12DropoutSimulator.Dataset(IntOption("--students", 20_000), IntOption("--test", 10_000), IntOption("--seed", 42)),
+        "k12-synthetic" => K12DropoutSimulator.Dataset(IntOption("--students", 20_000), IntOption("--test", 10_000), IntOption("--seed", 42), args.Contains("--prior-year")),
         _ => throw new ArgumentException($"unknown command '{args[0]}' (oulad, attendance)"),
     };
 }

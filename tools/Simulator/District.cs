@@ -50,6 +50,15 @@ public sealed record District(IReadOnlyList<SchoolInfo> Schools, IReadOnlyList<S
     IReadOnlyList<Incident> Incidents, GroundTruth Truth)
 {
     public IReadOnlyList<LmsSession> Lms { get; init; } = [];
+
+    /// <summary>The school years a district with a previous year sends as its calendar (so Early warning tells the two apart); else none.</summary>
+    public IReadOnlyList<CalendarYear> Calendars { get; init; } = [];
+}
+
+/// <summary>A school year's first and last school day (weekdays between are school days), labelled "2025-2026".</summary>
+public sealed record CalendarYear(string Label, DateOnly FirstDay, DateOnly LastDay)
+{
+    public static CalendarYear Of(IReadOnlyList<DateOnly> days) => new($"{days[^1].Year - 1}-{days[^1].Year}", days[0], days[^1]);
 }
 
 /// <summary>
@@ -197,6 +206,7 @@ public static class DistrictGenerator
                 o.ShiftFromDay is { } from ? $"from school day {from} ({days[Math.Min(from, days.Count) - 1]:yyyy-MM-dd}) a late arrival is recorded as an absence" : null))
         {
             Lms = lms,
+            Calendars = priorDays.Count > 0 ? [CalendarYear.Of(priorDays), CalendarYear.Of(days)] : [],
         };
     }
 
