@@ -82,7 +82,7 @@ public static class DropoutEvaluation
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model {served.Auc:F3} vs best ABC rule {best:F3} ({(served.Auc > best ? "beats it" : "does NOT beat it")}); {oracle - served.Auc:F3} below the oracle (goal: within 0.03), of which {oracle - ceiling:F3} no model of these inputs can close; ECE {served.ExpectedCalibrationError:F3} (goal: < 0.05)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT dropout model_auc={served.Auc:F4} oracle_auc={oracle:F4} abc_rule_auc={best:F4} precision_top10={served.PrecisionAtTop10:F4} ece={served.ExpectedCalibrationError:F4} observable_auc={ceiling:F4} train_students={data.Train.Count} test_students={data.Test.Count}"));
+            $"RESULT dropout model_auc={served.Auc:F4} oracle_auc={oracle:F4} abc_rule_auc={best:F4} precision_top10={served.PrecisionAtTop10:F4} ece={served.ExpectedCalibrationError:F4} observable_auc={ceiling:F4} train_students={data.Train.Count} test_students={data.Test.Count} prior_year_days={o.PriorYearDays}"));
         return 0;
     }
 
