@@ -83,14 +83,7 @@ public sealed class PriorYearTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task A_training_set_and_the_scoring_path_give_the_same_previous_year_inputs_as_known_at_the_point()
     {
-        await _service.WithDbAsync<EarlyWarningDbContext, int>(db =>
-        {
-            foreach (var year in new[] { Year1, Year2 })
-            {
-                db.CalendarYears.Add(new CalendarYearRow { SchoolYear = year.Label, FirstDay = year.FirstDay, LastDay = year.LastDay, OccurredAt = DateTimeOffset.UtcNow });
-            }
-            return db.SaveChangesAsync();
-        });
+        await _service.AddCalendarYearsAsync(Year1, Year2);
         var school = $"{_p}-school";
         var (chronic, steady) = ($"{_p}-chronic", $"{_p}-steady");
         DateTimeOffset Evening(DateOnly d) => new(d.ToDateTime(new TimeOnly(18, 0)), TimeSpan.Zero);

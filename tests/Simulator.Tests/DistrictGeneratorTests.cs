@@ -80,6 +80,57 @@ public class DistrictGeneratorTests
     }
 
     [Fact]
+    public void A_previous_year_comes_from_the_same_traits_and_leaves_this_year_as_it_was()
+    {
+        var options = Small with { StudentsPerSchool = 300 };
+        var without = DistrictGenerator.Generate(options);
+        var with = DistrictGenerator.Generate(options with { PriorYearDays = 180 });
+        var prior = DistrictGenerator.PriorSchoolDays(options.LastDay!.Value, 180);
+        var first = without.Attendance.Min(a => a.Date);
+        Assert.True(prior[^1] < first, "the previous year ends before this one starts");
+        // Its own random stream: this year's records and outcomes are those of the seed without it.
+        Assert.Equal(without.Attendance, with.Attendance.Where(a => a.Date >= first));
+        Assert.Equal(without.Grades, with.Grades.Where(g => g.Date >= first));
+        Assert.Equal(without.Incidents, with.Incidents.Where(i => i.Date >= first));
+        Assert.Equal(without.Truth.Outcomes, with.Truth.Outcomes);
+
+        var days = prior.ToHashSet();
+        var lastYear = with.Attendance.Where(a => a.Date < first).ToList();
+        Assert.Equal(900 * 180, lastYear.Count);
+        Assert.All(lastYear, a => Assert.Contains(a.Date, days));
+        var marks = with.Grades.Where(g => g.Date < first).ToList();
+        Assert.Equal(900 * 4 * 4, marks.Count);   // four courses marked at each quarter's end
+        Assert.All(with.Incidents.Where(i => i.Date < first), i => Assert.Contains(i.Date, days));
+        // The calendar of both years goes with the files, so Early warning tells last year's records from this year's.
+        Assert.Empty(without.Calendars);
+        Assert.Equal([new CalendarYear("2024-2025", prior[0], prior[^1]), new CalendarYear("2025-2026", first, options.LastDay!.Value)], with.Calendars);
+        var folder = Path.Combine(Path.GetTempPath(), $"sim-{Guid.NewGuid():N}");
+        try
+        {
+            DistrictFiles.Write(with, folder);
+            Assert.Equal(["schoolYear,schoolId,type,startDate,endDate,description", $"2024-2025,,school-year,{prior[0]:yyyy-MM-dd},{prior[^1]:yyyy-MM-dd},"],
+                File.ReadLines(Path.Combine(folder, "calendars.csv")).Take(2));
+            Assert.Equal("calendars.csv", DistrictFiles.SignalFiles[0].File);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        // The same traits: last year's absence follows the propensity, its incidents the behaviour trait, its marks the standing.
+        var truth = with.Truth.Outcomes.ToDictionary(o => o.StudentId);
+        var incidents = with.Incidents.Where(i => i.Date < first).GroupBy(i => i.StudentId).ToDictionary(g => g.Key, g => g.Count());
+        var byBehaviour = with.Students.OrderBy(s => truth[s.StudentId].Traits!.Behaviour).ToList();
+        double Incidents(StudentInfo s) => incidents.GetValueOrDefault(s.StudentId);
+        Assert.True(byBehaviour.TakeLast(225).Average(Incidents) > 2 * byBehaviour.Take(225).Average(Incidents));
+        var mean = marks.GroupBy(g => g.StudentId).ToDictionary(g => g.Key, g => g.Average(m => m.MarkPercent));
+        var byStanding = with.Students.OrderBy(s => truth[s.StudentId].Traits!.Academic).ToList();
+        Assert.True(byStanding.TakeLast(225).Average(s => mean[s.StudentId]) > byStanding.Take(225).Average(s => mean[s.StudentId]) + 10);
+        var absent = lastYear.GroupBy(a => a.StudentId).ToDictionary(g => g.Key, g => g.Count(a => a.Status is "absent" or "excused-absent") / 180.0);
+        Assert.All(with.Students.Where(s => s.AbsencePropensity > 0.2), s => Assert.True(absent[s.StudentId] > 0.1, $"{s.StudentId}: {absent[s.StudentId]:P0}"));
+    }
+
+    [Fact]
     public void Lms_sessions_are_written_as_xapi_statements_with_an_account_actor_an_adl_verb_and_a_duration()
     {
         var folder = Path.Combine(Path.GetTempPath(), $"sim-{Guid.NewGuid():N}");

@@ -20,8 +20,11 @@ namespace Beacon.EarlyWarning.Training;
 /// </summary>
 public static class DropoutCeiling
 {
+    /// <param name="PriorYearDays">School days of a previous year each student carries (0: none): then every input set, model
+    /// and rule also reads last year's attendance, incidents and marks (<see cref="K12PriorYear"/>).</param>
+    /// <param name="MiddleTrain">A training size between the platform's and the large one (FastTree only).</param>
     public sealed record Options(int TrainStudents = 50_000, int TestStudents = 20_000, int PlatformTrain = 3_000, int Seed = 101,
-        IReadOnlyList<int>? ScoringDays = null);
+        IReadOnlyList<int>? ScoringDays = null, int PriorYearDays = 0, int MiddleTrain = 10_000);
 
     private const int SchoolDays = 90, MarkingPeriodDays = 15, Chunk = 10_000, Schools = 4;
     private static readonly DateOnly LastDay = new(2026, 6, 12);
@@ -48,9 +51,10 @@ public static class DropoutCeiling
         var scoringDays = o.ScoringDays ?? [30, 45, 60, 75];
         var calendar = DistrictGenerator.SchoolDaysEndingOn(LastDay, SchoolDays);
         var cuts = scoringDays.Select(d => calendar[d - 1]).ToArray();
-        log.WriteLine($"generating {o.TrainStudents} training and {o.TestStudents} held-out students ({SchoolDays} school days), inputs at school days {string.Join(", ", scoringDays)}");
-        var train = Rows(o.Seed + 1000, o.TrainStudents, "big", cuts, calendar);
-        var test = Rows(o.Seed + 2000, o.TestStudents, "out", cuts, calendar);
+        log.WriteLine($"generating {o.TrainStudents} training and {o.TestStudents} held-out students ({SchoolDays} school days, a previous year of {o.PriorYearDays}), inputs at school days {string.Join(", ", scoringDays)}");
+        var train = Rows(o.Seed + 1000, o.TrainStudents, "big", cuts, calendar, o.PriorYearDays);
+        var test = Rows(o.Seed + 2000, o.TestStudents, "out", cuts, calendar, o.PriorYearDays);
+        var set = o.PriorYearDays > 0 ? K12PriorYear.Set : K12DropoutFeatures.Set;
 
         var models = new List<string>();
         var byTrait = new List<string>();
@@ -59,9 +63,12 @@ public static class DropoutCeiling
             var labels = test[k].Select(r => r.Label).ToArray();
             double Auc(IEnumerable<double> scores) => Evaluation.Auc(scores.ToArray(), labels);
             log.WriteLine($"school day {scoringDays[k]} ({cuts[k]:yyyy-MM-dd}): training");
-            var served = Classify(train[k].Take(o.PlatformTrain).ToList(), test[k], log).Served.Report;
-            var large = Classify(train[k], test[k], log);
-            var rule = K12DropoutFeatures.Indicators.Max(r => Auc(test[k].Select(e => r.Score(e.Served))));
+            var served = Classify(set, train[k].Take(o.PlatformTrain).ToList(), test[k], log).Served.Report;
+            var middle = Classify(set, train[k].Take(o.MiddleTrain).ToList(), test[k], log).Served.Report;
+            var large = Classify(set, train[k], test[k], log);
+            var rules = DropoutEvaluation.Rules(o.PriorYearDays > 0).Select(r => (r.Description, Auc: Auc(test[k].Select(e => r.Score(e.Served))))).ToList();
+            rules.ForEach(r => log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  rule {r.Auc:F3}: {r.Description}")));
+            var rule = rules.Max(r => r.Auc);
             var servedInputs = test[k].Select(r => r.Served).ToList();
             var observed = test[k].Select(r => r.Observable).ToList();
             var ofServed = Auc(Regress(train[k], r => r.Served, r => r.Truth, servedInputs));
@@ -71,15 +78,15 @@ public static class DropoutCeiling
             double TrueModel(Func<int, bool> estimated) => Auc(test[k].Select((r, i) => TrueProbability(r.Traits.Select((v, t) => estimated(t) ? estimates[t][i] : v).ToArray())));
             var oracle = Auc(test[k].Select(r => r.Truth));
             models.Add(string.Create(CultureInfo.InvariantCulture,
-                $"| {scoringDays[k]} | {served.Auc:F3} ({served.ExpectedCalibrationError:F3}) | {large.Served.Report.Auc:F3} "
+                $"| {scoringDays[k]} | {served.Auc:F3} ({served.ExpectedCalibrationError:F3}) | {middle.Auc:F3} | {large.Served.Report.Auc:F3} "
                 + $"| {large.Models.Single(m => m.Algorithm == Algorithms.LogisticRegression).Report.Auc:F3} | {rule:F3} | {ofServed:F3} | {observable:F3} "
                 + $"| {TrueModel(_ => true):F3} | {oracle:F3} |"));
             byTrait.Add(string.Create(CultureInfo.InvariantCulture,
                 $"| {scoringDays[k]} | {string.Join(" | ", Enumerable.Range(0, TraitNames.Length).Select(t => $"{oracle - TrueModel(u => u == t):F3}"))} |"));
         }
-        Console.WriteLine($"| scoring day | FastTree as served, {o.PlatformTrain} trained (ECE) | FastTree, {o.TrainStudents} trained | logistic regression, {o.TrainStudents} trained "
+        Console.WriteLine($"| scoring day | FastTree as served, {o.PlatformTrain} trained (ECE) | FastTree, {o.MiddleTrain} trained | FastTree, {o.TrainStudents} trained | logistic regression, {o.TrainStudents} trained "
             + "| best ABC rule | E[p given the served inputs] | observable oracle: E[p given every signal summary] | true model on estimated traits | oracle (true p) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         models.ForEach(Console.WriteLine);
         Console.WriteLine();
         // The oracle's AUC minus the true model's with one trait estimated from the signals and the others exact.
@@ -91,10 +98,10 @@ public static class DropoutCeiling
         return 0;
     }
 
-    private static TrainingResult Classify(List<Row> train, List<Row> test, TextWriter log)
+    private static TrainingResult Classify(FeatureSet set, List<Row> train, List<Row> test, TextWriter log)
     {
         List<LabelledExample> Examples(List<Row> rows) => rows.Select(r => new LabelledExample(r.Id, r.Served, r.Label)).ToList();
-        var data = new RiskDataset(K12DropoutFeatures.Set, Examples(train), Examples(test), K12DropoutFeatures.Indicators[0], "simulated districts (ceiling)", $"{train.Count} trained, {test.Count} held out");
+        var data = new RiskDataset(set, Examples(train), Examples(test), K12DropoutFeatures.Indicators[0], "simulated districts (ceiling)", $"{train.Count} trained, {test.Count} held out");
         return new RiskModelTrainer(new Progress<string>(m => log.WriteLine("  " + m))).Train(data);
     }
 
@@ -104,10 +111,10 @@ public static class DropoutCeiling
     /// <paramref name="students"/> simulated students whose true probability is known. Mastery inputs are read as absent,
     /// as the offline training students have them (the simulator's answers do not depend on the dropout traits).
     /// </summary>
-    public static double[] BestOfInputs(IReadOnlyList<float[]> inputs, int scoringDay, int students, int seed)
+    public static double[] BestOfInputs(IReadOnlyList<float[]> inputs, int scoringDay, int students, int seed, int priorYearDays = 0)
     {
         var calendar = DistrictGenerator.SchoolDaysEndingOn(LastDay, SchoolDays);
-        var train = Rows(seed, students, "best", [calendar[scoringDay - 1]], calendar)[0];
+        var train = Rows(seed, students, "best", [calendar[scoringDay - 1]], calendar, priorYearDays)[0];
         var none = K12DropoutFeatures.Compute(StudentSignals.None, LastDay);
         int[] mastery = [K12DropoutFeatures.Set.IndexOf("skills_struggling"), K12DropoutFeatures.Set.IndexOf("mean_mastery")];
         var withoutMastery = inputs.Select(f => f.Select((v, i) => mastery.Contains(i) ? none[i] : v).ToArray()).ToList();
@@ -138,28 +145,48 @@ public static class DropoutCeiling
     private static double TrueProbability(double[] t) => DistrictGenerator.DropoutProbability(t[0], t[1], new StudentTraits(t[2], t[3], t[4]));
 
     /// <summary>Districts of <see cref="Chunk"/> students at a time (each its own seed), every student's inputs at every cut.</summary>
-    private static List<Row>[] Rows(int seed, int students, string prefix, DateOnly[] cuts, IReadOnlyList<DateOnly> calendar)
+    private static List<Row>[] Rows(int seed, int students, string prefix, DateOnly[] cuts, IReadOnlyList<DateOnly> calendar, int priorYearDays)
     {
         var rows = cuts.Select(_ => new List<Row>()).ToArray();
+        var previous = DropoutEvaluation.PreviousYear(LastDay, priorYearDays);
         for (var c = 0; c * Chunk < students; c++)
         {
             var size = Math.Min(Chunk, students - c * Chunk);
             // No item answers: the offline inputs have no mastery (that needs Mastery's BKT), and answers are most of the memory.
             var district = DistrictGenerator.Generate(new SimulationOptions(seed + c, Schools, size / Schools, SchoolDays, LastDay, ItemsPerDay: 0,
-                StudentPrefix: $"{prefix}{c}"));
+                StudentPrefix: $"{prefix}{c}", PriorYearDays: priorYearDays));
             var truth = district.Truth.Outcomes.ToDictionary(t => t.StudentId);
-            foreach (var (student, signals) in DropoutEvaluation.Signals(district))
+            foreach (var (student, all) in DropoutEvaluation.Signals(district))
             {
                 var outcome = truth[student.StudentId];
+                var signals = all.Since(calendar[0]);
+                var prior = previous is null ? [] : PriorSummaries(PriorYearRecord.Of(all, previous, feedSendsPresentDays: true));
                 for (var k = 0; k < cuts.Length; k++)
                 {
-                    var served = K12DropoutFeatures.Compute(signals, cuts[k]);
-                    rows[k].Add(new Row(student.StudentId, served, [.. served, .. Summaries(signals, cuts[k], calendar)], outcome.DroppedOut,
+                    var served = DropoutEvaluation.Inputs(all, calendar[0], previous, cuts[k]);
+                    rows[k].Add(new Row(student.StudentId, served, [.. served, .. Summaries(signals, cuts[k], calendar), .. prior], outcome.DroppedOut,
                         outcome.DropoutProbability, Traits(student, outcome.Traits!)));
                 }
             }
         }
         return rows;
+    }
+
+    /// <summary>
+    /// What last year shows beyond its served inputs, for the observable oracle only: each marking period's mean mark,
+    /// incidents only the behaviour trait causes (serious or bullying) and truancy, and days present.
+    /// </summary>
+    private static float[] PriorSummaries(PriorYearRecord? prior)
+    {
+        var incidents = prior?.Incidents ?? [];
+        var terms = (prior?.Marks ?? []).GroupBy(m => m.Term).OrderBy(t => t.Max(m => m.Date)).Select(t => (float)t.Average(m => m.MarkPercent)).ToList();
+        return
+        [
+            .. terms.Concat(Enumerable.Repeat(0f, 4)).Take(4),
+            incidents.Count(i => K12DropoutFeatures.IsSerious(i) || i.Category == "bullying"),
+            incidents.Count(i => i.Category == "truancy"),
+            prior?.Attendance is { } a ? a.Days - a.Absent : 0,
+        ];
     }
 
     /// <summary>

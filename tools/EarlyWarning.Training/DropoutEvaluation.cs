@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
+using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.Dropout;
 using Beacon.Simulator;
 
@@ -20,7 +21,10 @@ public static class DropoutEvaluation
 {
     /// <param name="Gateway">The platform to push the districts through; null computes the same features in memory
     /// from the generated signals (the K12DropoutFeatures code Early warning runs), to iterate quickly.</param>
-    public sealed record Options(Uri? Gateway, int StudentsPerSchool = 750, int Schools = 4, int SchoolDays = 90, int ScoringDay = 45, int Seed = 101);
+    /// <param name="PriorYearDays">School days of a previous year the districts carry (0: none); with them the model also reads
+    /// last year's attendance, incidents and marks (<see cref="K12PriorYear"/>) and the rules include last year's.</param>
+    public sealed record Options(Uri? Gateway, int StudentsPerSchool = 750, int Schools = 4, int SchoolDays = 90, int ScoringDay = 45, int Seed = 101,
+        int PriorYearDays = 0);
 
     /// <summary>Simulated students the observable ceiling is learnt from (in memory, about half a minute).</summary>
     private const int CeilingStudents = 20_000;
@@ -40,18 +44,20 @@ public static class DropoutEvaluation
         log.WriteLine($"two districts of {o.Schools * o.StudentsPerSchool} students, {o.SchoolDays} school days to {lastDay:yyyy-MM-dd}; scoring date {cut:yyyy-MM-dd} (school day {o.ScoringDay}); uploading what is dated on or before it");
 
         var expected = train.Students.Count + test.Students.Count;
+        var first = DistrictGenerator.SchoolDaysEndingOn(lastDay, o.SchoolDays)[0];
+        var previous = PreviousYear(lastDay, o.PriorYearDays);
         var byId = o.Gateway is null
-            ? Offline(train, cut).Concat(Offline(test, cut)).ToDictionary(s => s.StudentId)
-            : await ThroughPlatformAsync(o.Gateway, [("train", train), ("held-out", test)], cut, expected, o.ScoringDay, log, ct);
+            ? Offline(train, first, previous, cut).Concat(Offline(test, first, previous, cut)).ToDictionary(s => s.StudentId)
+            : await ThroughPlatformAsync(o.Gateway, [("train", train), ("held-out", test)], cut, expected, o.ScoringDay, previous is not null, log, ct);
         if (byId is null)
         {
             return 1;
         }
         List<LabelledExample> Examples(District d) => d.Truth.Outcomes
             .Select(t => new LabelledExample(t.StudentId, byId[t.StudentId].Values, t.DroppedOut)).ToList();
-        var data = new RiskDataset(K12DropoutFeatures.Set, Examples(train), Examples(test), K12DropoutFeatures.Indicators[0],
+        var data = new RiskDataset(previous is null ? K12DropoutFeatures.Set : K12PriorYear.Set, Examples(train), Examples(test), K12DropoutFeatures.Indicators[0],
             $"simulated districts {(o.Gateway is null ? "computed in memory (no platform)" : "through the real ingestion path")} (seeds {o.Seed}, {o.Seed + 1}; {DistrictGenerator.DropoutModel}); features from Early warning's projections as of {cut:yyyy-MM-dd}",
-            $"train: district seed {o.Seed} ({train.Students.Count} students); held out: district seed {o.Seed + 1} ({test.Students.Count} other students, other schools)");
+            $"train: district seed {o.Seed} ({train.Students.Count} students{(previous is null ? "" : $", each with a previous year of {o.PriorYearDays} school days")}); held out: district seed {o.Seed + 1} ({test.Students.Count} other students, other schools)");
         var result = new RiskModelTrainer(new Progress<string>(m => log.WriteLine(m))).Train(data);
         Console.WriteLine(ReportFormatter.Markdown(result));
 
@@ -60,8 +66,8 @@ public static class DropoutEvaluation
         var oracle = Evaluation.Auc(data.Test.Select(e => truth[e.Id]).ToArray(), labels);
         // The best any model of these inputs can rank (E[p | inputs], learnt where p is known): the gap from it to the oracle
         // is what the signals have not shown by the scoring day, which no model can close (DropoutCeiling).
-        var ceiling = Evaluation.Auc(DropoutCeiling.BestOfInputs([.. data.Test.Select(e => e.Features)], o.ScoringDay, CeilingStudents, o.Seed + 3000), labels);
-        var rules = K12DropoutFeatures.Indicators.Select(r => (r.Description, Auc: Evaluation.Auc(data.Test.Select(e => r.Score(e.Features)).ToArray(), labels))).ToList();
+        var ceiling = Evaluation.Auc(DropoutCeiling.BestOfInputs([.. data.Test.Select(e => e.Features)], o.ScoringDay, CeilingStudents, o.Seed + 3000, o.PriorYearDays), labels);
+        var rules = Rules(previous is not null).Select(r => (r.Description, Auc: Evaluation.Auc(data.Test.Select(e => r.Score(e.Features)).ToArray(), labels))).ToList();
         Console.WriteLine("| transparent rule (held-out district) | AUC |");
         Console.WriteLine("|---|---|");
         foreach (var (description, auc) in rules)
@@ -76,12 +82,12 @@ public static class DropoutEvaluation
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model {served.Auc:F3} vs best ABC rule {best:F3} ({(served.Auc > best ? "beats it" : "does NOT beat it")}); {oracle - served.Auc:F3} below the oracle (goal: within 0.03), of which {oracle - ceiling:F3} no model of these inputs can close; ECE {served.ExpectedCalibrationError:F3} (goal: < 0.05)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT dropout model_auc={served.Auc:F4} oracle_auc={oracle:F4} abc_rule_auc={best:F4} precision_top10={served.PrecisionAtTop10:F4} ece={served.ExpectedCalibrationError:F4} observable_auc={ceiling:F4} train_students={data.Train.Count} test_students={data.Test.Count}"));
+            $"RESULT dropout model_auc={served.Auc:F4} oracle_auc={oracle:F4} abc_rule_auc={best:F4} precision_top10={served.PrecisionAtTop10:F4} ece={served.ExpectedCalibrationError:F4} observable_auc={ceiling:F4} train_students={data.Train.Count} test_students={data.Test.Count} prior_year_days={o.PriorYearDays}"));
         return 0;
     }
 
     private static async Task<Dictionary<string, ExportRow>?> ThroughPlatformAsync(Uri gateway, (string Name, District District)[] districts, DateOnly cut,
-        int expected, int days, TextWriter log, CancellationToken ct)
+        int expected, int days, bool priorYear, TextWriter log, CancellationToken ct)
     {
         var folder = Directory.CreateTempSubdirectory("beacon-eval-dropout-");
         try
@@ -102,13 +108,37 @@ public static class DropoutEvaluation
         {
             folder.Delete(recursive: true);
         }
-        var export = await WaitForProjectionsAsync(gateway, cut, expected, days, log, ct);
+        var export = await WaitForProjectionsAsync(gateway, cut, expected, days, priorYear, log, ct);
         return export.Students.ToDictionary(s => s.StudentId);
     }
 
     /// <summary>The features Early warning would compute, from the generated signals (no mastery: that needs Mastery's BKT).</summary>
-    private static IEnumerable<ExportRow> Offline(District d, DateOnly cut) =>
-        Signals(d).Select(s => new ExportRow(s.Student.StudentId, s.Student.SchoolId, K12DropoutFeatures.Compute(s.Signals, cut)));
+    private static IEnumerable<ExportRow> Offline(District d, DateOnly first, SchoolYearCalendar? previous, DateOnly cut) =>
+        Signals(d).Select(s => new ExportRow(s.Student.StudentId, s.Student.SchoolId, Inputs(s.Signals, first, previous, cut)));
+
+    /// <summary>
+    /// The served inputs as of <paramref name="cut"/>: this year's signals (from its <paramref name="first"/> day) and, when there
+    /// is a <paramref name="previous"/> year, last year's appended as Early warning reads them from the same records.
+    /// </summary>
+    internal static float[] Inputs(StudentSignals all, DateOnly first, SchoolYearCalendar? previous, DateOnly cut)
+    {
+        var features = K12DropoutFeatures.Compute(all.Since(first), cut);
+        return previous is null ? features : K12PriorYear.Append(features, PriorYearRecord.Of(all, previous, feedSendsPresentDays: true));
+    }
+
+    /// <summary>The simulator's previous school year as a calendar (weekdays, no breaks); null when it generates none.</summary>
+    internal static SchoolYearCalendar? PreviousYear(DateOnly lastDay, int days)
+    {
+        if (days == 0)
+        {
+            return null;
+        }
+        var year = DistrictGenerator.PriorSchoolDays(lastDay, days);
+        return new SchoolYearCalendar("previous", year[0], year[^1], new HashSet<DateOnly>());
+    }
+
+    /// <summary>The transparent rules: this year's ABCs, and with a previous year the EWIMS-style rules that read it too.</summary>
+    internal static IEnumerable<RuleBaseline> Rules(bool priorYear) => priorYear ? [.. K12DropoutFeatures.Indicators, .. K12PriorYear.Indicators] : K12DropoutFeatures.Indicators;
 
     /// <summary>Each student's generated signals as Early warning's projections would hold them (no mastery).</summary>
     internal static IEnumerable<(StudentInfo Student, StudentSignals Signals)> Signals(District d)
@@ -126,7 +156,7 @@ public static class DropoutEvaluation
 
     private static District Generate(Options o, int seed, string prefix, int firstSchool, DateOnly lastDay) =>
         DistrictGenerator.Generate(new SimulationOptions(seed, o.Schools, o.StudentsPerSchool, o.SchoolDays, lastDay, ItemsPerDay: 1,
-            StudentPrefix: prefix, FirstSchool: firstSchool));
+            StudentPrefix: prefix, FirstSchool: firstSchool, PriorYearDays: o.PriorYearDays));
 
     /// <summary>The district as its systems would have sent it by the scoring date.</summary>
     private static District CutAt(District d, DateOnly cut) => d with
@@ -142,7 +172,7 @@ public static class DropoutEvaluation
     /// Early warning consumes the uploads asynchronously: waits until every student has every school day to the
     /// cut, and the export stops changing (marks, incidents and mastery still arriving).
     /// </summary>
-    private static async Task<Export> WaitForProjectionsAsync(Uri gateway, DateOnly cut, int students, int days, TextWriter log, CancellationToken ct)
+    private static async Task<Export> WaitForProjectionsAsync(Uri gateway, DateOnly cut, int students, int days, bool priorYear, TextWriter log, CancellationToken ct)
     {
         using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(5) };
         using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }, ct))
@@ -155,7 +185,7 @@ public static class DropoutEvaluation
         var deadline = DateTimeOffset.UtcNow.AddMinutes(30);
         while (true)
         {
-            var export = await http.GetFromJsonAsync<Export>($"/api/early-warning/v1/features?kind=dropout&asOf={cut:yyyy-MM-dd}", ct)
+            var export = await http.GetFromJsonAsync<Export>($"/api/early-warning/v1/features?kind=dropout&asOf={cut:yyyy-MM-dd}{(priorYear ? "&priorYear=true" : "")}", ct)
                 ?? throw new InvalidDataException("empty feature export");
             var complete = export.Students.Count(s => s.Values[daysIndex] >= days);
             var fingerprint = string.Join(';', export.Students.Select(s => string.Join(',', s.Values)));

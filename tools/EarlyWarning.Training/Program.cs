@@ -7,9 +7,10 @@ using Beacon.RiskModels.Dropout;
 // beacon-ew-train: trains and evaluates the early-warning models and prints every held-out figure.
 //   oulad <folder> [--out DIR]                                    dropout on OULAD (train != 2014J, test 2014J)
 //   attendance [--students N] [--test N] [--seed S] [--out DIR]   chronic absence on SYNTHETIC attendance
-//   k12-synthetic [--students N] [--test N] [--seed S]            K-12 dropout on SYNTHETIC students (the service's cold start)
+//   k12-synthetic [--students N] [--test N] [--seed S] [--prior-year]  K-12 dropout on SYNTHETIC students (the service's cold start; with last year)
 //   dropout --gateway URL [--students-per-school 750] [--seed S]  K-12 dropout on simulated districts uploaded through a running platform
-//   dropout-ceiling [--students 50000] [--test 20000] [--days 30,45,60,75]
+//           --offline [--prior-year 180]                          the same computed in memory; --prior-year: each student with a previous year of N school days
+//   dropout-ceiling [--students 50000] [--test 20000] [--days 30,45,60,75] [--prior-year 180]
 //                                                                 the K-12 dropout model against what the signals can show (offline), by scoring day
 //   district --gateway URL [--students-per-school 200] [--schools 2] [--seed 19] [--school-day 20] [--days N]
 //                                                                 a 3-year simulated district loaded through a running platform, trained from history
@@ -25,17 +26,25 @@ int IntOption(string name, int fallback) => Option(name) is { } v
     ? int.TryParse(v, out var n) && n > 0 ? n : throw new ArgumentException($"{name} must be a positive whole number, not '{v}'.")
     : fallback;
 
+// The previous school year's length in school days (0: none; a school year has at most about 200).
+int PriorYearDays()
+{
+    var days = Option("--prior-year") is null ? 0 : IntOption("--prior-year", 180);
+    return days <= 200 ? days : throw new ArgumentException($"--prior-year takes 1-200 school days, not {days}.");
+}
+
 if (args[0] == "dropout")
 {
     var gateway = args.Contains("--offline") ? null : new Uri(Option("--gateway") ?? "http://127.0.0.1:8080");
     return await DropoutEvaluation.RunAsync(new DropoutEvaluation.Options(gateway, StudentsPerSchool: IntOption("--students-per-school", 750),
-        Seed: IntOption("--seed", 101)), Console.Error, CancellationToken.None);
+        Seed: IntOption("--seed", 101), PriorYearDays: PriorYearDays()), Console.Error, CancellationToken.None);
 }
 
 if (args[0] == "dropout-ceiling")
 {
     return DropoutCeiling.Run(new DropoutCeiling.Options(IntOption("--students", 50_000), IntOption("--test", 20_000),
-        ScoringDays: Option("--days")?.Split(',').Select(d => int.TryParse(d, out var n) && n is > 0 and <= 90 ? n : throw new ArgumentException($"--days takes school days 1-90, not '{d}'.")).ToArray()),
+        ScoringDays: Option("--days")?.Split(',').Select(d => int.TryParse(d, out var n) && n is > 0 and <= 90 ? n : throw new ArgumentException($"--days takes school days 1-90, not '{d}'.")).ToArray(),
+        PriorYearDays: PriorYearDays()),
         Console.Error);
 }
 
@@ -62,7 +71,7 @@ try
         "oulad" when args.Length > 1 => OuladDropout.Load(args[1]),
         "oulad" => throw new ArgumentException("oulad needs the OULAD folder, e.g. beacon-ew-train oulad /work/shared/data/oulad"),
         "attendance" => AttendanceSimulator.Dataset(IntOption("--students", 20_000), IntOption("--test", 10_000), IntOption("--seed", 42)),
-        "k12-synthetic" => K12DropoutSimulator.Dataset(IntOption("--students", 20_000), IntOption("--test", 10_000), IntOption("--seed", 42)),
+        "k12-synthetic" => K12DropoutSimulator.Dataset(IntOption("--students", 20_000), IntOption("--test", 10_000), IntOption("--seed", 42), args.Contains("--prior-year")),
         _ => throw new ArgumentException($"unknown command '{args[0]}' (oulad, attendance)"),
     };
 }

@@ -8,8 +8,13 @@ namespace Beacon.Simulator;
 /// <param name="StudentPrefix">Student ids are "&lt;prefix&gt;-0001"...; two districts with different prefixes can share one platform.</param>
 /// <param name="FirstSchool">Index of the first school name, so a second district gets other schools.</param>
 /// <param name="MarkingPeriodDays">School days per marking period: each course gets a mark at the end of each one.</param>
+/// <param name="PriorYearDays">
+/// School days of a previous school year to generate per student (0: none), ending 52 weeks before <c>LastDay</c>: its
+/// attendance, quarterly marks in last year's courses and behaviour incidents, drawn from the same traits as this year's
+/// (see <see cref="DistrictGenerator.PriorYearOf"/>), as real early-warning systems read last year too.
+/// </param>
 public sealed record SimulationOptions(int Seed = 42, int Schools = 2, int StudentsPerSchool = 15, int SchoolDays = 20, DateOnly? LastDay = null,
-    int ItemsPerDay = 3, int? ShiftFromDay = null, string StudentPrefix = "stu", int FirstSchool = 0, int MarkingPeriodDays = 15);
+    int ItemsPerDay = 3, int? ShiftFromDay = null, string StudentPrefix = "stu", int FirstSchool = 0, int MarkingPeriodDays = 15, int PriorYearDays = 0);
 
 public sealed record SchoolInfo(string SchoolId, string Name);
 public sealed record StaffInfo(string StaffId, string SchoolId, string Role, string GivenName, string FamilyName, string Email);
@@ -45,6 +50,15 @@ public sealed record District(IReadOnlyList<SchoolInfo> Schools, IReadOnlyList<S
     IReadOnlyList<Incident> Incidents, GroundTruth Truth)
 {
     public IReadOnlyList<LmsSession> Lms { get; init; } = [];
+
+    /// <summary>The school years a district with a previous year sends as its calendar (so Early warning tells the two apart); else none.</summary>
+    public IReadOnlyList<CalendarYear> Calendars { get; init; } = [];
+}
+
+/// <summary>A school year's first and last school day (weekdays between are school days), labelled "2025-2026".</summary>
+public sealed record CalendarYear(string Label, DateOnly FirstDay, DateOnly LastDay)
+{
+    public static CalendarYear Of(IReadOnlyList<DateOnly> days) => new($"{days[^1].Year - 1}-{days[^1].Year}", days[0], days[^1]);
 }
 
 /// <summary>
@@ -128,9 +142,16 @@ public static class DistrictGenerator
         var signals = new Random(unchecked(o.Seed * 31 + 7));
         var lmsRandom = new Random(unchecked(o.Seed * 53 + 11));
         var lms = new List<LmsSession>();
+        // The previous year draws from a fourth stream, so this year's signals and outcomes are the same for a seed with or without it.
+        var priorRandom = new Random(unchecked(o.Seed * 71 + 13));
+        var priorDays = o.PriorYearDays > 0 ? PriorSchoolDays(lastDay, o.PriorYearDays) : [];
         foreach (var student in students)
         {
             var traits = new StudentTraits(Normal(signals) + (student.AbsencePropensity > 0.1 ? 0.4 : 0), Normal(signals) - 0.5 * (1 - student.Engagement), 0.9 * Normal(signals));
+            if (priorDays.Count > 0)
+            {
+                PriorYearOf(priorRandom, student, traits, priorDays, attendance, grades, incidents);
+            }
             var courseOffsets = Courses.Select(_ => 5 * Normal(signals)).ToArray();
             var drift = student.Engagement < 0.55 ? 0.004 : 0.0;   // disengaging students slide over the term
             var absences = 0;
@@ -161,18 +182,8 @@ public static class DistrictGenerator
                 {
                     continue;
                 }
-                if (signals.NextDouble() < Sigmoid(-4.8 + 1.1 * traits.Behaviour))
-                {
-                    var serious = signals.NextDouble() < 0.25;
-                    incidents.Add(new Incident($"inc-{student.StudentId}-b{d}", student.StudentId, day,
-                        serious && signals.NextDouble() < 0.6 ? Pick(signals, ["in-school-suspension", "out-of-school-suspension"]) : Pick(signals, ["disruption", "defiance", "fighting", "bullying"]),
-                        serious ? "major" : signals.NextDouble() < 0.7 ? "minor" : "moderate"));
-                }
-                if (rng.NextDouble() < 0.01 + student.AbsencePropensity * 0.1)
-                {
-                    incidents.Add(new Incident($"inc-{student.StudentId}-{d}", student.StudentId, day, Pick(rng, ["disruption", "defiance", "fighting", "truancy"]),
-                        rng.NextDouble() < 0.7 ? "minor" : "moderate"));
-                }
+                BehaviourIncident(signals, student, traits, day, $"b{d}", incidents);
+                AbsenceIncident(rng, student, day, $"{d}", incidents);
                 for (var k = 0; k < o.ItemsPerDay; k++)
                 {
                     var skill = Skills[rng.Next(Skills.Length)];
@@ -195,7 +206,74 @@ public static class DistrictGenerator
                 o.ShiftFromDay is { } from ? $"from school day {from} ({days[Math.Min(from, days.Count) - 1]:yyyy-MM-dd}) a late arrival is recorded as an absence" : null))
         {
             Lms = lms,
+            Calendars = priorDays.Count > 0 ? [CalendarYear.Of(priorDays), CalendarYear.Of(days)] : [],
         };
+    }
+
+    private static readonly string[] PriorCourses = ["MATH8", "ENG8", "SCI8", "HIST8"];
+
+    /// <summary>Last year's marking periods: quarters of the year's school days.</summary>
+    private const int PriorYearQuarters = 4;
+
+    /// <summary>
+    /// A student's previous school year, from the same traits as this one and drawn like it: attendance from the absence
+    /// propensity (Mondays and Fridays worse; the term's slide of disengaging students is this year's, so not repeated), a
+    /// mark per course at each quarter's end from the academic standing (without this year's slope) and absences so far,
+    /// behaviour incidents from the behaviour trait at this year's daily rate and category mix, and those that come
+    /// with absence. Dated in the previous year; no LMS or item answers (Early warning keeps neither across years).
+    /// </summary>
+    private static void PriorYearOf(Random rng, StudentInfo student, StudentTraits traits, IReadOnlyList<DateOnly> days,
+        List<AttendanceDay> attendance, List<Grade> grades, List<Incident> incidents)
+    {
+        var courseOffsets = PriorCourses.Select(_ => 5 * Normal(rng)).ToArray();
+        var quarter = Math.Max(1, days.Count / PriorYearQuarters);
+        var absences = 0;
+        for (var d = 0; d < days.Count; d++)
+        {
+            var day = days[d];
+            var p = student.AbsencePropensity + (day.DayOfWeek is DayOfWeek.Monday or DayOfWeek.Friday ? 0.02 : 0);
+            var roll = rng.NextDouble();
+            var status = roll < p ? (rng.NextDouble() < 0.25 ? "excused-absent" : "absent") : roll < p + 0.04 ? "tardy" : "present";
+            attendance.Add(new AttendanceDay(student.StudentId, day, status));
+            var absent = status is "absent" or "excused-absent";
+            absences += absent ? 1 : 0;
+            if ((d + 1) % quarter == 0 || d == days.Count - 1)
+            {
+                for (var c = 0; c < PriorCourses.Length; c++)
+                {
+                    var mark = 80 + 8 * traits.Academic + courseOffsets[c] - 60 * absences / (d + 1.0) + 4 * Normal(rng);
+                    grades.Add(new Grade(student.StudentId, PriorCourses[c], $"PY-Q{Math.Min(PriorYearQuarters, d / quarter + 1)}", Math.Round(Math.Clamp(mark, 0, 100), 1), day));
+                }
+            }
+            if (absent)
+            {
+                continue;
+            }
+            BehaviourIncident(rng, student, traits, day, $"py-b{d}", incidents);
+            AbsenceIncident(rng, student, day, $"py-{d}", incidents);
+        }
+    }
+
+    /// <summary>A present day's incident from the behaviour trait (a quarter of them serious, most of those suspensions), or none.</summary>
+    private static void BehaviourIncident(Random rng, StudentInfo student, StudentTraits traits, DateOnly day, string tag, List<Incident> incidents)
+    {
+        if (rng.NextDouble() < Sigmoid(-4.8 + 1.1 * traits.Behaviour))
+        {
+            var serious = rng.NextDouble() < 0.25;
+            incidents.Add(new Incident($"inc-{student.StudentId}-{tag}", student.StudentId, day,
+                serious && rng.NextDouble() < 0.6 ? Pick(rng, ["in-school-suspension", "out-of-school-suspension"]) : Pick(rng, ["disruption", "defiance", "fighting", "bullying"]),
+                serious ? "major" : rng.NextDouble() < 0.7 ? "minor" : "moderate"));
+        }
+    }
+
+    /// <summary>A present day's minor incident that comes with absence (truancy among them), likelier the more often the student is absent.</summary>
+    private static void AbsenceIncident(Random rng, StudentInfo student, DateOnly day, string tag, List<Incident> incidents)
+    {
+        if (rng.NextDouble() < 0.01 + student.AbsencePropensity * 0.1)
+        {
+            incidents.Add(new Incident($"inc-{student.StudentId}-{tag}", student.StudentId, day, Pick(rng, ["disruption", "defiance", "fighting", "truancy"]),
+                rng.NextDouble() < 0.7 ? "minor" : "moderate"));
+        }
     }
 
     private static readonly string[] LmsActivities = ["reading", "video", "practice-set", "discussion", "assignment"];
@@ -222,6 +300,9 @@ public static class DistrictGenerator
                 activity is "reading" or "video" ? "experienced" : "completed", Math.Round(5 + 40 * student.Engagement * rng.NextDouble(), 1), at);
         }
     }
+
+    /// <summary>The previous school year's days: <paramref name="count"/> weekdays ending 52 weeks before <paramref name="lastDay"/>.</summary>
+    public static List<DateOnly> PriorSchoolDays(DateOnly lastDay, int count) => SchoolDaysEndingOn(lastDay.AddDays(-364), count);
 
     public static List<DateOnly> SchoolDaysEndingOn(DateOnly lastDay, int count)
     {

@@ -13,6 +13,8 @@ public static class DistrictFiles
     public static readonly string[] OneRosterFiles = ["orgs.csv", "users.csv", "classes.csv", "enrollments.csv", "demographics.csv"];
     public static readonly (string File, string Path)[] SignalFiles =
     [
+        // First: Early warning places every later record in its school year by the calendar.
+        ("calendars.csv", "/api/ingestion/v1/calendars"),
         ("attendance.csv", "/api/ingestion/v1/attendance"),
         ("item-responses.csv", "/api/ingestion/v1/item-responses"),
         ("grades.csv", "/api/ingestion/v1/grades"),
@@ -48,6 +50,11 @@ public static class DistrictFiles
                 B(s.RaceEthnicity == "black-or-african-american"), "false", B(s.RaceEthnicity == "white"), B(s.RaceEthnicity == "two-or-more"),
                 B(s.RaceEthnicity == "hispanic-or-latino"), B(s.EconomicallyDisadvantaged), B(s.EnglishLearner), B(s.Disability),
             }));
+        if (district.Calendars.Count > 0)
+        {
+            Csv(folder, "calendars.csv", ["schoolYear", "schoolId", "type", "startDate", "endDate", "description"],
+                district.Calendars.Select(y => new[] { y.Label, "", "school-year", D(y.FirstDay), D(y.LastDay), "" }));
+        }
         Csv(folder, "attendance.csv", ["studentId", "date", "status"],
             district.Attendance.Select(a => new[] { a.StudentId, D(a.Date), a.Status }));
         Csv(folder, "item-responses.csv", ["studentId", "itemId", "skillIds", "correct", "attemptNumber", "hintsUsed", "timeOnTaskSeconds", "answeredAt"],

@@ -231,7 +231,7 @@ public sealed class DriftMonitor(EarlyWarningDbContext db, LoadedModels models, 
                 .Select(g => DriftAnalysis.MonitoringWindow(g.Key, g.Select(d => new SchoolDay(d.Date, d.Status))))
                 // A model that reads the previous year gets it as unknown here, in the baseline and every later window alike:
                 // this window is about what changed in recent days (the training run reads the year as served).
-                .Select(f => model.Features.Count > f.Length ? PriorYear.Append(f, null) : f)
+                .Select(f => FeatureSets.WithPriorYear(f, model.Features, null))
                 .ToList();
         }
         var scores = features.Count == 0 ? [] : model.Probabilities(features).Select(p => Math.Round((double)p, 5)).ToList();

@@ -23,11 +23,12 @@ public sealed record HistoryExample(string StudentId, string SchoolYear, DateOnl
 /// </summary>
 public sealed class HistoryTrainingSet(EarlyWarningDbContext db, TimeProvider clock)
 {
-    /// <param name="withPriorYear">Append the previous school year's inputs (<see cref="PriorYear"/>), from its days as known at the point.</param>
+    /// <param name="withPriorYear">Append the previous school year's inputs (<see cref="ScoredKinds.WithPriorYear"/>), from its days,
+    /// incidents and marks as known at the point.</param>
     public async Task<IReadOnlyList<HistoryExample>> BuildAsync(string kind, int schoolDay, IReadOnlyCollection<string>? years, CancellationToken ct,
         bool withPriorYear = false)
     {
-        var set = withPriorYear ? PriorYear.Extend(FeatureSets.For(kind)) : null;
+        var set = withPriorYear ? ScoredKinds.WithPriorYear(kind) : null;
         var calendars = await db.CalendarsAsync(ct);
         var labels = await db.YearOutcomes.AsNoTracking().Where(o => o.Kind == kind).ToListAsync(ct);
         var schoolOf = await db.RiskStates.AsNoTracking().ToDictionaryAsync(s => s.StudentId, s => s.SchoolId, ct);
@@ -70,18 +71,23 @@ public sealed class HistoryTrainingSet(EarlyWarningDbContext db, TimeProvider cl
                         .Select(v => new KnownVersion<DateOnly, SchoolDay>(v.Date, v.Date, new SchoolDay(v.Date, v.Status), v.KnownFrom, v.Sequence)), point, knownBy);
                     // The school days as the live path would have counted them at the point (EnrolledDays): unrecorded days
                     // through the date the school's feed had reported by then are days present.
+                    // Marks and incidents stored by the point, dated from `first` through `last`.
+                    MarkSignal[] Marks(DateOnly first, DateOnly last) => [.. (marks?[label.StudentId] ?? []).Where(m => m.Date >= first && m.Date <= last && m.OccurredAt <= knownBy)
+                        .Select(m => new MarkSignal(m.CourseId, m.Term, m.MarkPercent, m.Date))];
+                    IncidentSignal[] Incidents(DateOnly first, DateOnly last) => [.. (incidents?[label.StudentId] ?? []).Where(i => i.Date >= first && i.Date <= last && i.OccurredAt <= knownBy)
+                        .Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))];
+                    // The previous year as known at the point (its days' versions that had arrived by then).
+                    var priorDays = before is null ? null : PriorYear.Of(PointInTime.AsKnown(days[label.StudentId].Where(v => before.Contains(v.Date))
+                        .Select(v => new KnownVersion<DateOnly, SchoolDay>(v.Date, v.Date, new SchoolDay(v.Date, v.Status), v.KnownFrom, v.Sequence)), before.LastDay, knownBy),
+                        before, feed?.SendsPresentDays ?? false);
                     var signals = new StudentSignals(EnrolledDays.Of(known, year, feed, point),
-                        [.. (marks?[label.StudentId] ?? []).Where(m => m.Date >= year.FirstDay && m.Date <= point && m.OccurredAt <= knownBy)
-                            .Select(m => new MarkSignal(m.CourseId, m.Term, m.MarkPercent, m.Date))],
-                        [.. (incidents?[label.StudentId] ?? []).Where(i => i.Date >= year.FirstDay && i.Date <= point && i.OccurredAt <= knownBy)
-                            .Select(i => new IncidentSignal(i.Date, i.Category, i.Severity))],
+                        Marks(year.FirstDay, point),
+                        Incidents(year.FirstDay, point),
                         [],
                         [.. (lms?[label.StudentId] ?? []).Where(a => a.Timestamp <= knownBy && DateOnly.FromDateTime(a.Timestamp.UtcDateTime) >= year.FirstDay)
                             .Select(a => new LmsSignal(DateOnly.FromDateTime(a.Timestamp.UtcDateTime), a.DurationSeconds))],
-                        // The previous year as known at the point (its days' versions that had arrived by then).
-                        before is null ? null : PriorYear.Of(PointInTime.AsKnown(days[label.StudentId].Where(v => before.Contains(v.Date))
-                            .Select(v => new KnownVersion<DateOnly, SchoolDay>(v.Date, v.Date, new SchoolDay(v.Date, v.Status), v.KnownFrom, v.Sequence)), before.LastDay, knownBy),
-                            before, feed?.SendsPresentDays ?? false));
+                        priorDays,
+                        before is null ? null : new PriorYearRecord(priorDays, Incidents(before.FirstDay, before.LastDay), Marks(before.FirstDay, before.LastDay)));
                     result.Add(new HistoryExample(label.StudentId, label.SchoolYear, point, ScoredKinds.Features(kind, signals, point, now, set), label.AtRisk));
                 }
             }

@@ -37,7 +37,9 @@ public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models,
         var data = kind switch
         {
             AttendanceFeatures.Kind => AttendanceSimulator.Dataset(train, test, seedUsed),
-            K12DropoutFeatures.Kind => K12DropoutSimulator.Dataset(train, test, seedUsed),
+            // With the previous-year setting on, the dropout cold start reads last year too (unknown years included), so a model
+            // trained later from the district's history has the same inputs.
+            K12DropoutFeatures.Kind => K12DropoutSimulator.Dataset(train, test, seedUsed, options.Value.PriorYear),
             _ => throw new ModelRegistryException($"Unknown model kind '{kind}': use '{AttendanceFeatures.Kind}' or '{K12DropoutFeatures.Kind}' (the OULAD model is an offline benchmark: ./beacon eval oulad)."),
         };
         var record = await RegisterAsync(await TrainOnAsync(data, ct), ct);

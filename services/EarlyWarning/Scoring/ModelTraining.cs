@@ -68,8 +68,7 @@ public sealed class ModelTraining(EarlyWarningDbContext db, ModelRegistry regist
                 throw new ModelRegistryException($"The {name} have {set.Count(e => e.Label)} positive and {set.Count(e => !e.Label)} negative outcomes; at least 5 of each are needed.");
             }
         }
-        var features = request.Kind == AttendanceFeatures.Kind ? AttendanceFeatures.Set : K12DropoutFeatures.Set;
-        features = options.Value.PriorYear ? PriorYear.Extend(features) : features;
+        var features = options.Value.PriorYear ? ScoredKinds.WithPriorYear(request.Kind) : FeatureSets.For(request.Kind);
         var rule = request.Kind == AttendanceFeatures.Kind ? AttendanceFeatures.IndicatorBaseline() : K12DropoutFeatures.Indicators[0];
         var data = new RiskDataset(features, train, test, rule,
             $"district history at school day {schoolDay}: trained on {string.Join(", ", years.SkipLast(1))} ({train.Count} students, {train.Count(e => e.Label)} positive), "

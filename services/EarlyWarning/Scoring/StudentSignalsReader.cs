@@ -78,10 +78,13 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
                 && calendars.CountingYear(school, day, signals.Days.Where(d => d.Date <= day).Select(d => (DateOnly?)d.Date).Max()) is { } year)
             {
                 var since = signals.Since(year.FirstDay);
+                // The previous school year: its attendance, incidents and marks (the dropout model reads all three).
+                var previous = PriorYearRecord.Of(signals, calendars.YearBefore(school, year), feed?.SendsPresentDays ?? false);
                 signals = since with
                 {
                     Days = EnrolledDays.Of(since.Days, year, feed, asOf),
-                    PriorYear = PriorYear.Of(signals.Days, calendars.YearBefore(school, year), feed?.SendsPresentDays ?? false),
+                    PriorYear = previous?.Attendance,
+                    Previous = previous,
                 };
             }
             result.Add(new StudentSignalsRow(id, school, signals));

@@ -49,9 +49,21 @@ public static class FeatureSets
         _ => throw new ArgumentException($"Unknown model kind '{kind}'.", nameof(kind)),
     };
 
-    /// <summary>The set a model was trained on, from the names on its card: the kind's, with the previous year's inputs if named.</summary>
+    /// <summary>
+    /// The set a model was trained on, from the names on its card: the kind's, with the previous year's inputs if named
+    /// (its attendance; for dropout also its incidents and marks).
+    /// </summary>
     public static FeatureSet For(string kind, IReadOnlyList<string>? names) =>
-        History.PriorYear.IsIn(names) ? History.PriorYear.Extend(For(kind)) : For(kind);
+        K12PriorYear.IsIn(names) ? K12PriorYear.Extend(For(kind)) : History.PriorYear.IsIn(names) ? History.PriorYear.Extend(For(kind)) : For(kind);
+
+    /// <summary>
+    /// The inputs with the previous year's a model of <paramref name="set"/> reads appended (none when it reads none):
+    /// <paramref name="previous"/> null is an unknown year (zeros, no courses graded).
+    /// </summary>
+    public static float[] WithPriorYear(float[] features, FeatureSet set, PriorYearRecord? previous) =>
+        set.Count <= features.Length ? features
+        : K12PriorYear.IsIn(set.Names) ? K12PriorYear.Append(features, previous)
+        : History.PriorYear.Append(features, previous?.Attendance);
 }
 
 public static class RiskModelFile

@@ -15,13 +15,16 @@ public sealed record MasterySignal(string SkillId, double ProbabilityMastered, i
 public sealed record LmsSignal(DateOnly Date, double DurationSeconds);
 
 /// <summary>Everything Early warning holds about one student, from every signal kind (and, where known, their previous school year).</summary>
+/// <param name="PriorYear">The previous year's attendance (the chronic-absence model's and the dropout model's previous-year inputs).</param>
+/// <param name="Previous">The previous year's attendance, incidents and marks (the dropout model's <see cref="K12PriorYear"/> inputs).</param>
 public sealed record StudentSignals(
     IReadOnlyList<SchoolDay> Days,
     IReadOnlyList<MarkSignal> Marks,
     IReadOnlyList<IncidentSignal> Incidents,
     IReadOnlyList<MasterySignal> Mastery,
     IReadOnlyList<LmsSignal> Lms,
-    History.PriorYearAttendance? PriorYear = null)
+    History.PriorYearAttendance? PriorYear = null,
+    PriorYearRecord? Previous = null)
 {
     public static readonly StudentSignals None = new([], [], [], [], []);
 
@@ -35,7 +38,7 @@ public sealed record StudentSignals(
     /// <summary>Only what is dated on or after <paramref name="first"/> (a school year's first day: scores start afresh each year).</summary>
     public StudentSignals Since(DateOnly first) => new(
         [.. Days.Where(d => d.Date >= first)], [.. Marks.Where(m => m.Date >= first)], [.. Incidents.Where(i => i.Date >= first)], Mastery,
-        [.. Lms.Where(l => l.Date >= first)], PriorYear);
+        [.. Lms.Where(l => l.Date >= first)], PriorYear, Previous);
 }
 
 /// <summary>
