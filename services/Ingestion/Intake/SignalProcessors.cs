@@ -4,6 +4,7 @@ using Beacon.Ingestion.Domain;
 using Beacon.Ingestion.Governance;
 using Beacon.Ingestion.Storage;
 using Beacon.Messaging;
+using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.Ingestion.Intake;
@@ -19,6 +20,12 @@ public interface ISignalProcessor<TRow>
 {
     string Kind { get; }
     Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<TRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>
+    /// Stores the last chunk's rows that are new to the store, which the processor kept out of the change tracker (a bulk
+    /// insert); called by <see cref="SignalIntake"/> inside the chunk's transaction, before the tracked rest is saved.
+    /// </summary>
+    Task WriteNewAsync(IngestionDbContext db, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>
@@ -65,11 +72,16 @@ public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
     public const int AttendanceRecordsPerEvent = 500;
 
     private readonly BatchKeys<(string, DateOnly, string)> _seen = new();
+    private readonly List<AttendanceRecord> _new = [];
 
     public string Kind => "attendance";
 
+    public Task WriteNewAsync(IngestionDbContext db, CancellationToken ct) => db.InsertNewAsync(_new, ct);
+
     public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<AttendanceRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
     {
+        // A chunk processed again (after a lost race on a key) starts from nothing.
+        _new.Clear();
         rows = await db.RefuseErasedAsync(rows, r => r.StudentId, errors, ct);
         var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
         var validator = new AttendanceRowValidator(schoolOf.ContainsKey, SchoolDays.Today(now));
@@ -113,7 +125,7 @@ public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
             }
             else
             {
-                db.Attendance.Add(new AttendanceRecord { StudentId = key.Item1, Date = key.Item2, Period = key.Item3, Status = row.Status!, SchoolId = schoolId, RecordedAt = now });
+                _new.Add(new AttendanceRecord { StudentId = key.Item1, Date = key.Item2, Period = key.Item3, Status = row.Status!, SchoolId = schoolId, RecordedAt = now });
                 accepted++;
                 late += key.Item2 < lateBefore ? 1 : 0;
             }
@@ -133,11 +145,16 @@ public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
     public const int ItemResponsesPerEvent = 500;
 
     private readonly BatchKeys<(string, string, int)> _seen = new();
+    private readonly List<ItemResponse> _new = [];
 
     public string Kind => "item-responses";
 
+    public Task WriteNewAsync(IngestionDbContext db, CancellationToken ct) => db.InsertNewAsync(_new, ct);
+
     public async Task<ChunkCounts> ProcessAsync(IReadOnlyList<Positioned<ItemResponseRow>> rows, RowErrors errors, IngestionDbContext db, DateTimeOffset now, CancellationToken ct)
     {
+        // A chunk processed again (after a lost race on a key) starts from nothing.
+        _new.Clear();
         rows = await db.RefuseErasedAsync(rows, r => r.StudentId, errors, ct);
         var schoolOf = await SchoolDays.SchoolOfAsync(db, rows.Select(r => r.Row.StudentId), ct);
         var validator = new ItemResponseRowValidator(schoolOf.ContainsKey, now);
@@ -176,7 +193,7 @@ public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
                 TimeOnTaskSeconds = row.TimeOnTaskSeconds ?? 0,
                 AnsweredAt = row.AnsweredAt!.Value,
             };
-            db.ItemResponses.Add(response);
+            _new.Add(response);
             recorded.Add(new ItemResponseRecorded(response.StudentId, response.ItemId, row.SkillIds!, response.Correct,
                 response.AttemptNumber, response.HintsUsed, response.TimeOnTaskSeconds, response.AnsweredAt));
             accepted++;
