@@ -62,7 +62,9 @@ internal static class SchoolDays
     public static async Task<Dictionary<string, string>> SchoolOfAsync(IngestionDbContext db, IEnumerable<string?> studentIds, CancellationToken ct)
     {
         var ids = studentIds.OfType<string>().Distinct().ToList();
-        return await db.Students.AsNoTracking().Where(s => ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, s => s.SchoolId, ct);
+        // EF.Parameter: the ids as one array parameter (json_each on SQLite, = ANY on PostgreSQL). EF 10's default, a parameter
+        // per id, costs Microsoft.Data.Sqlite a linear search per parameter it binds: quadratic in a chunk's 2,000 rows.
+        return await db.Students.AsNoTracking().Where(s => EF.Parameter(ids).Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, s => s.SchoolId, ct);
     }
 }
 
@@ -94,7 +96,7 @@ public sealed class AttendanceProcessor : ISignalProcessor<AttendanceRow>
         var ids = valid.Select(r => r.Row.StudentId!).Distinct().ToList();
         var dates = valid.Select(r => SchoolDays.Parse(r.Row.Date!)).ToList();
         var (from, to) = (dates.Min(), dates.Max());
-        var existing = await db.Attendance.Where(a => ids.Contains(a.StudentId) && a.Date >= from && a.Date <= to)
+        var existing = await db.Attendance.Where(a => EF.Parameter(ids).Contains(a.StudentId) && a.Date >= from && a.Date <= to)
             .ToDictionaryAsync(a => (a.StudentId, a.Date, a.Period), ct);
 
         int accepted = 0, unchanged = 0, corrected = 0, late = 0;
@@ -161,7 +163,7 @@ public sealed class ItemResponseProcessor : ISignalProcessor<ItemResponseRow>
         var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
         var ids = valid.Select(r => r.Row.StudentId!).Distinct().ToList();
         var items = valid.Select(r => r.Row.ItemId!).Distinct().ToList();
-        var existing = (await db.ItemResponses.AsNoTracking().Where(r => ids.Contains(r.StudentId) && items.Contains(r.ItemId))
+        var existing = (await db.ItemResponses.AsNoTracking().Where(r => EF.Parameter(ids).Contains(r.StudentId) && EF.Parameter(items).Contains(r.ItemId))
             .Select(r => new { r.StudentId, r.ItemId, r.AttemptNumber }).ToListAsync(ct))
             .Select(r => (r.StudentId, r.ItemId, r.AttemptNumber)).ToHashSet();
 
@@ -219,7 +221,7 @@ public sealed class GradeProcessor : ISignalProcessor<GradeRow>
         var validator = new GradeRowValidator(schoolOf.ContainsKey, SchoolDays.Today(now));
         var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
         var ids = valid.Select(r => r.Row.StudentId!).Distinct().ToList();
-        var existing = await db.Grades.Where(g => ids.Contains(g.StudentId)).ToDictionaryAsync(g => (g.StudentId, g.CourseId, g.Term), ct);
+        var existing = await db.Grades.Where(g => EF.Parameter(ids).Contains(g.StudentId)).ToDictionaryAsync(g => (g.StudentId, g.CourseId, g.Term), ct);
 
         int accepted = 0, unchanged = 0, corrected = 0;
         foreach (var positioned in valid)
@@ -269,7 +271,7 @@ public sealed class BehaviorIncidentProcessor : ISignalProcessor<BehaviorInciden
         var validator = new BehaviorIncidentRowValidator(schoolOf.ContainsKey, SchoolDays.Today(now));
         var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
         var incidentIds = valid.Select(r => r.Row.IncidentId!).Distinct().ToList();
-        var existing = await db.BehaviorIncidents.Where(b => incidentIds.Contains(b.IncidentId)).ToDictionaryAsync(b => b.IncidentId, ct);
+        var existing = await db.BehaviorIncidents.Where(b => EF.Parameter(incidentIds).Contains(b.IncidentId)).ToDictionaryAsync(b => b.IncidentId, ct);
 
         int accepted = 0, unchanged = 0, corrected = 0;
         foreach (var positioned in valid)
@@ -326,7 +328,7 @@ public sealed class LmsActivityProcessor : ISignalProcessor<LmsActivityRow>
         var validator = new LmsActivityRowValidator(schoolOf.ContainsKey, now);
         var valid = rows.Where(r => errors.Validate(validator, r)).ToList();
         var ids = valid.Select(r => r.Row.StatementId!).Distinct().ToList();
-        var existing = (await db.LmsActivities.AsNoTracking().Where(a => ids.Contains(a.StatementId)).Select(a => a.StatementId).ToListAsync(ct)).ToHashSet();
+        var existing = (await db.LmsActivities.AsNoTracking().Where(a => EF.Parameter(ids).Contains(a.StatementId)).Select(a => a.StatementId).ToListAsync(ct)).ToHashSet();
         int accepted = 0, unchanged = 0;
         foreach (var positioned in valid)
         {

@@ -1,6 +1,8 @@
+using System.Data.Common;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -16,7 +18,7 @@ namespace Beacon.ServiceDefaults;
 /// </summary>
 public static class BulkInsert
 {
-    // SQLite takes up to 32,766 parameters in one statement and PostgreSQL 65,535; larger statements gain nothing.
+    // PostgreSQL: multi-row statements of up to this many parameters (it takes 65,535; larger statements gain nothing).
     private const int MaxParameters = 8_000;
 
     public static async Task<int> InsertNewAsync<TEntity>(this DbContext db, IReadOnlyList<TEntity> rows, CancellationToken ct)
@@ -26,7 +28,7 @@ public static class BulkInsert
         {
             return 0;
         }
-        if (db.Database.CurrentTransaction is null)
+        if (db.Database.CurrentTransaction is not { } transaction)
         {
             // Outside a transaction each statement would commit on its own, apart from the events and state saved with it.
             throw new InvalidOperationException($"Bulk inserts of {typeof(TEntity).Name} run inside the unit of work's transaction.");
@@ -34,7 +36,7 @@ public static class BulkInsert
         var entity = db.Model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in this context's model.");
         var table = entity.GetTableName() ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not mapped to a table.");
         var store = StoreObjectIdentifier.Table(table, entity.GetSchema());
-        var columns = entity.GetProperties().Select(p => (Property: p, Mapping: p.GetRelationalTypeMapping(), Getter: p.GetGetter())).ToArray();
+        var columns = entity.GetProperties().Select(p => new Column(p, p.GetRelationalTypeMapping(), p.GetGetter())).ToArray();
         if (columns.Any(c => c.Property.IsPrimaryKey() && c.Property.ValueGenerated != ValueGenerated.Never))
         {
             throw new NotSupportedException($"{typeof(TEntity).Name} has a store-generated key; insert it through SaveChanges.");
@@ -42,8 +44,43 @@ public static class BulkInsert
         var sql = db.GetService<ISqlGenerationHelper>();
         var head = $"INSERT INTO {sql.DelimitIdentifier(table, entity.GetSchema())} ("
             + string.Join(", ", columns.Select(c => sql.DelimitIdentifier(c.Property.GetColumnName(store)!))) + ") VALUES ";
-        var perStatement = Math.Max(1, MaxParameters / columns.Length);
+        return db.Database.IsSqlite()
+            ? await PreparedAsync(db, transaction.GetDbTransaction(), head, columns, rows, sql, ct)
+            : await MultiRowAsync(db, head, columns, rows, sql, ct);
+    }
 
+    private sealed record Column(IProperty Property, RelationalTypeMapping Mapping, IClrPropertyGetter Getter);
+
+    /// <summary>
+    /// SQLite: one single-row INSERT prepared once and stepped per row, the fastest way in. (Multi-row statements bind
+    /// their parameters by name, a lookup that grows with the statement: thousands of parameters cost more than they save.)
+    /// </summary>
+    private static async Task<int> PreparedAsync<TEntity>(DbContext db, DbTransaction transaction, string head, Column[] columns,
+        IReadOnlyList<TEntity> rows, ISqlGenerationHelper sql, CancellationToken ct)
+        where TEntity : class
+    {
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = head + "(" + string.Join(", ", columns.Select((_, c) => sql.GenerateParameterNamePlaceholder("b" + c))) + ")";
+        var inserted = 0;
+        foreach (var row in rows)
+        {
+            command.Parameters.Clear();
+            for (var c = 0; c < columns.Length; c++)
+            {
+                command.Parameters.Add(columns[c].Mapping.CreateParameter(command, "b" + c, columns[c].Getter.GetClrValueUsingContainingEntity(row), columns[c].Property.IsNullable));
+            }
+            inserted += await command.ExecuteNonQueryAsync(ct);
+        }
+        return inserted;
+    }
+
+    /// <summary>Other providers (PostgreSQL): multi-row INSERTs through EF, so the context's command interceptors see them.</summary>
+    private static async Task<int> MultiRowAsync<TEntity>(DbContext db, string head, Column[] columns, IReadOnlyList<TEntity> rows,
+        ISqlGenerationHelper sql, CancellationToken ct)
+        where TEntity : class
+    {
+        var perStatement = Math.Max(1, MaxParameters / columns.Length);
         // The provider's parameters are made by its type mappings (converters included) on a command used only as their factory.
         await using var factory = db.Database.GetDbConnection().CreateCommand();
         var inserted = 0;
@@ -60,8 +97,7 @@ public static class BulkInsert
                 {
                     var k = r * columns.Length + c;
                     var name = "b" + k;
-                    var (property, mapping, getter) = columns[c];
-                    parameters[k] = mapping.CreateParameter(factory, name, getter.GetClrValueUsingContainingEntity(rows[start + r]), property.IsNullable);
+                    parameters[k] = columns[c].Mapping.CreateParameter(factory, name, columns[c].Getter.GetClrValueUsingContainingEntity(rows[start + r]), columns[c].Property.IsNullable);
                     text.Append(c == 0 ? "" : ", ").Append(sql.GenerateParameterNamePlaceholder(name));
                 }
                 text.Append(')');
