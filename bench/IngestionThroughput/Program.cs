@@ -2,26 +2,31 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Beacon.Contracts.Ingestion;
+using Grpc.Core;
+using Grpc.Net.Client;
 using RabbitMQ.Client;
 
-// Usage: IngestionThroughput <gateway-url> <amqp-uri> [records=100000]
-// Needs a running platform (./beacon up --no-demo). Posts a roster, then N attendance records as CSV
-// through the gateway, and measures until every record is stored AND its event published (Ingestion's
-// outbox drained). Then, in the same run, raw RabbitMQ.Client loops publish the same records with
-// publisher confirms: one message per record, and in messages of 500 records as Ingestion does.
-// Prints the rates and the ratios.
+// Usage: IngestionThroughput <gateway-url> <amqp-uri> [records=100000] [gateway-grpc-url]
+// Needs a running platform (./beacon up --no-demo). Posts a roster, then N attendance records as one CSV through the
+// gateway, then (with a gRPC URL: the gateway's HTTP/2 port) N more as one SignalFeed.StreamAttendance stream, and
+// measures each until every record is stored AND its event published (Ingestion's outbox drained). Then, in the same
+// run, raw RabbitMQ.Client loops publish the same records with publisher confirms: one message per record, and in
+// messages of 500 records as Ingestion does. Prints the rates and the ratios.
 var gateway = new Uri(args.ElementAtOrDefault(0) ?? "http://127.0.0.1:8080");
 var amqp = new Uri(args.ElementAtOrDefault(1) ?? "amqp://guest:guest@127.0.0.1:5672/");
 var records = int.TryParse(args.ElementAtOrDefault(2), out var n) ? n : 100_000;
+var grpcAddress = args.ElementAtOrDefault(3) is { Length: > 0 } g ? new Uri(g) : null;
 const int Students = 1000;
 
 using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(30) };
 // An administrator: it writes as a feed may and reads the outbox, which only administrators may.
+string accessToken;
 using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }))
 {
     token.EnsureSuccessStatusCode();
-    http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
-        (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
+    accessToken = (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString()!;
+    http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accessToken);
 }
 var school = $"bench-{DateTime.UtcNow:HHmmss}";
 var roster = new
@@ -31,14 +36,28 @@ var roster = new
 };
 (await http.PostAsJsonAsync("/api/ingestion/v1/roster", roster)).EnsureSuccessStatusCode();
 
-var csv = new StringBuilder("studentId,date,status\n");
+// Record i of a run: student i % Students on school day i / Students after `first` (every record new).
 var first = new DateOnly(2024, 1, 1);
+(string Student, string Date, string Status) Record(int i, DateOnly from) =>
+    ($"{school}-{i % Students}", from.AddDays(i / Students).ToString("yyyy-MM-dd"), i % 9 == 0 ? "absent" : "present");
+
+var csv = new StringBuilder("studentId,date,status\n");
 for (var i = 0; i < records; i++)
 {
-    csv.Append($"{school}-{i % Students},{first.AddDays(i / Students):yyyy-MM-dd},{(i % 9 == 0 ? "absent" : "present")}\n");
+    var (student, date, status) = Record(i, first);
+    csv.Append(student).Append(',').Append(date).Append(',').Append(status).Append('\n');
 }
 var body = Encoding.UTF8.GetBytes(csv.ToString());
 var sample = JsonSerializer.SerializeToUtf8Bytes(new { studentId = $"{school}-1", schoolId = school, date = "2024-01-01", status = "present", isCorrection = false, occurredAt = DateTimeOffset.UtcNow });
+
+async Task<TimeSpan> UntilPublishedAsync(Stopwatch clock)
+{
+    while ((await http.GetFromJsonAsync<JsonElement>("/api/ingestion/v1/outbox")).GetProperty("pending").GetInt32() > 0)
+    {
+        await Task.Delay(50);
+    }
+    return clock.Elapsed;
+}
 
 var started = Stopwatch.StartNew();
 using (var content = new ByteArrayContent(body))
@@ -48,17 +67,40 @@ using (var content = new ByteArrayContent(body))
     response.EnsureSuccessStatusCode();
 }
 var stored = started.Elapsed;
-while ((await http.GetFromJsonAsync<JsonElement>("/api/ingestion/v1/outbox")).GetProperty("pending").GetInt32() > 0)
+var published = await UntilPublishedAsync(started);
+
+// The same number of records as one client stream through the gateway's gRPC port, on the days after the CSV's.
+TimeSpan? streamStored = null, streamPublished = null;
+if (grpcAddress is not null)
 {
-    await Task.Delay(50);
+    using var channel = GrpcChannel.ForAddress(grpcAddress, new GrpcChannelOptions { Credentials = ChannelCredentials.Insecure });
+    var client = new SignalFeed.SignalFeedClient(channel);
+    var headers = new Metadata { { "authorization", $"Bearer {accessToken}" }, { "idempotency-key", $"{school}-stream" } };
+    var streamFrom = first.AddDays((records + Students - 1) / Students);
+    var clock = Stopwatch.StartNew();
+    using (var call = client.StreamAttendance(headers))
+    {
+        for (var i = 0; i < records; i++)
+        {
+            var (student, date, status) = Record(i, streamFrom);
+            await call.RequestStream.WriteAsync(new AttendanceRecordIn { StudentId = student, Date = date, Status = status });
+        }
+        await call.RequestStream.CompleteAsync();
+        var summary = await call;
+        if (summary.Accepted != records)
+        {
+            throw new InvalidOperationException($"the stream stored {summary.Accepted} of {records} records ({summary.Rejected} rejected)");
+        }
+    }
+    streamStored = clock.Elapsed;
+    streamPublished = await UntilPublishedAsync(clock);
 }
-var published = started.Elapsed;
 
 // Baseline: the same number of messages of the same size, publisher confirms, one channel.
 var factory = new ConnectionFactory { Uri = amqp };
 await using var connection = await factory.CreateConnectionAsync();
-await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
-var queue = (await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true)).QueueName;
+await using var rabbit = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+var queue = (await rabbit.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true)).QueueName;
 
 // Publishes `count` copies of `body` with publisher confirms, up to 256 unconfirmed at a time.
 async Task<TimeSpan> RawLoopAsync(int count, byte[] body)
@@ -68,7 +110,7 @@ async Task<TimeSpan> RawLoopAsync(int count, byte[] body)
     var pending = new List<Task>(InFlight);
     for (var i = 0; i < count; i++)
     {
-        pending.Add(channel.BasicPublishAsync("", queue, mandatory: false, new BasicProperties { Persistent = true }, body).AsTask());
+        pending.Add(rabbit.BasicPublishAsync("", queue, mandatory: false, new BasicProperties { Persistent = true }, body).AsTask());
         if (pending.Count == InFlight)
         {
             await Task.WhenAll(pending);
@@ -92,7 +134,16 @@ var rawBatchedRate = records / rawBatched.TotalSeconds;
 Console.WriteLine($"records                             {records}");
 Console.WriteLine($"stored (HTTP 200)                   {stored.TotalSeconds:F1} s  ({records / stored.TotalSeconds:F0} records/s)");
 Console.WriteLine($"stored and published                {published.TotalSeconds:F1} s  ({ingestRate:F0} records/s, {RecordsPerEvent} records per event)");
+if (streamStored is { } s && streamPublished is { } p)
+{
+    Console.WriteLine($"gRPC stream stored                  {s.TotalSeconds:F1} s  ({records / s.TotalSeconds:F0} records/s)");
+    Console.WriteLine($"gRPC stream stored and published    {p.TotalSeconds:F1} s  ({records / p.TotalSeconds:F0} records/s)");
+}
 Console.WriteLine($"raw loop, one message per record    {raw.TotalSeconds:F1} s  ({rawRate:F0} records/s)");
 Console.WriteLine($"raw loop, {RecordsPerEvent} records per message   {rawBatched.TotalSeconds:F2} s  ({rawBatchedRate:F0} records/s)");
 Console.WriteLine($"ratio ingestion / raw per record    {ingestRate / rawRate:F3}");
+if (streamPublished is { } sp)
+{
+    Console.WriteLine($"ratio gRPC stream / raw per record  {records / sp.TotalSeconds / rawRate:F3}");
+}
 Console.WriteLine($"ratio ingestion / raw same batches  {ingestRate / rawBatchedRate:F3}");

@@ -69,7 +69,8 @@ public static class ErasedStudentRows
         {
             return rows;
         }
-        var erased = (await db.ErasureRequests.AsNoTracking().Where(e => ids.Contains(e.StudentId)).Select(e => e.StudentId).ToListAsync(ct)).ToHashSet();
+        // One array parameter, not one per id (see SchoolDays.SchoolOfAsync).
+        var erased = (await db.ErasureRequests.AsNoTracking().Where(e => EF.Parameter(ids).Contains(e.StudentId)).Select(e => e.StudentId).ToListAsync(ct)).ToHashSet();
         if (erased.Count == 0)
         {
             return rows;

@@ -72,7 +72,7 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
                 {
                     Quarantine(processor.Kind, batch, rejected, received);
                 }
-                await db.SaveChangesAsync(ct);
+                await SaveAsync(processor, ct);
                 return counts;
             }, () => errors.RollBack(mark));
             (accepted, unchanged, corrected, late) = (accepted + counts.Accepted, unchanged + counts.Unchanged, corrected + counts.Corrected, late + counts.Late);
@@ -121,6 +121,42 @@ public sealed class SignalIntake(IngestionDbContext db, TimeProvider clock)
             }
         }
         return summary;
+    }
+
+    /// <summary>
+    /// Writes a processed chunk: its new rows in bulk (outside the change tracker) and the tracked rest (corrections,
+    /// events, quarantine) in one transaction, the caller's if there is one. The transaction starts only now, so the
+    /// chunk's reads never hold SQLite's write lock. A key another writer stored first rolls everything back and
+    /// surfaces as the DbUpdateException a save would have thrown, so <see cref="UniqueViolation.RetryAsync"/> runs the
+    /// chunk again.
+    /// </summary>
+    private async Task SaveAsync<TRow>(ISignalProcessor<TRow> processor, CancellationToken ct)
+    {
+        if (db.Database.CurrentTransaction is not null)
+        {
+            await processor.WriteNewAsync(db, ct);
+            await db.SaveChangesAsync(ct);
+            return;
+        }
+        var transaction = await db.Database.BeginTransactionAsync(ct);
+        try
+        {
+            await processor.WriteNewAsync(db, ct);
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+        catch (Exception e)
+        {
+            // Rolled back here, before the retry looks: the outbox forgets the chunk's events and no transaction is left open.
+            await transaction.RollbackAsync(CancellationToken.None);
+            await transaction.DisposeAsync();
+            if (e is not DbUpdateException && UniqueViolation.Is(e))
+            {
+                throw new DbUpdateException($"A {processor.Kind} row of this chunk was stored by another writer first.", e);
+            }
+            throw;
+        }
+        await transaction.DisposeAsync();
     }
 
     public void Quarantine(string kind, BatchContext batch, List<RejectedRow> rejected, DateTimeOffset now)
