@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Claims;
+using Beacon.ServiceDefaults;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features.Authentication;
 
@@ -11,7 +12,7 @@ namespace Beacon.Gateway.Security;
 /// with its events and the provider's claim names). An API or gRPC call with such a token skips the scheme's
 /// per-request work: a handler resolved, the validation parameters and the identity copied, the result's properties
 /// written as text (about 3 KB of garbage and a sixth of the gateway's CPU per request under load, #24 item 1).
-/// The rules are those of every service's token cache (<see cref="Beacon.ServiceDefaults.CachingJsonWebTokenHandler"/>):
+/// The rules are those of every service's token cache (<see cref="CachingJsonWebTokenHandler"/>):
 /// kept for at most <see cref="MaxAge"/> and never past the token's expiry, so a signing key the provider withdraws
 /// stops being honoured within a minute; a refused token is never kept.
 /// The kept user is frozen: one principal serves every request of its token, so anything that tried to add to it or
@@ -19,10 +20,11 @@ namespace Beacon.Gateway.Security;
 /// </summary>
 public sealed class AcceptedBearerTokens(TimeProvider clock)
 {
-    public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(1);
+    // The same bounds as every service's token cache, so the two cannot drift apart.
+    public static readonly TimeSpan MaxAge = CachingJsonWebTokenHandler.MaxAge;
 
     /// <summary>Tokens kept at once (one per signed-in caller); when full, expired ones are dropped, then all.</summary>
-    public const int MaxEntries = 10_000;
+    public const int MaxEntries = CachingJsonWebTokenHandler.MaxEntries;
 
     private readonly ConcurrentDictionary<string, Accepted> accepted = new(StringComparer.Ordinal);
 
