@@ -137,14 +137,14 @@ internal static class MixedSignals
         // answering new data, and its latency from those is the platform's.
         var raising = fromRaisingBatch.Order().ToArray();
         Console.WriteLine($"from the raising batch, all  p50 {BenchPlatform.P(raising, 0.5):F0} ms, p95 {BenchPlatform.P(raising, 0.95):F0} ms, p99 {BenchPlatform.P(raising, 0.99):F0} ms over {raising.Length} timed alerts");
-        var (memory, growth) = sampler?.Report() ?? ("", double.NaN);
+        var (memory, growth, lateGrowth) = sampler?.Report() ?? ("", double.NaN, double.NaN);
         Console.WriteLine();
         Console.Write(memory);
         var arrivedIndicators = indicators.Count(e => arrivals.ContainsKey((e.p.StudentId, e.c, e.p.Family)));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT bench-mixed rate={rate:F0} achieved={sender.Sent / sendTime.TotalSeconds:F0} p50={BenchPlatform.P(sorted, 0.5):F0} p95={BenchPlatform.P(sorted, 0.95):F0} p99={BenchPlatform.P(sorted, 0.99):F0} "
             + $"timed={sorted.Length} indicators_arrived={arrivedIndicators}/{indicators.Count} {sender.RatesForResult(sendTime)} rss_growth_max_mib={growth:F0} "
-            + $"p95_from_raising_batch={BenchPlatform.P(raising, 0.95):F0}"));
+            + $"rss_growth_second_half_max_mib={lateGrowth:F0} p95_from_raising_batch={BenchPlatform.P(raising, 0.95):F0}"));
         return arrivedIndicators == indicators.Count ? 0 : 1;
     }
 

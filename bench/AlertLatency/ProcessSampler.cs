@@ -107,9 +107,12 @@ internal sealed class ProcessSampler(int platformPid, string? queuePrefix)
 
     /// <summary>
     /// Per process: mean RSS over the first and the last minute of the run, their difference, the largest, and the mean CPU
-    /// it used (cores: CPU seconds over wall seconds). Returns the table and the largest first-to-last growth (MiB).
+    /// it used (cores: CPU seconds over wall seconds); then each process's mean RSS minute by minute. Returns the table, the
+    /// largest first-to-last growth and the largest growth over the run's second half (MiB): a process whose heaps are
+    /// still growing to their working size after a start grows in the first minutes and then levels off, a leak keeps
+    /// growing, so the second half tells them apart where first-to-last cannot.
     /// </summary>
-    public (string Table, double MaxGrowthMiB) Report()
+    public (string Table, double MaxGrowthMiB, double MaxLateGrowthMiB) Report()
     {
         var text = new StringBuilder("process          RSS first min  RSS last min   change    max RSS   CPU (cores, mean)\n");
         var maxGrowth = double.NegativeInfinity;
@@ -120,9 +123,11 @@ internal sealed class ProcessSampler(int platformPid, string? queuePrefix)
         }
         if (all.Count == 0)
         {
-            return ("(no platform process sampled: pass ./beacon up's process id)\n", double.NaN);
+            return ("(no platform process sampled: pass ./beacon up's process id)\n", double.NaN, double.NaN);
         }
         var end = all.Max(s => s.At);
+        var maxLateGrowth = double.NegativeInfinity;
+        var byMinute = new StringBuilder($"RSS by minute (MiB, mean of each minute's samples; second half = minute {(int)(end.TotalMinutes / 2)} to the last)\n");
         foreach (var process in all.GroupBy(s => s.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var first = process.Where(s => s.At <= TimeSpan.FromMinutes(1)).Select(s => s.RssMiB).DefaultIfEmpty(double.NaN).Average();
@@ -131,7 +136,13 @@ internal sealed class ProcessSampler(int platformPid, string? queuePrefix)
             var cores = b.At > a.At ? (b.CpuSeconds - a.CpuSeconds) / (b.At - a.At).TotalSeconds : double.NaN;
             maxGrowth = Math.Max(maxGrowth, last - first);
             text.AppendLine(CultureInfo.InvariantCulture, $"{process.Key,-16} {first,10:F0} MiB {last,9:F0} MiB {last - first,+7:+0;-0} MiB {process.Max(s => s.RssMiB),6:F0} MiB   {cores,5:F2}");
+            var minutes = process.GroupBy(s => (int)s.At.TotalMinutes).OrderBy(m => m.Key).Select(m => m.Average(s => s.RssMiB)).ToList();
+            var half = minutes[Math.Min(minutes.Count - 1, (int)(end.TotalMinutes / 2))];
+            maxLateGrowth = Math.Max(maxLateGrowth, last - half);
+            byMinute.AppendLine(CultureInfo.InvariantCulture,
+                $"{process.Key,-16} {string.Join(" ", minutes.Select(m => m.ToString("F0", CultureInfo.InvariantCulture)))}   second half {last - half:+0;-0} MiB");
         }
+        text.Append(byMinute);
         if (queuePrefix is not null)
         {
             text.AppendLine(queueError is not null ? $"queue depths: not sampled ({queueError})"
@@ -139,6 +150,6 @@ internal sealed class ProcessSampler(int platformPid, string? queuePrefix)
                 : "queue depths every 30 s (max / at the end of sending), deepest first: "
                     + string.Join(", ", queues.OrderByDescending(q => q.Value.Max).Take(8).Select(q => $"{q.Key} {q.Value.Max}/{q.Value.Last}")));
         }
-        return (text.ToString(), maxGrowth);
+        return (text.ToString(), maxGrowth, maxLateGrowth);
     }
 }

@@ -91,6 +91,7 @@ if (warmupDays > MinimumDays)
 // Feed streams first, so no entry is missed.
 var arrivals = new ConcurrentDictionary<(string Student, string Counselor), TimeSpan>();
 var modelAlerts = 0L;
+var modelArrivals = new ConcurrentBag<TimeSpan>();   // when each model alert reached a feed: the warm-up's queue
 var clock = Stopwatch.StartNew();
 using var streams = new CancellationTokenSource();
 var readers = BenchPlatform.OpenFeeds(http, counselors, clock, streams.Token, (c, entry, at) =>
@@ -99,6 +100,7 @@ var readers = BenchPlatform.OpenFeeds(http, counselors, clock, streams.Token, (c
     if (entry.TryGetProperty("title", out var title) && title.GetString()?.EndsWith("-model", StringComparison.Ordinal) == true)
     {
         Interlocked.Increment(ref modelAlerts);
+        modelArrivals.Add(at);
         return;
     }
     arrivals.TryAdd((entry.GetProperty("studentId").GetString()!, c), at);
@@ -183,6 +185,15 @@ if (withModel)
 if (warmupExpected.Count > 0)
 {
     Console.WriteLine($"warm-up alerts (cold start)  {warmupLatencies.Length} of {warmupExpected.Count} arrived; p50 {P(warmupLatencies, 0.5):F0} ms, p95 {P(warmupLatencies, 0.95):F0} ms, max {(warmupLatencies.Length > 0 ? warmupLatencies[^1] : double.NaN):F0} ms");
+    // Why a warm-up alert was slow shows beside what else reached the feeds then: per 5 s of the run, the warm-up
+    // alerts sent (and their slowest latency) and the model's alerts that arrived.
+    var buckets = Enumerable.Range(0, (WarmupSeconds + 15) / 5).Select(b => (
+        From: b * 5,
+        Sent: warmupExpected.Where(e => arrivals.ContainsKey(e) && (int)(sentAt[e.id].TotalSeconds / 5) == b)
+            .Select(e => (arrivals[e] - sentAt[e.id]).TotalMilliseconds).ToList(),
+        Model: modelArrivals.Count(t => (int)(t.TotalSeconds / 5) == b)));
+    Console.WriteLine("warm-up timeline (s: warm-up alerts sent, slowest ms; model alerts arrived)  " + string.Join("  ",
+        buckets.Select(b => $"{b.From}: {b.Sent.Count}, {(b.Sent.Count > 0 ? b.Sent.Max() : 0):F0}; {b.Model}")));
 }
 Console.WriteLine($"signal -> feed latency       p50 {P(latencies, 0.5):F0} ms, p95 {P(latencies, 0.95):F0} ms, p99 {P(latencies, 0.99):F0} ms, max {(latencies.Length > 0 ? latencies[^1] : double.NaN):F0} ms");
 Console.WriteLine($"RESULT rate={rate:F0} achieved={sent / sendTime.TotalSeconds:F0} p50={P(latencies, 0.5):F0} p95={P(latencies, 0.95):F0} p99={P(latencies, 0.99):F0} arrived={latencies.Length}/{expected.Count}");
