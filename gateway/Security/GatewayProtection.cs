@@ -44,6 +44,7 @@ public static class RateLimits
     public static IHostApplicationBuilder AddGatewayRateLimits(this IHostApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection("Gateway:RateLimit").Get<RateLimitOptions>() ?? new RateLimitOptions();
+        builder.Services.AddSingleton(options);   // read once: UseGatewayRateLimits decides from the same values
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -75,8 +76,7 @@ public static class RateLimits
     /// <summary>The limiter where limits are on; with limiting off (0 permits) it would still run for every request only to pick "unlimited".</summary>
     public static WebApplication UseGatewayRateLimits(this WebApplication app)
     {
-        var options = app.Configuration.GetSection("Gateway:RateLimit").Get<RateLimitOptions>() ?? new RateLimitOptions();
-        if (options.PermitsPerSecond > 0)
+        if (app.Services.GetRequiredService<RateLimitOptions>().PermitsPerSecond > 0)
         {
             app.UseRateLimiter();
         }
