@@ -116,6 +116,7 @@ var httpLatencies = new ConcurrentBag<double>();
 var inFlight = new SemaphoreSlim(16);
 var posts = new List<Task>();
 clock.Restart();
+var epoch = DateTimeOffset.UtcNow;   // the clock's zero on the wall clock, which Early warning's alert times are on
 var sendUntil = TimeSpan.FromSeconds(seconds);
 foreach (var chunk in rows.Chunk(BatchSize))
 {
@@ -194,6 +195,15 @@ if (warmupExpected.Count > 0)
         Model: modelArrivals.Count(t => (int)(t.TotalSeconds / 5) == b)));
     Console.WriteLine("warm-up timeline (s: warm-up alerts sent, slowest ms; model alerts arrived)  " + string.Join("  ",
         buckets.Select(b => $"{b.From}: {b.Sent.Count}, {(b.Sent.Count > 0 ? b.Sent.Max() : 0):F0}; {b.Model}")));
+    // And where each alert's time went, warm-up and steady apart: up to Early warning's alert (lead: ingestion to its
+    // message; wait: queued and applied there) and the rest, Interventions and Notifications to the feed.
+    foreach (var (label, cohort) in new[] { ("warm-up cohort", warmupExpected), ("after the warm-up", expected) })
+    {
+        var timed = cohort.Where(arrivals.ContainsKey).Select(e => new TimedEntry(e.id, "chronic-absence", epoch + sentAt[e.id], epoch + arrivals[e],
+            (arrivals[e] - sentAt[e.id]).TotalMilliseconds)).ToList();
+        var (causes, _) = await AlertCauses.DescribeAsync(http, counselors.Select(BenchPlatform.SchoolOf), timed, (_, _, _) => null);
+        Console.WriteLine($"{label}: {causes}");
+    }
 }
 Console.WriteLine($"signal -> feed latency       p50 {P(latencies, 0.5):F0} ms, p95 {P(latencies, 0.95):F0} ms, p99 {P(latencies, 0.99):F0} ms, max {(latencies.Length > 0 ? latencies[^1] : double.NaN):F0} ms");
 Console.WriteLine($"RESULT rate={rate:F0} achieved={sent / sendTime.TotalSeconds:F0} p50={P(latencies, 0.5):F0} p95={P(latencies, 0.95):F0} p99={P(latencies, 0.99):F0} arrived={latencies.Length}/{expected.Count}");
