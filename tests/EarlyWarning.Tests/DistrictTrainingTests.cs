@@ -1,7 +1,10 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Beacon.Contracts.Events;
+using Beacon.EarlyWarning.Monitoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.RiskModels.Calendars;
+using Beacon.RiskModels.Dropout;
 using Beacon.Testing;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -11,7 +14,8 @@ namespace Beacon.EarlyWarning.Tests;
 
 /// <summary>
 /// Training from the district's history through the API (real RabbitMQ): three school years of attendance, outcomes derived
-/// at each year's end, a model trained on the first two and held out on the third, and the promotion gate.
+/// at each year's end, a model trained on the first two and held out on the third, and the promotion gate; for the dropout
+/// model, the training years' students cut at earlier points too.
 /// </summary>
 public sealed class DistrictTrainingTests : IAsyncLifetime
 {
@@ -104,5 +108,73 @@ public sealed class DistrictTrainingTests : IAsyncLifetime
         Assert.False(second.GetProperty("Promoted").GetBoolean());
         Assert.Contains("does not beat", second.GetProperty("Reason").GetString());
         Assert.Equal("candidate", again.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_dropout_model_from_history_also_cuts_the_training_years_at_a_third_and_two_thirds_of_the_point_and_holds_out_at_the_point()
+    {
+        // The dropout model learns from a district's few hundred dropouts: the training years' students are also cut earlier
+        // (TrainingCuts), the held-out year is judged at the scoring point only.
+        const int Point = 15, Students = 120;
+        var p = $"dht{Guid.NewGuid():N}"[..10];
+        // Three years no other test class uses: Mondays in September 2008-2010.
+        var years = new[] { 2008, 2009, 2010 }.Select(y => Enumerable.Range(1, 7).Select(d => new DateOnly(y, 9, d)).First(d => d.DayOfWeek == DayOfWeek.Monday))
+            .Select(first => new SchoolYearCalendar($"{p}-{first.Year}", first, first.AddDays(53), new HashSet<DateOnly>())).ToArray();
+        await _service.AddCalendarYearsAsync(years);
+        var random = new Random(31);
+        var records = new List<AttendanceRecorded>();
+        var outcomes = new List<YearOutcomeRow>();
+        foreach (var year in years)
+        {
+            for (var s = 0; s < Students; s++)
+            {
+                // Those who go on to drop out miss school often from the start.
+                var dropsOut = random.NextDouble() < 0.25;
+                var id = $"{p}-{year.FirstDay.Year}-s{s}";
+                for (var n = 1; n <= 20; n++)
+                {
+                    var date = year.SchoolDay(n)!.Value;
+                    var absent = random.NextDouble() < (dropsOut ? 0.35 : 0.03);
+                    records.Add(new AttendanceRecorded(id, $"{p}-school", date, absent ? "absent" : "present", false, new DateTimeOffset(date.ToDateTime(new TimeOnly(18, 0)), TimeSpan.Zero)));
+                }
+                outcomes.Add(new YearOutcomeRow
+                {
+                    StudentId = id,
+                    Kind = K12DropoutFeatures.Kind,
+                    SchoolYear = year.Label,
+                    Outcome = dropsOut ? "dropped-out" : "finished-year",
+                    AtRisk = dropsOut,
+                    KnownOn = year.LastDay,
+                    RecordedAt = DateTimeOffset.UtcNow,
+                });
+            }
+        }
+        var bus = _service.Services.GetRequiredService<IBus>();
+        foreach (var batch in records.Chunk(500))
+        {
+            await bus.Publish(new AttendanceBatchRecorded(batch));
+        }
+        await Eventually.WaitAsync(() => _service.WithDbAsync<EarlyWarningDbContext, int>(db => db.AttendanceVersions.CountAsync(v => v.StudentId.StartsWith(p))),
+            n => n == records.Count, TimeSpan.FromSeconds(180));
+        await _service.WithDbAsync<EarlyWarningDbContext, int>(db =>
+        {
+            db.YearOutcomes.AddRange(outcomes);
+            return db.SaveChangesAsync();
+        });
+
+        using var response = await _service.CreateClient().PostAsJsonAsync("/api/early-warning/v1/models/train", new { kind = "dropout", source = "district", schoolDay = Point });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        var model = JsonDocument.Parse(text).RootElement;
+        var source = model.GetProperty("dataSource").GetString()!;
+        var trainPositives = outcomes.Count(o => o.AtRisk && o.SchoolYear != years[2].Label);
+        // The card counts students (one row each at the point), and names the earlier cuts.
+        Assert.Contains($"({2 * Students} students, {trainPositives} positive, each also cut at school day 5 and 10)", source);
+        Assert.Contains($"held out {years[2].Label} ({Students} students", source);
+        var gate = JsonDocument.Parse(model.GetProperty("promotionGate").GetString()!).RootElement;
+        // Judged on the held-out year's students at the point, once each; the planted signal is found.
+        Assert.Equal(Students, gate.GetProperty("Challenger").GetProperty("Examples").GetInt32());
+        Assert.InRange(gate.GetProperty("Challenger").GetProperty("Auc").GetDouble(), 0.75, 1.0);
+        Assert.Equal("candidate", model.GetProperty("status").GetString());
     }
 }

@@ -4,6 +4,7 @@ using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.Dropout;
+using Beacon.RiskModels.History;
 using Beacon.Simulator;
 
 namespace Beacon.EarlyWarning.Training;
@@ -23,6 +24,9 @@ public static class DropoutEvaluation
     /// from the generated signals (the K12DropoutFeatures code Early warning runs), to iterate quickly.</param>
     /// <param name="PriorYearDays">School days of a previous year the districts carry (0: none); with them the model also reads
     /// last year's attendance, incidents and marks (<see cref="K12PriorYear"/>) and the rules include last year's.</param>
+    /// <param name="ScoringDay">The scoring date's school day. The simulated year is <paramref name="SchoolDays"/> (90) school days and
+    /// its outcome is the year's, so day 45 is the middle of the year, the issue's "mid-year scoring date"; day 90 is its last day,
+    /// when a warning comes too late to act on (`--school-day` measures other days).</param>
     public sealed record Options(Uri? Gateway, int StudentsPerSchool = 750, int Schools = 4, int SchoolDays = 90, int ScoringDay = 45, int Seed = 101,
         int PriorYearDays = 0);
 
@@ -44,21 +48,28 @@ public static class DropoutEvaluation
         log.WriteLine($"two districts of {o.Schools * o.StudentsPerSchool} students, {o.SchoolDays} school days to {lastDay:yyyy-MM-dd}; scoring date {cut:yyyy-MM-dd} (school day {o.ScoringDay}); uploading what is dated on or before it");
 
         var expected = train.Students.Count + test.Students.Count;
-        var first = DistrictGenerator.SchoolDaysEndingOn(lastDay, o.SchoolDays)[0];
+        var calendar = DistrictGenerator.SchoolDaysEndingOn(lastDay, o.SchoolDays);
         var previous = PreviousYear(lastDay, o.PriorYearDays);
-        var byId = o.Gateway is null
-            ? Offline(train, first, previous, cut).Concat(Offline(test, first, previous, cut)).ToDictionary(s => s.StudentId)
-            : await ThroughPlatformAsync(o.Gateway, [("train", train), ("held-out", test)], cut, expected, o.ScoringDay, previous is not null, log, ct);
-        if (byId is null)
+        // The training district's students are also cut earlier in the year (TrainingCuts: more rows from the same students,
+        // nothing dated after the scoring date); the held-out district only at the scoring date.
+        var cuts = TrainingCuts.For(o.ScoringDay);
+        var byDay = o.Gateway is null
+            ? cuts.ToDictionary(day => day, day => (day == o.ScoringDay ? Offline(train, calendar[0], previous, cut).Concat(Offline(test, calendar[0], previous, cut))
+                : Offline(train, calendar[0], previous, calendar[day - 1])).ToDictionary(s => s.StudentId))
+            : await ThroughPlatformAsync(o.Gateway, [("train", train), ("held-out", test)], cuts, calendar, expected, previous is not null, log, ct);
+        if (byDay is null)
         {
             return 1;
         }
-        List<LabelledExample> Examples(District d) => d.Truth.Outcomes
-            .Select(t => new LabelledExample(t.StudentId, byId[t.StudentId].Values, t.DroppedOut)).ToList();
-        var data = new RiskDataset(previous is null ? K12DropoutFeatures.Set : K12PriorYear.Set, Examples(train), Examples(test), K12DropoutFeatures.Indicators[0],
+        var byId = byDay[o.ScoringDay];
+        var data = new RiskDataset(previous is null ? K12DropoutFeatures.Set : K12PriorYear.Set,
+            [.. cuts.SelectMany(day => train.Truth.Outcomes.Select(t => new LabelledExample(t.StudentId, byDay[day][t.StudentId].Values, t.DroppedOut, day)))],
+            [.. test.Truth.Outcomes.Select(t => new LabelledExample(t.StudentId, byId[t.StudentId].Values, t.DroppedOut, o.ScoringDay))],
+            K12DropoutFeatures.Indicators[0],
             $"simulated districts {(o.Gateway is null ? "computed in memory (no platform)" : "through the real ingestion path")} (seeds {o.Seed}, {o.Seed + 1}; {DistrictGenerator.DropoutModel}); features from Early warning's projections as of {cut:yyyy-MM-dd}",
-            $"train: district seed {o.Seed} ({train.Students.Count} students{(previous is null ? "" : $", each with a previous year of {o.PriorYearDays} school days")}); held out: district seed {o.Seed + 1} ({test.Students.Count} other students, other schools)");
-        var result = new RiskModelTrainer(new Progress<string>(m => log.WriteLine(m))).Train(data);
+            $"train: district seed {o.Seed} ({train.Students.Count} students{(previous is null ? "" : $", each with a previous year of {o.PriorYearDays} school days")}, each cut at school days {string.Join(", ", cuts)}); "
+            + $"held out: district seed {o.Seed + 1} ({test.Students.Count} other students, other schools) at school day {o.ScoringDay}");
+        var result = new RiskModelTrainer(new Progress<string>(m => log.WriteLine(m))).Train(data, new TrainingOptions { ScoredAt = o.ScoringDay });
         Console.WriteLine(ReportFormatter.Markdown(result));
 
         var labels = data.Test.Select(e => e.Label).ToArray();
@@ -82,13 +93,18 @@ public static class DropoutEvaluation
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model {served.Auc:F3} vs best ABC rule {best:F3} ({(served.Auc > best ? "beats it" : "does NOT beat it")}); {oracle - served.Auc:F3} below the oracle (goal: within 0.03), of which {oracle - ceiling:F3} no model of these inputs can close; ECE {served.ExpectedCalibrationError:F3} (goal: < 0.05)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT dropout model_auc={served.Auc:F4} oracle_auc={oracle:F4} abc_rule_auc={best:F4} precision_top10={served.PrecisionAtTop10:F4} ece={served.ExpectedCalibrationError:F4} observable_auc={ceiling:F4} train_students={data.Train.Count} test_students={data.Test.Count} prior_year_days={o.PriorYearDays}"));
+            $"RESULT dropout model_auc={served.Auc:F4} oracle_auc={oracle:F4} abc_rule_auc={best:F4} precision_top10={served.PrecisionAtTop10:F4} ece={served.ExpectedCalibrationError:F4} observable_auc={ceiling:F4} train_students={data.Train.Select(e => e.Id).Distinct().Count()} train_rows={data.Train.Count} test_students={data.Test.Count} prior_year_days={o.PriorYearDays}"));
         return 0;
     }
 
-    private static async Task<Dictionary<string, ExportRow>?> ThroughPlatformAsync(Uri gateway, (string Name, District District)[] districts, DateOnly cut,
-        int expected, int days, bool priorYear, TextWriter log, CancellationToken ct)
+    /// <summary>
+    /// Uploads the districts cut at the last of <paramref name="cutDays"/> (the scoring day) and reads every student's features as
+    /// of each of those school days, by school day.
+    /// </summary>
+    private static async Task<Dictionary<int, Dictionary<string, ExportRow>>?> ThroughPlatformAsync(Uri gateway, (string Name, District District)[] districts,
+        IReadOnlyList<int> cutDays, IReadOnlyList<DateOnly> calendar, int expected, bool priorYear, TextWriter log, CancellationToken ct)
     {
+        var (days, cut) = (cutDays[^1], calendar[cutDays[^1] - 1]);
         var folder = Directory.CreateTempSubdirectory("beacon-eval-dropout-");
         try
         {
@@ -108,9 +124,29 @@ public static class DropoutEvaluation
         {
             folder.Delete(recursive: true);
         }
-        var export = await WaitForProjectionsAsync(gateway, cut, expected, days, priorYear, log, ct);
-        return export.Students.ToDictionary(s => s.StudentId);
+        using var http = await SignedInAsync(gateway, ct);
+        var export = await WaitForProjectionsAsync(http, cut, expected, days, priorYear, log, ct);
+        var byDay = new Dictionary<int, Dictionary<string, ExportRow>> { [days] = export.Students.ToDictionary(s => s.StudentId) };
+        // The earlier cuts from the same projections: the export counts only what is dated on or before its date.
+        foreach (var day in cutDays.SkipLast(1))
+        {
+            byDay[day] = (await ExportAsync(http, calendar[day - 1], priorYear, ct)).Students.ToDictionary(s => s.StudentId);
+        }
+        return byDay;
     }
+
+    private static async Task<HttpClient> SignedInAsync(Uri gateway, CancellationToken ct)
+    {
+        var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(5) };
+        using var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }, ct);
+        token.EnsureSuccessStatusCode();
+        http.DefaultRequestHeaders.Authorization = new("Bearer", (await token.Content.ReadFromJsonAsync<TokenResponse>(ct))!.AccessToken);
+        return http;
+    }
+
+    private static async Task<Export> ExportAsync(HttpClient http, DateOnly asOf, bool priorYear, CancellationToken ct) =>
+        await http.GetFromJsonAsync<Export>($"/api/early-warning/v1/features?kind=dropout&asOf={asOf:yyyy-MM-dd}{(priorYear ? "&priorYear=true" : "")}", ct)
+            ?? throw new InvalidDataException("empty feature export");
 
     /// <summary>The features Early warning would compute, from the generated signals (no mastery: that needs Mastery's BKT).</summary>
     private static IEnumerable<ExportRow> Offline(District d, DateOnly first, SchoolYearCalendar? previous, DateOnly cut) =>
@@ -172,21 +208,14 @@ public static class DropoutEvaluation
     /// Early warning consumes the uploads asynchronously: waits until every student has every school day to the
     /// cut, and the export stops changing (marks, incidents and mastery still arriving).
     /// </summary>
-    private static async Task<Export> WaitForProjectionsAsync(Uri gateway, DateOnly cut, int students, int days, bool priorYear, TextWriter log, CancellationToken ct)
+    private static async Task<Export> WaitForProjectionsAsync(HttpClient http, DateOnly cut, int students, int days, bool priorYear, TextWriter log, CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(5) };
-        using (var token = await http.PostAsJsonAsync("/auth/dev/token", new { user = "admin-1" }, ct))
-        {
-            token.EnsureSuccessStatusCode();
-            http.DefaultRequestHeaders.Authorization = new("Bearer", (await token.Content.ReadFromJsonAsync<TokenResponse>(ct))!.AccessToken);
-        }
         var daysIndex = Array.IndexOf(K12DropoutFeatures.Set.Names.ToArray(), "days_recorded");
         string? previous = null;
         var deadline = DateTimeOffset.UtcNow.AddMinutes(30);
         while (true)
         {
-            var export = await http.GetFromJsonAsync<Export>($"/api/early-warning/v1/features?kind=dropout&asOf={cut:yyyy-MM-dd}{(priorYear ? "&priorYear=true" : "")}", ct)
-                ?? throw new InvalidDataException("empty feature export");
+            var export = await ExportAsync(http, cut, priorYear, ct);
             var complete = export.Students.Count(s => s.Values[daysIndex] >= days);
             var fingerprint = string.Join(';', export.Students.Select(s => string.Join(',', s.Values)));
             log.WriteLine($"Early warning has {export.Students.Length} of {students} students, {complete} with all {days} school days");

@@ -9,7 +9,7 @@ using Beacon.RiskModels.Dropout;
 //   attendance [--students N] [--test N] [--seed S] [--out DIR]   chronic absence on SYNTHETIC attendance
 //   k12-synthetic [--students N] [--test N] [--seed S] [--prior-year]  K-12 dropout on SYNTHETIC students (the service's cold start; with last year)
 //   dropout --gateway URL [--students-per-school 750] [--seed S]  K-12 dropout on simulated districts uploaded through a running platform
-//           --offline [--prior-year 180]                          the same computed in memory; --prior-year: each student with a previous year of N school days
+//           --offline [--prior-year 180] [--school-day 45]        the same computed in memory; --prior-year: each student with a previous year of N school days
 //   dropout-ceiling [--students 50000] [--test 20000] [--days 30,45,60,75] [--prior-year 180]
 //                                                                 the K-12 dropout model against what the signals can show (offline), by scoring day
 //   district --gateway URL [--students-per-school 200] [--schools 2] [--seed 19] [--school-day 20] [--days N]
@@ -33,11 +33,18 @@ int PriorYearDays()
     return days <= 200 ? days : throw new ArgumentException($"--prior-year takes 1-200 school days, not {days}.");
 }
 
+// The eval's scoring day in its 90-day simulated year (default 45, the middle of it).
+int SchoolDayOption()
+{
+    var day = IntOption("--school-day", 45);
+    return day <= 90 ? day : throw new ArgumentException($"--school-day takes school days 1-90, not {day}.");
+}
+
 if (args[0] == "dropout")
 {
     var gateway = args.Contains("--offline") ? null : new Uri(Option("--gateway") ?? "http://127.0.0.1:8080");
     return await DropoutEvaluation.RunAsync(new DropoutEvaluation.Options(gateway, StudentsPerSchool: IntOption("--students-per-school", 750),
-        Seed: IntOption("--seed", 101), PriorYearDays: PriorYearDays()), Console.Error, CancellationToken.None);
+        Seed: IntOption("--seed", 101), PriorYearDays: PriorYearDays(), ScoringDay: SchoolDayOption()), Console.Error, CancellationToken.None);
 }
 
 if (args[0] == "dropout-ceiling")

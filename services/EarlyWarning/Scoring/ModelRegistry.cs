@@ -47,10 +47,11 @@ public sealed class ModelRegistry(EarlyWarningDbContext db, LoadedModels models,
     }
 
     /// <summary>Trains every scorer on a data set (synthetic or the district's history) off the request thread.</summary>
-    public Task<TrainingResult> TrainOnAsync(RiskDataset data, CancellationToken ct)
+    /// <param name="scoredAt">For training rows cut at several points of a student's year, the point the model is scored at (<see cref="TrainingOptions.ScoredAt"/>).</param>
+    public Task<TrainingResult> TrainOnAsync(RiskDataset data, CancellationToken ct, int? scoredAt = null)
     {
         var progress = new Progress<string>(m => logger.LogInformation("Training {Kind}: {Progress}", data.Features.Kind, m));
-        return Task.Run(() => new RiskModelTrainer(progress).Train(data, new TrainingOptions { Trees = options.Value.Trees }), ct);
+        return Task.Run(() => new RiskModelTrainer(progress).Train(data, new TrainingOptions { Trees = options.Value.Trees, ScoredAt = scoredAt }), ct);
     }
 
     /// <summary>Saves the served model's file and registers it as a candidate, its card naming the data and the held-out figures.</summary>

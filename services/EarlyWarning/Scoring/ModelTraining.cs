@@ -61,7 +61,15 @@ public sealed class ModelTraining(EarlyWarningDbContext db, ModelRegistry regist
         var heldOut = years[^1];
         var train = examples.Where(e => e.SchoolYear != heldOut).Select(e => new LabelledExample(e.StudentId, e.Features, e.Label, schoolDay)).ToList();
         var test = examples.Where(e => e.SchoolYear == heldOut).Select(e => new LabelledExample(e.StudentId, e.Features, e.Label, schoolDay)).ToList();
-        foreach (var (name, set) in new[] { ("training years", train), ($"held-out year {heldOut}", test) })
+        // The dropout model learns from a district's few hundred dropouts: the training years' students are also cut earlier in
+        // the year (TrainingCuts, as `./beacon eval dropout` trains; measured in bench/RESULTS.md), the held-out year only at the point.
+        var cuts = request.Kind == K12DropoutFeatures.Kind ? TrainingCuts.For(schoolDay) : [schoolDay];
+        foreach (var day in cuts.SkipLast(1))
+        {
+            train.AddRange((await history.BuildAsync(request.Kind, day, [.. years.SkipLast(1)], ct, withPriorYear: options.Value.PriorYear))
+                .Select(e => new LabelledExample(e.StudentId, e.Features, e.Label, day)));
+        }
+        foreach (var (name, set) in new[] { ("training years", train.Where(e => e.Point == schoolDay).ToList()), ($"held-out year {heldOut}", test) })
         {
             if (set.Count(e => e.Label) < 5 || set.Count(e => !e.Label) < 5)
             {
@@ -71,11 +79,11 @@ public sealed class ModelTraining(EarlyWarningDbContext db, ModelRegistry regist
         var features = options.Value.PriorYear ? ScoredKinds.WithPriorYear(request.Kind) : FeatureSets.For(request.Kind);
         var rule = request.Kind == AttendanceFeatures.Kind ? AttendanceFeatures.IndicatorBaseline() : K12DropoutFeatures.Indicators[0];
         var data = new RiskDataset(features, train, test, rule,
-            $"district history at school day {schoolDay}: trained on {string.Join(", ", years.SkipLast(1))} ({train.Count} students, {train.Count(e => e.Label)} positive), "
-            + $"held out {heldOut} ({test.Count} students, {test.Count(e => e.Label)} positive)",
+            $"district history at school day {schoolDay}: trained on {string.Join(", ", years.SkipLast(1))} ({train.Count(e => e.Point == schoolDay)} students, {train.Count(e => e.Point == schoolDay && e.Label)} positive"
+            + (cuts.Count > 1 ? $", each also cut at school day {string.Join(" and ", cuts.SkipLast(1))}" : "") + $"), held out {heldOut} ({test.Count} students, {test.Count(e => e.Label)} positive)",
             "by time: the earlier school years train, the latest complete year is held out");
         var champion = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Kind == request.Kind && m.Status == ModelStatus.Active, ct);
-        var result = await registry.TrainOnAsync(data, ct);
+        var result = await registry.TrainOnAsync(data, ct, scoredAt: schoolDay);
         var record = await registry.RegisterAsync(result, ct);
 
         var labels = test.Select(e => e.Label).ToArray();

@@ -38,6 +38,14 @@ public sealed record TrainingOptions
     public int MinimumExamplesPerLeaf { get; init; } = 20;
     public double LearningRate { get; init; } = 0.05;
     public int Seed { get; init; } = 7;
+
+    /// <summary>
+    /// For a training set whose students also have rows cut earlier than the point the model is scored at (see
+    /// <see cref="History.TrainingCuts"/>): that point. Every row of the fitting students is fitted on; the calibration
+    /// slice (tree size, Platt scaling, threshold, drift reference) reads only its students' rows at this point, so the
+    /// probabilities and the threshold are those of the point served. Null: every row is a point served.
+    /// </summary>
+    public int? ScoredAt { get; init; }
 }
 
 /// <summary>One trained, calibrated model with its threshold and held-out report.</summary>
@@ -85,6 +93,10 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
         options ??= new TrainingOptions();
         var ml = new MLContext(options.Seed);
         var (fit, calibration) = Split(data.Train, options.CalibrationShare, options.Seed);
+        if (options.ScoredAt is { } scoredAt)
+        {
+            calibration = [.. calibration.Where(e => e.Point == scoredAt)];
+        }
         var schema = ModelInput.Schema(data.Features.Count);
         var fitView = Load(ml, fit, schema);
         var calibrationView = Load(ml, calibration, schema);
@@ -232,13 +244,19 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
     private static IDataView Load(MLContext ml, IReadOnlyList<LabelledExample> examples, SchemaDefinition schema) =>
         ml.Data.LoadFromEnumerable(examples.Select(e => new ModelInput { Label = e.Label, Features = e.Features }).ToArray(), schema);
 
-    /// <summary>A seeded split by example (each example is one student).</summary>
-    private static (List<LabelledExample> Fit, List<LabelledExample> Calibration) Split(IReadOnlyList<LabelledExample> examples, double share, int seed)
+    /// <summary>
+    /// A seeded split by student: every row of a student (cut at several points, or in several years) falls on the same side,
+    /// so the calibration slice judges the model on students it was not fitted on. With one row per student it is the split
+    /// by example it always was (the same shuffle of the same seed).
+    /// </summary>
+    public static (List<LabelledExample> Fit, List<LabelledExample> Calibration) Split(IReadOnlyList<LabelledExample> examples, double share, int seed)
     {
         var random = new Random(seed);
-        var shuffled = examples.OrderBy(_ => random.Next()).ToList();
-        var calibrationCount = (int)Math.Round(shuffled.Count * share);
-        return (shuffled.Skip(calibrationCount).ToList(), shuffled.Take(calibrationCount).ToList());
+        var position = examples.Select(e => e.Id).Distinct().OrderBy(_ => random.Next()).Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+        var calibrationCount = (int)Math.Round(position.Count * share);
+        // Rows in the shuffled order of their students (a stable sort keeps a student's rows in their order).
+        var shuffled = examples.OrderBy(e => position[e.Id]).ToList();
+        return ([.. shuffled.Where(e => position[e.Id] >= calibrationCount)], [.. shuffled.Where(e => position[e.Id] < calibrationCount)]);
     }
 
     private void Say(string message) => progress?.Report(message);
