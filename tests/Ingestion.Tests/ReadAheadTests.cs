@@ -68,16 +68,20 @@ public sealed class ReadAheadTests
                 Assert.True(await rows.MoveNextAsync());
                 Assert.Equal(i, rows.Current);
             }
-            // The reader fills what it may hold (1,000 rows in batches of 250, one batch in hand) and waits.
-            await Task.Delay(300);
+            // The reader fills what it may hold and waits: the consumer's batch of 250, four in the channel (1,000 rows), one
+            // in hand waiting for room. Polled until it stops growing (a loaded machine may take a while to get there).
+            var deadline = DateTime.UtcNow.AddSeconds(20);
             reads.Add(Volatile.Read(ref read));
-            await Task.Delay(300);
-            reads.Add(Volatile.Read(ref read));
+            while (DateTime.UtcNow < deadline && (reads.Count < 3 || reads[^1] != reads[^3] || reads[^1] < 1000))
+            {
+                await Task.Delay(200);
+                reads.Add(Volatile.Read(ref read));
+            }
         }
         var atStop = Volatile.Read(ref read);
-        await Task.Delay(200);
-        Assert.Equal(reads[0], reads[1]);
-        Assert.InRange(reads[0], 1000, 1600);
+        await Task.Delay(300);
+        Assert.InRange(reads[^1], 1000, 1500);
+        Assert.InRange(atStop, reads[^1], 1500);
         Assert.Equal(atStop, Volatile.Read(ref read));
     }
 }
