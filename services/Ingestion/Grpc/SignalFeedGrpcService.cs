@@ -7,7 +7,10 @@ using Grpc.Core;
 
 namespace Beacon.Ingestion.Grpc;
 
-/// <summary>Client-streaming feeds: the same validation, chunked storage and quarantine as the REST batches.</summary>
+/// <summary>
+/// Client-streaming feeds: the same validation, chunked storage and quarantine as the REST batches. The stream is read a
+/// chunk ahead (<see cref="ReadAhead"/>): its messages are received while the previous chunk is written.
+/// </summary>
 [Microsoft.AspNetCore.Authorization.Authorize(Policy = Beacon.ServiceDefaults.Policies.Feeds)]
 public sealed class SignalFeedGrpcService(SignalIntake intake) : SignalFeed.SignalFeedBase
 {
@@ -33,7 +36,10 @@ public sealed class SignalFeedGrpcService(SignalIntake intake) : SignalFeed.Sign
             AnsweredAt = DateTimeOffset.TryParse(m.AnsweredAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null,
         }, context.CancellationToken), context);
 
-    private static async IAsyncEnumerable<Positioned<TRow>> Rows<TMessage, TRow>(IAsyncStreamReader<TMessage> stream, Func<TMessage, TRow> map,
+    private static IAsyncEnumerable<Positioned<TRow>> Rows<TMessage, TRow>(IAsyncStreamReader<TMessage> stream, Func<TMessage, TRow> map, CancellationToken ct) =>
+        ReadAhead.Buffered(Read(stream, map, ct), SignalIntake.ChunkSize, ct);
+
+    private static async IAsyncEnumerable<Positioned<TRow>> Read<TMessage, TRow>(IAsyncStreamReader<TMessage> stream, Func<TMessage, TRow> map,
         [EnumeratorCancellation] CancellationToken ct)
     {
         var i = 0;

@@ -9,18 +9,23 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Beacon.ServiceDefaults;
 
 /// <summary>
-/// Inserts rows known to be new without the change tracker: multi-row INSERT statements built from the entity's own
-/// mapping (table, columns, the provider's type mappings and value converters), run on the context's connection inside
-/// its current transaction, so they commit or roll back with whatever else the unit of work saves. Tracking 2,000
-/// new rows a chunk and saving them one statement each was most of an ingestion chunk's time (bench/RESULTS.md).
-/// A row whose key is already stored fails the statement with the provider's unique violation, as SaveChanges would
-/// (<see cref="UniqueViolation"/>). Entities with store-generated keys are not supported (their keys would not be read back).
+/// Writes many rows of one entity type without the change tracker, from the entity's own mapping (table, columns, the
+/// provider's type mappings and value converters), on the context's connection inside its current transaction, so they
+/// commit or roll back with whatever else the unit of work saves (its outbox rows). Two kinds of write share the
+/// statement (<see cref="BulkStatement"/>): <see cref="InsertNewAsync"/> for rows known to be new (tracking 2,000 new
+/// rows a chunk and saving them one statement each was most of an ingestion chunk's time, bench/RESULTS.md) and
+/// <see cref="InsertOrUpdateAsync"/>, an upsert for rows that may be stored already (Early warning's scores).
 /// </summary>
 public static class BulkInsert
 {
     // PostgreSQL: multi-row statements of up to this many parameters (it takes 65,535; larger statements gain nothing).
     private const int MaxParameters = 8_000;
 
+    /// <summary>
+    /// Inserts rows known to be new, every mapped column. A row whose key is already stored fails the statement with the
+    /// provider's unique violation, as SaveChanges would (<see cref="UniqueViolation"/>). Entities with store-generated
+    /// keys are not supported (their keys would not be read back).
+    /// </summary>
     public static async Task<int> InsertNewAsync<TEntity>(this DbContext db, IReadOnlyList<TEntity> rows, CancellationToken ct)
         where TEntity : class
     {
@@ -33,54 +38,88 @@ public static class BulkInsert
             // Outside a transaction each statement would commit on its own, apart from the events and state saved with it.
             throw new InvalidOperationException($"Bulk inserts of {typeof(TEntity).Name} run inside the unit of work's transaction.");
         }
-        var entity = db.Model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in this context's model.");
-        var table = entity.GetTableName() ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not mapped to a table.");
-        var store = StoreObjectIdentifier.Table(table, entity.GetSchema());
-        var columns = entity.GetProperties().Select(p => new Column(p, p.GetRelationalTypeMapping(), p.GetGetter())).ToArray();
-        if (columns.Any(c => c.Property.IsPrimaryKey() && c.Property.ValueGenerated != ValueGenerated.Never))
+        var statement = BulkStatement.For<TEntity>(db, generatedColumns: true);
+        if (statement.Columns.Any(c => c.Property.IsPrimaryKey() && c.Property.ValueGenerated != ValueGenerated.Never))
         {
             throw new NotSupportedException($"{typeof(TEntity).Name} has a store-generated key; insert it through SaveChanges.");
         }
-        var sql = db.GetService<ISqlGenerationHelper>();
-        var head = $"INSERT INTO {sql.DelimitIdentifier(table, entity.GetSchema())} ("
-            + string.Join(", ", columns.Select(c => sql.DelimitIdentifier(c.Property.GetColumnName(store)!))) + ") VALUES ";
-        return db.Database.IsSqlite()
-            ? await PreparedAsync(db, transaction.GetDbTransaction(), head, columns, rows, sql, ct)
-            : await MultiRowAsync(db, head, columns, rows, sql, ct);
+        if (db.Database.IsSqlite())
+        {
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.Transaction = transaction.GetDbTransaction();
+            return statement.StepEach(command, tail: "", rows, ct);
+        }
+        return await MultiRowAsync(db, statement, rows, ct);
     }
 
-    private sealed record Column(IProperty Property, RelationalTypeMapping Mapping, IClrPropertyGetter Getter);
-
     /// <summary>
-    /// SQLite: one single-row INSERT prepared once and stepped per row, the fastest way in. (Multi-row statements bind
-    /// their parameters by name, a lookup that grows with the statement: thousands of parameters cost more than they save.)
+    /// Inserts rows or, where the key is stored, overwrites the stored row's columns: <c>INSERT … ON CONFLICT (key) DO
+    /// UPDATE SET … = excluded.…</c>, which SQLite (3.24+) and PostgreSQL both understand word for word. Columns the
+    /// store generates (other than the key) are left to the store. Joins the context's current transaction if there is
+    /// one. On PostgreSQL one statement (one round trip) per call, the rows as one array per column (<c>SELECT * FROM
+    /// unnest(…)</c>); on SQLite (in-process: no round trip) one prepared single-row statement run per row.
     /// </summary>
-    private static async Task<int> PreparedAsync<TEntity>(DbContext db, DbTransaction transaction, string head, Column[] columns,
-        IReadOnlyList<TEntity> rows, ISqlGenerationHelper sql, CancellationToken ct)
+    public static async Task<int> InsertOrUpdateAsync<TEntity>(this DbContext db, IReadOnlyList<TEntity> rows, CancellationToken ct)
         where TEntity : class
     {
-        await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = head + "(" + string.Join(", ", columns.Select((_, c) => sql.GenerateParameterNamePlaceholder("b" + c))) + ")";
-        var inserted = 0;
-        foreach (var row in rows)
+        if (rows.Count == 0)
         {
-            command.Parameters.Clear();
-            for (var c = 0; c < columns.Length; c++)
-            {
-                command.Parameters.Add(columns[c].Mapping.CreateParameter(command, "b" + c, columns[c].Getter.GetClrValueUsingContainingEntity(row), columns[c].Property.IsNullable));
-            }
-            inserted += await command.ExecuteNonQueryAsync(ct);
+            return 0;
         }
-        return inserted;
+        var statement = BulkStatement.For<TEntity>(db, generatedColumns: false);
+        if (statement.KeyNames.Count == 0)
+        {
+            throw new NotSupportedException($"{typeof(TEntity).Name} has no key to upsert on.");
+        }
+        var updates = statement.Columns.Where(c => !c.Property.IsPrimaryKey()).Select(c => $"{c.Name} = excluded.{c.Name}").ToArray();
+        var tail = $" ON CONFLICT ({string.Join(", ", statement.KeyNames)}) DO " + (updates.Length == 0 ? "NOTHING" : "UPDATE SET " + string.Join(", ", updates));
+
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+            command.CommandTimeout = db.Database.GetCommandTimeout() ?? command.CommandTimeout;
+            if (db.Database.IsSqlite())
+            {
+                return statement.StepEach(command, tail, rows, ct);
+            }
+            // PostgreSQL: one statement whatever the chunk's size, one typed array per column (a handful of parameters, not one
+            // per value), so the text is the same for every chunk and the server plans it once per connection.
+            command.CommandText = statement.Head.Replace(" VALUES ", " SELECT * FROM unnest(", StringComparison.Ordinal)
+                + string.Join(", ", statement.Columns.Select((column, c) => $"@c{c}::{column.Mapping.StoreType}[]")) + ")" + tail;
+            for (var c = 0; c < statement.Columns.Count; c++)
+            {
+                var column = statement.Columns[c];
+                var type = column.Mapping.Converter?.ProviderClrType ?? column.Mapping.ClrType;
+                type = column.Property.IsNullable && type.IsValueType && Nullable.GetUnderlyingType(type) is null ? typeof(Nullable<>).MakeGenericType(type) : type;
+                var values = Array.CreateInstance(type, rows.Count);
+                for (var r = 0; r < rows.Count; r++)
+                {
+                    values.SetValue(column.ProviderValue(rows[r]), r);
+                }
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = $"c{c}";
+                parameter.Value = values;
+                command.Parameters.Add(parameter);
+            }
+            // What the context's own commands get from its interceptor: PostgreSQL text cannot hold NUL.
+            PostgresTextInterceptor.Clean(command);
+            return await command.ExecuteNonQueryAsync(ct);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     /// <summary>Other providers (PostgreSQL): multi-row INSERTs through EF, so the context's command interceptors see them.</summary>
-    private static async Task<int> MultiRowAsync<TEntity>(DbContext db, string head, Column[] columns, IReadOnlyList<TEntity> rows,
-        ISqlGenerationHelper sql, CancellationToken ct)
+    private static async Task<int> MultiRowAsync<TEntity>(DbContext db, BulkStatement statement, IReadOnlyList<TEntity> rows, CancellationToken ct)
         where TEntity : class
     {
-        var perStatement = Math.Max(1, MaxParameters / columns.Length);
+        var columns = statement.Columns;
+        var perStatement = Math.Max(1, MaxParameters / columns.Count);
+        var sql = db.GetService<ISqlGenerationHelper>();
         // The provider's parameters are made by its type mappings (converters included) on a command used only as their factory.
         await using var factory = db.Database.GetDbConnection().CreateCommand();
         var inserted = 0;
@@ -88,14 +127,14 @@ public static class BulkInsert
         for (var start = 0; start < rows.Count; start += perStatement)
         {
             var count = Math.Min(perStatement, rows.Count - start);
-            var parameters = new object[count * columns.Length];
-            text.Clear().Append(head);
+            var parameters = new object[count * columns.Count];
+            text.Clear().Append(statement.Head);
             for (var r = 0; r < count; r++)
             {
                 text.Append(r == 0 ? "(" : ", (");
-                for (var c = 0; c < columns.Length; c++)
+                for (var c = 0; c < columns.Count; c++)
                 {
-                    var k = r * columns.Length + c;
+                    var k = r * columns.Count + c;
                     var name = "b" + k;
                     parameters[k] = columns[c].Mapping.CreateParameter(factory, name, columns[c].Getter.GetClrValueUsingContainingEntity(rows[start + r]), columns[c].Property.IsNullable);
                     text.Append(c == 0 ? "" : ", ").Append(sql.GenerateParameterNamePlaceholder(name));
@@ -107,5 +146,78 @@ public static class BulkInsert
 #pragma warning restore EF1002
         }
         return inserted;
+    }
+}
+
+/// <summary>One mapped column of a bulk write: its delimited name, the provider's type mapping and the entity's getter.</summary>
+public sealed record BulkColumn(IProperty Property, string Name, RelationalTypeMapping Mapping, IClrPropertyGetter Getter)
+{
+    /// <summary>The row's value as the provider stores it (the mapping's value converter applied), null as null.</summary>
+    public object? ProviderValue(object row)
+    {
+        var value = Getter.GetClrValueUsingContainingEntity(row);
+        return Mapping.Converter is { } converter && value is not null ? converter.ConvertToProvider(value) : value;
+    }
+}
+
+/// <summary>
+/// What every bulk write of an entity builds from the EF model: its columns, <c>INSERT INTO table (columns) VALUES </c>,
+/// the key's column names, and on SQLite the single-row statement prepared once and stepped per row.
+/// </summary>
+public sealed class BulkStatement
+{
+    private BulkStatement(IReadOnlyList<BulkColumn> columns, string head, IReadOnlyList<string> keyNames) =>
+        (Columns, Head, KeyNames) = (columns, head, keyNames);
+
+    public IReadOnlyList<BulkColumn> Columns { get; }
+
+    /// <summary><c>INSERT INTO "table" ("a", "b") VALUES </c>: the values (or a SELECT in their place) follow.</summary>
+    public string Head { get; }
+
+    public IReadOnlyList<string> KeyNames { get; }
+
+    /// <param name="db">The context whose model maps the entity.</param>
+    /// <param name="generatedColumns">Whether columns the store generates (other than the key) are written too.</param>
+    public static BulkStatement For<TEntity>(DbContext db, bool generatedColumns)
+        where TEntity : class
+    {
+        var entity = db.Model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in this context's model.");
+        var tableName = entity.GetTableName() ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not mapped to a table.");
+        var table = StoreObjectIdentifier.Table(tableName, entity.GetSchema());
+        var sql = db.GetService<ISqlGenerationHelper>();
+        var columns = entity.GetProperties()
+            .Where(p => generatedColumns || p.ValueGenerated == ValueGenerated.Never || p.IsPrimaryKey())
+            .Select(p => new BulkColumn(p, sql.DelimitIdentifier(p.GetColumnName(table)!), p.GetRelationalTypeMapping(), p.GetGetter()))
+            .ToArray();
+        var keyNames = entity.FindPrimaryKey()?.Properties.Select(p => sql.DelimitIdentifier(p.GetColumnName(table)!)).ToArray() ?? [];
+        var head = $"INSERT INTO {sql.DelimitIdentifier(tableName, entity.GetSchema())} ({string.Join(", ", columns.Select(c => c.Name))}) VALUES ";
+        return new BulkStatement(columns, head, keyNames);
+    }
+
+    /// <summary>
+    /// SQLite: the single-row statement (<see cref="Head"/>, one parameter per column, then <paramref name="tail"/>)
+    /// prepared once on <paramref name="command"/> (its connection open, its transaction set) and stepped per row, the
+    /// fastest way in: Microsoft.Data.Sqlite binds each parameter by a search of the statement's names, so a multi-row
+    /// statement's thousands of parameters cost more than they save, and in-process there is no round trip to save.
+    /// Returns the rows the steps changed.
+    /// </summary>
+    public int StepEach<TEntity>(DbCommand command, string tail, IReadOnlyList<TEntity> rows, CancellationToken ct)
+        where TEntity : class
+    {
+        command.CommandText = Head + "(" + string.Join(", ", Columns.Select((_, c) => $"@b{c}")) + ")" + tail;
+        var parameters = Columns.Select((column, c) => column.Mapping.CreateParameter(command, $"@b{c}", null, column.Property.IsNullable)).ToArray();
+        command.Parameters.AddRange(parameters);
+        command.Prepare();
+        var written = 0;
+        foreach (var row in rows)
+        {
+            ct.ThrowIfCancellationRequested();
+            for (var c = 0; c < parameters.Length; c++)
+            {
+                parameters[c].Value = Columns[c].ProviderValue(row) ?? DBNull.Value;
+            }
+            written += command.ExecuteNonQuery();
+        }
+        return written;
     }
 }
