@@ -80,23 +80,9 @@ internal sealed class ProcessSampler(int platformPid, string? queuePrefix)
     {
         try
         {
-            // The run's virtual host when ./beacon bench gave it one on a broker already running.
-            var vhost = Environment.GetEnvironmentVariable("BEACON_BENCH_VHOST") is { Length: > 0 } v ? $" -p {v}" : "";
-            using var ctl = Process.Start(new ProcessStartInfo("/usr/lib/rabbitmq/bin/rabbitmqctl", $"-n rabbit@localhost list_queues -q{vhost} name messages")
+            foreach (var (name, n) in await QueueDepths.ReadAsync(queuePrefix!))
             {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var output = await ctl.StandardOutput.ReadToEndAsync();
-            await ctl.WaitForExitAsync();
-            foreach (var line in output.Split('\n'))
-            {
-                var parts = line.Split('\t');
-                if (parts.Length == 2 && parts[0].StartsWith(queuePrefix!, StringComparison.Ordinal) && int.TryParse(parts[1], out var n))
-                {
-                    var name = parts[0][queuePrefix!.Length..].TrimStart('-', '.', '_');
-                    queues[name] = (Math.Max(n, queues.GetValueOrDefault(name).Max), n);
-                }
+                queues[name] = (Math.Max(n, queues.GetValueOrDefault(name).Max), n);
             }
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)

@@ -2,21 +2,33 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Beacon.Bench;
 using Beacon.Contracts.Ingestion;
 using Grpc.Core;
 using Grpc.Net.Client;
 using RabbitMQ.Client;
 
-// Usage: IngestionThroughput <gateway-url> <amqp-uri> [records=100000] [gateway-grpc-url]
+// Usage: IngestionThroughput <gateway-url> <amqp-uri> [records=100000] [gateway-grpc-url] [queue-prefix]
 // Needs a running platform (./beacon up --no-demo). Posts a roster, then N attendance records as one CSV through the
 // gateway, then (with a gRPC URL: the gateway's HTTP/2 port) N more as one SignalFeed.StreamAttendance stream, and
 // measures each until every record is stored AND its event published (Ingestion's outbox drained). Then, in the same
 // run, raw RabbitMQ.Client loops publish the same records with publisher confirms: one message per record, and in
-// messages of 500 records as Ingestion does. Prints the rates and the ratios.
+// messages of 500 records as Ingestion does. Prints the rates and the ratios. With the platform's queue prefix (and a
+// local rabbitmqctl), each of the two loads starts once the platform has consumed everything before it (the run before,
+// the CSV's events): each is measured with the platform consuming that load alone, not the tail of the one before.
 var gateway = new Uri(args.ElementAtOrDefault(0) ?? "http://127.0.0.1:8080");
 var amqp = new Uri(args.ElementAtOrDefault(1) ?? "amqp://guest:guest@127.0.0.1:5672/");
 var records = int.TryParse(args.ElementAtOrDefault(2), out var n) ? n : 100_000;
 var grpcAddress = args.ElementAtOrDefault(3) is { Length: > 0 } g ? new Uri(g) : null;
+var queuePrefix = args.ElementAtOrDefault(4) is { Length: > 0 } q ? q : null;
+async Task UntilConsumedAsync(string before)
+{
+    if (queuePrefix is not null)
+    {
+        var waited = await QueueDepths.UntilDrainedAsync(queuePrefix, TimeSpan.FromMinutes(3));
+        Console.WriteLine(waited is { } w ? $"queues empty before {before,-22}  after {w.TotalSeconds:F1} s" : $"queue depths not readable before {before}: not waited");
+    }
+}
 const int Students = 1000;
 
 using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(30) };
@@ -59,6 +71,7 @@ async Task<TimeSpan> UntilPublishedAsync(Stopwatch clock)
     return clock.Elapsed;
 }
 
+await UntilConsumedAsync("the CSV");
 var started = Stopwatch.StartNew();
 using (var content = new ByteArrayContent(body))
 {
@@ -73,6 +86,7 @@ var published = await UntilPublishedAsync(started);
 TimeSpan? streamStored = null, streamPublished = null;
 if (grpcAddress is not null)
 {
+    await UntilConsumedAsync("the gRPC stream");
     using var channel = GrpcChannel.ForAddress(grpcAddress, new GrpcChannelOptions { Credentials = ChannelCredentials.Insecure });
     var client = new SignalFeed.SignalFeedClient(channel);
     var headers = new Metadata { { "authorization", $"Bearer {accessToken}" }, { "idempotency-key", $"{school}-stream" } };
