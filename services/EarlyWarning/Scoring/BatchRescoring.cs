@@ -29,12 +29,13 @@ public sealed record WriteParts(TimeSpan Decide, TimeSpan Scores, TimeSpan Snaps
 /// Re-scores every student the active model of a kind can score (POST models/rescore, the nightly job), a chunk of
 /// students at a time: their ids a page at a time, their signals read without tracking (the next chunk while this one is
 /// scored and written), features, scores and top factors computed on every core (pooled engines; every student is explained, in parallel: a stored explanation and
-/// a RiskScoreChanged always describe the score beside them), then one bulk upsert of the scores and one of the week's
-/// snapshots, with the chunk's alerts and RiskScoresChanged in the outbox, in one transaction. The decision per student
+/// a RiskScoreChanged always describe the score beside them), then, in one transaction per chunk and while the next chunk
+/// is predicted, one bulk upsert of the scores, the week's snapshots copied from them, and the chunk's alerts, their
+/// RiskAlertRaised and its RiskScoresChanged written in bulk to the outbox (no change tracker). The decision per student
 /// (<see cref="ScoreDecision"/>) is the per-signal path's, so a rescore is idempotent: a second run raises no alert and
 /// publishes no change. Only when some school has a capacity (<see cref="SchoolCapacity"/>) does it predict everyone
 /// first, without explanations, to draw each capped school's line from the new scores (two passes); otherwise one pass,
-/// and no more than one chunk's predictions is ever held.
+/// and no more than two chunks' predictions are ever held (one being written, one predicted).
 /// </summary>
 public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds,
     IServiceScopeFactory scopes, SchoolCapacity capacity, ILogger<BatchRescoring> logger)
@@ -99,18 +100,48 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
         }
 
         int students = 0, flagged = 0, raised = 0, changes = 0;
-        await foreach (var (rows, features) in ChunksAsync(kind, model, chunkSize, now, timing, ct))
+        void Count((int Students, int Flagged, int Raised, int Changes) chunk)
         {
-            var watch = Stopwatch.StartNew();
-            var predictions = model.Predict(features);
-            timing.AddPredict(watch.Elapsed);
-            // Each student's line: early in the year a model trained across it flags at its early line (RiskModel.ThresholdFor).
-            var (chunkFlagged, chunkRaised, chunkChanges) = await WriteAsync(active, [.. features.Select(f => model.ThresholdFor(f, threshold))], rows, predictions, lines, now,
-                timing, ct);
-            students += rows.Count;
-            flagged += chunkFlagged;
-            raised += chunkRaised;
-            changes += chunkChanges;
+            students += chunk.Students;
+            flagged += chunk.Flagged;
+            raised += chunk.Raised;
+            changes += chunk.Changes;
+        }
+        // The next chunk is predicted (on every core) while this one is written (one thread, mostly the database's): the
+        // writes stay one chunk at a time and in order, each committed before the next begins.
+        Task<(int, int, int, int)>? writing = null;
+        try
+        {
+            await foreach (var (rows, features) in ChunksAsync(kind, model, chunkSize, now, timing, ct))
+            {
+                var watch = Stopwatch.StartNew();
+                var predictions = model.Predict(features);
+                // Each student's line: early in the year a model trained across it flags at its early line (RiskModel.ThresholdFor).
+                var chunkThresholds = features.Select(f => model.ThresholdFor(f, threshold)).ToArray();
+                timing.AddPredict(watch.Elapsed);
+                if (writing is not null)
+                {
+                    Count(await writing);
+                }
+                // SQLite's commands run synchronously, so the write gets a thread of its own to overlap anything.
+                writing = Task.Run(async () =>
+                {
+                    var (chunkFlagged, chunkRaised, chunkChanges) = await WriteAsync(active, chunkThresholds, rows, predictions, lines, now, timing, ct);
+                    return (rows.Count, chunkFlagged, chunkRaised, chunkChanges);
+                }, ct);
+            }
+            if (writing is not null)
+            {
+                Count(await writing);
+            }
+        }
+        finally
+        {
+            // A failed read or prediction still lets the chunk being written finish (or fail) before the context goes.
+            if (writing is not null)
+            {
+                await ((Task)writing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
         var report = new RescoreReport(students, flagged, raised, changes, passes, timing.Read, timing.Predict, timing.Write, total.Elapsed, timing.Parts);
         logger.LogInformation("Re-scored {Students} students with {Kind} v{Version} in {Seconds:F1} s ({Passes} pass(es); read {Read:F1} s, "
