@@ -80,6 +80,8 @@ public class BatchRescoreTests : ServiceOnEitherDatabase<Program, EarlyWarningDb
         Assert.All(open, s => AssertSame(batch[s], untouched[s]));   // the rolled-back scoring left no trace
         Assert.All(open, s => Assert.Equal(second, expected[s].ModelId));
         mark = await OutboxMarkAsync();
+        var statistics = Service.Services.GetRequiredService<OutboxStatistics>();
+        var (fromMemory, strays) = (statistics.FromMemory, statistics.Strays);
         var before = batch;
         await RescoreAsync();
         batch = await ScoresAsync([.. open, .. capped]);
@@ -99,9 +101,27 @@ public class BatchRescoreTests : ServiceOnEitherDatabase<Program, EarlyWarningDb
         Assert.Equal(batch.Values.Where(s => s.Flagged && !before[s.StudentId].Flagged).Select(s => s.StudentId).Order(), raised.Select(a => a.StudentId).Order());
         Assert.All(raised, a => Assert.Equal(batch[a.StudentId].Crossings, a.Crossing));
         Assert.All(raised, a => Assert.Equal(second, a.ModelId));
+        // Each alert's RiskAlertRaised is in the outbox beside it (written in bulk, not through the change tracker).
+        var alertEvents = (await EventsSinceAsync(mark)).OfType<RiskAlertRaised>().Where(e => e.SchoolId == _open || e.SchoolId == _capped).ToList();
+        Assert.Equal(raised.Select(a => a.AlertId).Order(), alertEvents.Select(e => e.AlertId).Order());
+        Assert.All(alertEvents, e => Assert.Equal(raised.Single(a => a.AlertId == e.AlertId).Reason, e.Reason));
+        // The week's snapshots (copied from the score rows by the database) say what the scores say.
         var week = RiskScoring.WeekStart(batch.Values.First().ScoredAt);
-        Assert.Equal(85, await Service.WithDbAsync<EarlyWarningDbContext, int>(db =>
-            db.ScoreSnapshots.CountAsync(s => s.WeekStart == week && s.ModelId == second && (s.SchoolId == _open || s.SchoolId == _capped))));
+        var snapshots = await Service.WithDbAsync<EarlyWarningDbContext, List<ScoreSnapshot>>(db =>
+            db.ScoreSnapshots.AsNoTracking().Where(s => s.WeekStart == week && s.ModelId == second && (s.SchoolId == _open || s.SchoolId == _capped)).ToListAsync());
+        Assert.Equal(85, snapshots.Count);
+        Assert.All(snapshots, s =>
+        {
+            var score = batch[s.StudentId];
+            Assert.Equal((score.Kind, score.SchoolId, score.ModelId, score.ModelVersion, score.Score, score.Flagged, score.Threshold, score.ScoredAt, false),
+                (s.Kind, s.SchoolId, s.ModelId, s.ModelVersion, s.Score, s.Flagged, s.Threshold, s.ScoredAt, s.Backfilled));
+        });
+        // The relay got every one of those rows in memory at the commit (none found later as a stray) and published them.
+        var written = await Service.WithDbAsync<EarlyWarningDbContext, int>(db => db.Set<OutboxMessage>().CountAsync(m => m.Sequence > mark));
+        Assert.Equal(0, await Eventually.WaitAsync(() => Service.WithDbAsync<EarlyWarningDbContext, int>(db =>
+            db.Set<OutboxMessage>().CountAsync(m => m.Sequence > mark && m.SentAt == null)), unsent => unsent == 0, TimeSpan.FromSeconds(30)));
+        Assert.True(statistics.FromMemory - fromMemory >= written, $"{statistics.FromMemory - fromMemory} of {written} rows published from memory");
+        Assert.Equal(strays, statistics.Strays);
 
         // Idempotent: the same rescore again changes nothing, raises nothing, publishes nothing.
         mark = await OutboxMarkAsync();
@@ -215,12 +235,14 @@ public class BatchRescoreTests : ServiceOnEitherDatabase<Program, EarlyWarningDb
         await db.Set<OutboxMessage>().MaxAsync(m => (long?)m.Sequence) ?? 0);
 
     /// <summary>The score changes put in the outbox after the mark, about this test's students.</summary>
-    private async Task<List<RiskScoreChanged>> ChangesSinceAsync(long mark)
+    private async Task<List<RiskScoreChanged>> ChangesSinceAsync(long mark) =>
+        [.. (await EventsSinceAsync(mark)).OfType<RiskScoresChanged>().SelectMany(e => e.Records).Where(c => c.SchoolId == _open || c.SchoolId == _capped)];
+
+    private async Task<List<object>> EventsSinceAsync(long mark)
     {
         var rows = await Service.WithDbAsync<EarlyWarningDbContext, List<OutboxMessage>>(db =>
             db.Set<OutboxMessage>().AsNoTracking().Where(m => m.Sequence > mark).OrderBy(m => m.Sequence).ToListAsync());
-        return [.. rows.Select(r => r.ToEvent().Message).OfType<RiskScoresChanged>().SelectMany(e => e.Records)
-            .Where(c => c.SchoolId == _open || c.SchoolId == _capped)];
+        return [.. rows.Select(r => r.ToEvent().Message)];
     }
 
     /// <summary>Model alerts about these students with a crossing above what the earlier scores had counted.</summary>

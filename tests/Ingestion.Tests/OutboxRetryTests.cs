@@ -98,4 +98,34 @@ public sealed class OutboxRetryTests : IAsyncLifetime
         await Task.Delay(TimeSpan.FromSeconds(2));
         Assert.Single(_heard, id => id == $"kept-{run}");
     }
+
+    [Fact]
+    public async Task Events_written_in_bulk_leave_with_their_commit_never_from_a_transaction_dropped_unfinished()
+    {
+        var run = Guid.NewGuid().ToString("N")[..8];
+        StaffLeft Left(string name) => new($"{name}-{run}", $"sch-{run}", "teacher", "test", DateTimeOffset.UtcNow);
+        await using var scope = _service.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IngestionDbContext>();
+
+        // Written, then the transaction disposed with neither commit nor rollback (a retry loop's `await using` when a later
+        // statement throws): no interceptor hears of its end.
+        await using (await db.Database.BeginTransactionAsync())
+        {
+            await db.PublishAllAsync([Left("dropped")], default);
+        }
+        // The retry writes its own in a new transaction and commits.
+        await using (var transaction = await db.Database.BeginTransactionAsync())
+        {
+            await db.PublishAllAsync([Left("bulk-a"), Left("bulk-b")], default);
+            await transaction.CommitAsync();
+        }
+
+        var heard = await Eventually.WaitAsync(() => Task.FromResult(_heard.ToArray()), h => h.Contains($"bulk-a-{run}") && h.Contains($"bulk-b-{run}"), TimeSpan.FromSeconds(30));
+        Assert.Contains($"bulk-b-{run}", heard);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.DoesNotContain($"dropped-{run}", _heard);
+        Assert.Single(_heard, id => id == $"bulk-a-{run}");
+        var stored = await _service.WithDbAsync<IngestionDbContext, List<OutboxMessage>>(d => d.Set<OutboxMessage>().AsNoTracking().Where(m => m.Body.Contains(run)).ToListAsync());
+        Assert.Equal(new[] { $"bulk-a-{run}", $"bulk-b-{run}" }, stored.OrderBy(m => m.Sequence).Select(m => ((StaffLeft)m.ToEvent().Message).StaffId));
+    }
 }

@@ -15,20 +15,27 @@ namespace Beacon.EarlyWarning.Scoring;
 
 /// <summary>What a rescore did, and where its time went (read: ids, signals and features, on a reader of its own that overlaps
 /// the rest, and the stored scores; predict: scores and explanations on every core; write: the bulk upserts, alerts and
-/// outbox rows, and the commit). The phases overlap, so they add up to more than the total.</summary>
+/// outbox rows, and the commit, broken down in <see cref="WriteParts"/>). The phases overlap, so they add up to more than the total.</summary>
 public sealed record RescoreReport(int Students, int Flagged, int AlertsRaised, int Changes, int Passes, TimeSpan Read, TimeSpan Predict, TimeSpan Write,
-    TimeSpan Total);
+    TimeSpan Total, WriteParts Parts);
+
+/// <summary>
+/// The write phase by step, inside the chunks' transactions: deciding each student and making the rows, the scores' upsert,
+/// the week's snapshots, the alerts with their events and the RiskScoresChanged in the outbox, the commit.
+/// </summary>
+public sealed record WriteParts(TimeSpan Decide, TimeSpan Scores, TimeSpan Snapshots, TimeSpan AlertsAndOutbox, TimeSpan Commit);
 
 /// <summary>
 /// Re-scores every student the active model of a kind can score (POST models/rescore, the nightly job), a chunk of
 /// students at a time: their ids a page at a time, their signals read without tracking (the next chunk while this one is
 /// scored and written), features, scores and top factors computed on every core (pooled engines; every student is explained, in parallel: a stored explanation and
-/// a RiskScoreChanged always describe the score beside them), then one bulk upsert of the scores and one of the week's
-/// snapshots, with the chunk's alerts and RiskScoresChanged in the outbox, in one transaction. The decision per student
+/// a RiskScoreChanged always describe the score beside them), then, in one transaction per chunk and while the next chunk
+/// is predicted, one bulk upsert of the scores, the week's snapshots copied from them, and the chunk's alerts, their
+/// RiskAlertRaised and its RiskScoresChanged written in bulk to the outbox (no change tracker). The decision per student
 /// (<see cref="ScoreDecision"/>) is the per-signal path's, so a rescore is idempotent: a second run raises no alert and
 /// publishes no change. Only when some school has a capacity (<see cref="SchoolCapacity"/>) does it predict everyone
 /// first, without explanations, to draw each capped school's line from the new scores (two passes); otherwise one pass,
-/// and no more than one chunk's predictions is ever held.
+/// and no more than two chunks' predictions are ever held (one being written, one predicted).
 /// </summary>
 public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models, IOptions<ModelOptions> options, DistrictThresholds thresholds,
     IServiceScopeFactory scopes, SchoolCapacity capacity, ILogger<BatchRescoring> logger)
@@ -40,14 +47,25 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
     private sealed class Timing
     {
         private long _read, _predict, _write;
+        private readonly long[] _parts = new long[5];
 
         public TimeSpan Read => TimeSpan.FromTicks(Interlocked.Read(ref _read));
         public TimeSpan Predict => TimeSpan.FromTicks(Interlocked.Read(ref _predict));
         public TimeSpan Write => TimeSpan.FromTicks(Interlocked.Read(ref _write));
+        public WriteParts Parts => new(Part(0), Part(1), Part(2), Part(3), Part(4));
 
         public void AddRead(TimeSpan time) => Interlocked.Add(ref _read, time.Ticks);
         public void AddPredict(TimeSpan time) => Interlocked.Add(ref _predict, time.Ticks);
         public void AddWrite(TimeSpan time) => Interlocked.Add(ref _write, time.Ticks);
+
+        /// <summary>Adds the time since the last step of the write phase to step <paramref name="part"/> (WriteParts' order).</summary>
+        public void AddPart(int part, Stopwatch step)
+        {
+            _parts[part] += step.Elapsed.Ticks;
+            step.Restart();
+        }
+
+        private TimeSpan Part(int part) => TimeSpan.FromTicks(_parts[part]);
     }
 
     public async Task<RescoreReport> RescoreAllAsync(DateTimeOffset now, CancellationToken ct, string kind = AttendanceFeatures.Kind, int chunkSize = DefaultChunkSize)
@@ -82,20 +100,50 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
         }
 
         int students = 0, flagged = 0, raised = 0, changes = 0;
-        await foreach (var (rows, features) in ChunksAsync(kind, model, chunkSize, now, timing, ct))
+        void Count((int Students, int Flagged, int Raised, int Changes) chunk)
         {
-            var watch = Stopwatch.StartNew();
-            var predictions = model.Predict(features);
-            timing.AddPredict(watch.Elapsed);
-            // Each student's line: early in the year a model trained across it flags at its early line (RiskModel.ThresholdFor).
-            var (chunkFlagged, chunkRaised, chunkChanges) = await WriteAsync(active, [.. features.Select(f => model.ThresholdFor(f, threshold))], rows, predictions, lines, now,
-                timing, ct);
-            students += rows.Count;
-            flagged += chunkFlagged;
-            raised += chunkRaised;
-            changes += chunkChanges;
+            students += chunk.Students;
+            flagged += chunk.Flagged;
+            raised += chunk.Raised;
+            changes += chunk.Changes;
         }
-        var report = new RescoreReport(students, flagged, raised, changes, passes, timing.Read, timing.Predict, timing.Write, total.Elapsed);
+        // The next chunk is predicted (on every core) while this one is written (one thread, mostly the database's): the
+        // writes stay one chunk at a time and in order, each committed before the next begins.
+        Task<(int, int, int, int)>? writing = null;
+        try
+        {
+            await foreach (var (rows, features) in ChunksAsync(kind, model, chunkSize, now, timing, ct))
+            {
+                var watch = Stopwatch.StartNew();
+                var predictions = model.Predict(features);
+                // Each student's line: early in the year a model trained across it flags at its early line (RiskModel.ThresholdFor).
+                var chunkThresholds = features.Select(f => model.ThresholdFor(f, threshold)).ToArray();
+                timing.AddPredict(watch.Elapsed);
+                if (writing is not null)
+                {
+                    Count(await writing);
+                }
+                // SQLite's commands run synchronously, so the write gets a thread of its own to overlap anything.
+                writing = Task.Run(async () =>
+                {
+                    var (chunkFlagged, chunkRaised, chunkChanges) = await WriteAsync(active, chunkThresholds, rows, predictions, lines, now, timing, ct);
+                    return (rows.Count, chunkFlagged, chunkRaised, chunkChanges);
+                }, ct);
+            }
+            if (writing is not null)
+            {
+                Count(await writing);
+            }
+        }
+        finally
+        {
+            // A failed read or prediction still lets the chunk being written finish (or fail) before the context goes.
+            if (writing is not null)
+            {
+                await ((Task)writing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+        var report = new RescoreReport(students, flagged, raised, changes, passes, timing.Read, timing.Predict, timing.Write, total.Elapsed, timing.Parts);
         logger.LogInformation("Re-scored {Students} students with {Kind} v{Version} in {Seconds:F1} s ({Passes} pass(es); read {Read:F1} s, "
             + "predict {Predict:F1} s, write {Write:F1} s): {Flagged} flagged, {Raised} alerts raised, {Changes} changes published",
             students, kind, active.Version, report.Total.TotalSeconds, passes, report.Read.TotalSeconds, report.Predict.TotalSeconds, report.Write.TotalSeconds,
@@ -173,6 +221,15 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
     {
         var ids = rows.Select(r => r.StudentId).ToList();
         var week = RiskScoring.WeekStart(now);
+        // What depends on the prediction alone is made on every core before the transaction, so the write lock (SQLite) is
+        // held for the decisions and the statements only.
+        var factorsJson = new string[rows.Count];
+        var phrases = new string[rows.Count][];
+        Parallel.For(0, rows.Count, i =>
+        {
+            factorsJson[i] = JsonSerializer.Serialize(predictions[i].TopFactors);
+            phrases[i] = [.. predictions[i].TopFactors.Select(RiskScoring.Phrase)];
+        });
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -185,10 +242,11 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                 var stored = await db.RiskScores.AsNoTracking().Where(s => s.Kind == active.Kind && EF.Parameter(ids).Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
                 timing.AddRead(watch.Elapsed);
                 watch.Restart();
+                var step = Stopwatch.StartNew();
                 var scores = new List<StudentRiskScore>(rows.Count);
-                var snapshots = new List<ScoreSnapshot>(rows.Count);
+                var alerts = new List<RiskAlert>();
                 var changes = new List<RiskScoreChanged>();
-                int flagged = 0, raised = 0;
+                var flagged = 0;
                 for (var i = 0; i < rows.Count; i++)
                 {
                     var (studentId, schoolId, prediction, threshold) = (rows[i].StudentId, rows[i].SchoolId, predictions[i], thresholds[i]);
@@ -198,8 +256,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                         studentId, prediction.Probability, threshold, options.Value.HysteresisRatio, line, active.ModelId);
                     if (decision.Raises)
                     {
-                        db.Raise(RiskScoring.NewAlert(active, studentId, schoolId, decision.Crossings, prediction, now));
-                        raised++;
+                        alerts.Add(RiskScoring.NewAlert(active, studentId, schoolId, decision.Crossings, prediction, now));
                     }
                     flagged += decision.Flagged ? 1 : 0;
                     var score = new StudentRiskScore
@@ -215,7 +272,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                         ModelVersion = active.Version,
                         Threshold = threshold,
                         CapacityLine = line?.Score,
-                        FactorsJson = JsonSerializer.Serialize(prediction.TopFactors),
+                        FactorsJson = factorsJson[i],
                         ScoredAt = now,
                     };
                     if (Unchanged(before, score, week))
@@ -223,35 +280,26 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                         continue;   // nothing to write: no news either (News compares fewer columns than Unchanged)
                     }
                     scores.Add(score);
-                    snapshots.Add(new ScoreSnapshot
-                    {
-                        StudentId = studentId,
-                        Kind = active.Kind,
-                        WeekStart = week,
-                        SchoolId = schoolId,
-                        ModelId = active.ModelId,
-                        ModelVersion = active.Version,
-                        Score = prediction.Probability,
-                        Flagged = decision.Flagged,
-                        Threshold = threshold,
-                        ScoredAt = now,
-                    });
                     if (decision.News)
                     {
                         changes.Add(new RiskScoreChanged(studentId, schoolId, active.Kind, prediction.Probability, decision.Band, decision.Flagged,
-                            active.ModelId, active.Version, prediction.TopFactors.Select(RiskScoring.Phrase).ToArray(), now));
+                            active.ModelId, active.Version, phrases[i], now));
                     }
                 }
+                timing.AddPart(0, step);
                 await db.UpsertAsync(scores, ct);
-                await db.UpsertAsync(snapshots, ct);
-                foreach (var records in changes.Chunk(RiskScoring.ScoreChangesPerEvent))
-                {
-                    db.Publish(new RiskScoresChanged(records));
-                }
-                await db.SaveChangesAsync(ct);
+                timing.AddPart(1, step);
+                // The week's snapshot of each score written, from the score row itself (equal by construction).
+                await db.CopyFromScoresAsync(active.Kind, week, [.. scores.Select(s => s.StudentId)], ct);
+                timing.AddPart(2, step);
+                // Alerts, their RiskAlertRaised and the chunk's RiskScoresChanged without the change tracker, in this transaction.
+                await db.RaiseAllAsync(alerts, ct);
+                await db.PublishAllAsync([.. changes.Chunk(RiskScoring.ScoreChangesPerEvent).Select(records => new RiskScoresChanged(records))], ct);
+                timing.AddPart(3, step);
                 await transaction.CommitAsync(ct);
+                timing.AddPart(4, step);
                 timing.AddWrite(watch.Elapsed);
-                return (flagged, raised, changes.Count);
+                return (flagged, alerts.Count, changes.Count);
             }
             catch (Exception e) when (attempt < 3 && e is DbUpdateException or DbException)
             {

@@ -96,7 +96,9 @@ public static class RescoreBenchCommand
 
     private static void Print(string what, RescoreReport r) =>
         Console.WriteLine($"rescore, {what}: {r.Total.TotalSeconds:F1} s ({r.Students / r.Total.TotalSeconds:N0} students/s; {r.Passes} pass; read+features {r.Read.TotalSeconds:F1} s "
-            + $"(overlapping the rest), predict+explain {r.Predict.TotalSeconds:F1} s, write {r.Write.TotalSeconds:F1} s; {r.Flagged:N0} flagged, {r.AlertsRaised:N0} alerts, {r.Changes:N0} changes)");
+            + $"(overlapping the rest), predict+explain {r.Predict.TotalSeconds:F1} s, write {r.Write.TotalSeconds:F1} s; {r.Flagged:N0} flagged, {r.AlertsRaised:N0} alerts, {r.Changes:N0} changes)"
+            + $"\n  write by step: decide {r.Parts.Decide.TotalSeconds:F1} s, scores {r.Parts.Scores.TotalSeconds:F1} s, snapshots {r.Parts.Snapshots.TotalSeconds:F1} s, "
+            + $"alerts and outbox {r.Parts.AlertsAndOutbox.TotalSeconds:F1} s, commit {r.Parts.Commit.TotalSeconds:F1} s");
 
     private static async Task<RescoreReport> RescoreAsync(IServiceProvider services, int chunk)
     {

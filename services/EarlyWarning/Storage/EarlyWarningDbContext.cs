@@ -427,13 +427,3 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         modelBuilder.AddInbox();
     }
 }
-
-public static class RiskAlerts
-{
-    /// <summary>Stores the alert and publishes its RiskAlertRaised through the outbox, in the same unit of work.</summary>
-    public static void Raise(this EarlyWarningDbContext db, RiskAlert alert)
-    {
-        db.Alerts.Add(alert);
-        db.Publish(new RiskAlertRaised(alert.AlertId, alert.StudentId, alert.SchoolId, alert.Kind, alert.Reason, alert.Score, alert.RaisedAt));
-    }
-}

@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Metrics;
@@ -64,7 +65,14 @@ public static class OutboxExtensions
     public static void Publish<TMessage>(this DbContext db, TMessage message)
         where TMessage : class
     {
-        var row = new OutboxMessage
+        var row = Row(message);
+        db.Set<OutboxMessage>().Add(row);
+        OutboxSaveInterceptor.Track(db, row);
+    }
+
+    /// <summary>The outbox row of an event, as <see cref="Publish{TMessage}"/> and <see cref="OutboxWrites.PublishAllAsync{TMessage}"/> store it.</summary>
+    internal static OutboxMessage Row<TMessage>(TMessage message)
+        where TMessage : class => new()
         {
             MessageId = NewId.NextGuid(),
             MessageType = typeof(TMessage).AssemblyQualifiedName!,
@@ -73,9 +81,6 @@ public static class OutboxExtensions
             Event = message,
             Lane = OutboxLane<TMessage>.Of(message),
         };
-        db.Set<OutboxMessage>().Add(row);
-        OutboxSaveInterceptor.Track(db, row);
-    }
 
     /// <summary>
     /// The outbox of this service's database: the save interceptor that hands committed events over in memory
@@ -221,11 +226,35 @@ internal sealed class OutboxSaveInterceptor(OutboxQueue queue) : SaveChangesInte
     {
         public List<OutboxMessage> Added { get; } = [];
         public List<OutboxMessage> Saved { get; } = [];
+
+        /// <summary>The transaction the saved rows wait for.</summary>
+        public DbTransaction? Transaction { get; private set; }
+
+        /// <summary>
+        /// Saved rows wait for their own transaction only: one disposed without a commit or an explicit rollback (a retry
+        /// that dropped it) tells no interceptor, so its rows are dropped here, before rows of the next one join them.
+        /// </summary>
+        public List<OutboxMessage> SavedIn(DbTransaction? transaction)
+        {
+            if (!ReferenceEquals(transaction, Transaction))
+            {
+                Saved.Clear();
+                Transaction = transaction;
+            }
+            return Saved;
+        }
     }
 
     private static readonly ConditionalWeakTable<DbContext, Pending> Contexts = [];
 
     public static void Track(DbContext db, OutboxMessage row) => Contexts.GetOrCreateValue(db).Added.Add(row);
+
+    /// <summary>
+    /// Rows written inside the context's open transaction without the change tracker (<see cref="OutboxWrites"/>): handed
+    /// over when that transaction commits, forgotten when it rolls back, like rows saved by SaveChanges inside it.
+    /// </summary>
+    public static void Written(DbContext db, IEnumerable<OutboxMessage> rows) =>
+        Contexts.GetOrCreateValue(db).SavedIn(db.Database.CurrentTransaction?.GetDbTransaction()).AddRange(rows);
 
     public override async ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
@@ -252,27 +281,27 @@ internal sealed class OutboxSaveInterceptor(OutboxQueue queue) : SaveChangesInte
         // event the database does not hold. A row still Added waits for the save that stores it.
         var stored = pending.Added.Where(row => context.Entry(row).State == EntityState.Unchanged).ToList();
         pending.Added.RemoveAll(row => context.Entry(row).State is EntityState.Unchanged or EntityState.Detached);
-        pending.Saved.AddRange(stored);
+        pending.SavedIn(context.Database.CurrentTransaction?.GetDbTransaction()).AddRange(stored);
         if (context.Database.CurrentTransaction is null)
         {
-            HandOff(context);
+            HandOff(context, null);
         }
     }
 
-    private void HandOff(DbContext? context)
+    private void HandOff(DbContext? context, DbTransaction? committed)
     {
-        if (context is not null && Contexts.TryGetValue(context, out var pending) && pending.Saved.Count > 0)
+        if (context is not null && Contexts.TryGetValue(context, out var pending) && pending.SavedIn(committed) is { Count: > 0 } saved)
         {
-            queue.Committed([.. pending.Saved]);
-            pending.Saved.Clear();
+            queue.Committed([.. saved]);
+            saved.Clear();
         }
     }
 
-    public void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => HandOff(eventData.Context);
+    public void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => HandOff(eventData.Context, transaction);
 
     public Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        HandOff(eventData.Context);
+        HandOff(eventData.Context, transaction);
         return Task.CompletedTask;
     }
 
