@@ -2,6 +2,7 @@ using System.Text.Json;
 using Beacon.EarlyWarning.Scoring;
 using Beacon.EarlyWarning.Storage;
 using Beacon.RiskModels.Attendance;
+using Beacon.ServiceDefaults;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 
@@ -256,7 +257,7 @@ public sealed class MonitoringBackfill(EarlyWarningDbContext db, DriftMonitor dr
                 continue;
             }
             var scores = model.Probabilities([.. rows.Select(r => r.Features)]);
-            await db.UpsertAsync(rows.Select((r, i) => new ScoreSnapshot
+            await db.InsertOrUpdateAsync(rows.Select((r, i) => new ScoreSnapshot
             {
                 StudentId = r.Row.StudentId,
                 Kind = active.Kind,

@@ -8,6 +8,7 @@ using Beacon.EarlyWarning.Storage;
 using Beacon.Messaging;
 using Beacon.RiskModels;
 using Beacon.RiskModels.Attendance;
+using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -287,7 +288,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                     }
                 }
                 timing.AddPart(0, step);
-                await db.UpsertAsync(scores, ct);
+                await db.InsertOrUpdateAsync(scores, ct);
                 timing.AddPart(1, step);
                 // The week's snapshot of each score written, from the score row itself (equal by construction).
                 await db.CopyFromScoresAsync(active.Kind, week, [.. scores.Select(s => s.StudentId)], ct);

@@ -142,8 +142,8 @@ public static class RescoreBenchCommand
                 });
             }
             await using var transaction = await db.Database.BeginTransactionAsync();
-            await db.UpsertAsync(states, CancellationToken.None);
-            await db.UpsertAsync(rows, CancellationToken.None);
+            await db.InsertOrUpdateAsync(states, CancellationToken.None);
+            await db.InsertOrUpdateAsync(rows, CancellationToken.None);
             await transaction.CommitAsync();
         }
     }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Beacon.Governance;
 using Beacon.RiskModels.Attendance;
+using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.EarlyWarning.Storage;
@@ -149,7 +150,7 @@ public static class AttendancePacking
             after = ids[^1];
             var rows = (await db.AttendanceDays.AsNoTracking().Where(d => EF.Parameter(ids).Contains(d.StudentId)).ToListAsync(ct)).GroupBy(d => d.StudentId);
             var packs = rows.Select(g => Pack(g.Key, g.Select(d => KeyValuePair.Create(d.Date, d.Status)).ToList())!).ToList();
-            packed += await db.UpsertAsync(packs, ct);
+            packed += await db.InsertOrUpdateAsync(packs, ct);
         }
         await transaction.CommitAsync(ct);
         return packed;

@@ -398,7 +398,7 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
         {
             e.HasKey(s => new { s.StudentId, s.Kind, s.WeekStart });
             e.HasIndex(s => new { s.Kind, s.WeekStart });
-            // Written by every upsert (BulkWrites skips generated columns); the default only fills rows stored before the column.
+            // Written by every upsert (InsertOrUpdateAsync skips generated columns); the default only fills rows stored before the column.
             e.Property(s => s.Backfilled).HasDefaultValue(false).ValueGeneratedNever();
         });
         modelBuilder.Entity<DriftRun>(e =>

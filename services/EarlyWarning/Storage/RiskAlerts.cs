@@ -1,5 +1,6 @@
 using Beacon.Contracts.Events;
 using Beacon.Messaging;
+using Beacon.ServiceDefaults;
 
 namespace Beacon.EarlyWarning.Storage;
 
@@ -16,7 +17,7 @@ public static class RiskAlerts
     public static async Task RaiseAllAsync(this EarlyWarningDbContext db, IReadOnlyList<RiskAlert> alerts, CancellationToken ct)
     {
         // New ids (NewId), so the upsert inserts; a second alert of the same crossing still fails on its unique index.
-        await db.UpsertAsync(alerts, ct);
+        await db.InsertOrUpdateAsync(alerts, ct);
         await db.PublishAllAsync([.. alerts.Select(Raised)], ct);
     }
 
