@@ -20,6 +20,11 @@ internal static class QueueDepths
         })!;
         var output = await ctl.StandardOutput.ReadToEndAsync();
         await ctl.WaitForExitAsync();
+        if (ctl.ExitCode != 0)
+        {
+            // No answer (another broker, no such virtual host) is not "every queue empty".
+            throw new InvalidOperationException($"rabbitmqctl list_queues exited with {ctl.ExitCode}: {(await ctl.StandardError.ReadToEndAsync()).Trim()}");
+        }
         var depths = new Dictionary<string, int>();
         foreach (var line in output.Split('\n'))
         {
