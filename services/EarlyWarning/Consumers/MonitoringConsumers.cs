@@ -1,27 +1,26 @@
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Monitoring;
 using Beacon.EarlyWarning.Storage;
+using Beacon.Governance;
+using Beacon.Messaging;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 
 namespace Beacon.EarlyWarning.Consumers;
 
 /// <summary>Keeps the demographics projection for the subgroup figures; the latest record wins, so redelivery changes nothing.</summary>
-public sealed class StudentDemographicsRecordedConsumer(EarlyWarningDbContext db) : IConsumer<StudentDemographicsRecorded>
+public sealed class DemographicsUpserts(EarlyWarningDbContext db, IErasedStudents erased) : StudentRowUpserts<StudentDemographicsRecorded, StudentDemographics>(db, erased)
 {
-    public async Task Consume(ConsumeContext<StudentDemographicsRecorded> context)
-    {
-        var m = context.Message;
-        var row = await db.Demographics.FindAsync([m.StudentId], context.CancellationToken);
-        row ??= db.Demographics.Add(new StudentDemographics { StudentId = m.StudentId }).Entity;
-        row.Sex = m.Sex;
-        row.RaceEthnicity = m.RaceEthnicity;
-        row.EconomicallyDisadvantaged = m.EconomicallyDisadvantaged;
-        row.EnglishLearner = m.EnglishLearner;
-        row.Disability = m.Disability;
-        await db.SaveChangesAsync(context.CancellationToken);
-    }
+    protected override string StudentIdOf(StudentDemographicsRecorded message) => message.StudentId;
+
+    protected override StudentDemographics NewRow(StudentDemographicsRecorded message) => new() { StudentId = message.StudentId };
+
+    protected override void Apply(StudentDemographics row, StudentDemographicsRecorded m) =>
+        (row.Sex, row.RaceEthnicity, row.EconomicallyDisadvantaged, row.EnglishLearner, row.Disability) = (m.Sex, m.RaceEthnicity, m.EconomicallyDisadvantaged, m.EnglishLearner, m.Disability);
 }
+
+public sealed class StudentDemographicsRecordedConsumer(EarlyWarningDbContext db, DemographicsUpserts upserts)
+    : GatheredRecordsConsumer<StudentDemographicsRecorded>(db, upserts);
 
 /// <summary>
 /// A case closed with outcome "false-alarm" is feedback on the alerts that opened it (the event carries
@@ -51,18 +50,20 @@ public sealed class InterventionOutcomeRecordedConsumer(EarlyWarningDbContext db
 /// Keeps the roster's name, school and grade level per student (the latest enrolment wins, whatever order they arrive in):
 /// the analyst profile names its students and the research extract generalizes their grade (<see cref="Storage.StudentRosterRow"/>).
 /// </summary>
-public sealed class StudentEnrolledConsumer(EarlyWarningDbContext db) : IConsumer<StudentEnrolled>
+public sealed class RosterUpserts(EarlyWarningDbContext db, IErasedStudents erased) : StudentRowUpserts<StudentEnrolled, StudentRosterRow>(db, erased)
 {
-    public async Task Consume(ConsumeContext<StudentEnrolled> context)
+    protected override string StudentIdOf(StudentEnrolled message) => message.StudentId;
+
+    protected override StudentRosterRow NewRow(StudentEnrolled m) =>
+        new() { StudentId = m.StudentId, SchoolId = m.SchoolId, GivenName = m.GivenName, FamilyName = m.FamilyName, GradeLevel = m.GradeLevel, OccurredAt = m.OccurredAt };
+
+    protected override void Apply(StudentRosterRow row, StudentEnrolled m)
     {
-        var m = context.Message;
-        var row = await db.Roster.FindAsync([m.StudentId], context.CancellationToken);
-        if (row is not null && row.OccurredAt > m.OccurredAt)
+        if (row.OccurredAt <= m.OccurredAt)
         {
-            return;
+            (row.SchoolId, row.GivenName, row.FamilyName, row.GradeLevel, row.OccurredAt) = (m.SchoolId, m.GivenName, m.FamilyName, m.GradeLevel, m.OccurredAt);
         }
-        row ??= db.Roster.Add(new StudentRosterRow { StudentId = m.StudentId, SchoolId = m.SchoolId, GivenName = m.GivenName, FamilyName = m.FamilyName, GradeLevel = m.GradeLevel }).Entity;
-        (row.SchoolId, row.GivenName, row.FamilyName, row.GradeLevel, row.OccurredAt) = (m.SchoolId, m.GivenName, m.FamilyName, m.GradeLevel, m.OccurredAt);
-        await db.SaveChangesAsync(context.CancellationToken);
     }
 }
+
+public sealed class StudentEnrolledConsumer(EarlyWarningDbContext db, RosterUpserts upserts) : GatheredRecordsConsumer<StudentEnrolled>(db, upserts);

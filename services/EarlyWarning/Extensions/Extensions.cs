@@ -21,10 +21,11 @@ internal static class Extensions
         builder.AddServiceBus("early-warning", bus =>
         {
             bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
-            bus.AddConsumer<StudentDemographicsRecordedConsumer>();
-            bus.AddConsumer<StudentEnrolledConsumer>();
+            // The roster's projections, gathered into batches: a roster upload publishes thousands at once.
+            bus.AddConsumer<StudentDemographicsRecordedConsumer>(typeof(GatheredRecordsDefinition<StudentDemographicsRecordedConsumer>));
+            bus.AddConsumer<StudentEnrolledConsumer>(typeof(GatheredRecordsDefinition<StudentEnrolledConsumer>));
             bus.AddConsumer<SchoolCalendarRecordedConsumer>();
-            bus.AddConsumer<StudentExitedConsumer>();
+            bus.AddConsumer<StudentExitedConsumer>(typeof(GatheredRecordsDefinition<StudentExitedConsumer>));
             bus.AddConsumer<InterventionOutcomeRecordedConsumer>();
             bus.AddSignalConsumers();
             bus.AddEarlyWarningErasure();
@@ -42,6 +43,9 @@ internal static class Extensions
         builder.AddRiskModels();
         builder.AddModelMonitoring();
         builder.Services.AddScoped<AttendanceUpdates>();
+        builder.Services.AddScoped<DemographicsUpserts>();
+        builder.Services.AddScoped<RosterUpserts>();
+        builder.Services.AddScoped<ExitUpserts>();
         builder.Services.AddScoped<OutcomeDeriver>();
         builder.Services.AddScoped<HistoryTrainingSet>();
         builder.Services.AddScoped<ModelTraining>();

@@ -1,6 +1,8 @@
 using Beacon.Contracts.Events;
 using Beacon.EarlyWarning.Domain;
 using Beacon.EarlyWarning.Storage;
+using Beacon.Governance;
+using Beacon.Messaging;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.Dropout;
@@ -49,21 +51,23 @@ public sealed record DeriveOutcomesRequest(string? SchoolYear);
 
 public sealed record DerivedYear(string SchoolYear, DateOnly FirstDay, DateOnly LastDay, int ChronicAbsence, int Dropout, int Added, int ManualKept);
 
-public sealed class StudentExitedConsumer(EarlyWarningDbContext db) : IConsumer<StudentExited>
+public sealed class ExitUpserts(EarlyWarningDbContext db, IErasedStudents erased) : StudentRowUpserts<StudentExited, StudentExitRow>(db, erased)
 {
-    public async Task Consume(ConsumeContext<StudentExited> context)
+    protected override string StudentIdOf(StudentExited message) => message.StudentId;
+
+    protected override StudentExitRow NewRow(StudentExited m) =>
+        new() { StudentId = m.StudentId, SchoolId = m.SchoolId, ExitCode = m.ExitCode, Reason = m.Reason, OccurredAt = m.OccurredAt };
+
+    protected override void Apply(StudentExitRow row, StudentExited m)
     {
-        var m = context.Message;
-        var row = await db.StudentExits.FindAsync([m.StudentId], context.CancellationToken);
-        if (row is not null && row.OccurredAt > m.OccurredAt)
+        if (row.OccurredAt <= m.OccurredAt)
         {
-            return;
+            (row.SchoolId, row.ExitCode, row.Reason, row.ExitedOn, row.OccurredAt) = (m.SchoolId, m.ExitCode, m.Reason, DateOnly.FromDateTime(m.OccurredAt.UtcDateTime), m.OccurredAt);
         }
-        row ??= db.StudentExits.Add(new StudentExitRow { StudentId = m.StudentId, SchoolId = m.SchoolId, ExitCode = m.ExitCode, Reason = m.Reason }).Entity;
-        (row.SchoolId, row.ExitCode, row.Reason, row.ExitedOn, row.OccurredAt) = (m.SchoolId, m.ExitCode, m.Reason, DateOnly.FromDateTime(m.OccurredAt.UtcDateTime), m.OccurredAt);
-        await db.SaveChangesAsync(context.CancellationToken);
     }
 }
+
+public sealed class StudentExitedConsumer(EarlyWarningDbContext db, ExitUpserts upserts) : GatheredRecordsConsumer<StudentExited>(db, upserts);
 
 /// <summary>
 /// Outcomes from what Early warning holds, not typed in. For a finished school year (the district's calendar): chronic

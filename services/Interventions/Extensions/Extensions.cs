@@ -22,7 +22,7 @@ internal static class Extensions
             bus.AddConsumer<RiskAlertRaisedConsumer>(typeof(RiskAlertRaisedConsumerDefinition));
             bus.AddRecordConsumers<AttendanceRecordedConsumer, AttendanceBatchRecordedConsumer>();
             bus.AddConsumer<SectionRosterRecordedConsumer>();
-            bus.AddConsumer<StudentDemographicsRecordedConsumer>();
+            bus.AddConsumer<StudentDemographicsRecordedConsumer>(typeof(GatheredRecordsDefinition<StudentDemographicsRecordedConsumer>));
             bus.AddConsumer<StudentContactRecordedConsumer>();
             bus.AddConsumer<StaffLeftConsumer>();
             bus.AddConsumer<RiskScoresChangedConsumer>();
@@ -31,6 +31,7 @@ internal static class Extensions
         builder.Services.AddOutboxRelay<InterventionsDbContext>();
         builder.Services.Configure<InterventionsOptions>(builder.Configuration.GetSection("Interventions"));
         builder.Services.AddScoped<CaseOpener>();
+        builder.Services.AddScoped<SubgroupUpserts>();
         builder.Services.AddScoped<AttendanceCopy>();
         builder.Services.AddScoped<OverdueCheck>();
         builder.Services.AddScoped<EffectReport>();

@@ -19,7 +19,7 @@ internal static class Extensions
         builder.AddServiceBus("mastery", bus =>
         {
             bus.AddRecordConsumers<ItemResponseRecordedConsumer, ItemResponseBatchRecordedConsumer>(typeof(ItemResponseRecordedConsumerDefinition));
-            bus.AddConsumer<StudentEnrolledConsumer>();
+            bus.AddConsumer<StudentEnrolledConsumer>(typeof(GatheredRecordsDefinition<StudentEnrolledConsumer>));
             bus.AddConsumer<SectionRosterRecordedConsumer>();
             bus.AddConsumer<LearningRecordVoidedConsumer>(typeof(LearningRecordVoidedConsumerDefinition));
             bus.AddMasteryErasure();
@@ -30,6 +30,7 @@ internal static class Extensions
         builder.Services.AddScoped<SkillRefitter>();
         builder.Services.AddScoped<MasteryTracker>();
         builder.Services.AddScoped<AnswerUpdates>();
+        builder.Services.AddScoped<EnrolmentUpserts>();
         builder.Services.AddScoped<VoidedAnswers>();
         builder.Services.AddHostedService<ScheduledRefit>();
         return builder;

@@ -32,7 +32,7 @@ public static class StorageExtensions
     public static DbContextOptionsBuilder UseServiceDatabase(this DbContextOptionsBuilder options, string connectionString) =>
         IsPostgres(connectionString)
             ? options.UseNpgsql(connectionString).AddInterceptors(new PostgresTextInterceptor())
-            : options.UseSqlite(connectionString);
+            : options.UseSqlite(connectionString).AddInterceptors(SqliteBusyTimeout.Instance);
 
     public static string ResolveConnectionString(IConfiguration configuration, string serviceName)
     {
