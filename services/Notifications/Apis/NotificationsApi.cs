@@ -39,9 +39,9 @@ public static class NotificationsApi
         staff.MapWorklist();
         staff.MapPost("/feed/stream-ticket", StreamTickets.IssueAsync).WithName("FeedStreamTicket")
             .WithSummary("A ticket for one live-feed connection: 30 seconds, this stream, this user, once (see FeedStream)");
-        staff.MapGet("/feed/stream", (string staffId, FeedBroadcaster broadcaster, IConfiguration config, CancellationToken ct) =>
+        staff.MapGet("/feed/stream", (string staffId, FeedBroadcaster broadcaster, IConfiguration config, TimeProvider clock, CancellationToken ct) =>
             TypedResults.ServerSentEvents(Stream(staffId, broadcaster,
-                config.GetValue("Notifications:StreamHeartbeat", TimeSpan.FromSeconds(15)), ct)))
+                config.GetValue("Notifications:StreamHeartbeat", TimeSpan.FromSeconds(15)), clock, ct)))
             .RequireAuthorization(StreamTickets.StreamPolicy)
             .WithName("FeedStream").WithSummary("Live feed (server-sent events): a bearer token, or ?ticket= from FeedStreamTicket; never a token in the URL");
         api.MapGet("/dead-letters", DeadLettersAsync).RequireAuthorization(Policies.Ops).WithName("DeadLetters").WithSummary("Deliveries that failed every retry");
@@ -56,7 +56,7 @@ public static class NotificationsApi
     /// The subscription has a cancellation of its own: an async iterator cannot be disposed while a MoveNextAsync is
     /// pending (NotSupportedException), so the stream ends the pending read first, then lets go of the feed.
     /// </summary>
-    private static async IAsyncEnumerable<SseItem<object>> Stream(string staffId, FeedBroadcaster broadcaster, TimeSpan heartbeat,
+    private static async IAsyncEnumerable<SseItem<object>> Stream(string staffId, FeedBroadcaster broadcaster, TimeSpan heartbeat, TimeProvider clock,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         yield return new SseItem<object>(new { staffId }, "ready");
@@ -67,7 +67,7 @@ public static class NotificationsApi
         {
             while (!ct.IsCancellationRequested)
             {
-                if (await Task.WhenAny(next, Task.Delay(heartbeat, ct)) != next)
+                if (!await FeedBroadcaster.NextBeforeAsync(next, heartbeat, clock, ct))
                 {
                     if (!ct.IsCancellationRequested)
                     {

@@ -47,4 +47,18 @@ public sealed class FeedBroadcaster
             }
         }
     }
+
+    /// <summary>
+    /// Whether the stream's next entry came before <paramref name="quiet"/> passed (false: time for a heartbeat, or the
+    /// stream was cancelled). The heartbeat's timer and its registration on the stream's token go as soon as the entry
+    /// comes: left to run out, every entry kept them for the whole period (15 s), up to a few hundred timers at once in
+    /// the heap dumps of the mixed-signal bench (bench/RESULTS.md).
+    /// </summary>
+    public static async Task<bool> NextBeforeAsync(Task<bool> next, TimeSpan quiet, TimeProvider clock, CancellationToken ct)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var first = await Task.WhenAny(next, Task.Delay(quiet, clock, wait.Token));
+        await wait.CancelAsync();
+        return first == next;
+    }
 }

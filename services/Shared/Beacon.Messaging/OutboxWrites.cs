@@ -1,7 +1,6 @@
+using System.Data.Common;
 using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Beacon.Messaging;
@@ -12,8 +11,8 @@ namespace Beacon.Messaging;
 /// they are still saved with the state change that caused them. For batch writers (Early warning's re-score) that already
 /// write their own rows in bulk: tracking thousands of outbox rows per transaction and saving them through EF (one statement
 /// each, parameters bound by a search of the whole batch's names on SQLite) cost more than the scores they announce.
-/// On SQLite one prepared single-row INSERT … RETURNING stepped per row (in-process, no round trip); on PostgreSQL one
-/// statement for all of them, one array per column.
+/// The statement is <see cref="BulkStatement"/>'s, with a RETURNING tail: on SQLite one prepared single-row INSERT stepped
+/// per row (in-process, no round trip); on PostgreSQL one statement for all of them, one array per column.
 /// </summary>
 public static class OutboxWrites
 {
@@ -32,16 +31,11 @@ public static class OutboxWrites
         var rows = new OutboxMessage[messages.Count];
         Parallel.For(0, rows.Length, i => rows[i] = OutboxExtensions.Row(messages[i]));
 
-        var entity = db.Model.FindEntityType(typeof(OutboxMessage)) ?? throw new InvalidOperationException("The outbox is not in this context's model (AddOutbox).");
-        var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-        var sql = db.GetService<ISqlGenerationHelper>();
-        string Column(string property) => sql.DelimitIdentifier(entity.FindProperty(property)!.GetColumnName(store)!);
-        RelationalTypeMapping Mapping(string property) => entity.FindProperty(property)!.GetRelationalTypeMapping();
-        // SentAt and LastError stay null; Attempts has no store default, so it is written.
-        var names = new[] { nameof(OutboxMessage.MessageId), nameof(OutboxMessage.MessageType), nameof(OutboxMessage.Body), nameof(OutboxMessage.CreatedAt) };
-        var values = new Func<OutboxMessage, object>[] { r => r.MessageId, r => r.MessageType, r => r.Body, r => r.CreatedAt };
-        var head = $"INSERT INTO {sql.DelimitIdentifier(store.Name, store.Schema)} ({string.Join(", ", names.Select(Column))}, {Column(nameof(OutboxMessage.Attempts))}) ";
-        var returning = $" RETURNING {Column(nameof(OutboxMessage.Sequence))}, {Column(nameof(OutboxMessage.MessageId))}";
+        // Every column but the sequence, which the store numbers (the relay's order and its "sent" marks go by it): read
+        // back with the message id to match it to its row. SentAt and LastError go in null, Attempts 0, as Publish adds them.
+        var statement = BulkStatement.For<OutboxMessage>(db, generatedColumns: false, storeKey: true);
+        var messageId = statement.Columns.Single(c => c.Property.Name == nameof(OutboxMessage.MessageId)).Name;
+        var returning = $" RETURNING {statement.KeyNames[0]}, {messageId}";
 
         await using var command = db.Database.GetDbConnection().CreateCommand();
         command.Transaction = transaction.GetDbTransaction();
@@ -49,49 +43,23 @@ public static class OutboxWrites
         var byId = rows.ToDictionary(r => r.MessageId);
         if (db.Database.IsSqlite())
         {
-            command.CommandText = head + "VALUES (" + string.Join(", ", names.Select((_, c) => "@b" + c)) + ", 0)" + returning;
-            foreach (var row in rows)
-            {
-                command.Parameters.Clear();
-                for (var c = 0; c < names.Length; c++)
-                {
-                    command.Parameters.Add(Mapping(names[c]).CreateParameter(command, "@b" + c, values[c](row), nullable: false));
-                }
-                await ReadSequencesAsync(command, byId, ct);
-            }
+            statement.StepEach(command, returning, rows, ct, reader => ReadSequence(reader, byId));
         }
         else
         {
-            // PostgreSQL: the rows as one array per column, so one round trip whatever their number.
-            command.CommandText = head + "SELECT *, 0 FROM unnest(" + string.Join(", ", names.Select((name, c) => $"@c{c}::{Mapping(name).StoreType}[]")) + ")" + returning;
-            for (var c = 0; c < names.Length; c++)
+            statement.Unnest(command, returning, rows);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
             {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = "c" + c;
-                parameter.Value = c switch
-                {
-                    0 => rows.Select(r => r.MessageId).ToArray(),
-                    1 => rows.Select(r => r.MessageType).ToArray(),
-                    2 => rows.Select(r => r.Body).ToArray(),
-                    _ => (object)rows.Select(r => r.CreatedAt).ToArray(),
-                };
-                command.Parameters.Add(parameter);
+                ReadSequence(reader, byId);
             }
-            // What the context's own commands get from its interceptor: PostgreSQL text cannot hold NUL.
-            PostgresTextInterceptor.Clean(command);
-            await ReadSequencesAsync(command, byId, ct);
         }
         OutboxSaveInterceptor.Written(db, rows);
     }
 
-    // The store numbers the rows (the relay's order and its "sent" marks go by it); matched back by message id.
-    private static async Task ReadSequencesAsync(System.Data.Common.DbCommand command, Dictionary<Guid, OutboxMessage> byId, CancellationToken ct)
+    private static void ReadSequence(DbDataReader reader, Dictionary<Guid, OutboxMessage> byId)
     {
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            var id = reader.GetValue(1) is Guid guid ? guid : Guid.Parse(reader.GetString(1));
-            byId[id].Sequence = reader.GetInt64(0);
-        }
+        var id = reader.GetValue(1) is Guid guid ? guid : Guid.Parse(reader.GetString(1));
+        byId[id].Sequence = reader.GetInt64(0);
     }
 }

@@ -84,27 +84,7 @@ public static class BulkInsert
             {
                 return statement.StepEach(command, tail, rows, ct);
             }
-            // PostgreSQL: one statement whatever the chunk's size, one typed array per column (a handful of parameters, not one
-            // per value), so the text is the same for every chunk and the server plans it once per connection.
-            command.CommandText = statement.Head.Replace(" VALUES ", " SELECT * FROM unnest(", StringComparison.Ordinal)
-                + string.Join(", ", statement.Columns.Select((column, c) => $"@c{c}::{column.Mapping.StoreType}[]")) + ")" + tail;
-            for (var c = 0; c < statement.Columns.Count; c++)
-            {
-                var column = statement.Columns[c];
-                var type = column.Mapping.Converter?.ProviderClrType ?? column.Mapping.ClrType;
-                type = column.Property.IsNullable && type.IsValueType && Nullable.GetUnderlyingType(type) is null ? typeof(Nullable<>).MakeGenericType(type) : type;
-                var values = Array.CreateInstance(type, rows.Count);
-                for (var r = 0; r < rows.Count; r++)
-                {
-                    values.SetValue(column.ProviderValue(rows[r]), r);
-                }
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = $"c{c}";
-                parameter.Value = values;
-                command.Parameters.Add(parameter);
-            }
-            // What the context's own commands get from its interceptor: PostgreSQL text cannot hold NUL.
-            PostgresTextInterceptor.Clean(command);
+            statement.Unnest(command, tail, rows);
             return await command.ExecuteNonQueryAsync(ct);
         }
         finally
@@ -178,7 +158,9 @@ public sealed class BulkStatement
 
     /// <param name="db">The context whose model maps the entity.</param>
     /// <param name="generatedColumns">Whether columns the store generates (other than the key) are written too.</param>
-    public static BulkStatement For<TEntity>(DbContext db, bool generatedColumns)
+    /// <param name="storeKey">Whether the key is left out for the store to number (the caller reads it back with a
+    /// <c>RETURNING</c> tail: the outbox's sequence).</param>
+    public static BulkStatement For<TEntity>(DbContext db, bool generatedColumns, bool storeKey = false)
         where TEntity : class
     {
         var entity = db.Model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in this context's model.");
@@ -186,7 +168,7 @@ public sealed class BulkStatement
         var table = StoreObjectIdentifier.Table(tableName, entity.GetSchema());
         var sql = db.GetService<ISqlGenerationHelper>();
         var columns = entity.GetProperties()
-            .Where(p => generatedColumns || p.ValueGenerated == ValueGenerated.Never || p.IsPrimaryKey())
+            .Where(p => p.IsPrimaryKey() ? !storeKey : generatedColumns || p.ValueGenerated == ValueGenerated.Never)
             .Select(p => new BulkColumn(p, sql.DelimitIdentifier(p.GetColumnName(table)!), p.GetRelationalTypeMapping(), p.GetGetter()))
             .ToArray();
         var keyNames = entity.FindPrimaryKey()?.Properties.Select(p => sql.DelimitIdentifier(p.GetColumnName(table)!)).ToArray() ?? [];
@@ -199,9 +181,10 @@ public sealed class BulkStatement
     /// prepared once on <paramref name="command"/> (its connection open, its transaction set) and stepped per row, the
     /// fastest way in: Microsoft.Data.Sqlite binds each parameter by a search of the statement's names, so a multi-row
     /// statement's thousands of parameters cost more than they save, and in-process there is no round trip to save.
+    /// With <paramref name="readRow"/> (a <c>RETURNING</c> tail) each step's result rows are handed to it.
     /// Returns the rows the steps changed.
     /// </summary>
-    public int StepEach<TEntity>(DbCommand command, string tail, IReadOnlyList<TEntity> rows, CancellationToken ct)
+    public int StepEach<TEntity>(DbCommand command, string tail, IReadOnlyList<TEntity> rows, CancellationToken ct, Action<DbDataReader>? readRow = null)
         where TEntity : class
     {
         command.CommandText = Head + "(" + string.Join(", ", Columns.Select((_, c) => $"@b{c}")) + ")" + tail;
@@ -216,8 +199,48 @@ public sealed class BulkStatement
             {
                 parameters[c].Value = Columns[c].ProviderValue(row) ?? DBNull.Value;
             }
-            written += command.ExecuteNonQuery();
+            if (readRow is null)
+            {
+                written += command.ExecuteNonQuery();
+                continue;
+            }
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                readRow(reader);
+            }
+            reader.Close();
+            written += reader.RecordsAffected;
         }
         return written;
+    }
+
+    /// <summary>
+    /// PostgreSQL: one statement for all the rows whatever their number, one typed array per column (<c>SELECT * FROM
+    /// unnest(…)</c>: a handful of parameters, not one per value), so the text is the same for every call and the server
+    /// plans it once per connection; <paramref name="tail"/> follows. Sets <paramref name="command"/>'s text and
+    /// parameters, cleaned as the context's own commands are (PostgreSQL text cannot hold NUL).
+    /// </summary>
+    public void Unnest<TEntity>(DbCommand command, string tail, IReadOnlyList<TEntity> rows)
+        where TEntity : class
+    {
+        command.CommandText = Head.Replace(" VALUES ", " SELECT * FROM unnest(", StringComparison.Ordinal)
+            + string.Join(", ", Columns.Select((column, c) => $"@c{c}::{column.Mapping.StoreType}[]")) + ")" + tail;
+        for (var c = 0; c < Columns.Count; c++)
+        {
+            var column = Columns[c];
+            var type = column.Mapping.Converter?.ProviderClrType ?? column.Mapping.ClrType;
+            type = column.Property.IsNullable && type.IsValueType && Nullable.GetUnderlyingType(type) is null ? typeof(Nullable<>).MakeGenericType(type) : type;
+            var values = Array.CreateInstance(type, rows.Count);
+            for (var r = 0; r < rows.Count; r++)
+            {
+                values.SetValue(column.ProviderValue(rows[r]), r);
+            }
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = $"c{c}";
+            parameter.Value = values;
+            command.Parameters.Add(parameter);
+        }
+        PostgresTextInterceptor.Clean(command);
     }
 }
