@@ -63,9 +63,10 @@ public static class DropoutCeiling
             var labels = test[k].Select(r => r.Label).ToArray();
             double Auc(IEnumerable<double> scores) => Evaluation.Auc(scores.ToArray(), labels);
             log.WriteLine($"school day {scoringDays[k]} ({cuts[k]:yyyy-MM-dd}): training");
-            var served = Classify(set, train[k].Take(o.PlatformTrain).ToList(), test[k], log).Served.Report;
-            var middle = Classify(set, train[k].Take(o.MiddleTrain).ToList(), test[k], log).Served.Report;
-            var large = Classify(set, train[k], test[k], log);
+            var platform = Classify(set, train[k].Take(o.PlatformTrain).ToList(), test[k], log, chooseLearner: true);
+            var served = platform.Served.Report;
+            var middle = Classify(set, train[k].Take(o.MiddleTrain).ToList(), test[k], log, chooseLearner: false).Served.Report;
+            var large = Classify(set, train[k], test[k], log, chooseLearner: false);
             var rules = DropoutEvaluation.Rules(o.PriorYearDays > 0).Select(r => (r.Description, Auc: Auc(test[k].Select(e => r.Score(e.Served))))).ToList();
             rules.ForEach(r => log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  rule {r.Auc:F3}: {r.Description}")));
             var rule = rules.Max(r => r.Auc);
@@ -78,13 +79,13 @@ public static class DropoutCeiling
             double TrueModel(Func<int, bool> estimated) => Auc(test[k].Select((r, i) => TrueProbability(r.Traits.Select((v, t) => estimated(t) ? estimates[t][i] : v).ToArray())));
             var oracle = Auc(test[k].Select(r => r.Truth));
             models.Add(string.Create(CultureInfo.InvariantCulture,
-                $"| {scoringDays[k]} | {served.Auc:F3} ({served.ExpectedCalibrationError:F3}) | {middle.Auc:F3} | {large.Served.Report.Auc:F3} "
+                $"| {scoringDays[k]} | {served.Auc:F3} ({served.ExpectedCalibrationError:F3}; {platform.Served.Algorithm}) | {middle.Auc:F3} | {large.Served.Report.Auc:F3} "
                 + $"| {large.Models.Single(m => m.Algorithm == Algorithms.LogisticRegression).Report.Auc:F3} | {rule:F3} | {ofServed:F3} | {observable:F3} "
                 + $"| {TrueModel(_ => true):F3} | {oracle:F3} |"));
             byTrait.Add(string.Create(CultureInfo.InvariantCulture,
                 $"| {scoringDays[k]} | {string.Join(" | ", Enumerable.Range(0, TraitNames.Length).Select(t => $"{oracle - TrueModel(u => u == t):F3}"))} |"));
         }
-        Console.WriteLine($"| scoring day | FastTree as served, {o.PlatformTrain} trained (ECE) | FastTree, {o.MiddleTrain} trained | FastTree, {o.TrainStudents} trained | logistic regression, {o.TrainStudents} trained "
+        Console.WriteLine($"| scoring day | as served (learner chosen on the training students), {o.PlatformTrain} trained (ECE; learner) | FastTree, {o.MiddleTrain} trained | FastTree, {o.TrainStudents} trained | logistic regression, {o.TrainStudents} trained "
             + "| best ABC rule | E[p given the served inputs] | observable oracle: E[p given every signal summary] | true model on estimated traits | oracle (true p) |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         models.ForEach(Console.WriteLine);
@@ -98,11 +99,12 @@ public static class DropoutCeiling
         return 0;
     }
 
-    private static TrainingResult Classify(FeatureSet set, List<Row> train, List<Row> test, TextWriter log)
+    /// <param name="chooseLearner">False: FastTree, for the columns that measure FastTree by training size.</param>
+    private static TrainingResult Classify(FeatureSet set, List<Row> train, List<Row> test, TextWriter log, bool chooseLearner)
     {
         List<LabelledExample> Examples(List<Row> rows) => rows.Select(r => new LabelledExample(r.Id, r.Served, r.Label)).ToList();
         var data = new RiskDataset(set, Examples(train), Examples(test), K12DropoutFeatures.Indicators[0], "simulated districts (ceiling)", $"{train.Count} trained, {test.Count} held out");
-        return new RiskModelTrainer(new Progress<string>(m => log.WriteLine("  " + m))).Train(data);
+        return new RiskModelTrainer(new Progress<string>(m => log.WriteLine("  " + m))).Train(data, new TrainingOptions { ChooseLearner = chooseLearner });
     }
 
     /// <summary>

@@ -93,7 +93,7 @@ Console.WriteLine(ReportFormatter.Markdown(result));
 if (Option("--out") is { } outDir)
 {
     var file = RiskModelFile.Save(result, outDir);
-    Console.WriteLine($"saved {Algorithms.FastTree} model to {file}");
+    Console.WriteLine($"saved {result.Served.Algorithm} model to {file}");
 }
 Console.Error.WriteLine($"[{watch.Elapsed:mm\\:ss\\.f}] done");
 return 0;

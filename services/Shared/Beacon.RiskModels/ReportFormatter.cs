@@ -25,12 +25,14 @@ public static class ReportFormatter
         {
             s.AppendLine(inv, $"{model.Algorithm} {(result.BeatsBaseline(model) ? "beats" : "does NOT beat")} the rule baseline on held-out AUC ({model.Report.Auc:F3} vs {result.Baseline.Auc:F3}).");
         }
+        var fastTree = result.Models.Single(m => m.Algorithm == Algorithms.FastTree);
         var logistic = result.Models.Single(m => m.Algorithm == Algorithms.LogisticRegression);
-        if (result.Served.Settings is { } settings)
+        if (fastTree.Settings is { } settings)
         {
-            s.AppendLine(inv, $"{result.Served.Algorithm} size, chosen on the calibration slice: {settings}.");
+            s.AppendLine(inv, $"{Algorithms.FastTree} size, chosen on the calibration slice: {settings}.");
         }
-        s.AppendLine(inv, $"{Algorithms.FastTree} {(result.Served.Report.Auc > logistic.Report.Auc ? "beats" : "does NOT beat")} the logistic-regression baseline on held-out AUC ({result.Served.Report.Auc:F3} vs {logistic.Report.Auc:F3}) and precision at the top 10 % ({result.Served.Report.PrecisionAtTop10:F3} vs {logistic.Report.PrecisionAtTop10:F3}).");
+        s.AppendLine(inv, $"served: {result.Choice?.Description ?? Algorithms.FastTree}.");
+        s.AppendLine(inv, $"{Algorithms.FastTree} {(fastTree.Report.Auc > logistic.Report.Auc ? "beats" : "does NOT beat")} logistic regression on held-out AUC ({fastTree.Report.Auc:F3} vs {logistic.Report.Auc:F3}) and precision at the top 10 % ({fastTree.Report.PrecisionAtTop10:F3} vs {logistic.Report.PrecisionAtTop10:F3}).");
         AppendByPoint(s, result, inv);
         s.AppendLine();
         s.AppendLine("reliability (held-out, 10 equal-width bins; count / mean predicted / observed):");

@@ -24,7 +24,8 @@ public sealed record RiskModelCard(
     CalibrationScores? Calibration = null,
     Monitoring.DriftReference? DriftReference = null,
     string? AlgorithmSettings = null,
-    IReadOnlyList<double>? EarlyLine = null);
+    IReadOnlyList<double>? EarlyLine = null,
+    string? LearnerChoice = null);
 
 /// <summary>
 /// The served model's calibrated scores and true labels on the calibration slice (training data it did
@@ -85,7 +86,8 @@ public static class RiskModelFile
         result.Served.Calibration,
         result.Served.DriftReference,
         result.Served.Settings,
-        result.Served.EarlyLine);
+        result.Served.EarlyLine,
+        result.Choice?.Description);
 
     /// <summary>Saves the served model as &lt;kind&gt;-&lt;time&gt;.zip with its card as .json; returns the .zip path.</summary>
     public static string Save(TrainingResult result, string directory, string? name = null)

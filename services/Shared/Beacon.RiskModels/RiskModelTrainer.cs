@@ -46,6 +46,17 @@ public sealed record TrainingOptions
     /// probabilities and the threshold are those of the point served. Null: every row is a point served.
     /// </summary>
     public int? ScoredAt { get; init; }
+
+    /// <summary>
+    /// Whether the served learner is chosen between FastTree and logistic regression on the training students (see
+    /// <see cref="LearnerChoice"/>); null: for the K-12 dropout kind only, where a district trains from a few thousand students
+    /// and logistic regression ranked better than FastTree on every district measured (bench/RESULTS.md, "Learning from one
+    /// district"). Other kinds serve FastTree, as measured for them.
+    /// </summary>
+    public bool? ChooseLearner { get; init; }
+
+    /// <summary>Folds of the training students the learner choice is judged on.</summary>
+    public int ChoiceFolds { get; init; } = 5;
 }
 
 /// <summary>One trained, calibrated model with its threshold and held-out report.</summary>
@@ -60,10 +71,14 @@ public sealed record TrainingResult(
     BinaryReport Baseline,
     IReadOnlyList<TrainedModel> Models,
     DateTimeOffset TrainedAt,
-    string? ThresholdPoints = null)
+    string? ThresholdPoints = null,
+    LearnerChoice? Choice = null)
 {
-    /// <summary>FastTree is the one served: it is the one whose contributions explain each student.</summary>
-    public TrainedModel Served => Models.Single(m => m.Algorithm == Algorithms.FastTree);
+    /// <summary>
+    /// The model served: FastTree, or the learner chosen on the training students (<see cref="Choice"/>). Both carry their
+    /// per-input contributions in the saved chain, so either explains each student.
+    /// </summary>
+    public TrainedModel Served => Models.Single(m => m.Algorithm == (Choice?.Chosen ?? Algorithms.FastTree));
 
     public bool BeatsBaseline(TrainedModel model) => model.Report.Auc > Baseline.Auc;
 
@@ -111,13 +126,15 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
         var thresholdRows = Enumerable.Range(0, calibration.Count)
             .Where(i => thresholdPoints is not { } t || (calibration[i].Point >= t.From && calibration[i].Point <= t.To)).ToArray();
         var models = new List<TrainedModel>();
+        var treeSize = options;
         foreach (var algorithm in new[] { Algorithms.FastTree, Algorithms.LightGbm, Algorithms.LogisticRegression })
         {
             var watch = Stopwatch.StartNew();
             Say($"training {algorithm} ...");
-            var (chain, settings) = algorithm == Algorithms.FastTree
+            var (chain, settings, size) = algorithm == Algorithms.FastTree
                 ? FitTreesOfTheRightSize(ml, fitView, calibrationView, Labels(calibration), data.Features.Count, options)
-                : (Fit(ml, algorithm, fitView, data.Features.Count, options), null);
+                : (Fit(ml, algorithm, fitView, data.Features.Count, options), algorithm == Algorithms.LogisticRegression ? LinearSettings : null, options);
+            treeSize = algorithm == Algorithms.FastTree ? size : treeSize;
             // Platt scaling on examples the model has not seen; it replaces the trainer's own probability.
             var calibrator = ml.BinaryClassification.Calibrators.Platt().Fit(chain.Transform(calibrationView));
             var model = chain.Append(calibrator);
@@ -136,8 +153,12 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
 
         var baseline = Baseline(ml, data, calibration);
         Say($"{Algorithms.Rule} held-out AUC {baseline.Auc:F3}");
+        // Never on the held-out set: the choice reads the training students only, each judged by a model not fitted on them.
+        var choice = options.ChooseLearner ?? data.Features.Kind == Dropout.K12DropoutFeatures.Kind
+            ? LearnerChoice.Make(ml, data.Train, data.Features.Count, options, treeSize, Say)
+            : null;
         return new TrainingResult(data, options, baseline, models, DateTimeOffset.UtcNow,
-            thresholdPoints is { } p ? Monitoring.DriftReference.Range(p.From, p.To) : null);
+            thresholdPoints is { } p ? Monitoring.DriftReference.Range(p.From, p.To) : null, choice);
     }
 
     /// <summary>
@@ -146,7 +167,7 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
     /// noise of the training students, while with many students they find interactions stumps cannot; the choice is made
     /// on examples none of them was fitted on, never on the held-out set.
     /// </summary>
-    private (ITransformer Chain, string Settings) FitTreesOfTheRightSize(MLContext ml, IDataView fit, IDataView calibration, bool[] labels,
+    private (ITransformer Chain, string Settings, TrainingOptions Size) FitTreesOfTheRightSize(MLContext ml, IDataView fit, IDataView calibration, bool[] labels,
         int featureCount, TrainingOptions o)
     {
         TrainingOptions[] sizes =
@@ -155,7 +176,7 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
             o with { Leaves = Math.Min(o.Leaves, 4), MinimumExamplesPerLeaf = Math.Max(o.MinimumExamplesPerLeaf, 50) },
             o with { Leaves = 2, MinimumExamplesPerLeaf = Math.Max(o.MinimumExamplesPerLeaf, 50), Trees = Math.Max(1, o.Trees / 2), LearningRate = 2 * o.LearningRate },
         ];
-        (ITransformer Chain, string Settings, double Auc)? best = null;
+        (ITransformer Chain, string Settings, TrainingOptions Size, double Auc)? best = null;
         foreach (var size in sizes.Distinct())
         {
             var chain = Fit(ml, Algorithms.FastTree, fit, featureCount, size);
@@ -167,13 +188,16 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
             // Strictly better only: a tie keeps the larger, configured size.
             if (best is null || auc > best.Value.Auc + 1e-9)
             {
-                best = (chain, settings, auc);
+                best = (chain, settings, size, auc);
             }
         }
-        return (best!.Value.Chain, best.Value.Settings);
+        return (best!.Value.Chain, best.Value.Settings, best.Value.Size);
     }
 
-    private static ITransformer Fit(MLContext ml, string algorithm, IDataView data, int featureCount, TrainingOptions o)
+    /// <summary>How the linear model reads its inputs, said on its card.</summary>
+    public const string LinearSettings = "inputs centred on the fitting rows' means and scaled to unit variance; each factor is coefficient × (value − that mean)";
+
+    internal static ITransformer Fit(MLContext ml, string algorithm, IDataView data, int featureCount, TrainingOptions o)
     {
         switch (algorithm)
         {
@@ -203,9 +227,15 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
                     Silent = true,
                 }).Fit(data);
             case Algorithms.LogisticRegression:
-                return ml.Transforms.NormalizeMeanVariance(nameof(ModelInput.Features))
-                    .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression())
-                    .Fit(data);
+                // Centred (fixZero off), so a contribution, weight × normalised value, is the coefficient × (value − the fitting rows'
+                // mean): zero for an average student, and of the sign the input pushes this student's risk from there. The
+                // contributions travel in the chain as FastTree's do, so the service explains either model the same way.
+                var normaliser = ml.Transforms.NormalizeMeanVariance(nameof(ModelInput.Features), fixZero: false).Fit(data);
+                var normalised = normaliser.Transform(data);
+                var linear = ml.BinaryClassification.Trainers.LbfgsLogisticRegression().Fit(normalised);
+                var linearContributions = ml.Transforms.CalculateFeatureContribution(linear,
+                    numberOfPositiveContributions: featureCount, numberOfNegativeContributions: featureCount, normalize: false).Fit(normalised);
+                return new TransformerChain<ITransformer>(normaliser, linear, linearContributions);
             default:
                 throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown algorithm.");
         }
@@ -232,7 +262,7 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
     private static double[] Probabilities(MLContext ml, ITransformer model, IDataView data) => Read(ml, model, data, o => o.Probability);
 
     /// <summary>One column of a chain's output over a data view, row by row.</summary>
-    private static double[] Read(MLContext ml, ITransformer model, IDataView data, Func<ModelOutput, float> column) =>
+    internal static double[] Read(MLContext ml, ITransformer model, IDataView data, Func<ModelOutput, float> column) =>
         ml.Data.CreateEnumerable<ModelOutput>(model.Transform(data), reuseRowObject: false, ignoreMissingColumns: true).Select(o => (double)column(o)).ToArray();
 
     private static bool[] Labels(IReadOnlyList<LabelledExample> examples) => examples.Select(e => e.Label).ToArray();
@@ -241,7 +271,7 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
 
     private static double Rate(IReadOnlyList<LabelledExample> examples) => examples.Count == 0 ? 0 : examples.Average(e => e.Label ? 1.0 : 0.0);
 
-    private static IDataView Load(MLContext ml, IReadOnlyList<LabelledExample> examples, SchemaDefinition schema) =>
+    internal static IDataView Load(MLContext ml, IReadOnlyList<LabelledExample> examples, SchemaDefinition schema) =>
         ml.Data.LoadFromEnumerable(examples.Select(e => new ModelInput { Label = e.Label, Features = e.Features }).ToArray(), schema);
 
     /// <summary>
@@ -251,12 +281,18 @@ public sealed class RiskModelTrainer(IProgress<string>? progress = null)
     /// </summary>
     public static (List<LabelledExample> Fit, List<LabelledExample> Calibration) Split(IReadOnlyList<LabelledExample> examples, double share, int seed)
     {
-        var random = new Random(seed);
-        var position = examples.Select(e => e.Id).Distinct().OrderBy(_ => random.Next()).Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+        var position = StudentOrder(examples, seed);
         var calibrationCount = (int)Math.Round(position.Count * share);
         // Rows in the shuffled order of their students (a stable sort keeps a student's rows in their order).
         var shuffled = examples.OrderBy(e => position[e.Id]).ToList();
         return ([.. shuffled.Where(e => position[e.Id] >= calibrationCount)], [.. shuffled.Where(e => position[e.Id] < calibrationCount)]);
+    }
+
+    /// <summary>Each student's place in a seeded shuffle of the students (a student's rows share it).</summary>
+    public static Dictionary<string, int> StudentOrder(IReadOnlyList<LabelledExample> examples, int seed)
+    {
+        var random = new Random(seed);
+        return examples.Select(e => e.Id).Distinct().OrderBy(_ => random.Next()).Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
     }
 
     private void Say(string message) => progress?.Report(message);
