@@ -100,7 +100,7 @@ if (grpcAddress is not null)
     var load = 1;
     foreach (var perMessage in new[] { RecordsPerMessage, 1 })
     {
-        var name = perMessage == 1 ? "gRPC, 1 a message" : $"gRPC, {perMessage} a message";
+        var name = $"gRPC {perMessage}/msg";
         await UntilConsumedAsync($"the {name} stream");
         var headers = new Metadata { { "authorization", $"Bearer {accessToken}" }, { "idempotency-key", $"{school}-stream-{perMessage}" } };
         var from = first.AddDays(load++ * ((records + Students - 1) / Students));
