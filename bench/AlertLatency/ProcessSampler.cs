@@ -44,35 +44,11 @@ internal sealed class ProcessSampler(int platformPid, string? queuePrefix)
 
     private void Sample()
     {
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        var at = clock.Elapsed;
+        var found = PlatformProcesses.Read(platformPid);
+        lock (samples)
         {
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                // Fields after the command's closing parenthesis: state ppid ... utime(14) stime(15), counted from 1.
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1], CultureInfo.InvariantCulture) != platformPid)
-                {
-                    continue;
-                }
-                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                var dll = cmdline.FirstOrDefault(a => a.EndsWith(".dll", StringComparison.Ordinal));
-                if (dll is null)
-                {
-                    continue;
-                }
-                var rssKb = File.ReadLines(Path.Combine(dir, "status")).First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
-                var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                lock (samples)
-                {
-                    samples.Add((clock.Elapsed, Path.GetFileNameWithoutExtension(dll), double.Parse(rssKb, CultureInfo.InvariantCulture) / 1024, ticks / 100.0));
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-            {
-                // Not a process, or one that ended between the listing and the read.
-            }
+            samples.AddRange(found.Select(p => (at, p.Name, p.RssMiB, p.CpuSeconds)));
         }
     }
 

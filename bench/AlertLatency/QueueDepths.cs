@@ -5,7 +5,8 @@ namespace Beacon.Bench;
 /// <summary>
 /// The message counts of one platform's RabbitMQ queues (those named with its queue prefix), read with rabbitmqctl from the
 /// local node, in the run's virtual host when ./beacon bench gave it one (BEACON_BENCH_VHOST). Shared by the benches
-/// (linked into IngestionThroughput): where a pipeline falls behind, and whether the platform has finished a load.
+/// (linked into IngestionThroughput): where a pipeline falls behind, and whether the platform has finished a load. A broker
+/// node of another name (a private one given with BEACON_RABBITMQ) is named in BEACON_BENCH_RABBITMQ_NODE.
 /// </summary>
 internal static class QueueDepths
 {
@@ -13,7 +14,8 @@ internal static class QueueDepths
     public static async Task<Dictionary<string, int>> ReadAsync(string queuePrefix)
     {
         var vhost = Environment.GetEnvironmentVariable("BEACON_BENCH_VHOST") is { Length: > 0 } v ? $" -p {v}" : "";
-        using var ctl = Process.Start(new ProcessStartInfo("/usr/lib/rabbitmq/bin/rabbitmqctl", $"-n rabbit@localhost list_queues -q{vhost} name messages")
+        var node = Environment.GetEnvironmentVariable("BEACON_BENCH_RABBITMQ_NODE") is { Length: > 0 } name ? name : "rabbit@localhost";
+        using var ctl = Process.Start(new ProcessStartInfo("/usr/lib/rabbitmq/bin/rabbitmqctl", $"-n {node} list_queues -q{vhost} name messages")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -8,10 +8,12 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using RabbitMQ.Client;
 
-// Usage: IngestionThroughput <gateway-url> <amqp-uri> [records=100000] [gateway-grpc-url] [queue-prefix]
+// Usage: IngestionThroughput <gateway-url> <amqp-uri> [records=100000] [gateway-grpc-url] [queue-prefix] [platform-pid]
 // Needs a running platform (./beacon up --no-demo). Posts a roster, then N attendance records as one CSV through the
-// gateway, then (with a gRPC URL: the gateway's HTTP/2 port) N more as one SignalFeed.StreamAttendance stream, and
-// measures each until every record is stored AND its event published (Ingestion's outbox drained). Then, in the same
+// gateway, then (with a gRPC URL: the gateway's HTTP/2 port) N more as one SignalFeed.StreamAttendanceBatches stream of
+// 500 records a message and N more as one SignalFeed.StreamAttendance stream of one record a message, and measures each
+// until every record is stored AND its event published (Ingestion's outbox drained). With ./beacon up's process id, the
+// CPU seconds each service spent per 1,000 records of each load (CpuPerRecord). Then, in the same
 // run, raw RabbitMQ.Client loops publish the same records with publisher confirms: one message per record, and in
 // messages of 500 records as Ingestion does. Prints the rates and the ratios. With the platform's queue prefix (and a
 // local rabbitmqctl), each of the two loads starts once the platform has consumed everything before it (the run before,
@@ -21,13 +23,15 @@ var amqp = new Uri(args.ElementAtOrDefault(1) ?? "amqp://guest:guest@127.0.0.1:5
 var records = int.TryParse(args.ElementAtOrDefault(2), out var n) ? n : 100_000;
 var grpcAddress = args.ElementAtOrDefault(3) is { Length: > 0 } g ? new Uri(g) : null;
 var queuePrefix = args.ElementAtOrDefault(4) is { Length: > 0 } q ? q : null;
+var cpu = new CpuPerRecord(int.TryParse(args.ElementAtOrDefault(5), out var pid) ? pid : null);
 async Task UntilConsumedAsync(string before)
 {
     if (queuePrefix is not null)
     {
         var waited = await QueueDepths.UntilDrainedAsync(queuePrefix, TimeSpan.FromMinutes(3));
-        Console.WriteLine(waited is { } w ? $"queues empty before {before,-22}  after {w.TotalSeconds:F1} s" : $"queue depths not readable before {before}: not waited");
+        Console.WriteLine(waited is { } w ? $"queues empty before {before,-28}  after {w.TotalSeconds:F1} s" : $"queue depths not readable before {before}: not waited");
     }
+    cpu.Close();
 }
 const int Students = 1000;
 
@@ -71,43 +75,108 @@ async Task<TimeSpan> UntilPublishedAsync(Stopwatch clock)
     return clock.Elapsed;
 }
 
-await UntilConsumedAsync("the CSV");
-var started = Stopwatch.StartNew();
-using (var content = new ByteArrayContent(body))
+// BEACON_BENCH_STREAMS_FIRST=1 sends the streams before the CSV: each load finds every student's history longer than the
+// load before it did, and the platform's consumers spend more per record on a longer history, so a load's place in the
+// run is part of its figure.
+TimeSpan stored = default, published = default;
+const int RecordsPerMessage = 500;
+var streams = new List<(string Name, TimeSpan? Stored, TimeSpan? Published)>();
+if (Environment.GetEnvironmentVariable("BEACON_BENCH_STREAMS_FIRST") == "1")
 {
-    content.Headers.ContentType = new("text/csv");
-    var response = await http.PostAsync("/api/ingestion/v1/attendance", content);
-    response.EnsureSuccessStatusCode();
+    await StreamsAsync();
+    await CsvAsync();
 }
-var stored = started.Elapsed;
-var published = await UntilPublishedAsync(started);
-
-// The same number of records as one client stream through the gateway's gRPC port, on the days after the CSV's.
-TimeSpan? streamStored = null, streamPublished = null;
-if (grpcAddress is not null)
+else
 {
-    await UntilConsumedAsync("the gRPC stream");
+    await CsvAsync();
+    await StreamsAsync();
+}
+await UntilConsumedAsync("the raw loops");
+
+async Task CsvAsync()
+{
+    await UntilConsumedAsync("the CSV");
+    cpu.Start("CSV", records);
+    var started = Stopwatch.StartNew();
+    using (var content = new ByteArrayContent(body))
+    {
+        content.Headers.ContentType = new("text/csv");
+        var response = await http.PostAsync("/api/ingestion/v1/attendance", content);
+        response.EnsureSuccessStatusCode();
+    }
+    stored = started.Elapsed;
+    published = await UntilPublishedAsync(started);
+    cpu.Published();
+}
+
+// The same number of records as one client stream through the gateway's gRPC port, on days after the CSV's: first in
+// messages of 500 records (StreamAttendanceBatches), then one record a message (StreamAttendance). An older build
+// without the batched call answers Unimplemented: that stream is reported as not served.
+async Task StreamsAsync()
+{
+    if (grpcAddress is null)
+    {
+        return;
+    }
     using var channel = GrpcChannel.ForAddress(grpcAddress, new GrpcChannelOptions { Credentials = ChannelCredentials.Insecure });
     var client = new SignalFeed.SignalFeedClient(channel);
-    var headers = new Metadata { { "authorization", $"Bearer {accessToken}" }, { "idempotency-key", $"{school}-stream" } };
-    var streamFrom = first.AddDays((records + Students - 1) / Students);
-    var clock = Stopwatch.StartNew();
-    using (var call = client.StreamAttendance(headers))
+    var load = 1;
+    foreach (var perMessage in new[] { RecordsPerMessage, 1 })
     {
-        for (var i = 0; i < records; i++)
+        var name = $"gRPC {perMessage}/msg";
+        await UntilConsumedAsync($"the {name} stream");
+        var headers = new Metadata { { "authorization", $"Bearer {accessToken}" }, { "idempotency-key", $"{school}-stream-{perMessage}" } };
+        var from = first.AddDays(load++ * ((records + Students - 1) / Students));
+        cpu.Start(name, records);
+        var clock = Stopwatch.StartNew();
+        StreamSummary summary;
+        try
         {
-            var (student, date, status) = Record(i, streamFrom);
-            await call.RequestStream.WriteAsync(new AttendanceRecordIn { StudentId = student, Date = date, Status = status });
+            summary = perMessage == 1 ? await StreamOneByOneAsync(client, headers, from) : await StreamBatchesAsync(client, headers, from, perMessage);
         }
-        await call.RequestStream.CompleteAsync();
-        var summary = await call;
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            Console.WriteLine($"{name}: not served by this build ({e.Status.Detail})");
+            streams.Add((name, null, null));
+            continue;
+        }
         if (summary.Accepted != records)
         {
             throw new InvalidOperationException($"the stream stored {summary.Accepted} of {records} records ({summary.Rejected} rejected)");
         }
+        var streamStored = clock.Elapsed;
+        streams.Add((name, streamStored, await UntilPublishedAsync(clock)));
+        cpu.Published();
     }
-    streamStored = clock.Elapsed;
-    streamPublished = await UntilPublishedAsync(clock);
+}
+
+async Task<StreamSummary> StreamOneByOneAsync(SignalFeed.SignalFeedClient client, Metadata headers, DateOnly from)
+{
+    using var call = client.StreamAttendance(headers);
+    for (var i = 0; i < records; i++)
+    {
+        var (student, date, status) = Record(i, from);
+        await call.RequestStream.WriteAsync(new AttendanceRecordIn { StudentId = student, Date = date, Status = status });
+    }
+    await call.RequestStream.CompleteAsync();
+    return await call;
+}
+
+async Task<StreamSummary> StreamBatchesAsync(SignalFeed.SignalFeedClient client, Metadata headers, DateOnly from, int perMessage)
+{
+    using var call = client.StreamAttendanceBatches(headers);
+    for (var i = 0; i < records; i += perMessage)
+    {
+        var message = new AttendanceBatchIn();
+        for (var j = i; j < Math.Min(records, i + perMessage); j++)
+        {
+            var (student, date, status) = Record(j, from);
+            message.Records.Add(new AttendanceRecordIn { StudentId = student, Date = date, Status = status });
+        }
+        await call.RequestStream.WriteAsync(message);
+    }
+    await call.RequestStream.CompleteAsync();
+    return await call;
 }
 
 // Baseline: the same number of messages of the same size, publisher confirms, one channel.
@@ -148,16 +217,17 @@ var rawBatchedRate = records / rawBatched.TotalSeconds;
 Console.WriteLine($"records                             {records}");
 Console.WriteLine($"stored (HTTP 200)                   {stored.TotalSeconds:F1} s  ({records / stored.TotalSeconds:F0} records/s)");
 Console.WriteLine($"stored and published                {published.TotalSeconds:F1} s  ({ingestRate:F0} records/s, {RecordsPerEvent} records per event)");
-if (streamStored is { } s && streamPublished is { } p)
+foreach (var (name, streamStored, streamPublished) in streams.Where(x => x.Published is not null))
 {
-    Console.WriteLine($"gRPC stream stored                  {s.TotalSeconds:F1} s  ({records / s.TotalSeconds:F0} records/s)");
-    Console.WriteLine($"gRPC stream stored and published    {p.TotalSeconds:F1} s  ({records / p.TotalSeconds:F0} records/s)");
+    Console.WriteLine($"{name + " stored",-36}{streamStored!.Value.TotalSeconds:F1} s  ({records / streamStored.Value.TotalSeconds:F0} records/s)");
+    Console.WriteLine($"{name + " stored and published",-36}{streamPublished!.Value.TotalSeconds:F1} s  ({records / streamPublished.Value.TotalSeconds:F0} records/s)");
 }
 Console.WriteLine($"raw loop, one message per record    {raw.TotalSeconds:F1} s  ({rawRate:F0} records/s)");
 Console.WriteLine($"raw loop, {RecordsPerEvent} records per message   {rawBatched.TotalSeconds:F2} s  ({rawBatchedRate:F0} records/s)");
 Console.WriteLine($"ratio ingestion / raw per record    {ingestRate / rawRate:F3}");
-if (streamPublished is { } sp)
+foreach (var (name, _, streamPublished) in streams.Where(x => x.Published is not null))
 {
-    Console.WriteLine($"ratio gRPC stream / raw per record  {records / sp.TotalSeconds / rawRate:F3}");
+    Console.WriteLine($"{"ratio " + name + " / raw per record",-36}{records / streamPublished!.Value.TotalSeconds / rawRate:F3}");
 }
 Console.WriteLine($"ratio ingestion / raw same batches  {ingestRate / rawBatchedRate:F3}");
+Console.Write(cpu.Report());

@@ -9,35 +9,47 @@ namespace Beacon.Ingestion.Grpc;
 
 /// <summary>
 /// Client-streaming feeds: the same validation, chunked storage and quarantine as the REST batches. The stream is read a
-/// chunk ahead (<see cref="ReadAhead"/>): its messages are received while the previous chunk is written.
+/// chunk ahead (<see cref="ReadAhead"/>): its messages are received while the previous chunk is written. The *Batches
+/// calls carry many records a message and are otherwise the same intake.
 /// </summary>
 [Microsoft.AspNetCore.Authorization.Authorize(Policy = Beacon.ServiceDefaults.Policies.Feeds)]
 public sealed class SignalFeedGrpcService(SignalIntake intake) : SignalFeed.SignalFeedBase
 {
     public override Task<StreamSummary> StreamAttendance(IAsyncStreamReader<AttendanceRecordIn> requestStream, ServerCallContext context) =>
-        RunAsync(new AttendanceProcessor(), Rows(requestStream, m => new AttendanceRow
-        {
-            StudentId = m.StudentId,
-            Date = m.Date,
-            Status = m.Status,
-            Period = m.Period.Length == 0 ? null : m.Period,
-        }, context.CancellationToken), context);
+        RunAsync(new AttendanceProcessor(), ReadAhead.Buffered(Read(requestStream, Attendance, context.CancellationToken), SignalIntake.ChunkSize,
+            context.CancellationToken), context);
 
     public override Task<StreamSummary> StreamItemResponses(IAsyncStreamReader<ItemResponseIn> requestStream, ServerCallContext context) =>
-        RunAsync(new ItemResponseProcessor(), Rows(requestStream, m => new ItemResponseRow
-        {
-            StudentId = m.StudentId,
-            ItemId = m.ItemId,
-            SkillIds = [.. m.SkillIds],
-            Correct = m.Correct,
-            AttemptNumber = m.AttemptNumber,
-            HintsUsed = m.HintsUsed,
-            TimeOnTaskSeconds = m.TimeOnTaskSeconds,
-            AnsweredAt = DateTimeOffset.TryParse(m.AnsweredAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null,
-        }, context.CancellationToken), context);
+        RunAsync(new ItemResponseProcessor(), ReadAhead.Buffered(Read(requestStream, ItemResponse, context.CancellationToken), SignalIntake.ChunkSize,
+            context.CancellationToken), context);
 
-    private static IAsyncEnumerable<Positioned<TRow>> Rows<TMessage, TRow>(IAsyncStreamReader<TMessage> stream, Func<TMessage, TRow> map, CancellationToken ct) =>
-        ReadAhead.Buffered(Read(stream, map, ct), SignalIntake.ChunkSize, ct);
+    public override Task<StreamSummary> StreamAttendanceBatches(IAsyncStreamReader<AttendanceBatchIn> requestStream, ServerCallContext context) =>
+        RunAsync(new AttendanceProcessor(), ReadAhead.Buffered(ReadBatches(requestStream, m => m.Records, "records", Attendance, context.CancellationToken),
+            SignalIntake.ChunkSize, context.CancellationToken), context);
+
+    public override Task<StreamSummary> StreamItemResponseBatches(IAsyncStreamReader<ItemResponseBatchIn> requestStream, ServerCallContext context) =>
+        RunAsync(new ItemResponseProcessor(), ReadAhead.Buffered(ReadBatches(requestStream, m => m.Responses, "responses", ItemResponse, context.CancellationToken),
+            SignalIntake.ChunkSize, context.CancellationToken), context);
+
+    private static AttendanceRow Attendance(AttendanceRecordIn m) => new()
+    {
+        StudentId = m.StudentId,
+        Date = m.Date,
+        Status = m.Status,
+        Period = m.Period.Length == 0 ? null : m.Period,
+    };
+
+    private static ItemResponseRow ItemResponse(ItemResponseIn m) => new()
+    {
+        StudentId = m.StudentId,
+        ItemId = m.ItemId,
+        SkillIds = [.. m.SkillIds],
+        Correct = m.Correct,
+        AttemptNumber = m.AttemptNumber,
+        HintsUsed = m.HintsUsed,
+        TimeOnTaskSeconds = m.TimeOnTaskSeconds,
+        AnsweredAt = DateTimeOffset.TryParse(m.AnsweredAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null,
+    };
 
     private static async IAsyncEnumerable<Positioned<TRow>> Read<TMessage, TRow>(IAsyncStreamReader<TMessage> stream, Func<TMessage, TRow> map,
         [EnumeratorCancellation] CancellationToken ct)
@@ -46,6 +58,22 @@ public sealed class SignalFeedGrpcService(SignalIntake intake) : SignalFeed.Sign
         await foreach (var message in stream.ReadAllAsync(ct))
         {
             yield return new Positioned<TRow>($"messages[{i++}]", map(message));
+        }
+    }
+
+    /// <summary>The records of each message in turn, in the order sent; a row is named by its message and its place in it.</summary>
+    private static async IAsyncEnumerable<Positioned<TRow>> ReadBatches<TMessage, TRecord, TRow>(IAsyncStreamReader<TMessage> stream,
+        Func<TMessage, IReadOnlyList<TRecord>> records, string field, Func<TRecord, TRow> map, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var i = 0;
+        await foreach (var message in stream.ReadAllAsync(ct))
+        {
+            var batch = records(message);
+            for (var j = 0; j < batch.Count; j++)
+            {
+                yield return new Positioned<TRow>($"messages[{i}].{field}[{j}]", map(batch[j]));
+            }
+            i++;
         }
     }
 
