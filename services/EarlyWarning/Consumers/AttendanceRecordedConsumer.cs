@@ -7,6 +7,7 @@ using Beacon.Messaging;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
 using Beacon.RiskModels.History;
+using Beacon.ServiceDefaults;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -36,24 +37,15 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
             return;
         }
         var ids = records.Select(m => m.StudentId).Distinct().ToList();
-        // Read untracked and streamed into the per-student maps: a batch of 500 students holds tens of thousands
-        // of days, and tracking them all made every save scan them; a list of them all was a large-object-heap
-        // allocation per batch. Only the days added or changed are tracked.
-        var days = new Dictionary<string, Dictionary<DateOnly, string>>();
-        await foreach (var day in db.AttendanceDays.AsNoTracking().Where(d => ids.Contains(d.StudentId))
-            .Select(d => new { d.StudentId, d.Date, d.Status }).AsAsyncEnumerable().WithCancellation(ct))
-        {
-            if (!days.TryGetValue(day.StudentId, out var studentDays))
-            {
-                days[day.StudentId] = studentDays = [];
-            }
-            studentDays[day.Date] = day.Status;
-        }
+        // The students' days from their packs, one row each (the day rows only for a student without one). Only the days this
+        // batch adds or changes are written, as an upsert at the end.
+        var (days, packs) = await db.LoadDaysAsync(ids, ct);
         // With a calendar, days are counted in the school year, up to the date the school's feed has reported through.
         var calendars = await db.CalendarsAsync(ct);
         var schools = records.Select(m => m.SchoolId).Distinct().ToList();
         var through = await db.AttendanceThrough.Where(t => schools.Contains(t.SchoolId)).ToDictionaryAsync(t => t.SchoolId, ct);
-        var tracked = new Dictionary<(string, DateOnly), AttendanceDay>();
+        var written = new Dictionary<(string StudentId, DateOnly Date), string>();
+        var versions = new List<AttendanceVersion>();
         var states = await db.RiskStates.Where(s => ids.Contains(s.StudentId)).ToDictionaryAsync(s => s.StudentId, ct);
         var now = clock.GetUtcNow();
         var score = await scoring.PrepareAttendanceScoringAsync(ids, now, ct);
@@ -61,29 +53,14 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
         foreach (var message in records)
         {
             var studentDays = days.TryGetValue(message.StudentId, out var known) ? known : days[message.StudentId] = [];
-            if (!studentDays.TryGetValue(message.Date, out var status))
-            {
-                tracked[(message.StudentId, message.Date)] = db.AttendanceDays.Add(new AttendanceDay { StudentId = message.StudentId, Date = message.Date, Status = message.Status }).Entity;
-            }
-            else if (status == message.Status)
+            if (studentDays.TryGetValue(message.Date, out var status) && status == message.Status)
             {
                 continue;
             }
-            else if (tracked.TryGetValue((message.StudentId, message.Date), out var day))
-            {
-                day.Status = message.Status;
-            }
-            else
-            {
-                // A stored day: attach it as it was, then change it, so only its status is updated.
-                day = new AttendanceDay { StudentId = message.StudentId, Date = message.Date, Status = status };
-                db.AttendanceDays.Attach(day);
-                day.Status = message.Status;
-                tracked[(message.StudentId, message.Date)] = day;
-            }
+            written[(message.StudentId, message.Date)] = message.Status;
             studentDays[message.Date] = message.Status;
             // The day as known from now on, kept beside the projection for point-in-time training sets.
-            db.AttendanceVersions.Add(new AttendanceVersion { StudentId = message.StudentId, Date = message.Date, Status = message.Status, KnownFrom = message.OccurredAt });
+            versions.Add(new AttendanceVersion { StudentId = message.StudentId, Date = message.Date, Status = message.Status, KnownFrom = message.OccurredAt });
             if (!through.TryGetValue(message.SchoolId, out var reported))
             {
                 reported = through[message.SchoolId] = db.AttendanceThrough.Add(new SchoolAttendanceThrough { SchoolId = message.SchoolId, Through = message.Date }).Entity;
@@ -140,9 +117,16 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
                 await score(new StudentDays(message.StudentId, message.SchoolId, counted ?? [.. studentDays.Select(d => new SchoolDay(d.Key, d.Value))], prior));
             }
         }
-        // Each changed student's days packed into one row in the same unit of work: what a re-score reads.
-        var changed = tracked.Keys.Select(k => k.Item1).ToHashSet(StringComparer.Ordinal);
-        await db.RepackAsync(days.Where(d => changed.Contains(d.Key)).ToDictionary(), ct);
+        // The changed days, each student's packed into one row, in the same unit of work: what a re-score reads. An upsert,
+        // so a day row a stale pack did not show (written around the consumer) is overwritten, not a key violation retried.
+        if (written.Count > 0)
+        {
+            await db.BeginUnitOfWorkAsync(ct);
+            await db.InsertOrUpdateAsync([.. written.Select(w => new AttendanceDay { StudentId = w.Key.StudentId, Date = w.Key.Date, Status = w.Value })], ct);
+            await db.InsertNewAsync(versions, ct, storeNumbersKey: true);
+        }
+        var changed = written.Keys.Select(k => k.StudentId).ToHashSet(StringComparer.Ordinal);
+        await db.RepackAsync(days.Where(d => changed.Contains(d.Key)).ToDictionary(), ct, packs);
         // The dropout model reads every signal kind; it scores each student once per batch, after all their days.
         await scoring.ScoreDropoutAsync(ids, now, ct, days);
         scoring.PublishScoreChanges();

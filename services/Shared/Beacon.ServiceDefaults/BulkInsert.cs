@@ -23,10 +23,11 @@ public static class BulkInsert
 
     /// <summary>
     /// Inserts rows known to be new, every mapped column. A row whose key is already stored fails the statement with the
-    /// provider's unique violation, as SaveChanges would (<see cref="UniqueViolation"/>). Entities with store-generated
-    /// keys are not supported (their keys would not be read back).
+    /// provider's unique violation, as SaveChanges would (<see cref="UniqueViolation"/>). An entity with a store-generated
+    /// key is inserted only with <paramref name="storeNumbersKey"/>: the store numbers the rows and the numbers are not read
+    /// back (an append-only log nobody looks up by key from the writer: Early warning's attendance versions).
     /// </summary>
-    public static async Task<int> InsertNewAsync<TEntity>(this DbContext db, IReadOnlyList<TEntity> rows, CancellationToken ct)
+    public static async Task<int> InsertNewAsync<TEntity>(this DbContext db, IReadOnlyList<TEntity> rows, CancellationToken ct, bool storeNumbersKey = false)
         where TEntity : class
     {
         if (rows.Count == 0)
@@ -38,8 +39,8 @@ public static class BulkInsert
             // Outside a transaction each statement would commit on its own, apart from the events and state saved with it.
             throw new InvalidOperationException($"Bulk inserts of {typeof(TEntity).Name} run inside the unit of work's transaction.");
         }
-        var statement = BulkStatement.For<TEntity>(db, generatedColumns: true);
-        if (statement.Columns.Any(c => c.Property.IsPrimaryKey() && c.Property.ValueGenerated != ValueGenerated.Never))
+        var statement = BulkStatement.For<TEntity>(db, generatedColumns: true, storeKey: storeNumbersKey);
+        if (!storeNumbersKey && statement.Columns.Any(c => c.Property.IsPrimaryKey() && c.Property.ValueGenerated != ValueGenerated.Never))
         {
             throw new NotSupportedException($"{typeof(TEntity).Name} has a store-generated key; insert it through SaveChanges.");
         }
