@@ -22,6 +22,7 @@ public sealed class LearnerChoiceTests
         var second = new RiskModelTrainer().Train(turned, Fast);
 
         Assert.NotNull(first.Choice);
+        Assert.Null(first.Choice.NotMade);
         Assert.Equal(first.Choice.Chosen, second.Choice!.Chosen);
         Assert.Equal(first.Choice.Auc, second.Choice.Auc);
         Assert.True(first.Served.Report.Auc > 0.5 && second.Served.Report.Auc < 0.5, "the turned held-out set is indeed scored the other way");
@@ -54,8 +55,67 @@ public sealed class LearnerChoiceTests
         Assert.Equal(Algorithms.LogisticRegression, forLinear.Chosen);
         Assert.Equal(Algorithms.FastTree, forInteraction.Chosen);
         Assert.True(forInteraction.Auc[Algorithms.LogisticRegression] < 0.6, $"logistic regression on the interaction: {forInteraction.Auc[Algorithms.LogisticRegression]:F3}");
+        Assert.Null(forLinear.NotMade);
         Assert.Equal(5, forLinear.Folds);
         Assert.Equal(3000, forLinear.Students);
+    }
+
+    [Fact]
+    public void A_district_with_few_dropouts_still_trains_and_serves_FastTree_saying_the_learner_was_not_chosen()
+    {
+        var data = K12DropoutSimulator.Dataset(400, 200, seed: 5);
+        // Only three of the training students drop out.
+        var kept = data.Train.Where(e => e.Label).Select(e => e.Id).Distinct().Take(3).ToHashSet();
+        var few = data with { Train = [.. data.Train.Select(e => e with { Label = kept.Contains(e.Id) })] };
+        var said = new Said();
+
+        var result = new RiskModelTrainer(said).Train(few, Fast);
+
+        Assert.NotNull(result.Choice);
+        Assert.Equal(Algorithms.FastTree, result.Choice.Chosen);
+        Assert.Equal(Algorithms.FastTree, result.Served.Algorithm);
+        Assert.Equal(0, result.Choice.Folds);
+        var card = RiskModelFile.Card(result);
+        Assert.Equal(Algorithms.FastTree, card.Algorithm);
+        Assert.StartsWith("FastTree, the default: learner not chosen: only 3 positive students among the 400 training students", card.LearnerChoice);
+        Assert.Contains($"served: {card.LearnerChoice}", said.Messages);
+        Assert.Contains("learner not chosen", ReportFormatter.Markdown(result));
+    }
+
+    [Fact]
+    public void The_choice_is_made_from_five_students_of_each_outcome_a_fold_and_not_below()
+    {
+        var ml = new MLContext(7);
+        var students = Students(400, seed: 3, x => x[0] + 0.5 * x[1]);
+        // The first `count` positive students stay positive, the rest become negative.
+        List<LabelledExample> WithPositives(int count)
+        {
+            var positives = 0;
+            return [.. students.Select(e => e with { Label = e.Label && ++positives <= count })];
+        }
+
+        var enough = LearnerChoice.Make(ml, WithPositives(25), 4, Fast, Fast);
+        var tooFew = LearnerChoice.Make(ml, WithPositives(24), 4, Fast, Fast);
+
+        Assert.Null(enough.NotMade);
+        Assert.Equal(2, enough.Auc.Count);
+        Assert.Equal("only 24 positive students among the 400 training students (judging learners on 5 folds needs 25, 5 a fold)", tooFew.NotMade);
+        Assert.Equal(Algorithms.FastTree, tooFew.Chosen);
+        Assert.Empty(tooFew.Auc);
+        // The rarer outcome is what counts, whichever it is.
+        var fewNegatives = LearnerChoice.Make(ml, [.. WithPositives(24).Select(e => e with { Label = !e.Label })], 4, Fast, Fast);
+        Assert.StartsWith("only 24 negative students", fewNegatives.NotMade);
+    }
+
+    [Fact]
+    public void Without_a_fold_that_holds_both_outcomes_no_choice_is_made()
+    {
+        // One student a fold: no fold left out can rank anything, however low the floor is set.
+        var five = Students(5, seed: 4, x => x[0]).Select((e, i) => e with { Label = i == 0 }).ToList();
+        var choice = LearnerChoice.Make(new MLContext(7), five, 4, Fast with { ChoiceMinimumPerFold = 0 }, Fast);
+        Assert.Equal(Algorithms.FastTree, choice.Chosen);
+        Assert.Equal("no fold of the training students holds both outcomes", choice.NotMade);
+        Assert.Equal("FastTree, the default: learner not chosen: no fold of the training students holds both outcomes", choice.Description);
     }
 
     [Fact]
@@ -103,6 +163,13 @@ public sealed class LearnerChoiceTests
         {
             folder.Delete(recursive: true);
         }
+    }
+
+    /// <summary>The trainer's progress, kept as it is said (Progress&lt;T&gt; would post it to the thread pool).</summary>
+    private sealed class Said : IProgress<string>
+    {
+        public List<string> Messages { get; } = [];
+        public void Report(string value) => Messages.Add(value);
     }
 
     /// <summary>Students with four standard-normal inputs whose log-odds of the outcome is <paramref name="logit"/>.</summary>
