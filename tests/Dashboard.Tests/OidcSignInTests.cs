@@ -184,8 +184,10 @@ public sealed class OidcSignInTests(ITestOutputHelper output) : IAsyncLifetime
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
         // The browser visits the provider's end-session endpoint, which sends it back through /auth/signed-out to "/".
         Assert.Equal(1, await Eventually.WaitAsync(() => Task.FromResult(_provider.EndSessions), n => n > 0, TimeSpan.FromSeconds(30)));
+        // Waited for until the navigation commits, not for its load event: on a loaded machine the redirect chain's load once
+        // never came within the wait (a fresh-clone run), while the page was already back; the sign-in link below is the check.
         await page.WaitForURLAsync(url => url.StartsWith(_gateway.ToString(), StringComparison.Ordinal) && !url.Contains("/auth/", StringComparison.Ordinal),
-            new() { Timeout = Wait });
+            new() { Timeout = Wait, WaitUntil = WaitUntilState.Commit });
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Sign in with your district account" })).ToBeVisibleAsync(new() { Timeout = Wait });
         Assert.Equal(401, (await api.GetAsync("/auth/session")).Status);
         Assert.Equal(401, (await api.GetAsync("/api/interventions/v1/cases?status=open")).Status);
