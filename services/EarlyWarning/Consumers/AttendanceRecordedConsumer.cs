@@ -126,7 +126,7 @@ public sealed class AttendanceUpdates(EarlyWarningDbContext db, IOptions<Chronic
             await db.InsertNewAsync(versions, ct, storeNumbersKey: true);
         }
         var changed = written.Keys.Select(k => k.StudentId).ToHashSet(StringComparer.Ordinal);
-        await db.RepackAsync(days.Where(d => changed.Contains(d.Key)).ToDictionary(), ct, packs);
+        db.Repack(days.Where(d => changed.Contains(d.Key)).ToDictionary(), packs);
         // The dropout model reads every signal kind; it scores each student once per batch, after all their days.
         await scoring.ScoreDropoutAsync(ids, now, ct, days);
         scoring.PublishScoreChanges();

@@ -91,7 +91,7 @@ public static class AttendancePacking
 
     /// <summary>
     /// The students' stored school days, for a unit of work that changes them: from their packs (one row a student, read
-    /// tracked: <see cref="RepackAsync"/> rewrites them), and from the day rows only for a student without a pack (day rows
+    /// tracked: <see cref="Repack"/> rewrites them), and from the day rows only for a student without a pack (day rows
     /// written around the consumer, as tests and seeds do). A batch of 500 students late in a year is some 50,000 day rows
     /// and 500 packs: reading the rows was most of the attendance consumer's time in a five-minute stream (issue #24).
     /// </summary>
@@ -128,18 +128,12 @@ public static class AttendancePacking
 
     /// <summary>
     /// Lays the students' days as they now stand (stored and this unit of work's) into their packs, tracked: the caller saves them
-    /// with the day rows, in one transaction. <paramref name="stored"/>: the packs the caller read (<see cref="LoadDaysAsync"/>),
-    /// so they are not read again.
+    /// with the day rows, in one transaction. <paramref name="stored"/>: the students' packs as the caller read them, tracked
+    /// (<see cref="LoadDaysAsync"/>), so they are not read again.
     /// </summary>
-    public static async Task RepackAsync(this EarlyWarningDbContext db, IReadOnlyDictionary<string, Dictionary<DateOnly, string>> days, CancellationToken ct,
-        IReadOnlyDictionary<string, AttendancePack>? stored = null)
+    public static void Repack(this EarlyWarningDbContext db, IReadOnlyDictionary<string, Dictionary<DateOnly, string>> days,
+        IReadOnlyDictionary<string, AttendancePack> stored)
     {
-        if (days.Count == 0)
-        {
-            return;
-        }
-        var ids = days.Keys.ToList();
-        stored ??= await db.AttendancePacks.Where(p => EF.Parameter(ids).Contains(p.StudentId)).ToDictionaryAsync(p => p.StudentId, ct);
         foreach (var (studentId, studentDays) in days)
         {
             var pack = Pack(studentId, studentDays);
