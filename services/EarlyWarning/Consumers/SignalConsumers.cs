@@ -20,6 +20,13 @@ namespace Beacon.EarlyWarning.Consumers;
 /// <summary>Keeps a student's behaviour or course-performance state and raises one alert per crossing in.</summary>
 public sealed class IndicatorAlerts(EarlyWarningDbContext db, SignalArrivals arrivals, TimeProvider clock)
 {
+    /// <summary>
+    /// Loads the students' states of one indicator into the unit of work in one query, so <see cref="ApplyAsync"/> finds
+    /// them there: a batch applies a state per record, and a query for each one was a round of the batch's time.
+    /// </summary>
+    public Task LoadAsync(IReadOnlyCollection<string> studentIds, string kind, CancellationToken ct) =>
+        db.IndicatorStates.Where(s => s.Kind == kind && EF.Parameter(studentIds).Contains(s.StudentId)).LoadAsync(ct);
+
     public async Task ApplyAsync(string studentId, string schoolId, IndicatorReading reading, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
@@ -69,6 +76,7 @@ public sealed class GradeUpdates(EarlyWarningDbContext db, IndicatorAlerts alert
         var ids = records.Select(m => m.StudentId).Distinct().ToList();
         var marks = (await db.CourseMarks.Where(r => ids.Contains(r.StudentId)).ToListAsync(ct))
             .GroupBy(r => r.StudentId).ToDictionary(g => g.Key, g => g.ToList());
+        await alerts.LoadAsync(ids, RiskKinds.CoursePerformance, ct);
         var changed = new HashSet<string>();
         foreach (var m in records)
         {
@@ -119,6 +127,7 @@ public sealed class BehaviorUpdates(EarlyWarningDbContext db, IndicatorAlerts al
         var owners = await db.BehaviorIncidents.Where(r => incidentIds.Contains(r.IncidentId)).Select(r => r.StudentId).ToListAsync(ct);
         var students = records.Select(m => m.StudentId).Concat(owners).Distinct().ToList();
         var rows = await db.BehaviorIncidents.Where(r => students.Contains(r.StudentId)).ToListAsync(ct);
+        await alerts.LoadAsync(students, RiskKinds.Behavior, ct);
         var byId = rows.ToDictionary(r => r.IncidentId);
         var byStudent = students.ToDictionary(s => s, s => rows.Where(r => r.StudentId == s).ToList());
         var changed = new HashSet<string>();

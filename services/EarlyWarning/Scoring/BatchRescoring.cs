@@ -260,22 +260,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                         alerts.Add(RiskScoring.NewAlert(active, studentId, schoolId, decision.Crossings, prediction, now));
                     }
                     flagged += decision.Flagged ? 1 : 0;
-                    var score = new StudentRiskScore
-                    {
-                        StudentId = studentId,
-                        Kind = active.Kind,
-                        SchoolId = schoolId,
-                        Score = prediction.Probability,
-                        Band = decision.Band,
-                        Flagged = decision.Flagged,
-                        Crossings = decision.Crossings,
-                        ModelId = active.ModelId,
-                        ModelVersion = active.Version,
-                        Threshold = threshold,
-                        CapacityLine = line?.Score,
-                        FactorsJson = factorsJson[i],
-                        ScoredAt = now,
-                    };
+                    var score = RiskScoring.NewScore(active, studentId, schoolId, prediction.Probability, decision, threshold, line, factorsJson[i], now);
                     if (Unchanged(before, score, week))
                     {
                         continue;   // nothing to write: no news either (News compares fewer columns than Unchanged)

@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Beacon.EarlyWarning.Storage;
 using Beacon.RiskModels.Attendance;
 using Beacon.RiskModels.Calendars;
@@ -18,6 +19,27 @@ public sealed record StudentSignalsRow(string StudentId, string SchoolId, Studen
 /// </summary>
 public sealed class StudentSignalsReader(EarlyWarningDbContext db)
 {
+    // Only the columns a score reads. A re-score reads every row of each of its students' projections, a few thousand
+    // students a second under a mixed load, and reading a row's strings and times costs more than stepping to it: the
+    // statement's verb and object, the versions' OccurredAt and the like were most of what the read spent (bench/RESULTS.md,
+    // the twenty-first session).
+    private sealed record MarkRead(string StudentId, string CourseId, string Term, string SchoolId, double MarkPercent, DateOnly Date);
+    private sealed record IncidentRead(string IncidentId, string StudentId, string SchoolId, DateOnly Date, string Category, string Severity);
+    private sealed record MasteryRead(string StudentId, string SkillId, double ProbabilityMastered, int Attempts);
+    private sealed record LmsRead(string StatementId, string StudentId, DateTimeOffset Timestamp, double DurationSeconds, bool Voided);
+
+    /// <summary>A projection's columns as a query (translated to SQL) and as a function (for rows still in the change tracker).</summary>
+    private sealed class Columns<T, TRead>(Expression<Func<T, TRead>> query)
+    {
+        public Expression<Func<T, TRead>> Query { get; } = query;
+        public Func<T, TRead> Read { get; } = query.Compile();
+    }
+
+    private static readonly Columns<CourseMarkRow, MarkRead> MarkColumns = new(r => new MarkRead(r.StudentId, r.CourseId, r.Term, r.SchoolId, r.MarkPercent, r.Date));
+    private static readonly Columns<BehaviorIncidentRow, IncidentRead> IncidentColumns = new(r => new IncidentRead(r.IncidentId, r.StudentId, r.SchoolId, r.Date, r.Category, r.Severity));
+    private static readonly Columns<SkillMasteryRow, MasteryRead> MasteryColumns = new(r => new MasteryRead(r.StudentId, r.SkillId, r.ProbabilityMastered, r.Attempts));
+    private static readonly Columns<LmsActivityRow, LmsRead> LmsColumns = new(r => new LmsRead(r.StatementId, r.StudentId, r.Timestamp, r.DurationSeconds, r.Voided));
+
     /// <param name="kind">What is read: a chronic-absence model reads attendance only; dropout every projection.</param>
     /// <param name="days">The caller's current view of the students' school days, when it holds one (the attendance batch does).</param>
     /// <param name="asOf">A date to read the school year and school days as of (drift, the features export); else as of now.</param>
@@ -32,13 +54,13 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
         // Once for the whole read: the overlays below look at the change tracker without detecting again.
         db.ChangeTracker.DetectChanges();
         var everySignal = ScoredKinds.ReadsEverySignal(kind);
-        async Task<ILookup<string, T>> ReadAsync<T, TKey>(IQueryable<T> rows, Func<T, TKey> key, Func<T, string> student)
+        async Task<ILookup<string, TRead>> ReadAsync<T, TRead, TKey>(IQueryable<T> rows, Columns<T, TRead> columns, Func<TRead, TKey> key, Func<TRead, string> student)
             where T : class where TKey : notnull =>
-            (everySignal ? Overlay(await rows.AsNoTracking().ToListAsync(ct), key) : []).Where(r => wanted.Contains(student(r))).ToLookup(student);
-        var marks = await ReadAsync(db.CourseMarks.Where(r => EF.Parameter(ids).Contains(r.StudentId)), r => (r.StudentId, r.CourseId, r.Term), r => r.StudentId);
-        var incidents = await ReadAsync(db.BehaviorIncidents.Where(r => EF.Parameter(ids).Contains(r.StudentId)), r => r.IncidentId, r => r.StudentId);
-        var mastery = await ReadAsync(db.SkillMastery.Where(r => EF.Parameter(ids).Contains(r.StudentId)), r => (r.StudentId, r.SkillId), r => r.StudentId);
-        var lms = await ReadAsync(db.LmsActivity.Where(r => EF.Parameter(ids).Contains(r.StudentId)), r => r.StatementId, r => r.StudentId);
+            (everySignal ? Overlay(await rows.AsNoTracking().Select(columns.Query).ToListAsync(ct), columns.Read, key) : []).Where(r => wanted.Contains(student(r))).ToLookup(student);
+        var marks = await ReadAsync(db.CourseMarks.Where(r => EF.Parameter(ids).Contains(r.StudentId)), MarkColumns, r => (r.StudentId, r.CourseId, r.Term), r => r.StudentId);
+        var incidents = await ReadAsync(db.BehaviorIncidents.Where(r => EF.Parameter(ids).Contains(r.StudentId)), IncidentColumns, r => r.IncidentId, r => r.StudentId);
+        var mastery = await ReadAsync(db.SkillMastery.Where(r => EF.Parameter(ids).Contains(r.StudentId)), MasteryColumns, r => (r.StudentId, r.SkillId), r => r.StudentId);
+        var lms = await ReadAsync(db.LmsActivity.Where(r => EF.Parameter(ids).Contains(r.StudentId)), LmsColumns, r => r.StatementId, r => r.StudentId);
         var states = Overlay(await db.RiskStates.AsNoTracking().Where(r => EF.Parameter(ids).Contains(r.StudentId)).ToListAsync(ct), r => r.StudentId)
             .ToDictionary(r => r.StudentId, r => r.SchoolId);
         var storedDays = days is null ? await StoredDaysAsync(ids, wanted, ct) : [];
@@ -156,15 +178,18 @@ public sealed class StudentSignalsReader(EarlyWarningDbContext db)
     private static DateOnly? Later(DateOnly? a, DateOnly? b) => a is null ? b : b is null ? a : a > b ? a : b;
 
     /// <summary>The stored rows with this unit of work's added or changed rows of the same type in their place.</summary>
-    private List<T> Overlay<T, TKey>(List<T> stored, Func<T, TKey> key) where T : class where TKey : notnull
+    private List<T> Overlay<T, TKey>(List<T> stored, Func<T, TKey> key) where T : class where TKey : notnull => Overlay<T, T, TKey>(stored, r => r, key);
+
+    /// <summary>The stored rows' columns (<paramref name="read"/>) with this unit of work's added or changed rows of <typeparamref name="T"/> in their place.</summary>
+    private List<TRead> Overlay<T, TRead, TKey>(List<TRead> stored, Func<T, TRead> read, Func<TRead, TKey> key) where T : class where TKey : notnull
     {
         // Entries<T>() would detect changes again on every call; LoadAsync detected them once.
         var autoDetect = db.ChangeTracker.AutoDetectChangesEnabled;
         db.ChangeTracker.AutoDetectChangesEnabled = false;
-        List<T> pending;
+        List<TRead> pending;
         try
         {
-            pending = db.ChangeTracker.Entries<T>().Where(e => e.State is EntityState.Added or EntityState.Modified).Select(e => e.Entity).ToList();
+            pending = db.ChangeTracker.Entries<T>().Where(e => e.State is EntityState.Added or EntityState.Modified).Select(e => read(e.Entity)).ToList();
         }
         finally
         {

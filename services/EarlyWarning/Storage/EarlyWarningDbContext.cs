@@ -290,51 +290,6 @@ public sealed class EarlyWarningDbContext(DbContextOptions<EarlyWarningDbContext
     public DbSet<StudentRosterRow> Roster => Set<StudentRosterRow>();
     public DbSet<ResearchExtractRow> ResearchExtracts => Set<ResearchExtractRow>();
 
-    private IDbContextTransaction? _unitOfWork;
-
-    /// <summary>
-    /// Opens the unit of work's transaction now, unless one is open, so what is read from here on is read under it (on
-    /// SQLite its write lock; see <see cref="ScoreLocks"/>); the next SaveChanges commits it, as SaveChanges commits the
-    /// transaction it opens itself, and a failed save or a context disposed unsaved rolls it back.
-    /// </summary>
-    public async Task BeginUnitOfWorkAsync(CancellationToken ct)
-    {
-        if (Database.CurrentTransaction is null)
-        {
-            _unitOfWork = await Database.BeginTransactionAsync(ct);
-        }
-    }
-
-    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
-    {
-        if (_unitOfWork is not { } transaction)
-        {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        }
-        _unitOfWork = null;
-        await using (transaction)
-        {
-            var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            return saved;
-        }
-    }
-
-    public override int SaveChanges(bool acceptAllChangesOnSuccess)
-    {
-        if (_unitOfWork is not { } transaction)
-        {
-            return base.SaveChanges(acceptAllChangesOnSuccess);
-        }
-        _unitOfWork = null;
-        using (transaction)
-        {
-            var saved = base.SaveChanges(acceptAllChangesOnSuccess);
-            transaction.Commit();
-            return saved;
-        }
-    }
-
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<AttendanceDay>().HasKey(d => new { d.StudentId, d.Date });

@@ -1,3 +1,4 @@
+using Beacon.ServiceDefaults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
@@ -20,7 +21,7 @@ public static class ScoreLocks
 
     /// <summary>
     /// Locks the students' scores of <paramref name="kind"/> until the unit of work commits or rolls back, opening its
-    /// transaction (<see cref="EarlyWarningDbContext.BeginUnitOfWorkAsync"/>) when none is open. On SQLite the transaction
+    /// transaction (<see cref="UnitOfWork.BeginUnitOfWorkAsync"/>) when none is open. On SQLite the transaction
     /// is the lock: it holds the database's write lock. On PostgreSQL a transaction-scoped advisory lock per student and
     /// kind, taken in one order, so two batches that share students never wait for each other in a cycle.
     /// </summary>

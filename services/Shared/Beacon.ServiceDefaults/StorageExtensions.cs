@@ -31,8 +31,8 @@ public static class StorageExtensions
     /// <summary>The provider a connection string picks (see <see cref="AddServiceDatabase{TContext}"/>), with what it needs on PostgreSQL.</summary>
     public static DbContextOptionsBuilder UseServiceDatabase(this DbContextOptionsBuilder options, string connectionString) =>
         IsPostgres(connectionString)
-            ? options.UseNpgsql(connectionString).AddInterceptors(new PostgresTextInterceptor())
-            : options.UseSqlite(connectionString).AddInterceptors(SqliteBusyTimeout.Instance);
+            ? options.UseNpgsql(connectionString).AddInterceptors(new PostgresTextInterceptor(), UnitOfWork.CommitOnSave.Instance)
+            : options.UseSqlite(connectionString).AddInterceptors(SqliteBusyTimeout.Instance, UnitOfWork.CommitOnSave.Instance);
 
     public static string ResolveConnectionString(IConfiguration configuration, string serviceName)
     {
