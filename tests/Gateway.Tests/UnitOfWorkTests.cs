@@ -83,6 +83,7 @@ public sealed class UnitOfWorkTests : IDisposable
             await db.InsertOrUpdateAsync([new Row { Id = "b", Value = 2 }], CancellationToken.None);
             db.Rows.Add(new Row { Id = "taken", Value = 1 });   // a key violation: the save fails
             await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
+            Assert.Null(db.Database.CurrentTransaction);   // rolled back at the failure, not left open for a retry to write into
         }
         Assert.Equal(new Dictionary<string, int> { ["taken"] = 0 }, await StoredAsync());
     }

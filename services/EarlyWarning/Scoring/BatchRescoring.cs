@@ -253,7 +253,7 @@ public sealed class BatchRescoring(EarlyWarningDbContext db, LoadedModels models
                     var (studentId, schoolId, prediction, threshold) = (rows[i].StudentId, rows[i].SchoolId, predictions[i], thresholds[i]);
                     var line = lines.GetValueOrDefault(schoolId);
                     var before = stored.GetValueOrDefault(studentId);
-                    var decision = ScoreDecision.Of(before is null ? null : new StoredScore(before.Score, before.Band, before.Flagged, before.Crossings, before.ModelId, before.Threshold),
+                    var decision = ScoreDecision.Of(StoredScore.Of(before),
                         studentId, prediction.Probability, threshold, options.Value.HysteresisRatio, line, active.ModelId);
                     if (decision.Raises)
                     {

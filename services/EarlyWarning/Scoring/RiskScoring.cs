@@ -113,7 +113,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
             var studentThreshold = model.ThresholdFor(features, threshold);
             var line = await lines(row.SchoolId);
             var before = stored.GetValueOrDefault(row.StudentId);
-            var decision = ScoreDecision.Of(before is null ? null : new StoredScore(before.Score, before.Band, before.Flagged, before.Crossings, before.ModelId, before.Threshold),
+            var decision = ScoreDecision.Of(StoredScore.Of(before),
                 row.StudentId, prediction.Probability, studentThreshold, options.Value.HysteresisRatio, line, active.ModelId);
             if (decision.Raises)
             {
@@ -139,7 +139,7 @@ public sealed class RiskScoring(EarlyWarningDbContext db, LoadedModels models, I
     {
         var kind = active.Kind;
         var score = await db.RiskScores.FindAsync([studentId, kind], ct);
-        var stored = score is null ? null : new StoredScore(score.Score, score.Band, score.Flagged, score.Crossings, score.ModelId, score.Threshold);
+        var stored = StoredScore.Of(score);
         score ??= db.RiskScores.Add(new StudentRiskScore { StudentId = studentId, Kind = kind, SchoolId = schoolId, Band = RiskBands.Low, FactorsJson = "[]" }).Entity;
 
         var line = await capacityLines(schoolId);

@@ -1,7 +1,12 @@
 namespace Beacon.EarlyWarning.Scoring;
 
 /// <summary>What a student's stored score says before a new scoring (null: never scored by this kind).</summary>
-public sealed record StoredScore(double Score, string Band, bool Flagged, int Crossings, Guid ModelId, double Threshold);
+public sealed record StoredScore(double Score, string Band, bool Flagged, int Crossings, Guid ModelId, double Threshold)
+{
+    /// <summary>What a stored score row says (null: none stored).</summary>
+    public static StoredScore? Of(Storage.StudentRiskScore? score) =>
+        score is null ? null : new(score.Score, score.Band, score.Flagged, score.Crossings, score.ModelId, score.Threshold);
+}
 
 /// <summary>
 /// What one scoring decides for a student: flagged or not (threshold, hysteresis, the school's capacity line), the band,

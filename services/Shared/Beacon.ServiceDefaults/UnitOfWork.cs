@@ -56,6 +56,28 @@ public static class UnitOfWork
             return result;
         }
 
+        // A failed or cancelled save rolls the unit of work back now (disposing it), not when the context goes: a caller that
+        // tries again on the same context starts a new unit of work instead of writing into the failed one.
+        public override void SaveChangesFailed(DbContextErrorEventData eventData) => Take(eventData.Context)?.Dispose();
+
+        public override async Task SaveChangesFailedAsync(DbContextErrorEventData eventData, CancellationToken cancellationToken = default)
+        {
+            if (Take(eventData.Context) is { } transaction)
+            {
+                await transaction.DisposeAsync();
+            }
+        }
+
+        public override void SaveChangesCanceled(DbContextEventData eventData) => Take(eventData.Context)?.Dispose();
+
+        public override async Task SaveChangesCanceledAsync(DbContextEventData eventData, CancellationToken cancellationToken = default)
+        {
+            if (Take(eventData.Context) is { } transaction)
+            {
+                await transaction.DisposeAsync();
+            }
+        }
+
         // Taken off before the commit: a failed commit leaves the context without a unit of work, as a failed save of a
         // transaction SaveChanges opened itself does.
         private static IDbContextTransaction? Take(DbContext? db) =>
